@@ -1,0 +1,5 @@
+//! Wire types of the API: Status, lists, watch events, tables, discovery documents.
+
+pub mod status;
+pub mod table;
+pub mod discovery;

@@ -1,0 +1,91 @@
+//! Start-up: certificates, storage, servers, filter chain, listener — in that order of checks.
+//!
+//! [`run`] is what `apiary serve` does. Every failure caused by a setting (the listen address, the
+//! data directory, the storage backend) is a [`StartupError::Setting`]: one line naming the
+//! setting, exit status 2. Anything else is [`StartupError::Fatal`], exit status 1.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::servers::ServerContext;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is wrong; the message is one line that names it.
+    #[error("{0}")]
+    Setting(String),
+    /// Anything else.
+    #[error("{0:#}")]
+    Fatal(anyhow::Error),
+}
+
+impl StartupError {
+    /// The process exit status for this error: 2 for a wrong setting, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Setting(_) => 2,
+            Self::Fatal(_) => 1,
+        }
+    }
+}
+
+impl From<crate::config::ConfigError> for StartupError {
+    fn from(err: crate::config::ConfigError) -> Self {
+        Self::Setting(err.to_string())
+    }
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), StartupError> {
+    run_until(config, crate::serve::shutdown_signal()).await
+}
+
+/// Serves until `shutdown` completes (tests pass their own signal).
+///
+/// Binds `server.listen` first (so a bad or busy address fails fast), then creates or loads the
+/// certificates and the admin kubeconfig, opens the storage, builds the servers and the filter
+/// chain, marks the server ready and serves HTTPS.
+pub async fn run_until(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
+    let config = Arc::new(config);
+    let listen = config.server.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|err| StartupError::Setting(format!("server.listen = \"{listen}\": cannot listen: {err}")))?;
+    // With port 0 (tests) the kernel picks the port; certificates and kubeconfig use the real one.
+    let bound = listener.local_addr().map_err(|err| StartupError::Fatal(err.into()))?;
+
+    let data_dir = &config.server.data_dir;
+    let pki = crate::pki::ensure(data_dir, bound)
+        .map_err(|err| StartupError::Setting(format!("server.data_dir = \"{}\": {err}", data_dir.display())))?;
+    let tls = crate::serve::tls_config(&pki).map_err(|err| StartupError::Fatal(err.into()))?;
+
+    let storage = crate::backend::open(&config.storage)
+        .await
+        .map_err(|err| StartupError::Setting(err.to_string()))?;
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let ctx = ServerContext { storage: storage.clone(), config: config.clone(), ready: ready.clone() };
+    let servers = crate::servers::build(ctx).await.map_err(StartupError::Fatal)?;
+    let app = crate::chain::build(servers, &crate::chain::ChainConfig::from_config(&config));
+
+    let kubeconfig = std::path::absolute(&pki.admin_kubeconfig).unwrap_or_else(|_| pki.admin_kubeconfig.clone());
+    tracing::info!(
+        listen = %bound,
+        storage = storage.backend_name(),
+        data_dir = %data_dir.display(),
+        "apiary is serving"
+    );
+    println!("apiary serving on {} (storage: {})", crate::pki::server_url(bound), storage.backend_name());
+    println!("export KUBECONFIG={}", kubeconfig.display());
+
+    // Every API is installed once the servers are built.
+    ready.store(true, Ordering::Release);
+    crate::serve::serve(listener, Arc::new(tls), app, shutdown)
+        .await
+        .map_err(|err| StartupError::Fatal(err.into()))?;
+    tracing::info!("apiary stopped");
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! The filter chain, in request order.
+//!
+//! [`build`] is the one place that decides which filters run and in which order. It follows
+//! upstream's `DefaultBuildHandlerChain` (`k8s.io/apiserver/pkg/server/config.go`), read from the
+//! outside in:
+//!
+//! | upstream filter | here |
+//! |-----------------|------|
+//! | `WithAuditInit` | [`audit_id::assign_audit_id`] |
+//! | `WithHTTPLogging` | [`log_request`] (outside panic recovery, so a panicked request is logged with its 500) |
+//! | `WithPanicRecovery` | [`panic::recover_panics`] |
+//! | `WithRequestInfo` | [`request_info::attach_request_info`] |
+//! | `WithRequestDeadline` + `WithTimeoutForNonLongRunningRequests` | [`timeout::enforce_deadline`] |
+//! | `WithCORS` | (later) |
+//! | `WithAuthentication` | [`authn::authenticate`] |
+//! | `WithAudit`, `WithImpersonation`, `WithMaxInFlightLimit`, `WithAuthorization` | (later) |
+//!
+//! A tower `ServiceBuilder` runs its layers in the order they are written, so the list below reads
+//! top to bottom in request order. A new filter is one `.layer(...)` line at its place;
+//! `.option_layer(...)` switches one on by configuration.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::Response;
+use tower::ServiceBuilder;
+
+use crate::filters::audit_id::{self, AuditId};
+use crate::filters::authn::{self, Authentication, UserInfo};
+use crate::filters::{panic, request_info, timeout};
+
+/// What the filters need to know.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// `server.request_timeout_seconds`.
+    pub request_timeout: Duration,
+    /// The authenticators, and whether anonymous requests are allowed (`auth.anonymous`).
+    pub authentication: Arc<Authentication>,
+}
+
+impl ChainConfig {
+    /// The chain settings of a configuration: client-certificate authentication.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            request_timeout: config.request_timeout(),
+            authentication: Arc::new(Authentication::new(config.auth.anonymous)),
+        }
+    }
+}
+
+/// Wraps `handler` (the servers) in the filter chain. Every request, whatever its path, passes
+/// through every filter.
+pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
+    let filters = ServiceBuilder::new()
+        .layer(from_fn(audit_id::assign_audit_id))
+        .layer(from_fn(log_request))
+        .layer(from_fn(panic::recover_panics))
+        .layer(from_fn(request_info::attach_request_info))
+        .layer(from_fn_with_state(
+            timeout::TimeoutConfig { request_timeout: cfg.request_timeout },
+            timeout::enforce_deadline,
+        ))
+        .layer(from_fn_with_state(cfg.authentication.clone(), authn::authenticate));
+    axum::Router::new().fallback_service(filters.service(handler))
+}
+
+/// One log line per request: method, path, status, latency, user agent, audit id and user. For a
+/// streamed response (a watch) the latency is the time to the response head.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let user_agent = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let audit_id = req.extensions().get::<AuditId>().map(|id| id.0.clone()).unwrap_or_default();
+    let response = next.run(req).await;
+    let user = response.extensions().get::<UserInfo>().map(|u| u.name.as_str()).unwrap_or("");
+    tracing::info!(
+        target: "apiary::http",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latency_ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+        user_agent = %user_agent,
+        audit_id = %audit_id,
+        user = %user,
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filters::request_info::RequestInfo;
+    use crate::filters::timeout::RequestDeadline;
+    use crate::serve::ClientCertIdentity;
+    use axum::body::Body;
+    use tower::ServiceExt as _;
+
+    fn chain(anonymous: bool, timeout: Duration) -> axum::Router {
+        async fn inspect(req: Request) -> String {
+            let info = req.extensions().get::<RequestInfo>().cloned().unwrap_or_default();
+            let user = req.extensions().get::<UserInfo>().cloned().unwrap_or_default();
+            let deadline = req.extensions().get::<RequestDeadline>().is_some();
+            let audit = req.extensions().get::<AuditId>().is_some();
+            format!("{} {} {} deadline={deadline} audit={audit}", info.verb, info.resource, user.name)
+        }
+        async fn slow() -> &'static str {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "late"
+        }
+        async fn boom() -> &'static str {
+            panic!("handler bug")
+        }
+        let handler = axum::Router::new()
+            .route("/api/v1/namespaces/{ns}/pods", axum::routing::get(inspect))
+            .route("/api/v1/slow", axum::routing::get(slow))
+            .route("/api/v1/boom", axum::routing::get(boom));
+        let cfg = ChainConfig { request_timeout: timeout, authentication: Arc::new(Authentication::new(anonymous)) };
+        build(handler, &cfg)
+    }
+
+    async fn get(app: axum::Router, url: &str, cert: bool) -> (u16, Option<String>, String) {
+        let mut request = Request::get(url).body(Body::empty()).expect("request");
+        if cert {
+            request
+                .extensions_mut()
+                .insert(ClientCertIdentity { user: "alice".into(), groups: vec!["devs".into()] });
+        }
+        let response = app.oneshot(request).await.expect("response");
+        let status = response.status().as_u16();
+        let audit = response.headers().get("audit-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = axum::body::to_bytes(response.into_body(), 8192).await.expect("body");
+        (status, audit, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn filters_run_in_order_and_fill_the_extensions() {
+        let (status, audit, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/namespaces/a/pods", true).await;
+        assert_eq!(status, 200);
+        assert!(audit.is_some());
+        assert_eq!(body, "list pods alice deadline=true audit=true");
+
+        let (_, _, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/namespaces/a/pods?watch=true", true).await;
+        assert_eq!(body, "watch pods alice deadline=false audit=true");
+    }
+
+    #[tokio::test]
+    async fn failures_are_statuses_with_an_audit_id() {
+        // No credentials: 401 from authentication, still with an Audit-Id.
+        let (status, audit, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/namespaces/a/pods", false).await;
+        assert_eq!(status, 401);
+        assert!(audit.is_some());
+        assert!(body.contains("\"reason\":\"Unauthorized\""), "{body}");
+
+        // Anonymous access on.
+        let (status, _, body) = get(chain(true, Duration::from_secs(5)), "/api/v1/namespaces/a/pods", false).await;
+        assert_eq!((status, body.as_str()), (200, "list pods system:anonymous deadline=true audit=true"));
+
+        // Timeout.
+        let (status, audit, body) = get(chain(false, Duration::from_millis(50)), "/api/v1/slow", true).await;
+        assert_eq!(status, 504);
+        assert!(audit.is_some());
+        assert!(body.contains("\"reason\":\"Timeout\""), "{body}");
+
+        // Panic.
+        let (status, audit, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/boom", true).await;
+        assert_eq!(status, 500);
+        assert!(audit.is_some());
+        assert!(body.contains("\"reason\":\"InternalError\""), "{body}");
+
+        // Unknown paths go through the chain too (401 before anything else answers).
+        let (status, _, _) = get(chain(false, Duration::from_secs(5)), "/nowhere", false).await;
+        assert_eq!(status, 401);
+    }
+}

@@ -1,0 +1,462 @@
+//! Configuration: defaults <- config.toml <- APIARY_* environment <- flags.
+//!
+//! The contract (see `docs/configuration.md`, which users and scripts rely on):
+//!
+//! * The defaults below are overridden by the configuration file (`--config PATH`, or
+//!   `./config.toml` when it exists), which is overridden by the environment
+//!   (`APIARY_<SECTION>__<KEY>`, e.g. `APIARY_STORAGE__BACKEND=rocksdb`), which is overridden by
+//!   command-line flags.
+//! * Unknown keys are errors, so a typo never silently falls back to a default.
+//! * Every failure is a [`ConfigError`] whose `Display` is ONE line naming the setting; start-up
+//!   reports it and exits with status 2.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
+
+/// The prefix of configuration environment variables.
+pub const ENV_PREFIX: &str = "APIARY_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub auth: AuthConfig,
+}
+
+/// `[server]`: the listener and the request limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `server.listen`: the address and port HTTPS is served on.
+    pub listen: SocketAddr,
+    /// `server.data_dir`: certificates, the admin kubeconfig and (by default) the RocksDB files.
+    pub data_dir: PathBuf,
+    /// `server.request_timeout_seconds`: the deadline of a non-long-running request.
+    pub request_timeout_seconds: u64,
+    /// `server.max_requests_inflight`: concurrent read-only requests before 429.
+    pub max_requests_inflight: u32,
+    /// `server.max_mutating_requests_inflight`: concurrent mutating requests before 429.
+    pub max_mutating_requests_inflight: u32,
+    /// `server.service_cidr`: the range ClusterIP Services are allocated from.
+    pub service_cidr: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 6443)),
+            data_dir: PathBuf::from("./data"),
+            request_timeout_seconds: 60,
+            max_requests_inflight: 400,
+            max_mutating_requests_inflight: 200,
+            service_cidr: "10.0.0.0/24".to_string(),
+        }
+    }
+}
+
+/// `storage.backend`: which engine stores the objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Embedded RocksDB under `storage.rocksdb.path`.
+    #[default]
+    Rocksdb,
+    /// A PostgreSQL database at `storage.postgres.url`.
+    Postgres,
+    /// An etcd cluster at `storage.etcd.endpoints`.
+    Etcd,
+}
+
+impl BackendKind {
+    /// The name as written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rocksdb => "rocksdb",
+            Self::Postgres => "postgres",
+            Self::Etcd => "etcd",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[storage]`: the backend and the settings of each engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub backend: BackendKind,
+    pub rocksdb: RocksDbConfig,
+    pub postgres: PostgresConfig,
+    pub etcd: EtcdConfig,
+}
+
+/// `[storage.rocksdb]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RocksDbConfig {
+    /// `storage.rocksdb.path`. Empty in the file means `<data_dir>/rocksdb`; [`Config::load`]
+    /// resolves it, so after loading it is never empty.
+    pub path: PathBuf,
+    /// `storage.rocksdb.compaction_interval_seconds`: how often old revisions are compacted.
+    pub compaction_interval_seconds: u64,
+    /// `storage.rocksdb.keep_revisions`: how many revisions of history compaction keeps.
+    pub keep_revisions: u64,
+}
+
+impl Default for RocksDbConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::new(),
+            compaction_interval_seconds: 300,
+            keep_revisions: 10_000,
+        }
+    }
+}
+
+/// `[storage.postgres]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// `storage.postgres.url`, e.g. `postgres://apiary:secret@localhost/apiary`.
+    pub url: String,
+}
+
+/// `[storage.etcd]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EtcdConfig {
+    /// `storage.etcd.endpoints`, e.g. `["http://127.0.0.1:2379"]`.
+    pub endpoints: Vec<String>,
+    /// `storage.etcd.prefix`: the key prefix, `/registry` as upstream.
+    pub prefix: String,
+}
+
+impl Default for EtcdConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: Vec::new(),
+            prefix: "/registry".to_string(),
+        }
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `auth.anonymous`: serve requests without credentials as `system:anonymous`.
+    pub anonymous: bool,
+}
+
+/// Settings given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--config PATH`: read this file instead of `./config.toml`; it MUST exist.
+    pub config_file: Option<PathBuf>,
+    /// `--listen ADDR`.
+    pub listen: Option<String>,
+    /// `--data-dir DIR`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A configuration that cannot be used. `Display` is one line that names the setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The setting at fault (`storage.backend`), or the file (`config.toml`) for a parse error.
+    pub setting: String,
+    /// What is wrong, on one line.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}: {}", self.setting, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    fn new(setting: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            setting: setting.into(),
+            message: one_line(&message.into()),
+        }
+    }
+
+    /// Converts figment's error (the first of its chain) into one line naming the setting and
+    /// where its value came from.
+    fn from_figment(err: figment::Error, env_prefix: &str) -> Self {
+        use figment::error::Kind;
+        let mut path = err.path.clone();
+        if let Kind::UnknownField(field, _) = &err.kind {
+            path.push(field.clone());
+        }
+        let origin = err.metadata.as_ref().map(|meta| match &meta.source {
+            Some(figment::Source::File(file)) => format!("in {}", file.display()),
+            _ if meta.name.contains("environment variable") && !err.path.is_empty() => {
+                let var: Vec<String> = err.path.iter().map(|p| p.to_ascii_uppercase()).collect();
+                format!("from environment variable {env_prefix}{}", var.join("__"))
+            }
+            _ => format!("from {}", meta.name),
+        });
+        let setting = if path.is_empty() {
+            match &err.metadata {
+                Some(meta) => match &meta.source {
+                    Some(figment::Source::File(file)) => file.display().to_string(),
+                    _ => meta.name.to_string(),
+                },
+                None => "configuration".to_string(),
+            }
+        } else {
+            path.join(".")
+        };
+        let message = match origin {
+            Some(origin) if !path.is_empty() => format!("{} ({origin})", err.kind),
+            _ => err.kind.to_string(),
+        };
+        Self::new(setting, message)
+    }
+}
+
+/// Joins a multi-line message (TOML parse errors) into one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.chars().all(|c| c == '|' || c == '^'))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and the working directory.
+    pub fn load(overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_from(overrides, Path::new(DEFAULT_CONFIG_FILE), ENV_PREFIX)
+    }
+
+    /// Loads with an explicit default file and environment prefix ([`ENV_PREFIX`] in production;
+    /// tests use a unique prefix each so they can run in parallel).
+    pub fn load_from(overrides: &Overrides, default_file: &Path, env_prefix: &str) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match &overrides.config_file {
+            Some(file) => {
+                if !file.is_file() {
+                    return Err(ConfigError::new(
+                        "--config",
+                        format!("configuration file {} does not exist", file.display()),
+                    ));
+                }
+                figment = figment.merge(Toml::file_exact(file));
+            }
+            None if default_file.is_file() => figment = figment.merge(Toml::file_exact(default_file)),
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed(env_prefix).split("__"));
+        if let Some(listen) = &overrides.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("server.data_dir", dir));
+        }
+        let mut config: Config = figment.extract().map_err(|err| ConfigError::from_figment(err, env_prefix))?;
+        config.resolve()?;
+        Ok(config)
+    }
+
+    /// Fills derived defaults and checks what serde cannot.
+    fn resolve(&mut self) -> Result<(), ConfigError> {
+        if self.server.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("server.data_dir", "must not be empty"));
+        }
+        if self.storage.rocksdb.path.as_os_str().is_empty() {
+            self.storage.rocksdb.path = self.server.data_dir.join("rocksdb");
+        }
+        if self.server.request_timeout_seconds == 0 {
+            return Err(ConfigError::new("server.request_timeout_seconds", "must be greater than 0"));
+        }
+        if self.server.listen.port() == 0 {
+            return Err(ConfigError::new(
+                "server.listen",
+                format!("\"{}\": a fixed port is required", self.server.listen),
+            ));
+        }
+        parse_cidr(&self.server.service_cidr)
+            .map_err(|why| ConfigError::new("server.service_cidr", format!("\"{}\": {why}", self.server.service_cidr)))?;
+        Ok(())
+    }
+
+    /// The request deadline of non-long-running requests.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.server.request_timeout_seconds)
+    }
+}
+
+/// Parses `a.b.c.d/n` or an IPv6 CIDR into its network address and prefix length.
+pub fn parse_cidr(cidr: &str) -> Result<(std::net::IpAddr, u8), String> {
+    let (addr, bits) = cidr
+        .split_once('/')
+        .ok_or_else(|| "expected an address range such as 10.0.0.0/24".to_string())?;
+    let addr: std::net::IpAddr = addr.parse().map_err(|_| format!("invalid address {addr:?}"))?;
+    let bits: u8 = bits.parse().map_err(|_| format!("invalid prefix length {bits:?}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if bits > max {
+        return Err(format!("prefix length {bits} is larger than {max}"));
+    }
+    Ok((addr, bits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads with `file` (if any) as the default config file and `vars` as the environment under
+    /// the test's own prefix `prefix`.
+    fn load(prefix: &str, file: Option<&str>, vars: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).expect("write config");
+        }
+        for (key, value) in vars {
+            // Each test uses its own prefix, so parallel tests never see each other's variables.
+            std::env::set_var(format!("{prefix}{key}"), value);
+        }
+        let result = Config::load_from(&overrides, &path, prefix);
+        for (key, _) in vars {
+            std::env::remove_var(format!("{prefix}{key}"));
+        }
+        result
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let cfg = load("APIARY_T_DEFAULTS_", None, &[], Overrides::default()).expect("defaults load");
+        assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:6443");
+        assert_eq!(cfg.server.data_dir, PathBuf::from("./data"));
+        assert_eq!(cfg.server.request_timeout_seconds, 60);
+        assert_eq!(cfg.server.max_requests_inflight, 400);
+        assert_eq!(cfg.server.max_mutating_requests_inflight, 200);
+        assert_eq!(cfg.server.service_cidr, "10.0.0.0/24");
+        assert_eq!(cfg.storage.backend, BackendKind::Rocksdb);
+        assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("./data").join("rocksdb"));
+        assert_eq!(cfg.storage.rocksdb.compaction_interval_seconds, 300);
+        assert_eq!(cfg.storage.rocksdb.keep_revisions, 10_000);
+        assert!(cfg.storage.etcd.endpoints.is_empty());
+        assert_eq!(cfg.storage.etcd.prefix, "/registry");
+        assert!(!cfg.auth.anonymous);
+    }
+
+    #[test]
+    fn file_overrides_defaults() {
+        let file = r#"
+            [server]
+            listen = "0.0.0.0:7443"
+            data_dir = "/var/lib/apiary"
+            [storage]
+            backend = "etcd"
+            [storage.etcd]
+            endpoints = ["http://a:2379", "http://b:2379"]
+            [auth]
+            anonymous = true
+        "#;
+        let cfg = load("APIARY_T_FILE_", Some(file), &[], Overrides::default()).expect("file loads");
+        assert_eq!(cfg.server.listen.to_string(), "0.0.0.0:7443");
+        assert_eq!(cfg.storage.backend, BackendKind::Etcd);
+        assert_eq!(cfg.storage.etcd.endpoints, vec!["http://a:2379", "http://b:2379"]);
+        assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("/var/lib/apiary/rocksdb"));
+        assert!(cfg.auth.anonymous);
+    }
+
+    #[test]
+    fn environment_overrides_file_and_flags_override_environment() {
+        let file = "[server]\nlisten = \"127.0.0.1:7000\"\nrequest_timeout_seconds = 5\n";
+        let vars = [
+            ("SERVER__LISTEN", "127.0.0.1:7001"),
+            ("SERVER__REQUEST_TIMEOUT_SECONDS", "9"),
+            ("STORAGE__ROCKSDB__PATH", "/tmp/elsewhere"),
+            ("STORAGE__ETCD__ENDPOINTS", "[\"http://e:2379\"]"),
+        ];
+        let cfg = load("APIARY_T_ENV_", Some(file), &vars, Overrides::default()).expect("env loads");
+        assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:7001");
+        assert_eq!(cfg.server.request_timeout_seconds, 9);
+        assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("/tmp/elsewhere"));
+        assert_eq!(cfg.storage.etcd.endpoints, vec!["http://e:2379"]);
+
+        let flags = Overrides {
+            listen: Some("127.0.0.1:7002".into()),
+            data_dir: Some("/tmp/flag-dir".into()),
+            ..Default::default()
+        };
+        let cfg = load("APIARY_T_FLAGS_", Some(file), &[("SERVER__LISTEN", "127.0.0.1:7001")], flags).expect("flags load");
+        assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:7002");
+        assert_eq!(cfg.server.data_dir, PathBuf::from("/tmp/flag-dir"));
+        assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("/tmp/flag-dir/rocksdb"));
+    }
+
+    #[test]
+    fn explicit_config_file_is_read_and_must_exist() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("custom.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9443\"\n").expect("write");
+        let overrides = Overrides { config_file: Some(file), ..Default::default() };
+        let cfg = load("APIARY_T_EXPLICIT_", None, &[], overrides).expect("explicit file loads");
+        assert_eq!(cfg.server.listen.port(), 9443);
+
+        let missing = Overrides { config_file: Some(dir.path().join("nope.toml")), ..Default::default() };
+        let err = load("APIARY_T_EXPLICIT_", None, &[], missing).expect_err("missing file fails");
+        assert_eq!(err.setting, "--config");
+    }
+
+    #[test]
+    fn wrong_settings_name_the_setting_on_one_line() {
+        struct Case {
+            name: &'static str,
+            file: Option<&'static str>,
+            vars: &'static [(&'static str, &'static str)],
+            setting: &'static str,
+            mentions: &'static str,
+        }
+        let cases = [
+            Case { name: "unknown backend in env", file: None, vars: &[("STORAGE__BACKEND", "mysql")], setting: "storage.backend", mentions: "APIARY_T_BAD_0_STORAGE__BACKEND" },
+            Case { name: "unknown backend in file", file: Some("[storage]\nbackend = \"mysql\"\n"), vars: &[], setting: "storage.backend", mentions: "mysql" },
+            Case { name: "bad address", file: None, vars: &[("SERVER__LISTEN", "localhost")], setting: "server.listen", mentions: "socket address" },
+            Case { name: "port zero", file: Some("[server]\nlisten = \"127.0.0.1:0\"\n"), vars: &[], setting: "server.listen", mentions: "port" },
+            Case { name: "typo key", file: Some("[server]\nlisten_addr = \"127.0.0.1:1\"\n"), vars: &[], setting: "server.listen_addr", mentions: "unknown field" },
+            Case { name: "typo section", file: Some("[storge]\nbackend = \"rocksdb\"\n"), vars: &[], setting: "storge", mentions: "unknown field" },
+            Case { name: "unparsable file", file: Some("[server\nlisten = 1\n"), vars: &[], setting: "config.toml", mentions: "TOML" },
+            Case { name: "bad cidr", file: Some("[server]\nservice_cidr = \"10.0.0.0\"\n"), vars: &[], setting: "server.service_cidr", mentions: "10.0.0.0" },
+            Case { name: "wrong type", file: Some("[server]\nrequest_timeout_seconds = \"soon\"\n"), vars: &[], setting: "server.request_timeout_seconds", mentions: "soon" },
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            let prefix = format!("APIARY_T_BAD_{i}_");
+            let err = load(&prefix, case.file, case.vars, Overrides::default()).expect_err(case.name);
+            let line = err.to_string();
+            assert!(err.setting.ends_with(case.setting), "{}: setting {:?} in {line}", case.name, err.setting);
+            assert!(line.contains(case.mentions), "{}: {line:?} should mention {:?}", case.name, case.mentions);
+            assert!(!line.contains('\n'), "{}: one line, got {line:?}", case.name);
+        }
+    }
+
+    #[test]
+    fn cidr_parsing() {
+        assert!(parse_cidr("10.0.0.0/24").is_ok());
+        assert!(parse_cidr("fd00::/108").is_ok());
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        assert!(parse_cidr("nonsense/8").is_err());
+    }
+}

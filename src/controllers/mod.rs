@@ -1,0 +1,5 @@
+//! Controllers that run inside the API server, as kube-apiserver's own post-start hooks and the
+//! namespace controller of kube-controller-manager that every cluster relies on.
+
+pub mod namespace;
+pub mod system_namespaces;

@@ -1,0 +1,12 @@
+//! The filters of the request chain, one file each.
+//!
+//! Each filter is an axum middleware function (`async fn(Request, Next) -> Response`, with a
+//! `State` when it has settings); [`crate::chain::build`] stacks them in upstream's order. Filters
+//! talk to each other only through request extensions: [`audit_id::AuditId`],
+//! [`request_info::RequestInfo`], [`timeout::RequestDeadline`], [`authn::UserInfo`].
+
+pub mod audit_id;
+pub mod authn;
+pub mod panic;
+pub mod request_info;
+pub mod timeout;

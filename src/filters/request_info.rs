@@ -1,0 +1,447 @@
+//! What a request asks for: upstream's `RequestInfoFactory`
+//! (`k8s.io/apiserver/pkg/endpoints/request/requestinfo.go`).
+//!
+//! Resource paths:
+//!
+//! ```text
+//! /api/{version}/{resource}[/{name}[/{subresource}[/...]]]
+//! /api/{version}/namespaces/{namespace}/{resource}[/{name}[/{subresource}[/...]]]
+//! /apis/{group}/{version}/...                  (the same shapes)
+//! /api/{version}/watch/...  /api/{version}/proxy/...   (legacy verb prefixes)
+//! ```
+//!
+//! Everything else (`/api`, `/api/v1`, `/apis/apps/v1`, `/healthz`, `/`) is a non-resource
+//! request whose verb is the lower-case HTTP method.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::status::ApiError;
+
+/// The parsed meaning of a request, inserted into the request extensions by
+/// [`attach_request_info`]. Later filters (authorization, audit, max-in-flight) and the servers
+/// read it from there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// Whether the path addresses an API resource (as opposed to `/healthz`, `/api`, ...).
+    pub is_resource_request: bool,
+    /// The URL path, percent-decoded.
+    pub path: String,
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`, `proxy`;
+    /// for non-resource requests the lower-case HTTP method.
+    pub verb: String,
+    /// `api` or `apis`.
+    pub api_prefix: String,
+    /// `""` for the core group.
+    pub api_group: String,
+    pub api_version: String,
+    pub namespace: String,
+    /// The plural resource name, e.g. `pods`.
+    pub resource: String,
+    pub subresource: String,
+    pub name: String,
+    /// The path segments from the resource on: `resource/name/subresource/...`.
+    pub parts: Vec<String>,
+}
+
+/// The request could not be understood (`/api/v1/watch` with nothing after the verb).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unable to determine kind and namespace from url, {url}")]
+pub struct RequestInfoError {
+    pub url: String,
+}
+
+/// Path prefixes before a special verb: `/api/v1/watch/pods`, `/api/v1/proxy/nodes/n1`.
+const SPECIAL_VERBS: &[&str] = &["proxy", "watch"];
+/// Special verbs after which the third part is not a subresource.
+const SPECIAL_VERBS_NO_SUBRESOURCES: &[&str] = &["proxy"];
+/// Subresources of a namespace itself: `/api/v1/namespaces/ns/status`.
+const NAMESPACE_SUBRESOURCES: &[&str] = &["status", "finalize"];
+
+/// Parses request paths into [`RequestInfo`]; the prefixes are configurable as upstream's.
+#[derive(Debug, Clone)]
+pub struct RequestInfoFactory {
+    /// Prefixes under which resources are served: `api`, `apis`.
+    pub api_prefixes: Vec<String>,
+    /// Prefixes without a group segment: `api`.
+    pub groupless_api_prefixes: Vec<String>,
+}
+
+impl Default for RequestInfoFactory {
+    fn default() -> Self {
+        Self {
+            api_prefixes: vec!["api".into(), "apis".into()],
+            groupless_api_prefixes: vec!["api".into()],
+        }
+    }
+}
+
+impl RequestInfoFactory {
+    /// Parses one request. `uri` supplies the path and the query (`watch`, `fieldSelector`).
+    pub fn new_request_info(&self, method: &http::Method, uri: &http::Uri) -> Result<RequestInfo, RequestInfoError> {
+        let path = percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
+        let mut info = RequestInfo {
+            is_resource_request: false,
+            verb: method.as_str().to_ascii_lowercase(),
+            path,
+            ..Default::default()
+        };
+
+        let segments = split_path(&info.path);
+        let mut parts: &[String] = &segments;
+        if parts.len() < 3 || !self.api_prefixes.contains(&parts[0]) {
+            return Ok(info);
+        }
+        let prefix = parts[0].clone();
+        parts = &parts[1..];
+        if !self.groupless_api_prefixes.contains(&prefix) {
+            // The prefix is consumed already: this asks for group, version and a resource.
+            if parts.len() < 3 {
+                return Ok(info);
+            }
+            info.api_group = parts[0].clone();
+            parts = &parts[1..];
+        }
+        info.api_prefix = prefix;
+        info.is_resource_request = true;
+        info.api_version = parts[0].clone();
+        parts = &parts[1..];
+
+        if SPECIAL_VERBS.contains(&parts[0].as_str()) {
+            if parts.len() < 2 {
+                return Err(RequestInfoError { url: uri.to_string() });
+            }
+            info.verb = parts[0].clone();
+            parts = &parts[1..];
+        } else {
+            info.verb = match *method {
+                http::Method::POST => "create",
+                http::Method::GET | http::Method::HEAD => "get",
+                http::Method::PUT => "update",
+                http::Method::PATCH => "patch",
+                http::Method::DELETE => "delete",
+                _ => "",
+            }
+            .to_string();
+        }
+
+        if parts[0] == "namespaces" {
+            if parts.len() > 1 {
+                info.namespace = parts[1].clone();
+                // A step after the namespace name that is not a namespace subresource is a
+                // resource in its own right.
+                if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2].as_str()) {
+                    parts = &parts[2..];
+                }
+            }
+        }
+        info.parts = parts.to_vec();
+
+        // parts: resource/name/subresource/anything/else/uninterpreted
+        if info.parts.len() >= 3 && !SPECIAL_VERBS_NO_SUBRESOURCES.contains(&info.verb.as_str()) {
+            info.subresource = info.parts[2].clone();
+        }
+        if info.parts.len() >= 2 {
+            info.name = info.parts[1].clone();
+        }
+        if let Some(resource) = info.parts.first() {
+            info.resource = resource.clone();
+        }
+
+        // Without a name, a get is a list or a watch.
+        if info.name.is_empty() && info.verb == "get" {
+            let query = ListQuery::parse(uri.query().unwrap_or(""));
+            info.verb = if query.watch { "watch" } else { "list" }.to_string();
+            // A field selector pinning metadata.name names the object, for authorization.
+            if let Some(name) = query.field_selector.as_deref().and_then(exact_name_match) {
+                if is_valid_path_segment_name(&name) {
+                    info.name = name;
+                }
+            }
+        }
+        // Without a name, a delete is a deletecollection.
+        if info.name.is_empty() && info.verb == "delete" {
+            info.verb = "deletecollection".to_string();
+        }
+        Ok(info)
+    }
+}
+
+/// The query parameters that change a request's verb or name.
+#[derive(Debug, Default)]
+struct ListQuery {
+    watch: bool,
+    field_selector: Option<String>,
+}
+
+impl ListQuery {
+    fn parse(query: &str) -> Self {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let mut parsed = Self::default();
+        // Only the first value counts, as with Go's url.Values conversions.
+        if let Some((_, value)) = pairs.iter().find(|(key, _)| key == "watch") {
+            // Any value but `0` or `false` (case-insensitive) is true, even an empty one.
+            parsed.watch = !(value == "0" || value.eq_ignore_ascii_case("false"));
+        }
+        parsed.field_selector = pairs.into_iter().find(|(key, _)| key == "fieldSelector").map(|(_, value)| value);
+        parsed
+    }
+}
+
+/// The value a field selector requires `metadata.name` to equal (`metadata.name=x` or
+/// `metadata.name==x`, possibly among other terms), if it parses and has such a term.
+fn exact_name_match(selector: &str) -> Option<String> {
+    for term in split_unescaped(selector, ',')? {
+        if term.is_empty() {
+            continue;
+        }
+        let (field, op, value) = split_term(&term)?;
+        let value = unescape_field_value(value)?;
+        if field == "metadata.name" && (op == "=" || op == "==") {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Splits on `sep` outside backslash escapes; `None` on a trailing lone backslash.
+fn split_unescaped(s: &str, sep: char) -> Option<Vec<String>> {
+    let mut terms = Vec::new();
+    let mut current = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            current.push(c);
+            current.push(chars.next()?);
+        } else if c == sep {
+            terms.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    terms.push(current);
+    Some(terms)
+}
+
+/// Splits `field<op>value` at its first unescaped operator (`!=`, `==`, `=`).
+fn split_term(term: &str) -> Option<(&str, &str, &str)> {
+    let bytes = term.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'!' if bytes.get(i + 1) == Some(&b'=') => return Some((&term[..i], "!=", &term[i + 2..])),
+            b'=' if bytes.get(i + 1) == Some(&b'=') => return Some((&term[..i], "==", &term[i + 2..])),
+            b'=' => return Some((&term[..i], "=", &term[i + 1..])),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Removes the escapes of a field selector value (`\\`, `\,`, `\=`); other escapes are invalid.
+fn unescape_field_value(value: &str) -> Option<String> {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                escaped @ ('\\' | ',' | '=') => out.push(escaped),
+                _ => return None,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// A name that can appear as one path segment: not `.` or `..`, without `/` or `%`.
+fn is_valid_path_segment_name(name: &str) -> bool {
+    name != "." && name != ".." && !name.contains('/') && !name.contains('%')
+}
+
+/// The segments of a path without leading and trailing slashes; none for `/`.
+fn split_path(path: &str) -> Vec<String> {
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    trimmed.split('/').map(str::to_string).collect()
+}
+
+/// The filter: parses the request and inserts its [`RequestInfo`] into the extensions; a path it
+/// cannot parse gets 500, as upstream.
+pub async fn attach_request_info(mut req: Request, next: Next) -> Response {
+    match RequestInfoFactory::default().new_request_info(req.method(), req.uri()) {
+        Ok(info) => {
+            req.extensions_mut().insert(info);
+            next.run(req).await
+        }
+        Err(err) => ApiError::internal(format!("failed to create RequestInfo: {err}")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// method, url, verb, api_prefix, group, version, namespace, resource, subresource, name, parts
+    type Row = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
+
+    const RESOURCE_REQUESTS: &[Row] = &[
+        // core group, cluster-scoped and namespaced, every verb
+        ("GET", "/api/v1/namespaces", "list", "api", "", "v1", "", "namespaces", "", "", &["namespaces"]),
+        ("GET", "/api/v1/namespaces/other", "get", "api", "", "v1", "other", "namespaces", "", "other", &["namespaces", "other"]),
+        ("GET", "/api/v1/namespaces/other/pods/foo", "get", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("GET", "/api/v1/namespaces/other/pods", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("HEAD", "/api/v1/namespaces/other/pods/foo", "get", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("HEAD", "/api/v1/namespaces/other/pods", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/pods", "list", "api", "", "v1", "", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/nodes/n1", "get", "api", "", "v1", "", "nodes", "", "n1", &["nodes", "n1"]),
+        ("POST", "/api/v1/namespaces/other/pods", "create", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("POST", "/api/v1/namespaces", "create", "api", "", "v1", "", "namespaces", "", "", &["namespaces"]),
+        ("PUT", "/api/v1/namespaces/other/pods/foo", "update", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("PATCH", "/api/v1/namespaces/other/pods/foo", "patch", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("DELETE", "/api/v1/namespaces/other/pods/foo", "delete", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("DELETE", "/api/v1/namespaces/other/pods", "deletecollection", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("DELETE", "/api/v1/nodes", "deletecollection", "api", "", "v1", "", "nodes", "", "", &["nodes"]),
+        ("DELETE", "/api/v1/namespaces/other", "delete", "api", "", "v1", "other", "namespaces", "", "other", &["namespaces", "other"]),
+        ("OPTIONS", "/api/v1/namespaces/other/pods/foo", "", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("CONNECT", "/api/v1/namespaces/other/pods/foo/exec", "", "api", "", "v1", "other", "pods", "exec", "foo", &["pods", "foo", "exec"]),
+        // subresources
+        ("GET", "/api/v1/namespaces/other/pods/foo/status", "get", "api", "", "v1", "other", "pods", "status", "foo", &["pods", "foo", "status"]),
+        ("PUT", "/api/v1/namespaces/other/pods/foo/status", "update", "api", "", "v1", "other", "pods", "status", "foo", &["pods", "foo", "status"]),
+        ("GET", "/api/v1/namespaces/other/pods/foo/log", "get", "api", "", "v1", "other", "pods", "log", "foo", &["pods", "foo", "log"]),
+        ("POST", "/api/v1/namespaces/other/pods/foo/exec", "create", "api", "", "v1", "other", "pods", "exec", "foo", &["pods", "foo", "exec"]),
+        ("POST", "/api/v1/namespaces/other/pods/foo/binding", "create", "api", "", "v1", "other", "pods", "binding", "foo", &["pods", "foo", "binding"]),
+        ("GET", "/api/v1/namespaces/other/pods/foo/proxy/a/b", "get", "api", "", "v1", "other", "pods", "proxy", "foo", &["pods", "foo", "proxy", "a", "b"]),
+        ("GET", "/api/v1/nodes/n1/proxy/metrics", "get", "api", "", "v1", "", "nodes", "proxy", "n1", &["nodes", "n1", "proxy", "metrics"]),
+        ("GET", "/apis/apps/v1/namespaces/other/deployments/d/scale", "get", "apis", "apps", "v1", "other", "deployments", "scale", "d", &["deployments", "d", "scale"]),
+        // namespace subresources
+        ("PUT", "/api/v1/namespaces/other/finalize", "update", "api", "", "v1", "other", "namespaces", "finalize", "other", &["namespaces", "other", "finalize"]),
+        ("PUT", "/api/v1/namespaces/other/status", "update", "api", "", "v1", "other", "namespaces", "status", "other", &["namespaces", "other", "status"]),
+        ("GET", "/api/v1/namespaces/other/status", "get", "api", "", "v1", "other", "namespaces", "status", "other", &["namespaces", "other", "status"]),
+        // the `namespaces` resource without a name inside a namespace path is a resource in its own right
+        ("GET", "/api/v1/namespaces/other/namespaces", "list", "api", "", "v1", "other", "namespaces", "", "", &["namespaces"]),
+        // watch through the query
+        ("GET", "/api/v1/namespaces/other/pods?watch=true", "watch", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?watch=1", "watch", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?watch=", "watch", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?watch=false", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?watch=FALSE", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?watch=0", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?watch=0&watch=1", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods/foo?watch=true", "get", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("GET", "/apis/apps/v1/deployments?watch=true&resourceVersion=5", "watch", "apis", "apps", "v1", "", "deployments", "", "", &["deployments"]),
+        // the field selector names the object
+        ("GET", "/api/v1/namespaces/other/pods?fieldSelector=metadata.name%3Dfoo", "list", "api", "", "v1", "other", "pods", "", "foo", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?watch=true&fieldSelector=metadata.name%3D%3Dfoo", "watch", "api", "", "v1", "other", "pods", "", "foo", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?fieldSelector=spec.nodeName%3Dn1,metadata.name%3Dfoo", "list", "api", "", "v1", "other", "pods", "", "foo", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?fieldSelector=metadata.name%21%3Dfoo", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?fieldSelector=metadata.name%3D..", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?fieldSelector=metadata.name", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/pods?fieldSelector=metadata.name%3Da%5Cqb", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("DELETE", "/api/v1/namespaces/other/pods?fieldSelector=metadata.name%3Dfoo", "deletecollection", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        // legacy watch and proxy verbs in the path
+        ("GET", "/api/v1/watch/pods", "watch", "api", "", "v1", "", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/watch/namespaces/other/pods", "watch", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/watch/namespaces/other/pods/foo", "watch", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("GET", "/api/v1/watch/namespaces", "watch", "api", "", "v1", "", "namespaces", "", "", &["namespaces"]),
+        ("GET", "/api/v1/watch/namespaces/other", "watch", "api", "", "v1", "other", "namespaces", "", "other", &["namespaces", "other"]),
+        ("GET", "/apis/apps/v1/watch/namespaces/other/deployments", "watch", "apis", "apps", "v1", "other", "deployments", "", "", &["deployments"]),
+        ("GET", "/api/v1/proxy/namespaces/other/pods/foo", "proxy", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo"]),
+        ("GET", "/api/v1/proxy/namespaces/other/pods/foo/subpath/not/a/subresource", "proxy", "api", "", "v1", "other", "pods", "", "foo", &["pods", "foo", "subpath", "not", "a", "subresource"]),
+        ("GET", "/api/v1/proxy/nodes/n1:10250/metrics", "proxy", "api", "", "v1", "", "nodes", "", "n1:10250", &["nodes", "n1:10250", "metrics"]),
+        // groups
+        ("GET", "/apis/apps/v1/namespaces/other/deployments/d", "get", "apis", "apps", "v1", "other", "deployments", "", "d", &["deployments", "d"]),
+        ("GET", "/apis/apps/v1/deployments", "list", "apis", "apps", "v1", "", "deployments", "", "", &["deployments"]),
+        ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "create", "apis", "rbac.authorization.k8s.io", "v1", "", "clusterroles", "", "", &["clusterroles"]),
+        ("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/foos.example.com", "get", "apis", "apiextensions.k8s.io", "v1", "", "customresourcedefinitions", "", "foos.example.com", &["customresourcedefinitions", "foos.example.com"]),
+        ("GET", "/apis/example.com/v1alpha1/namespaces/other/foos/f1/status", "get", "apis", "example.com", "v1alpha1", "other", "foos", "status", "f1", &["foos", "f1", "status"]),
+        ("PATCH", "/apis/apps/v1/namespaces/other/deployments/d/status", "patch", "apis", "apps", "v1", "other", "deployments", "status", "d", &["deployments", "d", "status"]),
+        ("DELETE", "/apis/batch/v1/namespaces/other/jobs", "deletecollection", "apis", "batch", "v1", "other", "jobs", "", "", &["jobs"]),
+        // trailing and doubled slashes, percent-encoding
+        ("GET", "/api/v1/namespaces/other/pods/", "list", "api", "", "v1", "other", "pods", "", "", &["pods"]),
+        ("GET", "/api/v1/namespaces/other/configmaps/a%3Ab", "get", "api", "", "v1", "other", "configmaps", "", "a:b", &["configmaps", "a:b"]),
+        ("GET", "/api/v1/namespaces//pods", "list", "api", "", "v1", "", "pods", "", "", &["pods"]),
+    ];
+
+    #[test]
+    fn resource_requests() {
+        let factory = RequestInfoFactory::default();
+        for (method, url, verb, prefix, group, version, ns, resource, sub, name, parts) in RESOURCE_REQUESTS {
+            let method: http::Method = method.parse().expect("method");
+            let uri: http::Uri = url.parse().expect("uri");
+            let info = factory.new_request_info(&method, &uri).unwrap_or_else(|e| panic!("{url}: {e}"));
+            let want = RequestInfo {
+                is_resource_request: true,
+                path: percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy().into_owned(),
+                verb: verb.to_string(),
+                api_prefix: prefix.to_string(),
+                api_group: group.to_string(),
+                api_version: version.to_string(),
+                namespace: ns.to_string(),
+                resource: resource.to_string(),
+                subresource: sub.to_string(),
+                name: name.to_string(),
+                parts: parts.iter().map(|p| p.to_string()).collect(),
+            };
+            assert_eq!(info, want, "{method} {url}");
+        }
+    }
+
+    #[test]
+    fn non_resource_requests() {
+        let factory = RequestInfoFactory::default();
+        let rows: &[(&str, &str, &str)] = &[
+            ("GET", "/", "get"),
+            ("GET", "/healthz", "get"),
+            ("GET", "/healthz/ping", "get"),
+            ("GET", "/readyz?verbose", "get"),
+            ("GET", "/version", "get"),
+            ("GET", "/api", "get"),
+            ("GET", "/api/v1", "get"),
+            ("GET", "/apis", "get"),
+            ("GET", "/apis/apps", "get"),
+            ("GET", "/apis/apps/v1", "get"),
+            ("GET", "/apis/apps/v1/", "get"),
+            ("GET", "/openapi/v2", "get"),
+            ("GET", "/openapi/v3/apis/apps/v1", "get"),
+            ("POST", "/other/path/deep", "post"),
+            ("DELETE", "/logs/a/b", "delete"),
+            ("GET", "/metrics", "get"),
+        ];
+        for (method, url, verb) in rows {
+            let method: http::Method = method.parse().expect("method");
+            let uri: http::Uri = url.parse().expect("uri");
+            let info = factory.new_request_info(&method, &uri).expect("parses");
+            assert!(!info.is_resource_request, "{url} is non-resource");
+            assert_eq!(info.verb, *verb, "{url}");
+            assert_eq!(info.path, uri.path(), "{url}");
+            assert!(info.resource.is_empty() && info.api_prefix.is_empty(), "{url}");
+        }
+        assert!(RESOURCE_REQUESTS.len() + rows.len() >= 60);
+    }
+
+    #[test]
+    fn special_verb_without_a_target_is_an_error() {
+        let factory = RequestInfoFactory::default();
+        for url in ["/api/v1/watch", "/api/v1/proxy", "/apis/apps/v1/watch"] {
+            let err = factory.new_request_info(&http::Method::GET, &url.parse().expect("uri")).expect_err(url);
+            assert!(err.to_string().starts_with("unable to determine kind and namespace from url"), "{err}");
+        }
+    }
+
+    #[test]
+    fn field_selector_parsing() {
+        assert_eq!(exact_name_match("metadata.name=a"), Some("a".into()));
+        assert_eq!(exact_name_match("metadata.name==a"), Some("a".into()));
+        assert_eq!(exact_name_match("metadata.name=a\\,b"), Some("a,b".into()));
+        assert_eq!(exact_name_match("metadata.namespace=a"), None);
+        assert_eq!(exact_name_match("metadata.name!=a"), None);
+        assert_eq!(exact_name_match("metadata.name=a\\"), None);
+        assert_eq!(exact_name_match("bad,metadata.name=a"), None);
+    }
+}

@@ -1,0 +1,20 @@
+//! Apiary: a Kubernetes-compatible API server with pluggable storage.
+//!
+//! The request path, outermost first: [`serve`] (TLS, HTTP/1.1 and HTTP/2) -> [`chain`] (the filter
+//! chain, in upstream's order) -> [`servers`] (aggregator -> core -> apiextensions -> not found) ->
+//! [`registry`] (the generic store of each resource) -> `apiary_storage::Storage` (opened in
+//! [`backend`]).
+
+pub mod api;
+pub mod app;
+pub mod backend;
+pub mod chain;
+pub mod config;
+pub mod controllers;
+pub mod filters;
+pub mod openapi;
+pub mod patch;
+pub mod pki;
+pub mod registry;
+pub mod serve;
+pub mod servers;

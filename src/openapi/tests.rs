@@ -1,0 +1,1 @@
+//! Service-level tests over the real catalogue and definitions.

@@ -1,0 +1,271 @@
+//! Field selectors, as upstream's `k8s.io/apimachinery/pkg/fields`: terms `f=v`, `f==v`, `f!=v`
+//! joined by `,`, with `\` escaping `,`, `=`, `!` and `\` in values; plus the per-resource field
+//! sets of upstream's `GetAttrs`/`ToSelectableFields` functions. Every resource supports
+//! `metadata.name` and `metadata.namespace` (cluster-scoped: `metadata.name`, and `metadata.namespace`
+//! which is always empty); a field outside the set is `field label not supported: <f>`.
+
+use serde_json::Value;
+
+/// One `field op value` term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRequirement {
+    pub field: String,
+    /// `true` for `!=`.
+    pub not_equals: bool,
+    pub value: String,
+}
+
+/// A parsed field selector: the AND of its terms. Empty selects everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldSelector {
+    pub requirements: Vec<FieldRequirement>,
+}
+
+impl FieldSelector {
+    /// Parses a selector and checks every field against `supported`, with upstream's messages.
+    pub fn parse(input: &str, supported: &[&str]) -> Result<Self, String> {
+        let mut parts = split_unescaped(input, ',');
+        parts.sort();
+        let mut requirements = Vec::new();
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            let Some((field, not_equals, raw)) = split_term(part) else {
+                return Err(format!("invalid selector: '{input}'; can't understand '{part}'"));
+            };
+            let value = unescape(raw)?;
+            if !supported.contains(&field) {
+                return Err(format!("field label not supported: {field}"));
+            }
+            requirements.push(FieldRequirement { field: field.to_string(), not_equals, value });
+        }
+        Ok(Self { requirements })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
+    /// The single `metadata.name=<x>` value the selector pins, if any (lets a list read one key).
+    pub fn pinned_name(&self) -> Option<&str> {
+        self.requirements.iter().find(|r| r.field == "metadata.name" && !r.not_equals).map(|r| r.value.as_str())
+    }
+
+    /// Whether `obj` of resource `group`/`plural` is selected.
+    pub fn matches(&self, group: &str, plural: &str, obj: &Value) -> bool {
+        self.requirements.iter().all(|r| {
+            let actual = field_value(group, plural, obj, &r.field);
+            (actual == r.value) != r.not_equals
+        })
+    }
+}
+
+/// Splits on `sep` not preceded by an escaping backslash, keeping escapes in the parts.
+fn split_unescaped(input: &str, sep: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut escaped = false;
+    for c in input.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            current.push(c);
+            escaped = true;
+        } else if c == sep {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+/// Finds the first unescaped operator (`!=`, `==`, `=`, tried in that order at each position).
+fn split_term(term: &str) -> Option<(&str, bool, &str)> {
+    let bytes = term.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'!' if bytes.get(i + 1) == Some(&b'=') => return Some((&term[..i], true, &term[i + 2..])),
+            b'=' if bytes.get(i + 1) == Some(&b'=') => return Some((&term[..i], false, &term[i + 2..])),
+            b'=' => return Some((&term[..i], false, &term[i + 1..])),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn unescape(value: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('\\' | ',' | '=' | '!')) => out.push(e),
+                _ => return Err("invalid field selector: invalid escape sequence".into()),
+            },
+            ',' | '=' => return Err(format!("invalid field selector: unescaped character '{c}'")),
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+const COMMON: &[&str] = &["metadata.name", "metadata.namespace"];
+
+/// The selectable fields of a resource, as upstream.
+pub fn supported_fields(group: &str, plural: &str) -> &'static [&'static str] {
+    match (group, plural) {
+        ("", "pods") => &[
+            "metadata.name",
+            "metadata.namespace",
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.podIPs",
+            "status.nominatedNodeName",
+        ],
+        ("", "events") => &[
+            "metadata.name",
+            "metadata.namespace",
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("events.k8s.io", "events") => &[
+            "metadata.name",
+            "metadata.namespace",
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "type",
+        ],
+        ("", "secrets") => &["metadata.name", "metadata.namespace", "type"],
+        ("", "namespaces") => &["metadata.name", "metadata.namespace", "status.phase"],
+        ("", "nodes") => &["metadata.name", "metadata.namespace", "spec.unschedulable"],
+        ("", "replicationcontrollers") | ("apps", "replicasets") => {
+            &["metadata.name", "metadata.namespace", "status.replicas"]
+        }
+        ("batch", "jobs") => &["metadata.name", "metadata.namespace", "status.successful"],
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            &["metadata.name", "metadata.namespace", "spec.signerName"]
+        }
+        ("", "services") => &["metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"],
+        _ => COMMON,
+    }
+}
+
+/// The value of a selectable field of `obj`, as a string; missing fields read as `""`.
+pub fn field_value(group: &str, plural: &str, obj: &Value, field: &str) -> String {
+    let text = |pointer: &str| match obj.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    match (group, plural, field) {
+        (_, _, "metadata.name") => text("/metadata/name"),
+        (_, _, "metadata.namespace") => text("/metadata/namespace"),
+        ("", "pods", "spec.hostNetwork") => {
+            obj.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false).to_string()
+        }
+        ("", "pods", "status.podIP") | ("", "pods", "status.podIPs") => {
+            match obj.pointer("/status/podIPs/0/ip").and_then(Value::as_str) {
+                Some(ip) => ip.to_string(),
+                None => text("/status/podIP"),
+            }
+        }
+        ("", "nodes", "spec.unschedulable") => {
+            obj.pointer("/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false).to_string()
+        }
+        ("", "replicationcontrollers", "status.replicas")
+        | ("apps", "replicasets", "status.replicas")
+        | ("batch", "jobs", "status.successful") => {
+            let pointer = format!("/{}", field.replace('.', "/"));
+            obj.pointer(&pointer).and_then(Value::as_i64).unwrap_or(0).to_string()
+        }
+        ("", "events", "source") => text("/source/component"),
+        _ => text(&format!("/{}", field.replace('.', "/"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parse_and_match() {
+        let pod = json!({
+            "metadata": {"name": "p1", "namespace": "ns"},
+            "spec": {"nodeName": "n1", "restartPolicy": "Always"},
+            "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}]}
+        });
+        let fields = supported_fields("", "pods");
+        let cases: &[(&str, bool)] = &[
+            ("", true),
+            ("metadata.name=p1", true),
+            ("metadata.name==p1", true),
+            ("metadata.name!=p1", false),
+            ("spec.nodeName=n1,status.phase=Running", true),
+            ("spec.nodeName=n2", false),
+            ("spec.nodeName!=", true),
+            ("spec.schedulerName=", true),
+            ("spec.hostNetwork=false", true),
+            ("status.podIP=10.0.0.1", true),
+            ("metadata.namespace=ns,metadata.name=p1", true),
+        ];
+        for (input, want) in cases {
+            let sel = FieldSelector::parse(input, fields).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(sel.matches("", "pods", &pod), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn per_type_fields() {
+        let node = json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}});
+        let sel = FieldSelector::parse("spec.unschedulable=true", supported_fields("", "nodes")).unwrap();
+        assert!(sel.matches("", "nodes", &node));
+        let event = json!({"metadata": {"name": "e"}, "source": {"component": "kubelet"}, "involvedObject": {"kind": "Pod"}});
+        let sel = FieldSelector::parse("source=kubelet,involvedObject.kind=Pod", supported_fields("", "events")).unwrap();
+        assert!(sel.matches("", "events", &event));
+        let rs = json!({"metadata": {"name": "r"}});
+        let sel = FieldSelector::parse("status.replicas=0", supported_fields("apps", "replicasets")).unwrap();
+        assert!(sel.matches("apps", "replicasets", &rs));
+        let secret = json!({"metadata": {"name": "s"}, "type": "Opaque"});
+        let sel = FieldSelector::parse("type=Opaque", supported_fields("", "secrets")).unwrap();
+        assert!(sel.matches("", "secrets", &secret));
+    }
+
+    #[test]
+    fn errors_and_escapes() {
+        let common = supported_fields("", "configmaps");
+        assert_eq!(FieldSelector::parse("spec.x=1", common).unwrap_err(), "field label not supported: spec.x");
+        assert_eq!(FieldSelector::parse("abc", common).unwrap_err(), "invalid selector: 'abc'; can't understand 'abc'");
+        assert!(FieldSelector::parse("metadata.name=a\\q", common).is_err());
+        let sel = FieldSelector::parse("metadata.name=a\\,b", common).unwrap();
+        assert_eq!(sel.requirements[0].value, "a,b");
+        assert_eq!(sel.pinned_name(), Some("a,b"));
+        assert!(sel.matches("", "configmaps", &json!({"metadata": {"name": "a,b"}})));
+    }
+}

@@ -1,0 +1,335 @@
+//! The generic store: one per resource, over the storage trait, as upstream's
+//! `pkg/registry/generic/registry/store.go`. Handlers speak to it in objects (`serde_json::Value`)
+//! and options; it owns keys, metadata rules (uid, creationTimestamp, generation, generateName,
+//! resourceVersion), preconditions, the status subresource split, namespace checks and the shared
+//! watch of its resource.
+//!
+//! CONTRACT (written by the lead before implementation; the implementer may extend it but must keep
+//! these signatures or update every caller):
+//!
+//! ```ignore
+//! impl Store {
+//!     pub fn info(&self) -> &'static ResourceInfo;
+//!     pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value>;
+//!     pub async fn list(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList>;
+//!     pub async fn create(&self, namespace: Option<&str>, obj: Value, opts: &WriteOptions) -> ApiResult<Value>;
+//!     /// PUT: returns the object and whether it was created (201) rather than updated (200).
+//!     pub async fn update(&self, namespace: Option<&str>, name: &str, obj: Value, opts: &WriteOptions) -> ApiResult<(Value, bool)>;
+//!     /// Read-modify-write with retry on conflict (PATCH): `mutate` receives the current object
+//!     /// and returns the new one; a stale resourceVersion inside the result gives 409.
+//!     pub async fn guaranteed_update<F>(&self, namespace: Option<&str>, name: &str, opts: &WriteOptions, mutate: F) -> ApiResult<Value>
+//!         where F: FnMut(&Value) -> ApiResult<Value> + Send;
+//!     pub async fn delete(&self, namespace: Option<&str>, name: &str, opts: &DeleteOptions, write: &WriteOptions) -> ApiResult<DeleteOutcome>;
+//!     pub async fn delete_collection(&self, namespace: Option<&str>, list: &ListOptions, opts: &DeleteOptions, write: &WriteOptions) -> ApiResult<ObjectList>;
+//!     pub async fn watch(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<WatchEvents>;
+//! }
+//! ```
+
+//!
+//! Beyond the contract: [`Store::new`] takes a [`StoreConfig`]; namespaced stores check the
+//! namespace of every create through a [`NamespaceLookup`] wired with
+//! [`Store::set_namespace_lookup`] (the namespaces' own `Store` implements it);
+//! [`WriteOptions::subresource`] selects the `status` (or a strategy's own, e.g. `finalize`) write.
+//!
+//! Storage layout and wire rules: keys as [`crate::registry::keys`]; values are the object's JSON
+//! without `metadata.resourceVersion`, which every read sets from the key's mod revision.
+
+mod delete;
+mod list;
+mod write;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use apiary_storage::{KeyValue, Storage};
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use crate::api::status::{ApiError, ApiResult, GroupResource};
+use crate::registry::catalog::ResourceInfo;
+use crate::registry::keys::KeyLayout;
+use crate::registry::metadata::{meta_mut, meta_str};
+use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
+use crate::registry::strategy::Strategy;
+use crate::registry::watch_hub::WatchHub;
+pub use crate::registry::watch_hub::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
+
+/// One page of a list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectList {
+    /// The items, each with its `metadata.resourceVersion` set.
+    pub items: Vec<Value>,
+    /// The list's `metadata.resourceVersion`: the revision the list was read at.
+    pub resource_version: String,
+    /// `metadata.continue`: set when more items remain.
+    pub continue_token: Option<String>,
+    /// `metadata.remainingItemCount`, when known.
+    pub remaining_item_count: Option<i64>,
+}
+
+impl ObjectList {
+    /// The list as a `<Kind>List` object of `info`'s resource.
+    pub fn to_value(&self, info: &ResourceInfo) -> Value {
+        let mut metadata = Map::new();
+        metadata.insert("resourceVersion".into(), Value::String(self.resource_version.clone()));
+        if let Some(token) = &self.continue_token {
+            metadata.insert("continue".into(), Value::String(token.clone()));
+        }
+        if let Some(remaining) = self.remaining_item_count {
+            metadata.insert("remainingItemCount".into(), json!(remaining));
+        }
+        json!({
+            "kind": format!("{}List", info.kind),
+            "apiVersion": info.api_version(),
+            "metadata": metadata,
+            "items": self.items,
+        })
+    }
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteOutcome {
+    /// The deleted object (its last state, with the resourceVersion of the delete), or the object
+    /// marked for deletion.
+    pub object: Value,
+    /// `true` when the object is gone; `false` when it was only marked (`deletionTimestamp` set)
+    /// because finalizers remain.
+    pub deleted: bool,
+}
+
+/// Tunables of a store and its shared watch.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Recent events kept for watchers that start from a recent resourceVersion.
+    pub watch_history: usize,
+    /// Events a watcher may fall behind by before it is ended with 410 Expired.
+    pub watcher_backlog: usize,
+    /// The period of BOOKMARK events for watchers that allow them (upstream: about a minute).
+    pub bookmark_interval: Duration,
+    /// How many times a read-modify-write retries on a concurrent write before answering 409.
+    pub max_update_retries: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            watch_history: 4096,
+            watcher_backlog: 1024,
+            bookmark_interval: Duration::from_secs(60),
+            max_update_retries: 32,
+        }
+    }
+}
+
+/// Looks up namespaces for creates into them (upstream's NamespaceLifecycle admission).
+#[async_trait]
+pub trait NamespaceLookup: Send + Sync + 'static {
+    /// The namespace object, or `None` when it does not exist.
+    async fn namespace(&self, name: &str) -> ApiResult<Option<Value>>;
+}
+
+#[async_trait]
+impl NamespaceLookup for Store {
+    async fn namespace(&self, name: &str) -> ApiResult<Option<Value>> {
+        match self.get(None, name).await {
+            Ok(ns) => Ok(Some(ns)),
+            Err(err) if err.status.code == 404 => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// The generic store of one resource.
+pub struct Store {
+    info: &'static ResourceInfo,
+    storage: Arc<dyn Storage>,
+    strategy: Arc<dyn Strategy>,
+    layout: KeyLayout,
+    resource: GroupResource,
+    namespaces: OnceLock<Arc<dyn NamespaceLookup>>,
+    hub: Arc<WatchHub>,
+    config: StoreConfig,
+}
+
+impl Store {
+    /// A store of `info`'s resource over `storage`, with `strategy`'s per-resource rules.
+    pub fn new(
+        info: &'static ResourceInfo,
+        storage: Arc<dyn Storage>,
+        strategy: Arc<dyn Strategy>,
+        config: StoreConfig,
+    ) -> Self {
+        let layout = KeyLayout::for_resource(info);
+        let hub = Arc::new(WatchHub::new(info, storage.clone(), layout.clone(), config.clone()));
+        Self {
+            info,
+            storage,
+            strategy,
+            layout,
+            resource: info.group_resource(),
+            namespaces: OnceLock::new(),
+            hub,
+            config,
+        }
+    }
+
+    /// Wires the namespace lookup of creates. Only the first call takes effect.
+    pub fn set_namespace_lookup(&self, lookup: Arc<dyn NamespaceLookup>) {
+        let _ = self.namespaces.set(lookup);
+    }
+
+    pub fn info(&self) -> &'static ResourceInfo {
+        self.info
+    }
+
+    /// The key layout of the resource.
+    pub fn layout(&self) -> &KeyLayout {
+        &self.layout
+    }
+
+    /// The strategy of the resource.
+    pub fn strategy(&self) -> &Arc<dyn Strategy> {
+        &self.strategy
+    }
+
+    /// Reads one object.
+    pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
+        let key = self.layout.object_key(namespace, name);
+        let resp = self.storage.get(key.as_bytes()).await.map_err(|e| self.storage_error(e, name))?;
+        match resp.kv {
+            Some(kv) => self.decode(&kv),
+            None => Err(ApiError::not_found(&self.resource, name)),
+        }
+    }
+
+    /// Lists objects; see the module [`list`] for the resourceVersion and paging rules.
+    pub async fn list(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList> {
+        list::list(self, namespace, opts).await
+    }
+
+    /// Creates an object (POST).
+    pub async fn create(&self, namespace: Option<&str>, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
+        write::create(self, namespace, obj, opts).await
+    }
+
+    /// PUT: returns the object and whether it was created (201) rather than updated (200).
+    pub async fn update(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<(Value, bool)> {
+        write::update(self, namespace, name, obj, opts).await
+    }
+
+    /// Read-modify-write with retry on conflict (PATCH, controllers): `mutate` receives the current
+    /// object and returns the new one; a resourceVersion in the result that differs from the
+    /// current one gives 409. A missing object gives 404.
+    pub async fn guaranteed_update<F>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        opts: &WriteOptions,
+        mutate: F,
+    ) -> ApiResult<Value>
+    where
+        F: FnMut(&Value) -> ApiResult<Value> + Send,
+    {
+        write::guaranteed_update(self, namespace, name, opts, mutate).await
+    }
+
+    /// Deletes an object, or marks it for deletion when finalizers remain.
+    pub async fn delete(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+        write: &WriteOptions,
+    ) -> ApiResult<DeleteOutcome> {
+        delete::delete(self, namespace, name, opts, write).await
+    }
+
+    /// Deletes every selected object (each as [`Store::delete`]); answers the deleted objects.
+    pub async fn delete_collection(
+        &self,
+        namespace: Option<&str>,
+        list: &ListOptions,
+        opts: &DeleteOptions,
+        write: &WriteOptions,
+    ) -> ApiResult<ObjectList> {
+        delete::delete_collection(self, namespace, list, opts, write).await
+    }
+
+    /// Watches the resource (in `namespace`, when given) through the shared watch hub.
+    pub async fn watch(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<WatchEvents> {
+        self.hub.watch(namespace, opts).await
+    }
+
+    /// Completes a namespace's deletion once its content is gone: removes `spec.finalizers`
+    /// through the `finalize` path, which deletes the namespace when no finalizer remains.
+    /// Only meaningful on the namespaces' store.
+    pub async fn finalize_namespace(&self, name: &str) -> ApiResult<Value> {
+        let opts = WriteOptions { subresource: Some("finalize".into()), ..Default::default() };
+        self.guaranteed_update(None, name, &opts, |current| {
+            let mut next = current.clone();
+            if let Some(spec) = next.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.insert("finalizers".into(), json!([]));
+            }
+            Ok(next)
+        })
+        .await
+    }
+
+    // ---- helpers shared by the submodules ----
+
+    fn storage_error(&self, err: apiary_storage::Error, name: &str) -> ApiError {
+        ApiError::from_storage(err, &self.resource, name)
+    }
+
+    /// Decodes a stored value and sets its resourceVersion to the key's mod revision.
+    fn decode(&self, kv: &KeyValue) -> ApiResult<Value> {
+        decode_value(&kv.value, kv.mod_revision)
+    }
+
+    /// Serialises an object for storage, without `metadata.resourceVersion`.
+    fn encode(obj: &Value) -> ApiResult<Bytes> {
+        let mut stored = obj.clone();
+        if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+        }
+        serde_json::to_vec(&stored).map(Bytes::from).map_err(ApiError::internal)
+    }
+}
+
+/// Decodes stored bytes into an object with `metadata.resourceVersion` = `revision`.
+pub(crate) fn decode_value(bytes: &[u8], revision: i64) -> ApiResult<Value> {
+    let mut obj: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
+    meta_mut(&mut obj).insert("resourceVersion".into(), Value::String(revision.to_string()));
+    Ok(obj)
+}
+
+/// Parses a resourceVersion of a request: empty -> `None`; a non-negative integer -> `Some`;
+/// anything else -> 400.
+pub(crate) fn parse_resource_version(rv: &str) -> ApiResult<Option<i64>> {
+    if rv.is_empty() {
+        return Ok(None);
+    }
+    rv.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "resourceVersion: Invalid value: {}: invalid resource version",
+            crate::registry::validation::quote(rv)
+        ))
+    })
+}
+
+/// The namespace an object names in its metadata (`""` when none).
+pub(crate) fn object_namespace(obj: &Value) -> &str {
+    meta_str(obj, "namespace")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+//! List, with upstream's resourceVersion semantics (`etcd3/store.go` `GetList`):
+//!
+//! * `resourceVersion` unset: the most recent state (a consistent read).
+//! * `"0"`: any state; served at the current revision too.
+//! * `N` + `NotOlderThan`: the current state, which MUST be at least `N` (else 504 "Too large
+//!   resource version"). `N` + `Exact`: the state at revision `N` (410 when compacted).
+//! * `N` without a match: legacy rule — `Exact` when a limit is given, `NotOlderThan` otherwise.
+//! * `continue`: resumes at the token's key and revision; a token whose revision is compacted gives
+//!   410 with a fresh token that resumes at the latest revision. `resourceVersion` (other than
+//!   `"0"`) together with `continue` is a 400.
+//!
+//! Selectors filter after reading; with a limit, pages are read until `limit` items match or the
+//! keys run out, and the continue token resumes right after the last key read.
+
+use apiary_storage::{Error as StorageError, ListRequest};
+use serde_json::Value;
+
+use super::{parse_resource_version, ObjectList, Store};
+use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
+use crate::registry::continue_token;
+use crate::registry::options::{ListOptions, ResourceVersionMatch};
+use crate::registry::selectors::Selection;
+
+/// The 504 of a NotOlderThan read whose revision is not there yet, as upstream's
+/// `NewTooLargeResourceVersionError`.
+pub(crate) fn too_large_resource_version(requested: i64, current: i64) -> ApiError {
+    let mut err = ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"), 1);
+    err.status.details = Some(StatusDetails {
+        causes: vec![StatusCause {
+            reason: "ResourceVersionTooLarge".into(),
+            message: "Too large resource version".into(),
+            field: String::new(),
+        }],
+        retry_after_seconds: Some(1),
+        ..Default::default()
+    });
+    err
+}
+
+pub(super) async fn list(store: &Store, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList> {
+    let selection = Selection::parse(store.info, &opts.label_selector, &opts.field_selector)?;
+    let version_match = opts.version_match()?;
+    let requested = parse_resource_version(&opts.resource_version)?;
+    let limit = opts.page_limit();
+    let prefix = store.layout.list_prefix(namespace);
+
+    let mut start_key = prefix.clone();
+    let mut revision = 0; // 0: read at the current revision
+    let mut minimum = None; // NotOlderThan bound checked against the read's revision
+    let continuing = !opts.continue_token.is_empty();
+    if continuing {
+        if requested.is_some_and(|rv| rv != 0) {
+            return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+        }
+        let token = continue_token::decode(&opts.continue_token, &prefix)?;
+        start_key = token.start_key;
+        if token.revision > 0 {
+            revision = token.revision;
+        }
+    } else if let Some(rv) = requested.filter(|rv| *rv > 0) {
+        let exact = match version_match {
+            Some(ResourceVersionMatch::Exact) => true,
+            Some(ResourceVersionMatch::NotOlderThan) => false,
+            None => limit.is_some(),
+        };
+        if exact {
+            revision = rv;
+        } else {
+            minimum = Some(rv);
+        }
+    }
+
+    let mut items = Vec::new();
+    let mut list_revision = None;
+    let mut next_token = None;
+    loop {
+        let request = ListRequest {
+            prefix: prefix.as_bytes().to_vec(),
+            start_key: Some(start_key.as_bytes().to_vec()),
+            revision,
+            limit: limit.unwrap_or(0),
+        };
+        let resp = match store.storage.list(request).await {
+            Ok(resp) => resp,
+            Err(StorageError::Compacted { .. }) if continuing => {
+                return Err(continue_token::expired_error(&start_key, &prefix))
+            }
+            Err(err) => return Err(store.storage_error(err, "")),
+        };
+        if let Some(min) = minimum {
+            if resp.revision < min {
+                return Err(too_large_resource_version(min, resp.revision));
+            }
+        }
+        // Later pages read at the first page's revision: one consistent snapshot.
+        revision = resp.revision;
+        list_revision.get_or_insert(resp.revision);
+
+        let count = resp.kvs.len();
+        for (i, kv) in resp.kvs.iter().enumerate() {
+            let obj: Value = store.decode(kv)?;
+            if selection.matches(&obj) {
+                items.push(obj);
+            }
+            let full = limit.is_some_and(|l| items.len() >= l);
+            let more_after = i + 1 < count || resp.more;
+            if full {
+                if more_after {
+                    let mut next = kv.key.clone();
+                    next.push(0);
+                    let next = String::from_utf8(next).map_err(ApiError::internal)?;
+                    next_token = Some(continue_token::encode(&next, &prefix, resp.revision)?);
+                }
+                break;
+            }
+        }
+        let full = limit.is_some_and(|l| items.len() >= l);
+        if full || !resp.more {
+            break;
+        }
+        let Some(last) = resp.kvs.last() else { break };
+        let mut next = last.key.clone();
+        next.push(0);
+        start_key = String::from_utf8(next).map_err(ApiError::internal)?;
+    }
+
+    Ok(ObjectList {
+        items,
+        resource_version: list_revision.unwrap_or(revision).to_string(),
+        continue_token: next_token,
+        remaining_item_count: None,
+    })
+}

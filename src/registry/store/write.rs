@@ -1,0 +1,376 @@
+//! Create, update (PUT) and read-modify-write (PATCH), as upstream's `rest.BeforeCreate`,
+//! `rest.BeforeUpdate` and the generic store's `Create`/`Update`.
+
+use apiary_storage::{Error as StorageError, KeyValue};
+use serde_json::{json, Value};
+
+use super::{object_namespace, parse_resource_version, Store};
+use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
+use crate::registry::metadata::{is_being_deleted, meta, meta_mut, meta_str, now_rfc3339, random_name_suffix};
+use crate::registry::options::WriteOptions;
+use crate::registry::validation::metadata::validate_object_meta;
+use crate::registry::validation::FieldError;
+
+/// How many generated names a create tries before giving up on AlreadyExists.
+const GENERATE_NAME_ATTEMPTS: usize = 5;
+
+/// Metadata the server owns: kept from the stored object on every update.
+const SYSTEM_META_FIELDS: &[&str] = &["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"];
+
+impl Store {
+    /// 400 unless `obj` is a JSON object whose kind/apiVersion (when given) are the resource's;
+    /// then fills them in.
+    fn check_type(&self, obj: &mut Value, subresource: Option<&str>) -> ApiResult<()> {
+        let Some(map) = obj.as_object_mut() else {
+            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        };
+        let expected_version = self.info.api_version();
+        let version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        if !version.is_empty() && version != expected_version {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({version}) does not match the expected API version ({expected_version})"
+            )));
+        }
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+        // Writes of a subresource other than status (e.g. scale) are converted by their handlers.
+        if !kind.is_empty() && kind != self.info.kind && subresource.is_none_or(|s| s == "status") {
+            return Err(ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {}): {kind}",
+                self.info.kind
+            )));
+        }
+        map.insert("apiVersion".into(), Value::String(expected_version));
+        map.insert("kind".into(), Value::String(self.info.kind.to_string()));
+        Ok(())
+    }
+
+    /// Puts the request's namespace on the object (upstream's `EnsureObjectNamespaceMatchesRequestNamespace`).
+    fn ensure_namespace(&self, obj: &mut Value, namespace: Option<&str>, on_create: bool) -> ApiResult<()> {
+        let request_ns = if self.info.namespaced { namespace.unwrap_or("") } else { "" };
+        let object_ns = object_namespace(obj).to_string();
+        if object_ns == request_ns {
+            return Ok(());
+        }
+        if object_ns.is_empty() || request_ns.is_empty() {
+            if request_ns.is_empty() {
+                meta_mut(obj).remove("namespace");
+            } else {
+                meta_mut(obj).insert("namespace".into(), Value::String(request_ns.to_string()));
+            }
+            return Ok(());
+        }
+        Err(ApiError::bad_request(if on_create {
+            "the namespace of the provided object does not match the namespace sent on the request".to_string()
+        } else {
+            format!("the namespace of the object ({object_ns}) does not match the namespace on the URL ({request_ns})")
+        }))
+    }
+
+    /// 422 with upstream's message when `errors` is not empty.
+    fn invalid(&self, name: &str, errors: Vec<FieldError>) -> ApiResult<()> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let causes: Vec<StatusCause> = errors.iter().map(FieldError::to_cause).collect();
+        Err(ApiError::invalid(self.info.group, self.info.kind, name, causes))
+    }
+
+    /// Upstream's NamespaceLifecycle admission for creates: 404 for a missing namespace, 403 for
+    /// one being terminated.
+    async fn check_namespace_accepts_content(&self, namespace: &str, name: &str) -> ApiResult<()> {
+        let Some(lookup) = self.namespaces.get() else { return Ok(()) };
+        let namespaces = crate::api::status::GroupResource::new("", "namespaces");
+        let Some(ns) = lookup.namespace(namespace).await? else {
+            return Err(ApiError::not_found(&namespaces, namespace));
+        };
+        let terminating = ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+            || is_being_deleted(&ns);
+        if terminating {
+            let mut err = ApiError::forbidden(
+                &self.resource,
+                name,
+                &format!("unable to create new content in namespace {namespace} because it is being terminated"),
+            );
+            let details = err.status.details.get_or_insert_with(StatusDetails::default);
+            details.causes.push(StatusCause {
+                reason: "NamespaceTerminating".into(),
+                message: format!("namespace {namespace} is being terminated"),
+                field: "metadata.namespace".into(),
+            });
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Applies the create rules to `obj` (everything but the name generation and the write).
+    fn prepare_create(&self, obj: &mut Value) {
+        let strategy = &self.strategy;
+        if strategy.has_status_subresource() {
+            if let Some(map) = obj.as_object_mut() {
+                map.remove("status");
+            }
+        }
+        let tracks_generation = strategy.tracks_generation();
+        let meta = meta_mut(obj);
+        for field in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "resourceVersion"] {
+            meta.remove(field);
+        }
+        meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+        meta.insert("creationTimestamp".into(), Value::String(now_rfc3339()));
+        if tracks_generation {
+            meta.insert("generation".into(), json!(1));
+        } else {
+            meta.remove("generation");
+        }
+        strategy.prepare_for_create(obj);
+    }
+
+    /// Builds the object an update stores, from the stored `old` and the requested `new`.
+    fn prepare_update(&self, old: &Value, mut new: Value, opts: &WriteOptions) -> ApiResult<Value> {
+        let name = meta_str(old, "name").to_string();
+        match opts.subresource.as_deref() {
+            None => {
+                if self.strategy.has_status_subresource() {
+                    copy_top_level(&mut new, old, "status");
+                }
+                self.strategy.prepare_for_update(&mut new, old);
+            }
+            Some("status") => {
+                // Everything but .status (and the request's resourceVersion and managedFields)
+                // comes from the stored object.
+                let mut result = old.clone();
+                copy_top_level(&mut result, &new, "status");
+                for field in ["resourceVersion", "managedFields"] {
+                    match meta(&new).and_then(|m| m.get(field)).cloned() {
+                        Some(v) => meta_mut(&mut result).insert(field.into(), v),
+                        None => meta_mut(&mut result).remove(field),
+                    };
+                }
+                new = result;
+            }
+            Some(other) => {
+                if !self.strategy.prepare_for_subresource_update(other, &mut new, old) {
+                    return Err(ApiError::method_not_supported(&self.resource, "update"));
+                }
+            }
+        }
+        // System-owned metadata never changes through an update.
+        let old_meta = meta(old).cloned().unwrap_or_default();
+        let new_meta = meta_mut(&mut new);
+        for field in SYSTEM_META_FIELDS {
+            match old_meta.get(*field) {
+                Some(v) => new_meta.insert((*field).to_string(), v.clone()),
+                None => new_meta.remove(*field),
+            };
+        }
+        new_meta.remove("selfLink");
+        match old_meta.get("generation") {
+            Some(g) => new_meta.insert("generation".into(), g.clone()),
+            None => new_meta.remove("generation"),
+        };
+        if self.strategy.tracks_generation() && spec_changed(old, &new, self.strategy.has_status_subresource()) {
+            let next = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+            meta_mut(&mut new).insert("generation".into(), json!(next));
+        }
+        let mut errors = validate_object_meta(&new, self.strategy.name_rule(), self.info.namespaced);
+        errors.extend(self.strategy.validate_update(&new, old));
+        self.invalid(&name, errors)?;
+        Ok(new)
+    }
+
+    /// Writes an update of `kv` (decoded as `old`) to `new`. `Ok(None)` means a concurrent write
+    /// won (storage Conflict) and the caller may retry.
+    async fn write_update(
+        &self,
+        key: &str,
+        kv: &KeyValue,
+        old: &Value,
+        new: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Option<Value>> {
+        let name = meta_str(old, "name").to_string();
+        let bytes = Self::encode(&new)?;
+        if bytes == kv.value {
+            // A no-op: answer the stored object without a write, as upstream.
+            return Ok(Some(old.clone()));
+        }
+        let remove = is_being_deleted(&new) && self.strategy.ready_to_remove(&new);
+        if opts.dry_run {
+            return Ok(Some(new));
+        }
+        let result = if remove {
+            self.storage.delete(key.as_bytes(), Some(kv.mod_revision)).await.map(|(rev, _)| rev)
+        } else {
+            self.storage.update(key.as_bytes(), bytes, kv.mod_revision).await
+        };
+        match result {
+            Ok(revision) => {
+                let mut stored = new;
+                meta_mut(&mut stored).insert("resourceVersion".into(), Value::String(revision.to_string()));
+                Ok(Some(stored))
+            }
+            Err(StorageError::Conflict { .. }) => Ok(None),
+            Err(err) => Err(self.storage_error(err, &name)),
+        }
+    }
+}
+
+/// Copies the top-level field `field` of `from` into `to` (removing it when `from` has none).
+fn copy_top_level(to: &mut Value, from: &Value, field: &str) {
+    let value = from.get(field).cloned();
+    if let Some(map) = to.as_object_mut() {
+        match value {
+            Some(v) => map.insert(field.to_string(), v),
+            None => map.remove(field),
+        };
+    }
+}
+
+/// Whether anything outside `metadata` (and `status`, with a status subresource) differs.
+fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("metadata");
+            if ignore_status {
+                map.remove("status");
+            }
+        }
+        v
+    };
+    strip(old) != strip(new)
+}
+
+pub(super) async fn create(store: &Store, namespace: Option<&str>, mut obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
+    store.check_type(&mut obj, None)?;
+    store.ensure_namespace(&mut obj, namespace, true)?;
+    if !meta_str(&obj, "resourceVersion").is_empty() {
+        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    }
+    store.prepare_create(&mut obj);
+    let generate_name = meta_str(&obj, "generateName").to_string();
+    let generated = meta_str(&obj, "name").is_empty() && !generate_name.is_empty();
+    if generated {
+        meta_mut(&mut obj).insert("name".into(), Value::String(format!("{generate_name}{}", random_name_suffix())));
+    }
+    let mut errors = validate_object_meta(&obj, store.strategy.name_rule(), store.info.namespaced);
+    errors.extend(store.strategy.validate_create(&obj));
+    store.invalid(meta_str(&obj, "name"), errors)?;
+    let ns = object_namespace(&obj).to_string();
+    if store.info.namespaced {
+        store.check_namespace_accepts_content(&ns, meta_str(&obj, "name")).await?;
+    }
+    if opts.dry_run {
+        return Ok(obj);
+    }
+    let attempts = if generated { GENERATE_NAME_ATTEMPTS } else { 1 };
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            meta_mut(&mut obj)
+                .insert("name".into(), Value::String(format!("{generate_name}{}", random_name_suffix())));
+        }
+        let name = meta_str(&obj, "name").to_string();
+        let key = store.layout.object_key(Some(&ns), &name);
+        let bytes = Store::encode(&obj)?;
+        match store.storage.create(key.as_bytes(), bytes).await {
+            Ok(revision) => {
+                meta_mut(&mut obj).insert("resourceVersion".into(), Value::String(revision.to_string()));
+                return Ok(obj);
+            }
+            Err(StorageError::AlreadyExists { .. }) if attempt + 1 < attempts => continue,
+            Err(err) => return Err(store.storage_error(err, &name)),
+        }
+    }
+    Err(ApiError::already_exists(&store.resource, meta_str(&obj, "name")))
+}
+
+pub(super) async fn update(
+    store: &Store,
+    namespace: Option<&str>,
+    name: &str,
+    mut obj: Value,
+    opts: &WriteOptions,
+) -> ApiResult<(Value, bool)> {
+    store.check_type(&mut obj, opts.subresource.as_deref())?;
+    let body_name = meta_str(&obj, "name").to_string();
+    if body_name.is_empty() {
+        meta_mut(&mut obj).insert("name".into(), Value::String(name.to_string()));
+    } else if body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    store.ensure_namespace(&mut obj, namespace, false)?;
+    let requested_rv = parse_resource_version(meta_str(&obj, "resourceVersion"))?;
+    if requested_rv.is_none() && !store.strategy.allow_unconditional_update() {
+        return store
+            .invalid(name, vec![FieldError::required("metadata.resourceVersion", "must be specified for an update")])
+            .map(|()| (Value::Null, false));
+    }
+    let key = store.layout.object_key(namespace, name);
+    for _ in 0..store.config.max_update_retries {
+        let current = store.storage.get(key.as_bytes()).await.map_err(|e| store.storage_error(e, name))?;
+        let Some(kv) = current.kv else {
+            if store.strategy.allow_create_on_update() && opts.subresource.is_none() {
+                let mut fresh = obj.clone();
+                meta_mut(&mut fresh).remove("resourceVersion");
+                return match create(store, namespace, fresh, opts).await {
+                    // Lost a race with another creator: retry as an update.
+                    Err(err) if err.status.reason == "AlreadyExists" => continue,
+                    other => other.map(|created| (created, true)),
+                };
+            }
+            return Err(ApiError::not_found(&store.resource, name));
+        };
+        if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
+            return Err(ApiError::stale_object(&store.resource, name));
+        }
+        let old = store.decode(&kv)?;
+        let new = store.prepare_update(&old, obj.clone(), opts)?;
+        match store.write_update(&key, &kv, &old, new, opts).await? {
+            Some(stored) => return Ok((stored, false)),
+            None if requested_rv.is_some() => return Err(ApiError::stale_object(&store.resource, name)),
+            None => continue,
+        }
+    }
+    Err(ApiError::stale_object(&store.resource, name))
+}
+
+pub(super) async fn guaranteed_update<F>(
+    store: &Store,
+    namespace: Option<&str>,
+    name: &str,
+    opts: &WriteOptions,
+    mut mutate: F,
+) -> ApiResult<Value>
+where
+    F: FnMut(&Value) -> ApiResult<Value> + Send,
+{
+    let key = store.layout.object_key(namespace, name);
+    for _ in 0..store.config.max_update_retries {
+        let current = store.storage.get(key.as_bytes()).await.map_err(|e| store.storage_error(e, name))?;
+        let Some(kv) = current.kv else {
+            return Err(ApiError::not_found(&store.resource, name));
+        };
+        let old = store.decode(&kv)?;
+        let mut new = mutate(&old)?;
+        store.check_type(&mut new, opts.subresource.as_deref())?;
+        let new_name = meta_str(&new, "name");
+        if !new_name.is_empty() && new_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({new_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        meta_mut(&mut new).insert("name".into(), Value::String(name.to_string()));
+        store.ensure_namespace(&mut new, namespace, false)?;
+        let requested_rv = parse_resource_version(meta_str(&new, "resourceVersion"))?;
+        if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
+            return Err(ApiError::stale_object(&store.resource, name));
+        }
+        let new = store.prepare_update(&old, new, opts)?;
+        if let Some(stored) = store.write_update(&key, &kv, &old, new, opts).await? {
+            return Ok(stored);
+        }
+    }
+    Err(ApiError::stale_object(&store.resource, name))
+}

@@ -1,0 +1,100 @@
+//! Field validation shared by the store: field errors shaped like upstream's
+//! `k8s.io/apimachinery/pkg/util/validation/field`, name rules, and metadata checks.
+
+pub mod metadata;
+pub mod names;
+
+use crate::api::status::StatusCause;
+
+/// The kind of a field error; its reason and its message prefix, as upstream's `field.ErrorType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldErrorKind {
+    Invalid,
+    Required,
+    Forbidden,
+    TooLong,
+    NotSupported,
+}
+
+impl FieldErrorKind {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Invalid => "FieldValueInvalid",
+            Self::Required => "FieldValueRequired",
+            Self::Forbidden => "FieldValueForbidden",
+            Self::TooLong => "FieldValueTooLong",
+            Self::NotSupported => "FieldValueNotSupported",
+        }
+    }
+}
+
+/// One invalid field, as upstream's `field.Error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub kind: FieldErrorKind,
+    /// The field path: `metadata.name`.
+    pub field: String,
+    /// The offending value, already formatted as upstream prints it (strings quoted).
+    pub value: Option<String>,
+    pub detail: String,
+}
+
+impl FieldError {
+    /// `field: Invalid value: "value": detail`.
+    pub fn invalid(field: impl Into<String>, value: &str, detail: impl Into<String>) -> Self {
+        Self { kind: FieldErrorKind::Invalid, field: field.into(), value: Some(quote(value)), detail: detail.into() }
+    }
+
+    /// `field: Required value: detail`.
+    pub fn required(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { kind: FieldErrorKind::Required, field: field.into(), value: None, detail: detail.into() }
+    }
+
+    /// `field: Forbidden: detail`.
+    pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { kind: FieldErrorKind::Forbidden, field: field.into(), value: None, detail: detail.into() }
+    }
+
+    /// `field: Too long: detail`.
+    pub fn too_long(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { kind: FieldErrorKind::TooLong, field: field.into(), value: None, detail: detail.into() }
+    }
+
+    /// The message without the field, as upstream's `ErrorBody()`.
+    pub fn body(&self) -> String {
+        let head = match self.kind {
+            FieldErrorKind::Invalid => "Invalid value",
+            FieldErrorKind::Required => "Required value",
+            FieldErrorKind::Forbidden => "Forbidden",
+            FieldErrorKind::TooLong => "Too long",
+            FieldErrorKind::NotSupported => "Unsupported value",
+        };
+        let mut out = head.to_string();
+        if let Some(value) = &self.value {
+            out.push_str(": ");
+            out.push_str(value);
+        }
+        if !self.detail.is_empty() {
+            out.push_str(": ");
+            out.push_str(&self.detail);
+        }
+        out
+    }
+
+    /// The StatusCause of an `Invalid` Status.
+    pub fn to_cause(&self) -> StatusCause {
+        StatusCause { reason: self.kind.reason().into(), message: self.body(), field: self.field.clone() }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let field = if self.field.is_empty() { "<nil>" } else { &self.field };
+        write!(f, "{field}: {}", self.body())
+    }
+}
+
+/// A Go `%q`-style quoted string (JSON string escaping is close enough for error messages).
+pub fn quote(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| format!("\"{value}\""))
+}

@@ -1,0 +1,266 @@
+//! The HTTPS listener.
+//!
+//! * TLS by rustls (ring), ALPN `h2` and `http/1.1`; hyper's automatic builder serves HTTP/1.1 and
+//!   HTTP/2 (kubectl speaks h2), with upgrades (for exec/attach later) and streamed bodies
+//!   (watches) on both.
+//! * Client certificates are optional. A presented certificate MUST chain to our CA (with the
+//!   clientAuth usage) or the handshake fails; a verified one becomes a [`ClientCertIdentity`] in
+//!   the extensions of every request on the connection, for the authentication filter.
+//! * A failed handshake is logged at debug level and affects only its connection.
+//! * [`serve`] stops accepting when `shutdown` completes, lets open connections finish for a grace
+//!   period (long-running watches are cut after it), then returns.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::pki::Pki;
+
+/// How long a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open connections may finish their requests after shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The identity a verified client certificate asserts: CN is the user, each O a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertIdentity {
+    pub user: String,
+    pub groups: Vec<String>,
+}
+
+impl ClientCertIdentity {
+    /// Reads the subject of a DER certificate (already verified by the TLS layer).
+    pub fn from_der(der: &[u8]) -> Option<Self> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        let subject = cert.subject();
+        let user = subject.iter_common_name().next()?.as_str().ok()?.to_string();
+        let groups = subject
+            .iter_organization()
+            .filter_map(|attr| attr.as_str().ok().map(str::to_string))
+            .collect();
+        Some(Self { user, groups })
+    }
+}
+
+/// The address of the peer of a request's connection, in its extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Why TLS could not be configured.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("reading {what}: {why}")]
+    Pem { what: &'static str, why: String },
+    #[error("{0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("client certificate verifier: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+/// The rustls configuration for our certificates: serving certificate and key, optional client
+/// certificates verified against our CA, ALPN `h2` then `http/1.1`.
+pub fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, TlsSetupError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in pem_certificates(&pki.ca_cert_pem, "the CA certificate")? {
+        roots.add(ca)?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()?;
+
+    let chain = pem_certificates(&pki.serving_cert_pem, "the serving certificate")?;
+    let key = pem_private_key(&pki.serving_key_pem, "the serving key")?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Reads the private key of a PEM document (PKCS#8, SEC1 or PKCS#1).
+fn pem_private_key(pem: &str, what: &'static str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
+    let mut reader = pem.as_bytes();
+    rustls_pemfile::private_key(&mut reader)
+        .map_err(|e| TlsSetupError::Pem { what, why: e.to_string() })?
+        .ok_or(TlsSetupError::Pem { what, why: "no private key found".into() })
+}
+
+fn pem_certificates(pem: &str, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let mut reader = pem.as_bytes();
+    let certs = rustls_pemfile::certs(&mut reader)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsSetupError::Pem { what, why: e.to_string() })?;
+    if certs.is_empty() {
+        return Err(TlsSetupError::Pem { what, why: "no certificate found".into() });
+    }
+    Ok(certs)
+}
+
+/// Serves `app` over TLS on `listener` until `shutdown` completes.
+///
+/// Each connection is its own task; a failing connection never stops the loop. After `shutdown`
+/// the listener is closed, connections are asked to finish (HTTP/2 GOAWAY, HTTP/1.1 close after
+/// the current response) and any still open after [`SHUTDOWN_GRACE`] are dropped.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let acceptor = TlsAcceptor::from(tls);
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %err, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                connections.spawn(serve_connection(
+                    tcp,
+                    peer,
+                    acceptor.clone(),
+                    builder.clone(),
+                    app.clone(),
+                    stop_rx.clone(),
+                ));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::info!(open = connections.len(), "closing connections still open after the grace period");
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// One connection: TLS handshake, then HTTP until the client leaves or shutdown asks it to.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    builder: hyper_util::server::conn::auto::Builder<TokioExecutor>,
+    app: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(err)) => {
+            tracing::debug!(peer = %peer, error = %err, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(peer = %peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let identity = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(|leaf| ClientCertIdentity::from_der(leaf));
+
+    let service = tower::ServiceExt::map_request(app, move |mut req: http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(PeerAddr(peer));
+        if let Some(identity) = &identity {
+            req.extensions_mut().insert(identity.clone());
+        }
+        req
+    });
+    let service = hyper_util::service::TowerToHyperService::new(service);
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+    tokio::pin!(connection);
+
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stop.wait_for(|stopping| *stopping) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(peer = %peer, error = %err, "connection ended with an error");
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("received SIGINT, shutting down"),
+        () = terminate => tracing::info!("received SIGTERM, shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_is_read_from_the_admin_certificate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::pki::ensure(dir.path(), "127.0.0.1:6443".parse().expect("addr")).expect("pki");
+        let pem = std::fs::read_to_string(dir.path().join(crate::pki::ADMIN_CERT_FILE)).expect("admin cert");
+        let der = pem_certificates(&pem, "admin").expect("der").remove(0);
+        let identity = ClientCertIdentity::from_der(&der).expect("identity");
+        assert_eq!(identity.user, crate::pki::ADMIN_USER);
+        assert_eq!(identity.groups, vec![crate::pki::ADMIN_GROUP.to_string()]);
+    }
+
+    #[test]
+    fn tls_config_builds_from_fresh_certificates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pki = crate::pki::ensure(dir.path(), "127.0.0.1:6443".parse().expect("addr")).expect("pki");
+        let config = tls_config(&pki).expect("tls config");
+        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+    }
+}

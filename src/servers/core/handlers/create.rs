@@ -1,0 +1,35 @@
+//! POST to a collection, as upstream's `handlers/create.go`.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::request::Parts;
+use http::StatusCode;
+
+use super::{content_type, fallback_output, respond_object, Scope};
+use crate::api::status::ApiResult;
+use crate::servers::core::body::{self, ExpectedType};
+use crate::servers::core::negotiation;
+use crate::servers::core::query::{self, WriteKind};
+
+/// Decodes the body, creates the object and answers it with 201 (also for dry runs, as
+/// upstream), with a `Warning` per unknown or duplicate field under `fieldValidation=Warn`.
+pub async fn create(scope: Scope, parts: Parts, request_body: Body) -> Response {
+    let output = match scope.output(&parts) {
+        Ok(output) => output,
+        Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
+    };
+    match create_object(&scope, &parts, request_body).await {
+        Ok((object, warnings)) => respond_object(&scope, &output, StatusCode::CREATED, object, &warnings),
+        Err(err) => negotiation::respond_error(&output, err, &[]),
+    }
+}
+
+async fn create_object(scope: &Scope, parts: &Parts, request_body: Body) -> ApiResult<(serde_json::Value, Vec<String>)> {
+    let format = body::input_format(content_type(parts))?;
+    let bytes = body::read_body(request_body).await?;
+    let params = query::write_params(&scope.query, WriteKind::Create)?;
+    let expected = ExpectedType::of(scope.info);
+    let (object, warnings) = body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    let created = scope.store.create(scope.namespace(), object, &params.write).await?;
+    Ok((created, warnings))
+}

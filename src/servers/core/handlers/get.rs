@@ -1,0 +1,20 @@
+//! GET of one object (and of its `status` subresource), as upstream's `handlers/get.go`.
+
+use axum::response::Response;
+use http::request::Parts;
+use http::StatusCode;
+
+use super::{fallback_output, respond_object, Scope};
+use crate::servers::core::negotiation;
+
+/// Answers the object named by `scope` in the negotiated form.
+pub async fn get(scope: Scope, parts: Parts) -> Response {
+    let output = match scope.output(&parts) {
+        Ok(output) => output,
+        Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
+    };
+    match scope.store.get(scope.namespace(), scope.name()).await {
+        Ok(object) => respond_object(&scope, &output, StatusCode::OK, object, &[]),
+        Err(err) => negotiation::respond_error(&output, err, &[]),
+    }
+}

@@ -1,0 +1,35 @@
+//! GET of a collection, as upstream's `ListResource`: a list, or a watch when `?watch` is set.
+
+use axum::response::Response;
+use http::request::Parts;
+use http::StatusCode;
+
+use super::{fallback_output, Scope};
+use crate::servers::core::{negotiation, query};
+
+/// Answers a list page in the negotiated form, or hands over to [`super::watch::watch`].
+pub async fn list(scope: Scope, parts: Parts) -> Response {
+    let output = match scope.output(&parts) {
+        Ok(output) => output,
+        Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
+    };
+    let opts = match query::list_options(&scope.query, false) {
+        Ok(opts) => opts,
+        Err(err) => return negotiation::respond_error(&output, err, &[]),
+    };
+    if opts.watch == Some(true) {
+        return super::watch::serve_watch(scope, parts, opts).await;
+    }
+    let include = match scope.include_object(&output) {
+        Ok(include) => include,
+        Err(err) => return negotiation::respond_error(&output, err, &[]),
+    };
+    let rendered = match scope.store.list(scope.namespace(), &opts).await {
+        Ok(list) => negotiation::render_list(scope.info, &output, include, list),
+        Err(err) => Err(err),
+    };
+    match rendered {
+        Ok(body) => negotiation::respond(&output, StatusCode::OK, &body, &[]),
+        Err(err) => negotiation::respond_error(&output, err, &[]),
+    }
+}

@@ -1,0 +1,169 @@
+//! One handler per verb, each the counterpart of an upstream `handlers/*.go` file. They share the
+//! [`Scope`] that [`super::routes`] builds from the path.
+
+pub mod create;
+pub mod delete;
+pub mod get;
+pub mod list;
+pub mod patch;
+pub mod update;
+pub mod watch;
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use http::request::Parts;
+use http::{header, StatusCode};
+use serde_json::Value;
+
+use super::negotiation::{self, Output};
+use super::query::{self, QueryParams};
+use crate::api::status::{ApiError, ApiResult};
+use crate::api::table::IncludeObject;
+use crate::registry::catalog::ResourceInfo;
+use crate::registry::store::Store;
+
+/// What a request addresses, parsed from its path.
+#[derive(Clone)]
+pub struct Scope {
+    pub store: Arc<Store>,
+    pub info: &'static ResourceInfo,
+    /// The namespace of the path; `None` for cluster-scoped resources and all-namespace lists.
+    pub namespace: Option<String>,
+    /// The object name of the path, if any.
+    pub name: Option<String>,
+    /// `status` for `/status`; no other subresource reaches the handlers.
+    pub subresource: Option<String>,
+    /// The decoded query string.
+    pub query: QueryParams,
+}
+
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope")
+            .field("resource", &self.info.group_resource().to_string())
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("subresource", &self.subresource)
+            .finish()
+    }
+}
+
+impl Scope {
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The object name; routes only send named verbs here with one.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+
+    /// Whether the response should be indented.
+    pub fn pretty(&self, parts: &Parts) -> bool {
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+        query::wants_pretty(&self.query, user_agent)
+    }
+
+    /// The negotiated form of a non-streaming response.
+    pub fn output(&self, parts: &Parts) -> ApiResult<Output> {
+        negotiation::negotiate(accept(parts), false, self.pretty(parts))
+    }
+
+    /// The Table `includeObject`, validated only when a Table was asked for (as upstream).
+    pub fn include_object(&self, output: &Output) -> ApiResult<IncludeObject> {
+        match output.transform {
+            negotiation::Transform::Table { .. } => negotiation::table_include(self.query.get("includeObject")),
+            _ => Ok(IncludeObject::default()),
+        }
+    }
+}
+
+/// The `Accept` header, if readable.
+pub fn accept(parts: &Parts) -> Option<&str> {
+    parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+}
+
+/// The `Content-Type` header, if readable.
+pub fn content_type(parts: &Parts) -> Option<&str> {
+    parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+/// The JSON error form used before negotiation succeeded.
+pub fn fallback_output(parts: &Parts, scope: &Scope) -> Output {
+    Output { pretty: scope.pretty(parts), ..Output::default() }
+}
+
+/// Answers one object (or Status) in the negotiated form.
+pub fn respond_object(
+    scope: &Scope,
+    output: &Output,
+    status: StatusCode,
+    object: Value,
+    warnings: &[String],
+) -> Response {
+    let include = match scope.include_object(output) {
+        Ok(include) => include,
+        Err(err) => return negotiation::respond_error(output, err, warnings),
+    };
+    let is_status = object.get("kind").and_then(Value::as_str) == Some("Status")
+        && object.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    let body = if is_status {
+        // Upstream never transforms a Status (doTransformObject passes it through).
+        Ok(object)
+    } else {
+        negotiation::render_object(scope.info, output, include, object)
+    };
+    match body {
+        Ok(body) => negotiation::respond(output, status, &body, warnings),
+        Err(err) => negotiation::respond_error(output, err, warnings),
+    }
+}
+
+/// Checks the name (and namespace) of a written object against the URL, as upstream's
+/// `checkName`: 400 `the name of the object (a) does not match the name on the URL (b)`.
+pub fn check_name(object: &Value, name: &str, namespace: Option<&str>) -> ApiResult<()> {
+    let metadata = object.get("metadata");
+    let object_name = metadata.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
+    if object_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({object_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if let Some(namespace) = namespace.filter(|ns| !ns.is_empty()) {
+        let object_namespace =
+            metadata.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or_default();
+        if !object_namespace.is_empty() && object_namespace != namespace {
+            return Err(ApiError::bad_request(format!(
+                "the namespace of the object ({object_namespace}) does not match the namespace on the request ({namespace})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn check_name_rules() {
+        let obj = json!({"metadata": {"name": "a", "namespace": "ns"}});
+        assert!(check_name(&obj, "a", Some("ns")).is_ok());
+        assert!(check_name(&obj, "a", None).is_ok());
+        assert_eq!(
+            check_name(&obj, "b", Some("ns")).unwrap_err().status.message,
+            "the name of the object (a) does not match the name on the URL (b)"
+        );
+        assert_eq!(
+            check_name(&obj, "a", Some("other")).unwrap_err().status.message,
+            "the namespace of the object (ns) does not match the namespace on the request (other)"
+        );
+        assert!(check_name(&json!({"metadata": {"name": "a"}}), "a", Some("ns")).is_ok());
+        assert_eq!(
+            check_name(&json!({}), "a", None).unwrap_err().status.message,
+            "the name of the object () does not match the name on the URL (a)"
+        );
+    }
+}

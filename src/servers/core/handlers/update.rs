@@ -1,0 +1,41 @@
+//! PUT of one object or of its `status`, as upstream's `handlers/update.go`.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::request::Parts;
+use http::StatusCode;
+use serde_json::Value;
+
+use super::{check_name, content_type, fallback_output, respond_object, Scope};
+use crate::api::status::ApiResult;
+use crate::servers::core::body::{self, ExpectedType};
+use crate::servers::core::negotiation;
+use crate::servers::core::query::{self, WriteKind};
+
+/// Decodes the body, checks its name against the URL and replaces the object: 200, or 201 when
+/// the store created it.
+pub async fn update(scope: Scope, parts: Parts, request_body: Body) -> Response {
+    let output = match scope.output(&parts) {
+        Ok(output) => output,
+        Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
+    };
+    match update_object(&scope, &parts, request_body).await {
+        Ok((object, created, warnings)) => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            respond_object(&scope, &output, status, object, &warnings)
+        }
+        Err(err) => negotiation::respond_error(&output, err, &[]),
+    }
+}
+
+async fn update_object(scope: &Scope, parts: &Parts, request_body: Body) -> ApiResult<(Value, bool, Vec<String>)> {
+    let format = body::input_format(content_type(parts))?;
+    let bytes = body::read_body(request_body).await?;
+    let mut params = query::write_params(&scope.query, WriteKind::Update)?;
+    params.write.subresource = scope.subresource.clone();
+    let expected = ExpectedType::of(scope.info);
+    let (object, warnings) = body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    check_name(&object, scope.name(), scope.namespace())?;
+    let (stored, created) = scope.store.update(scope.namespace(), scope.name(), object, &params.write).await?;
+    Ok((stored, created, warnings))
+}

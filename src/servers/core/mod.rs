@@ -1,0 +1,112 @@
+//! The core server: the REST layer of every built-in resource, as upstream's
+//! `k8s.io/apiserver/pkg/endpoints` (`installer.go` and `handlers/`).
+//!
+//! It translates HTTP into calls on the generic [`Store`] of a resource and back:
+//!
+//! * [`routes`] parses `/api/v1/...` and `/apis/<group>/<version>/...` into a resource, namespace,
+//!   name and subresource, and picks the verb from the method (and `?watch`);
+//! * [`query`] decodes the query parameters of each verb into the store's options, with upstream's
+//!   validation errors (`CreateOptions.meta.k8s.io "" is invalid: ...`);
+//! * [`body`] decodes request bodies (JSON or YAML), checks `apiVersion`/`kind`, and reports unknown
+//!   and duplicate fields for `fieldValidation`;
+//! * [`negotiation`] chooses the response encoding from `Accept` (JSON, YAML, `as=Table`,
+//!   `as=PartialObjectMetadata[List]`) and writes objects, lists and errors;
+//! * [`handlers`] holds one file per verb.
+//!
+//! Storage semantics (metadata rules, preconditions, the status split, selectors, watch caching)
+//! belong to the store; this layer never reimplements them.
+
+pub mod body;
+pub mod handlers;
+pub mod negotiation;
+pub mod query;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::routing::any;
+use axum::Router;
+
+use crate::registry::catalog::ResourceInfo;
+use crate::registry::store::Store;
+
+/// The stores of the served resources, keyed by group, version and plural resource name.
+///
+/// It is also the core server's catalogue: a resource is served exactly when its store is here.
+#[derive(Default, Clone)]
+pub struct StoreRegistry {
+    stores: HashMap<(String, String, String), Arc<Store>>,
+}
+
+impl std::fmt::Debug for StoreRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<String> = self.stores.keys().map(|(g, v, r)| format!("{g}/{v}/{r}")).collect();
+        keys.sort();
+        f.debug_struct("StoreRegistry").field("resources", &keys).finish()
+    }
+}
+
+impl StoreRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `store` at the group, version and plural of its [`ResourceInfo`], replacing any
+    /// store registered there before.
+    pub fn insert(&mut self, store: Arc<Store>) {
+        let info = store.info();
+        self.stores.insert((info.group.to_string(), info.version.to_string(), info.plural.to_string()), store);
+    }
+
+    /// The store of `plural` in `group`/`version` (`""` for the core group).
+    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<Store>> {
+        self.stores.get(&(group.to_string(), version.to_string(), plural.to_string()))
+    }
+
+    /// Whether any resource of `group`/`version` is served here.
+    pub fn serves_group_version(&self, group: &str, version: &str) -> bool {
+        self.stores.keys().any(|(g, v, _)| g == group && v == version)
+    }
+
+    /// Every served resource, in no particular order.
+    pub fn resources(&self) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
+        self.stores.values().map(|store| store.info())
+    }
+}
+
+/// What the core server needs at run time.
+#[derive(Clone)]
+pub struct CoreContext {
+    /// The stores of the served resources.
+    pub stores: Arc<StoreRegistry>,
+    /// Where requests go whose group/version this server does not serve (the apiextensions
+    /// server, then "not found"). `None` answers them with upstream's 404 Status.
+    pub delegate: Option<Router>,
+}
+
+impl CoreContext {
+    /// A context serving `stores`, answering 404 for every other group/version.
+    pub fn new(stores: Arc<StoreRegistry>) -> Self {
+        Self { stores, delegate: None }
+    }
+
+    /// Sends requests for group/versions not served here to `delegate`.
+    pub fn with_delegate(mut self, delegate: Router) -> Self {
+        self.delegate = Some(delegate);
+        self
+    }
+}
+
+/// The router of the core server: every method on `/api/...` and `/apis/...`.
+///
+/// Paths without a resource segment (`/api`, `/api/v1`, `/apis/apps/v1`) and group/versions with
+/// no store go to [`CoreContext::delegate`], so discovery and other servers can sit behind it.
+pub fn router(ctx: CoreContext) -> Router {
+    let state = Arc::new(ctx);
+    Router::new()
+        .route("/api/{*rest}", any(routes::dispatch))
+        .route("/apis/{*rest}", any(routes::dispatch))
+        .with_state(state)
+}

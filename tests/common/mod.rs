@@ -1,0 +1,194 @@
+//! End-to-end test harness: starts the real `apiary` binary on a free loopback port with a fresh
+//! data directory, waits until it is ready, and drives it with the real `kubectl` and with kube-rs.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `apiary serve` process, killed on drop.
+pub struct Apiary {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub addr: String,
+    pub env: Vec<(String, String)>,
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+impl Apiary {
+    /// Starts Apiary on the default (RocksDB) backend.
+    pub fn start() -> Self {
+        Self::start_with_env(Vec::new())
+    }
+
+    /// Starts Apiary with extra `APIARY_*` environment settings.
+    pub fn start_with_env(env: Vec<(String, String)>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = spawn(dir.path(), &addr, &env);
+        let apiary = Apiary { child, dir, addr, env };
+        apiary.wait_ready();
+        apiary
+    }
+
+    /// Stops the process with SIGKILL and starts it again on the same data directory and port.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path(), &self.addr, &self.env);
+        self.wait_ready();
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("admin.kubeconfig")
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.kubeconfig().exists() {
+                let out = self.kubectl(&["get", "--raw", "/readyz"]);
+                if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok" {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "apiary did not become ready at {}", self.addr);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs `kubectl --kubeconfig <admin> args...`.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_with_stdin(args, None)
+    }
+
+    /// Runs kubectl with the given standard input (for `-f -`).
+    pub fn kubectl_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.kubectl_cmd(args, stdin, &[])
+    }
+
+    /// Runs kubectl with extra environment variables (e.g. `EDITOR`).
+    pub fn kubectl_cmd(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(kubectl_path());
+        cmd.arg("--kubeconfig").arg(self.kubeconfig()).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run kubectl");
+        if let Some(input) = stdin {
+            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("kubectl output")
+    }
+
+    /// Runs kubectl and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {:?} failed: {}{}",
+            args,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl with stdin and asserts success; returns stdout.
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kubectl_with_stdin(args, Some(stdin));
+        assert!(
+            out.status.success(),
+            "kubectl {:?} failed: {}{}",
+            args,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl, asserts failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {:?} unexpectedly succeeded: {}",
+            args,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// A kube-rs client authenticated with the admin certificate.
+    pub async fn client(&self) -> kube::Client {
+        let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .expect("kube config");
+        kube::Client::try_from(config).expect("kube client")
+    }
+}
+
+impl Drop for Apiary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(dir: &Path, addr: &str, env: &[(String, String)]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("apiary.log"))
+        .expect("log file");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apiary"));
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg(addr)
+        .arg("--data-dir")
+        .arg(dir)
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start apiary")
+}
+
+/// The kubectl under test: `$KUBECTL`, else `/usr/bin/kubectl` (a dispatcher picking the client
+/// nearest the server's version), else `kubectl` from PATH.
+pub fn kubectl_path() -> PathBuf {
+    if let Ok(path) = std::env::var("KUBECTL") {
+        return PathBuf::from(path);
+    }
+    let dispatcher = PathBuf::from("/usr/bin/kubectl");
+    if dispatcher.exists() {
+        return dispatcher;
+    }
+    PathBuf::from("kubectl")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
