@@ -48,18 +48,29 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
 /// Binds `server.listen` first (so a bad or busy address fails fast), then creates or loads the
 /// certificates and the admin kubeconfig, opens the storage, builds the servers and the filter
 /// chain, marks the server ready and serves HTTPS.
-pub async fn run_until(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
+pub async fn run_until(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartupError> {
     let config = Arc::new(config);
     let listen = config.server.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|err| StartupError::Setting(format!("server.listen = \"{listen}\": cannot listen: {err}")))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|err| {
+        StartupError::Setting(format!(
+            "server.listen = \"{listen}\": cannot listen: {err}"
+        ))
+    })?;
     // With port 0 (tests) the kernel picks the port; certificates and kubeconfig use the real one.
-    let bound = listener.local_addr().map_err(|err| StartupError::Fatal(err.into()))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|err| StartupError::Fatal(err.into()))?;
 
     let data_dir = &config.server.data_dir;
-    let pki = crate::pki::ensure(data_dir, bound)
-        .map_err(|err| StartupError::Setting(format!("server.data_dir = \"{}\": {err}", data_dir.display())))?;
+    let pki = crate::pki::ensure(data_dir, bound).map_err(|err| {
+        StartupError::Setting(format!(
+            "server.data_dir = \"{}\": {err}",
+            data_dir.display()
+        ))
+    })?;
     let tls = crate::serve::tls_config(&pki).map_err(|err| StartupError::Fatal(err.into()))?;
 
     let storage = crate::backend::open(&config.storage)
@@ -67,18 +78,29 @@ pub async fn run_until(config: Config, shutdown: impl Future<Output = ()> + Send
         .map_err(|err| StartupError::Setting(err.to_string()))?;
 
     let ready = Arc::new(AtomicBool::new(false));
-    let ctx = ServerContext { storage: storage.clone(), config: config.clone(), ready: ready.clone() };
-    let servers = crate::servers::build(ctx).await.map_err(StartupError::Fatal)?;
+    let ctx = ServerContext {
+        storage: storage.clone(),
+        config: config.clone(),
+        ready: ready.clone(),
+    };
+    let servers = crate::servers::build(ctx)
+        .await
+        .map_err(StartupError::Fatal)?;
     let app = crate::chain::build(servers, &crate::chain::ChainConfig::from_config(&config));
 
-    let kubeconfig = std::path::absolute(&pki.admin_kubeconfig).unwrap_or_else(|_| pki.admin_kubeconfig.clone());
+    let kubeconfig =
+        std::path::absolute(&pki.admin_kubeconfig).unwrap_or_else(|_| pki.admin_kubeconfig.clone());
     tracing::info!(
         listen = %bound,
         storage = storage.backend_name(),
         data_dir = %data_dir.display(),
         "apiary is serving"
     );
-    println!("apiary serving on {} (storage: {})", crate::pki::server_url(bound), storage.backend_name());
+    println!(
+        "apiary serving on {} (storage: {})",
+        crate::pki::server_url(bound),
+        storage.backend_name()
+    );
     println!("export KUBECONFIG={}", kubeconfig.display());
 
     // Every API is installed once the servers are built.

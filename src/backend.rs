@@ -48,11 +48,13 @@ async fn open_rocksdb(cfg: &StorageConfig) -> Result<Arc<dyn Storage>, BackendEr
         keep_revisions,
         ..apiary_rocksdb::RocksDbOptions::new(rocksdb.path.clone())
     };
-    let storage = apiary_rocksdb::open(options).await.map_err(|err| BackendError::Open {
-        setting: "storage.rocksdb.path",
-        value: rocksdb.path.display().to_string(),
-        why: err.to_string(),
-    })?;
+    let storage = apiary_rocksdb::open(options)
+        .await
+        .map_err(|err| BackendError::Open {
+            setting: "storage.rocksdb.path",
+            value: rocksdb.path.display().to_string(),
+            why: err.to_string(),
+        })?;
     Ok(storage)
 }
 
@@ -63,11 +65,16 @@ mod tests {
     #[tokio::test]
     async fn backends_not_in_this_build_are_named() {
         for kind in [BackendKind::Postgres, BackendKind::Etcd] {
-            let cfg = StorageConfig { backend: kind, ..Default::default() };
+            let cfg = StorageConfig {
+                backend: kind,
+                ..Default::default()
+            };
             let err = open(&cfg).await.err().expect("not available");
             assert_eq!(
                 err.to_string(),
-                format!("storage.backend = \"{kind}\": this backend is not available in this build yet")
+                format!(
+                    "storage.backend = \"{kind}\": this backend is not available in this build yet"
+                )
             );
         }
     }
@@ -79,7 +86,10 @@ mod tests {
         cfg.rocksdb.path = dir.path().join("rocksdb");
         let storage = open(&cfg).await.expect("opens");
         assert_eq!(storage.backend_name(), "rocksdb");
-        storage.create(b"/registry/test/a", bytes::Bytes::from_static(b"{}")).await.expect("write");
+        storage
+            .create(b"/registry/test/a", bytes::Bytes::from_static(b"{}"))
+            .await
+            .expect("write");
         assert!(storage.current_revision().await.expect("revision") > 0);
     }
 
@@ -91,6 +101,9 @@ mod tests {
         let mut cfg = StorageConfig::default();
         cfg.rocksdb.path = file.join("db");
         let err = open(&cfg).await.err().expect("fails");
-        assert!(err.to_string().starts_with("storage.rocksdb.path = "), "{err}");
+        assert!(
+            err.to_string().starts_with("storage.rocksdb.path = "),
+            "{err}"
+        );
     }
 }

@@ -59,10 +59,15 @@ pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
         .layer(from_fn(panic::recover_panics))
         .layer(from_fn(request_info::attach_request_info))
         .layer(from_fn_with_state(
-            timeout::TimeoutConfig { request_timeout: cfg.request_timeout },
+            timeout::TimeoutConfig {
+                request_timeout: cfg.request_timeout,
+            },
             timeout::enforce_deadline,
         ))
-        .layer(from_fn_with_state(cfg.authentication.clone(), authn::authenticate));
+        .layer(from_fn_with_state(
+            cfg.authentication.clone(),
+            authn::authenticate,
+        ));
     axum::Router::new().fallback_service(filters.service(handler))
 }
 
@@ -78,15 +83,23 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let audit_id = req.extensions().get::<AuditId>().map(|id| id.0.clone()).unwrap_or_default();
+    let audit_id = req
+        .extensions()
+        .get::<AuditId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
     let response = next.run(req).await;
-    let user = response.extensions().get::<UserInfo>().map(|u| u.name.as_str()).unwrap_or("");
+    let user = response
+        .extensions()
+        .get::<UserInfo>()
+        .map(|u| u.name.as_str())
+        .unwrap_or("");
     tracing::info!(
         target: "apiary::http",
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        latency_ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0),
+        latency = ?started.elapsed(),
         user_agent = %user_agent,
         audit_id = %audit_id,
         user = %user,
@@ -106,11 +119,22 @@ mod tests {
 
     fn chain(anonymous: bool, timeout: Duration) -> axum::Router {
         async fn inspect(req: Request) -> String {
-            let info = req.extensions().get::<RequestInfo>().cloned().unwrap_or_default();
-            let user = req.extensions().get::<UserInfo>().cloned().unwrap_or_default();
+            let info = req
+                .extensions()
+                .get::<RequestInfo>()
+                .cloned()
+                .unwrap_or_default();
+            let user = req
+                .extensions()
+                .get::<UserInfo>()
+                .cloned()
+                .unwrap_or_default();
             let deadline = req.extensions().get::<RequestDeadline>().is_some();
             let audit = req.extensions().get::<AuditId>().is_some();
-            format!("{} {} {} deadline={deadline} audit={audit}", info.verb, info.resource, user.name)
+            format!(
+                "{} {} {} deadline={deadline} audit={audit}",
+                info.verb, info.resource, user.name
+            )
         }
         async fn slow() -> &'static str {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -123,55 +147,94 @@ mod tests {
             .route("/api/v1/namespaces/{ns}/pods", axum::routing::get(inspect))
             .route("/api/v1/slow", axum::routing::get(slow))
             .route("/api/v1/boom", axum::routing::get(boom));
-        let cfg = ChainConfig { request_timeout: timeout, authentication: Arc::new(Authentication::new(anonymous)) };
+        let cfg = ChainConfig {
+            request_timeout: timeout,
+            authentication: Arc::new(Authentication::new(anonymous)),
+        };
         build(handler, &cfg)
     }
 
     async fn get(app: axum::Router, url: &str, cert: bool) -> (u16, Option<String>, String) {
         let mut request = Request::get(url).body(Body::empty()).expect("request");
         if cert {
-            request
-                .extensions_mut()
-                .insert(ClientCertIdentity { user: "alice".into(), groups: vec!["devs".into()] });
+            request.extensions_mut().insert(ClientCertIdentity {
+                user: "alice".into(),
+                groups: vec!["devs".into()],
+            });
         }
         let response = app.oneshot(request).await.expect("response");
         let status = response.status().as_u16();
-        let audit = response.headers().get("audit-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = axum::body::to_bytes(response.into_body(), 8192).await.expect("body");
+        let audit = response
+            .headers()
+            .get("audit-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = axum::body::to_bytes(response.into_body(), 8192)
+            .await
+            .expect("body");
         (status, audit, String::from_utf8_lossy(&body).into_owned())
     }
 
     #[tokio::test]
     async fn filters_run_in_order_and_fill_the_extensions() {
-        let (status, audit, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/namespaces/a/pods", true).await;
+        let (status, audit, body) = get(
+            chain(false, Duration::from_secs(5)),
+            "/api/v1/namespaces/a/pods",
+            true,
+        )
+        .await;
         assert_eq!(status, 200);
         assert!(audit.is_some());
         assert_eq!(body, "list pods alice deadline=true audit=true");
 
-        let (_, _, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/namespaces/a/pods?watch=true", true).await;
+        let (_, _, body) = get(
+            chain(false, Duration::from_secs(5)),
+            "/api/v1/namespaces/a/pods?watch=true",
+            true,
+        )
+        .await;
         assert_eq!(body, "watch pods alice deadline=false audit=true");
     }
 
     #[tokio::test]
     async fn failures_are_statuses_with_an_audit_id() {
         // No credentials: 401 from authentication, still with an Audit-Id.
-        let (status, audit, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/namespaces/a/pods", false).await;
+        let (status, audit, body) = get(
+            chain(false, Duration::from_secs(5)),
+            "/api/v1/namespaces/a/pods",
+            false,
+        )
+        .await;
         assert_eq!(status, 401);
         assert!(audit.is_some());
         assert!(body.contains("\"reason\":\"Unauthorized\""), "{body}");
 
         // Anonymous access on.
-        let (status, _, body) = get(chain(true, Duration::from_secs(5)), "/api/v1/namespaces/a/pods", false).await;
-        assert_eq!((status, body.as_str()), (200, "list pods system:anonymous deadline=true audit=true"));
+        let (status, _, body) = get(
+            chain(true, Duration::from_secs(5)),
+            "/api/v1/namespaces/a/pods",
+            false,
+        )
+        .await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "list pods system:anonymous deadline=true audit=true")
+        );
 
         // Timeout.
-        let (status, audit, body) = get(chain(false, Duration::from_millis(50)), "/api/v1/slow", true).await;
+        let (status, audit, body) = get(
+            chain(false, Duration::from_millis(50)),
+            "/api/v1/slow",
+            true,
+        )
+        .await;
         assert_eq!(status, 504);
         assert!(audit.is_some());
         assert!(body.contains("\"reason\":\"Timeout\""), "{body}");
 
         // Panic.
-        let (status, audit, body) = get(chain(false, Duration::from_secs(5)), "/api/v1/boom", true).await;
+        let (status, audit, body) =
+            get(chain(false, Duration::from_secs(5)), "/api/v1/boom", true).await;
         assert_eq!(status, 500);
         assert!(audit.is_some());
         assert!(body.contains("\"reason\":\"InternalError\""), "{body}");

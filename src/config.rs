@@ -25,7 +25,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
 pub const ENV_PREFIX: &str = "APIARY_";
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -184,7 +184,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}: {}", self.setting, self.message)
+        write!(
+            f,
+            "invalid configuration: {}: {}",
+            self.setting, self.message
+        )
     }
 }
 
@@ -233,12 +237,16 @@ impl ConfigError {
     }
 }
 
-/// Joins a multi-line message (TOML parse errors) into one line.
+/// Joins a multi-line message into one line, dropping the source excerpt of TOML parse errors
+/// (the lines drawn with `|`).
 fn one_line(message: &str) -> String {
+    if !message.contains('\n') {
+        return message.to_string();
+    }
     message
         .lines()
         .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.chars().all(|c| c == '|' || c == '^'))
+        .filter(|line| !line.is_empty() && !line.contains('|'))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -251,7 +259,11 @@ impl Config {
 
     /// Loads with an explicit default file and environment prefix ([`ENV_PREFIX`] in production;
     /// tests use a unique prefix each so they can run in parallel).
-    pub fn load_from(overrides: &Overrides, default_file: &Path, env_prefix: &str) -> Result<Self, ConfigError> {
+    pub fn load_from(
+        overrides: &Overrides,
+        default_file: &Path,
+        env_prefix: &str,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match &overrides.config_file {
             Some(file) => {
@@ -263,7 +275,9 @@ impl Config {
                 }
                 figment = figment.merge(Toml::file_exact(file));
             }
-            None if default_file.is_file() => figment = figment.merge(Toml::file_exact(default_file)),
+            None if default_file.is_file() => {
+                figment = figment.merge(Toml::file_exact(default_file))
+            }
             None => {}
         }
         figment = figment.merge(Env::prefixed(env_prefix).split("__"));
@@ -273,7 +287,9 @@ impl Config {
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("server.data_dir", dir));
         }
-        let mut config: Config = figment.extract().map_err(|err| ConfigError::from_figment(err, env_prefix))?;
+        let mut config: Config = figment
+            .extract()
+            .map_err(|err| ConfigError::from_figment(err, env_prefix))?;
         config.resolve()?;
         Ok(config)
     }
@@ -287,7 +303,10 @@ impl Config {
             self.storage.rocksdb.path = self.server.data_dir.join("rocksdb");
         }
         if self.server.request_timeout_seconds == 0 {
-            return Err(ConfigError::new("server.request_timeout_seconds", "must be greater than 0"));
+            return Err(ConfigError::new(
+                "server.request_timeout_seconds",
+                "must be greater than 0",
+            ));
         }
         if self.server.listen.port() == 0 {
             return Err(ConfigError::new(
@@ -295,8 +314,12 @@ impl Config {
                 format!("\"{}\": a fixed port is required", self.server.listen),
             ));
         }
-        parse_cidr(&self.server.service_cidr)
-            .map_err(|why| ConfigError::new("server.service_cidr", format!("\"{}\": {why}", self.server.service_cidr)))?;
+        parse_cidr(&self.server.service_cidr).map_err(|why| {
+            ConfigError::new(
+                "server.service_cidr",
+                format!("\"{}\": {why}", self.server.service_cidr),
+            )
+        })?;
         Ok(())
     }
 
@@ -311,8 +334,12 @@ pub fn parse_cidr(cidr: &str) -> Result<(std::net::IpAddr, u8), String> {
     let (addr, bits) = cidr
         .split_once('/')
         .ok_or_else(|| "expected an address range such as 10.0.0.0/24".to_string())?;
-    let addr: std::net::IpAddr = addr.parse().map_err(|_| format!("invalid address {addr:?}"))?;
-    let bits: u8 = bits.parse().map_err(|_| format!("invalid prefix length {bits:?}"))?;
+    let addr: std::net::IpAddr = addr
+        .parse()
+        .map_err(|_| format!("invalid address {addr:?}"))?;
+    let bits: u8 = bits
+        .parse()
+        .map_err(|_| format!("invalid prefix length {bits:?}"))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     if bits > max {
         return Err(format!("prefix length {bits} is larger than {max}"));
@@ -326,7 +353,12 @@ mod tests {
 
     /// Loads with `file` (if any) as the default config file and `vars` as the environment under
     /// the test's own prefix `prefix`.
-    fn load(prefix: &str, file: Option<&str>, vars: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+    fn load(
+        prefix: &str,
+        file: Option<&str>,
+        vars: &[(&str, &str)],
+        overrides: Overrides,
+    ) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.toml");
         if let Some(text) = file {
@@ -345,7 +377,8 @@ mod tests {
 
     #[test]
     fn defaults_match_the_contract() {
-        let cfg = load("APIARY_T_DEFAULTS_", None, &[], Overrides::default()).expect("defaults load");
+        let cfg =
+            load("APIARY_T_DEFAULTS_", None, &[], Overrides::default()).expect("defaults load");
         assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:6443");
         assert_eq!(cfg.server.data_dir, PathBuf::from("./data"));
         assert_eq!(cfg.server.request_timeout_seconds, 60);
@@ -353,7 +386,10 @@ mod tests {
         assert_eq!(cfg.server.max_mutating_requests_inflight, 200);
         assert_eq!(cfg.server.service_cidr, "10.0.0.0/24");
         assert_eq!(cfg.storage.backend, BackendKind::Rocksdb);
-        assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("./data").join("rocksdb"));
+        assert_eq!(
+            cfg.storage.rocksdb.path,
+            PathBuf::from("./data").join("rocksdb")
+        );
         assert_eq!(cfg.storage.rocksdb.compaction_interval_seconds, 300);
         assert_eq!(cfg.storage.rocksdb.keep_revisions, 10_000);
         assert!(cfg.storage.etcd.endpoints.is_empty());
@@ -374,11 +410,18 @@ mod tests {
             [auth]
             anonymous = true
         "#;
-        let cfg = load("APIARY_T_FILE_", Some(file), &[], Overrides::default()).expect("file loads");
+        let cfg =
+            load("APIARY_T_FILE_", Some(file), &[], Overrides::default()).expect("file loads");
         assert_eq!(cfg.server.listen.to_string(), "0.0.0.0:7443");
         assert_eq!(cfg.storage.backend, BackendKind::Etcd);
-        assert_eq!(cfg.storage.etcd.endpoints, vec!["http://a:2379", "http://b:2379"]);
-        assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("/var/lib/apiary/rocksdb"));
+        assert_eq!(
+            cfg.storage.etcd.endpoints,
+            vec!["http://a:2379", "http://b:2379"]
+        );
+        assert_eq!(
+            cfg.storage.rocksdb.path,
+            PathBuf::from("/var/lib/apiary/rocksdb")
+        );
         assert!(cfg.auth.anonymous);
     }
 
@@ -391,7 +434,8 @@ mod tests {
             ("STORAGE__ROCKSDB__PATH", "/tmp/elsewhere"),
             ("STORAGE__ETCD__ENDPOINTS", "[\"http://e:2379\"]"),
         ];
-        let cfg = load("APIARY_T_ENV_", Some(file), &vars, Overrides::default()).expect("env loads");
+        let cfg =
+            load("APIARY_T_ENV_", Some(file), &vars, Overrides::default()).expect("env loads");
         assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:7001");
         assert_eq!(cfg.server.request_timeout_seconds, 9);
         assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("/tmp/elsewhere"));
@@ -402,10 +446,19 @@ mod tests {
             data_dir: Some("/tmp/flag-dir".into()),
             ..Default::default()
         };
-        let cfg = load("APIARY_T_FLAGS_", Some(file), &[("SERVER__LISTEN", "127.0.0.1:7001")], flags).expect("flags load");
+        let cfg = load(
+            "APIARY_T_FLAGS_",
+            Some(file),
+            &[("SERVER__LISTEN", "127.0.0.1:7001")],
+            flags,
+        )
+        .expect("flags load");
         assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:7002");
         assert_eq!(cfg.server.data_dir, PathBuf::from("/tmp/flag-dir"));
-        assert_eq!(cfg.storage.rocksdb.path, PathBuf::from("/tmp/flag-dir/rocksdb"));
+        assert_eq!(
+            cfg.storage.rocksdb.path,
+            PathBuf::from("/tmp/flag-dir/rocksdb")
+        );
     }
 
     #[test]
@@ -413,11 +466,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("custom.toml");
         std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9443\"\n").expect("write");
-        let overrides = Overrides { config_file: Some(file), ..Default::default() };
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
         let cfg = load("APIARY_T_EXPLICIT_", None, &[], overrides).expect("explicit file loads");
         assert_eq!(cfg.server.listen.port(), 9443);
 
-        let missing = Overrides { config_file: Some(dir.path().join("nope.toml")), ..Default::default() };
+        let missing = Overrides {
+            config_file: Some(dir.path().join("nope.toml")),
+            ..Default::default()
+        };
         let err = load("APIARY_T_EXPLICIT_", None, &[], missing).expect_err("missing file fails");
         assert_eq!(err.setting, "--config");
     }
@@ -432,23 +491,92 @@ mod tests {
             mentions: &'static str,
         }
         let cases = [
-            Case { name: "unknown backend in env", file: None, vars: &[("STORAGE__BACKEND", "mysql")], setting: "storage.backend", mentions: "APIARY_T_BAD_0_STORAGE__BACKEND" },
-            Case { name: "unknown backend in file", file: Some("[storage]\nbackend = \"mysql\"\n"), vars: &[], setting: "storage.backend", mentions: "mysql" },
-            Case { name: "bad address", file: None, vars: &[("SERVER__LISTEN", "localhost")], setting: "server.listen", mentions: "socket address" },
-            Case { name: "port zero", file: Some("[server]\nlisten = \"127.0.0.1:0\"\n"), vars: &[], setting: "server.listen", mentions: "port" },
-            Case { name: "typo key", file: Some("[server]\nlisten_addr = \"127.0.0.1:1\"\n"), vars: &[], setting: "server.listen_addr", mentions: "unknown field" },
-            Case { name: "typo section", file: Some("[storge]\nbackend = \"rocksdb\"\n"), vars: &[], setting: "storge", mentions: "unknown field" },
-            Case { name: "unparsable file", file: Some("[server\nlisten = 1\n"), vars: &[], setting: "config.toml", mentions: "TOML" },
-            Case { name: "bad cidr", file: Some("[server]\nservice_cidr = \"10.0.0.0\"\n"), vars: &[], setting: "server.service_cidr", mentions: "10.0.0.0" },
-            Case { name: "wrong type", file: Some("[server]\nrequest_timeout_seconds = \"soon\"\n"), vars: &[], setting: "server.request_timeout_seconds", mentions: "soon" },
+            Case {
+                name: "unknown backend in env",
+                file: None,
+                vars: &[("STORAGE__BACKEND", "mysql")],
+                setting: "storage.backend",
+                mentions: "APIARY_T_BAD_0_STORAGE__BACKEND",
+            },
+            Case {
+                name: "unknown backend in file",
+                file: Some("[storage]\nbackend = \"mysql\"\n"),
+                vars: &[],
+                setting: "storage.backend",
+                mentions: "mysql",
+            },
+            Case {
+                name: "bad address",
+                file: None,
+                vars: &[("SERVER__LISTEN", "localhost")],
+                setting: "server.listen",
+                mentions: "socket address",
+            },
+            Case {
+                name: "port zero",
+                file: Some("[server]\nlisten = \"127.0.0.1:0\"\n"),
+                vars: &[],
+                setting: "server.listen",
+                mentions: "port",
+            },
+            Case {
+                name: "typo key",
+                file: Some("[server]\nlisten_addr = \"127.0.0.1:1\"\n"),
+                vars: &[],
+                setting: "server.listen_addr",
+                mentions: "unknown field",
+            },
+            Case {
+                name: "typo section",
+                file: Some("[storge]\nbackend = \"rocksdb\"\n"),
+                vars: &[],
+                setting: "storge",
+                mentions: "unknown field",
+            },
+            Case {
+                name: "unparsable file",
+                file: Some("[server\nlisten = 1\n"),
+                vars: &[],
+                setting: "config.toml",
+                mentions: "TOML",
+            },
+            Case {
+                name: "bad cidr",
+                file: Some("[server]\nservice_cidr = \"10.0.0.0\"\n"),
+                vars: &[],
+                setting: "server.service_cidr",
+                mentions: "10.0.0.0",
+            },
+            Case {
+                name: "wrong type",
+                file: Some("[server]\nrequest_timeout_seconds = \"soon\"\n"),
+                vars: &[],
+                setting: "server.request_timeout_seconds",
+                mentions: "soon",
+            },
         ];
         for (i, case) in cases.iter().enumerate() {
             let prefix = format!("APIARY_T_BAD_{i}_");
-            let err = load(&prefix, case.file, case.vars, Overrides::default()).expect_err(case.name);
+            let err =
+                load(&prefix, case.file, case.vars, Overrides::default()).expect_err(case.name);
             let line = err.to_string();
-            assert!(err.setting.ends_with(case.setting), "{}: setting {:?} in {line}", case.name, err.setting);
-            assert!(line.contains(case.mentions), "{}: {line:?} should mention {:?}", case.name, case.mentions);
-            assert!(!line.contains('\n'), "{}: one line, got {line:?}", case.name);
+            assert!(
+                err.setting.ends_with(case.setting),
+                "{}: setting {:?} in {line}",
+                case.name,
+                err.setting
+            );
+            assert!(
+                line.contains(case.mentions),
+                "{}: {line:?} should mention {:?}",
+                case.name,
+                case.mentions
+            );
+            assert!(
+                !line.contains('\n'),
+                "{}: one line, got {line:?}",
+                case.name
+            );
         }
     }
 

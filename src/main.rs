@@ -56,12 +56,19 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> ExitCode {
     init_tracing();
-    let overrides = Overrides { config_file: args.config, listen: args.listen, data_dir: args.data_dir };
+    let overrides = Overrides {
+        config_file: args.config,
+        listen: args.listen,
+        data_dir: args.data_dir,
+    };
     let config = match Config::load(&overrides) {
         Ok(config) => config,
         Err(err) => return fail(&apiary::app::StartupError::from(err)),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("apiary: cannot start the async runtime: {err}");
@@ -83,5 +90,8 @@ fn fail(err: &apiary::app::StartupError) -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 
 /// File names under `data_dir`.
@@ -121,7 +121,12 @@ pub fn ensure(data_dir: &Path, listen: SocketAddr) -> Result<Pki, PkiError> {
     )?;
 
     let admin_kubeconfig = data_dir.join(ADMIN_KUBECONFIG_FILE);
-    let kubeconfig = admin_kubeconfig_yaml(&server_url(listen), &ca_cert_pem, &admin_cert_pem, &admin_key_pem);
+    let kubeconfig = admin_kubeconfig_yaml(
+        &server_url(listen),
+        &ca_cert_pem,
+        &admin_cert_pem,
+        &admin_key_pem,
+    );
     write_file(&admin_kubeconfig, kubeconfig.as_bytes(), true)?;
 
     Ok(Pki {
@@ -163,16 +168,28 @@ fn ensure_ca(data_dir: &Path, now: jiff::Timestamp) -> Result<(KeyPair, String, 
 }
 
 /// An issuer for the CA on disk: its subject (read from the certificate) and its key.
-fn ca_issuer<'a>(ca_cert_pem: &str, ca_key: &'a KeyPair, path: &Path) -> Result<Issuer<'a, &'a KeyPair>, PkiError> {
-    let invalid = |why: String| PkiError::Invalid { path: path.to_path_buf(), why };
-    let (_, pem) = x509_parser::pem::parse_x509_pem(ca_cert_pem.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+fn ca_issuer<'a>(
+    ca_cert_pem: &str,
+    ca_key: &'a KeyPair,
+    path: &Path,
+) -> Result<Issuer<'a, &'a KeyPair>, PkiError> {
+    let invalid = |why: String| PkiError::Invalid {
+        path: path.to_path_buf(),
+        why,
+    };
+    let (_, pem) = x509_parser::pem::parse_x509_pem(ca_cert_pem.as_bytes())
+        .map_err(|e| invalid(e.to_string()))?;
     let cert = pem.parse_x509().map_err(|e| invalid(e.to_string()))?;
     if !cert.is_ca() {
         return Err(invalid("not a CA certificate".into()));
     }
     let mut params = CertificateParams::default();
     params.distinguished_name = distinguished_name_of(cert.subject());
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     Ok(Issuer::new(params, ca_key))
 }
 
@@ -225,7 +242,8 @@ fn ensure_leaf(
             .ok()
             .and_then(|(_, pem)| {
                 let cert = pem.parse_x509().ok()?;
-                let fresh = cert.validity().not_after.timestamp() - now.as_second() > RENEW_BEFORE_SECONDS;
+                let fresh =
+                    cert.validity().not_after.timestamp() - now.as_second() > RENEW_BEFORE_SECONDS;
                 Some(fresh && acceptable(&cert))
             })
             .unwrap_or(false);
@@ -252,7 +270,9 @@ fn serving_cert_covers(cert: &x509_parser::certificate::X509Certificate<'_>, hos
     san.value.general_names.iter().any(|name| match name {
         x509_parser::extensions::GeneralName::IPAddress(bytes) => match *bytes {
             [a, b, c, d] => IpAddr::from([*a, *b, *c, *d]) == host,
-            bytes => <[u8; 16]>::try_from(bytes).map(IpAddr::from).is_ok_and(|ip| ip == host),
+            bytes => <[u8; 16]>::try_from(bytes)
+                .map(IpAddr::from)
+                .is_ok_and(|ip| ip == host),
         },
         _ => false,
     })
@@ -261,26 +281,29 @@ fn serving_cert_covers(cert: &x509_parser::certificate::X509Certificate<'_>, hos
 fn ca_params(now: jiff::Timestamp) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, CA_COMMON_NAME);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, CA_COMMON_NAME);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     set_validity(&mut params, now, CA_VALIDITY_YEARS);
     params
 }
 
 fn serving_params(listen_host: IpAddr, now: jiff::Timestamp) -> Result<CertificateParams, PkiError> {
-    let mut params = CertificateParams::default();
+    let mut names: Vec<String> = SERVING_DNS_NAMES.iter().map(|name| name.to_string()).collect();
+    names.extend(SERVING_IPS.iter().map(IpAddr::to_string));
+    if !listen_host.is_unspecified() && !SERVING_IPS.contains(&listen_host) {
+        names.push(listen_host.to_string());
+    }
+    // `new` turns address strings into IP SANs and the rest into DNS SANs.
+    let mut params = CertificateParams::new(names)?;
     params.distinguished_name = DistinguishedName::new();
     params.distinguished_name.push(DnType::CommonName, SERVING_COMMON_NAME);
-    let mut sans = Vec::new();
-    for name in SERVING_DNS_NAMES {
-        sans.push(SanType::DnsName((*name).try_into()?));
-    }
-    sans.extend(SERVING_IPS.iter().copied().map(SanType::IpAddress));
-    if !listen_host.is_unspecified() && !SERVING_IPS.contains(&listen_host) {
-        sans.push(SanType::IpAddress(listen_host));
-    }
-    params.subject_alt_names = sans;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
@@ -291,9 +314,16 @@ fn serving_params(listen_host: IpAddr, now: jiff::Timestamp) -> Result<Certifica
 fn admin_params(now: jiff::Timestamp) -> Result<CertificateParams, PkiError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::OrganizationName, ADMIN_GROUP);
-    params.distinguished_name.push(DnType::CommonName, ADMIN_USER);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, ADMIN_GROUP);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, ADMIN_USER);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;
     set_validity(&mut params, now, LEAF_VALIDITY_YEARS);
@@ -304,9 +334,19 @@ fn admin_params(now: jiff::Timestamp) -> Result<CertificateParams, PkiError> {
 fn set_validity(params: &mut CertificateParams, now: jiff::Timestamp, years: i16) {
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let start = today.yesterday().unwrap_or(today);
-    let end = start.checked_add(jiff::Span::new().years(years)).unwrap_or(start);
-    params.not_before = rcgen::date_time_ymd(start.year().into(), start.month().unsigned_abs(), start.day().unsigned_abs());
-    params.not_after = rcgen::date_time_ymd(end.year().into(), end.month().unsigned_abs(), end.day().unsigned_abs());
+    let end = start
+        .checked_add(jiff::Span::new().years(years))
+        .unwrap_or(start);
+    params.not_before = rcgen::date_time_ymd(
+        start.year().into(),
+        start.month().unsigned_abs(),
+        start.day().unsigned_abs(),
+    );
+    params.not_after = rcgen::date_time_ymd(
+        end.year().into(),
+        end.month().unsigned_abs(),
+        end.day().unsigned_abs(),
+    );
     let mut serial = *uuid::Uuid::new_v4().as_bytes();
     serial[0] &= 0x7f; // a positive INTEGER
     params.serial_number = Some(SerialNumber::from_slice(&serial));
@@ -338,7 +378,10 @@ fn admin_kubeconfig_yaml(server: &str, ca_pem: &str, cert_pem: &str, key_pem: &s
 
 fn load_key(path: &Path) -> Result<KeyPair, PkiError> {
     let pem = read_file(path)?;
-    KeyPair::from_pem(&pem).map_err(|e| PkiError::Invalid { path: path.to_path_buf(), why: e.to_string() })
+    KeyPair::from_pem(&pem).map_err(|e| PkiError::Invalid {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })
 }
 
 fn read_file(path: &Path) -> Result<String, PkiError> {
@@ -357,20 +400,27 @@ fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), PkiErro
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(if private { 0o600 } else { 0o644 });
     }
-    let mut file = options.open(&tmp).map_err(|source| io_error(&tmp, source))?;
-    file.write_all(contents).map_err(|source| io_error(&tmp, source))?;
+    let mut file = options
+        .open(&tmp)
+        .map_err(|source| io_error(&tmp, source))?;
+    file.write_all(contents)
+        .map_err(|source| io_error(&tmp, source))?;
     file.sync_all().map_err(|source| io_error(&tmp, source))?;
     #[cfg(unix)]
     if private {
         // `mode` applies only when the file is created; make sure a leftover file is private too.
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(|source| io_error(&tmp, source))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| io_error(&tmp, source))?;
     }
     std::fs::rename(&tmp, path).map_err(|source| io_error(path, source))
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> PkiError {
-    PkiError::Io { path: path.to_path_buf(), source }
+    PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -387,13 +437,29 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let listen: SocketAddr = "0.0.0.0:6443".parse().expect("addr");
         let first = ensure(dir.path(), listen).expect("first start");
-        for file in [CA_CERT_FILE, CA_KEY_FILE, SERVING_CERT_FILE, SERVING_KEY_FILE, ADMIN_CERT_FILE, ADMIN_KEY_FILE, ADMIN_KUBECONFIG_FILE] {
+        for file in [
+            CA_CERT_FILE,
+            CA_KEY_FILE,
+            SERVING_CERT_FILE,
+            SERVING_KEY_FILE,
+            ADMIN_CERT_FILE,
+            ADMIN_KEY_FILE,
+            ADMIN_KUBECONFIG_FILE,
+        ] {
             assert!(dir.path().join(file).is_file(), "{file} written");
         }
         #[cfg(unix)]
-        for file in [CA_KEY_FILE, SERVING_KEY_FILE, ADMIN_KEY_FILE, ADMIN_KUBECONFIG_FILE] {
+        for file in [
+            CA_KEY_FILE,
+            SERVING_KEY_FILE,
+            ADMIN_KEY_FILE,
+            ADMIN_KUBECONFIG_FILE,
+        ] {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir.path().join(file)).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(file))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{file} is private");
         }
         let second = ensure(dir.path(), listen).expect("second start");
@@ -402,7 +468,8 @@ mod tests {
 
         // A listen host the serving certificate does not name gets a new serving certificate,
         // from the same CA.
-        let third = ensure(dir.path(), "192.0.2.7:6443".parse().expect("addr")).expect("third start");
+        let third =
+            ensure(dir.path(), "192.0.2.7:6443".parse().expect("addr")).expect("third start");
         assert_eq!(first.ca_cert_pem, third.ca_cert_pem);
         assert_ne!(first.serving_cert_pem, third.serving_cert_pem);
         let (der,) = parse(&third.serving_cert_pem);
@@ -410,7 +477,8 @@ mod tests {
         assert!(serving_cert_covers(&cert, "192.0.2.7".parse().expect("ip")));
         let (ca_der,) = parse(&third.ca_cert_pem);
         let (_, ca) = x509_parser::parse_x509_certificate(&ca_der).expect("ca");
-        cert.verify_signature(Some(ca.public_key())).expect("signed by the CA");
+        cert.verify_signature(Some(ca.public_key()))
+            .expect("signed by the CA");
     }
 
     #[test]
@@ -420,38 +488,92 @@ mod tests {
 
         let (der,) = parse(&pki.serving_cert_pem);
         let (_, serving) = x509_parser::parse_x509_certificate(&der).expect("x509");
-        let san = serving.subject_alternative_name().expect("san").expect("present");
-        let names: Vec<String> = san.value.general_names.iter().map(|n| n.to_string()).collect();
-        for want in ["localhost", "kubernetes.default.svc.cluster.local", "127.0.0.1", "10.0.0.1"] {
-            assert!(names.iter().any(|n| n.contains(want)), "{want} in {names:?}");
+        let san = serving
+            .subject_alternative_name()
+            .expect("san")
+            .expect("present");
+        let names: Vec<String> = san
+            .value
+            .general_names
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        for want in [
+            "localhost",
+            "kubernetes.default.svc.cluster.local",
+            "127.0.0.1",
+            "10.0.0.1",
+        ] {
+            assert!(
+                names.iter().any(|n| n.contains(want)),
+                "{want} in {names:?}"
+            );
         }
-        assert!(serving.extended_key_usage().expect("eku").expect("present").value.server_auth);
+        assert!(
+            serving
+                .extended_key_usage()
+                .expect("eku")
+                .expect("present")
+                .value
+                .server_auth
+        );
 
         let admin_pem = read_file(&dir.path().join(ADMIN_CERT_FILE)).expect("admin");
         let (der,) = parse(&admin_pem);
         let (_, admin) = x509_parser::parse_x509_certificate(&der).expect("x509");
-        let cn: Vec<&str> = admin.subject().iter_common_name().filter_map(|a| a.as_str().ok()).collect();
-        let org: Vec<&str> = admin.subject().iter_organization().filter_map(|a| a.as_str().ok()).collect();
+        let cn: Vec<&str> = admin
+            .subject()
+            .iter_common_name()
+            .filter_map(|a| a.as_str().ok())
+            .collect();
+        let org: Vec<&str> = admin
+            .subject()
+            .iter_organization()
+            .filter_map(|a| a.as_str().ok())
+            .collect();
         assert_eq!(cn, vec![ADMIN_USER]);
         assert_eq!(org, vec![ADMIN_GROUP]);
-        assert!(admin.extended_key_usage().expect("eku").expect("present").value.client_auth);
+        assert!(
+            admin
+                .extended_key_usage()
+                .expect("eku")
+                .expect("present")
+                .value
+                .client_auth
+        );
     }
 
     #[test]
     fn kubeconfig_points_at_a_reachable_address() {
-        assert_eq!(server_url("0.0.0.0:6443".parse().expect("addr")), "https://127.0.0.1:6443");
-        assert_eq!(server_url("[::]:6443".parse().expect("addr")), "https://[::1]:6443");
-        assert_eq!(server_url("10.1.2.3:443".parse().expect("addr")), "https://10.1.2.3:443");
+        assert_eq!(
+            server_url("0.0.0.0:6443".parse().expect("addr")),
+            "https://127.0.0.1:6443"
+        );
+        assert_eq!(
+            server_url("[::]:6443".parse().expect("addr")),
+            "https://[::1]:6443"
+        );
+        assert_eq!(
+            server_url("10.1.2.3:443".parse().expect("addr")),
+            "https://10.1.2.3:443"
+        );
 
         let dir = tempfile::tempdir().expect("tempdir");
         let pki = ensure(dir.path(), "0.0.0.0:7443".parse().expect("addr")).expect("ensure");
         let text = read_file(&pki.admin_kubeconfig).expect("kubeconfig");
         let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
         assert_eq!(doc["current-context"].as_str(), Some(KUBECONFIG_CONTEXT));
-        assert_eq!(doc["clusters"][0]["cluster"]["server"].as_str(), Some("https://127.0.0.1:7443"));
+        assert_eq!(
+            doc["clusters"][0]["cluster"]["server"].as_str(),
+            Some("https://127.0.0.1:7443")
+        );
         assert_eq!(doc["users"][0]["name"].as_str(), Some(KUBECONFIG_USER));
-        let ca = doc["clusters"][0]["cluster"]["certificate-authority-data"].as_str().expect("ca data");
-        let decoded = base64::engine::general_purpose::STANDARD.decode(ca).expect("base64");
+        let ca = doc["clusters"][0]["cluster"]["certificate-authority-data"]
+            .as_str()
+            .expect("ca data");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(ca)
+            .expect("base64");
         assert_eq!(decoded, pki.ca_cert_pem.as_bytes());
     }
 }

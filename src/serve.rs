@@ -40,7 +40,12 @@ impl ClientCertIdentity {
     pub fn from_der(der: &[u8]) -> Option<Self> {
         let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
         let subject = cert.subject();
-        let user = subject.iter_common_name().next()?.as_str().ok()?.to_string();
+        let user = subject
+            .iter_common_name()
+            .next()?
+            .as_str()
+            .ok()?
+            .to_string();
         let groups = subject
             .iter_organization()
             .filter_map(|attr| attr.as_str().ok().map(str::to_string))
@@ -73,9 +78,12 @@ pub fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, TlsSetupError> {
     for ca in pem_certificates(&pki.ca_cert_pem, "the CA certificate")? {
         roots.add(ca)?;
     }
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()?;
 
     let chain = pem_certificates(&pki.serving_cert_pem, "the serving certificate")?;
     let key = pem_private_key(&pki.serving_key_pem, "the serving key")?;
@@ -91,17 +99,32 @@ pub fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, TlsSetupError> {
 fn pem_private_key(pem: &str, what: &'static str) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
     let mut reader = pem.as_bytes();
     rustls_pemfile::private_key(&mut reader)
-        .map_err(|e| TlsSetupError::Pem { what, why: e.to_string() })?
-        .ok_or(TlsSetupError::Pem { what, why: "no private key found".into() })
+        .map_err(|e| TlsSetupError::Pem {
+            what,
+            why: e.to_string(),
+        })?
+        .ok_or(TlsSetupError::Pem {
+            what,
+            why: "no private key found".into(),
+        })
 }
 
-fn pem_certificates(pem: &str, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+fn pem_certificates(
+    pem: &str,
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
     let mut reader = pem.as_bytes();
     let certs = rustls_pemfile::certs(&mut reader)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsSetupError::Pem { what, why: e.to_string() })?;
+        .map_err(|e| TlsSetupError::Pem {
+            what,
+            why: e.to_string(),
+        })?;
     if certs.is_empty() {
-        return Err(TlsSetupError::Pem { what, why: "no certificate found".into() });
+        return Err(TlsSetupError::Pem {
+            what,
+            why: "no certificate found".into(),
+        });
     }
     Ok(certs)
 }
@@ -157,7 +180,10 @@ pub async fn serve(
     })
     .await;
     if drained.is_err() {
-        tracing::info!(open = connections.len(), "closing connections still open after the grace period");
+        tracing::info!(
+            open = connections.len(),
+            "closing connections still open after the grace period"
+        );
         connections.shutdown().await;
     }
     Ok(())
@@ -190,20 +216,23 @@ async fn serve_connection(
         .and_then(|chain| chain.first())
         .and_then(|leaf| ClientCertIdentity::from_der(leaf));
 
-    let service = tower::ServiceExt::map_request(app, move |mut req: http::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(PeerAddr(peer));
-        if let Some(identity) = &identity {
-            req.extensions_mut().insert(identity.clone());
-        }
-        req
-    });
+    let service = tower::ServiceExt::map_request(
+        app,
+        move |mut req: http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(PeerAddr(peer));
+            if let Some(identity) = &identity {
+                req.extensions_mut().insert(identity.clone());
+            }
+            req
+        },
+    );
     let service = hyper_util::service::TowerToHyperService::new(service);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
     tokio::pin!(connection);
 
     let result = tokio::select! {
         result = connection.as_mut() => result,
-        _ = stop.wait_for(|stopping| *stopping) => {
+        _ = stop.changed() => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }
@@ -249,7 +278,8 @@ mod tests {
     fn identity_is_read_from_the_admin_certificate() {
         let dir = tempfile::tempdir().expect("tempdir");
         crate::pki::ensure(dir.path(), "127.0.0.1:6443".parse().expect("addr")).expect("pki");
-        let pem = std::fs::read_to_string(dir.path().join(crate::pki::ADMIN_CERT_FILE)).expect("admin cert");
+        let pem = std::fs::read_to_string(dir.path().join(crate::pki::ADMIN_CERT_FILE))
+            .expect("admin cert");
         let der = pem_certificates(&pem, "admin").expect("der").remove(0);
         let identity = ClientCertIdentity::from_der(&der).expect("identity");
         assert_eq!(identity.user, crate::pki::ADMIN_USER);
@@ -259,8 +289,12 @@ mod tests {
     #[test]
     fn tls_config_builds_from_fresh_certificates() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let pki = crate::pki::ensure(dir.path(), "127.0.0.1:6443".parse().expect("addr")).expect("pki");
+        let pki =
+            crate::pki::ensure(dir.path(), "127.0.0.1:6443".parse().expect("addr")).expect("pki");
         let config = tls_config(&pki).expect("tls config");
-        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(
+            config.alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
     }
 }

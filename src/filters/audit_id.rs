@@ -56,28 +56,53 @@ mod tests {
         axum::Router::new()
             .route(
                 "/",
-                axum::routing::get(|axum::Extension(id): axum::Extension<AuditId>| async move { id.0 }),
+                axum::routing::get(
+                    |axum::Extension(id): axum::Extension<AuditId>| async move { id.0 },
+                ),
             )
             .layer(axum::middleware::from_fn(assign_audit_id))
     }
 
     #[tokio::test]
     async fn generates_a_uuid_when_the_client_sent_none() {
-        let response = app().oneshot(Request::get("/").body(Body::empty()).expect("request")).await.expect("response");
-        let header = response.headers().get("Audit-Id").expect("header").to_str().expect("ascii").to_string();
+        let response = app()
+            .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        let header = response
+            .headers()
+            .get("Audit-Id")
+            .expect("header")
+            .to_str()
+            .expect("ascii")
+            .to_string();
         assert!(uuid::Uuid::parse_str(&header).is_ok(), "{header} is a uuid");
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.expect("body");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
         assert_eq!(body, header.as_bytes(), "the handler sees the same id");
     }
 
     #[tokio::test]
     async fn echoes_the_clients_audit_id() {
-        let request = Request::get("/").header("Audit-ID", "my-id-1").body(Body::empty()).expect("request");
+        let request = Request::get("/")
+            .header("Audit-ID", "my-id-1")
+            .body(Body::empty())
+            .expect("request");
         let response = app().oneshot(request).await.expect("response");
-        assert_eq!(response.headers().get("audit-id").map(|v| v.as_bytes()), Some(&b"my-id-1"[..]));
+        assert_eq!(
+            response.headers().get("audit-id").map(|v| v.as_bytes()),
+            Some(&b"my-id-1"[..])
+        );
 
-        let request = Request::get("/").header("Audit-ID", "").body(Body::empty()).expect("request");
+        let request = Request::get("/")
+            .header("Audit-ID", "")
+            .body(Body::empty())
+            .expect("request");
         let response = app().oneshot(request).await.expect("response");
-        assert_ne!(response.headers().get("audit-id").map(|v| v.as_bytes()), Some(&b""[..]));
+        assert_ne!(
+            response.headers().get("audit-id").map(|v| v.as_bytes()),
+            Some(&b""[..])
+        );
     }
 }

@@ -80,7 +80,10 @@ pub trait Authenticator: Send + Sync + 'static {
     /// MUST return `Ok(None)` when the request carries no credentials of this authenticator's
     /// kind (so the next one is tried), `Ok(Some(user))` when they are valid, and `Err` when they
     /// are present but invalid. MUST NOT consume the body.
-    async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<UserInfo>, AuthnError>;
+    async fn authenticate(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<UserInfo>, AuthnError>;
 }
 
 /// The client-certificate authenticator: the identity the TLS layer verified (CN = user,
@@ -94,12 +97,18 @@ impl Authenticator for ClientCertAuthenticator {
         "x509"
     }
 
-    async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<UserInfo>, AuthnError> {
+    async fn authenticate(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<UserInfo>, AuthnError> {
         let Some(identity) = parts.extensions.get::<ClientCertIdentity>() else {
             return Ok(None);
         };
         if identity.user.is_empty() {
-            return Err(AuthnError { authenticator: self.name(), why: "the client certificate has no common name".into() });
+            return Err(AuthnError {
+                authenticator: self.name(),
+                why: "the client certificate has no common name".into(),
+            });
         }
         Ok(Some(UserInfo {
             name: identity.user.clone(),
@@ -119,19 +128,28 @@ pub struct Authentication {
 impl std::fmt::Debug for Authentication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.authenticators.iter().map(|a| a.name()).collect();
-        f.debug_struct("Authentication").field("authenticators", &names).field("anonymous", &self.anonymous).finish()
+        f.debug_struct("Authentication")
+            .field("authenticators", &names)
+            .field("anonymous", &self.anonymous)
+            .finish()
     }
 }
 
 impl Authentication {
     /// The client-certificate authenticator alone; `anonymous` is `auth.anonymous`.
     pub fn new(anonymous: bool) -> Self {
-        Self { authenticators: vec![Arc::new(ClientCertAuthenticator)], anonymous }
+        Self {
+            authenticators: vec![Arc::new(ClientCertAuthenticator)],
+            anonymous,
+        }
     }
 
     /// No authenticators at all (tests, or a caller assembling its own list with [`Self::with`]).
     pub fn empty(anonymous: bool) -> Self {
-        Self { authenticators: Vec::new(), anonymous }
+        Self {
+            authenticators: Vec::new(),
+            anonymous,
+        }
     }
 
     /// Appends an authenticator, tried after the existing ones.
@@ -167,7 +185,11 @@ impl Authentication {
 }
 
 /// The filter.
-pub async fn authenticate(State(authentication): State<Arc<Authentication>>, req: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(authentication): State<Arc<Authentication>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = req.into_parts();
     let user = match authentication.authenticate(&parts).await {
         Ok(user) => user,
@@ -194,11 +216,22 @@ mod tests {
         fn name(&self) -> &'static str {
             "test-token"
         }
-        async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<UserInfo>, AuthnError> {
-            let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else { return Ok(None) };
+        async fn authenticate(
+            &self,
+            parts: &http::request::Parts,
+        ) -> Result<Option<UserInfo>, AuthnError> {
+            let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else {
+                return Ok(None);
+            };
             match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
-                Some("good") => Ok(Some(UserInfo { name: "token-user".into(), ..Default::default() })),
-                _ => Err(AuthnError { authenticator: self.name(), why: "invalid bearer token".into() }),
+                Some("good") => Ok(Some(UserInfo {
+                    name: "token-user".into(),
+                    ..Default::default()
+                })),
+                _ => Err(AuthnError {
+                    authenticator: self.name(),
+                    why: "invalid bearer token".into(),
+                }),
             }
         }
     }
@@ -208,15 +241,31 @@ mod tests {
             .route(
                 "/",
                 axum::routing::get(|req: Request| async move {
-                    let user = req.extensions().get::<UserInfo>().cloned().unwrap_or_default();
+                    let user = req
+                        .extensions()
+                        .get::<UserInfo>()
+                        .cloned()
+                        .unwrap_or_default();
                     let saw_authorization = req.headers().contains_key(http::header::AUTHORIZATION);
-                    format!("{}|{}|{}", user.name, user.groups.join(","), saw_authorization)
+                    format!(
+                        "{}|{}|{}",
+                        user.name,
+                        user.groups.join(","),
+                        saw_authorization
+                    )
                 }),
             )
-            .layer(axum::middleware::from_fn_with_state(Arc::new(authentication), authenticate))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(authentication),
+                authenticate,
+            ))
     }
 
-    async fn call(app: axum::Router, cert: Option<ClientCertIdentity>, token: Option<&str>) -> (u16, String) {
+    async fn call(
+        app: axum::Router,
+        cert: Option<ClientCertIdentity>,
+        token: Option<&str>,
+    ) -> (u16, String) {
         let mut request = Request::get("/");
         if let Some(token) = token {
             request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
@@ -227,12 +276,17 @@ mod tests {
         }
         let response = app.oneshot(request).await.expect("response");
         let status = response.status().as_u16();
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.expect("body");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     fn admin() -> ClientCertIdentity {
-        ClientCertIdentity { user: "kubernetes-admin".into(), groups: vec!["system:masters".into()] }
+        ClientCertIdentity {
+            user: "kubernetes-admin".into(),
+            groups: vec!["system:masters".into()],
+        }
     }
 
     #[tokio::test]
@@ -242,30 +296,56 @@ mod tests {
 
         // A certificate: its user, its groups and system:authenticated.
         let (status, body) = call(app(with_tokens()), Some(admin()), None).await;
-        assert_eq!((status, body.as_str()), (200, "kubernetes-admin|system:masters,system:authenticated|false"));
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                200,
+                "kubernetes-admin|system:masters,system:authenticated|false"
+            )
+        );
 
         // The first success wins: the certificate comes before the token.
         let (status, body) = call(app(with_tokens()), Some(admin()), Some("good")).await;
-        assert_eq!((status, body.as_str()), (200, "kubernetes-admin|system:masters,system:authenticated|false"));
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                200,
+                "kubernetes-admin|system:masters,system:authenticated|false"
+            )
+        );
 
         // A token, and the Authorization header does not reach the handler.
         let (status, body) = call(app(with_tokens()), None, Some("good")).await;
-        assert_eq!((status, body.as_str()), (200, "token-user|system:authenticated|false"));
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "token-user|system:authenticated|false")
+        );
 
         // Nothing: 401 with a Status.
         let (status, body) = call(app(with_tokens()), None, None).await;
         assert_eq!((status, body.as_str()), (401, unauthorized));
 
         // Bad credentials: 401, even with anonymous access on.
-        let (status, _) = call(app(Authentication::new(true).with(Arc::new(TestTokens))), None, Some("bad")).await;
+        let (status, _) = call(
+            app(Authentication::new(true).with(Arc::new(TestTokens))),
+            None,
+            Some("bad"),
+        )
+        .await;
         assert_eq!(status, 401);
 
         // Nothing with anonymous access on: system:anonymous.
         let (status, body) = call(app(Authentication::new(true)), None, None).await;
-        assert_eq!((status, body.as_str()), (200, "system:anonymous|system:unauthenticated|false"));
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "system:anonymous|system:unauthenticated|false")
+        );
 
         // A certificate that already carries system:authenticated does not get it twice.
-        let cert = ClientCertIdentity { user: "u".into(), groups: vec![ALL_AUTHENTICATED.into()] };
+        let cert = ClientCertIdentity {
+            user: "u".into(),
+            groups: vec![ALL_AUTHENTICATED.into()],
+        };
         let (_, body) = call(app(Authentication::new(false)), Some(cert), None).await;
         assert_eq!(body, "u|system:authenticated|false");
     }

@@ -16,11 +16,16 @@ use super::audit_id::AuditId;
 use crate::api::status::ApiError;
 
 /// What the client is told; the details are in the server log.
-pub const PANIC_MESSAGE: &str = "This request caused apiserver to panic. Look in the logs for details.";
+pub const PANIC_MESSAGE: &str =
+    "This request caused apiserver to panic. Look in the logs for details.";
 
 /// The filter: runs the rest of the chain, turning a panic into a 500 Status.
 pub async fn recover_panics(req: Request, next: Next) -> Response {
-    let audit_id = req.extensions().get::<AuditId>().map(|id| id.0.clone()).unwrap_or_default();
+    let audit_id = req
+        .extensions()
+        .get::<AuditId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
     let method = req.method().clone();
     let uri = req.uri().clone();
     match AssertUnwindSafe(next.run(req)).catch_unwind().await {
@@ -53,15 +58,27 @@ mod tests {
             .route("/fine", axum::routing::get(|| async { "fine" }))
             .layer(axum::middleware::from_fn(recover_panics));
 
-        let response = app.clone().oneshot(Request::get("/boom").body(Body::empty()).expect("req")).await.expect("resp");
+        let response = app
+            .clone()
+            .oneshot(Request::get("/boom").body(Body::empty()).expect("req"))
+            .await
+            .expect("resp");
         assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.expect("body");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
         let status: serde_json::Value = serde_json::from_slice(&body).expect("a Status");
         assert_eq!(status["kind"], "Status");
         assert_eq!(status["reason"], "InternalError");
-        assert!(status["message"].as_str().unwrap_or_default().contains(PANIC_MESSAGE));
+        assert!(status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(PANIC_MESSAGE));
 
-        let response = app.oneshot(Request::get("/fine").body(Body::empty()).expect("req")).await.expect("resp");
+        let response = app
+            .oneshot(Request::get("/fine").body(Body::empty()).expect("req"))
+            .await
+            .expect("resp");
         assert_eq!(response.status(), http::StatusCode::OK);
     }
 }

@@ -12,8 +12,8 @@
 //! - the patch and list extensions (`x-kubernetes-patch-strategy`, `-patch-merge-key`, `-list-type`,
 //!   `-list-map-keys`, `-map-type`), from the table in [`overlay`].
 //!
-//! `IntOrString` and `Quantity` are written the way upstream's v2 document writes them
-//! (`type: string`, with `format: int-or-string` for `IntOrString`).
+//! [`fixups`] rewrites the few schemas whose form differs from upstream's v2 document (`IntOrString`
+//! and `Quantity` as strings, free-form apiextensions types, a handful of `required` lists).
 //!
 //! # Contract
 //! - [`definitions`] MUST hold exactly upstream's 1.33 definition names, and every `$ref` in it MUST
@@ -30,14 +30,13 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
 
 mod catalog;
+mod fixups;
 mod lists;
 mod overlay;
 
 /// The prefix of every `$ref` in [`definitions`].
 pub const REF_PREFIX: &str = "#/definitions/";
 
-const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
-const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 const DELETE_OPTIONS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions";
 const WATCH_EVENT: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent";
 const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
@@ -157,12 +156,14 @@ impl Collector {
 
     fn resource<T: Resource + JsonSchema>(&mut self) {
         self.plain::<T>();
-        self.kinds.push((T::schema_name().into_owned(), T::GROUP, T::VERSION, T::KIND));
+        self.kinds
+            .push((T::schema_name().into_owned(), T::GROUP, T::VERSION, T::KIND));
     }
 
     fn listable<T: ListableResource + JsonSchema>(&mut self) {
         self.resource::<T>();
-        self.lists.push((T::schema_name().into_owned(), T::LIST_KIND));
+        self.lists
+            .push((T::schema_name().into_owned(), T::LIST_KIND));
     }
 }
 
@@ -171,16 +172,33 @@ fn build() -> Registry {
         settings.definitions_path = "/definitions".into();
         settings.transforms.clear();
     });
-    let mut collector = Collector { generator: settings.into_generator(), kinds: Vec::new(), lists: Vec::new() };
+    let mut collector = Collector {
+        generator: settings.into_generator(),
+        kinds: Vec::new(),
+        lists: Vec::new(),
+    };
     catalog::register_all(&mut collector);
 
-    let mut definitions: BTreeMap<String, Value> =
-        collector.generator.take_definitions(false).into_iter().collect();
-    normalize_special_types(&mut definitions);
+    let mut definitions: BTreeMap<String, Value> = collector
+        .generator
+        .take_definitions(false)
+        .into_iter()
+        .collect();
+    let kind_names: Vec<&str> = collector
+        .kinds
+        .iter()
+        .map(|(name, ..)| name.as_str())
+        .collect();
+    fixups::apply(&mut definitions, &kind_names);
 
     let mut by_gvk = BTreeMap::new();
     for (name, group, version, kind) in &collector.kinds {
-        set_gvks(&mut definitions, &mut by_gvk, name, &[(*group, *version, *kind)]);
+        set_gvks(
+            &mut definitions,
+            &mut by_gvk,
+            name,
+            &[(*group, *version, *kind)],
+        );
     }
     for (item, list_kind) in &collector.lists {
         let Some((group, version)) = collector
@@ -193,31 +211,31 @@ fn build() -> Registry {
         };
         if let Some((name, schema)) = list_definition(&definitions, item, list_kind) {
             definitions.insert(name.clone(), schema);
-            set_gvks(&mut definitions, &mut by_gvk, &name, &[(group, version, *list_kind)]);
+            set_gvks(
+                &mut definitions,
+                &mut by_gvk,
+                &name,
+                &[(group, version, *list_kind)],
+            );
         }
     }
     for meta_kind in [DELETE_OPTIONS, WATCH_EVENT] {
         let kind = meta_kind.rsplit('.').next().unwrap_or(meta_kind);
-        let gvks: Vec<(&str, &str, &str)> =
-            META_KIND_GROUP_VERSIONS.iter().map(|(group, version)| (*group, *version, kind)).collect();
+        let gvks: Vec<(&str, &str, &str)> = META_KIND_GROUP_VERSIONS
+            .iter()
+            .map(|(group, version)| (*group, *version, kind))
+            .collect();
         set_gvks(&mut definitions, &mut by_gvk, meta_kind, &gvks);
     }
 
     let unmatched = overlay::apply(&mut definitions);
-    debug_assert!(unmatched.is_empty(), "patch overlay rows without a schema: {unmatched:?}");
-    Registry { definitions, by_gvk }
-}
-
-/// Rewrites the types whose k8s-openapi schema differs in form from upstream's v2 document.
-fn normalize_special_types(definitions: &mut BTreeMap<String, Value>) {
-    let rewrites: [(&str, Option<&str>); 2] = [(INT_OR_STRING, Some("int-or-string")), (QUANTITY, None)];
-    for (name, format) in rewrites {
-        let Some(schema) = definitions.get_mut(name).and_then(Value::as_object_mut) else { continue };
-        schema.remove("x-kubernetes-int-or-string");
-        schema.insert("type".into(), Value::from("string"));
-        if let Some(format) = format {
-            schema.insert("format".into(), Value::from(format));
-        }
+    debug_assert!(
+        unmatched.is_empty(),
+        "patch overlay rows without a schema: {unmatched:?}"
+    );
+    Registry {
+        definitions,
+        by_gvk,
     }
 }
 
@@ -228,27 +246,50 @@ fn set_gvks(
     name: &str,
     gvks: &[(&str, &str, &str)],
 ) {
-    let Some(schema) = definitions.get_mut(name).and_then(Value::as_object_mut) else { return };
+    let Some(schema) = definitions.get_mut(name).and_then(Value::as_object_mut) else {
+        return;
+    };
     let entries: Vec<Value> = gvks
         .iter()
         .map(|(group, version, kind)| json!({ "group": group, "kind": kind, "version": version }))
         .collect();
-    schema.insert("x-kubernetes-group-version-kind".into(), Value::Array(entries));
+    schema.insert(
+        "x-kubernetes-group-version-kind".into(),
+        Value::Array(entries),
+    );
     for (group, version, kind) in gvks {
-        by_gvk.entry((group.to_string(), version.to_string(), kind.to_string())).or_insert_with(|| name.to_string());
+        by_gvk
+            .entry((group.to_string(), version.to_string(), kind.to_string()))
+            .or_insert_with(|| name.to_string());
     }
 }
 
 /// The definition of the list kind of `item` (`io.k8s.api.apps.v1.Deployment` + `DeploymentList`).
-fn list_definition(definitions: &BTreeMap<String, Value>, item: &str, list_kind: &str) -> Option<(String, Value)> {
+fn list_definition(
+    definitions: &BTreeMap<String, Value>,
+    item: &str,
+    list_kind: &str,
+) -> Option<(String, Value)> {
     let (package, _) = item.rsplit_once('.')?;
     let name = format!("{package}.{list_kind}");
     let item_properties = definitions.get(item)?.get("properties")?;
-    let standard = |field: &str| item_properties.get(field).cloned().unwrap_or_else(|| json!({ "type": "string" }));
+    let standard = |field: &str| {
+        item_properties
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| json!({ "type": "string" }))
+    };
     let (description, items_description, metadata_description) = match lists::docs_for(&name) {
-        Some((_, description, items, metadata)) => (description.to_string(), items.to_string(), metadata.to_string()),
+        Some((_, description, items, metadata)) => (
+            description.to_string(),
+            items.to_string(),
+            metadata.to_string(),
+        ),
         None => (
-            format!("{list_kind} is a list of {}.", list_kind.trim_end_matches("List")),
+            format!(
+                "{list_kind} is a list of {}.",
+                list_kind.trim_end_matches("List")
+            ),
             "Items is the list of objects.".to_string(),
             "Standard list metadata.".to_string(),
         ),
@@ -310,7 +351,8 @@ impl FieldPatchMeta {
 
     /// Whether the patch strategy names `strategy` (it may list several, comma-separated).
     pub fn has_strategy(&self, strategy: &str) -> bool {
-        self.strategy.is_some_and(|all| all.split(',').any(|one| one.trim() == strategy))
+        self.strategy
+            .is_some_and(|all| all.split(',').any(|one| one.trim() == strategy))
     }
 }
 
@@ -348,7 +390,10 @@ impl SchemaNode {
     /// The definition named `name`.
     pub fn definition(name: &str) -> Option<Self> {
         let (name, schema) = definitions().get_key_value(name)?;
-        Some(Self { name: Some(name.as_str()), schema })
+        Some(Self {
+            name: Some(name.as_str()),
+            schema,
+        })
     }
 
     /// The top-level definition of a kind.
@@ -382,11 +427,24 @@ impl SchemaNode {
     /// The field `field` of this object schema: a declared property, or else a value of a map
     /// (`additionalProperties`). `None` when the schema knows no such field.
     pub fn field(&self, field: &str) -> Option<FieldSchema> {
-        if let Some(property) = self.schema.get("properties").and_then(|properties| properties.get(field)) {
-            return Some(FieldSchema { node: Self::resolve(property)?, patch_meta: FieldPatchMeta::of(property) });
+        if let Some(property) = self
+            .schema
+            .get("properties")
+            .and_then(|properties| properties.get(field))
+        {
+            return Some(FieldSchema {
+                node: Self::resolve(property)?,
+                patch_meta: FieldPatchMeta::of(property),
+            });
         }
-        let values = self.schema.get("additionalProperties").filter(|values| values.is_object())?;
-        Some(FieldSchema { node: Self::resolve(values)?, patch_meta: FieldPatchMeta::default() })
+        let values = self
+            .schema
+            .get("additionalProperties")
+            .filter(|values| values.is_object())?;
+        Some(FieldSchema {
+            node: Self::resolve(values)?,
+            patch_meta: FieldPatchMeta::default(),
+        })
     }
 
     /// The items of this array schema.

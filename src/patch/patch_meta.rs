@@ -35,12 +35,16 @@ pub struct FieldStrategy {
 impl PatchSchema {
     /// The schema of a kind's top-level object; no schema when the kind is not built in.
     pub fn for_kind(group: &str, version: &str, kind: &str) -> Self {
-        Self { node: SchemaNode::for_gvk(group, version, kind) }
+        Self {
+            node: SchemaNode::for_gvk(group, version, kind),
+        }
     }
 
     /// The schema of a named definition.
     pub fn for_definition(name: &str) -> Self {
-        Self { node: SchemaNode::definition(name) }
+        Self {
+            node: SchemaNode::definition(name),
+        }
     }
 
     /// A position without a schema.
@@ -67,27 +71,47 @@ impl PatchSchema {
         };
         let strategy = effective_strategy(field_schema.patch_meta.strategy.unwrap_or(""))?;
         let merge_key = field_schema.patch_meta.merge_key;
-        Ok((Self { node: Some(field_schema.node) }, FieldStrategy { strategy, merge_key }))
+        Ok((
+            Self {
+                node: Some(field_schema.node),
+            },
+            FieldStrategy {
+                strategy,
+                merge_key,
+            },
+        ))
     }
 
     /// The schema of the items of this list.
     pub fn items(&self) -> PatchSchema {
-        Self { node: self.node.and_then(|node| node.items()) }
+        Self {
+            node: self.node.and_then(|node| node.items()),
+        }
     }
 }
 
 /// Takes `retainKeys` out of a comma-separated strategy list, as upstream's
 /// `extractRetainKeysPatchStrategy`: one strategy, or `merge` together with `retainKeys`.
 fn effective_strategy(strategies: &'static str) -> Result<&'static str, PatchError> {
-    let parts: Vec<&'static str> = if strategies.is_empty() { Vec::new() } else { strategies.split(',').collect() };
+    let parts: Vec<&'static str> = if strategies.is_empty() {
+        Vec::new()
+    } else {
+        strategies.split(',').collect()
+    };
     match parts.as_slice() {
         [] => Ok(""),
         [single] if *single == RETAIN_KEYS => Ok(""),
         [single] => Ok(*single),
-        [first, second] if (*first == MERGE && *second == RETAIN_KEYS) || (*first == RETAIN_KEYS && *second == MERGE) => {
+        [first, second]
+            if (*first == MERGE && *second == RETAIN_KEYS)
+                || (*first == RETAIN_KEYS && *second == MERGE) =>
+        {
             Ok(MERGE)
         }
-        _ => Err(PatchError::Internal(format!("unexpected patch strategy: [{}]", parts.join(" ")))),
+        _ => Err(PatchError::Internal(format!(
+            "unexpected patch strategy: [{}]",
+            parts.join(" ")
+        ))),
     }
 }
 
@@ -109,18 +133,45 @@ mod tests {
     #[test]
     fn walks_a_pod_template() {
         let deployment = PatchSchema::for_kind("apps", "v1", "Deployment");
-        assert_eq!(deployment.definition_name(), Some("io.k8s.api.apps.v1.Deployment"));
+        assert_eq!(
+            deployment.definition_name(),
+            Some("io.k8s.api.apps.v1.Deployment")
+        );
         let (spec, _) = deployment.field("spec").expect("spec");
         let (strategy_schema, strategy) = spec.field("strategy").expect("strategy");
-        assert_eq!(strategy, FieldStrategy { strategy: "", merge_key: None });
-        assert_eq!(strategy_schema.definition_name(), Some("io.k8s.api.apps.v1.DeploymentStrategy"));
+        assert_eq!(
+            strategy,
+            FieldStrategy {
+                strategy: "",
+                merge_key: None
+            }
+        );
+        assert_eq!(
+            strategy_schema.definition_name(),
+            Some("io.k8s.api.apps.v1.DeploymentStrategy")
+        );
         let (template, _) = spec.field("template").expect("template");
         let (pod_spec, _) = template.field("spec").expect("template.spec");
         let (containers, containers_strategy) = pod_spec.field("containers").expect("containers");
-        assert_eq!(containers_strategy, FieldStrategy { strategy: "merge", merge_key: Some("name") });
-        assert_eq!(containers.items().definition_name(), Some("io.k8s.api.core.v1.Container"));
+        assert_eq!(
+            containers_strategy,
+            FieldStrategy {
+                strategy: "merge",
+                merge_key: Some("name")
+            }
+        );
+        assert_eq!(
+            containers.items().definition_name(),
+            Some("io.k8s.api.core.v1.Container")
+        );
         let (_, volumes) = pod_spec.field("volumes").expect("volumes");
-        assert_eq!(volumes, FieldStrategy { strategy: "merge", merge_key: Some("name") });
+        assert_eq!(
+            volumes,
+            FieldStrategy {
+                strategy: "merge",
+                merge_key: Some("name")
+            }
+        );
         let (unknown, unknown_strategy) = pod_spec.field("noSuchField").expect("unknown field");
         assert!(!unknown.is_known());
         assert_eq!(unknown_strategy, FieldStrategy::default());

@@ -34,8 +34,8 @@ mod order;
 mod values;
 
 use order::{
-    bad_arg_type, deduplicate_scalars, element_kind, find_by_key, no_merge_key, normalize_element_order,
-    partition_by_presence,
+    bad_arg_type, deduplicate_scalars, element_kind, find_by_key, no_merge_key,
+    normalize_element_order, partition_by_presence,
 };
 use values::{go_equal, go_format, GoKind};
 
@@ -84,7 +84,11 @@ impl From<PatchError> for ApiError {
                 "Invalid",
                 "the server rejected our request due to an error in our request",
                 Some(StatusDetails {
-                    causes: vec![StatusCause { reason: "UnexpectedServerResponse".into(), message, field: String::new() }],
+                    causes: vec![StatusCause {
+                        reason: "UnexpectedServerResponse".into(),
+                        message,
+                        field: String::new(),
+                    }],
                     ..Default::default()
                 }),
             ),
@@ -100,13 +104,23 @@ impl From<PatchError> for ApiError {
 ///
 /// `original` MUST be a JSON object. A `null` patch changes nothing; a patch that is not an object
 /// fails with 400, as Go's decoding of it into a map does.
-pub fn apply(original: &Value, patch: &Value, group: &str, version: &str, kind: &str) -> Result<Value, PatchError> {
+pub fn apply(
+    original: &Value,
+    patch: &Value,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Result<Value, PatchError> {
     apply_with_schema(original, patch, PatchSchema::for_kind(group, version, kind))
 }
 
 /// [`apply`] with an explicit schema position (for a definition that is not a top-level kind, or for
 /// no schema at all).
-pub fn apply_with_schema(original: &Value, patch: &Value, schema: PatchSchema) -> Result<Value, PatchError> {
+pub fn apply_with_schema(
+    original: &Value,
+    patch: &Value,
+    schema: PatchSchema,
+) -> Result<Value, PatchError> {
     let original_map = match original {
         Value::Object(map) => map.clone(),
         Value::Null => Map::new(),
@@ -202,7 +216,13 @@ fn merge_map(
                 }
             }
             (Value::Array(original_list), Value::Array(patch_list)) => {
-                Value::Array(merge_list_field(original_list, patch_list, field_schema, &strategy, is_delete_list)?)
+                Value::Array(merge_list_field(
+                    original_list,
+                    patch_list,
+                    field_schema,
+                    &strategy,
+                    is_delete_list,
+                )?)
             }
             (_, patch_value) => patch_value,
         };
@@ -212,9 +232,16 @@ fn merge_map(
 }
 
 /// Applies `$retainKeys` (upstream's `applyRetainKeysDirective`).
-fn apply_retain_keys(original: &mut Map<String, Value>, patch: &mut Map<String, Value>) -> Result<(), PatchError> {
-    let Some(retain) = patch.remove(RETAIN_KEYS_DIRECTIVE) else { return Ok(()) };
-    let Value::Array(retained) = retain else { return Err(PatchError::BadRequest(BAD_RETAIN_KEYS.into())) };
+fn apply_retain_keys(
+    original: &mut Map<String, Value>,
+    patch: &mut Map<String, Value>,
+) -> Result<(), PatchError> {
+    let Some(retain) = patch.remove(RETAIN_KEYS_DIRECTIVE) else {
+        return Ok(());
+    };
+    let Value::Array(retained) = retain else {
+        return Err(PatchError::BadRequest(BAD_RETAIN_KEYS.into()));
+    };
     let is_retained = |key: &str| retained.iter().any(|item| item.as_str() == Some(key));
     for (key, value) in patch.iter() {
         if value.is_null()
@@ -238,10 +265,15 @@ fn apply_set_element_orders(
     patch: &mut Map<String, Value>,
     schema: PatchSchema,
 ) -> Result<(), PatchError> {
-    let directive_keys: Vec<String> =
-        patch.keys().filter(|key| key.starts_with(SET_ELEMENT_ORDER_PREFIX)).cloned().collect();
+    let directive_keys: Vec<String> = patch
+        .keys()
+        .filter(|key| key.starts_with(SET_ELEMENT_ORDER_PREFIX))
+        .cloned()
+        .collect();
     for directive_key in directive_keys {
-        let Some(order_value) = patch.remove(&directive_key) else { continue };
+        let Some(order_value) = patch.remove(&directive_key) else {
+            continue;
+        };
         let order = match order_value {
             Value::Array(order) => order,
             other => return Err(bad_arg_type(GoKind::Slice, &other)),
@@ -290,7 +322,11 @@ fn take_list(map: &mut Map<String, Value>, field: &str) -> Result<Option<Vec<Val
 
 /// Checks that the patch list's items appear in `$setElementOrder`'s relative order (upstream's
 /// `validatePatchWithSetOrderList`).
-fn validate_set_order(patch_list: &[Value], order: &[Value], merge_key: &str) -> Result<(), PatchError> {
+fn validate_set_order(
+    patch_list: &[Value],
+    order: &[Value],
+    merge_key: &str,
+) -> Result<(), PatchError> {
     if patch_list.is_empty() || order.is_empty() {
         return Ok(());
     }
@@ -299,7 +335,9 @@ fn validate_set_order(patch_list: &[Value], order: &[Value], merge_key: &str) ->
     } else {
         let mut kept = Vec::new();
         for item in patch_list {
-            let Some(map) = item.as_object() else { return Err(bad_arg_type(GoKind::Map, item)) };
+            let Some(map) = item.as_object() else {
+                return Err(bad_arg_type(GoKind::Map, item));
+            };
             if map.get(DIRECTIVE_MARKER).and_then(Value::as_str) != Some(DELETE_DIRECTIVE) {
                 kept.push(item);
             }
@@ -335,10 +373,18 @@ fn same_identity(left: &Value, right: &Value, merge_key: &str) -> Result<bool, P
     if merge_key.is_empty() {
         return Ok(go_equal(left, right));
     }
-    let Some(left_map) = left.as_object() else { return Err(bad_arg_type(GoKind::Map, left)) };
-    let Some(right_map) = right.as_object() else { return Err(bad_arg_type(GoKind::Map, right)) };
-    let Some(left_key) = left_map.get(merge_key) else { return Err(no_merge_key(left_map, merge_key)) };
-    let Some(right_key) = right_map.get(merge_key) else { return Err(no_merge_key(right_map, merge_key)) };
+    let Some(left_map) = left.as_object() else {
+        return Err(bad_arg_type(GoKind::Map, left));
+    };
+    let Some(right_map) = right.as_object() else {
+        return Err(bad_arg_type(GoKind::Map, right));
+    };
+    let Some(left_key) = left_map.get(merge_key) else {
+        return Err(no_merge_key(left_map, merge_key));
+    };
+    let Some(right_key) = right_map.get(merge_key) else {
+        return Err(no_merge_key(right_map, merge_key));
+    };
     Ok(go_equal(left_key, right_key))
 }
 
@@ -354,7 +400,13 @@ fn merge_list_field(
     if strategy.strategy != MERGE {
         return Ok(patch);
     }
-    merge_list(original, patch, list_schema.items(), strategy.merge_key.unwrap_or(""), is_delete_list)
+    merge_list(
+        original,
+        patch,
+        list_schema.items(),
+        strategy.merge_key.unwrap_or(""),
+        is_delete_list,
+    )
 }
 
 /// Merges two lists of a `merge` field (upstream's `mergeSlice`).
@@ -365,25 +417,43 @@ fn merge_list(
     merge_key: &str,
     is_delete_list: bool,
 ) -> Result<Vec<Value>, PatchError> {
-    let Some(kind) = element_kind([original.as_slice(), patch.as_slice()])? else { return Ok(original) };
+    let Some(kind) = element_kind([original.as_slice(), patch.as_slice()])? else {
+        return Ok(original);
+    };
     let (server_order, patch, merged) = if kind != GoKind::Map {
         if is_delete_list {
-            return Ok(original.into_iter().filter(|item| !patch.iter().any(|gone| go_equal(gone, item))).collect());
+            return Ok(original
+                .into_iter()
+                .filter(|item| !patch.iter().any(|gone| go_equal(gone, item)))
+                .collect());
         }
         let mut both = original.clone();
         both.extend(patch.iter().cloned());
         (original, patch, deduplicate_scalars(both))
     } else {
         if merge_key.is_empty() {
-            let item_kind = if item_schema.is_known() { "struct" } else { "interface" };
-            return Err(PatchError::Internal(format!("cannot merge lists without merge key for type {item_kind}")));
+            let item_kind = if item_schema.is_known() {
+                "struct"
+            } else {
+                "interface"
+            };
+            return Err(PatchError::Internal(format!(
+                "cannot merge lists without merge key for type {item_kind}"
+            )));
         }
         let (original, patch) = apply_list_directives(original, patch, merge_key)?;
         let merged = merge_list_items(original.clone(), &patch, merge_key, item_schema)?;
         (original, patch, merged)
     };
     let (patch_items, server_only) = partition_by_presence(merged, &patch, merge_key)?;
-    normalize_element_order(patch_items, server_only, &patch, &server_order, merge_key, kind)
+    normalize_element_order(
+        patch_items,
+        server_only,
+        &patch,
+        &server_order,
+        merge_key,
+        kind,
+    )
 }
 
 /// Handles `$patch` items of a list of maps (upstream's `mergeSliceWithSpecialElements`): returns the
@@ -397,21 +467,27 @@ fn apply_list_directives(
     let mut plain = Vec::with_capacity(patch.len());
     let mut replace = false;
     for item in patch {
-        let Value::Object(map) = &item else { return Err(bad_arg_type(GoKind::Map, &item)) };
+        let Value::Object(map) = &item else {
+            return Err(bad_arg_type(GoKind::Map, &item));
+        };
         let Some(directive) = map.get(DIRECTIVE_MARKER) else {
             plain.push(item);
             continue;
         };
         match directive.as_str() {
             Some(DELETE_DIRECTIVE) => {
-                let Some(key_value) = map.get(merge_key) else { return Err(no_merge_key(map, merge_key)) };
+                let Some(key_value) = map.get(merge_key) else {
+                    return Err(no_merge_key(map, merge_key));
+                };
                 while let Some(index) = find_by_key(&original, merge_key, key_value)? {
                     original.remove(index);
                 }
             }
             Some(REPLACE_DIRECTIVE) => replace = true,
             Some(MERGE_DIRECTIVE) => {
-                return Err(PatchError::Internal("merging lists cannot yet be specified in the patch".into()))
+                return Err(PatchError::Internal(
+                    "merging lists cannot yet be specified in the patch".into(),
+                ))
             }
             _ => return Err(bad_patch_type(directive, map)),
         }
@@ -432,8 +508,12 @@ fn merge_list_items(
     item_schema: PatchSchema,
 ) -> Result<Vec<Value>, PatchError> {
     for item in patch {
-        let Value::Object(patch_item) = item else { return Err(bad_arg_type(GoKind::Map, item)) };
-        let Some(key_value) = patch_item.get(merge_key) else { return Err(no_merge_key(patch_item, merge_key)) };
+        let Value::Object(patch_item) = item else {
+            return Err(bad_arg_type(GoKind::Map, item));
+        };
+        let Some(key_value) = patch_item.get(merge_key) else {
+            return Err(no_merge_key(patch_item, merge_key));
+        };
         match find_by_key(&original, merge_key, key_value)? {
             Some(index) => {
                 let live = match std::mem::take(&mut original[index]) {

@@ -15,6 +15,7 @@ pub mod codec;
 mod data_cluster;
 mod data_core;
 mod data_workloads;
+mod kinds;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub use codec::{Codec, CodecFn};
+pub use kinds::codec_for;
 
 /// A group, version and kind, e.g. `autoscaling/v1 Scale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,10 +58,6 @@ pub struct SubresourceInfo {
     /// The group/version of that kind when it differs from the parent's (`autoscaling/v1` for Scale).
     pub group_version: Option<&'static str>,
     pub verbs: &'static [&'static str],
-    /// The codec of the subresource's body kind (`Scale`, `Eviction`, `TokenRequest`, `Binding`, or
-    /// the parent's kind for `status`-like subresources); `None` for connect subresources (`log`,
-    /// `exec`, `attach`, `portforward`, `proxy`), whose bodies are not objects.
-    pub codec: Option<Codec>,
 }
 
 impl SubresourceInfo {
@@ -68,6 +66,21 @@ impl SubresourceInfo {
         match self.group_version {
             Some(gv) => split_group_version(gv),
             None => (parent.group, parent.version),
+        }
+    }
+
+    /// The codec of the subresource's body kind (`Scale`, `Eviction`, `TokenRequest`, `Binding`, or
+    /// the parent's kind for `status`-like subresources); `None` for connect subresources (`log`,
+    /// `exec`, `attach`, `portforward`, `proxy`), whose bodies are not objects.
+    pub fn codec(&self, parent: &ResourceInfo) -> Option<Codec> {
+        if self.name == "log" || self.kind.ends_with("Options") {
+            return None;
+        }
+        let (group, version) = self.kind_group_version(parent);
+        match kinds::codec_for(group, version, self.kind) {
+            Some(codec) => Some(codec),
+            None if self.kind == parent.kind => Some(parent.codec()),
+            None => None,
         }
     }
 }
@@ -90,10 +103,6 @@ pub struct ResourceInfo {
     pub subresources: &'static [SubresourceInfo],
     /// Whether this group/version is the one objects are stored at (the preferred version).
     pub storage_version: bool,
-    /// Round-trips an object through the k8s-openapi type of `kind` (see [`Codec`]).
-    pub codec: Codec,
-    /// How objects are kept; decides the discovery `storageVersionHash`.
-    pub persistence: Persistence,
 }
 
 impl ResourceInfo {
@@ -123,9 +132,20 @@ impl ResourceInfo {
         format!("{}List", self.kind)
     }
 
+    /// Round-trips an object through the k8s-openapi type of `kind` (see [`Codec`]); the identity
+    /// for kinds without a typed struct (e.g. custom resources).
+    pub fn codec(&self) -> Codec {
+        kinds::codec_for(self.group, self.version, self.kind).unwrap_or(Codec::identity())
+    }
+
+    /// How objects are kept; decides the discovery `storageVersionHash`.
+    pub fn persistence(&self) -> Persistence {
+        kinds::persistence_of(self)
+    }
+
     /// The group/version/kind objects are stored as; `None` for virtual resources.
     pub fn storage_gvk(&self) -> Option<GroupVersionKind> {
-        match self.persistence {
+        match self.persistence() {
             Persistence::Virtual => None,
             Persistence::Stored => Some(GroupVersionKind { group: self.group, version: self.version, kind: self.kind }),
             Persistence::StoredAs(gvk) => Some(gvk),
@@ -418,9 +438,9 @@ pub(crate) mod verbs {
 
 /// Row constructors shared by the data files.
 pub(crate) mod build {
-    use super::{verbs, Codec, Persistence, ResourceInfo, SubresourceInfo};
+    use super::{verbs, ResourceInfo, SubresourceInfo};
 
-    /// A stored, preferred resource with every generic verb and no names, categories or
+    /// A preferred resource with every generic verb and no short names, categories or
     /// subresources; rows override what differs with struct update syntax.
     pub const fn resource(
         group: &'static str,
@@ -429,7 +449,6 @@ pub(crate) mod build {
         plural: &'static str,
         singular: &'static str,
         namespaced: bool,
-        codec: Codec,
     ) -> ResourceInfo {
         ResourceInfo {
             group,
@@ -443,12 +462,10 @@ pub(crate) mod build {
             categories: &[],
             subresources: &[],
             storage_version: true,
-            codec,
-            persistence: Persistence::Stored,
         }
     }
 
-    /// A `create`-only operation that stores nothing (reviews, bindings).
+    /// A `create`-only operation (reviews, bindings).
     pub const fn operation(
         group: &'static str,
         version: &'static str,
@@ -456,18 +473,16 @@ pub(crate) mod build {
         plural: &'static str,
         singular: &'static str,
         namespaced: bool,
-        codec: Codec,
     ) -> ResourceInfo {
         ResourceInfo {
             verbs: verbs::CREATE,
-            persistence: Persistence::Virtual,
-            ..resource(group, version, kind, plural, singular, namespaced, codec)
+            ..resource(group, version, kind, plural, singular, namespaced)
         }
     }
 
     /// `<resource>/status` of `kind`.
-    pub const fn status(kind: &'static str, codec: Codec) -> SubresourceInfo {
-        SubresourceInfo { name: "status", kind, group_version: None, verbs: verbs::GET_PATCH_UPDATE, codec: Some(codec) }
+    pub const fn status(kind: &'static str) -> SubresourceInfo {
+        SubresourceInfo { name: "status", kind, group_version: None, verbs: verbs::GET_PATCH_UPDATE }
     }
 
     /// `<resource>/scale`: `autoscaling/v1` Scale.
@@ -477,12 +492,11 @@ pub(crate) mod build {
             kind: "Scale",
             group_version: Some("autoscaling/v1"),
             verbs: verbs::GET_PATCH_UPDATE,
-            codec: Some(Codec::of::<k8s_openapi::api::autoscaling::v1::Scale>()),
         }
     }
 
     /// A connect subresource (`log`, `exec`, `proxy`, ...), whose body is not an object.
     pub const fn connect(name: &'static str, kind: &'static str, verbs: &'static [&'static str]) -> SubresourceInfo {
-        SubresourceInfo { name, kind, group_version: None, verbs, codec: None }
+        SubresourceInfo { name, kind, group_version: None, verbs }
     }
 }

@@ -45,7 +45,11 @@ pub fn encode(next_key: &str, key_prefix: &str, revision: i64) -> ApiResult<Stri
     let suffix = next_key
         .strip_prefix(key_prefix)
         .ok_or_else(|| ApiError::internal(format!("unable to encode next field: the key and key prefix do not match {key_prefix} {next_key}")))?;
-    let wire = WireToken { v: TOKEN_VERSION.to_string(), rv: revision, start: suffix.to_string() };
+    let wire = WireToken {
+        v: TOKEN_VERSION.to_string(),
+        rv: revision,
+        start: suffix.to_string(),
+    };
     let json = serde_json::to_vec(&wire).map_err(ApiError::internal)?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
@@ -56,8 +60,8 @@ pub fn decode(token: &str, key_prefix: &str) -> ApiResult<ContinueToken> {
     let data = URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))
         .map_err(|e| invalid(format!("continue key is not valid: {e}")))?;
-    let wire: WireToken =
-        serde_json::from_slice(&data).map_err(|e| invalid(format!("continue key is not valid: {e}")))?;
+    let wire: WireToken = serde_json::from_slice(&data)
+        .map_err(|e| invalid(format!("continue key is not valid: {e}")))?;
     if wire.v != TOKEN_VERSION {
         return Err(invalid(format!(
             "continue key is not valid: server does not recognize this encoded version {}",
@@ -70,16 +74,26 @@ pub fn decode(token: &str, key_prefix: &str) -> ApiResult<ContinueToken> {
         ));
     }
     if wire.start.is_empty() {
-        return Err(invalid("continue key is not valid: encoded start key empty (version meta.k8s.io/v1)".into()));
+        return Err(invalid(
+            "continue key is not valid: encoded start key empty (version meta.k8s.io/v1)".into(),
+        ));
     }
     // Refuse anything that is not already a clean relative path: no `..`, `.`, or empty segments,
     // so the resumed range cannot leave the listed prefix.
     let relative = wire.start.strip_prefix('/').unwrap_or(&wire.start);
-    let clean = relative.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    let clean = relative
+        .split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
     if !clean {
-        return Err(invalid(format!("continue key is not valid: {}", wire.start)));
+        return Err(invalid(format!(
+            "continue key is not valid: {}",
+            wire.start
+        )));
     }
-    Ok(ContinueToken { revision: wire.rv, start_key: format!("{key_prefix}{relative}") })
+    Ok(ContinueToken {
+        revision: wire.rv,
+        start_key: format!("{key_prefix}{relative}"),
+    })
 }
 
 /// The 410 for a continue token whose revision is compacted: upstream's message, with a fresh token
@@ -87,7 +101,9 @@ pub fn decode(token: &str, key_prefix: &str) -> ApiResult<ContinueToken> {
 pub fn expired_error(start_key: &str, key_prefix: &str) -> ApiError {
     let mut err = ApiError::expired(INCONSISTENT_CONTINUE);
     if let Ok(fresh) = encode(start_key, key_prefix, LATEST_REVISION) {
-        err.status.metadata.insert("continue".into(), serde_json::Value::String(fresh));
+        err.status
+            .metadata
+            .insert("continue".into(), serde_json::Value::String(fresh));
     }
     err
 }
@@ -100,15 +116,25 @@ mod tests {
     fn round_trip_relative_to_the_prefix() {
         let token = encode("/registry/pods/ns/b\u{0}", "/registry/pods/ns/", 42).unwrap();
         let raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
-        assert_eq!(String::from_utf8(raw).unwrap(), "{\"v\":\"meta.k8s.io/v1\",\"rv\":42,\"start\":\"b\\u0000\"}");
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            "{\"v\":\"meta.k8s.io/v1\",\"rv\":42,\"start\":\"b\\u0000\"}"
+        );
         let decoded = decode(&token, "/registry/pods/ns/").unwrap();
-        assert_eq!(decoded, ContinueToken { revision: 42, start_key: "/registry/pods/ns/b\u{0}".into() });
+        assert_eq!(
+            decoded,
+            ContinueToken {
+                revision: 42,
+                start_key: "/registry/pods/ns/b\u{0}".into()
+            }
+        );
     }
 
     #[test]
     fn decodes_an_upstream_token() {
         // {"v":"meta.k8s.io/v1","rv":5,"start":"default/x\u0000"} as kube-apiserver encodes it.
-        let token = URL_SAFE_NO_PAD.encode(br#"{"v":"meta.k8s.io/v1","rv":5,"start":"default/x\u0000"}"#);
+        let token =
+            URL_SAFE_NO_PAD.encode(br#"{"v":"meta.k8s.io/v1","rv":5,"start":"default/x\u0000"}"#);
         let decoded = decode(&token, "/registry/configmaps/").unwrap();
         assert_eq!(decoded.start_key, "/registry/configmaps/default/x\u{0}");
         assert_eq!(decoded.revision, 5);
@@ -129,7 +155,10 @@ mod tests {
         for token in cases {
             let err = decode(&token, "/registry/pods/").unwrap_err();
             assert_eq!(err.status.code, 400, "{token}");
-            assert!(err.status.message.starts_with("invalid continue token: continue key is not valid"));
+            assert!(err
+                .status
+                .message
+                .starts_with("invalid continue token: continue key is not valid"));
         }
     }
 
@@ -139,6 +168,9 @@ mod tests {
         assert_eq!(err.status.code, 410);
         assert_eq!(err.status.reason, "Expired");
         let fresh = err.status.metadata["continue"].as_str().unwrap();
-        assert_eq!(decode(fresh, "/registry/pods/").unwrap().revision, LATEST_REVISION);
+        assert_eq!(
+            decode(fresh, "/registry/pods/").unwrap().revision,
+            LATEST_REVISION
+        );
     }
 }

@@ -84,7 +84,10 @@ impl KeyLayout {
                     format!("{group}/{plural}")
                 }
             });
-        Self { root: format!("{REGISTRY_ROOT}/{prefix}/"), namespaced }
+        Self {
+            root: format!("{REGISTRY_ROOT}/{prefix}/"),
+            namespaced,
+        }
     }
 
     /// The prefix of every object of the resource: `/registry/deployments/`.
@@ -128,15 +131,57 @@ mod tests {
     #[test]
     fn keys_follow_upstreams_etcd_paths() {
         let cases: &[(&str, &str, bool, Option<&str>, &str)] = &[
-            ("", "configmaps", true, Some("ns"), "/registry/configmaps/ns/x"),
-            ("", "services", true, Some("ns"), "/registry/services/specs/ns/x"),
-            ("", "endpoints", true, Some("ns"), "/registry/services/endpoints/ns/x"),
+            (
+                "",
+                "configmaps",
+                true,
+                Some("ns"),
+                "/registry/configmaps/ns/x",
+            ),
+            (
+                "",
+                "services",
+                true,
+                Some("ns"),
+                "/registry/services/specs/ns/x",
+            ),
+            (
+                "",
+                "endpoints",
+                true,
+                Some("ns"),
+                "/registry/services/endpoints/ns/x",
+            ),
             ("", "nodes", false, None, "/registry/minions/x"),
-            ("", "replicationcontrollers", true, Some("ns"), "/registry/controllers/ns/x"),
+            (
+                "",
+                "replicationcontrollers",
+                true,
+                Some("ns"),
+                "/registry/controllers/ns/x",
+            ),
             ("", "namespaces", false, None, "/registry/namespaces/x"),
-            ("apps", "deployments", true, Some("ns"), "/registry/deployments/ns/x"),
-            ("networking.k8s.io", "ingresses", true, Some("ns"), "/registry/ingress/ns/x"),
-            ("rbac.authorization.k8s.io", "clusterroles", false, None, "/registry/clusterroles/x"),
+            (
+                "apps",
+                "deployments",
+                true,
+                Some("ns"),
+                "/registry/deployments/ns/x",
+            ),
+            (
+                "networking.k8s.io",
+                "ingresses",
+                true,
+                Some("ns"),
+                "/registry/ingress/ns/x",
+            ),
+            (
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+                false,
+                None,
+                "/registry/clusterroles/x",
+            ),
             (
                 "apiextensions.k8s.io",
                 "customresourcedefinitions",
@@ -144,7 +189,13 @@ mod tests {
                 None,
                 "/registry/apiextensions.k8s.io/customresourcedefinitions/x",
             ),
-            ("stable.example.com", "crontabs", true, Some("ns"), "/registry/stable.example.com/crontabs/ns/x"),
+            (
+                "stable.example.com",
+                "crontabs",
+                true,
+                Some("ns"),
+                "/registry/stable.example.com/crontabs/ns/x",
+            ),
             // A namespace given for a cluster-scoped resource is ignored.
             ("", "nodes", false, Some("ns"), "/registry/minions/x"),
         ];

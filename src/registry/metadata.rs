@@ -13,17 +13,26 @@ pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = Value::Object(Map::new());
     }
-    let map = obj.as_object_mut().unwrap_or_else(|| unreachable!("made an object above"));
-    let entry = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let map = obj
+        .as_object_mut()
+        .unwrap_or_else(|| unreachable!("made an object above"));
+    let entry = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !entry.is_object() {
         *entry = Value::Object(Map::new());
     }
-    entry.as_object_mut().unwrap_or_else(|| unreachable!("made an object above"))
+    entry
+        .as_object_mut()
+        .unwrap_or_else(|| unreachable!("made an object above"))
 }
 
 /// A string field of `metadata` (`""` when absent).
 pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
-    meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str).unwrap_or("")
+    meta(obj)
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// Sets a string field of `metadata`.
@@ -41,7 +50,11 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     meta(obj)
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -53,7 +66,9 @@ pub fn is_being_deleted(obj: &Value) -> bool {
 /// The current time as upstream writes timestamps: RFC 3339, whole seconds, UTC (`...Z`).
 pub fn now_rfc3339() -> String {
     let now = jiff::Timestamp::now();
-    jiff::Timestamp::from_second(now.as_second()).map(|t| t.to_string()).unwrap_or_else(|_| now.to_string())
+    jiff::Timestamp::from_second(now.as_second())
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| now.to_string())
 }
 
 /// Upstream's alphabet of generated name suffixes (no vowels, no confusable characters).
@@ -62,7 +77,10 @@ const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// Five random characters of upstream's alphabet, appended to `generateName`.
 pub fn random_name_suffix() -> String {
     let random = uuid::Uuid::new_v4();
-    random.as_bytes()[..5].iter().map(|b| SUFFIX_ALPHABET[*b as usize % SUFFIX_ALPHABET.len()] as char).collect()
+    random.as_bytes()[..5]
+        .iter()
+        .map(|b| SUFFIX_ALPHABET[*b as usize % SUFFIX_ALPHABET.len()] as char)
+        .collect()
 }
 
 #[cfg(test)]

@@ -170,17 +170,26 @@ mod tests {
         assert_eq!(opts.page_limit(), Some(5));
         assert_eq!(opts.continue_token, "tok");
         assert_eq!(opts.allow_watch_bookmarks, Some(true));
-        assert!(opts.version_match().is_err(), "match with continue is forbidden");
+        assert!(
+            opts.version_match().is_err(),
+            "match with continue is forbidden"
+        );
     }
 
     #[test]
     fn resource_version_match_rules() {
-        let mut opts = ListOptions { resource_version_match: "Exact".into(), ..Default::default() };
+        let mut opts = ListOptions {
+            resource_version_match: "Exact".into(),
+            ..Default::default()
+        };
         assert_eq!(opts.version_match().unwrap_err().status.code, 400);
         opts.resource_version = "0".into();
         assert!(opts.version_match().is_err());
         opts.resource_version = "5".into();
-        assert_eq!(opts.version_match().unwrap(), Some(ResourceVersionMatch::Exact));
+        assert_eq!(
+            opts.version_match().unwrap(),
+            Some(ResourceVersionMatch::Exact)
+        );
         opts.resource_version_match = "Bogus".into();
         assert!(opts.version_match().is_err());
     }
@@ -191,7 +200,10 @@ mod tests {
             r#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground","preconditions":{"uid":"u1"}}"#,
         )
         .expect("body parses");
-        assert_eq!(opts.effective_propagation().unwrap(), Some(PropagationPolicy::Foreground));
+        assert_eq!(
+            opts.effective_propagation().unwrap(),
+            Some(PropagationPolicy::Foreground)
+        );
         assert_eq!(opts.preconditions.unwrap().uid.as_deref(), Some("u1"));
     }
 }

@@ -38,6 +38,8 @@ mod delete;
 mod list;
 mod write;
 
+pub(crate) use list::too_large_resource_version;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -72,7 +74,10 @@ impl ObjectList {
     /// The list as a `<Kind>List` object of `info`'s resource.
     pub fn to_value(&self, info: &ResourceInfo) -> Value {
         let mut metadata = Map::new();
-        metadata.insert("resourceVersion".into(), Value::String(self.resource_version.clone()));
+        metadata.insert(
+            "resourceVersion".into(),
+            Value::String(self.resource_version.clone()),
+        );
         if let Some(token) = &self.continue_token {
             metadata.insert("continue".into(), Value::String(token.clone()));
         }
@@ -162,7 +167,12 @@ impl Store {
         config: StoreConfig,
     ) -> Self {
         let layout = KeyLayout::for_resource(info);
-        let hub = Arc::new(WatchHub::new(info, storage.clone(), layout.clone(), config.clone()));
+        let hub = Arc::new(WatchHub::new(
+            info,
+            storage.clone(),
+            layout.clone(),
+            config.clone(),
+        ));
         Self {
             info,
             storage,
@@ -197,7 +207,11 @@ impl Store {
     /// Reads one object.
     pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
         let key = self.layout.object_key(namespace, name);
-        let resp = self.storage.get(key.as_bytes()).await.map_err(|e| self.storage_error(e, name))?;
+        let resp = self
+            .storage
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| self.storage_error(e, name))?;
         match resp.kv {
             Some(kv) => self.decode(&kv),
             None => Err(ApiError::not_found(&self.resource, name)),
@@ -210,7 +224,12 @@ impl Store {
     }
 
     /// Creates an object (POST).
-    pub async fn create(&self, namespace: Option<&str>, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
+    pub async fn create(
+        &self,
+        namespace: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
         write::create(self, namespace, obj, opts).await
     }
 
@@ -264,7 +283,11 @@ impl Store {
     }
 
     /// Watches the resource (in `namespace`, when given) through the shared watch hub.
-    pub async fn watch(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<WatchEvents> {
+    pub async fn watch(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<WatchEvents> {
         self.hub.watch(namespace, opts).await
     }
 
@@ -272,7 +295,10 @@ impl Store {
     /// through the `finalize` path, which deletes the namespace when no finalizer remains.
     /// Only meaningful on the namespaces' store.
     pub async fn finalize_namespace(&self, name: &str) -> ApiResult<Value> {
-        let opts = WriteOptions { subresource: Some("finalize".into()), ..Default::default() };
+        let opts = WriteOptions {
+            subresource: Some("finalize".into()),
+            ..Default::default()
+        };
         self.guaranteed_update(None, name, &opts, |current| {
             let mut next = current.clone();
             if let Some(spec) = next.get_mut("spec").and_then(Value::as_object_mut) {
@@ -300,15 +326,20 @@ impl Store {
         if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("resourceVersion");
         }
-        serde_json::to_vec(&stored).map(Bytes::from).map_err(ApiError::internal)
+        serde_json::to_vec(&stored)
+            .map(Bytes::from)
+            .map_err(ApiError::internal)
     }
 }
 
 /// Decodes stored bytes into an object with `metadata.resourceVersion` = `revision`.
 pub(crate) fn decode_value(bytes: &[u8], revision: i64) -> ApiResult<Value> {
-    let mut obj: Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
-    meta_mut(&mut obj).insert("resourceVersion".into(), Value::String(revision.to_string()));
+    let mut obj: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
+    meta_mut(&mut obj).insert(
+        "resourceVersion".into(),
+        Value::String(revision.to_string()),
+    );
     Ok(obj)
 }
 
@@ -318,12 +349,16 @@ pub(crate) fn parse_resource_version(rv: &str) -> ApiResult<Option<i64>> {
     if rv.is_empty() {
         return Ok(None);
     }
-    rv.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "resourceVersion: Invalid value: {}: invalid resource version",
-            crate::registry::validation::quote(rv)
-        ))
-    })
+    rv.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "resourceVersion: Invalid value: {}: invalid resource version",
+                crate::registry::validation::quote(rv)
+            ))
+        })
 }
 
 /// The namespace an object names in its metadata (`""` when none).

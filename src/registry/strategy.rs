@@ -66,7 +66,12 @@ pub trait Strategy: Send + Sync + 'static {
 
     /// Resource-specific rules for a write to another subresource than the main one and `status`
     /// (e.g. namespaces' `finalize`). Returns `false` when the subresource is not writable.
-    fn prepare_for_subresource_update(&self, _subresource: &str, _new: &mut Value, _old: &Value) -> bool {
+    fn prepare_for_subresource_update(
+        &self,
+        _subresource: &str,
+        _new: &mut Value,
+        _old: &Value,
+    ) -> bool {
         false
     }
 
@@ -100,7 +105,10 @@ pub trait Strategy: Send + Sync + 'static {
     /// Whether an object marked for deletion may now leave storage (checked after every update of
     /// a marked object). The default: no finalizers remain and no grace period is pending.
     fn ready_to_remove(&self, obj: &Value) -> bool {
-        let grace = obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
+        let grace = obj
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         finalizers(obj).is_empty() && grace == 0
     }
 }
@@ -156,12 +164,27 @@ fn tracks_generation(group: &str, plural: &str) -> bool {
         ("networking.k8s.io", "networkpolicies"),
         ("networking.k8s.io", "ingresses"),
         ("policy", "poddisruptionbudgets"),
-        ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
-        ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
+        (
+            "admissionregistration.k8s.io",
+            "validatingwebhookconfigurations",
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations",
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "validatingadmissionpolicies",
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "validatingadmissionpolicybindings",
+        ),
         ("flowcontrol.apiserver.k8s.io", "flowschemas"),
-        ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"),
+        (
+            "flowcontrol.apiserver.k8s.io",
+            "prioritylevelconfigurations",
+        ),
         ("resource.k8s.io", "resourceclaims"),
         ("resource.k8s.io", "deviceclasses"),
     ];
@@ -209,7 +232,10 @@ fn set_name_label(obj: &mut Value) {
 }
 
 fn spec_finalizers(obj: &Value) -> Vec<Value> {
-    obj.pointer("/spec/finalizers").and_then(Value::as_array).cloned().unwrap_or_default()
+    obj.pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn set_field(obj: &mut Value, section: &str, field: &str, value: Value) {
@@ -245,11 +271,21 @@ impl Strategy for NamespaceStrategy {
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        set_field(new, "spec", "finalizers", Value::Array(spec_finalizers(old)));
+        set_field(
+            new,
+            "spec",
+            "finalizers",
+            Value::Array(spec_finalizers(old)),
+        );
         set_name_label(new);
     }
 
-    fn prepare_for_subresource_update(&self, subresource: &str, new: &mut Value, old: &Value) -> bool {
+    fn prepare_for_subresource_update(
+        &self,
+        subresource: &str,
+        new: &mut Value,
+        old: &Value,
+    ) -> bool {
         if subresource != "finalize" {
             return false;
         }
@@ -310,13 +346,18 @@ mod tests {
         assert_eq!(ns["status"]["phase"], "Active");
         assert_eq!(ns["metadata"]["labels"][NAMESPACE_NAME_LABEL], "a");
 
-        let DeleteAction::Mark(marked) = s.begin_delete(&ns) else { panic!("first delete marks") };
+        let DeleteAction::Mark(marked) = s.begin_delete(&ns) else {
+            panic!("first delete marks")
+        };
         assert_eq!(marked["status"]["phase"], "Terminating");
         assert_eq!(s.begin_delete(&marked), DeleteAction::Unchanged);
 
         let mut finalize = json!({"metadata": {"name": "a", "resourceVersion": "5"}, "spec": {"finalizers": []}, "status": {"phase": "Active"}});
         assert!(s.prepare_for_subresource_update("finalize", &mut finalize, &marked));
-        assert_eq!(finalize["status"]["phase"], "Terminating", "finalize keeps everything but spec.finalizers");
+        assert_eq!(
+            finalize["status"]["phase"], "Terminating",
+            "finalize keeps everything but spec.finalizers"
+        );
         assert_eq!(finalize["metadata"]["resourceVersion"], "5");
         assert!(s.ready_to_remove(&finalize));
         assert_eq!(s.begin_delete(&finalize), DeleteAction::Remove);
@@ -324,10 +365,20 @@ mod tests {
 
     #[test]
     fn default_delete_respects_finalizers() {
-        let s = DefaultStrategy { name_rule: NameRule::Dns1123Subdomain, status_subresource: false, tracks_generation: false, allow_create_on_update: false };
-        assert_eq!(s.begin_delete(&json!({"metadata": {"name": "a"}})), DeleteAction::Remove);
+        let s = DefaultStrategy {
+            name_rule: NameRule::Dns1123Subdomain,
+            status_subresource: false,
+            tracks_generation: false,
+            allow_create_on_update: false,
+        };
+        assert_eq!(
+            s.begin_delete(&json!({"metadata": {"name": "a"}})),
+            DeleteAction::Remove
+        );
         let with = json!({"metadata": {"name": "a", "finalizers": ["example.com/f"]}});
-        let DeleteAction::Mark(marked) = s.begin_delete(&with) else { panic!("marks") };
+        let DeleteAction::Mark(marked) = s.begin_delete(&with) else {
+            panic!("marks")
+        };
         assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 0);
         assert_eq!(s.begin_delete(&marked), DeleteAction::Unchanged);
         assert!(!s.ready_to_remove(&marked));

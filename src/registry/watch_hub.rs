@@ -62,7 +62,10 @@ pub struct WatchObject {
 
 impl WatchObject {
     pub fn new(value: Value) -> Self {
-        Self { value, json: OnceLock::new() }
+        Self {
+            value,
+            json: OnceLock::new(),
+        }
     }
 
     /// The object.
@@ -72,7 +75,8 @@ impl WatchObject {
 
     /// The object's JSON, computed on first use and cached.
     pub fn json(&self) -> &Bytes {
-        self.json.get_or_init(|| Bytes::from(serde_json::to_vec(&self.value).unwrap_or_default()))
+        self.json
+            .get_or_init(|| Bytes::from(serde_json::to_vec(&self.value).unwrap_or_default()))
     }
 }
 
@@ -85,7 +89,10 @@ pub struct WatchEvent {
 
 impl WatchEvent {
     pub fn new(event_type: WatchEventType, object: Value) -> Self {
-        Self { event_type, object: Arc::new(WatchObject::new(object)) }
+        Self {
+            event_type,
+            object: Arc::new(WatchObject::new(object)),
+        }
     }
 
     /// The object of the event.

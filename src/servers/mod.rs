@@ -1,13 +1,25 @@
 //! The delegating servers: aggregator -> core -> apiextensions -> not found.
+//!
+//! Each server is an axum `Router` whose fallback is the next server, as kube-apiserver chains its
+//! servers by delegation. Today the chain is core -> not found: the aggregator and the
+//! apiextensions server are their own issues, and until they land their paths answer upstream's
+//! 404 Status like any other unknown path.
 
 pub mod core;
+pub mod discovery;
 pub mod system;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use axum::Router;
+
 use crate::api::status::ApiError;
 use crate::config::Config;
+use crate::controllers::{namespace, system_namespaces};
+use crate::registry::catalog;
+use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
+use crate::registry::strategy::strategy_for;
 
 /// What the servers are built from.
 #[derive(Clone)]
@@ -18,9 +30,60 @@ pub struct ServerContext {
     pub ready: Arc<AtomicBool>,
 }
 
-/// The servers, innermost last: today the system endpoints, then 404 for every other path.
-/// (Placeholder until the aggregator/core/apiextensions chain is wired in.)
-pub async fn build(ctx: ServerContext) -> anyhow::Result<axum::Router> {
+/// Builds the server chain, creates the system namespaces and starts the in-process controllers.
+pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
+    let catalog = catalog::builtin();
+    let stores = builtin_stores(&ctx, catalog)?;
+
+    let namespaces = stores
+        .get("", "v1", "namespaces")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the catalogue has no namespaces resource"))?;
+    system_namespaces::ensure(&namespaces)
+        .await
+        .map_err(|err| anyhow::anyhow!("creating the system namespaces: {err}"))?;
+    tokio::spawn(system_namespaces::run(namespaces.clone()));
+    let contents = namespace::namespaced_stores(stores.resources().filter_map(|info| stores.get(info.group, info.version, info.plural)));
+    tokio::spawn(namespace::NamespaceController::new(namespaces, contents).run());
+
+    let not_found = not_found();
+    let core = core_server(&ctx, catalog, Arc::new(stores)).fallback_service(not_found);
+    Ok(core)
+}
+
+/// The last server of the chain: upstream's 404 Status for every path.
+pub fn not_found() -> Router {
+    Router::new().fallback(|| async { ApiError::path_not_found() })
+}
+
+/// The core server: system endpoints, OpenAPI, discovery and the REST layer of built-in resources.
+fn core_server(ctx: &ServerContext, catalog: &'static catalog::Catalog, stores: Arc<core::StoreRegistry>) -> Router {
     let system = system::router(system::SystemState { ready: ctx.ready.clone(), storage: Some(ctx.storage.clone()) });
-    Ok(system.fallback(|| async { ApiError::path_not_found() }))
+    let openapi = crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)));
+    let discovery = discovery::router(Arc::new(discovery::DiscoveryRegistry::new(
+        catalog,
+        Some(ctx.config.server.listen.to_string()),
+    )));
+    // The REST router hands paths with no resource (`/api/v1`, `/apis/apps/v1`) to discovery.
+    let rest = core::router(core::CoreContext::new(stores).with_delegate(discovery.clone().fallback_service(not_found())));
+    system.merge(openapi).merge(discovery).merge(rest)
+}
+
+/// One store per built-in resource, with namespaced creates checked against the namespaces store.
+fn builtin_stores(ctx: &ServerContext, catalog: &'static catalog::Catalog) -> anyhow::Result<core::StoreRegistry> {
+    let mut registry = core::StoreRegistry::new();
+    let mut all = Vec::new();
+    for info in catalog.iter() {
+        let store = Arc::new(Store::new(info, ctx.storage.clone(), strategy_for(info), StoreConfig::default()));
+        all.push(store.clone());
+        registry.insert(store);
+    }
+    let namespaces = registry
+        .get("", "v1", "namespaces")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the catalogue has no namespaces resource"))?;
+    for store in all.iter().filter(|s| s.info().namespaced) {
+        store.set_namespace_lookup(namespaces.clone() as Arc<dyn NamespaceLookup>);
+    }
+    Ok(registry)
 }

@@ -54,7 +54,12 @@ impl Endpoint {
         match self {
             Self::Healthz => &[Check::Ping, Check::Log, Check::Storage],
             Self::Livez => &[Check::Ping, Check::Log],
-            Self::Readyz => &[Check::Ping, Check::Log, Check::Storage, Check::ApisInstalled],
+            Self::Readyz => &[
+                Check::Ping,
+                Check::Log,
+                Check::Storage,
+                Check::ApisInstalled,
+            ],
         }
     }
 }
@@ -86,8 +91,11 @@ impl Check {
         match self {
             Self::Ping | Self::Log => Ok(()),
             Self::Storage => {
-                let Some(storage) = &state.storage else { return Ok(()) };
-                match tokio::time::timeout(STORAGE_CHECK_TIMEOUT, storage.current_revision()).await {
+                let Some(storage) = &state.storage else {
+                    return Ok(());
+                };
+                match tokio::time::timeout(STORAGE_CHECK_TIMEOUT, storage.current_revision()).await
+                {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err(err)) => Err(err.to_string()),
                     Err(_) => Err(format!("no answer within {STORAGE_CHECK_TIMEOUT:?}")),
@@ -111,15 +119,19 @@ pub fn router(state: SystemState) -> axum::Router {
         router = router
             .route(
                 &format!("/{}", endpoint.name()),
-                get(move |State(state): State<SystemState>, RawQuery(query): RawQuery| async move {
-                    all_checks(endpoint, &state, query.as_deref()).await
-                }),
+                get(
+                    move |State(state): State<SystemState>, RawQuery(query): RawQuery| async move {
+                        all_checks(endpoint, &state, query.as_deref()).await
+                    },
+                ),
             )
             .route(
                 &format!("/{}/{{check}}", endpoint.name()),
-                get(move |State(state): State<SystemState>, Path(check): Path<String>| async move {
-                    one_check(endpoint, &state, &check).await
-                }),
+                get(
+                    move |State(state): State<SystemState>, Path(check): Path<String>| async move {
+                        one_check(endpoint, &state, &check).await
+                    },
+                ),
             );
     }
     router.with_state(state)
@@ -128,13 +140,20 @@ pub fn router(state: SystemState) -> axum::Router {
 fn text(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
 async fn all_checks(endpoint: Endpoint, state: &SystemState, query: Option<&str>) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
     let verbose = pairs.iter().any(|(key, _)| key == "verbose");
     let mut excluded: Vec<String> = pairs
         .iter()
@@ -169,12 +188,18 @@ async fn all_checks(endpoint: Endpoint, state: &SystemState, query: Option<&str>
     }
     if !failed.is_empty() {
         tracing::info!(endpoint = endpoint.name(), failed = %failed.join(","), "health check failed");
-        return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{report}{} check failed\n", endpoint.name()));
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{report}{} check failed\n", endpoint.name()),
+        );
     }
     if !verbose {
         return text(StatusCode::OK, "ok".to_string());
     }
-    text(StatusCode::OK, format!("{report}{} check passed\n", endpoint.name()))
+    text(
+        StatusCode::OK,
+        format!("{report}{} check passed\n", endpoint.name()),
+    )
 }
 
 async fn one_check(endpoint: Endpoint, state: &SystemState, name: &str) -> Response {
@@ -183,7 +208,10 @@ async fn one_check(endpoint: Endpoint, state: &SystemState, name: &str) -> Respo
     };
     match check.run(state).await {
         Ok(()) => text(StatusCode::OK, "ok".to_string()),
-        Err(why) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("internal server error: {why}\n")),
+        Err(why) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal server error: {why}\n"),
+        ),
     }
 }
 
@@ -225,8 +253,15 @@ impl VersionInfo {
             min_compatibility_minor: "32".into(),
             git_version: KUBERNETES_GIT_VERSION.into(),
             git_commit: option_env!("APIARY_GIT_COMMIT").unwrap_or("").into(),
-            git_tree_state: if option_env!("APIARY_GIT_COMMIT").is_some() { "clean" } else { "" }.into(),
-            build_date: option_env!("APIARY_BUILD_DATE").unwrap_or("1970-01-01T00:00:00Z").into(),
+            git_tree_state: if option_env!("APIARY_GIT_COMMIT").is_some() {
+                "clean"
+            } else {
+                ""
+            }
+            .into(),
+            build_date: option_env!("APIARY_BUILD_DATE")
+                .unwrap_or("1970-01-01T00:00:00Z")
+                .into(),
             go_version: String::new(),
             compiler: "rustc".into(),
             platform: platform(),
@@ -265,12 +300,19 @@ mod tests {
     use tower::ServiceExt as _;
 
     fn state(ready: bool) -> SystemState {
-        SystemState { ready: Arc::new(AtomicBool::new(ready)), storage: None }
+        SystemState {
+            ready: Arc::new(AtomicBool::new(ready)),
+            storage: None,
+        }
     }
 
     async fn get(router: axum::Router, url: &str) -> (u16, String, String) {
         let response = router
-            .oneshot(http::Request::get(url).body(Body::empty()).expect("request"))
+            .oneshot(
+                http::Request::get(url)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
             .await
             .expect("response");
         let status = response.status().as_u16();
@@ -280,8 +322,14 @@ mod tests {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let body = axum::body::to_bytes(response.into_body(), 8192).await.expect("body");
-        (status, content_type, String::from_utf8_lossy(&body).into_owned())
+        let body = axum::body::to_bytes(response.into_body(), 8192)
+            .await
+            .expect("body");
+        (
+            status,
+            content_type,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
     }
 
     #[tokio::test]
@@ -292,12 +340,21 @@ mod tests {
             assert_eq!((status, body.as_str()), (200, "ok"), "{url}");
             assert_eq!(content_type, "text/plain; charset=utf-8");
         }
-        for url in ["/healthz/ping", "/livez/ping", "/readyz/ping", "/readyz/apis-installed", "/healthz/log"] {
+        for url in [
+            "/healthz/ping",
+            "/livez/ping",
+            "/readyz/ping",
+            "/readyz/apis-installed",
+            "/healthz/log",
+        ] {
             assert_eq!(get(r.clone(), url).await.2, "ok", "{url}");
         }
         let (status, _, body) = get(r.clone(), "/readyz?verbose").await;
         assert_eq!(status, 200);
-        assert_eq!(body, "[+]ping ok\n[+]log ok\n[+]storage ok\n[+]apis-installed ok\nreadyz check passed\n");
+        assert_eq!(
+            body,
+            "[+]ping ok\n[+]log ok\n[+]storage ok\n[+]apis-installed ok\nreadyz check passed\n"
+        );
         let (_, _, body) = get(r.clone(), "/livez?verbose&exclude=log&exclude=nope").await;
         assert_eq!(
             body,
@@ -315,9 +372,22 @@ mod tests {
         assert_eq!(status, 500);
         assert_eq!(body, "[+]ping ok\n[+]log ok\n[+]storage ok\n[-]apis-installed failed: reason withheld\nreadyz check failed\n");
         let (status, _, body) = get(r.clone(), "/readyz/apis-installed").await;
-        assert_eq!((status, body.as_str()), (500, "internal server error: not all APIs are installed yet\n"));
-        assert_eq!(get(r.clone(), "/livez").await.0, 200, "liveness does not wait for readiness");
-        assert_eq!(get(r.clone(), "/readyz?exclude=apis-installed").await.0, 200);
+        assert_eq!(
+            (status, body.as_str()),
+            (
+                500,
+                "internal server error: not all APIs are installed yet\n"
+            )
+        );
+        assert_eq!(
+            get(r.clone(), "/livez").await.0,
+            200,
+            "liveness does not wait for readiness"
+        );
+        assert_eq!(
+            get(r.clone(), "/readyz?exclude=apis-installed").await.0,
+            200
+        );
 
         s.ready.store(true, Ordering::Release);
         assert_eq!(get(r, "/readyz").await.0, 200);
@@ -330,14 +400,29 @@ mod tests {
         assert_eq!(content_type, "application/json");
         let keys: Vec<String> = body
             .lines()
-            .filter_map(|line| line.trim().strip_prefix('"').and_then(|l| l.split('"').next()).map(str::to_string))
+            .filter_map(|line| {
+                line.trim()
+                    .strip_prefix('"')
+                    .and_then(|l| l.split('"').next())
+                    .map(str::to_string)
+            })
             .collect();
         assert_eq!(
             keys,
             [
-                "major", "minor", "emulationMajor", "emulationMinor", "minCompatibilityMajor",
-                "minCompatibilityMinor", "gitVersion", "gitCommit", "gitTreeState", "buildDate", "goVersion",
-                "compiler", "platform"
+                "major",
+                "minor",
+                "emulationMajor",
+                "emulationMinor",
+                "minCompatibilityMajor",
+                "minCompatibilityMinor",
+                "gitVersion",
+                "gitCommit",
+                "gitTreeState",
+                "buildDate",
+                "goVersion",
+                "compiler",
+                "platform"
             ]
         );
         let doc: serde_json::Value = serde_json::from_str(&body).expect("json");

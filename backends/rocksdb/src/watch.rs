@@ -77,7 +77,10 @@ async fn next(mut st: State) -> Option<(Result<Event>, State)> {
             st.shared = None;
             match st.rx.recv().await {
                 Ok(batch) => {
-                    for event in batch.iter().filter(|e| e.revision > st.cursor) {
+                    for event in batch.iter() {
+                        if event.revision <= st.cursor {
+                            continue;
+                        }
                         st.cursor = event.revision;
                         if event.key.starts_with(&st.prefix) {
                             st.ready.push_back(event.clone());

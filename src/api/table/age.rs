@@ -20,7 +20,9 @@ const NANOS_PER_HOUR: i128 = 60 * NANOS_PER_MINUTE;
 /// Like Go's `time.Duration`, the duration saturates at about ±292 years.
 pub fn human_duration(duration: SignedDuration) -> String {
     // Go works on an int64 count of nanoseconds and truncates every division toward zero.
-    let nanos = duration.as_nanos().clamp(i64::MIN as i128, i64::MAX as i128);
+    let nanos = duration
+        .as_nanos()
+        .clamp(i64::MIN as i128, i64::MAX as i128);
     let seconds = nanos / NANOS_PER_SECOND;
     if seconds < -1 {
         return "<invalid>".to_string();
@@ -175,12 +177,21 @@ mod tests {
         let now: Timestamp = "2024-05-01T12:00:00Z".parse().unwrap();
         assert_eq!(since(Some(&json!("2024-05-01T11:55:00Z")), now), "5m");
         assert_eq!(since(Some(&json!("2024-05-01T13:55:00+02:00")), now), "5m");
-        assert_eq!(since(Some(&json!("2024-05-01T11:59:59.500000Z")), now), "0s");
-        assert_eq!(since(Some(&json!("2024-05-01T12:00:30Z")), now), "<invalid>");
+        assert_eq!(
+            since(Some(&json!("2024-05-01T11:59:59.500000Z")), now),
+            "0s"
+        );
+        assert_eq!(
+            since(Some(&json!("2024-05-01T12:00:30Z")), now),
+            "<invalid>"
+        );
         assert_eq!(since(None, now), "<unknown>");
         assert_eq!(since(Some(&json!(null)), now), "<unknown>");
         assert_eq!(since(Some(&json!("garbage")), now), "<unknown>");
-        assert_eq!(since(Some(&json!("0001-01-01T00:00:00Z")), now), "<unknown>");
+        assert_eq!(
+            since(Some(&json!("0001-01-01T00:00:00Z")), now),
+            "<unknown>"
+        );
     }
 
     #[test]

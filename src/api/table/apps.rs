@@ -5,10 +5,12 @@ use serde_json::Value;
 
 use super::descriptions as d;
 use super::fields::{
-    array_at, format_label_selector, format_labels, get, i64_at, label_selector_string, layout_containers, name,
-    opt_i64, str_at,
+    array_at, format_label_selector, format_labels, get, i64_at, label_selector_string,
+    layout_containers, name, opt_i64, str_at,
 };
-use super::{Column, PrintContext, Printer, Row, AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN, NAME_COLUMN};
+use super::{
+    Column, PrintContext, Printer, Row, AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN, NAME_COLUMN,
+};
 
 /// The printer of `apps` resource `plural`.
 pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
@@ -32,15 +34,26 @@ fn desired_replicas(workload: &Value) -> i64 {
 
 /// Container names and images of the workload's pod template.
 fn template_containers(workload: &Value) -> (String, String) {
-    layout_containers(array_at(workload, &["spec", "template", "spec", "containers"]))
+    layout_containers(array_at(
+        workload,
+        &["spec", "template", "spec", "containers"],
+    ))
 }
 
 const DEPLOYMENTS: Printer = Printer {
     columns: &[
         NAME_COLUMN,
         Column::new("Ready", "string", "Number of the pod with ready state"),
-        Column::new("Up-to-date", "string", d::DEPLOYMENT_STATUS_UPDATED_REPLICAS),
-        Column::new("Available", "string", d::DEPLOYMENT_STATUS_AVAILABLE_REPLICAS),
+        Column::new(
+            "Up-to-date",
+            "string",
+            d::DEPLOYMENT_STATUS_UPDATED_REPLICAS,
+        ),
+        Column::new(
+            "Available",
+            "string",
+            d::DEPLOYMENT_STATUS_AVAILABLE_REPLICAS,
+        ),
         AGE_COLUMN,
         CONTAINERS_COLUMN,
         IMAGES_COLUMN,
@@ -91,7 +104,10 @@ const REPLICA_SETS: Printer = Printer {
             Value::from(context.age(replica_set)),
             Value::from(names),
             Value::from(images),
-            Value::from(format_label_selector(get(replica_set, &["spec", "selector"]))),
+            Value::from(format_label_selector(get(
+                replica_set,
+                &["spec", "selector"],
+            ))),
         ])
     },
 };
@@ -126,7 +142,11 @@ const DAEMON_SETS: Printer = Printer {
         Column::new("Desired", "integer", d::DS_STATUS_DESIRED_NUMBER_SCHEDULED),
         Column::new("Current", "integer", d::DS_STATUS_CURRENT_NUMBER_SCHEDULED),
         Column::new("Ready", "integer", d::DS_STATUS_NUMBER_READY),
-        Column::new("Up-to-date", "integer", d::DS_STATUS_UPDATED_NUMBER_SCHEDULED),
+        Column::new(
+            "Up-to-date",
+            "integer",
+            d::DS_STATUS_UPDATED_NUMBER_SCHEDULED,
+        ),
         Column::new("Available", "integer", d::DS_STATUS_NUMBER_AVAILABLE),
         Column::new("Node Selector", "string", d::POD_SPEC_NODE_SELECTOR),
         AGE_COLUMN,
@@ -144,11 +164,17 @@ const DAEMON_SETS: Printer = Printer {
             status("numberReady"),
             status("updatedNumberScheduled"),
             status("numberAvailable"),
-            Value::from(format_labels(get(daemon_set, &["spec", "template", "spec", "nodeSelector"]))),
+            Value::from(format_labels(get(
+                daemon_set,
+                &["spec", "template", "spec", "nodeSelector"],
+            ))),
             Value::from(context.age(daemon_set)),
             Value::from(names),
             Value::from(images),
-            Value::from(format_label_selector(get(daemon_set, &["spec", "selector"]))),
+            Value::from(format_label_selector(get(
+                daemon_set,
+                &["spec", "selector"],
+            ))),
         ])
     },
 };
@@ -215,8 +241,14 @@ mod tests {
         assert_eq!(
             table_cells("apps", "v1", "deployments", &deployment(3)),
             vec![
-                json!("web"), json!("3/3"), json!(3), json!(3), json!("5m"), json!("nginx"),
-                json!("nginx:1.27"), json!("app=web")
+                json!("web"),
+                json!("3/3"),
+                json!(3),
+                json!(3),
+                json!("5m"),
+                json!("nginx"),
+                json!("nginx:1.27"),
+                json!("app=web")
             ]
         );
         let mut fresh = deployment(0);
@@ -225,7 +257,16 @@ mod tests {
         assert_eq!(&cells[1..4], &[json!("0/3"), json!(0), json!(0)]);
         assert_eq!(
             column_names("apps", "deployments"),
-            ["Name", "Ready", "Up-to-date", "Available", "Age", "Containers", "Images", "Selector"]
+            [
+                "Name",
+                "Ready",
+                "Up-to-date",
+                "Available",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ]
         );
     }
 
@@ -241,14 +282,30 @@ mod tests {
         assert_eq!(
             table_cells("apps", "v1", "replicasets", &rs),
             vec![
-                json!("web-5d4f"), json!(2), json!(2), json!(1), json!("3h"), json!("a,b"), json!("x,y"),
+                json!("web-5d4f"),
+                json!(2),
+                json!(2),
+                json!(1),
+                json!("3h"),
+                json!("a,b"),
+                json!("x,y"),
                 json!("app=web,pod-template-hash=5d4f")
             ]
         );
-        let sts = object("db", "2024-05-01T11:00:00Z", json!({"spec": {}, "status": {"readyReplicas": 1}}));
+        let sts = object(
+            "db",
+            "2024-05-01T11:00:00Z",
+            json!({"spec": {}, "status": {"readyReplicas": 1}}),
+        );
         assert_eq!(
             table_cells("apps", "v1", "statefulsets", &sts),
-            vec![json!("db"), json!("1/1"), json!("60m"), json!(""), json!("")]
+            vec![
+                json!("db"),
+                json!("1/1"),
+                json!("60m"),
+                json!(""),
+                json!("")
+            ]
         );
     }
 
@@ -266,8 +323,17 @@ mod tests {
         assert_eq!(
             table_cells("apps", "v1", "daemonsets", &ds),
             vec![
-                json!("fluentd"), json!(3), json!(3), json!(2), json!(3), json!(2), json!("kubernetes.io/os=linux"),
-                json!("2d"), json!("fluentd"), json!("fluentd:v1"), json!("name=fluentd")
+                json!("fluentd"),
+                json!(3),
+                json!(3),
+                json!(2),
+                json!(3),
+                json!(2),
+                json!("kubernetes.io/os=linux"),
+                json!("2d"),
+                json!("fluentd"),
+                json!("fluentd:v1"),
+                json!("name=fluentd")
             ]
         );
     }
@@ -283,7 +349,12 @@ mod tests {
         );
         assert_eq!(
             table_cells("apps", "v1", "controllerrevisions", &revision),
-            vec![json!("fluentd-7b9"), json!("daemonset.apps/fluentd"), json!(2), json!("60m")]
+            vec![
+                json!("fluentd-7b9"),
+                json!("daemonset.apps/fluentd"),
+                json!(2),
+                json!("60m")
+            ]
         );
         let orphan = object("x", "2024-05-01T11:00:00Z", json!({"revision": 1}));
         assert_eq!(controller_name(&orphan), "<none>");

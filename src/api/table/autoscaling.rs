@@ -8,7 +8,8 @@ use super::{Column, PrintContext, Printer, Row, AGE_COLUMN, NAME_COLUMN};
 
 /// The printer of `autoscaling` resource `plural`.
 pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
-    (group == "autoscaling" && plural == "horizontalpodautoscalers").then_some(HORIZONTAL_POD_AUTOSCALERS)
+    (group == "autoscaling" && plural == "horizontalpodautoscalers")
+        .then_some(HORIZONTAL_POD_AUTOSCALERS)
 }
 
 const HORIZONTAL_POD_AUTOSCALERS: Printer = Printer {
@@ -38,7 +39,10 @@ fn quantity_or_nil(value: Option<&Value>) -> String {
 
 /// The source object (`resource`, `pods`, ...) of metric status `index`, if reported.
 fn status_source<'a>(statuses: &'a [Value], index: usize, key: &str) -> Option<&'a Value> {
-    statuses.get(index).and_then(|s| s.get(key)).filter(|s| s.is_object())
+    statuses
+        .get(index)
+        .and_then(|s| s.get(key))
+        .filter(|s| s.is_object())
 }
 
 /// `current/target` for one metric (`average` marks an average-value target of objects and
@@ -47,7 +51,11 @@ fn format_metric(spec: &Value, statuses: &[Value], index: usize) -> String {
     const UNKNOWN: &str = "<unknown>";
     match str_at(spec, &["type"]) {
         source_type @ ("External" | "Object") => {
-            let key = if source_type == "External" { "external" } else { "object" };
+            let key = if source_type == "External" {
+                "external"
+            } else {
+                "object"
+            };
             let target = get(spec, &[key, "target"]).unwrap_or(&Value::Null);
             let status = status_source(statuses, index, key);
             match target.get("averageValue").filter(|v| !v.is_null()) {
@@ -72,10 +80,17 @@ fn format_metric(spec: &Value, statuses: &[Value], index: usize) -> String {
                 || UNKNOWN.to_string(),
                 |s| quantity_or_nil(get(s, &["current", "averageValue"])),
             );
-            format!("{current}/{}", quantity_or_nil(get(spec, &["pods", "target", "averageValue"])))
+            format!(
+                "{current}/{}",
+                quantity_or_nil(get(spec, &["pods", "target", "averageValue"]))
+            )
         }
         source_type @ ("Resource" | "ContainerResource") => {
-            let key = if source_type == "Resource" { "resource" } else { "containerResource" };
+            let key = if source_type == "Resource" {
+                "resource"
+            } else {
+                "containerResource"
+            };
             let source = spec.get(key).unwrap_or(&Value::Null);
             let resource_name = str_at(source, &["name"]);
             let status = status_source(statuses, index, key);
@@ -85,7 +100,10 @@ fn format_metric(spec: &Value, statuses: &[Value], index: usize) -> String {
                         || UNKNOWN.to_string(),
                         |s| quantity_or_nil(get(s, &["current", "averageValue"])),
                     );
-                    format!("{resource_name}: {current}/{}", quantity_or_nil(Some(average)))
+                    format!(
+                        "{resource_name}: {current}/{}",
+                        quantity_or_nil(Some(average))
+                    )
                 }
                 None => {
                     let current = status
@@ -123,14 +141,20 @@ fn format_metrics(specs: &[Value], statuses: &[Value]) -> String {
 
 /// The Targets cell of an `autoscaling/v1` object: its single CPU utilization target.
 fn format_v1_metrics(autoscaler: &Value) -> String {
-    let target = opt_i64(autoscaler, &["spec", "targetCPUUtilizationPercentage"]).unwrap_or(DEFAULT_CPU_UTILIZATION);
+    let target = opt_i64(autoscaler, &["spec", "targetCPUUtilizationPercentage"])
+        .unwrap_or(DEFAULT_CPU_UTILIZATION);
     let current = opt_i64(autoscaler, &["status", "currentCPUUtilizationPercentage"])
         .map_or_else(|| "<unknown>".to_string(), |u| format!("{u}%"));
     format!("cpu: {current}/{target}%")
 }
 
 fn print_horizontal_pod_autoscaler(autoscaler: &Value, context: &PrintContext) -> Row {
-    let targets = if context.version == "v1" {
+    // The object's own apiVersion wins: a caller may hand over objects in their stored (v2) form.
+    let version = match str_at(autoscaler, &["apiVersion"]) {
+        "" => context.version,
+        api_version => api_version.rsplit('/').next().unwrap_or(api_version),
+    };
+    let targets = if version == "v1" {
         format_v1_metrics(autoscaler)
     } else {
         format_metrics(
@@ -177,8 +201,13 @@ mod tests {
         assert_eq!(
             table_cells("autoscaling", "v2", "horizontalpodautoscalers", &hpa),
             vec![
-                json!("web"), json!("Deployment/web"), json!("cpu: 45%/80%, memory: 200Mi/500Mi"), json!("1"),
-                json!(10), json!(3), json!("60m")
+                json!("web"),
+                json!("Deployment/web"),
+                json!("cpu: 45%/80%, memory: 200Mi/500Mi"),
+                json!("1"),
+                json!(10),
+                json!(3),
+                json!("60m")
             ]
         );
     }
@@ -190,11 +219,19 @@ mod tests {
             json!({"type": "External", "external": {"target": {"averageValue": "30"}}}),
             json!({"type": "Object", "object": {"target": {"value": "2"}}}),
         ];
-        assert_eq!(format_metrics(&specs, &[]), "<unknown>/1k, <unknown>/30 (avg) + 1 more...");
+        assert_eq!(
+            format_metrics(&specs, &[]),
+            "<unknown>/1k, <unknown>/30 (avg) + 1 more..."
+        );
         assert_eq!(format_metrics(&specs[2..], &[]), "<unknown>/2");
-        assert_eq!(format_metrics(&[json!({"type": "Bogus"})], &[]), "<unknown type>");
+        assert_eq!(
+            format_metrics(&[json!({"type": "Bogus"})], &[]),
+            "<unknown type>"
+        );
         assert_eq!(format_metrics(&[], &[]), "<none>");
-        let auto = [json!({"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app", "target": {}}})];
+        let auto = [
+            json!({"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app", "target": {}}}),
+        ];
         assert_eq!(format_metrics(&auto, &[]), "cpu: <unknown>/<auto>");
     }
 
@@ -211,5 +248,14 @@ mod tests {
         assert_eq!(&cells[2..4], &[json!("cpu: 20%/50%"), json!("<unset>")]);
         let bare = object("x", "2024-05-01T11:00:00Z", json!({"spec": {}}));
         assert_eq!(format_v1_metrics(&bare), "cpu: <unknown>/80%");
+        // A stored v2 object listed through autoscaling/v1 is printed from its v2 fields.
+        let mut stored = object(
+            "y",
+            "2024-05-01T11:00:00Z",
+            json!({"spec": {"metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"averageUtilization": 60}}}]}}),
+        );
+        stored["apiVersion"] = json!("autoscaling/v2");
+        let cells = table_cells("autoscaling", "v1", "horizontalpodautoscalers", &stored);
+        assert_eq!(cells[2], json!("cpu: <unknown>/60%"));
     }
 }

@@ -5,10 +5,12 @@ use serde_json::Value;
 use super::age::{human_duration, parse_time};
 use super::descriptions as d;
 use super::fields::{
-    array_at, condition_is_true, format_label_selector, get, i64_at, is_deleting, layout_containers, len_at,
-    name, opt_bool, opt_i64, opt_str,
+    array_at, condition_is_true, format_label_selector, get, i64_at, is_deleting,
+    layout_containers, len_at, name, opt_bool, opt_i64, opt_str,
 };
-use super::{Column, PrintContext, Printer, Row, AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN, NAME_COLUMN};
+use super::{
+    Column, PrintContext, Printer, Row, AGE_COLUMN, CONTAINERS_COLUMN, IMAGES_COLUMN, NAME_COLUMN,
+};
 
 /// The printer of `batch` resource `plural`.
 pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
@@ -78,7 +80,8 @@ fn job_duration(job: &Value, context: &PrintContext) -> String {
 }
 
 fn print_job(job: &Value, context: &PrintContext) -> Row {
-    let (names, images) = layout_containers(array_at(job, &["spec", "template", "spec", "containers"]));
+    let (names, images) =
+        layout_containers(array_at(job, &["spec", "template", "spec", "containers"]));
     Row::from(vec![
         Value::from(name(job)),
         Value::from(job_status(job)),
@@ -98,7 +101,11 @@ const CRON_JOBS: Printer = Printer {
         Column::new("Timezone", "string", d::CRONJOB_SPEC_TIME_ZONE),
         Column::new("Suspend", "boolean", d::CRONJOB_SPEC_SUSPEND),
         Column::new("Active", "integer", d::CRONJOB_STATUS_ACTIVE),
-        Column::new("Last Schedule", "string", d::CRONJOB_STATUS_LAST_SCHEDULE_TIME),
+        Column::new(
+            "Last Schedule",
+            "string",
+            d::CRONJOB_STATUS_LAST_SCHEDULE_TIME,
+        ),
         AGE_COLUMN,
         CONTAINERS_COLUMN,
         IMAGES_COLUMN,
@@ -119,7 +126,8 @@ fn print_cron_job(cron_job: &Value, context: &PrintContext) -> Row {
         None => "<unset>",
     };
     let job_spec = get(cron_job, &["spec", "jobTemplate", "spec"]).unwrap_or(&Value::Null);
-    let (names, images) = layout_containers(array_at(job_spec, &["template", "spec", "containers"]));
+    let (names, images) =
+        layout_containers(array_at(job_spec, &["template", "spec", "containers"]));
     Row::from(vec![
         Value::from(name(cron_job)),
         Value::from(opt_str(cron_job, &["spec", "schedule"]).unwrap_or("")),
@@ -159,8 +167,14 @@ mod tests {
         assert_eq!(
             table_cells("batch", "v1", "jobs", &done),
             vec![
-                json!("pi"), json!("Complete"), json!("1/1"), json!("42s"), json!("10m"), json!("pi"),
-                json!("perl:5.34"), json!("batch.kubernetes.io/controller-uid=u1")
+                json!("pi"),
+                json!("Complete"),
+                json!("1/1"),
+                json!("42s"),
+                json!("10m"),
+                json!("pi"),
+                json!("perl:5.34"),
+                json!("batch.kubernetes.io/controller-uid=u1")
             ]
         );
         let running = job(
@@ -171,24 +185,51 @@ mod tests {
         assert_eq!(&cells[1..4], &[json!("Running"), json!("2/5"), json!("3m")]);
         let not_started = job(json!({"parallelism": 3}), json!({}));
         let cells = table_cells("batch", "v1", "jobs", &not_started);
-        assert_eq!(&cells[1..4], &[json!("Running"), json!("0/1 of 3"), json!("")]);
+        assert_eq!(
+            &cells[1..4],
+            &[json!("Running"), json!("0/1 of 3"), json!("")]
+        );
         assert_eq!(
             column_names("batch", "jobs"),
-            ["Name", "Status", "Completions", "Duration", "Age", "Containers", "Images", "Selector"]
+            [
+                "Name",
+                "Status",
+                "Completions",
+                "Duration",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ]
         );
     }
 
     #[test]
     fn job_status_precedence() {
         let with = |conditions: Value| job(json!({}), json!({"conditions": conditions}));
-        assert_eq!(job_status(&with(json!([{"type": "Failed", "status": "True"}]))), "Failed");
-        assert_eq!(job_status(&with(json!([{"type": "Suspended", "status": "True"}]))), "Suspended");
-        assert_eq!(job_status(&with(json!([{"type": "FailureTarget", "status": "True"}]))), "FailureTarget");
-        assert_eq!(job_status(&with(json!([{"type": "Complete", "status": "False"}]))), "Running");
+        assert_eq!(
+            job_status(&with(json!([{"type": "Failed", "status": "True"}]))),
+            "Failed"
+        );
+        assert_eq!(
+            job_status(&with(json!([{"type": "Suspended", "status": "True"}]))),
+            "Suspended"
+        );
+        assert_eq!(
+            job_status(&with(json!([{"type": "FailureTarget", "status": "True"}]))),
+            "FailureTarget"
+        );
+        assert_eq!(
+            job_status(&with(json!([{"type": "Complete", "status": "False"}]))),
+            "Running"
+        );
         let mut deleting = with(json!([{"type": "Suspended", "status": "True"}]));
         deleting["metadata"]["deletionTimestamp"] = json!("2024-05-01T12:00:00Z");
         assert_eq!(job_status(&deleting), "Terminating");
-        assert_eq!(job_completions(&job(json!({}), json!({"succeeded": 1}))), "1/1");
+        assert_eq!(
+            job_completions(&job(json!({}), json!({"succeeded": 1}))),
+            "1/1"
+        );
     }
 
     #[test]
@@ -203,12 +244,33 @@ mod tests {
         assert_eq!(
             table_cells("batch", "v1", "cronjobs", &cron_job),
             vec![
-                json!("hello"), json!("*/5 * * * *"), json!("<none>"), json!("False"), json!(1), json!("5m"),
-                json!("24h"), json!("hello"), json!("busybox"), json!("<none>")
+                json!("hello"),
+                json!("*/5 * * * *"),
+                json!("<none>"),
+                json!("False"),
+                json!(1),
+                json!("5m"),
+                json!("24h"),
+                json!("hello"),
+                json!("busybox"),
+                json!("<none>")
             ]
         );
-        let fresh = object("x", "2024-05-01T11:00:00Z", json!({"spec": {"schedule": "@daily", "timeZone": "Etc/UTC"}}));
+        let fresh = object(
+            "x",
+            "2024-05-01T11:00:00Z",
+            json!({"spec": {"schedule": "@daily", "timeZone": "Etc/UTC"}}),
+        );
         let cells = table_cells("batch", "v1", "cronjobs", &fresh);
-        assert_eq!(&cells[1..6], &[json!("@daily"), json!("Etc/UTC"), json!("<unset>"), json!(0), json!("<none>")]);
+        assert_eq!(
+            &cells[1..6],
+            &[
+                json!("@daily"),
+                json!("Etc/UTC"),
+                json!("<unset>"),
+                json!(0),
+                json!("<none>")
+            ]
+        );
     }
 }

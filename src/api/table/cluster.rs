@@ -7,8 +7,13 @@ use serde_json::Value;
 use super::age::human_duration;
 use super::core::or_none;
 use super::descriptions as d;
-use super::fields::{array_at, bool_at, get, i64_at, int_or_string, name, opt_i64, opt_str, str_at};
-use super::{autoscaling, control_plane, storage, Column, PrintContext, Printer, Row, AGE_COLUMN, NAME_COLUMN};
+use super::fields::{
+    array_at, bool_at, get, i64_at, int_or_string, name, opt_i64, opt_str, str_at,
+};
+use super::{
+    autoscaling, control_plane, storage, Column, PrintContext, Printer, Row, AGE_COLUMN,
+    NAME_COLUMN,
+};
 
 /// The printer of resource `plural` in the non-core, non-workload group `group`.
 pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
@@ -22,6 +27,7 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
         ("node.k8s.io", "runtimeclasses") => RUNTIME_CLASSES,
         ("certificates.k8s.io", "certificatesigningrequests") => CERTIFICATE_SIGNING_REQUESTS,
         ("certificates.k8s.io", "clustertrustbundles") => CLUSTER_TRUST_BUNDLES,
+        (APIREGISTRATION, "apiservices") => API_SERVICES,
         _ => {
             return autoscaling::printer(group, plural)
                 .or_else(|| control_plane::printer(group, plural))
@@ -30,6 +36,53 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
     };
     Some(printer)
 }
+
+const APIREGISTRATION: &str = "apiregistration.k8s.io";
+
+/// Whether the resource's table always carries column definitions, even on later watch events:
+/// the aggregator's API service table ignores `NoHeaders`.
+pub(super) fn ignores_no_headers(group: &str, plural: &str) -> bool {
+    group == APIREGISTRATION && plural == "apiservices"
+}
+
+// ---- API services (the aggregator's own table) ------------------------------------------------
+
+const API_SERVICES: Printer = Printer {
+    columns: &[
+        NAME_COLUMN,
+        Column::new(
+            "Service",
+            "string",
+            "The reference to the service that hosts this API endpoint.",
+        ),
+        Column::new("Available", "string", "Whether this service is available."),
+        AGE_COLUMN,
+    ],
+    print: |service, context| {
+        let backend = match get(service, &["spec", "service"]).filter(|s| s.is_object()) {
+            Some(s) => format!("{}/{}", str_at(s, &["namespace"]), str_at(s, &["name"])),
+            None => "Local".to_string(),
+        };
+        // `True`, else the status with its reason: `False (MissingEndpoints)`.
+        let available = array_at(service, &["status", "conditions"])
+            .iter()
+            .find(|c| str_at(c, &["type"]) == "Available")
+            .map_or_else(
+                || "Unknown".to_string(),
+                |c| match (str_at(c, &["status"]), str_at(c, &["reason"])) {
+                    ("True", _) => "True".to_string(),
+                    (status, "") => status.to_string(),
+                    (status, reason) => format!("{status} ({reason})"),
+                },
+            );
+        Row::from(vec![
+            Value::from(name(service)),
+            Value::from(backend),
+            Value::from(available),
+            Value::from(context.age(service)),
+        ])
+    },
+};
 
 // ---- RBAC bindings -----------------------------------------------------------------------------
 
@@ -40,7 +93,12 @@ const ROLE_BINDINGS: Printer = Printer {
         AGE_COLUMN,
         Column::new("Users", "string", "Users in the roleBinding").wide(),
         Column::new("Groups", "string", "Groups in the roleBinding").wide(),
-        Column::new("ServiceAccounts", "string", "ServiceAccounts in the roleBinding").wide(),
+        Column::new(
+            "ServiceAccounts",
+            "string",
+            "ServiceAccounts in the roleBinding",
+        )
+        .wide(),
     ],
     print: print_binding,
 };
@@ -52,7 +110,12 @@ const CLUSTER_ROLE_BINDINGS: Printer = Printer {
         AGE_COLUMN,
         Column::new("Users", "string", "Users in the clusterRoleBinding").wide(),
         Column::new("Groups", "string", "Groups in the clusterRoleBinding").wide(),
-        Column::new("ServiceAccounts", "string", "ServiceAccounts in the clusterRoleBinding").wide(),
+        Column::new(
+            "ServiceAccounts",
+            "string",
+            "ServiceAccounts in the clusterRoleBinding",
+        )
+        .wide(),
     ],
     print: print_binding,
 };
@@ -65,9 +128,10 @@ fn print_binding(binding: &Value, context: &PrintContext) -> Row {
     for subject in array_at(binding, &["subjects"]) {
         let subject_name = str_at(subject, &["name"]);
         match str_at(subject, &["kind"]) {
-            "ServiceAccount" => {
-                service_accounts.push(format!("{}/{subject_name}", str_at(subject, &["namespace"])))
-            }
+            "ServiceAccount" => service_accounts.push(format!(
+                "{}/{subject_name}",
+                str_at(subject, &["namespace"])
+            )),
             "User" => users.push(subject_name.to_string()),
             "Group" => groups.push(subject_name.to_string()),
             _ => {}
@@ -92,8 +156,16 @@ fn print_binding(binding: &Value, context: &PrintContext) -> Row {
 const POD_DISRUPTION_BUDGETS: Printer = Printer {
     columns: &[
         NAME_COLUMN,
-        Column::new("Min Available", "string", "The minimum number of pods that must be available."),
-        Column::new("Max Unavailable", "string", "The maximum number of pods that may be unavailable."),
+        Column::new(
+            "Min Available",
+            "string",
+            "The minimum number of pods that must be available.",
+        ),
+        Column::new(
+            "Max Unavailable",
+            "string",
+            "The maximum number of pods that may be unavailable.",
+        ),
         Column::new(
             "Allowed Disruptions",
             "integer",
@@ -155,9 +227,17 @@ const PRIORITY_CLASSES: Printer = Printer {
     columns: &[
         NAME_COLUMN,
         Column::new("Value", "integer", d::PRIORITY_CLASS_VALUE),
-        Column::new("Global-Default", "boolean", d::PRIORITY_CLASS_GLOBAL_DEFAULT),
+        Column::new(
+            "Global-Default",
+            "boolean",
+            d::PRIORITY_CLASS_GLOBAL_DEFAULT,
+        ),
         AGE_COLUMN,
-        Column::new("PreemptionPolicy", "string", d::PRIORITY_CLASS_PREEMPTION_POLICY),
+        Column::new(
+            "PreemptionPolicy",
+            "string",
+            d::PRIORITY_CLASS_PREEMPTION_POLICY,
+        ),
     ],
     print: |class, context| {
         Row::from(vec![
@@ -194,7 +274,11 @@ const CERTIFICATE_SIGNING_REQUESTS: Printer = Printer {
         AGE_COLUMN,
         Column::new("SignerName", "string", d::CSR_SPEC_SIGNER_NAME),
         Column::new("Requestor", "string", d::CSR_SPEC_REQUEST),
-        Column::new("RequestedDuration", "string", d::CSR_SPEC_EXPIRATION_SECONDS),
+        Column::new(
+            "RequestedDuration",
+            "string",
+            d::CSR_SPEC_EXPIRATION_SECONDS,
+        ),
         Column::new("Condition", "string", d::CSR_STATUS_CONDITIONS),
     ],
     print: |request, context| {
@@ -240,7 +324,11 @@ fn csr_condition(request: &Value) -> String {
 const CLUSTER_TRUST_BUNDLES: Printer = Printer {
     columns: &[
         NAME_COLUMN,
-        Column::new("SignerName", "string", d::CLUSTER_TRUST_BUNDLE_SPEC_SIGNER_NAME),
+        Column::new(
+            "SignerName",
+            "string",
+            d::CLUSTER_TRUST_BUNDLE_SPEC_SIGNER_NAME,
+        ),
     ],
     print: |bundle, _| {
         Row::from(vec![
@@ -257,6 +345,43 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn api_service_rows() {
+        let local = object(
+            "v1.apps",
+            "2024-05-01T11:00:00Z",
+            json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}}),
+        );
+        assert_eq!(
+            table_cells(APIREGISTRATION, "v1", "apiservices", &local),
+            vec![
+                json!("v1.apps"),
+                json!("Local"),
+                json!("True"),
+                json!("60m")
+            ]
+        );
+        let remote = object(
+            "v1beta1.metrics.k8s.io",
+            "2024-05-01T11:00:00Z",
+            json!({"spec": {"service": {"namespace": "kube-system", "name": "metrics-server"}},
+                   "status": {"conditions": [{"type": "Available", "status": "False", "reason": "MissingEndpoints"}]}}),
+        );
+        assert_eq!(
+            table_cells(APIREGISTRATION, "v1", "apiservices", &remote)[1..3],
+            [
+                json!("kube-system/metrics-server"),
+                json!("False (MissingEndpoints)")
+            ]
+        );
+        let fresh = object("v1.x", "2024-05-01T11:00:00Z", json!({}));
+        assert_eq!(
+            table_cells(APIREGISTRATION, "v1", "apiservices", &fresh)[2],
+            json!("Unknown")
+        );
+        assert!(ignores_no_headers(APIREGISTRATION, "apiservices"));
+    }
+
+    #[test]
     fn role_binding_row() {
         let binding = object(
             "read-pods",
@@ -269,7 +394,11 @@ mod tests {
         assert_eq!(
             table_cells("rbac.authorization.k8s.io", "v1", "rolebindings", &binding),
             vec![
-                json!("read-pods"), json!("Role/pod-reader"), json!("60m"), json!("jane, joe"), json!("devs"),
+                json!("read-pods"),
+                json!("Role/pod-reader"),
+                json!("60m"),
+                json!("jane, joe"),
+                json!("devs"),
                 json!("ci/runner")
             ]
         );
@@ -284,21 +413,41 @@ mod tests {
         );
         assert_eq!(
             table_cells("policy", "v1", "poddisruptionbudgets", &budget),
-            vec![json!("web"), json!("50%"), json!("N/A"), json!(1), json!("60m")]
+            vec![
+                json!("web"),
+                json!("50%"),
+                json!("N/A"),
+                json!(1),
+                json!("60m")
+            ]
         );
     }
 
     #[test]
     fn lease_and_priority_class_rows() {
-        let lease = object("kube-scheduler", "2024-05-01T11:00:00Z", json!({"spec": {"holderIdentity": "node-1_abc"}}));
+        let lease = object(
+            "kube-scheduler",
+            "2024-05-01T11:00:00Z",
+            json!({"spec": {"holderIdentity": "node-1_abc"}}),
+        );
         assert_eq!(
             table_cells("coordination.k8s.io", "v1", "leases", &lease),
             vec![json!("kube-scheduler"), json!("node-1_abc"), json!("60m")]
         );
-        let class = object("high", "2024-05-01T11:00:00Z", json!({"value": 1000000, "globalDefault": true}));
+        let class = object(
+            "high",
+            "2024-05-01T11:00:00Z",
+            json!({"value": 1000000, "globalDefault": true}),
+        );
         assert_eq!(
             table_cells("scheduling.k8s.io", "v1", "priorityclasses", &class),
-            vec![json!("high"), json!(1000000), json!(true), json!("60m"), json!("")]
+            vec![
+                json!("high"),
+                json!(1000000),
+                json!(true),
+                json!("60m"),
+                json!("")
+            ]
         );
     }
 
@@ -312,10 +461,19 @@ mod tests {
                    "status": {"conditions": [{"type": "Approved", "status": "True"}], "certificate": "LS0t"}}),
         );
         assert_eq!(
-            table_cells("certificates.k8s.io", "v1", "certificatesigningrequests", &request),
+            table_cells(
+                "certificates.k8s.io",
+                "v1",
+                "certificatesigningrequests",
+                &request
+            ),
             vec![
-                json!("csr-1"), json!("60m"), json!("kubernetes.io/kube-apiserver-client"), json!("jane"),
-                json!("24h"), json!("Approved,Issued")
+                json!("csr-1"),
+                json!("60m"),
+                json!("kubernetes.io/kube-apiserver-client"),
+                json!("jane"),
+                json!("24h"),
+                json!("Approved,Issued")
             ]
         );
         let denied = json!({"status": {"conditions": [{"type": "Approved"}, {"type": "Denied"}, {"type": "Failed"}]}});

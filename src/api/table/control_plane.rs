@@ -15,7 +15,9 @@ const FLOW_CONTROL: &str = "flowcontrol.apiserver.k8s.io";
 /// The printer of resource `plural` in the admission or flow-control group `group`.
 pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
     Some(match (group, plural) {
-        (ADMISSION, "mutatingwebhookconfigurations" | "validatingwebhookconfigurations") => WEBHOOK_CONFIGURATIONS,
+        (ADMISSION, "mutatingwebhookconfigurations" | "validatingwebhookconfigurations") => {
+            WEBHOOK_CONFIGURATIONS
+        }
         (ADMISSION, "validatingadmissionpolicies") => VALIDATING_ADMISSION_POLICIES,
         (ADMISSION, "mutatingadmissionpolicies") => MUTATING_ADMISSION_POLICIES,
         (ADMISSION, "validatingadmissionpolicybindings" | "mutatingadmissionpolicybindings") => {
@@ -30,7 +32,8 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
 /// The order upstream prints a list of resource `plural` in, when it sorts the list: flow
 /// schemas by matching precedence, then name.
 pub(super) fn list_order(group: &str, plural: &str) -> Option<fn(&Value, &Value) -> Ordering> {
-    (group == FLOW_CONTROL && plural == "flowschemas").then_some(flow_schema_order as fn(&Value, &Value) -> Ordering)
+    (group == FLOW_CONTROL && plural == "flowschemas")
+        .then_some(flow_schema_order as fn(&Value, &Value) -> Ordering)
 }
 
 fn flow_schema_order(a: &Value, b: &Value) -> Ordering {
@@ -98,7 +101,11 @@ const MUTATING_ADMISSION_POLICIES: Printer = Printer {
 /// Name, number of `rules_field` rules, `apiVersion/kind` of the parameter kind, age.
 fn print_policy(policy: &Value, rules_field: &str, context: &PrintContext) -> Row {
     let param_kind = match get(policy, &["spec", "paramKind"]).filter(|p| p.is_object()) {
-        Some(kind) => format!("{}/{}", str_at(kind, &["apiVersion"]), str_at(kind, &["kind"])),
+        Some(kind) => format!(
+            "{}/{}",
+            str_at(kind, &["apiVersion"]),
+            str_at(kind, &["kind"])
+        ),
         None => "<unset>".to_string(),
     };
     Row::from(vec![
@@ -126,7 +133,10 @@ const ADMISSION_POLICY_BINDINGS: Printer = Printer {
     ],
     print: |binding, context| {
         let param = match get(binding, &["spec", "paramRef"]).filter(|p| p.is_object()) {
-            Some(reference) => match (str_at(reference, &["name"]), str_at(reference, &["namespace"])) {
+            Some(reference) => match (
+                str_at(reference, &["name"]),
+                str_at(reference, &["namespace"]),
+            ) {
                 ("", _) => match reference.get("selector").filter(|s| !s.is_null()) {
                     // Upstream prints the selector struct's debug form here; the selector string
                     // is what a person can read, so it is shown instead.
@@ -154,8 +164,16 @@ const FLOW_SCHEMAS: Printer = Printer {
     columns: &[
         NAME_COLUMN,
         Column::new("PriorityLevel", "string", d::FLOW_SCHEMA_PL_REF_NAME),
-        Column::new("MatchingPrecedence", "string", d::FLOW_SCHEMA_MATCHING_PRECEDENCE),
-        Column::new("DistinguisherMethod", "string", d::FLOW_SCHEMA_DISTINGUISHER_METHOD),
+        Column::new(
+            "MatchingPrecedence",
+            "string",
+            d::FLOW_SCHEMA_MATCHING_PRECEDENCE,
+        ),
+        Column::new(
+            "DistinguisherMethod",
+            "string",
+            d::FLOW_SCHEMA_DISTINGUISHER_METHOD,
+        ),
         AGE_COLUMN,
         Column::new(
             "MissingPL",
@@ -164,17 +182,21 @@ const FLOW_SCHEMAS: Printer = Printer {
         ),
     ],
     print: |schema, context| {
-        let distinguisher = match get(schema, &["spec", "distinguisherMethod"]).filter(|m| m.is_object()) {
-            Some(method) => str_at(method, &["type"]).to_string(),
-            None => "<none>".to_string(),
-        };
+        let distinguisher =
+            match get(schema, &["spec", "distinguisherMethod"]).filter(|m| m.is_object()) {
+                Some(method) => str_at(method, &["type"]).to_string(),
+                None => "<none>".to_string(),
+            };
         let missing = array_at(schema, &["status", "conditions"])
             .iter()
             .find(|c| str_at(c, &["type"]) == "Dangling")
             .map_or("?", |c| str_at(c, &["status"]));
         Row::from(vec![
             Value::from(name(schema)),
-            Value::from(str_at(schema, &["spec", "priorityLevelConfiguration", "name"])),
+            Value::from(str_at(
+                schema,
+                &["spec", "priorityLevelConfiguration", "name"],
+            )),
             Value::from(i64_at(schema, &["spec", "matchingPrecedence"])),
             Value::from(distinguisher),
             Value::from(context.age(schema)),
@@ -187,7 +209,11 @@ const PRIORITY_LEVEL_CONFIGURATIONS: Printer = Printer {
     columns: &[
         NAME_COLUMN,
         Column::new("Type", "string", d::PLC_SPEC_TYPE),
-        Column::new("NominalConcurrencyShares", "string", d::PLC_NOMINAL_CONCURRENCY_SHARES),
+        Column::new(
+            "NominalConcurrencyShares",
+            "string",
+            d::PLC_NOMINAL_CONCURRENCY_SHARES,
+        ),
         Column::new("Queues", "string", d::PLC_QUEUES),
         Column::new("HandSize", "string", d::PLC_HAND_SIZE),
         Column::new("QueueLengthLimit", "string", d::PLC_QUEUE_LENGTH_LIMIT),
@@ -195,10 +221,13 @@ const PRIORITY_LEVEL_CONFIGURATIONS: Printer = Printer {
     ],
     print: |level, context| {
         let none = || Value::from("<none>");
-        let (mut shares, mut queues, mut hand_size, mut queue_length) = (none(), none(), none(), none());
+        let (mut shares, mut queues, mut hand_size, mut queue_length) =
+            (none(), none(), none(), none());
         if let Some(limited) = get(level, &["spec", "limited"]).filter(|l| l.is_object()) {
             shares = Value::from(i64_at(limited, &["nominalConcurrencyShares"]));
-            if let Some(queuing) = get(limited, &["limitResponse", "queuing"]).filter(|q| q.is_object()) {
+            if let Some(queuing) =
+                get(limited, &["limitResponse", "queuing"]).filter(|q| q.is_object())
+            {
                 queues = Value::from(i64_at(queuing, &["queues"]));
                 hand_size = Value::from(i64_at(queuing, &["handSize"]));
                 queue_length = Value::from(i64_at(queuing, &["queueLengthLimit"]));
@@ -224,9 +253,18 @@ mod tests {
 
     #[test]
     fn webhook_and_policy_rows() {
-        let webhooks = object("ingress-nginx", "2024-05-01T11:00:00Z", json!({"webhooks": [{"name": "a"}, {"name": "b"}]}));
+        let webhooks = object(
+            "ingress-nginx",
+            "2024-05-01T11:00:00Z",
+            json!({"webhooks": [{"name": "a"}, {"name": "b"}]}),
+        );
         assert_eq!(
-            table_cells(ADMISSION, "v1", "validatingwebhookconfigurations", &webhooks),
+            table_cells(
+                ADMISSION,
+                "v1",
+                "validatingwebhookconfigurations",
+                &webhooks
+            ),
             vec![json!("ingress-nginx"), json!(2), json!("60m")]
         );
         let policy = object(
@@ -236,7 +274,12 @@ mod tests {
         );
         assert_eq!(
             table_cells(ADMISSION, "v1", "validatingadmissionpolicies", &policy),
-            vec![json!("limits"), json!(1), json!("v1/ConfigMap"), json!("60m")]
+            vec![
+                json!("limits"),
+                json!(1),
+                json!("v1/ConfigMap"),
+                json!("60m")
+            ]
         );
         let binding = object(
             "limits-binding",
@@ -244,8 +287,18 @@ mod tests {
             json!({"spec": {"policyName": "limits", "paramRef": {"name": "cfg"}}}),
         );
         assert_eq!(
-            table_cells(ADMISSION, "v1", "validatingadmissionpolicybindings", &binding),
-            vec![json!("limits-binding"), json!("limits"), json!("*/cfg"), json!("60m")]
+            table_cells(
+                ADMISSION,
+                "v1",
+                "validatingadmissionpolicybindings",
+                &binding
+            ),
+            vec![
+                json!("limits-binding"),
+                json!("limits"),
+                json!("*/cfg"),
+                json!("60m")
+            ]
         );
     }
 
@@ -259,7 +312,14 @@ mod tests {
         );
         assert_eq!(
             table_cells(FLOW_CONTROL, "v1", "flowschemas", &schema),
-            vec![json!("exempt"), json!("exempt"), json!(1), json!("<none>"), json!("60m"), json!("False")]
+            vec![
+                json!("exempt"),
+                json!("exempt"),
+                json!(1),
+                json!("<none>"),
+                json!("60m"),
+                json!("False")
+            ]
         );
         let level = object(
             "workload-low",
@@ -269,7 +329,15 @@ mod tests {
         );
         assert_eq!(
             table_cells(FLOW_CONTROL, "v1", "prioritylevelconfigurations", &level),
-            vec![json!("workload-low"), json!("Limited"), json!(100), json!(128), json!(6), json!(50), json!("60m")]
+            vec![
+                json!("workload-low"),
+                json!("Limited"),
+                json!(100),
+                json!(128),
+                json!(6),
+                json!(50),
+                json!("60m")
+            ]
         );
         let order = list_order(FLOW_CONTROL, "flowschemas").map(|f| {
             let a = json!({"metadata": {"name": "b"}, "spec": {"matchingPrecedence": 10}});

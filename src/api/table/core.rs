@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::descriptions as d;
 use super::fields::{
-    array_at, format_labels, get, i64_at, layout_containers, len_at, name, opt_i64, quantity, str_at,
+    array_at, format_labels, get, i64_at, layout_containers, len_at, name, opt_i64, quantity,
+    str_at,
 };
 use super::{
     events, pod, storage, Column, PrintContext, Printer, Row, AGE_COLUMN, CONTAINERS_COLUMN,
@@ -79,11 +80,13 @@ pub(super) fn load_balancer_ingress(status: Option<&Value>) -> String {
         .map(|s| array_at(s, &["ingress"]))
         .unwrap_or(&[])
         .iter()
-        .filter_map(|ingress| match (str_at(ingress, &["ip"]), str_at(ingress, &["hostname"])) {
-            ("", "") => None,
-            ("", hostname) => Some(hostname),
-            (ip, _) => Some(ip),
-        })
+        .filter_map(
+            |ingress| match (str_at(ingress, &["ip"]), str_at(ingress, &["hostname"])) {
+                ("", "") => None,
+                ("", hostname) => Some(hostname),
+                (ip, _) => Some(ip),
+            },
+        )
         .collect();
     points.into_iter().collect::<Vec<_>>().join(",")
 }
@@ -98,7 +101,11 @@ fn service_external_ip(service: &Value) -> String {
         "LoadBalancer" => {
             let lb = load_balancer_ingress(get(service, &["status", "loadBalancer"]));
             if !external_ips.is_empty() {
-                let mut all: Vec<&str> = if lb.is_empty() { Vec::new() } else { lb.split(',').collect() };
+                let mut all: Vec<&str> = if lb.is_empty() {
+                    Vec::new()
+                } else {
+                    lb.split(',').collect()
+                };
                 all.extend(external_ips);
                 all.join(",")
             } else if !lb.is_empty() {
@@ -211,7 +218,11 @@ fn print_endpoints(endpoints: &Value, context: &PrintContext) -> Row {
 // ---- config maps, secrets, namespaces, service accounts ----------------------------------------
 
 const CONFIG_MAPS: Printer = Printer {
-    columns: &[NAME_COLUMN, Column::new("Data", "string", d::CONFIG_MAP_DATA), AGE_COLUMN],
+    columns: &[
+        NAME_COLUMN,
+        Column::new("Data", "string", d::CONFIG_MAP_DATA),
+        AGE_COLUMN,
+    ],
     print: |config_map, context| {
         let entries = len_at(config_map, &["data"]) + len_at(config_map, &["binaryData"]);
         Row::from(vec![
@@ -282,7 +293,12 @@ const NODES: Printer = Printer {
         Column::new("External-IP", "string", d::NODE_STATUS_ADDRESSES).wide(),
         Column::new("OS-Image", "string", d::NODE_INFO_OS_IMAGE).wide(),
         Column::new("Kernel-Version", "string", d::NODE_INFO_KERNEL_VERSION).wide(),
-        Column::new("Container-Runtime", "string", d::NODE_INFO_CONTAINER_RUNTIME_VERSION).wide(),
+        Column::new(
+            "Container-Runtime",
+            "string",
+            d::NODE_INFO_CONTAINER_RUNTIME_VERSION,
+        )
+        .wide(),
     ],
     print: print_node,
 };
@@ -362,7 +378,8 @@ const REPLICATION_CONTROLLERS: Printer = Printer {
         Column::new("Selector", "string", d::RC_SPEC_SELECTOR).wide(),
     ],
     print: |rc, context| {
-        let (names, images) = layout_containers(array_at(rc, &["spec", "template", "spec", "containers"]));
+        let (names, images) =
+            layout_containers(array_at(rc, &["spec", "template", "spec", "containers"]));
         Row::from(vec![
             Value::from(name(rc)),
             Value::from(opt_i64(rc, &["spec", "replicas"]).unwrap_or(1)),
@@ -379,17 +396,29 @@ const REPLICATION_CONTROLLERS: Printer = Printer {
 const POD_TEMPLATES: Printer = Printer {
     columns: &[
         NAME_COLUMN,
-        Column::new("Containers", "string", "Names of each container in the template."),
-        Column::new("Images", "string", "Images referenced by each container in the template."),
+        Column::new(
+            "Containers",
+            "string",
+            "Names of each container in the template.",
+        ),
+        Column::new(
+            "Images",
+            "string",
+            "Images referenced by each container in the template.",
+        ),
         Column::new("Pod Labels", "string", "The labels for the pod template."),
     ],
     print: |template, _| {
-        let (names, images) = layout_containers(array_at(template, &["template", "spec", "containers"]));
+        let (names, images) =
+            layout_containers(array_at(template, &["template", "spec", "containers"]));
         Row::from(vec![
             Value::from(name(template)),
             Value::from(names),
             Value::from(images),
-            Value::from(format_labels(get(template, &["template", "metadata", "labels"]))),
+            Value::from(format_labels(get(
+                template,
+                &["template", "metadata", "labels"],
+            ))),
         ])
     },
 };
@@ -455,7 +484,11 @@ const COMPONENT_STATUSES: Printer = Printer {
             .find(|c| str_at(c, &["type"]) == "Healthy");
         let (status, message, error) = match healthy {
             Some(c) => (
-                if str_at(c, &["status"]) == "True" { "Healthy" } else { "Unhealthy" },
+                if str_at(c, &["status"]) == "True" {
+                    "Healthy"
+                } else {
+                    "Unhealthy"
+                },
                 str_at(c, &["message"]),
                 str_at(c, &["error"]),
             ),

@@ -25,7 +25,8 @@ pub const RC_SPEC_SELECTOR: &str = "Selector is a label query over pods that sho
 /// `core/v1` `ReplicationControllerStatus.replicas`.
 pub const RC_STATUS_REPLICAS: &str = "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller";
 /// `core/v1` `ReplicationControllerStatus.readyReplicas`.
-pub const RC_STATUS_READY_REPLICAS: &str = "The number of ready replicas for this replication controller.";
+pub const RC_STATUS_READY_REPLICAS: &str =
+    "The number of ready replicas for this replication controller.";
 /// `apps/v1` `ReplicaSetSpec.replicas`.
 pub const RS_SPEC_REPLICAS: &str = "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset";
 /// `apps/v1` `ReplicaSetSpec.selector`.
@@ -33,7 +34,8 @@ pub const RS_SPEC_SELECTOR: &str = "Selector is a label query over pods that sho
 /// `apps/v1` `ReplicaSetStatus.replicas`.
 pub const RS_STATUS_REPLICAS: &str = "Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset";
 /// `apps/v1` `ReplicaSetStatus.readyReplicas`.
-pub const RS_STATUS_READY_REPLICAS: &str = "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.";
+pub const RS_STATUS_READY_REPLICAS: &str =
+    "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.";
 /// `apps/v1` `DaemonSetStatus.desiredNumberScheduled`.
 pub const DS_STATUS_DESIRED_NUMBER_SCHEDULED: &str = "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/";
 /// `apps/v1` `DaemonSetStatus.currentNumberScheduled`.
@@ -41,7 +43,8 @@ pub const DS_STATUS_CURRENT_NUMBER_SCHEDULED: &str = "The number of nodes that a
 /// `apps/v1` `DaemonSetStatus.numberReady`.
 pub const DS_STATUS_NUMBER_READY: &str = "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.";
 /// `apps/v1` `DaemonSetStatus.updatedNumberScheduled`.
-pub const DS_STATUS_UPDATED_NUMBER_SCHEDULED: &str = "The total number of nodes that are running updated daemon pod";
+pub const DS_STATUS_UPDATED_NUMBER_SCHEDULED: &str =
+    "The total number of nodes that are running updated daemon pod";
 /// `apps/v1` `DaemonSetStatus.numberAvailable`.
 pub const DS_STATUS_NUMBER_AVAILABLE: &str = "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)";
 /// `apps/v1` `DaemonSetSpec.selector`.
@@ -53,13 +56,15 @@ pub const DEPLOYMENT_STATUS_AVAILABLE_REPLICAS: &str = "Total number of availabl
 /// `apps/v1` `DeploymentSpec.selector`.
 pub const DEPLOYMENT_SPEC_SELECTOR: &str = "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment. It must match the pod template's labels.";
 /// `apps/v1` `ControllerRevision.revision`.
-pub const CONTROLLER_REVISION_REVISION: &str = "Revision indicates the revision of the state represented by Data.";
+pub const CONTROLLER_REVISION_REVISION: &str =
+    "Revision indicates the revision of the state represented by Data.";
 /// `batch/v1` `JobStatus.succeeded`.
 pub const JOB_STATUS_SUCCEEDED: &str = "The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.";
 /// `batch/v1` `JobSpec.selector`.
 pub const JOB_SPEC_SELECTOR: &str = "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
 /// `batch/v1` `CronJobSpec.schedule`.
-pub const CRONJOB_SPEC_SCHEDULE: &str = "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.";
+pub const CRONJOB_SPEC_SCHEDULE: &str =
+    "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.";
 /// `batch/v1` `CronJobSpec.timeZone`.
 pub const CRONJOB_SPEC_TIME_ZONE: &str = "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, this will default to the time zone of the kube-controller-manager process. The set of valid time zone names and the time zone offset is loaded from the system-wide time zone database by the API server during CronJob validation and the controller manager during execution. If no system-wide time zone database can be found a bundled version of the database is used instead. If the time zone name becomes invalid during the lifetime of a CronJob or due to a change in host configuration, the controller will stop creating new new Jobs and will create a system event with the reason UnknownTimeZone. More information can be found in https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#time-zones";
 /// `batch/v1` `CronJobSpec.suspend`.
@@ -67,7 +72,8 @@ pub const CRONJOB_SPEC_SUSPEND: &str = "This flag tells the controller to suspen
 /// `batch/v1` `CronJobStatus.active`.
 pub const CRONJOB_STATUS_ACTIVE: &str = "A list of pointers to currently running jobs.";
 /// `batch/v1` `CronJobStatus.lastScheduleTime`.
-pub const CRONJOB_STATUS_LAST_SCHEDULE_TIME: &str = "Information when was the last time the job was successfully scheduled.";
+pub const CRONJOB_STATUS_LAST_SCHEDULE_TIME: &str =
+    "Information when was the last time the job was successfully scheduled.";
 /// `core/v1` `ServiceSpec.type`.
 pub const SERVICE_SPEC_TYPE: &str = "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. \"ClusterIP\" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is \"None\", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. \"NodePort\" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. \"LoadBalancer\" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. \"ExternalName\" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types";
 /// `core/v1` `ServiceSpec.clusterIP`.
@@ -85,25 +91,31 @@ pub const NODE_STATUS_ADDRESSES: &str = "List of addresses reachable to the node
 /// `core/v1` `NodeSystemInfo.kubeletVersion`.
 pub const NODE_INFO_KUBELET_VERSION: &str = "Kubelet Version reported by the node.";
 /// `core/v1` `NodeSystemInfo.osImage`.
-pub const NODE_INFO_OS_IMAGE: &str = "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).";
+pub const NODE_INFO_OS_IMAGE: &str =
+    "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).";
 /// `core/v1` `NodeSystemInfo.kernelVersion`.
-pub const NODE_INFO_KERNEL_VERSION: &str = "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).";
+pub const NODE_INFO_KERNEL_VERSION: &str =
+    "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).";
 /// `core/v1` `NodeSystemInfo.containerRuntimeVersion`.
 pub const NODE_INFO_CONTAINER_RUNTIME_VERSION: &str = "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).";
 /// `core/v1` `Event.lastTimestamp`.
-pub const EVENT_LAST_TIMESTAMP: &str = "The time at which the most recent occurrence of this event was recorded.";
+pub const EVENT_LAST_TIMESTAMP: &str =
+    "The time at which the most recent occurrence of this event was recorded.";
 /// `core/v1` `Event.type`.
-pub const EVENT_TYPE: &str = "Type of this event (Normal, Warning), new types could be added in the future";
+pub const EVENT_TYPE: &str =
+    "Type of this event (Normal, Warning), new types could be added in the future";
 /// `core/v1` `Event.reason`.
 pub const EVENT_REASON: &str = "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.";
 /// `core/v1` `Event.involvedObject`.
 pub const EVENT_INVOLVED_OBJECT: &str = "The object that this event is about.";
 /// `core/v1` `Event.source`.
-pub const EVENT_SOURCE: &str = "The component reporting this event. Should be a short machine understandable string.";
+pub const EVENT_SOURCE: &str =
+    "The component reporting this event. Should be a short machine understandable string.";
 /// `core/v1` `Event.message`.
 pub const EVENT_MESSAGE: &str = "A human-readable description of the status of this operation.";
 /// `core/v1` `Event.firstTimestamp`.
-pub const EVENT_FIRST_TIMESTAMP: &str = "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)";
+pub const EVENT_FIRST_TIMESTAMP: &str =
+    "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)";
 /// `core/v1` `Event.count`.
 pub const EVENT_COUNT: &str = "The number of times this event has occurred.";
 /// `core/v1` `ObjectReference.fieldPath`.
@@ -131,11 +143,13 @@ pub const PV_STATUS_REASON: &str = "reason is a brief CamelCase string that desc
 /// `core/v1` `PersistentVolumeClaimStatus.phase`.
 pub const PVC_STATUS_PHASE: &str = "phase represents the current phase of PersistentVolumeClaim.";
 /// `core/v1` `PersistentVolumeClaimStatus.capacity`.
-pub const PVC_STATUS_CAPACITY: &str = "capacity represents the actual resources of the underlying volume.";
+pub const PVC_STATUS_CAPACITY: &str =
+    "capacity represents the actual resources of the underlying volume.";
 /// `core/v1` `PersistentVolumeClaimStatus.accessModes`.
 pub const PVC_STATUS_ACCESS_MODES: &str = "accessModes contains the actual access modes the volume backing the PVC has. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1";
 /// `core/v1` `PersistentVolumeClaimSpec.volumeName`.
-pub const PVC_SPEC_VOLUME_NAME: &str = "volumeName is the binding reference to the PersistentVolume backing this claim.";
+pub const PVC_SPEC_VOLUME_NAME: &str =
+    "volumeName is the binding reference to the PersistentVolume backing this claim.";
 /// `core/v1` `PersistentVolumeClaimSpec.volumeMode`.
 pub const PVC_SPEC_VOLUME_MODE: &str = "volumeMode defines what type of volume is required by the claim. Value of Filesystem is implied when not included in claim spec.";
 /// `core/v1` `ConfigMap.data`.
@@ -173,7 +187,8 @@ pub const STORAGE_CLASS_RECLAIM_POLICY: &str = "reclaimPolicy controls the recla
 /// `storage/v1` `StorageClass.volumeBindingMode`.
 pub const STORAGE_CLASS_VOLUME_BINDING_MODE: &str = "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used. This field is only honored by servers that enable the VolumeScheduling feature.";
 /// `storage/v1` `StorageClass.allowVolumeExpansion`.
-pub const STORAGE_CLASS_ALLOW_VOLUME_EXPANSION: &str = "allowVolumeExpansion shows whether the storage class allow volume expand.";
+pub const STORAGE_CLASS_ALLOW_VOLUME_EXPANSION: &str =
+    "allowVolumeExpansion shows whether the storage class allow volume expand.";
 /// `scheduling/v1` `PriorityClass.value`.
 pub const PRIORITY_CLASS_VALUE: &str = "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.";
 /// `scheduling/v1` `PriorityClass.globalDefault`.
@@ -183,9 +198,11 @@ pub const PRIORITY_CLASS_PREEMPTION_POLICY: &str = "preemptionPolicy is the Poli
 /// `storage/v1` `VolumeAttachmentSpec.attacher`.
 pub const VOLUME_ATTACHMENT_SPEC_ATTACHER: &str = "attacher indicates the name of the volume driver that MUST handle this request. This is the name returned by GetPluginName().";
 /// `storage/v1` `VolumeAttachmentSource.persistentVolumeName`.
-pub const VOLUME_ATTACHMENT_SOURCE_PV_NAME: &str = "persistentVolumeName represents the name of the persistent volume to attach.";
+pub const VOLUME_ATTACHMENT_SOURCE_PV_NAME: &str =
+    "persistentVolumeName represents the name of the persistent volume to attach.";
 /// `storage/v1` `VolumeAttachmentSpec.nodeName`.
-pub const VOLUME_ATTACHMENT_SPEC_NODE_NAME: &str = "nodeName represents the node that the volume should be attached to.";
+pub const VOLUME_ATTACHMENT_SPEC_NODE_NAME: &str =
+    "nodeName represents the node that the volume should be attached to.";
 /// `storage/v1` `VolumeAttachmentStatus.attached`.
 pub const VOLUME_ATTACHMENT_STATUS_ATTACHED: &str = "attached indicates the volume is successfully attached. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.";
 /// `discovery/v1` `EndpointSlice.addressType`.
@@ -206,12 +223,9 @@ pub const CSI_DRIVER_TOKEN_REQUESTS: &str = "tokenRequests indicates the CSI dri
 pub const CSI_DRIVER_REQUIRES_REPUBLISH: &str = "requiresRepublish indicates the CSI driver wants `NodePublishVolume` being periodically called to reflect any possible change in the mounted volume. This field defaults to false.\n\nNote: After a successful initial NodePublishVolume call, subsequent calls to NodePublishVolume should only update the contents of the volume. New mount points will not be seen by a running container.";
 /// `storage/v1` `CsiDriverSpec.volumeLifecycleModes`.
 pub const CSI_DRIVER_VOLUME_LIFECYCLE_MODES: &str = "volumeLifecycleModes defines what kind of volumes this CSI volume driver supports. The default if the list is empty is \"Persistent\", which is the usage defined by the CSI specification and implemented in Kubernetes via the usual PV/PVC mechanism.\n\nThe other mode is \"Ephemeral\". In this mode, volumes are defined inline inside the pod spec with CSIVolumeSource and their lifecycle is tied to the lifecycle of that pod. A driver has to be aware of this because it is only going to get a NodePublishVolume call for such a volume.\n\nFor more information about implementing this mode, see https://kubernetes-csi.github.io/docs/ephemeral-local-volumes.html A driver can support one or more of these modes and more modes may be added in the future.\n\nThis field is beta. This field is immutable.";
-/// `storage/v1` `CsiStorageCapacity.storageClassName`.
-pub const CSI_STORAGE_CAPACITY_STORAGE_CLASS_NAME: &str = "storageClassName represents the name of the StorageClass that the reported capacity applies to. It must meet the same requirements as the name of a StorageClass object (non-empty, DNS subdomain). If that object no longer exists, the CSIStorageCapacity object is obsolete and should be removed by its creator. This field is immutable.";
-/// `storage/v1` `CsiStorageCapacity.capacity`.
-pub const CSI_STORAGE_CAPACITY_CAPACITY: &str = "capacity is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields.\n\nThe semantic is currently (CSI spec 1.2) defined as: The available capacity, in bytes, of the storage that can be used to provision volumes. If not set, that information is currently unavailable.";
 /// `flowcontrol/v1` `PriorityLevelConfigurationReference.name`.
-pub const FLOW_SCHEMA_PL_REF_NAME: &str = "`name` is the name of the priority level configuration being referenced Required.";
+pub const FLOW_SCHEMA_PL_REF_NAME: &str =
+    "`name` is the name of the priority level configuration being referenced Required.";
 /// `flowcontrol/v1` `FlowSchemaSpec.matchingPrecedence`.
 pub const FLOW_SCHEMA_MATCHING_PRECEDENCE: &str = "`matchingPrecedence` is used to choose among the FlowSchemas that match a given request. The chosen FlowSchema is among those with the numerically lowest (which we take to be logically highest) MatchingPrecedence.  Each MatchingPrecedence value must be ranged in [1,10000]. Note that if the precedence is not specified, it will be set to 1000 as default.";
 /// `flowcontrol/v1` `FlowSchemaSpec.distinguisherMethod`.
@@ -235,4 +249,5 @@ pub const LEASE_CANDIDATE_SPEC_LEASE_NAME: &str = "LeaseName is the name of the 
 /// `certificates/v1alpha1` `ClusterTrustBundleSpec.signerName`.
 pub const CLUSTER_TRUST_BUNDLE_SPEC_SIGNER_NAME: &str = "signerName indicates the associated signer, if any.\n\nIn order to create or update a ClusterTrustBundle that sets signerName, you must have the following cluster-scoped permission: group=certificates.k8s.io resource=signers resourceName=<the signer name> verb=attest.\n\nIf signerName is not empty, then the ClusterTrustBundle object must be named with the signer name as a prefix (translating slashes to colons). For example, for the signer name `example.com/foo`, valid ClusterTrustBundle object names include `example.com:foo:abc` and `example.com:foo:v1`.\n\nIf signerName is empty, then the ClusterTrustBundle object's name must not have such a prefix.\n\nList/watch requests for ClusterTrustBundles can filter on this field using a `spec.signerName=NAME` field selector.";
 /// `storage/v1beta1` `VolumeAttributesClass.driverName`.
-pub const VOLUME_ATTRIBUTES_CLASS_DRIVER_NAME: &str = "Name of the CSI driver This field is immutable.";
+pub const VOLUME_ATTRIBUTES_CLASS_DRIVER_NAME: &str =
+    "Name of the CSI driver This field is immutable.";

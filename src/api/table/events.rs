@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::descriptions as d;
-use super::fields::{get, name, opt_i64, str_at};
+use super::fields::{name, opt_i64, str_at};
 use super::{Column, PrintContext, Printer, Row};
 
 const EVENT_COLUMNS: &[Column] = &[
@@ -29,10 +29,18 @@ pub(super) const CORE_EVENTS: Printer = Printer {
     print: |event, context| print_event(&EventFields::core(event), context),
 };
 
-/// The printer of `events.k8s.io` `events`.
+/// The printer of `events.k8s.io` `events`. Objects whose own `apiVersion` is core `v1` (the
+/// stored form) are read with the core field names.
 pub(super) const EVENTS_API_EVENTS: Printer = Printer {
     columns: EVENT_COLUMNS,
-    print: |event, context| print_event(&EventFields::events_api(event), context),
+    print: |event, context| {
+        let fields = if str_at(event, &["apiVersion"]) == "v1" {
+            EventFields::core(event)
+        } else {
+            EventFields::events_api(event)
+        };
+        print_event(&fields, context)
+    },
 };
 
 /// The fields of an event the printer reads, under their core `v1` meaning.
@@ -169,9 +177,16 @@ mod tests {
         assert_eq!(
             print_cells(CORE_EVENTS, "v1", &event),
             vec![
-                json!("2m"), json!("Normal"), json!("Pulled"), json!("pod/web-0"),
-                json!("spec.containers{app}"), json!("kubelet, node-1"),
-                json!("Successfully pulled image"), json!("10m"), json!(3), json!("web-0.17c")
+                json!("2m"),
+                json!("Normal"),
+                json!("Pulled"),
+                json!("pod/web-0"),
+                json!("spec.containers{app}"),
+                json!("kubelet, node-1"),
+                json!("Successfully pulled image"),
+                json!("10m"),
+                json!(3),
+                json!("web-0.17c")
             ]
         );
     }
@@ -192,7 +207,8 @@ mod tests {
         assert_eq!(cells[7], json!("60m"));
         assert_eq!(cells[8], json!(7));
         // A singleton without a count counts once.
-        let single = json!({"metadata": {"name": "e2"}, "eventTime": "2024-05-01T11:59:00.000000Z"});
+        let single =
+            json!({"metadata": {"name": "e2"}, "eventTime": "2024-05-01T11:59:00.000000Z"});
         let cells = print_cells(CORE_EVENTS, "v1", &single);
         assert_eq!(cells[0], json!("60s"));
         assert_eq!(cells[8], json!(1));
@@ -211,9 +227,16 @@ mod tests {
         assert_eq!(
             print_cells(EVENTS_API_EVENTS, "v1", &event),
             vec![
-                json!("30m"), json!("Normal"), json!("ScalingReplicaSet"), json!("deployment/web"),
-                json!(""), json!("deployment-controller"), json!("Scaled up"), json!("60m"),
-                json!(2), json!("e3")
+                json!("30m"),
+                json!("Normal"),
+                json!("ScalingReplicaSet"),
+                json!("deployment/web"),
+                json!(""),
+                json!("deployment-controller"),
+                json!("Scaled up"),
+                json!("60m"),
+                json!(2),
+                json!("e3")
             ]
         );
     }
@@ -222,7 +245,18 @@ mod tests {
     fn columns_put_the_name_last_and_wide() {
         assert_eq!(
             column_names("", "events"),
-            ["Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name"]
+            [
+                "Last Seen",
+                "Type",
+                "Reason",
+                "Object",
+                "Subobject",
+                "Source",
+                "Message",
+                "First Seen",
+                "Count",
+                "Name"
+            ]
         );
         assert_eq!(EVENT_COLUMNS[9].priority, 1);
         assert_eq!(EVENT_COLUMNS[9].format, "name");

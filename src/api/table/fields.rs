@@ -118,7 +118,10 @@ pub(super) fn label_selector_string(selector: Option<&Value>) -> Result<String, 
     let mut requirements: Vec<(String, String)> = Vec::new();
     if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object) {
         for (key, value) in labels {
-            requirements.push((key.clone(), format!("{key}={}", value.as_str().unwrap_or(""))));
+            requirements.push((
+                key.clone(),
+                format!("{key}={}", value.as_str().unwrap_or("")),
+            ));
         }
     }
     for expression in array_at(selector, &["matchExpressions"]) {
@@ -239,8 +242,14 @@ mod tests {
                     {"key": "c", "operator": "DoesNotExist"}]}),
                 "a,b notin (x),!c",
             ),
-            (json!({"matchExpressions": [{"key": "a", "operator": "Bogus"}]}), "<error>"),
-            (json!({"matchExpressions": [{"key": "a", "operator": "In"}]}), "<error>"),
+            (
+                json!({"matchExpressions": [{"key": "a", "operator": "Bogus"}]}),
+                "<error>",
+            ),
+            (
+                json!({"matchExpressions": [{"key": "a", "operator": "In"}]}),
+                "<error>",
+            ),
         ];
         for (selector, want) in cases {
             assert_eq!(format_label_selector(Some(&selector)), want, "{selector}");
@@ -250,7 +259,10 @@ mod tests {
 
     #[test]
     fn containers_and_int_or_string() {
-        let containers = [json!({"name": "a", "image": "nginx"}), json!({"name": "b", "image": "redis:7"})];
+        let containers = [
+            json!({"name": "a", "image": "nginx"}),
+            json!({"name": "b", "image": "redis:7"}),
+        ];
         assert_eq!(
             layout_containers(&containers),
             ("a,b".to_string(), "nginx,redis:7".to_string())

@@ -9,6 +9,10 @@
 //! - every other resource gets the default table of `rest.defaultTableConvertor`: `Name` and
 //!   `Created At` (an RFC 3339 date), which kubectl shows as `NAME   CREATED AT`.
 //!
+//! The aggregator's `apiservices` have their own table (NAME, SERVICE, AVAILABLE, AGE), which
+//! always carries its column definitions. Stores upstream gives the default table although a
+//! printer exists (`csistoragecapacities`) get the default table here too.
+//!
 //! Each row carries the object per the `includeObject` query parameter ([`IncludeObject`]): a
 //! `PartialObjectMetadata` (the default), the whole object, or nothing (`null`).
 //!
@@ -85,7 +89,11 @@ pub(crate) struct Column {
 
 impl Column {
     /// A standard column of `kind` (`string`, `integer`, `boolean`, `date`).
-    pub(crate) const fn new(name: &'static str, kind: &'static str, description: &'static str) -> Self {
+    pub(crate) const fn new(
+        name: &'static str,
+        kind: &'static str,
+        description: &'static str,
+    ) -> Self {
         Column {
             name,
             kind,
@@ -97,7 +105,10 @@ impl Column {
 
     /// The same column shown only in the wide view.
     pub(crate) const fn wide(self) -> Self {
-        Column { priority: 1, ..self }
+        Column {
+            priority: 1,
+            ..self
+        }
     }
 
     /// The same column marked as holding the object's name.
@@ -123,19 +134,34 @@ impl Column {
 pub(crate) const NAME_COLUMN: Column =
     Column::new("Name", "string", descriptions::OBJECT_META_NAME).name_format();
 /// The `Age` column: the object's age as [`human_duration`].
-pub(crate) const AGE_COLUMN: Column =
-    Column::new("Age", "string", descriptions::OBJECT_META_CREATION_TIMESTAMP);
+pub(crate) const AGE_COLUMN: Column = Column::new(
+    "Age",
+    "string",
+    descriptions::OBJECT_META_CREATION_TIMESTAMP,
+);
 /// The wide `Containers` column of workload printers.
-pub(crate) const CONTAINERS_COLUMN: Column =
-    Column::new("Containers", "string", "Names of each container in the template.").wide();
+pub(crate) const CONTAINERS_COLUMN: Column = Column::new(
+    "Containers",
+    "string",
+    "Names of each container in the template.",
+)
+.wide();
 /// The wide `Images` column of workload printers.
-pub(crate) const IMAGES_COLUMN: Column =
-    Column::new("Images", "string", "Images referenced by each container in the template.").wide();
+pub(crate) const IMAGES_COLUMN: Column = Column::new(
+    "Images",
+    "string",
+    "Images referenced by each container in the template.",
+)
+.wide();
 
 /// The columns of the default table (`rest.defaultTableConvertor`).
 const DEFAULT_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    Column::new("Created At", "date", descriptions::OBJECT_META_CREATION_TIMESTAMP),
+    Column::new(
+        "Created At",
+        "date",
+        descriptions::OBJECT_META_CREATION_TIMESTAMP,
+    ),
 ];
 
 /// What printers need besides the object.
@@ -191,7 +217,9 @@ fn printer_for(group: &str, plural: &str) -> Option<Printer> {
         .or_else(|| batch::printer(group, plural))
         .or_else(|| networking::printer(group, plural))
         .or_else(|| cluster::printer(group, plural))
-        .or_else(|| (group == "events.k8s.io" && plural == "events").then_some(events::EVENTS_API_EVENTS))
+        .or_else(|| {
+            (group == "events.k8s.io" && plural == "events").then_some(events::EVENTS_API_EVENTS)
+        })
 }
 
 /// The objects of a list (or the one object of a get) as a `meta.k8s.io/v1` Table, aged to now.
@@ -229,7 +257,12 @@ pub fn to_table_at(
 /// One watch event's object as a Table with a single row, aged to now. The MUST rule of upstream's
 /// watch encoding: `with_columns` is true for the first event of a watch and false for every later
 /// one (those carry `"columnDefinitions": null`). The Table's `resourceVersion` is the object's.
-pub fn row_table(info: &ResourceInfo, object: &Value, include: IncludeObject, with_columns: bool) -> Value {
+pub fn row_table(
+    info: &ResourceInfo,
+    object: &Value,
+    include: IncludeObject,
+    with_columns: bool,
+) -> Value {
     row_table_at(info, object, include, with_columns, Timestamp::now())
 }
 
@@ -242,7 +275,14 @@ pub fn row_table_at(
     now: Timestamp,
 ) -> Value {
     let metadata = object_table_meta(object);
-    build_table(info, std::slice::from_ref(object), include, metadata, with_columns, now)
+    build_table(
+        info,
+        std::slice::from_ref(object),
+        include,
+        metadata,
+        with_columns,
+        now,
+    )
 }
 
 fn build_table(
@@ -274,7 +314,8 @@ fn build_table(
             row_json(info, object, row, include)
         })
         .collect();
-    let column_definitions = if with_columns {
+    let column_definitions = if with_columns || cluster::ignores_no_headers(info.group, info.plural)
+    {
         Value::Array(columns.iter().map(|c| c.to_json()).collect())
     } else {
         Value::Null
@@ -352,7 +393,9 @@ fn table_list_meta(list_meta: &Value) -> Map<String, Value> {
 /// The Table's `metadata` for a single object: its `resourceVersion`.
 fn object_table_meta(object: &Value) -> Map<String, Value> {
     let mut out = Map::new();
-    if let Some(rv) = fields::opt_str(object, &["metadata", "resourceVersion"]).filter(|v| !v.is_empty()) {
+    if let Some(rv) =
+        fields::opt_str(object, &["metadata", "resourceVersion"]).filter(|v| !v.is_empty())
+    {
         out.insert("resourceVersion".into(), Value::from(rv));
     }
     out

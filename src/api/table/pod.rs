@@ -124,7 +124,10 @@ fn print_pod(pod: &Value, context: &PrintContext) -> Row {
         .count();
 
     let mut initializing = false;
-    for (index, container) in array_at(status, &["initContainerStatuses"]).iter().enumerate() {
+    for (index, container) in array_at(status, &["initContainerStatuses"])
+        .iter()
+        .enumerate()
+    {
         let restart_count = i64_at(container, &["restartCount"]);
         restarts += restart_count;
         last_restart = later_restart(last_restart, container);
@@ -168,7 +171,8 @@ fn print_pod(pod: &Value, context: &PrintContext) -> Row {
         for container in array_at(status, &["containerStatuses"]).iter().rev() {
             restarts += i64_at(container, &["restartCount"]);
             last_restart = later_restart(last_restart, container);
-            let waiting_reason = state(container, "state", "waiting").map(|w| str_at(w, &["reason"]));
+            let waiting_reason =
+                state(container, "state", "waiting").map(|w| str_at(w, &["reason"]));
             let terminated = state(container, "state", "terminated");
             if let Some(r) = waiting_reason.filter(|r| !r.is_empty()) {
                 reason = r.to_string();
@@ -177,7 +181,9 @@ fn print_pod(pod: &Value, context: &PrintContext) -> Row {
                     "" => terminated_without_reason(terminated),
                     r => r.to_string(),
                 };
-            } else if bool_at(container, &["ready"]) && state(container, "state", "running").is_some() {
+            } else if bool_at(container, &["ready"])
+                && state(container, "state", "running").is_some()
+            {
                 has_running = true;
                 ready_containers += 1;
             }
@@ -200,13 +206,22 @@ fn print_pod(pod: &Value, context: &PrintContext) -> Row {
 
     let restarts_cell = match last_restart {
         Some(at) if restarts != 0 => {
-            format!("{restarts} ({} ago)", super::age::human_duration(context.now.duration_since(at)))
+            format!(
+                "{restarts} ({} ago)",
+                super::age::human_duration(context.now.duration_since(at))
+            )
         }
         _ => restarts.to_string(),
     };
 
     let pod_ip = pod_ip(status);
-    let or_none = |s: &str| if s.is_empty() { "<none>".to_string() } else { s.to_string() };
+    let or_none = |s: &str| {
+        if s.is_empty() {
+            "<none>".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let cells = vec![
         Value::from(name(pod)),
         Value::from(format!("{ready_containers}/{total_containers}")),
@@ -253,16 +268,30 @@ mod tests {
     use serde_json::json;
 
     fn pod(spec: Value, status: Value) -> Value {
-        object("web-0", "2024-05-01T11:55:00Z", json!({"spec": spec, "status": status}))
+        object(
+            "web-0",
+            "2024-05-01T11:55:00Z",
+            json!({"spec": spec, "status": status}),
+        )
     }
 
     fn cells(pod: &Value) -> Vec<Value> {
-        print_pod(pod, &PrintContext { now: now(), version: "v1" }).cells
+        print_pod(
+            pod,
+            &PrintContext {
+                now: now(),
+                version: "v1",
+            },
+        )
+        .cells
     }
 
     fn status_and_ready(pod: &Value) -> (String, String) {
         let c = cells(pod);
-        (c[2].as_str().unwrap_or("").into(), c[1].as_str().unwrap_or("").into())
+        (
+            c[2].as_str().unwrap_or("").into(),
+            c[1].as_str().unwrap_or("").into(),
+        )
     }
 
     fn one_container() -> Value {
@@ -281,8 +310,15 @@ mod tests {
         assert_eq!(
             cells(&p),
             vec![
-                json!("web-0"), json!("1/1"), json!("Running"), json!("0"), json!("5m"),
-                json!("10.0.0.5"), json!("node-1"), json!("<none>"), json!("<none>")
+                json!("web-0"),
+                json!("1/1"),
+                json!("Running"),
+                json!("0"),
+                json!("5m"),
+                json!("10.0.0.5"),
+                json!("node-1"),
+                json!("<none>"),
+                json!("<none>")
             ]
         );
     }
@@ -293,8 +329,15 @@ mod tests {
         assert_eq!(
             cells(&p),
             vec![
-                json!("web-0"), json!("0/1"), json!("Pending"), json!("0"), json!("5m"),
-                json!("<none>"), json!("<none>"), json!("<none>"), json!("<none>")
+                json!("web-0"),
+                json!("0/1"),
+                json!("Pending"),
+                json!("0"),
+                json!("5m"),
+                json!("<none>"),
+                json!("<none>"),
+                json!("<none>"),
+                json!("<none>")
             ]
         );
     }
@@ -308,16 +351,28 @@ mod tests {
                     {"name": "app", "ready": false, "state": {"waiting": {"reason": reason}}}]}),
             )
         };
-        assert_eq!(status_and_ready(&waiting("ContainerCreating")).0, "ContainerCreating");
-        assert_eq!(status_and_ready(&waiting("CrashLoopBackOff")).0, "CrashLoopBackOff");
-        assert_eq!(status_and_ready(&waiting("ImagePullBackOff")).0, "ImagePullBackOff");
+        assert_eq!(
+            status_and_ready(&waiting("ContainerCreating")).0,
+            "ContainerCreating"
+        );
+        assert_eq!(
+            status_and_ready(&waiting("CrashLoopBackOff")).0,
+            "CrashLoopBackOff"
+        );
+        assert_eq!(
+            status_and_ready(&waiting("ImagePullBackOff")).0,
+            "ImagePullBackOff"
+        );
 
         let completed = pod(
             one_container(),
             json!({"phase": "Succeeded", "containerStatuses": [
                 {"name": "app", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}),
         );
-        assert_eq!(status_and_ready(&completed), ("Completed".into(), "0/1".into()));
+        assert_eq!(
+            status_and_ready(&completed),
+            ("Completed".into(), "0/1".into())
+        );
 
         let signal = pod(
             one_container(),
@@ -332,7 +387,10 @@ mod tests {
         );
         assert_eq!(status_and_ready(&exit).0, "ExitCode:3");
 
-        let evicted = pod(one_container(), json!({"phase": "Failed", "reason": "Evicted"}));
+        let evicted = pod(
+            one_container(),
+            json!({"phase": "Failed", "reason": "Evicted"}),
+        );
         assert_eq!(status_and_ready(&evicted).0, "Evicted");
 
         let gated = pod(
@@ -363,23 +421,39 @@ mod tests {
     #[test]
     fn init_container_reasons() {
         let spec = json!({"initContainers": [{"name": "i1"}, {"name": "i2"}], "containers": [{"name": "app"}]});
-        let with_init = |statuses: Value| pod(spec.clone(), json!({"phase": "Pending", "initContainerStatuses": statuses}));
+        let with_init = |statuses: Value| {
+            pod(
+                spec.clone(),
+                json!({"phase": "Pending", "initContainerStatuses": statuses}),
+            )
+        };
 
-        let first_running = with_init(json!([{"name": "i1", "state": {"running": {}}}, {"name": "i2", "state": {"waiting": {"reason": "PodInitializing"}}}]));
-        assert_eq!(status_and_ready(&first_running), ("Init:0/2".into(), "0/1".into()));
+        let first_running = with_init(
+            json!([{"name": "i1", "state": {"running": {}}}, {"name": "i2", "state": {"waiting": {"reason": "PodInitializing"}}}]),
+        );
+        assert_eq!(
+            status_and_ready(&first_running),
+            ("Init:0/2".into(), "0/1".into())
+        );
 
         let second = with_init(json!([
             {"name": "i1", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
             {"name": "i2", "state": {"waiting": {"reason": "PodInitializing"}}}]));
         assert_eq!(status_and_ready(&second).0, "Init:1/2");
 
-        let crash = with_init(json!([{"name": "i1", "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]));
+        let crash = with_init(
+            json!([{"name": "i1", "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]),
+        );
         assert_eq!(status_and_ready(&crash).0, "Init:CrashLoopBackOff");
         assert_eq!(cells(&crash)[3], json!("3"));
 
-        let failed = with_init(json!([{"name": "i1", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]));
+        let failed = with_init(
+            json!([{"name": "i1", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]),
+        );
         assert_eq!(status_and_ready(&failed).0, "Init:Error");
-        let signal = with_init(json!([{"name": "i1", "state": {"terminated": {"exitCode": 1, "signal": 15}}}]));
+        let signal = with_init(
+            json!([{"name": "i1", "state": {"terminated": {"exitCode": 1, "signal": 15}}}]),
+        );
         assert_eq!(status_and_ready(&signal).0, "Init:Signal:15");
         let exit = with_init(json!([{"name": "i1", "state": {"terminated": {"exitCode": 2}}}]));
         assert_eq!(status_and_ready(&exit).0, "Init:ExitCode:2");
@@ -437,12 +511,17 @@ mod tests {
 
     #[test]
     fn finished_pods_carry_a_completed_row_condition() {
-        let ctx = PrintContext { now: now(), version: "v1" };
+        let ctx = PrintContext {
+            now: now(),
+            version: "v1",
+        };
         let row = print_pod(&pod(one_container(), json!({"phase": "Succeeded"})), &ctx);
         assert_eq!(
             row.conditions,
-            vec![json!({"type": "Completed", "status": "True", "reason": "Succeeded",
-                        "message": "The pod has completed successfully."})]
+            vec![
+                json!({"type": "Completed", "status": "True", "reason": "Succeeded",
+                        "message": "The pod has completed successfully."})
+            ]
         );
         let row = print_pod(&pod(one_container(), json!({"phase": "Failed"})), &ctx);
         assert_eq!(row.conditions[0]["reason"], json!("Failed"));
@@ -459,7 +538,10 @@ mod tests {
                    "conditions": [{"type": "a", "status": "True"}, {"type": "b", "status": "False"}]}),
         );
         let c = cells(&p);
-        assert_eq!(&c[5..], &[json!("fd00::1"), json!("n1"), json!("n2"), json!("1/2")]);
+        assert_eq!(
+            &c[5..],
+            &[json!("fd00::1"), json!("n1"), json!("n2"), json!("1/2")]
+        );
         let both = json!({"podIP": "10.1.1.1", "podIPs": [{"ip": "10.9.9.9"}]});
         assert_eq!(pod_ip(&both), "10.1.1.1");
     }

@@ -4,10 +4,14 @@
 use serde_json::Value;
 
 use super::descriptions as d;
-use super::fields::{annotation, array_at, bool_at, get, is_deleting, len_at, name, opt_bool, opt_str, quantity, str_at};
+use super::fields::{
+    annotation, array_at, bool_at, get, is_deleting, len_at, name, opt_bool, opt_str, quantity,
+    str_at,
+};
 use super::{Column, PrintContext, Printer, Row, AGE_COLUMN, NAME_COLUMN};
 
-/// The printer of `storage.k8s.io` resource `plural`.
+/// The printer of `storage.k8s.io` resource `plural`. `csistoragecapacities` has a printer upstream
+/// but its store registers the default table, so it gets that.
 pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
     if group != "storage.k8s.io" {
         return None;
@@ -17,7 +21,6 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
         "volumeattachments" => VOLUME_ATTACHMENTS,
         "csidrivers" => CSI_DRIVERS,
         "csinodes" => CSI_NODES,
-        "csistoragecapacities" => CSI_STORAGE_CAPACITIES,
         "volumeattributesclasses" => VOLUME_ATTRIBUTES_CLASSES,
         _ => return None,
     })
@@ -62,7 +65,11 @@ pub(super) const PERSISTENT_VOLUMES: Printer = Printer {
         Column::new("Status", "string", d::PV_STATUS_PHASE),
         Column::new("Claim", "string", d::PV_SPEC_CLAIM_REF),
         Column::new("StorageClass", "string", "StorageClass of the pv"),
-        Column::new("VolumeAttributesClass", "string", "VolumeAttributesClass of the pv"),
+        Column::new(
+            "VolumeAttributesClass",
+            "string",
+            "VolumeAttributesClass of the pv",
+        ),
         Column::new("Reason", "string", d::PV_STATUS_REASON),
         AGE_COLUMN,
         Column::new("VolumeMode", "string", d::PV_SPEC_VOLUME_MODE).wide(),
@@ -72,7 +79,11 @@ pub(super) const PERSISTENT_VOLUMES: Printer = Printer {
 
 fn print_persistent_volume(volume: &Value, context: &PrintContext) -> Row {
     let claim = match get(volume, &["spec", "claimRef"]).filter(|c| c.is_object()) {
-        Some(claim) => format!("{}/{}", str_at(claim, &["namespace"]), str_at(claim, &["name"])),
+        Some(claim) => format!(
+            "{}/{}",
+            str_at(claim, &["namespace"]),
+            str_at(claim, &["name"])
+        ),
         None => String::new(),
     };
     let phase = if is_deleting(volume) {
@@ -88,7 +99,10 @@ fn print_persistent_volume(volume: &Value, context: &PrintContext) -> Row {
         Value::from(phase),
         Value::from(claim),
         Value::from(storage_class(volume)),
-        Value::from(or_unset(opt_str(volume, &["spec", "volumeAttributesClassName"]))),
+        Value::from(or_unset(opt_str(
+            volume,
+            &["spec", "volumeAttributesClassName"],
+        ))),
         Value::from(str_at(volume, &["status", "reason"])),
         Value::from(context.age(volume)),
         Value::from(or_unset(opt_str(volume, &["spec", "volumeMode"]))),
@@ -104,7 +118,11 @@ pub(super) const PERSISTENT_VOLUME_CLAIMS: Printer = Printer {
         Column::new("Capacity", "string", d::PVC_STATUS_CAPACITY),
         Column::new("Access Modes", "string", d::PVC_STATUS_ACCESS_MODES),
         Column::new("StorageClass", "string", "StorageClass of the pvc"),
-        Column::new("VolumeAttributesClass", "string", "VolumeAttributesClass of the pvc"),
+        Column::new(
+            "VolumeAttributesClass",
+            "string",
+            "VolumeAttributesClass of the pvc",
+        ),
         AGE_COLUMN,
         Column::new("VolumeMode", "string", d::PVC_SPEC_VOLUME_MODE).wide(),
     ],
@@ -134,7 +152,10 @@ fn print_persistent_volume_claim(claim: &Value, context: &PrintContext) -> Row {
         Value::from(capacity),
         Value::from(modes),
         Value::from(storage_class(claim)),
-        Value::from(or_unset(opt_str(claim, &["spec", "volumeAttributesClassName"]))),
+        Value::from(or_unset(opt_str(
+            claim,
+            &["spec", "volumeAttributesClassName"],
+        ))),
         Value::from(context.age(claim)),
         Value::from(or_unset(opt_str(claim, &["spec", "volumeMode"]))),
     ])
@@ -145,14 +166,25 @@ const STORAGE_CLASSES: Printer = Printer {
         NAME_COLUMN,
         Column::new("Provisioner", "string", d::STORAGE_CLASS_PROVISIONER),
         Column::new("ReclaimPolicy", "string", d::STORAGE_CLASS_RECLAIM_POLICY),
-        Column::new("VolumeBindingMode", "string", d::STORAGE_CLASS_VOLUME_BINDING_MODE),
-        Column::new("AllowVolumeExpansion", "string", d::STORAGE_CLASS_ALLOW_VOLUME_EXPANSION),
+        Column::new(
+            "VolumeBindingMode",
+            "string",
+            d::STORAGE_CLASS_VOLUME_BINDING_MODE,
+        ),
+        Column::new(
+            "AllowVolumeExpansion",
+            "string",
+            d::STORAGE_CLASS_ALLOW_VOLUME_EXPANSION,
+        ),
         AGE_COLUMN,
     ],
     print: |class, context| {
-        let is_default = ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"]
-            .iter()
-            .any(|key| annotation(class, key) == Some("true"));
+        let is_default = [
+            "storageclass.kubernetes.io/is-default-class",
+            "storageclass.beta.kubernetes.io/is-default-class",
+        ]
+        .iter()
+        .any(|key| annotation(class, key) == Some("true"));
         let shown_name = if is_default {
             format!("{} (default)", name(class))
         } else {
@@ -172,12 +204,18 @@ const STORAGE_CLASSES: Printer = Printer {
 const VOLUME_ATTRIBUTES_CLASSES: Printer = Printer {
     columns: &[
         NAME_COLUMN,
-        Column::new("DriverName", "string", d::VOLUME_ATTRIBUTES_CLASS_DRIVER_NAME),
+        Column::new(
+            "DriverName",
+            "string",
+            d::VOLUME_ATTRIBUTES_CLASS_DRIVER_NAME,
+        ),
         AGE_COLUMN,
     ],
     print: |class, context| {
-        let is_default = annotation(class, "volumeattributesclass.alpha.kubernetes.io/is-default-class")
-            == Some("true");
+        let is_default = annotation(
+            class,
+            "volumeattributesclass.alpha.kubernetes.io/is-default-class",
+        ) == Some("true");
         let shown_name = if is_default {
             format!("{} (default)", name(class))
         } else {
@@ -204,7 +242,10 @@ const VOLUME_ATTACHMENTS: Printer = Printer {
         Row::from(vec![
             Value::from(name(attachment)),
             Value::from(str_at(attachment, &["spec", "attacher"])),
-            Value::from(str_at(attachment, &["spec", "source", "persistentVolumeName"])),
+            Value::from(str_at(
+                attachment,
+                &["spec", "source", "persistentVolumeName"],
+            )),
             Value::from(str_at(attachment, &["spec", "nodeName"])),
             Value::from(bool_at(attachment, &["status", "attached"])),
             Value::from(context.age(attachment)),
@@ -219,7 +260,11 @@ const CSI_DRIVERS: Printer = Printer {
         Column::new("PodInfoOnMount", "boolean", d::CSI_DRIVER_POD_INFO_ON_MOUNT),
         Column::new("StorageCapacity", "boolean", d::CSI_DRIVER_STORAGE_CAPACITY),
         Column::new("TokenRequests", "string", d::CSI_DRIVER_TOKEN_REQUESTS),
-        Column::new("RequiresRepublish", "boolean", d::CSI_DRIVER_REQUIRES_REPUBLISH),
+        Column::new(
+            "RequiresRepublish",
+            "boolean",
+            d::CSI_DRIVER_REQUIRES_REPUBLISH,
+        ),
         Column::new("Modes", "string", d::CSI_DRIVER_VOLUME_LIFECYCLE_MODES),
         AGE_COLUMN,
     ],
@@ -269,25 +314,6 @@ const CSI_NODES: Printer = Printer {
     },
 };
 
-const CSI_STORAGE_CAPACITIES: Printer = Printer {
-    columns: &[
-        NAME_COLUMN,
-        Column::new("StorageClassName", "string", d::CSI_STORAGE_CAPACITY_STORAGE_CLASS_NAME),
-        Column::new("Capacity", "string", d::CSI_STORAGE_CAPACITY_CAPACITY),
-    ],
-    print: |capacity, _| {
-        let amount = match get(capacity, &["capacity"]) {
-            Some(value) if !value.is_null() => quantity(Some(value)),
-            _ => "<unset>".to_string(),
-        };
-        Row::from(vec![
-            Value::from(name(capacity)),
-            Value::from(str_at(capacity, &["storageClassName"])),
-            Value::from(amount),
-        ])
-    },
-};
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,8 +333,16 @@ mod tests {
         assert_eq!(
             table_cells("", "v1", "persistentvolumes", &pv),
             vec![
-                json!("pv-1"), json!("10Gi"), json!("RWO,RWX"), json!("Retain"), json!("Bound"),
-                json!("default/data"), json!("fast"), json!("<unset>"), json!(""), json!("120m"),
+                json!("pv-1"),
+                json!("10Gi"),
+                json!("RWO,RWX"),
+                json!("Retain"),
+                json!("Bound"),
+                json!("default/data"),
+                json!("fast"),
+                json!("<unset>"),
+                json!(""),
+                json!("120m"),
                 json!("Filesystem")
             ]
         );
@@ -325,8 +359,15 @@ mod tests {
         assert_eq!(
             print_cells(PERSISTENT_VOLUME_CLAIMS, "v1", &pending),
             vec![
-                json!("data"), json!("Pending"), json!(""), json!(""), json!(""), json!("standard"),
-                json!("<unset>"), json!("60s"), json!("<unset>")
+                json!("data"),
+                json!("Pending"),
+                json!(""),
+                json!(""),
+                json!(""),
+                json!("standard"),
+                json!("<unset>"),
+                json!("60s"),
+                json!("<unset>")
             ]
         );
         let bound = object(
@@ -338,7 +379,16 @@ mod tests {
                    "status": {"phase": "Bound", "capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteOncePod"]}}),
         );
         let cells = print_cells(PERSISTENT_VOLUME_CLAIMS, "v1", &bound);
-        assert_eq!(&cells[1..6], &[json!("Terminating"), json!("pv-1"), json!("5Gi"), json!("RWOP"), json!("legacy")]);
+        assert_eq!(
+            &cells[1..6],
+            &[
+                json!("Terminating"),
+                json!("pv-1"),
+                json!("5Gi"),
+                json!("RWOP"),
+                json!("legacy")
+            ]
+        );
     }
 
     #[test]
@@ -352,20 +402,34 @@ mod tests {
         assert_eq!(
             table_cells("storage.k8s.io", "v1", "storageclasses", &class),
             vec![
-                json!("standard (default)"), json!("rancher.io/local-path"), json!("Delete"),
-                json!("Immediate"), json!(false), json!("60m")
+                json!("standard (default)"),
+                json!("rancher.io/local-path"),
+                json!("Delete"),
+                json!("Immediate"),
+                json!(false),
+                json!("60m")
             ]
         );
     }
 
     #[test]
     fn csi_driver_defaults() {
-        let driver = object("csi.example.com", "2024-05-01T11:00:00Z", json!({"spec": {"volumeLifecycleModes": ["Persistent"]}}));
+        let driver = object(
+            "csi.example.com",
+            "2024-05-01T11:00:00Z",
+            json!({"spec": {"volumeLifecycleModes": ["Persistent"]}}),
+        );
         assert_eq!(
             print_cells(CSI_DRIVERS, "v1", &driver),
             vec![
-                json!("csi.example.com"), json!(true), json!(false), json!(false), json!("<unset>"),
-                json!(false), json!("Persistent"), json!("60m")
+                json!("csi.example.com"),
+                json!(true),
+                json!(false),
+                json!(false),
+                json!("<unset>"),
+                json!(false),
+                json!("Persistent"),
+                json!("60m")
             ]
         );
     }

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde_json::{json, Value};
 
 use super::{to_table_at, IncludeObject, PrintContext, Printer};
-use crate::registry::catalog::ResourceInfo;
+use crate::registry::catalog::{builtin, ResourceInfo};
 
 /// The instant every test measures ages to: 2024-05-01T12:00:00Z.
 pub(crate) fn now() -> Timestamp {
@@ -30,30 +30,46 @@ pub(crate) fn object(name: &str, created: &str, rest: Value) -> Value {
     object
 }
 
-/// A resource info for `group`/`version` `plural`.
-pub(crate) fn info(group: &'static str, version: &'static str, plural: &'static str, kind: &'static str) -> ResourceInfo {
+/// A resource info for `group`/`version` `plural` of `kind`: a clone of a built-in catalogue row
+/// with those names, so tests need not know every field of [`ResourceInfo`].
+pub(crate) fn info(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+) -> ResourceInfo {
+    let template = builtin()
+        .iter()
+        .next()
+        .expect("the built-in catalogue has resources");
     ResourceInfo {
         group,
         version,
         kind,
         plural,
-        singular: "",
-        namespaced: true,
-        verbs: &[],
-        short_names: &[],
-        categories: &[],
-        subresources: &[],
-        storage_version: true,
+        ..template.clone()
     }
 }
 
 /// The cells `printer` prints for `object` at version `version`, aged to [`now`].
 pub(crate) fn print_cells(printer: Printer, version: &'static str, object: &Value) -> Vec<Value> {
-    (printer.print)(object, &PrintContext { now: now(), version }).cells
+    (printer.print)(
+        object,
+        &PrintContext {
+            now: now(),
+            version,
+        },
+    )
+    .cells
 }
 
 /// The cells of the first row of the Table for `object` as resource `plural` in `group`.
-pub(crate) fn table_cells(group: &'static str, version: &'static str, plural: &'static str, object: &Value) -> Vec<Value> {
+pub(crate) fn table_cells(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    object: &Value,
+) -> Vec<Value> {
     let table = to_table_at(
         &info(group, version, plural, "Kind"),
         std::slice::from_ref(object),
@@ -61,12 +77,21 @@ pub(crate) fn table_cells(group: &'static str, version: &'static str, plural: &'
         None,
         now(),
     );
-    table["rows"][0]["cells"].as_array().cloned().unwrap_or_default()
+    table["rows"][0]["cells"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The column names of the Table for resource `plural` in `group`.
 pub(crate) fn column_names(group: &'static str, plural: &'static str) -> Vec<String> {
-    let table = to_table_at(&info(group, "v1", plural, "Kind"), &[], IncludeObject::None, None, now());
+    let table = to_table_at(
+        &info(group, "v1", plural, "Kind"),
+        &[],
+        IncludeObject::None,
+        None,
+        now(),
+    );
     table["columnDefinitions"]
         .as_array()
         .map(|columns| {

@@ -95,5 +95,8 @@ pub(super) const LIST_DOCS: &[ListDocs] = &[
 
 /// The descriptions of the list definition `name`, if upstream has that list kind.
 pub(super) fn docs_for(name: &str) -> Option<&'static ListDocs> {
-    LIST_DOCS.binary_search_by(|row| row.0.cmp(name)).ok().map(|index| &LIST_DOCS[index])
+    LIST_DOCS
+        .binary_search_by(|row| row.0.cmp(name))
+        .ok()
+        .map(|index| &LIST_DOCS[index])
 }

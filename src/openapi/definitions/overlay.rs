@@ -50,7 +50,9 @@ pub(super) fn apply(definitions: &mut BTreeMap<String, Value>) -> Vec<String> {
             let target = if field.is_empty() {
                 Some(&mut *schema)
             } else {
-                schema.get_mut("properties").and_then(|properties| properties.get_mut(field))
+                schema
+                    .get_mut("properties")
+                    .and_then(|properties| properties.get_mut(field))
             };
             match target.and_then(Value::as_object_mut) {
                 Some(target) => write_extensions(target, field_overlay),
@@ -73,6 +75,9 @@ fn write_extensions(target: &mut serde_json::Map<String, Value>, overlay: &Field
     set("x-kubernetes-list-type", list_type);
     set("x-kubernetes-map-type", map_type);
     if !map_keys.is_empty() {
-        target.insert("x-kubernetes-list-map-keys".to_string(), Value::from(map_keys.to_vec()));
+        target.insert(
+            "x-kubernetes-list-map-keys".to_string(),
+            Value::from(map_keys.to_vec()),
+        );
     }
 }

@@ -32,7 +32,9 @@ pub(super) fn bad_arg_type(expected: GoKind, actual: &Value) -> PatchError {
 /// A missing key reads as `nil`, as in Go.
 fn identity<'a>(item: &'a Value, merge_key: &str, kind: GoKind) -> Option<&'a Value> {
     if kind == GoKind::Map {
-        item.as_object().and_then(|map| map.get(merge_key)).filter(|value| !value.is_null())
+        item.as_object()
+            .and_then(|map| map.get(merge_key))
+            .filter(|value| !value.is_null())
     } else {
         Some(item)
     }
@@ -41,11 +43,13 @@ fn identity<'a>(item: &'a Value, merge_key: &str, kind: GoKind) -> Option<&'a Va
 /// The position of `item` in `list` by identity, as upstream's `index`.
 fn index_of(list: &[Value], item: &Value, merge_key: &str, kind: GoKind) -> Option<usize> {
     let wanted = identity(item, merge_key, kind);
-    list.iter().position(|candidate| match (identity(candidate, merge_key, kind), wanted) {
-        (Some(left), Some(right)) => go_equal(left, right),
-        (None, None) => true,
-        _ => false,
-    })
+    list.iter().position(
+        |candidate| match (identity(candidate, merge_key, kind), wanted) {
+            (Some(left), Some(right)) => go_equal(left, right),
+            (None, None) => true,
+            _ => false,
+        },
+    )
 }
 
 /// Whether the map `item` carries `$patch: delete`.
@@ -56,7 +60,9 @@ fn is_delete_directive(item: &Value) -> bool {
 /// Checks that every item is a map holding the merge key.
 fn validate_merge_key(merge_key: &str, lists: [&[Value]; 2]) -> Result<(), PatchError> {
     for item in lists.into_iter().flatten() {
-        let Some(map) = item.as_object() else { return Err(bad_arg_type(GoKind::Map, item)) };
+        let Some(map) = item.as_object() else {
+            return Err(bad_arg_type(GoKind::Map, item));
+        };
         if !map.contains_key(merge_key) {
             return Err(no_merge_key(map, merge_key));
         }
@@ -74,14 +80,19 @@ fn normalize_slice_order(
 ) -> Result<Vec<Value>, PatchError> {
     let (mut sorted, deletions): (Vec<Value>, Vec<Value>) = if kind == GoKind::Map {
         validate_merge_key(merge_key, [to_sort.as_slice(), order])?;
-        to_sort.into_iter().partition(|item| !is_delete_directive(item))
+        to_sort
+            .into_iter()
+            .partition(|item| !is_delete_directive(item))
     } else {
         (to_sort, Vec::new())
     };
     // Go's `sort.SliceStable` with upstream's comparator, which calls "less" any pair of which one is
     // missing from `order`; an insertion sort reproduces it exactly for lists of up to 20 items and
     // is an ordinary stable sort whenever every item is in `order`.
-    let positions: Vec<Option<usize>> = sorted.iter().map(|item| index_of(order, item, merge_key, kind)).collect();
+    let positions: Vec<Option<usize>> = sorted
+        .iter()
+        .map(|item| index_of(order, item, merge_key, kind))
+        .collect();
     let mut permutation: Vec<usize> = (0..sorted.len()).collect();
     let less = |left: usize, right: usize| match (positions[left], positions[right]) {
         (Some(left), Some(right)) => left < right,
@@ -95,14 +106,23 @@ fn normalize_slice_order(
         }
     }
     let mut taken: Vec<Option<Value>> = sorted.drain(..).map(Some).collect();
-    let mut result: Vec<Value> = permutation.into_iter().filter_map(|index| taken[index].take()).collect();
+    let mut result: Vec<Value> = permutation
+        .into_iter()
+        .filter_map(|index| taken[index].take())
+        .collect();
     result.extend(deletions);
     Ok(result)
 }
 
 /// Interleaves server-only items (`left`) into patch items (`right`) by `server_order`, as
 /// upstream's `mergeSortedSlice`.
-fn merge_sorted(left: Vec<Value>, right: Vec<Value>, server_order: &[Value], merge_key: &str, kind: GoKind) -> Vec<Value> {
+fn merge_sorted(
+    left: Vec<Value>,
+    right: Vec<Value>,
+    server_order: &[Value],
+    merge_key: &str,
+    kind: GoKind,
+) -> Vec<Value> {
     let mut result = Vec::with_capacity(left.len() + right.len());
     let mut left = left.into_iter().peekable();
     let mut right = right.into_iter().peekable();
@@ -112,7 +132,10 @@ fn merge_sorted(left: Vec<Value>, right: Vec<Value>, server_order: &[Value], mer
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (Some(l), Some(r)) => {
-                match (index_of(server_order, l, merge_key, kind), index_of(server_order, r, merge_key, kind)) {
+                match (
+                    index_of(server_order, l, merge_key, kind),
+                    index_of(server_order, r, merge_key, kind),
+                ) {
                     (Some(li), Some(ri)) => li < ri,
                     _ => false,
                 }
@@ -136,7 +159,13 @@ pub(super) fn normalize_element_order(
 ) -> Result<Vec<Value>, PatchError> {
     let patch_items = normalize_slice_order(patch_items, patch_order, merge_key, kind)?;
     let server_only = normalize_slice_order(server_only, server_order, merge_key, kind)?;
-    Ok(merge_sorted(server_only, patch_items, server_order, merge_key, kind))
+    Ok(merge_sorted(
+        server_only,
+        patch_items,
+        server_order,
+        merge_key,
+        kind,
+    ))
 }
 
 /// Splits `merged` into the items present in `present` and the rest, by merge key for maps
@@ -153,8 +182,12 @@ pub(super) fn partition_by_presence(
         let found = if merge_key.is_empty() {
             present.iter().any(|candidate| go_equal(candidate, &item))
         } else {
-            let Some(map) = item.as_object() else { return Err(bad_arg_type(GoKind::Map, &item)) };
-            let Some(key_value) = map.get(merge_key) else { return Err(no_merge_key(map, merge_key)) };
+            let Some(map) = item.as_object() else {
+                return Err(bad_arg_type(GoKind::Map, &item));
+            };
+            let Some(key_value) = map.get(merge_key) else {
+                return Err(no_merge_key(map, merge_key));
+            };
             find_by_key(present, merge_key, key_value)?.is_some()
         };
         if found {
@@ -168,12 +201,21 @@ pub(super) fn partition_by_presence(
 
 /// The index of the first map in `list` whose `key` equals `value` (upstream's
 /// `findMapInSliceBasedOnKeyValue`); every item must be a map.
-pub(super) fn find_by_key(list: &[Value], key: &str, value: &Value) -> Result<Option<usize>, PatchError> {
+pub(super) fn find_by_key(
+    list: &[Value],
+    key: &str,
+    value: &Value,
+) -> Result<Option<usize>, PatchError> {
     for (index, item) in list.iter().enumerate() {
         let Some(map) = item.as_object() else {
-            return Err(PatchError::Internal(format!("value for key {index} is not a map.")));
+            return Err(PatchError::Internal(format!(
+                "value for key {index} is not a map."
+            )));
         };
-        if map.get(key).is_some_and(|candidate| go_equal(candidate, value)) {
+        if map
+            .get(key)
+            .is_some_and(|candidate| go_equal(candidate, value))
+        {
             return Ok(Some(index));
         }
     }
@@ -211,10 +253,15 @@ pub(super) fn element_kind(lists: [&[Value]; 2]) -> Result<Option<GoKind>, Patch
     for item in lists.into_iter().flatten() {
         let current = GoKind::of(item);
         match kind {
-            None if current == GoKind::Slice => return Err(PatchError::Unprocessable(super::NO_LIST_OF_LISTS.into())),
+            None if current == GoKind::Slice => {
+                return Err(PatchError::Unprocessable(super::NO_LIST_OF_LISTS.into()))
+            }
             None => kind = Some(current),
             Some(previous) if previous != current => {
-                let shown: Vec<Value> = lists.iter().map(|list| Value::Array(list.to_vec())).collect();
+                let shown: Vec<Value> = lists
+                    .iter()
+                    .map(|list| Value::Array(list.to_vec()))
+                    .collect();
                 return Err(PatchError::Internal(format!(
                     "list element types are not identical: {}",
                     go_format(&Value::Array(shown))
@@ -239,9 +286,18 @@ mod tests {
     #[test]
     fn deduplication_matches_go() {
         // Go: [a b a c] -> the second `a` is overwritten by `c`.
-        assert_eq!(deduplicate_scalars(values(json!(["a", "b", "a", "c"]))), values(json!(["a", "b", "c"])));
-        assert_eq!(deduplicate_scalars(values(json!(["a", "a", "b", "c"]))), values(json!(["a", "c", "b"])));
-        assert_eq!(deduplicate_scalars(values(json!([1, 1.0, 2]))), values(json!([1, 2])));
+        assert_eq!(
+            deduplicate_scalars(values(json!(["a", "b", "a", "c"]))),
+            values(json!(["a", "b", "c"]))
+        );
+        assert_eq!(
+            deduplicate_scalars(values(json!(["a", "a", "b", "c"]))),
+            values(json!(["a", "c", "b"]))
+        );
+        assert_eq!(
+            deduplicate_scalars(values(json!([1, 1.0, 2]))),
+            values(json!([1, 2]))
+        );
     }
 
     #[test]
@@ -249,9 +305,11 @@ mod tests {
         let live = values(json!(["a", "b"]));
         let merged = values(json!(["a", "b", "c"]));
         let patch = values(json!(["c"]));
-        let (patch_items, server_only) = partition_by_presence(merged, &patch, "").expect("partition");
+        let (patch_items, server_only) =
+            partition_by_presence(merged, &patch, "").expect("partition");
         let ordered =
-            normalize_element_order(patch_items, server_only, &patch, &live, "", GoKind::String).expect("order");
+            normalize_element_order(patch_items, server_only, &patch, &live, "", GoKind::String)
+                .expect("order");
         assert_eq!(ordered, values(json!(["c", "a", "b"])));
     }
 
@@ -260,19 +318,41 @@ mod tests {
         let live = values(json!([{"name": "a"}, {"name": "b"}, {"name": "c"}]));
         let order = values(json!([{"name": "c"}, {"name": "a"}]));
         let merged = live.clone();
-        let (patch_items, server_only) = partition_by_presence(merged, &order, "name").expect("partition");
+        let (patch_items, server_only) =
+            partition_by_presence(merged, &order, "name").expect("partition");
         let ordered =
-            normalize_element_order(patch_items, server_only, &order, &live, "name", GoKind::Map).expect("order");
-        assert_eq!(ordered, values(json!([{"name": "c"}, {"name": "a"}, {"name": "b"}])));
+            normalize_element_order(patch_items, server_only, &order, &live, "name", GoKind::Map)
+                .expect("order");
+        // `b` is not in the order list; it keeps its live place relative to `c`, which it precedes.
+        assert_eq!(
+            ordered,
+            values(json!([{"name": "b"}, {"name": "c"}, {"name": "a"}]))
+        );
     }
 
     #[test]
     fn element_kinds_are_checked() {
-        let (empty, strings, nested, numbers) =
-            (values(json!([])), values(json!(["a", "b"])), values(json!([[1]])), values(json!([1])));
-        assert_eq!(element_kind([empty.as_slice(), empty.as_slice()]).ok(), Some(None));
-        assert_eq!(element_kind([strings.as_slice(), empty.as_slice()]).ok(), Some(Some(GoKind::String)));
-        assert!(matches!(element_kind([nested.as_slice(), empty.as_slice()]), Err(PatchError::Unprocessable(_))));
-        assert!(matches!(element_kind([strings.as_slice(), numbers.as_slice()]), Err(PatchError::Internal(_))));
+        let (empty, strings, nested, numbers) = (
+            values(json!([])),
+            values(json!(["a", "b"])),
+            values(json!([[1]])),
+            values(json!([1])),
+        );
+        assert_eq!(
+            element_kind([empty.as_slice(), empty.as_slice()]).ok(),
+            Some(None)
+        );
+        assert_eq!(
+            element_kind([strings.as_slice(), empty.as_slice()]).ok(),
+            Some(Some(GoKind::String))
+        );
+        assert!(matches!(
+            element_kind([nested.as_slice(), empty.as_slice()]),
+            Err(PatchError::Unprocessable(_))
+        ));
+        assert!(matches!(
+            element_kind([strings.as_slice(), numbers.as_slice()]),
+            Err(PatchError::Internal(_))
+        ));
     }
 }

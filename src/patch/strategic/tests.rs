@@ -7,16 +7,22 @@ use serde_json::{json, Value};
 
 use super::*;
 
-/// `(name, (group, version, kind), original, patch, expected)`.
-type Case = (&'static str, (&'static str, &'static str, &'static str), Value, Value, Value);
+/// A kind: `(group, version, kind)`.
+type Gvk = (&'static str, &'static str, &'static str);
 
-const POD: (&str, &str, &str) = ("", "v1", "Pod");
-const DEPLOYMENT: (&str, &str, &str) = ("apps", "v1", "Deployment");
-const SERVICE: (&str, &str, &str) = ("", "v1", "Service");
-const CONFIG_MAP: (&str, &str, &str) = ("", "v1", "ConfigMap");
-const NODE: (&str, &str, &str) = ("", "v1", "Node");
-const PDB: (&str, &str, &str) = ("policy", "v1", "PodDisruptionBudget");
-const WIDGET: (&str, &str, &str) = ("example.com", "v1", "Widget");
+/// `(name, kind, original, patch, expected)`.
+type Case = (&'static str, Gvk, Value, Value, Value);
+
+/// `(name, kind, original, patch, expected error)`.
+type ErrorCase = (&'static str, Gvk, Value, Value, PatchError);
+
+const POD: Gvk = ("", "v1", "Pod");
+const DEPLOYMENT: Gvk = ("apps", "v1", "Deployment");
+const SERVICE: Gvk = ("", "v1", "Service");
+const CONFIG_MAP: Gvk = ("", "v1", "ConfigMap");
+const NODE: Gvk = ("", "v1", "Node");
+const PDB: Gvk = ("policy", "v1", "PodDisruptionBudget");
+const WIDGET: Gvk = ("example.com", "v1", "Widget");
 
 fn pod(containers: Value) -> Value {
     json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "p" }, "spec": { "containers": containers } })
@@ -85,7 +91,9 @@ fn success_cases() -> Vec<Case> {
                 "$setElementOrder/containers": [{ "name": "a" }, { "name": "z" }, { "name": "b" }],
                 "containers": [{ "name": "z", "image": "z:1" }]
             } }),
-            pod(json!([{ "name": "a", "image": "a:1" }, { "name": "z", "image": "z:1" }, { "name": "b", "image": "b:1" }])),
+            pod(
+                json!([{ "name": "a", "image": "a:1" }, { "name": "z", "image": "z:1" }, { "name": "b", "image": "b:1" }]),
+            ),
         ),
         (
             "$setElementOrder alone reorders",
@@ -111,9 +119,13 @@ fn success_cases() -> Vec<Case> {
         (
             "env merges by name inside a container",
             POD,
-            pod(json!([{ "name": "a", "env": [{ "name": "X", "value": "1" }, { "name": "Y", "value": "2" }] }])),
+            pod(
+                json!([{ "name": "a", "env": [{ "name": "X", "value": "1" }, { "name": "Y", "value": "2" }] }]),
+            ),
             json!({ "spec": { "containers": [{ "name": "a", "env": [{ "name": "Y", "value": "3" }] }] } }),
-            pod(json!([{ "name": "a", "env": [{ "name": "X", "value": "1" }, { "name": "Y", "value": "3" }] }])),
+            pod(
+                json!([{ "name": "a", "env": [{ "name": "X", "value": "1" }, { "name": "Y", "value": "3" }] }]),
+            ),
         ),
         (
             "kubectl apply removes an env entry dropped from the manifest",
@@ -126,12 +138,16 @@ fn success_cases() -> Vec<Case> {
                     "$setElementOrder/env": [{ "name": "A" }],
                     "env": [{ "name": "B", "$patch": "delete" }] }]
             } } } }),
-            deployment(json!({ "containers": [{ "name": "app", "image": "app:1", "env": [{ "name": "A", "value": "1" }] }] })),
+            deployment(
+                json!({ "containers": [{ "name": "app", "image": "app:1", "env": [{ "name": "A", "value": "1" }] }] }),
+            ),
         ),
         (
             "kubectl apply removes a field with null",
             DEPLOYMENT,
-            deployment(json!({ "containers": [{ "name": "app", "image": "app:1", "imagePullPolicy": "Always" }] })),
+            deployment(
+                json!({ "containers": [{ "name": "app", "image": "app:1", "imagePullPolicy": "Always" }] }),
+            ),
             json!({ "spec": { "template": { "spec": {
                 "$setElementOrder/containers": [{ "name": "app" }],
                 "containers": [{ "name": "app", "imagePullPolicy": null }]
@@ -141,16 +157,22 @@ fn success_cases() -> Vec<Case> {
         (
             "container ports merge by containerPort",
             POD,
-            pod(json!([{ "name": "a", "ports": [{ "containerPort": 80, "name": "http" }, { "containerPort": 443 }] }])),
+            pod(
+                json!([{ "name": "a", "ports": [{ "containerPort": 80, "name": "http" }, { "containerPort": 443 }] }]),
+            ),
             json!({ "spec": { "containers": [{ "name": "a", "ports": [{ "containerPort": 80, "protocol": "TCP" }] }] } }),
-            pod(json!([{ "name": "a", "ports": [{ "containerPort": 80, "name": "http", "protocol": "TCP" }, { "containerPort": 443 }] }])),
+            pod(
+                json!([{ "name": "a", "ports": [{ "containerPort": 80, "name": "http", "protocol": "TCP" }, { "containerPort": 443 }] }]),
+            ),
         ),
         (
             "volumeMounts merge by mountPath",
             POD,
             pod(json!([{ "name": "a", "volumeMounts": [{ "mountPath": "/a", "name": "v1" }] }])),
             json!({ "spec": { "containers": [{ "name": "a", "volumeMounts": [{ "mountPath": "/a", "readOnly": true }] }] } }),
-            pod(json!([{ "name": "a", "volumeMounts": [{ "mountPath": "/a", "name": "v1", "readOnly": true }] }])),
+            pod(
+                json!([{ "name": "a", "volumeMounts": [{ "mountPath": "/a", "name": "v1", "readOnly": true }] }]),
+            ),
         ),
         (
             "service ports merge by port",
@@ -264,7 +286,9 @@ fn success_cases() -> Vec<Case> {
         (
             "nested pod template in a Deployment merges containers and keeps the rest",
             DEPLOYMENT,
-            deployment(json!({ "containers": [{ "name": "app", "image": "app:1" }, { "name": "side", "image": "s:1" }], "restartPolicy": "Always" })),
+            deployment(
+                json!({ "containers": [{ "name": "app", "image": "app:1" }, { "name": "side", "image": "s:1" }], "restartPolicy": "Always" }),
+            ),
             json!({ "spec": { "replicas": 3, "template": { "spec": { "containers": [{ "name": "app", "image": "app:2" }] } } } }),
             json!({ "spec": { "replicas": 3, "template": { "metadata": { "labels": { "app": "x" } }, "spec": {
                 "containers": [{ "name": "app", "image": "app:2" }, { "name": "side", "image": "s:1" }], "restartPolicy": "Always" } } } }),
@@ -308,7 +332,7 @@ fn strategic_merge_patch_table() {
 
 #[test]
 fn malformed_patches_fail_like_upstream() {
-    let cases: Vec<(&str, (&str, &str, &str), Value, Value, PatchError)> = vec![
+    let cases: Vec<ErrorCase> = vec![
         (
             "patch key outside $retainKeys",
             DEPLOYMENT,
@@ -378,20 +402,40 @@ fn malformed_patches_fail_like_upstream() {
         ),
     ];
     for (name, (group, version, kind), original, patch, expected) in cases {
-        assert_eq!(apply(&original, &patch, group, version, kind), Err(expected), "case: {name}");
+        assert_eq!(
+            apply(&original, &patch, group, version, kind),
+            Err(expected),
+            "case: {name}"
+        );
     }
 }
 
 #[test]
 fn errors_map_to_upstream_statuses() {
     let bad: ApiError = PatchError::BadRequest("invalid patch format of retainKeys".into()).into();
-    assert_eq!((bad.status.code, bad.status.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(
+        (bad.status.code, bad.status.reason.as_str()),
+        (400, "BadRequest")
+    );
     let invalid: ApiError = PatchError::Unprocessable(NO_LIST_OF_LISTS.into()).into();
-    assert_eq!((invalid.status.code, invalid.status.reason.as_str()), (422, "Invalid"));
-    let causes = invalid.status.details.map(|details| details.causes).unwrap_or_default();
-    assert_eq!(causes.first().map(|cause| cause.message.as_str()), Some(NO_LIST_OF_LISTS));
+    assert_eq!(
+        (invalid.status.code, invalid.status.reason.as_str()),
+        (422, "Invalid")
+    );
+    let causes = invalid
+        .status
+        .details
+        .map(|details| details.causes)
+        .unwrap_or_default();
+    assert_eq!(
+        causes.first().map(|cause| cause.message.as_str()),
+        Some(NO_LIST_OF_LISTS)
+    );
     let internal: ApiError = PatchError::Internal("boom".into()).into();
-    assert_eq!((internal.status.code, internal.status.message.as_str()), (500, "boom"));
+    assert_eq!(
+        (internal.status.code, internal.status.message.as_str()),
+        (500, "boom")
+    );
 }
 
 #[test]

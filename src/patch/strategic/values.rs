@@ -48,9 +48,13 @@ pub(super) fn go_equal(left: &Value, right: &Value) -> bool {
             (Some(l), Some(r)) => l == r,
             _ => l == r,
         },
-        (Value::Array(l), Value::Array(r)) => l.len() == r.len() && l.iter().zip(r).all(|(l, r)| go_equal(l, r)),
+        (Value::Array(l), Value::Array(r)) => {
+            l.len() == r.len() && l.iter().zip(r).all(|(l, r)| go_equal(l, r))
+        }
         (Value::Object(l), Value::Object(r)) => {
-            l.len() == r.len() && l.iter().all(|(key, value)| r.get(key).is_some_and(|other| go_equal(value, other)))
+            l.len() == r.len()
+                && l.iter()
+                    .all(|(key, value)| r.get(key).is_some_and(|other| go_equal(value, other)))
         }
         _ => left == right,
     }
@@ -97,13 +101,17 @@ fn write_go(value: &Value, out: &mut String) {
 
 /// A `float64` as `%v` prints it: shortest form, exponent from 1e21 on.
 fn format_float(number: &serde_json::Number) -> String {
-    let Some(float) = number.as_f64() else { return number.to_string() };
+    let Some(float) = number.as_f64() else {
+        return number.to_string();
+    };
     if float.fract() == 0.0 && float.abs() < 1e21 {
         format!("{float:.0}")
     } else if float.abs() >= 1e21 {
         let text = format!("{float:e}");
         match text.split_once('e') {
-            Some((mantissa, exponent)) if !exponent.starts_with('-') => format!("{mantissa}e+{exponent:0>2}"),
+            Some((mantissa, exponent)) if !exponent.starts_with('-') => {
+                format!("{mantissa}e+{exponent:0>2}")
+            }
             _ => text,
         }
     } else {

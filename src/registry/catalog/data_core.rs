@@ -1,44 +1,36 @@
 //! The core group (`/api/v1`) of kube-apiserver 1.33, as its discovery lists it.
 
-use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1 as core;
-use k8s_openapi::api::policy::v1::Eviction;
 
 use super::build::{connect, operation, resource, scale, status};
-use super::{verbs, Codec, Persistence, ResourceInfo, SubresourceInfo};
+use super::{verbs, ResourceInfo, SubresourceInfo};
 
 const NS: bool = true;
 const CLUSTER: bool = false;
 const ALL: &[&str] = &["all"];
 
-const POD: Codec = Codec::of::<core::Pod>();
-const NODE: Codec = Codec::of::<core::Node>();
-const NAMESPACE: Codec = Codec::of::<core::Namespace>();
-const SERVICE: Codec = Codec::of::<core::Service>();
 
 pub(super) static RESOURCES: &[ResourceInfo] = &[
-    operation("", "v1", "Binding", "bindings", "binding", NS, Codec::of::<core::Binding>()),
+    operation("", "v1", "Binding", "bindings", "binding", NS),
     ResourceInfo {
         verbs: verbs::GET_LIST,
         short_names: &["cs"],
-        persistence: Persistence::Virtual,
-        ..resource("", "v1", "ComponentStatus", "componentstatuses", "componentstatus", CLUSTER, Codec::of::<core::ComponentStatus>())
+        ..resource("", "v1", "ComponentStatus", "componentstatuses", "componentstatus", CLUSTER)
     },
     ResourceInfo {
         short_names: &["cm"],
-        ..resource("", "v1", "ConfigMap", "configmaps", "configmap", NS, Codec::of::<core::ConfigMap>())
+        ..resource("", "v1", "ConfigMap", "configmaps", "configmap", NS)
     },
     ResourceInfo {
         short_names: &["ep"],
-        ..resource("", "v1", "Endpoints", "endpoints", "endpoints", NS, Codec::of::<core::Endpoints>())
+        ..resource("", "v1", "Endpoints", "endpoints", "endpoints", NS)
     },
     ResourceInfo {
         short_names: &["ev"],
-        ..resource("", "v1", "Event", "events", "event", NS, Codec::of::<core::Event>())
+        ..resource("", "v1", "Event", "events", "event", NS)
     },
     ResourceInfo {
         short_names: &["limits"],
-        ..resource("", "v1", "LimitRange", "limitranges", "limitrange", NS, Codec::of::<core::LimitRange>())
+        ..resource("", "v1", "LimitRange", "limitranges", "limitrange", NS)
     },
     ResourceInfo {
         verbs: verbs::NO_DELETE_COLLECTION,
@@ -49,20 +41,19 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
                 kind: "Namespace",
                 group_version: None,
                 verbs: verbs::UPDATE,
-                codec: Some(NAMESPACE),
             },
-            status("Namespace", NAMESPACE),
+            status("Namespace"),
         ],
-        ..resource("", "v1", "Namespace", "namespaces", "namespace", CLUSTER, NAMESPACE)
+        ..resource("", "v1", "Namespace", "namespaces", "namespace", CLUSTER)
     },
     ResourceInfo {
         short_names: &["no"],
-        subresources: &[connect("proxy", "NodeProxyOptions", verbs::PROXY), status("Node", NODE)],
-        ..resource("", "v1", "Node", "nodes", "node", CLUSTER, NODE)
+        subresources: &[connect("proxy", "NodeProxyOptions", verbs::PROXY), status("Node")],
+        ..resource("", "v1", "Node", "nodes", "node", CLUSTER)
     },
     ResourceInfo {
         short_names: &["pvc"],
-        subresources: &[status("PersistentVolumeClaim", Codec::of::<core::PersistentVolumeClaim>())],
+        subresources: &[status("PersistentVolumeClaim")],
         ..resource(
             "",
             "v1",
@@ -70,12 +61,11 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
             "persistentvolumeclaims",
             "persistentvolumeclaim",
             NS,
-            Codec::of::<core::PersistentVolumeClaim>(),
         )
     },
     ResourceInfo {
         short_names: &["pv"],
-        subresources: &[status("PersistentVolume", Codec::of::<core::PersistentVolume>())],
+        subresources: &[status("PersistentVolume")],
         ..resource(
             "",
             "v1",
@@ -83,7 +73,6 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
             "persistentvolumes",
             "persistentvolume",
             CLUSTER,
-            Codec::of::<core::PersistentVolume>(),
         )
     },
     ResourceInfo {
@@ -96,21 +85,18 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
                 kind: "Binding",
                 group_version: None,
                 verbs: verbs::CREATE,
-                codec: Some(Codec::of::<core::Binding>()),
             },
             SubresourceInfo {
                 name: "ephemeralcontainers",
                 kind: "Pod",
                 group_version: None,
                 verbs: verbs::GET_PATCH_UPDATE,
-                codec: Some(POD),
             },
             SubresourceInfo {
                 name: "eviction",
                 kind: "Eviction",
                 group_version: Some("policy/v1"),
                 verbs: verbs::CREATE,
-                codec: Some(Codec::of::<Eviction>()),
             },
             connect("exec", "PodExecOptions", verbs::CREATE_GET),
             connect("log", "Pod", verbs::GET),
@@ -122,17 +108,16 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
                 kind: "Pod",
                 group_version: None,
                 verbs: verbs::GET_PATCH_UPDATE,
-                codec: Some(POD),
             },
-            status("Pod", POD),
+            status("Pod"),
         ],
-        ..resource("", "v1", "Pod", "pods", "pod", NS, POD)
+        ..resource("", "v1", "Pod", "pods", "pod", NS)
     },
-    resource("", "v1", "PodTemplate", "podtemplates", "podtemplate", NS, Codec::of::<core::PodTemplate>()),
+    resource("", "v1", "PodTemplate", "podtemplates", "podtemplate", NS),
     ResourceInfo {
         short_names: &["rc"],
         categories: ALL,
-        subresources: &[scale(), status("ReplicationController", Codec::of::<core::ReplicationController>())],
+        subresources: &[scale(), status("ReplicationController")],
         ..resource(
             "",
             "v1",
@@ -140,15 +125,14 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
             "replicationcontrollers",
             "replicationcontroller",
             NS,
-            Codec::of::<core::ReplicationController>(),
         )
     },
     ResourceInfo {
         short_names: &["quota"],
-        subresources: &[status("ResourceQuota", Codec::of::<core::ResourceQuota>())],
-        ..resource("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", NS, Codec::of::<core::ResourceQuota>())
+        subresources: &[status("ResourceQuota")],
+        ..resource("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", NS)
     },
-    resource("", "v1", "Secret", "secrets", "secret", NS, Codec::of::<core::Secret>()),
+    resource("", "v1", "Secret", "secrets", "secret", NS),
     ResourceInfo {
         short_names: &["sa"],
         subresources: &[SubresourceInfo {
@@ -156,14 +140,13 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
             kind: "TokenRequest",
             group_version: Some("authentication.k8s.io/v1"),
             verbs: verbs::CREATE,
-            codec: Some(Codec::of::<TokenRequest>()),
         }],
-        ..resource("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", NS, Codec::of::<core::ServiceAccount>())
+        ..resource("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", NS)
     },
     ResourceInfo {
         short_names: &["svc"],
         categories: ALL,
-        subresources: &[connect("proxy", "ServiceProxyOptions", verbs::PROXY), status("Service", SERVICE)],
-        ..resource("", "v1", "Service", "services", "service", NS, SERVICE)
+        subresources: &[connect("proxy", "ServiceProxyOptions", verbs::PROXY), status("Service")],
+        ..resource("", "v1", "Service", "services", "service", NS)
     },
 ];

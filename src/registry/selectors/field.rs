@@ -29,13 +29,19 @@ impl FieldSelector {
         let mut requirements = Vec::new();
         for part in parts.iter().filter(|p| !p.is_empty()) {
             let Some((field, not_equals, raw)) = split_term(part) else {
-                return Err(format!("invalid selector: '{input}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{input}'; can't understand '{part}'"
+                ));
             };
             let value = unescape(raw)?;
             if !supported.contains(&field) {
                 return Err(format!("field label not supported: {field}"));
             }
-            requirements.push(FieldRequirement { field: field.to_string(), not_equals, value });
+            requirements.push(FieldRequirement {
+                field: field.to_string(),
+                not_equals,
+                value,
+            });
         }
         Ok(Self { requirements })
     }
@@ -46,7 +52,10 @@ impl FieldSelector {
 
     /// The single `metadata.name=<x>` value the selector pins, if any (lets a list read one key).
     pub fn pinned_name(&self) -> Option<&str> {
-        self.requirements.iter().find(|r| r.field == "metadata.name" && !r.not_equals).map(|r| r.value.as_str())
+        self.requirements
+            .iter()
+            .find(|r| r.field == "metadata.name" && !r.not_equals)
+            .map(|r| r.value.as_str())
     }
 
     /// Whether `obj` of resource `group`/`plural` is selected.
@@ -87,8 +96,12 @@ fn split_term(term: &str) -> Option<(&str, bool, &str)> {
     while i < bytes.len() {
         match bytes[i] {
             b'\\' => i += 2,
-            b'!' if bytes.get(i + 1) == Some(&b'=') => return Some((&term[..i], true, &term[i + 2..])),
-            b'=' if bytes.get(i + 1) == Some(&b'=') => return Some((&term[..i], false, &term[i + 2..])),
+            b'!' if bytes.get(i + 1) == Some(&b'=') => {
+                return Some((&term[..i], true, &term[i + 2..]))
+            }
+            b'=' if bytes.get(i + 1) == Some(&b'=') => {
+                return Some((&term[..i], false, &term[i + 2..]))
+            }
             b'=' => return Some((&term[..i], false, &term[i + 1..])),
             _ => i += 1,
         }
@@ -169,7 +182,12 @@ pub fn supported_fields(group: &str, plural: &str) -> &'static [&'static str] {
         ("certificates.k8s.io", "certificatesigningrequests") => {
             &["metadata.name", "metadata.namespace", "spec.signerName"]
         }
-        ("", "services") => &["metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"],
+        ("", "services") => &[
+            "metadata.name",
+            "metadata.namespace",
+            "spec.clusterIP",
+            "spec.type",
+        ],
         _ => COMMON,
     }
 }
@@ -185,23 +203,30 @@ pub fn field_value(group: &str, plural: &str, obj: &Value, field: &str) -> Strin
     match (group, plural, field) {
         (_, _, "metadata.name") => text("/metadata/name"),
         (_, _, "metadata.namespace") => text("/metadata/namespace"),
-        ("", "pods", "spec.hostNetwork") => {
-            obj.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false).to_string()
-        }
+        ("", "pods", "spec.hostNetwork") => obj
+            .pointer("/spec/hostNetwork")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .to_string(),
         ("", "pods", "status.podIP") | ("", "pods", "status.podIPs") => {
             match obj.pointer("/status/podIPs/0/ip").and_then(Value::as_str) {
                 Some(ip) => ip.to_string(),
                 None => text("/status/podIP"),
             }
         }
-        ("", "nodes", "spec.unschedulable") => {
-            obj.pointer("/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false).to_string()
-        }
+        ("", "nodes", "spec.unschedulable") => obj
+            .pointer("/spec/unschedulable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .to_string(),
         ("", "replicationcontrollers", "status.replicas")
         | ("apps", "replicasets", "status.replicas")
         | ("batch", "jobs", "status.successful") => {
             let pointer = format!("/{}", field.replace('.', "/"));
-            obj.pointer(&pointer).and_then(Value::as_i64).unwrap_or(0).to_string()
+            obj.pointer(&pointer)
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .to_string()
         }
         ("", "events", "source") => text("/source/component"),
         _ => text(&format!("/{}", field.replace('.', "/"))),
@@ -236,7 +261,8 @@ mod tests {
             ("metadata.namespace=ns,metadata.name=p1", true),
         ];
         for (input, want) in cases {
-            let sel = FieldSelector::parse(input, fields).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let sel =
+                FieldSelector::parse(input, fields).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(sel.matches("", "pods", &pod), *want, "{input}");
         }
     }
@@ -244,13 +270,20 @@ mod tests {
     #[test]
     fn per_type_fields() {
         let node = json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}});
-        let sel = FieldSelector::parse("spec.unschedulable=true", supported_fields("", "nodes")).unwrap();
+        let sel =
+            FieldSelector::parse("spec.unschedulable=true", supported_fields("", "nodes")).unwrap();
         assert!(sel.matches("", "nodes", &node));
         let event = json!({"metadata": {"name": "e"}, "source": {"component": "kubelet"}, "involvedObject": {"kind": "Pod"}});
-        let sel = FieldSelector::parse("source=kubelet,involvedObject.kind=Pod", supported_fields("", "events")).unwrap();
+        let sel = FieldSelector::parse(
+            "source=kubelet,involvedObject.kind=Pod",
+            supported_fields("", "events"),
+        )
+        .unwrap();
         assert!(sel.matches("", "events", &event));
         let rs = json!({"metadata": {"name": "r"}});
-        let sel = FieldSelector::parse("status.replicas=0", supported_fields("apps", "replicasets")).unwrap();
+        let sel =
+            FieldSelector::parse("status.replicas=0", supported_fields("apps", "replicasets"))
+                .unwrap();
         assert!(sel.matches("apps", "replicasets", &rs));
         let secret = json!({"metadata": {"name": "s"}, "type": "Opaque"});
         let sel = FieldSelector::parse("type=Opaque", supported_fields("", "secrets")).unwrap();
@@ -260,8 +293,14 @@ mod tests {
     #[test]
     fn errors_and_escapes() {
         let common = supported_fields("", "configmaps");
-        assert_eq!(FieldSelector::parse("spec.x=1", common).unwrap_err(), "field label not supported: spec.x");
-        assert_eq!(FieldSelector::parse("abc", common).unwrap_err(), "invalid selector: 'abc'; can't understand 'abc'");
+        assert_eq!(
+            FieldSelector::parse("spec.x=1", common).unwrap_err(),
+            "field label not supported: spec.x"
+        );
+        assert_eq!(
+            FieldSelector::parse("abc", common).unwrap_err(),
+            "invalid selector: 'abc'; can't understand 'abc'"
+        );
         assert!(FieldSelector::parse("metadata.name=a\\q", common).is_err());
         let sel = FieldSelector::parse("metadata.name=a\\,b", common).unwrap();
         assert_eq!(sel.requirements[0].value, "a,b");

@@ -35,15 +35,26 @@ pub struct Requirement {
 impl Requirement {
     /// Whether a label set satisfies the requirement.
     pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
-        let value = labels.and_then(|l| l.get(&self.key)).map(|v| v.as_str().unwrap_or(""));
+        let value = labels
+            .and_then(|l| l.get(&self.key))
+            .map(|v| v.as_str().unwrap_or(""));
         match self.operator {
-            Operator::Equals | Operator::DoubleEquals | Operator::In => value.is_some_and(|v| self.values.contains(v)),
+            Operator::Equals | Operator::DoubleEquals | Operator::In => {
+                value.is_some_and(|v| self.values.contains(v))
+            }
             Operator::NotEquals | Operator::NotIn => value.is_none_or(|v| !self.values.contains(v)),
             Operator::Exists => value.is_some(),
             Operator::DoesNotExist => value.is_none(),
             Operator::GreaterThan | Operator::LessThan => {
-                let Some(actual) = value.and_then(|v| v.parse::<i64>().ok()) else { return false };
-                let Some(wanted) = self.values.iter().next().and_then(|v| v.parse::<i64>().ok()) else {
+                let Some(actual) = value.and_then(|v| v.parse::<i64>().ok()) else {
+                    return false;
+                };
+                let Some(wanted) = self
+                    .values
+                    .iter()
+                    .next()
+                    .and_then(|v| v.parse::<i64>().ok())
+                else {
                     return false;
                 };
                 if self.operator == Operator::GreaterThan {
@@ -84,7 +95,8 @@ impl LabelSelector {
 
     /// Whether `obj` (an API object) is selected.
     pub fn matches(&self, obj: &Value) -> bool {
-        self.is_empty() || self.matches_labels(obj.pointer("/metadata/labels").and_then(Value::as_object))
+        self.is_empty()
+            || self.matches_labels(obj.pointer("/metadata/labels").and_then(Value::as_object))
     }
 }
 
@@ -167,7 +179,9 @@ fn lex(input: &str) -> Result<Vec<Token>, String> {
                 }
             }
             let Some((tok, end)) = best else {
-                return Err(format!("unable to parse requirement: found '{buffer}', expected: keyword"));
+                return Err(format!(
+                    "unable to parse requirement: found '{buffer}', expected: keyword"
+                ));
             };
             tokens.push(tok);
             i = end;
@@ -202,7 +216,10 @@ struct Parser {
 
 impl Parser {
     fn peek(&self, ctx: Context) -> Token {
-        Self::in_context(self.tokens.get(self.pos).cloned().unwrap_or(Token::End), ctx)
+        Self::in_context(
+            self.tokens.get(self.pos).cloned().unwrap_or(Token::End),
+            ctx,
+        )
     }
 
     fn next(&mut self, ctx: Context) -> Token {
@@ -226,22 +243,35 @@ impl Parser {
         loop {
             match self.peek(Context::Values) {
                 Token::Ident(_) | Token::Bang => {
-                    let r = self.requirement().map_err(|e| format!("unable to parse requirement: {e}"))?;
+                    let r = self
+                        .requirement()
+                        .map_err(|e| format!("unable to parse requirement: {e}"))?;
                     requirements.push(r);
                     match self.next(Context::Values) {
                         Token::End => return Ok(requirements),
                         Token::Comma => {
                             let after = self.peek(Context::Values);
                             if !matches!(after, Token::Ident(_) | Token::Bang) {
-                                return Err(format!("found '{}', expected: identifier after ','", after.literal()));
+                                return Err(format!(
+                                    "found '{}', expected: identifier after ','",
+                                    after.literal()
+                                ));
                             }
                         }
-                        other => return Err(format!("found '{}', expected: ',' or 'end of string'", other.literal())),
+                        other => {
+                            return Err(format!(
+                                "found '{}', expected: ',' or 'end of string'",
+                                other.literal()
+                            ))
+                        }
                     }
                 }
                 Token::End => return Ok(requirements),
                 other => {
-                    return Err(format!("found '{}', expected: !, identifier, or 'end of string'", other.literal()))
+                    return Err(format!(
+                        "found '{}', expected: !, identifier, or 'end of string'",
+                        other.literal()
+                    ))
                 }
             }
         }
@@ -262,8 +292,16 @@ impl Parser {
         }
         let unary = matches!(self.peek(Context::Values), Token::End | Token::Comma);
         if negated || unary {
-            let operator = if negated { Operator::DoesNotExist } else { Operator::Exists };
-            return Ok(Requirement { key, operator, values: BTreeSet::new() });
+            let operator = if negated {
+                Operator::DoesNotExist
+            } else {
+                Operator::Exists
+            };
+            return Ok(Requirement {
+                key,
+                operator,
+                values: BTreeSet::new(),
+            });
         }
         let operator = match self.next(Context::KeyAndOperator) {
             Token::In => Operator::In,
@@ -273,7 +311,12 @@ impl Parser {
             Token::NotEquals => Operator::NotEquals,
             Token::Greater => Operator::GreaterThan,
             Token::Less => Operator::LessThan,
-            other => return Err(format!("found '{}', expected: in, notin, =, ==, !=, gt, lt", other.literal())),
+            other => {
+                return Err(format!(
+                    "found '{}', expected: in, notin, =, ==, !=, gt, lt",
+                    other.literal()
+                ))
+            }
         };
         let values = match operator {
             Operator::In | Operator::NotIn => self.value_set()?,
@@ -300,7 +343,10 @@ impl Parser {
                 self.next(Context::Values);
                 Ok(BTreeSet::from([String::new()]))
             }
-            other => Err(format!("found '{}', expected: ',', ')' or identifier", other.literal())),
+            other => Err(format!(
+                "found '{}', expected: ',', ')' or identifier",
+                other.literal()
+            )),
         }
     }
 
@@ -313,7 +359,12 @@ impl Parser {
                     match self.peek(Context::Values) {
                         Token::Comma => continue,
                         Token::ClosePar => return Ok(set),
-                        other => return Err(format!("found '{}', expected: ',' or ')'", other.literal())),
+                        other => {
+                            return Err(format!(
+                                "found '{}', expected: ',' or ')'",
+                                other.literal()
+                            ))
+                        }
                     }
                 }
                 Token::Comma => {
@@ -332,7 +383,12 @@ impl Parser {
                         _ => {}
                     }
                 }
-                other => return Err(format!("found '{}', expected: ',', or identifier", other.literal())),
+                other => {
+                    return Err(format!(
+                        "found '{}', expected: ',', or identifier",
+                        other.literal()
+                    ))
+                }
             }
         }
     }
@@ -354,7 +410,11 @@ fn key_error(key: &str) -> Option<String> {
 }
 
 /// Checks values against the operator, as upstream's `NewRequirement`.
-fn new_requirement(key: String, operator: Operator, values: BTreeSet<String>) -> Result<Requirement, String> {
+fn new_requirement(
+    key: String,
+    operator: Operator,
+    values: BTreeSet<String>,
+) -> Result<Requirement, String> {
     let mut errs = Vec::new();
     if matches!(operator, Operator::GreaterThan | Operator::LessThan) {
         for (i, v) in values.iter().enumerate() {
@@ -369,11 +429,19 @@ fn new_requirement(key: String, operator: Operator, values: BTreeSet<String>) ->
     for (i, v) in values.iter().enumerate() {
         let problems = is_valid_label_value(v);
         if !problems.is_empty() {
-            errs.push(format!("values[{i}][{key}]: Invalid value: {}: {}", quote(v), problems.join("; ")));
+            errs.push(format!(
+                "values[{i}][{key}]: Invalid value: {}: {}",
+                quote(v),
+                problems.join("; ")
+            ));
         }
     }
     match errs.len() {
-        0 => Ok(Requirement { key, operator, values }),
+        0 => Ok(Requirement {
+            key,
+            operator,
+            values,
+        }),
         1 => Err(errs.remove(0)),
         _ => Err(format!("[{}]", errs.join(", "))),
     }
@@ -423,7 +491,11 @@ mod tests {
         for (input, want_obj, want_none) in cases {
             let sel = LabelSelector::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(sel.matches(&obj), *want_obj, "{input} on labelled object");
-            assert_eq!(sel.matches(&none), *want_none, "{input} on unlabelled object");
+            assert_eq!(
+                sel.matches(&none),
+                *want_none,
+                "{input} on unlabelled object"
+            );
         }
     }
 
@@ -450,14 +522,22 @@ mod tests {
         let err = LabelSelector::parse("-bad=x").unwrap_err();
         assert!(err.starts_with("unable to parse requirement: <nil>: Invalid value: \"-bad\": name part must consist of"), "{err}");
         let err = LabelSelector::parse("a=-x").unwrap_err();
-        assert!(err.starts_with("unable to parse requirement: values[0][a]: Invalid value: \"-x\": a valid label"), "{err}");
+        assert!(
+            err.starts_with(
+                "unable to parse requirement: values[0][a]: Invalid value: \"-x\": a valid label"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn requirements_are_sorted_by_key() {
         let sel = LabelSelector::parse("b=1,a in (y,x,x)").unwrap();
         assert_eq!(sel.requirements[0].key, "a");
-        assert_eq!(sel.requirements[0].values.iter().collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(
+            sel.requirements[0].values.iter().collect::<Vec<_>>(),
+            ["x", "y"]
+        );
         assert_eq!(sel.requirements[1].operator, Operator::Equals);
     }
 }

@@ -21,11 +21,23 @@ pub struct Selection {
 
 impl Selection {
     /// Parses both selectors for `info`'s resource; a bad selector is a 400 with upstream's text.
-    pub fn parse(info: &ResourceInfo, label_selector: &str, field_selector: &str) -> ApiResult<Self> {
+    pub fn parse(
+        info: &ResourceInfo,
+        label_selector: &str,
+        field_selector: &str,
+    ) -> ApiResult<Self> {
         let labels = LabelSelector::parse(label_selector).map_err(ApiError::bad_request)?;
-        let fields = FieldSelector::parse(field_selector, field::supported_fields(info.group, info.plural))
-            .map_err(ApiError::bad_request)?;
-        Ok(Self { labels, fields, group: info.group, plural: info.plural })
+        let fields = FieldSelector::parse(
+            field_selector,
+            field::supported_fields(info.group, info.plural),
+        )
+        .map_err(ApiError::bad_request)?;
+        Ok(Self {
+            labels,
+            fields,
+            group: info.group,
+            plural: info.plural,
+        })
     }
 
     /// Whether nothing is filtered.

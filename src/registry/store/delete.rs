@@ -16,15 +16,24 @@ use crate::registry::strategy::DeleteAction;
 
 use super::DeleteOutcome;
 
-fn check_preconditions(store: &Store, obj: &Value, name: &str, opts: &DeleteOptions) -> ApiResult<()> {
-    let Some(pre) = &opts.preconditions else { return Ok(()) };
+fn check_preconditions(
+    store: &Store,
+    obj: &Value,
+    name: &str,
+    opts: &DeleteOptions,
+) -> ApiResult<()> {
+    let Some(pre) = &opts.preconditions else {
+        return Ok(());
+    };
     if let Some(uid) = pre.uid.as_deref() {
         let actual = meta_str(obj, "uid");
         if uid != actual {
             return Err(ApiError::conflict(
                 &store.resource,
                 name,
-                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                ),
             ));
         }
     }
@@ -54,7 +63,11 @@ pub(super) async fn delete(
     let dry_run = write.dry_run || opts.dry_run.iter().any(|d| d == "All");
     let key = store.layout.object_key(namespace, name);
     for _ in 0..store.config.max_update_retries {
-        let current = store.storage.get(key.as_bytes()).await.map_err(|e| store.storage_error(e, name))?;
+        let current = store
+            .storage
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| store.storage_error(e, name))?;
         let Some(kv) = current.kv else {
             return Err(ApiError::not_found(&store.resource, name));
         };
@@ -67,16 +80,34 @@ pub(super) async fn delete(
             }
         }
         match action {
-            DeleteAction::Unchanged => return Ok(DeleteOutcome { object: obj, deleted: false }),
+            DeleteAction::Unchanged => {
+                return Ok(DeleteOutcome {
+                    object: obj,
+                    deleted: false,
+                })
+            }
             DeleteAction::Remove => {
                 if dry_run {
-                    return Ok(DeleteOutcome { object: obj, deleted: true });
+                    return Ok(DeleteOutcome {
+                        object: obj,
+                        deleted: true,
+                    });
                 }
-                match store.storage.delete(key.as_bytes(), Some(kv.mod_revision)).await {
+                match store
+                    .storage
+                    .delete(key.as_bytes(), Some(kv.mod_revision))
+                    .await
+                {
                     Ok((revision, _)) => {
                         let mut object = obj;
-                        meta_mut(&mut object).insert("resourceVersion".into(), Value::String(revision.to_string()));
-                        return Ok(DeleteOutcome { object, deleted: true });
+                        meta_mut(&mut object).insert(
+                            "resourceVersion".into(),
+                            Value::String(revision.to_string()),
+                        );
+                        return Ok(DeleteOutcome {
+                            object,
+                            deleted: true,
+                        });
                     }
                     Err(StorageError::Conflict { .. }) => continue,
                     Err(err) => return Err(store.storage_error(err, name)),
@@ -84,14 +115,27 @@ pub(super) async fn delete(
             }
             DeleteAction::Mark(marked) => {
                 if dry_run {
-                    return Ok(DeleteOutcome { object: marked, deleted: false });
+                    return Ok(DeleteOutcome {
+                        object: marked,
+                        deleted: false,
+                    });
                 }
                 let bytes = Store::encode(&marked)?;
-                match store.storage.update(key.as_bytes(), bytes, kv.mod_revision).await {
+                match store
+                    .storage
+                    .update(key.as_bytes(), bytes, kv.mod_revision)
+                    .await
+                {
                     Ok(revision) => {
                         let mut object = marked;
-                        meta_mut(&mut object).insert("resourceVersion".into(), Value::String(revision.to_string()));
-                        return Ok(DeleteOutcome { object, deleted: false });
+                        meta_mut(&mut object).insert(
+                            "resourceVersion".into(),
+                            Value::String(revision.to_string()),
+                        );
+                        return Ok(DeleteOutcome {
+                            object,
+                            deleted: false,
+                        });
                     }
                     Err(StorageError::Conflict { .. }) => continue,
                     Err(err) => return Err(store.storage_error(err, name)),
@@ -126,5 +170,10 @@ pub(super) async fn delete_collection(
             Err(err) => return Err(err),
         }
     }
-    Ok(ObjectList { items, resource_version: listed.resource_version, continue_token: None, remaining_item_count: None })
+    Ok(ObjectList {
+        items,
+        resource_version: listed.resource_version,
+        continue_token: None,
+        remaining_item_count: None,
+    })
 }

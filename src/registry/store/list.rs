@@ -24,7 +24,10 @@ use crate::registry::selectors::Selection;
 /// The 504 of a NotOlderThan read whose revision is not there yet, as upstream's
 /// `NewTooLargeResourceVersionError`.
 pub(crate) fn too_large_resource_version(requested: i64, current: i64) -> ApiError {
-    let mut err = ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"), 1);
+    let mut err = ApiError::timeout(
+        format!("Too large resource version: {requested}, current: {current}"),
+        1,
+    );
     err.status.details = Some(StatusDetails {
         causes: vec![StatusCause {
             reason: "ResourceVersionTooLarge".into(),
@@ -37,7 +40,11 @@ pub(crate) fn too_large_resource_version(requested: i64, current: i64) -> ApiErr
     err
 }
 
-pub(super) async fn list(store: &Store, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList> {
+pub(super) async fn list(
+    store: &Store,
+    namespace: Option<&str>,
+    opts: &ListOptions,
+) -> ApiResult<ObjectList> {
     let selection = Selection::parse(store.info, &opts.label_selector, &opts.field_selector)?;
     let version_match = opts.version_match()?;
     let requested = parse_resource_version(&opts.resource_version)?;
@@ -50,7 +57,9 @@ pub(super) async fn list(store: &Store, namespace: Option<&str>, opts: &ListOpti
     let continuing = !opts.continue_token.is_empty();
     if continuing {
         if requested.is_some_and(|rv| rv != 0) {
-            return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+            return Err(ApiError::bad_request(
+                "specifying resource version is not allowed when using continue",
+            ));
         }
         let token = continue_token::decode(&opts.continue_token, &prefix)?;
         start_key = token.start_key;

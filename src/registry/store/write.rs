@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 
 use super::{object_namespace, parse_resource_version, Store};
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
-use crate::registry::metadata::{is_being_deleted, meta, meta_mut, meta_str, now_rfc3339, random_name_suffix};
+use crate::registry::metadata::{
+    is_being_deleted, meta, meta_mut, meta_str, now_rfc3339, random_name_suffix,
+};
 use crate::registry::options::WriteOptions;
 use crate::registry::validation::metadata::validate_object_meta;
 use crate::registry::validation::FieldError;
@@ -15,14 +17,21 @@ use crate::registry::validation::FieldError;
 const GENERATE_NAME_ATTEMPTS: usize = 5;
 
 /// Metadata the server owns: kept from the stored object on every update.
-const SYSTEM_META_FIELDS: &[&str] = &["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"];
+const SYSTEM_META_FIELDS: &[&str] = &[
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
 
 impl Store {
     /// 400 unless `obj` is a JSON object whose kind/apiVersion (when given) are the resource's;
     /// then fills them in.
     fn check_type(&self, obj: &mut Value, subresource: Option<&str>) -> ApiResult<()> {
         let Some(map) = obj.as_object_mut() else {
-            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON object",
+            ));
         };
         let expected_version = self.info.api_version();
         let version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -45,8 +54,17 @@ impl Store {
     }
 
     /// Puts the request's namespace on the object (upstream's `EnsureObjectNamespaceMatchesRequestNamespace`).
-    fn ensure_namespace(&self, obj: &mut Value, namespace: Option<&str>, on_create: bool) -> ApiResult<()> {
-        let request_ns = if self.info.namespaced { namespace.unwrap_or("") } else { "" };
+    fn ensure_namespace(
+        &self,
+        obj: &mut Value,
+        namespace: Option<&str>,
+        on_create: bool,
+    ) -> ApiResult<()> {
+        let request_ns = if self.info.namespaced {
+            namespace.unwrap_or("")
+        } else {
+            ""
+        };
         let object_ns = object_namespace(obj).to_string();
         if object_ns == request_ns {
             return Ok(());
@@ -60,7 +78,8 @@ impl Store {
             return Ok(());
         }
         Err(ApiError::bad_request(if on_create {
-            "the namespace of the provided object does not match the namespace sent on the request".to_string()
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .to_string()
         } else {
             format!("the namespace of the object ({object_ns}) does not match the namespace on the URL ({request_ns})")
         }))
@@ -72,18 +91,26 @@ impl Store {
             return Ok(());
         }
         let causes: Vec<StatusCause> = errors.iter().map(FieldError::to_cause).collect();
-        Err(ApiError::invalid(self.info.group, self.info.kind, name, causes))
+        Err(ApiError::invalid(
+            self.info.group,
+            self.info.kind,
+            name,
+            causes,
+        ))
     }
 
     /// Upstream's NamespaceLifecycle admission for creates: 404 for a missing namespace, 403 for
     /// one being terminated.
     async fn check_namespace_accepts_content(&self, namespace: &str, name: &str) -> ApiResult<()> {
-        let Some(lookup) = self.namespaces.get() else { return Ok(()) };
+        let Some(lookup) = self.namespaces.get() else {
+            return Ok(());
+        };
         let namespaces = crate::api::status::GroupResource::new("", "namespaces");
         let Some(ns) = lookup.namespace(namespace).await? else {
             return Err(ApiError::not_found(&namespaces, namespace));
         };
-        let terminating = ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+        let terminating = ns.pointer("/status/phase").and_then(Value::as_str)
+            == Some("Terminating")
             || is_being_deleted(&ns);
         if terminating {
             let mut err = ApiError::forbidden(
@@ -91,7 +118,10 @@ impl Store {
                 name,
                 &format!("unable to create new content in namespace {namespace} because it is being terminated"),
             );
-            let details = err.status.details.get_or_insert_with(StatusDetails::default);
+            let details = err
+                .status
+                .details
+                .get_or_insert_with(StatusDetails::default);
             details.causes.push(StatusCause {
                 reason: "NamespaceTerminating".into(),
                 message: format!("namespace {namespace} is being terminated"),
@@ -112,10 +142,18 @@ impl Store {
         }
         let tracks_generation = strategy.tracks_generation();
         let meta = meta_mut(obj);
-        for field in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "resourceVersion"] {
+        for field in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "resourceVersion",
+        ] {
             meta.remove(field);
         }
-        meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+        meta.insert(
+            "uid".into(),
+            Value::String(uuid::Uuid::new_v4().to_string()),
+        );
         meta.insert("creationTimestamp".into(), Value::String(now_rfc3339()));
         if tracks_generation {
             meta.insert("generation".into(), json!(1));
@@ -149,7 +187,10 @@ impl Store {
                 new = result;
             }
             Some(other) => {
-                if !self.strategy.prepare_for_subresource_update(other, &mut new, old) {
+                if !self
+                    .strategy
+                    .prepare_for_subresource_update(other, &mut new, old)
+                {
                     return Err(ApiError::method_not_supported(&self.resource, "update"));
                 }
             }
@@ -168,11 +209,18 @@ impl Store {
             Some(g) => new_meta.insert("generation".into(), g.clone()),
             None => new_meta.remove("generation"),
         };
-        if self.strategy.tracks_generation() && spec_changed(old, &new, self.strategy.has_status_subresource()) {
-            let next = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+        if self.strategy.tracks_generation()
+            && spec_changed(old, &new, self.strategy.has_status_subresource())
+        {
+            let next = old_meta
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                + 1;
             meta_mut(&mut new).insert("generation".into(), json!(next));
         }
-        let mut errors = validate_object_meta(&new, self.strategy.name_rule(), self.info.namespaced);
+        let mut errors =
+            validate_object_meta(&new, self.strategy.name_rule(), self.info.namespaced);
         errors.extend(self.strategy.validate_update(&new, old));
         self.invalid(&name, errors)?;
         Ok(new)
@@ -189,30 +237,50 @@ impl Store {
         opts: &WriteOptions,
     ) -> ApiResult<Option<Value>> {
         let name = meta_str(old, "name").to_string();
-        let bytes = Self::encode(&new)?;
-        if bytes == kv.value {
+        if same_ignoring_resource_version(old, &new) {
             // A no-op: answer the stored object without a write, as upstream.
             return Ok(Some(old.clone()));
         }
+        let bytes = Self::encode(&new)?;
         let remove = is_being_deleted(&new) && self.strategy.ready_to_remove(&new);
         if opts.dry_run {
             return Ok(Some(new));
         }
         let result = if remove {
-            self.storage.delete(key.as_bytes(), Some(kv.mod_revision)).await.map(|(rev, _)| rev)
+            self.storage
+                .delete(key.as_bytes(), Some(kv.mod_revision))
+                .await
+                .map(|(rev, _)| rev)
         } else {
-            self.storage.update(key.as_bytes(), bytes, kv.mod_revision).await
+            self.storage
+                .update(key.as_bytes(), bytes, kv.mod_revision)
+                .await
         };
         match result {
             Ok(revision) => {
                 let mut stored = new;
-                meta_mut(&mut stored).insert("resourceVersion".into(), Value::String(revision.to_string()));
+                meta_mut(&mut stored).insert(
+                    "resourceVersion".into(),
+                    Value::String(revision.to_string()),
+                );
                 Ok(Some(stored))
             }
             Err(StorageError::Conflict { .. }) => Ok(None),
             Err(err) => Err(self.storage_error(err, &name)),
         }
     }
+}
+
+/// Whether two objects are equal apart from `metadata.resourceVersion`.
+fn same_ignoring_resource_version(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+        }
+        v
+    };
+    strip(a) == strip(b)
 }
 
 /// Copies the top-level field `field` of `from` into `to` (removing it when `from` has none).
@@ -241,24 +309,36 @@ fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
     strip(old) != strip(new)
 }
 
-pub(super) async fn create(store: &Store, namespace: Option<&str>, mut obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
+pub(super) async fn create(
+    store: &Store,
+    namespace: Option<&str>,
+    mut obj: Value,
+    opts: &WriteOptions,
+) -> ApiResult<Value> {
     store.check_type(&mut obj, None)?;
     store.ensure_namespace(&mut obj, namespace, true)?;
     if !meta_str(&obj, "resourceVersion").is_empty() {
-        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
     }
     store.prepare_create(&mut obj);
     let generate_name = meta_str(&obj, "generateName").to_string();
     let generated = meta_str(&obj, "name").is_empty() && !generate_name.is_empty();
     if generated {
-        meta_mut(&mut obj).insert("name".into(), Value::String(format!("{generate_name}{}", random_name_suffix())));
+        meta_mut(&mut obj).insert(
+            "name".into(),
+            Value::String(format!("{generate_name}{}", random_name_suffix())),
+        );
     }
     let mut errors = validate_object_meta(&obj, store.strategy.name_rule(), store.info.namespaced);
     errors.extend(store.strategy.validate_create(&obj));
     store.invalid(meta_str(&obj, "name"), errors)?;
     let ns = object_namespace(&obj).to_string();
     if store.info.namespaced {
-        store.check_namespace_accepts_content(&ns, meta_str(&obj, "name")).await?;
+        store
+            .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
+            .await?;
     }
     if opts.dry_run {
         return Ok(obj);
@@ -266,22 +346,30 @@ pub(super) async fn create(store: &Store, namespace: Option<&str>, mut obj: Valu
     let attempts = if generated { GENERATE_NAME_ATTEMPTS } else { 1 };
     for attempt in 0..attempts {
         if attempt > 0 {
-            meta_mut(&mut obj)
-                .insert("name".into(), Value::String(format!("{generate_name}{}", random_name_suffix())));
+            meta_mut(&mut obj).insert(
+                "name".into(),
+                Value::String(format!("{generate_name}{}", random_name_suffix())),
+            );
         }
         let name = meta_str(&obj, "name").to_string();
         let key = store.layout.object_key(Some(&ns), &name);
         let bytes = Store::encode(&obj)?;
         match store.storage.create(key.as_bytes(), bytes).await {
             Ok(revision) => {
-                meta_mut(&mut obj).insert("resourceVersion".into(), Value::String(revision.to_string()));
+                meta_mut(&mut obj).insert(
+                    "resourceVersion".into(),
+                    Value::String(revision.to_string()),
+                );
                 return Ok(obj);
             }
             Err(StorageError::AlreadyExists { .. }) if attempt + 1 < attempts => continue,
             Err(err) => return Err(store.storage_error(err, &name)),
         }
     }
-    Err(ApiError::already_exists(&store.resource, meta_str(&obj, "name")))
+    Err(ApiError::already_exists(
+        &store.resource,
+        meta_str(&obj, "name"),
+    ))
 }
 
 pub(super) async fn update(
@@ -303,13 +391,19 @@ pub(super) async fn update(
     store.ensure_namespace(&mut obj, namespace, false)?;
     let requested_rv = parse_resource_version(meta_str(&obj, "resourceVersion"))?;
     if requested_rv.is_none() && !store.strategy.allow_unconditional_update() {
-        return store
-            .invalid(name, vec![FieldError::required("metadata.resourceVersion", "must be specified for an update")])
-            .map(|()| (Value::Null, false));
+        let required = FieldError::required(
+            "metadata.resourceVersion",
+            "must be specified for an update",
+        );
+        store.invalid(name, vec![required])?;
     }
     let key = store.layout.object_key(namespace, name);
     for _ in 0..store.config.max_update_retries {
-        let current = store.storage.get(key.as_bytes()).await.map_err(|e| store.storage_error(e, name))?;
+        let current = store
+            .storage
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| store.storage_error(e, name))?;
         let Some(kv) = current.kv else {
             if store.strategy.allow_create_on_update() && opts.subresource.is_none() {
                 let mut fresh = obj.clone();
@@ -329,7 +423,9 @@ pub(super) async fn update(
         let new = store.prepare_update(&old, obj.clone(), opts)?;
         match store.write_update(&key, &kv, &old, new, opts).await? {
             Some(stored) => return Ok((stored, false)),
-            None if requested_rv.is_some() => return Err(ApiError::stale_object(&store.resource, name)),
+            None if requested_rv.is_some() => {
+                return Err(ApiError::stale_object(&store.resource, name))
+            }
             None => continue,
         }
     }
@@ -348,7 +444,11 @@ where
 {
     let key = store.layout.object_key(namespace, name);
     for _ in 0..store.config.max_update_retries {
-        let current = store.storage.get(key.as_bytes()).await.map_err(|e| store.storage_error(e, name))?;
+        let current = store
+            .storage
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| store.storage_error(e, name))?;
         let Some(kv) = current.kv else {
             return Err(ApiError::not_found(&store.resource, name));
         };

@@ -13,17 +13,28 @@ pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 pub fn validate_object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let meta = obj.get("metadata");
-    let text = |field: &str| meta.and_then(|m| m.get(field)).and_then(Value::as_str).unwrap_or("");
+    let text = |field: &str| {
+        meta.and_then(|m| m.get(field))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
 
     let generate_name = text("generateName");
     if !generate_name.is_empty() {
         for msg in rule.check(generate_name, true) {
-            errs.push(FieldError::invalid("metadata.generateName", generate_name, msg));
+            errs.push(FieldError::invalid(
+                "metadata.generateName",
+                generate_name,
+                msg,
+            ));
         }
     }
     let name = text("name");
     if name.is_empty() {
-        errs.push(FieldError::required("metadata.name", "name or generateName is required"));
+        errs.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else {
         for msg in rule.check(name, false) {
             errs.push(FieldError::invalid("metadata.name", name, msg));
@@ -39,10 +50,16 @@ pub fn validate_object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Ve
             }
         }
     } else if !namespace.is_empty() {
-        errs.push(FieldError::forbidden("metadata.namespace", "not allowed on this type"));
+        errs.push(FieldError::forbidden(
+            "metadata.namespace",
+            "not allowed on this type",
+        ));
     }
 
-    if let Some(labels) = meta.and_then(|m| m.get("labels")).and_then(Value::as_object) {
+    if let Some(labels) = meta
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+    {
         for (key, value) in labels {
             for msg in is_qualified_name(key) {
                 errs.push(FieldError::invalid("metadata.labels", key, msg));
@@ -53,7 +70,10 @@ pub fn validate_object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Ve
             }
         }
     }
-    if let Some(annotations) = meta.and_then(|m| m.get("annotations")).and_then(Value::as_object) {
+    if let Some(annotations) = meta
+        .and_then(|m| m.get("annotations"))
+        .and_then(Value::as_object)
+    {
         let mut total = 0;
         for (key, value) in annotations {
             for msg in is_qualified_name(&key.to_lowercase()) {
@@ -68,15 +88,25 @@ pub fn validate_object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Ve
             ));
         }
     }
-    if let Some(finalizers) = meta.and_then(|m| m.get("finalizers")).and_then(Value::as_array) {
+    if let Some(finalizers) = meta
+        .and_then(|m| m.get("finalizers"))
+        .and_then(Value::as_array)
+    {
         for (i, finalizer) in finalizers.iter().enumerate() {
             let finalizer = finalizer.as_str().unwrap_or("");
             for msg in is_qualified_name(finalizer) {
-                errs.push(FieldError::invalid(format!("metadata.finalizers[{i}]"), finalizer, msg));
+                errs.push(FieldError::invalid(
+                    format!("metadata.finalizers[{i}]"),
+                    finalizer,
+                    msg,
+                ));
             }
         }
     }
-    if let Some(generation) = meta.and_then(|m| m.get("generation")).and_then(Value::as_i64) {
+    if let Some(generation) = meta
+        .and_then(|m| m.get("generation"))
+        .and_then(Value::as_i64)
+    {
         if generation < 0 {
             errs.push(FieldError {
                 kind: super::FieldErrorKind::Invalid,
@@ -97,9 +127,16 @@ mod tests {
 
     #[test]
     fn reports_upstreams_field_errors() {
-        let errs = validate_object_meta(&json!({"metadata": {"namespace": "ns"}}), NameRule::Dns1123Subdomain, true);
+        let errs = validate_object_meta(
+            &json!({"metadata": {"namespace": "ns"}}),
+            NameRule::Dns1123Subdomain,
+            true,
+        );
         assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].to_string(), "metadata.name: Required value: name or generateName is required");
+        assert_eq!(
+            errs[0].to_string(),
+            "metadata.name: Required value: name or generateName is required"
+        );
 
         let errs = validate_object_meta(
             &json!({"metadata": {"name": "Bad", "labels": {"-k": "v"}, "finalizers": ["a/b/c"]}}),
@@ -107,11 +144,23 @@ mod tests {
             false,
         );
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["metadata.name", "metadata.labels", "metadata.finalizers[0]"]);
-        assert!(errs[0].to_string().starts_with("metadata.name: Invalid value: \"Bad\": a lowercase RFC 1123 subdomain"));
+        assert_eq!(
+            fields,
+            ["metadata.name", "metadata.labels", "metadata.finalizers[0]"]
+        );
+        assert!(errs[0]
+            .to_string()
+            .starts_with("metadata.name: Invalid value: \"Bad\": a lowercase RFC 1123 subdomain"));
         assert_eq!(errs[0].to_cause().reason, "FieldValueInvalid");
 
-        let errs = validate_object_meta(&json!({"metadata": {"name": "n", "namespace": "x"}}), NameRule::Dns1123Subdomain, false);
-        assert_eq!(errs[0].to_string(), "metadata.namespace: Forbidden: not allowed on this type");
+        let errs = validate_object_meta(
+            &json!({"metadata": {"name": "n", "namespace": "x"}}),
+            NameRule::Dns1123Subdomain,
+            false,
+        );
+        assert_eq!(
+            errs[0].to_string(),
+            "metadata.namespace: Forbidden: not allowed on this type"
+        );
     }
 }

@@ -42,22 +42,42 @@ pub struct FieldError {
 impl FieldError {
     /// `field: Invalid value: "value": detail`.
     pub fn invalid(field: impl Into<String>, value: &str, detail: impl Into<String>) -> Self {
-        Self { kind: FieldErrorKind::Invalid, field: field.into(), value: Some(quote(value)), detail: detail.into() }
+        Self {
+            kind: FieldErrorKind::Invalid,
+            field: field.into(),
+            value: Some(quote(value)),
+            detail: detail.into(),
+        }
     }
 
     /// `field: Required value: detail`.
     pub fn required(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { kind: FieldErrorKind::Required, field: field.into(), value: None, detail: detail.into() }
+        Self {
+            kind: FieldErrorKind::Required,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     /// `field: Forbidden: detail`.
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { kind: FieldErrorKind::Forbidden, field: field.into(), value: None, detail: detail.into() }
+        Self {
+            kind: FieldErrorKind::Forbidden,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     /// `field: Too long: detail`.
     pub fn too_long(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { kind: FieldErrorKind::TooLong, field: field.into(), value: None, detail: detail.into() }
+        Self {
+            kind: FieldErrorKind::TooLong,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     /// The message without the field, as upstream's `ErrorBody()`.
@@ -83,13 +103,21 @@ impl FieldError {
 
     /// The StatusCause of an `Invalid` Status.
     pub fn to_cause(&self) -> StatusCause {
-        StatusCause { reason: self.kind.reason().into(), message: self.body(), field: self.field.clone() }
+        StatusCause {
+            reason: self.kind.reason().into(),
+            message: self.body(),
+            field: self.field.clone(),
+        }
     }
 }
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let field = if self.field.is_empty() { "<nil>" } else { &self.field };
+        let field = if self.field.is_empty() {
+            "<nil>"
+        } else {
+            &self.field
+        };
         write!(f, "{field}: {}", self.body())
     }
 }

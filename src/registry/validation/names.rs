@@ -26,14 +26,16 @@ pub const QUALIFIED_NAME_MAX_LENGTH: usize = 63;
 
 fn anchored(fmt: &str) -> Regex {
     // The patterns are constants of this file; a failure is a bug caught by the tests.
-    Regex::new(&format!("^(?:{fmt})$")).unwrap_or_else(|e| panic!("invalid built-in pattern {fmt}: {e}"))
+    Regex::new(&format!("^(?:{fmt})$"))
+        .unwrap_or_else(|e| panic!("invalid built-in pattern {fmt}: {e}"))
 }
 
 static DNS1123_LABEL: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1123_LABEL_FMT));
 static DNS1123_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| anchored(&dns1123_subdomain_fmt()));
 static DNS1035_LABEL: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1035_LABEL_FMT));
 static QUALIFIED_NAME: LazyLock<Regex> = LazyLock::new(|| anchored(QUALIFIED_NAME_FMT));
-static LABEL_VALUE: LazyLock<Regex> = LazyLock::new(|| anchored(&format!("({QUALIFIED_NAME_FMT})?")));
+static LABEL_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| anchored(&format!("({QUALIFIED_NAME_FMT})?")));
 
 fn dns1123_subdomain_fmt() -> String {
     format!("{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*")
@@ -66,7 +68,11 @@ pub fn is_dns1123_label(value: &str) -> Vec<String> {
         if DNS1123_SUBDOMAIN.is_match(value) {
             errs.push("must not contain dots".into());
         } else {
-            errs.push(regex_error(DNS1123_LABEL_ERR, DNS1123_LABEL_FMT, &["my-name", "123-abc"]));
+            errs.push(regex_error(
+                DNS1123_LABEL_ERR,
+                DNS1123_LABEL_FMT,
+                &["my-name", "123-abc"],
+            ));
         }
     }
     errs
@@ -79,7 +85,11 @@ pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
     }
     if !DNS1123_SUBDOMAIN.is_match(value) {
-        errs.push(regex_error(DNS1123_SUBDOMAIN_ERR, &dns1123_subdomain_fmt(), &["example.com"]));
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_ERR,
+            &dns1123_subdomain_fmt(),
+            &["example.com"],
+        ));
     }
     errs
 }
@@ -91,7 +101,11 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
         errs.push(max_len_error(DNS1123_LABEL_MAX_LENGTH));
     }
     if !DNS1035_LABEL.is_match(value) {
-        errs.push(regex_error(DNS1035_LABEL_ERR, DNS1035_LABEL_FMT, &["my-name", "abc-123"]));
+        errs.push(regex_error(
+            DNS1035_LABEL_ERR,
+            DNS1035_LABEL_FMT,
+            &["my-name", "abc-123"],
+        ));
     }
     errs
 }
@@ -101,7 +115,11 @@ pub fn is_valid_path_segment_name(value: &str) -> Vec<String> {
     if value == "." || value == ".." {
         return vec![format!("may not be '{value}'")];
     }
-    ["/", "%"].iter().filter(|bad| value.contains(*bad)).map(|bad| format!("may not contain '{bad}'")).collect()
+    ["/", "%"]
+        .iter()
+        .filter(|bad| value.contains(*bad))
+        .map(|bad| format!("may not contain '{bad}'"))
+        .collect()
 }
 
 /// A qualified name: `name` or `prefix/name` with a DNS subdomain prefix (label keys, finalizers).
@@ -128,12 +146,19 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     if name.is_empty() {
         errs.push("name part must be non-empty".into());
     } else if name.len() > QUALIFIED_NAME_MAX_LENGTH {
-        errs.push(format!("name part {}", max_len_error(QUALIFIED_NAME_MAX_LENGTH)));
+        errs.push(format!(
+            "name part {}",
+            max_len_error(QUALIFIED_NAME_MAX_LENGTH)
+        ));
     }
     if !QUALIFIED_NAME.is_match(name) {
         errs.push(format!(
             "name part {}",
-            regex_error(QUALIFIED_NAME_ERR, QUALIFIED_NAME_FMT, &["MyName", "my.name", "123-abc"])
+            regex_error(
+                QUALIFIED_NAME_ERR,
+                QUALIFIED_NAME_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
         ));
     }
     errs
@@ -146,7 +171,11 @@ pub fn is_valid_label_value(value: &str) -> Vec<String> {
         errs.push(max_len_error(QUALIFIED_NAME_MAX_LENGTH));
     }
     if !LABEL_VALUE.is_match(value) {
-        errs.push(regex_error(LABEL_VALUE_ERR, &format!("({QUALIFIED_NAME_FMT})?"), &["MyValue", "my_value", "12345"]));
+        errs.push(regex_error(
+            LABEL_VALUE_ERR,
+            &format!("({QUALIFIED_NAME_FMT})?"),
+            &["MyValue", "my_value", "12345"],
+        ));
     }
     errs
 }
@@ -205,12 +234,18 @@ mod tests {
     #[test]
     fn dns_rules() {
         assert!(is_dns1123_label("my-ns").is_empty());
-        assert_eq!(is_dns1123_label("a.b"), vec!["must not contain dots".to_string()]);
+        assert_eq!(
+            is_dns1123_label("a.b"),
+            vec!["must not contain dots".to_string()]
+        );
         assert_eq!(
             is_dns1123_label("Bad_"),
             vec!["a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".to_string()]
         );
-        assert_eq!(is_dns1123_label(&"a".repeat(64)), vec!["must be no more than 63 characters".to_string()]);
+        assert_eq!(
+            is_dns1123_label(&"a".repeat(64)),
+            vec!["must be no more than 63 characters".to_string()]
+        );
         assert!(is_dns1123_subdomain("a.b-c.d").is_empty());
         assert_eq!(
             is_dns1123_subdomain("Bad"),
@@ -225,10 +260,20 @@ mod tests {
         for ok in ["app", "example.com/app", "a_b.c-d", "A1"] {
             assert!(is_qualified_name(ok).is_empty(), "{ok}");
         }
-        assert_eq!(is_qualified_name("/a"), vec!["prefix part must be non-empty".to_string()]);
-        assert_eq!(is_qualified_name("a/"), vec!["name part must be non-empty".to_string(), is_qualified_name("-")[0].clone()]);
+        assert_eq!(
+            is_qualified_name("/a"),
+            vec!["prefix part must be non-empty".to_string()]
+        );
+        assert_eq!(
+            is_qualified_name("a/"),
+            vec![
+                "name part must be non-empty".to_string(),
+                is_qualified_name("-")[0].clone()
+            ]
+        );
         assert!(is_qualified_name("a/b/c")[0].starts_with("a qualified name must consist of"));
-        assert!(is_qualified_name("-a")[0].starts_with("name part must consist of alphanumeric characters"));
+        assert!(is_qualified_name("-a")[0]
+            .starts_with("name part must consist of alphanumeric characters"));
         assert!(is_valid_label_value("").is_empty());
         assert!(is_valid_label_value("v1.2_3").is_empty());
         assert!(is_valid_label_value("-x")[0].starts_with("a valid label must be an empty string"));
@@ -237,11 +282,22 @@ mod tests {
 
     #[test]
     fn name_rules_per_resource() {
-        assert_eq!(NameRule::for_resource("", "namespaces"), NameRule::Dns1123Label);
-        assert!(NameRule::Dns1123Subdomain.check("web-", true).is_empty(), "generateName may end in '-'");
+        assert_eq!(
+            NameRule::for_resource("", "namespaces"),
+            NameRule::Dns1123Label
+        );
+        assert!(
+            NameRule::Dns1123Subdomain.check("web-", true).is_empty(),
+            "generateName may end in '-'"
+        );
         assert!(!NameRule::Dns1123Subdomain.check("web-", false).is_empty());
-        assert!(NameRule::PathSegment.check("system:controller:x", false).is_empty());
-        assert_eq!(NameRule::PathSegment.check("..", false), vec!["may not be '..'".to_string()]);
+        assert!(NameRule::PathSegment
+            .check("system:controller:x", false)
+            .is_empty());
+        assert_eq!(
+            NameRule::PathSegment.check("..", false),
+            vec!["may not be '..'".to_string()]
+        );
         assert_eq!(NameRule::PathSegment.check("a/b%", false).len(), 2);
     }
 }

@@ -17,7 +17,9 @@ use crate::registry::catalog::ResourceInfo;
 use crate::registry::keys::KeyLayout;
 use crate::registry::options::{ListOptions, ResourceVersionMatch};
 use crate::registry::selectors::Selection;
-use crate::registry::store::{decode_value, parse_resource_version, StoreConfig};
+use crate::registry::store::{
+    decode_value, parse_resource_version, too_large_resource_version, StoreConfig,
+};
 
 /// One storage event, decoded once and shared by every watcher.
 #[derive(Debug)]
@@ -33,7 +35,8 @@ pub(crate) struct HubEvent {
 }
 
 impl HubEvent {
-    fn decode(event: Event) -> ApiResult<Self> {
+    /// Decodes a storage event (resourceVersion = the event's revision).
+    pub fn decode(event: Event) -> ApiResult<Self> {
         let source = match event.kind {
             EventKind::Delete => event.prev_value.as_ref().unwrap_or(&event.value),
             _ => &event.value,
@@ -44,7 +47,14 @@ impl HubEvent {
             EventKind::Delete => (None, OnceLock::from(Some(object.clone()))),
             _ => (event.prev_value, OnceLock::new()),
         };
-        Ok(Self { kind: event.kind, revision: event.revision, key: event.key, object, prev_bytes, prev })
+        Ok(Self {
+            kind: event.kind,
+            revision: event.revision,
+            key: event.key,
+            object,
+            prev_bytes,
+            prev,
+        })
     }
 
     /// The state before the change (with the event's resourceVersion, as upstream sends it in a
@@ -53,7 +63,9 @@ impl HubEvent {
         self.prev
             .get_or_init(|| {
                 let bytes = self.prev_bytes.as_ref()?;
-                decode_value(bytes, self.revision).ok().map(|v| Arc::new(WatchObject::new(v)))
+                decode_value(bytes, self.revision)
+                    .ok()
+                    .map(|v| Arc::new(WatchObject::new(v)))
             })
             .as_ref()
     }
@@ -70,7 +82,11 @@ pub(crate) enum HubMessage {
 /// Where a watcher's events come from.
 pub(crate) enum Subscription {
     /// The shared watch: the buffered events after the start revision, then the broadcast.
-    Hub { backlog: VecDeque<Arc<HubEvent>>, live: broadcast::Receiver<HubMessage>, hub: Arc<HubShared> },
+    Hub {
+        backlog: VecDeque<Arc<HubEvent>>,
+        live: broadcast::Receiver<HubMessage>,
+        hub: Arc<HubShared>,
+    },
     /// A watcher's own storage watch, for a start revision older than the ring.
     Direct(WatchStream),
 }
@@ -92,7 +108,9 @@ pub(crate) struct HubShared {
 
 impl HubShared {
     fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The revision up to which every event of the resource has been broadcast.
@@ -113,13 +131,20 @@ pub(crate) struct WatchHub {
 }
 
 impl WatchHub {
-    pub fn new(info: &'static ResourceInfo, storage: Arc<dyn Storage>, layout: KeyLayout, config: StoreConfig) -> Self {
+    pub fn new(
+        info: &'static ResourceInfo,
+        storage: Arc<dyn Storage>,
+        layout: KeyLayout,
+        config: StoreConfig,
+    ) -> Self {
         Self {
             info,
             storage,
             layout,
             config,
-            shared: Arc::new(HubShared { state: Mutex::new(HubState::default()) }),
+            shared: Arc::new(HubShared {
+                state: Mutex::new(HubState::default()),
+            }),
             start_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -137,7 +162,11 @@ impl WatchHub {
         if self.shared.lock().sender.is_some() {
             return Ok(());
         }
-        let revision = self.storage.current_revision().await.map_err(|e| self.storage_error(e))?;
+        let revision = self
+            .storage
+            .current_revision()
+            .await
+            .map_err(|e| self.storage_error(e))?;
         let stream = self
             .storage
             .watch(self.layout.resource_prefix().as_bytes(), revision)
@@ -165,19 +194,36 @@ impl WatchHub {
             let state = self.shared.lock();
             if let Some(sender) = &state.sender {
                 if after >= state.window_start {
-                    let backlog = state.history.iter().filter(|e| e.revision > after).cloned().collect();
-                    return Ok(Subscription::Hub { backlog, live: sender.subscribe(), hub: self.shared.clone() });
+                    let backlog = state
+                        .history
+                        .iter()
+                        .filter(|e| e.revision > after)
+                        .cloned()
+                        .collect();
+                    return Ok(Subscription::Hub {
+                        backlog,
+                        live: sender.subscribe(),
+                        hub: self.shared.clone(),
+                    });
                 }
             }
         }
-        match self.storage.watch(self.layout.resource_prefix().as_bytes(), after).await {
+        match self
+            .storage
+            .watch(self.layout.resource_prefix().as_bytes(), after)
+            .await
+        {
             Ok(stream) => Ok(Subscription::Direct(stream)),
             Err(err) => Err(watch_error(err, &self.info.group_resource())),
         }
     }
 
     /// The current objects under `prefix` that `selection` selects, and the revision they were read at.
-    async fn current_state(&self, prefix: &str, selection: &Selection) -> ApiResult<(Vec<Value>, i64)> {
+    async fn current_state(
+        &self,
+        prefix: &str,
+        selection: &Selection,
+    ) -> ApiResult<(Vec<Value>, i64)> {
         const PAGE: usize = 500;
         let mut items = Vec::new();
         let mut start = prefix.as_bytes().to_vec();
@@ -189,7 +235,11 @@ impl WatchHub {
                 revision,
                 limit: PAGE,
             };
-            let resp = self.storage.list(request).await.map_err(|e| self.storage_error(e))?;
+            let resp = self
+                .storage
+                .list(request)
+                .await
+                .map_err(|e| self.storage_error(e))?;
             revision = resp.revision;
             for kv in &resp.kvs {
                 let obj = decode_value(&kv.value, kv.mod_revision)?;
@@ -208,11 +258,17 @@ impl WatchHub {
     }
 
     /// An API watch of the resource, as `Store::watch`.
-    pub async fn watch(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<WatchEvents> {
+    pub async fn watch(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<WatchEvents> {
         let selection = Selection::parse(self.info, &opts.label_selector, &opts.field_selector)?;
         let version_match = watch_version_match(opts)?;
         let requested = parse_resource_version(&opts.resource_version)?;
-        let namespace = namespace.filter(|ns| self.info.namespaced && !ns.is_empty()).map(str::to_string);
+        let namespace = namespace
+            .filter(|ns| self.info.namespaced && !ns.is_empty())
+            .map(str::to_string);
 
         // The hub runs before any initial list, so the list's revision is inside its window.
         self.ensure_started().await?;
@@ -223,16 +279,22 @@ impl WatchHub {
         let (initial, start) = if send_initial {
             let prefix = self.layout.list_prefix(namespace.as_deref());
             let (items, revision) = self.current_state(&prefix, &selection).await?;
-            if let (Some(min), Some(ResourceVersionMatch::NotOlderThan)) = (requested, version_match) {
+            if let (Some(min), Some(ResourceVersionMatch::NotOlderThan)) =
+                (requested, version_match)
+            {
                 if revision < min {
-                    return Err(crate::registry::store::too_large_resource_version(min, revision));
+                    return Err(too_large_resource_version(min, revision));
                 }
             }
             (items, revision)
         } else {
             let start = match requested {
                 Some(rv) if rv > 0 => rv,
-                _ => self.storage.current_revision().await.map_err(|e| self.storage_error(e))?,
+                _ => self
+                    .storage
+                    .current_revision()
+                    .await
+                    .map_err(|e| self.storage_error(e))?,
             };
             (Vec::new(), start)
         };
@@ -247,7 +309,10 @@ impl WatchHub {
             initial_events_end: opts.send_initial_events == Some(true),
             bookmarks: opts.allow_watch_bookmarks.unwrap_or(false),
             bookmark_interval: self.config.bookmark_interval,
-            timeout: opts.timeout_seconds.filter(|s| *s > 0).map(|s| std::time::Duration::from_secs(s as u64)),
+            timeout: opts
+                .timeout_seconds
+                .filter(|s| *s > 0)
+                .map(|s| std::time::Duration::from_secs(s as u64)),
         };
         Ok(watcher::spawn(plan, subscription))
     }
@@ -285,11 +350,17 @@ fn watch_version_match(opts: &ListOptions) -> ApiResult<Option<ResourceVersionMa
 }
 
 /// A failed watch start: a compacted revision is upstream's watch 410 text; the rest maps as usual.
-pub(crate) fn watch_error(err: StorageError, resource: &crate::api::status::GroupResource) -> ApiError {
+pub(crate) fn watch_error(
+    err: StorageError,
+    resource: &crate::api::status::GroupResource,
+) -> ApiError {
     match err {
-        StorageError::Compacted { requested, compacted } => {
-            ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
-        }
+        StorageError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::expired(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
         other => ApiError::from_storage(other, resource, ""),
     }
 }
@@ -303,7 +374,9 @@ async fn pump(
 ) {
     loop {
         let item = stream.next().await;
-        let Some(shared) = shared.upgrade() else { return };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
         let message = match item {
             Some(Ok(event)) => match HubEvent::decode(event) {
                 Ok(event) => HubMessage::Event(Arc::new(event)),

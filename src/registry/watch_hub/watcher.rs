@@ -69,21 +69,28 @@ impl WatcherPlan {
         }
         let everything = self.selection.is_everything();
         let passes = |obj: &WatchObject| everything || self.selection.matches(obj.value());
-        let shaped = |event_type, object: &Arc<WatchObject>| Some(WatchEvent { event_type, object: object.clone() });
+        let shaped = |event_type, object: &Arc<WatchObject>| WatchEvent {
+            event_type,
+            object: object.clone(),
+        };
         match event.kind {
-            EventKind::Create => passes(&event.object).then(|| shaped(WatchEventType::Added, &event.object))?,
-            EventKind::Delete => passes(&event.object).then(|| shaped(WatchEventType::Deleted, &event.object))?,
+            EventKind::Create => {
+                passes(&event.object).then(|| shaped(WatchEventType::Added, &event.object))
+            }
+            EventKind::Delete => {
+                passes(&event.object).then(|| shaped(WatchEventType::Deleted, &event.object))
+            }
+            EventKind::Update if everything => {
+                Some(shaped(WatchEventType::Modified, &event.object))
+            }
             EventKind::Update => {
                 let now = passes(&event.object);
-                if everything {
-                    return shaped(WatchEventType::Modified, &event.object);
-                }
-                let before = event.prev().is_some_and(|prev| passes(prev));
+                let before = event.prev().filter(|prev| passes(prev));
                 match (before, now) {
-                    (true, true) => shaped(WatchEventType::Modified, &event.object),
-                    (false, true) => shaped(WatchEventType::Added, &event.object),
-                    (true, false) => event.prev().and_then(|prev| shaped(WatchEventType::Deleted, prev)),
-                    (false, false) => None,
+                    (Some(_), true) => Some(shaped(WatchEventType::Modified, &event.object)),
+                    (None, true) => Some(shaped(WatchEventType::Added, &event.object)),
+                    (Some(prev), false) => Some(shaped(WatchEventType::Deleted, prev)),
+                    (None, false) => None,
                 }
             }
         }
@@ -91,7 +98,10 @@ impl WatcherPlan {
 }
 
 fn error_event(err: &ApiError) -> WatchEvent {
-    WatchEvent::new(WatchEventType::Error, serde_json::to_value(&err.status).unwrap_or(Value::Null))
+    WatchEvent::new(
+        WatchEventType::Error,
+        serde_json::to_value(&err.status).unwrap_or(Value::Null),
+    )
 }
 
 /// Starts the watcher task and answers the client's stream.
@@ -108,7 +118,10 @@ enum Next {
     Ended,
 }
 
-async fn next(subscription: &mut Subscription, resource: &crate::api::status::GroupResource) -> Next {
+async fn next(
+    subscription: &mut Subscription,
+    resource: &crate::api::status::GroupResource,
+) -> Next {
     match subscription {
         Subscription::Hub { backlog, live, .. } => {
             if let Some(event) = backlog.pop_front() {
@@ -117,14 +130,14 @@ async fn next(subscription: &mut Subscription, resource: &crate::api::status::Gr
             match live.recv().await {
                 Ok(HubMessage::Event(event)) => Next::Event(event),
                 Ok(HubMessage::Failed(err)) => Next::Failed(err),
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    Next::Failed(ApiError::from_storage(apiary_storage::Error::WatchLagged, resource, ""))
-                }
+                Err(broadcast::error::RecvError::Lagged(_)) => Next::Failed(
+                    ApiError::from_storage(apiary_storage::Error::WatchLagged, resource, ""),
+                ),
                 Err(broadcast::error::RecvError::Closed) => Next::Ended,
             }
         }
         Subscription::Direct(stream) => match stream.next().await {
-            Some(Ok(event)) => match HubEvent::decode_direct(event) {
+            Some(Ok(event)) => match HubEvent::decode(event) {
                 Ok(event) => Next::Event(Arc::new(event)),
                 Err(err) => Next::Failed(err),
             },
@@ -134,13 +147,17 @@ async fn next(subscription: &mut Subscription, resource: &crate::api::status::Gr
     }
 }
 
-async fn run(plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Sender<WatchEvent>) {
+async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Sender<WatchEvent>) {
     let resource = plan.info.group_resource();
     let deadline = tokio::time::sleep(plan.timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
     tokio::pin!(deadline);
 
-    for object in std::mem::take(&mut Vec::clone(&plan.initial)) {
-        if tx.send(WatchEvent::new(WatchEventType::Added, object)).await.is_err() {
+    for object in std::mem::take(&mut plan.initial) {
+        if tx
+            .send(WatchEvent::new(WatchEventType::Added, object))
+            .await
+            .is_err()
+        {
             return;
         }
     }

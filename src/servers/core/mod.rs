@@ -110,3 +110,6 @@ pub fn router(ctx: CoreContext) -> Router {
         .route("/apis/{*rest}", any(routes::dispatch))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests;

@@ -134,9 +134,6 @@ fn decode_patch(content_type: &str, bytes: &[u8], validation: FieldValidation) -
         }
         _ => {
             let patch: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            if !patch.is_object() {
-                return Err(ApiError::bad_request("invalid JSON document"));
-            }
             Ok((PatchDocument::Strategic(patch), duplicates()))
         }
     }
@@ -144,9 +141,8 @@ fn decode_patch(content_type: &str, bytes: &[u8], validation: FieldValidation) -
 
 /// The strategic merge of `patch` into `current`, for the kind of `scope`.
 fn strategic_merge(scope: &Scope, current: &Value, patch: &Value) -> ApiResult<Value> {
-    // Wired to `crate::patch` once the strategic merge engine lands.
-    let _ = (scope, current, patch);
-    Err(body::unsupported_media_type(&[JSON_PATCH, MERGE_PATCH]))
+    let info = scope.info;
+    crate::patch::strategic::apply(current, patch, info.group, info.version, info.kind).map_err(ApiError::from)
 }
 
 /// Applies one patch to the current object and decodes the result as the kind.

@@ -1,0 +1,245 @@
+//! End-to-end: the real `apiary` binary on RocksDB, driven by the real `kubectl`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{kubectl_path, stderr, Apiary};
+
+#[test]
+fn system_namespaces_exist_after_first_start() {
+    let apiary = Apiary::start();
+    let out = apiary.ok(&["get", "ns", "-o", "name"]);
+    let mut names: Vec<&str> = out.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["namespace/default", "namespace/kube-node-lease", "namespace/kube-public", "namespace/kube-system"]
+    );
+    let table = apiary.ok(&["get", "ns", "default"]);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "STATUS", "AGE"]);
+    let row: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(&row[..2], ["default", "Active"]);
+}
+
+#[test]
+fn configmap_lifecycle_and_error_lines() {
+    let apiary = Apiary::start();
+    assert_eq!(apiary.ok(&["create", "configmap", "cfg", "--from-literal=a=1"]).trim(), "configmap/cfg created");
+
+    let err = apiary.fails(&["create", "configmap", "cfg", "--from-literal=a=1"]);
+    assert_eq!(err.trim(), "error: failed to create configmap: configmaps \"cfg\" already exists");
+    let err = apiary.fails(&["get", "configmap", "nope"]);
+    assert_eq!(err.trim(), "Error from server (NotFound): configmaps \"nope\" not found");
+
+    let json: serde_json::Value = serde_json::from_str(&apiary.ok(&["get", "cm", "cfg", "-o", "json"])).expect("json");
+    assert_eq!(json["data"]["a"], "1");
+    assert_eq!(json["kind"], "ConfigMap");
+    assert!(json["metadata"]["uid"].as_str().is_some_and(|u| u.len() == 36));
+    assert!(json["metadata"]["resourceVersion"].as_str().is_some_and(|rv| rv.parse::<i64>().is_ok()));
+    assert!(json["metadata"]["creationTimestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+    assert_eq!(apiary.ok(&["get", "cm", "cfg", "-o", "jsonpath={.data.a}"]), "1");
+    assert_eq!(apiary.ok(&["get", "cm", "cfg", "-o", "name"]).trim(), "configmap/cfg");
+    let yaml = apiary.ok(&["get", "cm", "cfg", "-o", "yaml"]);
+    assert!(yaml.contains("kind: ConfigMap") && yaml.contains("  a: \"1\""), "{yaml}");
+
+    assert_eq!(apiary.ok(&["label", "cm", "cfg", "tier=web"]).trim(), "configmap/cfg labeled");
+    assert_eq!(apiary.ok(&["annotate", "cm", "cfg", "note=hi"]).trim(), "configmap/cfg annotated");
+    assert_eq!(apiary.ok(&["get", "cm", "-l", "tier=web", "-o", "name"]).trim(), "configmap/cfg");
+    assert_eq!(apiary.ok(&["get", "cm", "-l", "tier!=web", "-o", "name"]).trim(), "");
+    assert_eq!(
+        apiary.ok(&["get", "cm", "--field-selector", "metadata.name=cfg", "-o", "name"]).trim(),
+        "configmap/cfg"
+    );
+
+    apiary.ok(&["patch", "cm", "cfg", "--type", "merge", "-p", r#"{"data":{"b":"2"}}"#]);
+    apiary.ok(&["patch", "cm", "cfg", "--type", "json", "-p", r#"[{"op":"replace","path":"/data/a","value":"10"}]"#]);
+    apiary.ok(&["patch", "cm", "cfg", "--type", "strategic", "-p", r#"{"data":{"c":"3"}}"#]);
+    assert_eq!(apiary.ok(&["get", "cm", "cfg", "-o", "jsonpath={.data.a},{.data.b},{.data.c}"]), "10,2,3");
+
+    assert_eq!(apiary.ok(&["delete", "cm", "cfg"]).trim(), "configmap \"cfg\" deleted");
+    let err = apiary.fails(&["get", "cm", "cfg"]);
+    assert_eq!(err.trim(), "Error from server (NotFound): configmaps \"cfg\" not found");
+}
+
+#[test]
+fn stale_replace_is_a_conflict_and_bad_names_are_invalid() {
+    let apiary = Apiary::start();
+    apiary.ok(&["create", "configmap", "cfg", "--from-literal=a=1"]);
+    let stale = apiary.ok(&["get", "cm", "cfg", "-o", "json"]);
+    apiary.ok(&["patch", "cm", "cfg", "--type", "merge", "-p", r#"{"data":{"a":"2"}}"#]);
+    let out = apiary.kubectl_with_stdin(&["replace", "-f", "-"], Some(&stale));
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        "Error from server (Conflict): error when replacing \"STDIN\": Operation cannot be fulfilled on configmaps \"cfg\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+
+    let err = apiary.fails(&["create", "configmap", "Bad_Name"]);
+    assert!(
+        err.trim().starts_with(
+            "error: failed to create configmap: ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of"
+        ),
+        "{err}"
+    );
+}
+
+const DEPLOYMENT_V1: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+        env:
+        - {name: MODE, value: one}
+        - {name: EXTRA, value: gone-later}
+"#;
+
+const DEPLOYMENT_V2: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.27
+        env:
+        - {name: MODE, value: two}
+"#;
+
+#[test]
+fn deployments_create_and_apply_twice() {
+    let apiary = Apiary::start();
+    assert_eq!(apiary.ok(&["create", "deployment", "hello", "--image=nginx"]).trim(), "deployment.apps/hello created");
+    assert_eq!(apiary.ok(&["get", "deploy", "hello", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]), "nginx");
+
+    assert_eq!(apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V1).trim(), "deployment.apps/web created");
+    assert_eq!(apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V2).trim(), "deployment.apps/web configured");
+    let json: serde_json::Value =
+        serde_json::from_str(&apiary.ok(&["get", "deployment", "web", "-o", "json"])).expect("json");
+    assert_eq!(json["spec"]["replicas"], 3);
+    let container = &json["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "nginx:1.27");
+    assert_eq!(container["env"], serde_json::json!([{"name": "MODE", "value": "two"}]), "removed env entry is gone");
+    assert_eq!(json["metadata"]["generation"], 2);
+    assert_eq!(apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V2).trim(), "deployment.apps/web unchanged");
+
+    let table = apiary.ok(&["get", "deployments"]);
+    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
+
+    assert_eq!(apiary.ok(&["delete", "deployment", "web"]).trim(), "deployment.apps \"web\" deleted");
+}
+
+#[test]
+fn api_resources_lists_the_builtin_resources() {
+    let apiary = Apiary::start();
+    let out = apiary.ok(&["api-resources", "--no-headers"]);
+    for (name, short, api_version) in [
+        ("pods", "po", "v1"),
+        ("services", "svc", "v1"),
+        ("configmaps", "cm", "v1"),
+        ("namespaces", "ns", "v1"),
+        ("deployments", "deploy", "apps/v1"),
+        ("cronjobs", "cj", "batch/v1"),
+        ("ingresses", "ing", "networking.k8s.io/v1"),
+    ] {
+        let row = out.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} missing:\n{out}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cells[1..3], [short, api_version], "{row}");
+    }
+}
+
+#[test]
+fn get_watch_sees_a_create_from_another_client() {
+    let apiary = Apiary::start();
+    let mut watch = Command::new(kubectl_path())
+        .arg("--kubeconfig")
+        .arg(apiary.kubeconfig())
+        .args(["get", "configmaps", "-A", "-w", "-o", "name"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get -w");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    apiary.ok(&["create", "configmap", "watched", "--from-literal=k=v"]);
+    let seen = loop {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.trim() == "configmap/watched" => break true,
+            Ok(_) => continue,
+            Err(_) => break false,
+        }
+    };
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(seen, "kubectl get -w did not print the created configmap");
+}
+
+#[test]
+fn deleting_a_namespace_empties_it_then_removes_it() {
+    let apiary = Apiary::start();
+    apiary.ok(&["create", "namespace", "team"]);
+    apiary.ok(&["-n", "team", "create", "configmap", "cfg", "--from-literal=a=1"]);
+    assert_eq!(apiary.ok(&["delete", "namespace", "team", "--timeout=60s"]).trim(), "namespace \"team\" deleted");
+    let err = apiary.fails(&["get", "namespace", "team"]);
+    assert_eq!(err.trim(), "Error from server (NotFound): namespaces \"team\" not found");
+    let err = apiary.fails(&["-n", "team", "get", "configmap", "cfg"]);
+    assert_eq!(err.trim(), "Error from server (NotFound): configmaps \"cfg\" not found");
+    let err = apiary.fails(&["-n", "missing", "create", "configmap", "x"]);
+    assert_eq!(err.trim(), "error: failed to create configmap: namespaces \"missing\" not found");
+}
+
+#[test]
+fn requests_without_credentials_are_unauthorized() {
+    let apiary = Apiary::start();
+    let kubeconfig = std::fs::read_to_string(apiary.kubeconfig()).expect("kubeconfig");
+    let anonymous: String = kubeconfig
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("client-certificate-data") && !l.trim_start().starts_with("client-key-data"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = apiary.data_dir().join("anonymous.kubeconfig");
+    std::fs::write(&path, anonymous).expect("write kubeconfig");
+    let out = Command::new(kubectl_path())
+        .arg("--kubeconfig")
+        .arg(&path)
+        .args(["get", "--raw", "/api/v1/namespaces"])
+        .output()
+        .expect("kubectl");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Unauthorized"), "{}", stderr(&out));
+}
