@@ -233,9 +233,9 @@ fn group_versions_are_added_and_removed_without_touching_the_others() {
     assert_eq!(removed.v3_index().bytes, before.v3_index().bytes);
 }
 
-mod http {
+mod http_api {
     use axum::body::Body;
-    use http::{header, Request, StatusCode};
+    use ::http::{header, Request, StatusCode};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -249,7 +249,7 @@ mod http {
         ))
     }
 
-    async fn call(service: &Arc<OpenApiService>, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+    async fn call(service: &Arc<OpenApiService>, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, ::http::HeaderMap, Vec<u8>) {
         let mut request = Request::get(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);

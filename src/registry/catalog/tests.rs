@@ -8,6 +8,7 @@ use super::*;
 #[test]
 fn every_codec_round_trips_a_minimal_object_of_its_kind() {
     for info in builtin().iter() {
+        assert!(codec_for(info.group, info.version, info.kind).is_some(), "{} has no typed codec", info.kind);
         let out = info
             .codec()
             .round_trip(json!({"metadata": {"name": "x"}}))
@@ -16,6 +17,8 @@ fn every_codec_round_trips_a_minimal_object_of_its_kind() {
         assert_eq!(out["kind"], json!(info.kind), "{}", info.plural);
         assert_eq!(out["metadata"]["name"], json!("x"), "{}", info.plural);
         for sub in info.subresources {
+            let connect = ["attach", "exec", "log", "portforward", "proxy"].contains(&sub.name);
+            assert_eq!(sub.codec(info).is_none(), connect, "{}/{}", info.plural, sub.name);
             let Some(codec) = sub.codec(info) else { continue };
             let out = codec
                 .round_trip(json!({"metadata": {"name": "x"}}))

@@ -118,7 +118,7 @@ pub struct ExpectedType<'a> {
 impl<'a> ExpectedType<'a> {
     /// The type of a resource's own objects.
     pub fn of(info: &'a ResourceInfo) -> Self {
-        Self { group: info.group, version: info.version, kind: info.kind, codec: info.codec }
+        Self { group: info.group, version: info.version, kind: info.kind, codec: info.codec() }
     }
 
     fn api_version(&self) -> String {

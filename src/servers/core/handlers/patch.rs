@@ -183,7 +183,7 @@ impl Patcher<'_> {
         let decoded = self
             .scope
             .info
-            .codec
+            .codec()
             .round_trip(patched.clone())
             .map_err(|err| invalid_patch(&rendered(), &err.to_string()))?;
         let mut field_errors = self.patch_errors.clone();
