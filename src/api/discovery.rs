@@ -49,7 +49,11 @@ pub struct APIGroup {
     pub versions: Vec<GroupVersionForDiscovery>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_version: Option<GroupVersionForDiscovery>,
-    #[serde(rename = "serverAddressByClientCIDRs", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "serverAddressByClientCIDRs",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub server_address_by_client_cidrs: Vec<ServerAddressByClientCIDR>,
 }
 
@@ -64,8 +68,15 @@ pub struct GroupVersionForDiscovery {
 impl GroupVersionForDiscovery {
     /// The entry for `version` of `group` (`""` for the core group).
     pub fn new(group: &str, version: &str) -> Self {
-        let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-        Self { group_version, version: version.to_string() }
+        let group_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        Self {
+            group_version,
+            version: version.to_string(),
+        }
     }
 }
 
@@ -219,11 +230,30 @@ pub struct GroupVersionKind {
 /// Folds a legacy resource list (subresources as `parent/sub` entries) into aggregated form, as
 /// upstream's `ConvertGroupVersionIntoToDiscovery`: resources keep their order, subresources are
 /// attached to their parent in order, and a kind's empty group/version default to the list's.
-pub fn aggregate_resources(group: &str, version: &str, list: &[APIResource]) -> Vec<APIResourceDiscovery> {
-    let scope = |namespaced: bool| if namespaced { SCOPE_NAMESPACED } else { SCOPE_CLUSTER }.to_string();
+pub fn aggregate_resources(
+    group: &str,
+    version: &str,
+    list: &[APIResource],
+) -> Vec<APIResourceDiscovery> {
+    let scope = |namespaced: bool| {
+        if namespaced {
+            SCOPE_NAMESPACED
+        } else {
+            SCOPE_CLUSTER
+        }
+        .to_string()
+    };
     let kind_of = |r: &APIResource| GroupVersionKind {
-        group: if r.group.is_empty() && r.version.is_empty() { group.to_string() } else { r.group.clone() },
-        version: if r.version.is_empty() { version.to_string() } else { r.version.clone() },
+        group: if r.group.is_empty() && r.version.is_empty() {
+            group.to_string()
+        } else {
+            r.group.clone()
+        },
+        version: if r.version.is_empty() {
+            version.to_string()
+        } else {
+            r.version.clone()
+        },
         kind: r.kind.clone(),
     };
     let mut out: Vec<APIResourceDiscovery> = list
@@ -241,7 +271,9 @@ pub fn aggregate_resources(group: &str, version: &str, list: &[APIResource]) -> 
         })
         .collect();
     for r in list {
-        let Some((parent, sub)) = r.name.split_once('/') else { continue };
+        let Some((parent, sub)) = r.name.split_once('/') else {
+            continue;
+        };
         let index = match out.iter().position(|p| p.resource == parent) {
             Some(i) => i,
             None => {
@@ -258,7 +290,11 @@ pub fn aggregate_resources(group: &str, version: &str, list: &[APIResource]) -> 
                 out.len() - 1
             }
         };
-        let response_kind = if r.kind.is_empty() { GroupVersionKind::default() } else { kind_of(r) };
+        let response_kind = if r.kind.is_empty() {
+            GroupVersionKind::default()
+        } else {
+            kind_of(r)
+        };
         out[index].subresources.push(APISubresourceDiscovery {
             subresource: sub.to_string(),
             response_kind: Some(response_kind),

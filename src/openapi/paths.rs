@@ -570,9 +570,11 @@ fn add_patch(set: &mut PathSet, ctx: &ResourceContext<'_>, path: &str, sub: &str
 /// Subresources that are connections rather than objects (upstream's `Connecter`s), with the
 /// HTTP methods they accept.
 fn connect_methods(name: &str) -> Option<&'static [Method]> {
+    const STREAM: &[Method] = &[Method::Get, Method::Post];
+    const PROXY: &[Method] = &[Method::Get, Method::Put, Method::Post, Method::Delete, Method::Options, Method::Head, Method::Patch];
     match name {
-        "exec" | "attach" | "portforward" => Some(&[Method::Get, Method::Post]),
-        "proxy" => Some(&[Method::Get, Method::Put, Method::Post, Method::Delete, Method::Options, Method::Head, Method::Patch]),
+        "exec" | "attach" | "portforward" => Some(STREAM),
+        "proxy" => Some(PROXY),
         _ => None,
     }
 }
@@ -582,10 +584,7 @@ fn add_subresource(set: &mut PathSet, ctx: &ResourceContext<'_>, sub: &Subresour
     let kind = r.kind;
     let scope = ctx.scope;
     let path = format!("{}/{}/{{name}}/{}", ctx.prefix, ctx.collection_path(), sub.name);
-    let (sub_group, sub_version) = match sub.group_version.map(|gv| gv.split_once('/').unwrap_or(("", gv))) {
-        Some((g, v)) => (g, v),
-        None => (r.group, r.version),
-    };
+    let (sub_group, sub_version) = sub.kind_group_version(r);
     let sub_gvk = Gvk { group: sub_group.to_string(), version: sub_version.to_string(), kind: sub.kind.to_string() };
     let object = ctx.definition(sub_group, sub_version, sub.kind);
     let base = || with(vec![params::pretty()], ctx.item_params());

@@ -147,14 +147,19 @@ impl ResourceInfo {
     pub fn storage_gvk(&self) -> Option<GroupVersionKind> {
         match self.persistence() {
             Persistence::Virtual => None,
-            Persistence::Stored => Some(GroupVersionKind { group: self.group, version: self.version, kind: self.kind }),
+            Persistence::Stored => Some(GroupVersionKind {
+                group: self.group,
+                version: self.version,
+                kind: self.kind,
+            }),
             Persistence::StoredAs(gvk) => Some(gvk),
         }
     }
 
     /// The discovery `storageVersionHash` (see [`storage_version_hash`]); `None` for virtual resources.
     pub fn storage_version_hash(&self) -> Option<String> {
-        self.storage_gvk().map(|gvk| storage_version_hash(gvk.group, gvk.version, gvk.kind))
+        self.storage_gvk()
+            .map(|gvk| storage_version_hash(gvk.group, gvk.version, gvk.kind))
     }
 }
 
@@ -162,7 +167,10 @@ impl ResourceInfo {
 /// `<group>/<version>/<kind>` (the core group is empty: `/v1/Pod` gives `xPOwRZ+Yhw8=`).
 pub fn storage_version_hash(group: &str, version: &str, kind: &str) -> String {
     use base64::Engine as _;
-    let digest = ring::digest::digest(&ring::digest::SHA256, format!("{group}/{version}/{kind}").as_bytes());
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{group}/{version}/{kind}").as_bytes(),
+    );
     base64::engine::general_purpose::STANDARD.encode(&digest.as_ref()[..8])
 }
 
@@ -185,7 +193,10 @@ pub struct ApiServicePriority {
 }
 
 /// The priority groups get when nothing better is known (upstream's default for new groups).
-pub const DEFAULT_PRIORITY: ApiServicePriority = ApiServicePriority { group: 1000, version: 15 };
+pub const DEFAULT_PRIORITY: ApiServicePriority = ApiServicePriority {
+    group: 1000,
+    version: 15,
+};
 
 /// The aggregator's own group: upstream lists it first in `/apis`, ahead of every APIService.
 pub const APIREGISTRATION_GROUP: &str = "apiregistration.k8s.io";
@@ -288,18 +299,37 @@ impl Catalog {
             match groups.iter_mut().find(|g| g.name == info.group) {
                 Some(group) if group.versions.contains(&info.version) => {}
                 Some(group) => group.versions.push(info.version),
-                None => groups.push(GroupInfo { name: info.group, versions: vec![info.version], priority: 0 }),
+                None => groups.push(GroupInfo {
+                    name: info.group,
+                    versions: vec![info.version],
+                    priority: 0,
+                }),
             }
         }
         for group in &mut groups {
-            let priority = |version: &str| api_service_priority(group.name, version).unwrap_or(DEFAULT_PRIORITY);
-            group.priority = group.versions.iter().map(|v| priority(v).group).max().unwrap_or(DEFAULT_PRIORITY.group);
+            let priority = |version: &str| {
+                api_service_priority(group.name, version).unwrap_or(DEFAULT_PRIORITY)
+            };
+            group.priority = group
+                .versions
+                .iter()
+                .map(|v| priority(v).group)
+                .max()
+                .unwrap_or(DEFAULT_PRIORITY.group);
             group.versions.sort_by(|a, b| {
-                priority(b).version.cmp(&priority(a).version).then_with(|| compare_kube_versions(b, a))
+                priority(b)
+                    .version
+                    .cmp(&priority(a).version)
+                    .then_with(|| compare_kube_versions(b, a))
             });
         }
         groups.sort_by(|a, b| group_order(a.name, a.priority, b.name, b.priority));
-        let group_index = |name: &str| groups.iter().position(|g| g.name == name).unwrap_or(usize::MAX);
+        let group_index = |name: &str| {
+            groups
+                .iter()
+                .position(|g| g.name == name)
+                .unwrap_or(usize::MAX)
+        };
         let version_index = |info: &ResourceInfo| {
             groups
                 .iter()
@@ -313,25 +343,50 @@ impl Catalog {
                 .then_with(|| version_index(a).cmp(&version_index(b)))
                 .then_with(|| a.plural.cmp(b.plural))
         });
-        let by_path = resources.iter().enumerate().map(|(i, r)| ((r.group, r.version, r.plural), i)).collect();
-        let by_kind = resources.iter().enumerate().map(|(i, r)| ((r.group, r.version, r.kind), i)).collect();
-        Self { resources, groups, by_path, by_kind }
+        let by_path = resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.group, r.version, r.plural), i))
+            .collect();
+        let by_kind = resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((r.group, r.version, r.kind), i))
+            .collect();
+        Self {
+            resources,
+            groups,
+            by_path,
+            by_kind,
+        }
     }
 
     /// The resource served at `/apis/<group>/<version>/<plural>` (`/api/v1/<plural>` for `""`).
-    pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-        self.by_path.get(&(group, version, plural)).map(|&i| self.resources[i])
+    pub fn lookup(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<&'static ResourceInfo> {
+        self.by_path
+            .get(&(group, version, plural))
+            .map(|&i| self.resources[i])
     }
 
     /// The resource of a kind at a group/version.
     pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&'static ResourceInfo> {
-        self.by_kind.get(&(group, version, kind)).map(|&i| self.resources[i])
+        self.by_kind
+            .get(&(group, version, kind))
+            .map(|&i| self.resources[i])
     }
 
     /// The resource `plural` of `group` at the group's preferred version.
     pub fn preferred(&self, group: &str, plural: &str) -> Option<&'static ResourceInfo> {
         let group_info = self.group(group)?;
-        group_info.versions.iter().find_map(|v| self.lookup(group, v, plural))
+        group_info
+            .versions
+            .iter()
+            .find_map(|v| self.lookup(group, v, plural))
     }
 
     /// Groups in upstream `/apis` order (the core group `""` first, served under `/api`).
@@ -345,10 +400,17 @@ impl Catalog {
     }
 
     /// The resources of one group/version, sorted by plural (empty when not served).
-    pub fn resources(&self, group: &str, version: &str) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
+    pub fn resources(
+        &self,
+        group: &str,
+        version: &str,
+    ) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
         let group = group.to_string();
         let version = version.to_string();
-        self.resources.iter().copied().filter(move |r| r.group == group && r.version == version)
+        self.resources
+            .iter()
+            .copied()
+            .filter(move |r| r.group == group && r.version == version)
     }
 
     /// Every resource, in group, version, plural order.
@@ -358,14 +420,18 @@ impl Catalog {
 
     /// Whether `group`/`version` is served.
     pub fn serves(&self, group: &str, version: &str) -> bool {
-        self.group(group).is_some_and(|g| g.versions.contains(&version))
+        self.group(group)
+            .is_some_and(|g| g.versions.contains(&version))
     }
 }
 
 /// Upstream's group order: the aggregator's group first, then higher priority, then name.
 pub fn group_order(a: &str, a_priority: i32, b: &str, b_priority: i32) -> std::cmp::Ordering {
     let rank = |name: &str| if name == APIREGISTRATION_GROUP { 0 } else { 1 };
-    rank(a).cmp(&rank(b)).then_with(|| b_priority.cmp(&a_priority)).then_with(|| a.cmp(b))
+    rank(a)
+        .cmp(&rank(b))
+        .then_with(|| b_priority.cmp(&a_priority))
+        .then_with(|| a.cmp(b))
 }
 
 /// Kube-aware version order (`k8s.io/apimachinery/pkg/version`): GA > beta > alpha, then by major,
@@ -374,7 +440,9 @@ pub fn compare_kube_versions(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     fn parse(v: &str) -> Option<(u8, u64, u64)> {
         let rest = v.strip_prefix('v')?;
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 || rest.starts_with('0') {
             return None;
         }
@@ -388,7 +456,8 @@ pub fn compare_kube_versions(a: &str, b: &str) -> std::cmp::Ordering {
         } else {
             (0, suffix.strip_prefix("alpha")?)
         };
-        if minor.is_empty() || !minor.bytes().all(|c| c.is_ascii_digit()) || minor.starts_with('0') {
+        if minor.is_empty() || !minor.bytes().all(|c| c.is_ascii_digit()) || minor.starts_with('0')
+        {
             return None;
         }
         Some((level, major, minor.parse().ok()?))
@@ -417,9 +486,20 @@ pub fn builtin() -> &'static Catalog {
 /// Verb sets shared by the data files.
 pub(crate) mod verbs {
     /// Every verb of a generic store.
-    pub const ALL: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+    pub const ALL: &[&str] = &[
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
     /// `namespaces`: no `deletecollection`.
-    pub const NO_DELETE_COLLECTION: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+    pub const NO_DELETE_COLLECTION: &[&str] = &[
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    ];
     /// Operations such as reviews and bindings.
     pub const CREATE: &[&str] = &["create"];
     /// `componentstatuses`.
@@ -482,7 +562,12 @@ pub(crate) mod build {
 
     /// `<resource>/status` of `kind`.
     pub const fn status(kind: &'static str) -> SubresourceInfo {
-        SubresourceInfo { name: "status", kind, group_version: None, verbs: verbs::GET_PATCH_UPDATE }
+        SubresourceInfo {
+            name: "status",
+            kind,
+            group_version: None,
+            verbs: verbs::GET_PATCH_UPDATE,
+        }
     }
 
     /// `<resource>/scale`: `autoscaling/v1` Scale.
@@ -496,7 +581,16 @@ pub(crate) mod build {
     }
 
     /// A connect subresource (`log`, `exec`, `proxy`, ...), whose body is not an object.
-    pub const fn connect(name: &'static str, kind: &'static str, verbs: &'static [&'static str]) -> SubresourceInfo {
-        SubresourceInfo { name, kind, group_version: None, verbs }
+    pub const fn connect(
+        name: &'static str,
+        kind: &'static str,
+        verbs: &'static [&'static str],
+    ) -> SubresourceInfo {
+        SubresourceInfo {
+            name,
+            kind,
+            group_version: None,
+            verbs,
+        }
     }
 }

@@ -18,14 +18,15 @@ use axum::Router;
 use serde::Serialize;
 
 use crate::api::discovery::{
-    aggregate_resources, APIGroup, APIGroupDiscovery, APIGroupDiscoveryList, APIGroupList, APIResource,
-    APIResourceList, APIVersionDiscovery, APIVersions, GroupMetadata, GroupVersionForDiscovery, ListMetadata,
-    ServerAddressByClientCIDR, APIDISCOVERY_GROUP, APIGROUP_DISCOVERY_LIST_KIND, FRESHNESS_CURRENT,
+    aggregate_resources, APIGroup, APIGroupDiscovery, APIGroupDiscoveryList, APIGroupList,
+    APIResource, APIResourceList, APIVersionDiscovery, APIVersions, GroupMetadata,
+    GroupVersionForDiscovery, ListMetadata, ServerAddressByClientCIDR, APIDISCOVERY_GROUP,
+    APIGROUP_DISCOVERY_LIST_KIND, FRESHNESS_CURRENT,
 };
 use crate::api::status::ApiError;
 use crate::registry::catalog::{
-    api_service_priority, compare_kube_versions, group_order, split_group_version, ApiServicePriority, Catalog,
-    ResourceInfo, DEFAULT_PRIORITY,
+    api_service_priority, compare_kube_versions, group_order, split_group_version,
+    ApiServicePriority, Catalog, ResourceInfo, DEFAULT_PRIORITY,
 };
 
 mod negotiate;
@@ -103,7 +104,10 @@ impl Snapshot {
 
     /// One group/version's resources.
     pub fn version(&self, group: &str, version: &str) -> Option<&SnapshotVersion> {
-        self.group(group)?.versions.iter().find(|v| v.version == version)
+        self.group(group)?
+            .versions
+            .iter()
+            .find(|v| v.version == version)
     }
 
     /// The legacy `/apis` document.
@@ -111,13 +115,20 @@ impl Snapshot {
         APIGroupList {
             kind: "APIGroupList".into(),
             api_version: "v1".into(),
-            groups: self.groups.iter().filter(|g| !g.name.is_empty()).map(|g| api_group(g, false)).collect(),
+            groups: self
+                .groups
+                .iter()
+                .filter(|g| !g.name.is_empty())
+                .map(|g| api_group(g, false))
+                .collect(),
         }
     }
 
     /// The legacy `/apis/<group>` document.
     pub fn api_group(&self, name: &str) -> Option<APIGroup> {
-        self.group(name).filter(|g| !g.name.is_empty()).map(|g| api_group(g, true))
+        self.group(name)
+            .filter(|g| !g.name.is_empty())
+            .map(|g| api_group(g, true))
     }
 
     /// The `/api/v1` or `/apis/<group>/<version>` document.
@@ -142,14 +153,22 @@ impl Snapshot {
             kind: APIGROUP_DISCOVERY_LIST_KIND.into(),
             api_version: format!("{APIDISCOVERY_GROUP}/{}", version.as_str()),
             metadata: ListMetadata {},
-            items: self.groups.iter().filter(|g| g.name.is_empty() == core).map(aggregated_group).collect(),
+            items: self
+                .groups
+                .iter()
+                .filter(|g| g.name.is_empty() == core)
+                .map(aggregated_group)
+                .collect(),
         }
     }
 }
 
 fn api_group(group: &SnapshotGroup, standalone: bool) -> APIGroup {
-    let versions: Vec<GroupVersionForDiscovery> =
-        group.versions.iter().map(|v| GroupVersionForDiscovery::new(&group.name, &v.version)).collect();
+    let versions: Vec<GroupVersionForDiscovery> = group
+        .versions
+        .iter()
+        .map(|v| GroupVersionForDiscovery::new(&group.name, &v.version))
+        .collect();
     APIGroup {
         kind: standalone.then(|| "APIGroup".to_string()),
         api_version: standalone.then(|| "v1".to_string()),
@@ -162,7 +181,10 @@ fn api_group(group: &SnapshotGroup, standalone: bool) -> APIGroup {
 
 fn aggregated_group(group: &SnapshotGroup) -> APIGroupDiscovery {
     APIGroupDiscovery {
-        metadata: GroupMetadata { name: group.name.clone(), creation_timestamp: None },
+        metadata: GroupMetadata {
+            name: group.name.clone(),
+            creation_timestamp: None,
+        },
         versions: group
             .versions
             .iter()
@@ -191,7 +213,10 @@ pub fn resource_entries(info: &ResourceInfo) -> Vec<APIResource> {
         storage_version_hash: info.storage_version_hash().unwrap_or_default(),
     }];
     for sub in info.subresources {
-        let (group, version) = sub.group_version.map(split_group_version).unwrap_or(("", ""));
+        let (group, version) = sub
+            .group_version
+            .map(split_group_version)
+            .unwrap_or(("", ""));
         out.push(APIResource {
             name: format!("{}/{}", info.plural, sub.name),
             singular_name: String::new(),
@@ -220,12 +245,20 @@ impl DiscoveryRegistry {
     /// `serverAddressByClientCIDRs`; `None` advertises the request's `Host`.
     pub fn new(catalog: &'static Catalog, server_address: Option<String>) -> Self {
         let snapshot = build_snapshot(catalog, &BTreeMap::new());
-        Self { catalog, server_address, dynamic: Mutex::new(BTreeMap::new()), snapshot: RwLock::new(Arc::new(snapshot)) }
+        Self {
+            catalog,
+            server_address,
+            dynamic: Mutex::new(BTreeMap::new()),
+            snapshot: RwLock::new(Arc::new(snapshot)),
+        }
     }
 
     /// The current documents. Cheap: clones an `Arc`.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces every group/version of `source` with `documents` (upstream's `SetGroups`).
@@ -241,7 +274,10 @@ impl DiscoveryRegistry {
     /// Adds or replaces one group/version of `source`.
     pub fn add_group_version(&self, source: DiscoverySource, document: GroupVersionDocument) {
         self.update(|dynamic| {
-            dynamic.insert((source, document.group.clone(), document.version.clone()), document);
+            dynamic.insert(
+                (source, document.group.clone(), document.version.clone()),
+                document,
+            );
         });
     }
 
@@ -257,7 +293,10 @@ impl DiscoveryRegistry {
         self.update(|dynamic| dynamic.retain(|(s, g, _), _| !(*s == source && g == group)));
     }
 
-    fn update(&self, change: impl FnOnce(&mut BTreeMap<(DiscoverySource, String, String), GroupVersionDocument>)) {
+    fn update(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<(DiscoverySource, String, String), GroupVersionDocument>),
+    ) {
         let mut dynamic = self.dynamic.lock().unwrap_or_else(|e| e.into_inner());
         change(&mut dynamic);
         let snapshot = Arc::new(build_snapshot(self.catalog, &dynamic));
@@ -270,20 +309,35 @@ fn build_snapshot(
     dynamic: &BTreeMap<(DiscoverySource, String, String), GroupVersionDocument>,
 ) -> Snapshot {
     // (group, version) -> (source, priority, version document); the lowest source wins.
-    let mut chosen: BTreeMap<(String, String), (DiscoverySource, ApiServicePriority, SnapshotVersion)> = BTreeMap::new();
+    let mut chosen: BTreeMap<
+        (String, String),
+        (DiscoverySource, ApiServicePriority, SnapshotVersion),
+    > = BTreeMap::new();
     for group in catalog.groups() {
         for &version in &group.versions {
-            let mut resources: Vec<APIResource> =
-                catalog.resources(group.name, version).flat_map(resource_entries).collect();
+            let mut resources: Vec<APIResource> = catalog
+                .resources(group.name, version)
+                .flat_map(resource_entries)
+                .collect();
             resources.sort_by(|a, b| a.name.cmp(&b.name));
             let priority = api_service_priority(group.name, version).unwrap_or(DEFAULT_PRIORITY);
-            let doc = SnapshotVersion { version: version.to_string(), resources, freshness: FRESHNESS_CURRENT.into() };
-            chosen.insert((group.name.to_string(), version.to_string()), (DiscoverySource::Builtin, priority, doc));
+            let doc = SnapshotVersion {
+                version: version.to_string(),
+                resources,
+                freshness: FRESHNESS_CURRENT.into(),
+            };
+            chosen.insert(
+                (group.name.to_string(), version.to_string()),
+                (DiscoverySource::Builtin, priority, doc),
+            );
         }
     }
     for ((source, group, version), doc) in dynamic {
         let key = (group.clone(), version.clone());
-        if chosen.get(&key).is_some_and(|(existing, _, _)| existing <= source) {
+        if chosen
+            .get(&key)
+            .is_some_and(|(existing, _, _)| existing <= source)
+        {
             continue;
         }
         let version_doc = SnapshotVersion {
@@ -302,7 +356,11 @@ fn build_snapshot(
                 version_priorities.push(priority.version);
             }
             None => groups.push((
-                SnapshotGroup { name: group, priority: priority.group, versions: vec![version] },
+                SnapshotGroup {
+                    name: group,
+                    priority: priority.group,
+                    versions: vec![version],
+                },
                 vec![priority.version],
             )),
         }
@@ -310,8 +368,12 @@ fn build_snapshot(
     let mut groups: Vec<SnapshotGroup> = groups
         .into_iter()
         .map(|(mut group, version_priorities)| {
-            let mut ranked: Vec<(i32, SnapshotVersion)> = version_priorities.into_iter().zip(group.versions).collect();
-            ranked.sort_by(|(pa, a), (pb, b)| pb.cmp(pa).then_with(|| compare_kube_versions(&b.version, &a.version)));
+            let mut ranked: Vec<(i32, SnapshotVersion)> =
+                version_priorities.into_iter().zip(group.versions).collect();
+            ranked.sort_by(|(pa, a), (pb, b)| {
+                pb.cmp(pa)
+                    .then_with(|| compare_kube_versions(&b.version, &a.version))
+            });
             group.versions = ranked.into_iter().map(|(_, v)| v).collect();
             group
         })
@@ -319,8 +381,16 @@ fn build_snapshot(
     groups.sort_by(|a, b| group_order(&a.name, a.priority, &b.name, b.priority));
     let mut snapshot = Snapshot {
         groups,
-        aggregated_api: AggregatedDocument { v2: Vec::new(), v2beta1: Vec::new(), etag: String::new() },
-        aggregated_apis: AggregatedDocument { v2: Vec::new(), v2beta1: Vec::new(), etag: String::new() },
+        aggregated_api: AggregatedDocument {
+            v2: Vec::new(),
+            v2beta1: Vec::new(),
+            etag: String::new(),
+        },
+        aggregated_apis: AggregatedDocument {
+            v2: Vec::new(),
+            v2beta1: Vec::new(),
+            etag: String::new(),
+        },
     };
     snapshot.aggregated_api = render_aggregated(&snapshot, true);
     snapshot.aggregated_apis = render_aggregated(&snapshot, false);
@@ -328,12 +398,18 @@ fn build_snapshot(
 }
 
 fn render_aggregated(snapshot: &Snapshot, core: bool) -> AggregatedDocument {
-    let v2 = serde_json::to_vec(&snapshot.aggregated(core, AggregatedVersion::V2)).unwrap_or_default();
-    let v2beta1 = serde_json::to_vec(&snapshot.aggregated(core, AggregatedVersion::V2Beta1)).unwrap_or_default();
+    let v2 =
+        serde_json::to_vec(&snapshot.aggregated(core, AggregatedVersion::V2)).unwrap_or_default();
+    let v2beta1 = serde_json::to_vec(&snapshot.aggregated(core, AggregatedVersion::V2Beta1))
+        .unwrap_or_default();
     // Upstream hashes the v2 object whatever version is served: SHA-512, upper-case hex, quoted.
     let digest = ring::digest::digest(&ring::digest::SHA512, &v2);
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
-    AggregatedDocument { v2, v2beta1, etag: format!("\"{hex}\"") }
+    AggregatedDocument {
+        v2,
+        v2beta1,
+        etag: format!("\"{hex}\""),
+    }
 }
 
 /// The discovery routes, served from `registry`.
@@ -354,14 +430,25 @@ type Shared = State<Arc<DiscoveryRegistry>>;
 async fn get_api(State(registry): Shared, headers: HeaderMap) -> Response {
     let snapshot = registry.snapshot();
     match negotiate(headers.get(header::ACCEPT), true) {
-        Some(MediaType::Aggregated { version, yaml }) => {
-            aggregated_response(&snapshot, &snapshot.aggregated_api, true, version, yaml, &headers)
-        }
+        Some(MediaType::Aggregated { version, yaml }) => aggregated_response(
+            &snapshot,
+            &snapshot.aggregated_api,
+            true,
+            version,
+            yaml,
+            &headers,
+        ),
         Some(media) => {
             let address = registry.server_address.clone().unwrap_or_else(|| {
-                headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string()
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost")
+                    .to_string()
             });
-            let versions = snapshot.group("").map(|g| g.versions.iter().map(|v| v.version.clone()).collect());
+            let versions = snapshot
+                .group("")
+                .map(|g| g.versions.iter().map(|v| v.version.clone()).collect());
             let document = APIVersions {
                 kind: "APIVersions".into(),
                 versions: versions.unwrap_or_default(),
@@ -379,19 +466,35 @@ async fn get_api(State(registry): Shared, headers: HeaderMap) -> Response {
 async fn get_apis(State(registry): Shared, headers: HeaderMap) -> Response {
     let snapshot = registry.snapshot();
     match negotiate(headers.get(header::ACCEPT), true) {
-        Some(MediaType::Aggregated { version, yaml }) => {
-            aggregated_response(&snapshot, &snapshot.aggregated_apis, false, version, yaml, &headers)
-        }
+        Some(MediaType::Aggregated { version, yaml }) => aggregated_response(
+            &snapshot,
+            &snapshot.aggregated_apis,
+            false,
+            version,
+            yaml,
+            &headers,
+        ),
         Some(media) => write(media, &snapshot.api_group_list()),
         None => not_acceptable(),
     }
 }
 
-async fn get_core_version(State(registry): Shared, Path(version): Path<String>, headers: HeaderMap) -> Response {
-    legacy(registry.snapshot().api_resource_list("", &version), &headers)
+async fn get_core_version(
+    State(registry): Shared,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    legacy(
+        registry.snapshot().api_resource_list("", &version),
+        &headers,
+    )
 }
 
-async fn get_group(State(registry): Shared, Path(group): Path<String>, headers: HeaderMap) -> Response {
+async fn get_group(
+    State(registry): Shared,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     legacy(registry.snapshot().api_group(&group), &headers)
 }
 
@@ -400,12 +503,18 @@ async fn get_group_version(
     Path((group, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let document = if group.is_empty() { None } else { registry.snapshot().api_resource_list(&group, &version) };
+    let document = if group.is_empty() {
+        None
+    } else {
+        registry.snapshot().api_resource_list(&group, &version)
+    };
     legacy(document, &headers)
 }
 
 fn legacy<T: Serialize>(document: Option<T>, headers: &HeaderMap) -> Response {
-    let Some(document) = document else { return ApiError::path_not_found().into_response() };
+    let Some(document) = document else {
+        return ApiError::path_not_found().into_response();
+    };
     match negotiate(headers.get(header::ACCEPT), false) {
         Some(media) => write(media, &document),
         None => not_acceptable(),
@@ -438,9 +547,19 @@ fn aggregated_response(
     yaml: bool,
     headers: &HeaderMap,
 ) -> Response {
-    let base = if yaml { "application/yaml" } else { "application/json" };
-    let content_type = format!("{base};g={APIDISCOVERY_GROUP};v={};as={APIGROUP_DISCOVERY_LIST_KIND}", version.as_str());
-    let mut response = if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == document.etag.as_bytes()) {
+    let base = if yaml {
+        "application/yaml"
+    } else {
+        "application/json"
+    };
+    let content_type = format!(
+        "{base};g={APIDISCOVERY_GROUP};v={};as={APIGROUP_DISCOVERY_LIST_KIND}",
+        version.as_str()
+    );
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == document.etag.as_bytes())
+    {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let body = if yaml {

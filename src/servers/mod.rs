@@ -46,9 +46,7 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
     let contents = namespace::namespaced_stores(stores.resources().filter_map(|info| stores.get(info.group, info.version, info.plural)));
     tokio::spawn(namespace::NamespaceController::new(namespaces, contents).run());
 
-    let not_found = not_found();
-    let core = core_server(&ctx, catalog, Arc::new(stores)).fallback_service(not_found);
-    Ok(core)
+    Ok(core_server(&ctx, catalog, Arc::new(stores), not_found()))
 }
 
 /// The last server of the chain: upstream's 404 Status for every path.
@@ -56,17 +54,25 @@ pub fn not_found() -> Router {
     Router::new().fallback(|| async { ApiError::path_not_found() })
 }
 
-/// The core server: system endpoints, OpenAPI, discovery and the REST layer of built-in resources.
-fn core_server(ctx: &ServerContext, catalog: &'static catalog::Catalog, stores: Arc<core::StoreRegistry>) -> Router {
+/// The core server: system endpoints, OpenAPI, discovery and the REST layer of built-in resources;
+/// what none of them serves goes to `next`.
+fn core_server(
+    ctx: &ServerContext,
+    catalog: &'static catalog::Catalog,
+    stores: Arc<core::StoreRegistry>,
+    next: Router,
+) -> Router {
     let system = system::router(system::SystemState { ready: ctx.ready.clone(), storage: Some(ctx.storage.clone()) });
     let openapi = crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)));
     let discovery = discovery::router(Arc::new(discovery::DiscoveryRegistry::new(
         catalog,
         Some(ctx.config.server.listen.to_string()),
     )));
-    // The REST router hands paths with no resource (`/api/v1`, `/apis/apps/v1`) to discovery.
-    let rest = core::router(core::CoreContext::new(stores).with_delegate(discovery.clone().fallback_service(not_found())));
-    system.merge(openapi).merge(discovery).merge(rest)
+    // Discovery answers `/api`, `/apis` and the group/version paths the REST router hands it (those
+    // with no resource segment); what it does not know goes on to the next server.
+    let discovery = discovery.fallback_service(next);
+    let rest = core::router(core::CoreContext::new(stores).with_delegate(discovery.clone()));
+    system.merge(openapi).merge(rest).fallback_service(discovery)
 }
 
 /// One store per built-in resource, with namespaced creates checked against the namespaces store.

@@ -126,6 +126,7 @@ fn acknowledged_writes_survive_kill_9() {
         "too few acknowledged writes to prove anything: {}",
         acked.len()
     );
+    eprintln!("{} writes acknowledged before kill -9", acked.len());
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {

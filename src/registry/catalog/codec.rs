@@ -142,7 +142,11 @@ pub fn duplicate_field_message(path: &str) -> String {
 pub fn duplicate_fields(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
-    DuplicateScan { path: String::new(), out: &mut out }.deserialize(&mut de)?;
+    DuplicateScan {
+        path: String::new(),
+        out: &mut out,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
     Ok(out)
 }
@@ -170,7 +174,10 @@ impl DuplicateScan<'_> {
         } else {
             format!("{}.{segment}", self.path)
         };
-        DuplicateScan { path, out: self.out }
+        DuplicateScan {
+            path,
+            out: self.out,
+        }
     }
 }
 

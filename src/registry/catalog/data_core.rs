@@ -1,6 +1,5 @@
 //! The core group (`/api/v1`) of kube-apiserver 1.33, as its discovery lists it.
 
-
 use super::build::{connect, operation, resource, scale, status};
 use super::{verbs, ResourceInfo, SubresourceInfo};
 
@@ -8,13 +7,19 @@ const NS: bool = true;
 const CLUSTER: bool = false;
 const ALL: &[&str] = &["all"];
 
-
 pub(super) static RESOURCES: &[ResourceInfo] = &[
     operation("", "v1", "Binding", "bindings", "binding", NS),
     ResourceInfo {
         verbs: verbs::GET_LIST,
         short_names: &["cs"],
-        ..resource("", "v1", "ComponentStatus", "componentstatuses", "componentstatus", CLUSTER)
+        ..resource(
+            "",
+            "v1",
+            "ComponentStatus",
+            "componentstatuses",
+            "componentstatus",
+            CLUSTER,
+        )
     },
     ResourceInfo {
         short_names: &["cm"],
@@ -48,7 +53,10 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
     },
     ResourceInfo {
         short_names: &["no"],
-        subresources: &[connect("proxy", "NodeProxyOptions", verbs::PROXY), status("Node")],
+        subresources: &[
+            connect("proxy", "NodeProxyOptions", verbs::PROXY),
+            status("Node"),
+        ],
         ..resource("", "v1", "Node", "nodes", "node", CLUSTER)
     },
     ResourceInfo {
@@ -130,7 +138,14 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
     ResourceInfo {
         short_names: &["quota"],
         subresources: &[status("ResourceQuota")],
-        ..resource("", "v1", "ResourceQuota", "resourcequotas", "resourcequota", NS)
+        ..resource(
+            "",
+            "v1",
+            "ResourceQuota",
+            "resourcequotas",
+            "resourcequota",
+            NS,
+        )
     },
     resource("", "v1", "Secret", "secrets", "secret", NS),
     ResourceInfo {
@@ -141,12 +156,22 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
             group_version: Some("authentication.k8s.io/v1"),
             verbs: verbs::CREATE,
         }],
-        ..resource("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", NS)
+        ..resource(
+            "",
+            "v1",
+            "ServiceAccount",
+            "serviceaccounts",
+            "serviceaccount",
+            NS,
+        )
     },
     ResourceInfo {
         short_names: &["svc"],
         categories: ALL,
-        subresources: &[connect("proxy", "ServiceProxyOptions", verbs::PROXY), status("Service")],
+        subresources: &[
+            connect("proxy", "ServiceProxyOptions", verbs::PROXY),
+            status("Service"),
+        ],
         ..resource("", "v1", "Service", "services", "service", NS)
     },
 ];

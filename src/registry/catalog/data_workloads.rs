@@ -1,16 +1,20 @@
 //! Workload groups of kube-apiserver 1.33: `apps`, `batch`, `autoscaling`, `policy`.
 
-
 use super::build::{resource, scale, status};
 use super::ResourceInfo;
 
 const NS: bool = true;
 const ALL: &[&str] = &["all"];
 
-
-
 pub(super) static RESOURCES: &[ResourceInfo] = &[
-    resource("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", NS),
+    resource(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        "controllerrevision",
+        NS,
+    ),
     ResourceInfo {
         short_names: &["ds"],
         categories: ALL,
@@ -33,20 +37,41 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
         short_names: &["sts"],
         categories: ALL,
         subresources: &[scale(), status("StatefulSet")],
-        ..resource("apps", "v1", "StatefulSet", "statefulsets", "statefulset", NS)
+        ..resource(
+            "apps",
+            "v1",
+            "StatefulSet",
+            "statefulsets",
+            "statefulset",
+            NS,
+        )
     },
     ResourceInfo {
         short_names: &["hpa"],
         categories: ALL,
         subresources: &[status("HorizontalPodAutoscaler")],
-        ..resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", NS)
+        ..resource(
+            "autoscaling",
+            "v2",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            "horizontalpodautoscaler",
+            NS,
+        )
     },
     ResourceInfo {
         short_names: &["hpa"],
         categories: ALL,
         subresources: &[status("HorizontalPodAutoscaler")],
         storage_version: false,
-        ..resource("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", NS)
+        ..resource(
+            "autoscaling",
+            "v1",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            "horizontalpodautoscaler",
+            NS,
+        )
     },
     ResourceInfo {
         short_names: &["cj"],
@@ -62,6 +87,13 @@ pub(super) static RESOURCES: &[ResourceInfo] = &[
     ResourceInfo {
         short_names: &["pdb"],
         subresources: &[status("PodDisruptionBudget")],
-        ..resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", NS)
+        ..resource(
+            "policy",
+            "v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+            "poddisruptionbudget",
+            NS,
+        )
     },
 ];

@@ -50,21 +50,35 @@ pub fn codec_for(group: &str, version: &str, kind: &str) -> Option<Codec> {
         ("apps", "v1", "Deployment") => Codec::of::<apps::Deployment>(),
         ("apps", "v1", "ReplicaSet") => Codec::of::<apps::ReplicaSet>(),
         ("apps", "v1", "StatefulSet") => Codec::of::<apps::StatefulSet>(),
-        ("autoscaling", "v1", "HorizontalPodAutoscaler") => Codec::of::<autoscaling_v1::HorizontalPodAutoscaler>(),
+        ("autoscaling", "v1", "HorizontalPodAutoscaler") => {
+            Codec::of::<autoscaling_v1::HorizontalPodAutoscaler>()
+        }
         ("autoscaling", "v1", "Scale") => Codec::of::<autoscaling_v1::Scale>(),
-        ("autoscaling", "v2", "HorizontalPodAutoscaler") => Codec::of::<autoscaling_v2::HorizontalPodAutoscaler>(),
+        ("autoscaling", "v2", "HorizontalPodAutoscaler") => {
+            Codec::of::<autoscaling_v2::HorizontalPodAutoscaler>()
+        }
         ("batch", "v1", "CronJob") => Codec::of::<batch::CronJob>(),
         ("batch", "v1", "Job") => Codec::of::<batch::Job>(),
         ("policy", "v1", "PodDisruptionBudget") => Codec::of::<policy::PodDisruptionBudget>(),
         ("policy", "v1", "Eviction") => Codec::of::<policy::Eviction>(),
         ("events.k8s.io", "v1", "Event") => Codec::of::<events::Event>(),
-        ("authentication.k8s.io", "v1", "SelfSubjectReview") => Codec::of::<authn::SelfSubjectReview>(),
+        ("authentication.k8s.io", "v1", "SelfSubjectReview") => {
+            Codec::of::<authn::SelfSubjectReview>()
+        }
         ("authentication.k8s.io", "v1", "TokenReview") => Codec::of::<authn::TokenReview>(),
         ("authentication.k8s.io", "v1", "TokenRequest") => Codec::of::<authn::TokenRequest>(),
-        ("authorization.k8s.io", "v1", "LocalSubjectAccessReview") => Codec::of::<authz::LocalSubjectAccessReview>(),
-        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview") => Codec::of::<authz::SelfSubjectAccessReview>(),
-        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => Codec::of::<authz::SelfSubjectRulesReview>(),
-        ("authorization.k8s.io", "v1", "SubjectAccessReview") => Codec::of::<authz::SubjectAccessReview>(),
+        ("authorization.k8s.io", "v1", "LocalSubjectAccessReview") => {
+            Codec::of::<authz::LocalSubjectAccessReview>()
+        }
+        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview") => {
+            Codec::of::<authz::SelfSubjectAccessReview>()
+        }
+        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => {
+            Codec::of::<authz::SelfSubjectRulesReview>()
+        }
+        ("authorization.k8s.io", "v1", "SubjectAccessReview") => {
+            Codec::of::<authz::SubjectAccessReview>()
+        }
         ("certificates.k8s.io", "v1", "CertificateSigningRequest") => {
             Codec::of::<certificates::CertificateSigningRequest>()
         }
@@ -73,13 +87,17 @@ pub fn codec_for(group: &str, version: &str, kind: &str) -> Option<Codec> {
         ("networking.k8s.io", "v1", "IPAddress") => Codec::of::<networking::IPAddress>(),
         ("networking.k8s.io", "v1", "NetworkPolicy") => Codec::of::<networking::NetworkPolicy>(),
         ("networking.k8s.io", "v1", "ServiceCIDR") => Codec::of::<networking::ServiceCIDR>(),
-        ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => Codec::of::<rbac::ClusterRoleBinding>(),
+        ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => {
+            Codec::of::<rbac::ClusterRoleBinding>()
+        }
         ("rbac.authorization.k8s.io", "v1", "ClusterRole") => Codec::of::<rbac::ClusterRole>(),
         ("rbac.authorization.k8s.io", "v1", "RoleBinding") => Codec::of::<rbac::RoleBinding>(),
         ("rbac.authorization.k8s.io", "v1", "Role") => Codec::of::<rbac::Role>(),
         ("storage.k8s.io", "v1", "CSIDriver") => Codec::of::<storage::CSIDriver>(),
         ("storage.k8s.io", "v1", "CSINode") => Codec::of::<storage::CSINode>(),
-        ("storage.k8s.io", "v1", "CSIStorageCapacity") => Codec::of::<storage::CSIStorageCapacity>(),
+        ("storage.k8s.io", "v1", "CSIStorageCapacity") => {
+            Codec::of::<storage::CSIStorageCapacity>()
+        }
         ("storage.k8s.io", "v1", "StorageClass") => Codec::of::<storage::StorageClass>(),
         ("storage.k8s.io", "v1", "VolumeAttachment") => Codec::of::<storage::VolumeAttachment>(),
         ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration") => {
@@ -98,7 +116,9 @@ pub fn codec_for(group: &str, version: &str, kind: &str) -> Option<Codec> {
         ("coordination.k8s.io", "v1", "Lease") => Codec::of::<coordination::Lease>(),
         ("node.k8s.io", "v1", "RuntimeClass") => Codec::of::<node::RuntimeClass>(),
         ("discovery.k8s.io", "v1", "EndpointSlice") => Codec::of::<discovery::EndpointSlice>(),
-        ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema") => Codec::of::<flowcontrol::FlowSchema>(),
+        ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema") => {
+            Codec::of::<flowcontrol::FlowSchema>()
+        }
         ("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration") => {
             Codec::of::<flowcontrol::PriorityLevelConfiguration>()
         }
@@ -108,19 +128,25 @@ pub fn codec_for(group: &str, version: &str, kind: &str) -> Option<Codec> {
 }
 
 /// HPAs of every version are stored as `autoscaling/v2`.
-const HPA_STORAGE: GroupVersionKind =
-    GroupVersionKind { group: "autoscaling", version: "v2", kind: "HorizontalPodAutoscaler" };
+const HPA_STORAGE: GroupVersionKind = GroupVersionKind {
+    group: "autoscaling",
+    version: "v2",
+    kind: "HorizontalPodAutoscaler",
+};
 
 /// `events.k8s.io` Events share the core Events' storage, encoded as core `v1`.
-const CORE_EVENT: GroupVersionKind = GroupVersionKind { group: "", version: "v1", kind: "Event" };
+const CORE_EVENT: GroupVersionKind = GroupVersionKind {
+    group: "",
+    version: "v1",
+    kind: "Event",
+};
 
 /// How a resource is persisted: the built-in operations and computed resources store nothing,
 /// HPAs and `events.k8s.io` Events are stored as another version/group; everything else as itself.
 pub fn persistence_of(info: &ResourceInfo) -> Persistence {
     match (info.group, info.plural) {
-        ("", "bindings" | "componentstatuses") | ("authentication.k8s.io" | "authorization.k8s.io", _) => {
-            Persistence::Virtual
-        }
+        ("", "bindings" | "componentstatuses")
+        | ("authentication.k8s.io" | "authorization.k8s.io", _) => Persistence::Virtual,
         ("autoscaling", "horizontalpodautoscalers") => Persistence::StoredAs(HPA_STORAGE),
         ("events.k8s.io", "events") => Persistence::StoredAs(CORE_EVENT),
         _ => Persistence::Stored,

@@ -2,30 +2,59 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::codec::{dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message};
+use super::codec::{
+    dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message,
+};
 use super::*;
 
 #[test]
 fn every_codec_round_trips_a_minimal_object_of_its_kind() {
     for info in builtin().iter() {
-        assert!(codec_for(info.group, info.version, info.kind).is_some(), "{} has no typed codec", info.kind);
+        assert!(
+            codec_for(info.group, info.version, info.kind).is_some(),
+            "{} has no typed codec",
+            info.kind
+        );
         let out = info
             .codec()
             .round_trip(json!({"metadata": {"name": "x"}}))
             .unwrap_or_else(|e| panic!("{} {}: {e}", info.api_version(), info.plural));
-        assert_eq!(out["apiVersion"], json!(info.api_version()), "{}", info.plural);
+        assert_eq!(
+            out["apiVersion"],
+            json!(info.api_version()),
+            "{}",
+            info.plural
+        );
         assert_eq!(out["kind"], json!(info.kind), "{}", info.plural);
         assert_eq!(out["metadata"]["name"], json!("x"), "{}", info.plural);
         for sub in info.subresources {
             let connect = ["attach", "exec", "log", "portforward", "proxy"].contains(&sub.name);
-            assert_eq!(sub.codec(info).is_none(), connect, "{}/{}", info.plural, sub.name);
-            let Some(codec) = sub.codec(info) else { continue };
+            assert_eq!(
+                sub.codec(info).is_none(),
+                connect,
+                "{}/{}",
+                info.plural,
+                sub.name
+            );
+            let Some(codec) = sub.codec(info) else {
+                continue;
+            };
             let out = codec
                 .round_trip(json!({"metadata": {"name": "x"}}))
                 .unwrap_or_else(|e| panic!("{}/{}: {e}", info.plural, sub.name));
             let (group, version) = sub.kind_group_version(info);
-            let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-            assert_eq!(out["apiVersion"], json!(api_version), "{}/{}", info.plural, sub.name);
+            let api_version = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
+            assert_eq!(
+                out["apiVersion"],
+                json!(api_version),
+                "{}/{}",
+                info.plural,
+                sub.name
+            );
             assert_eq!(out["kind"], json!(sub.kind), "{}/{}", info.plural, sub.name);
         }
     }
@@ -36,12 +65,24 @@ fn plurals_and_kinds_are_unique_per_group_version() {
     let mut paths = HashSet::new();
     let mut kinds = HashSet::new();
     for info in builtin().iter() {
-        assert!(paths.insert((info.group, info.version, info.plural)), "duplicate {}", info.plural);
-        assert!(kinds.insert((info.group, info.version, info.kind)), "duplicate {}", info.kind);
+        assert!(
+            paths.insert((info.group, info.version, info.plural)),
+            "duplicate {}",
+            info.plural
+        );
+        assert!(
+            kinds.insert((info.group, info.version, info.kind)),
+            "duplicate {}",
+            info.kind
+        );
         assert_eq!(info.plural, info.plural.to_lowercase());
         assert!(!info.singular.is_empty(), "{}", info.plural);
         let mut names = HashSet::new();
-        assert!(info.subresources.iter().all(|s| names.insert(s.name)), "{}", info.plural);
+        assert!(
+            info.subresources.iter().all(|s| names.insert(s.name)),
+            "{}",
+            info.plural
+        );
     }
     assert_eq!(builtin().iter().count(), 59);
 }
@@ -106,22 +147,37 @@ fn rows_match_upstream() {
         ("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema", false, "", "", ALL_VERBS, "GJVAJZSZBIw="),
         ("flowcontrol.apiserver.k8s.io", "v1", "prioritylevelconfigurations", "PriorityLevelConfiguration", false, "", "", ALL_VERBS, "Kir5PVfvNeI="),
     ];
-    let split = |s: &str| if s.is_empty() { Vec::new() } else { s.split(',').map(str::to_string).collect::<Vec<_>>() };
+    let split = |s: &str| {
+        if s.is_empty() {
+            Vec::new()
+        } else {
+            s.split(',').map(str::to_string).collect::<Vec<_>>()
+        }
+    };
     let owned = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     for &(group, version, plural, kind, namespaced, short, categories, verbs, hash) in table {
-        let info = builtin().lookup(group, version, plural).unwrap_or_else(|| panic!("missing {group}/{version} {plural}"));
+        let info = builtin()
+            .lookup(group, version, plural)
+            .unwrap_or_else(|| panic!("missing {group}/{version} {plural}"));
         assert_eq!(info.kind, kind, "{plural}");
         assert_eq!(info.namespaced, namespaced, "{plural}");
         assert_eq!(owned(info.short_names), split(short), "{plural}");
         assert_eq!(owned(info.categories), split(categories), "{plural}");
         assert_eq!(owned(info.verbs), split(verbs), "{plural}");
         if !hash.is_empty() {
-            assert_eq!(info.storage_version_hash().as_deref(), Some(hash), "{plural}");
+            assert_eq!(
+                info.storage_version_hash().as_deref(),
+                Some(hash),
+                "{plural}"
+            );
         }
         if verbs == "create" || verbs == "get,list" {
             assert_eq!(info.storage_version_hash(), None, "{plural}");
         }
-        assert_eq!(builtin().by_kind(group, version, kind).map(|r| r.plural), Some(plural));
+        assert_eq!(
+            builtin().by_kind(group, version, kind).map(|r| r.plural),
+            Some(plural)
+        );
     }
 }
 
@@ -131,18 +187,47 @@ fn pod_subresources_match_upstream() {
     let names: Vec<&str> = pods.subresources.iter().map(|s| s.name).collect();
     assert_eq!(
         names,
-        ["attach", "binding", "ephemeralcontainers", "eviction", "exec", "log", "portforward", "proxy", "resize", "status"]
+        [
+            "attach",
+            "binding",
+            "ephemeralcontainers",
+            "eviction",
+            "exec",
+            "log",
+            "portforward",
+            "proxy",
+            "resize",
+            "status"
+        ]
     );
     let eviction = pods.subresource("eviction").expect("eviction");
-    assert_eq!((eviction.kind, eviction.group_version, eviction.verbs), ("Eviction", Some("policy/v1"), &["create"][..]));
+    assert_eq!(
+        (eviction.kind, eviction.group_version, eviction.verbs),
+        ("Eviction", Some("policy/v1"), &["create"][..])
+    );
     let proxy = pods.subresource("proxy").expect("proxy");
     assert_eq!(proxy.kind, "PodProxyOptions");
     assert_eq!(proxy.verbs, ["create", "delete", "get", "patch", "update"]);
-    let scale = builtin().lookup("apps", "v1", "deployments").and_then(|d| d.subresource("scale")).expect("scale");
-    assert_eq!((scale.kind, scale.group_version), ("Scale", Some("autoscaling/v1")));
-    let token = builtin().lookup("", "v1", "serviceaccounts").and_then(|d| d.subresource("token")).expect("token");
-    assert_eq!((token.kind, token.group_version), ("TokenRequest", Some("authentication.k8s.io/v1")));
-    let finalize = builtin().lookup("", "v1", "namespaces").and_then(|d| d.subresource("finalize")).expect("finalize");
+    let scale = builtin()
+        .lookup("apps", "v1", "deployments")
+        .and_then(|d| d.subresource("scale"))
+        .expect("scale");
+    assert_eq!(
+        (scale.kind, scale.group_version),
+        ("Scale", Some("autoscaling/v1"))
+    );
+    let token = builtin()
+        .lookup("", "v1", "serviceaccounts")
+        .and_then(|d| d.subresource("token"))
+        .expect("token");
+    assert_eq!(
+        (token.kind, token.group_version),
+        ("TokenRequest", Some("authentication.k8s.io/v1"))
+    );
+    let finalize = builtin()
+        .lookup("", "v1", "namespaces")
+        .and_then(|d| d.subresource("finalize"))
+        .expect("finalize");
     assert_eq!(finalize.verbs, ["update"]);
 }
 
@@ -175,13 +260,26 @@ fn groups_follow_upstream_order_and_preferred_versions() {
     let autoscaling = builtin().group("autoscaling").expect("autoscaling");
     assert_eq!(autoscaling.versions, ["v2", "v1"]);
     assert_eq!(autoscaling.preferred_version(), "v2");
-    assert_eq!(builtin().preferred("autoscaling", "horizontalpodautoscalers").map(|r| r.version), Some("v2"));
-    assert!(builtin().lookup("autoscaling", "v2", "horizontalpodautoscalers").is_some_and(|r| r.storage_version));
-    assert!(builtin().lookup("autoscaling", "v1", "horizontalpodautoscalers").is_some_and(|r| !r.storage_version));
+    assert_eq!(
+        builtin()
+            .preferred("autoscaling", "horizontalpodautoscalers")
+            .map(|r| r.version),
+        Some("v2")
+    );
+    assert!(builtin()
+        .lookup("autoscaling", "v2", "horizontalpodautoscalers")
+        .is_some_and(|r| r.storage_version));
+    assert!(builtin()
+        .lookup("autoscaling", "v1", "horizontalpodautoscalers")
+        .is_some_and(|r| !r.storage_version));
     assert!(builtin().serves("", "v1") && !builtin().serves("batch", "v1beta1"));
     assert_eq!(builtin().resources("", "v1").count(), 17);
-    assert!(builtin().lookup("resource.k8s.io", "v1beta1", "resourceclaims").is_none());
-    assert!(builtin().lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions").is_none());
+    assert!(builtin()
+        .lookup("resource.k8s.io", "v1beta1", "resourceclaims")
+        .is_none());
+    assert!(builtin()
+        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .is_none());
 }
 
 #[test]
@@ -189,25 +287,70 @@ fn group_order_puts_apiregistration_first_then_priority_then_name() {
     use std::cmp::Ordering::*;
     assert_eq!(group_order(APIREGISTRATION_GROUP, 1000, "", 18000), Less);
     assert_eq!(group_order("apps", 17800, "batch", 17400), Less);
-    assert_eq!(group_order("apiextensions.k8s.io", 16700, "admissionregistration.k8s.io", 16700), Greater);
-    assert_eq!(api_service_priority("apiextensions.k8s.io", "v1"), Some(ApiServicePriority { group: 16700, version: 15 }));
+    assert_eq!(
+        group_order(
+            "apiextensions.k8s.io",
+            16700,
+            "admissionregistration.k8s.io",
+            16700
+        ),
+        Greater
+    );
+    assert_eq!(
+        api_service_priority("apiextensions.k8s.io", "v1"),
+        Some(ApiServicePriority {
+            group: 16700,
+            version: 15
+        })
+    );
 }
 
 #[test]
 fn kube_aware_version_order() {
-    let mut versions = vec!["foo10", "v1alpha1", "v2", "v1", "v11beta2", "foo1", "v10beta3", "v12alpha1", "v3beta1", "v10"];
+    let mut versions = vec![
+        "foo10",
+        "v1alpha1",
+        "v2",
+        "v1",
+        "v11beta2",
+        "foo1",
+        "v10beta3",
+        "v12alpha1",
+        "v3beta1",
+        "v10",
+    ];
     versions.sort_by(|a, b| compare_kube_versions(b, a));
-    assert_eq!(versions, ["v10", "v2", "v1", "v11beta2", "v10beta3", "v3beta1", "v12alpha1", "v1alpha1", "foo1", "foo10"]);
+    assert_eq!(
+        versions,
+        [
+            "v10",
+            "v2",
+            "v1",
+            "v11beta2",
+            "v10beta3",
+            "v3beta1",
+            "v12alpha1",
+            "v1alpha1",
+            "foo1",
+            "foo10"
+        ]
+    );
 }
 
 #[test]
 fn storage_version_hash_matches_upstream_examples() {
     assert_eq!(storage_version_hash("", "v1", "Pod"), "xPOwRZ+Yhw8=");
-    assert_eq!(storage_version_hash("apps", "v1", "Deployment"), "8aSe+NMegvE=");
+    assert_eq!(
+        storage_version_hash("apps", "v1", "Deployment"),
+        "8aSe+NMegvE="
+    );
 }
 
 fn deployment_codec() -> Codec {
-    builtin().lookup("apps", "v1", "deployments").expect("deployments").codec()
+    builtin()
+        .lookup("apps", "v1", "deployments")
+        .expect("deployments")
+        .codec()
 }
 
 #[test]
@@ -226,30 +369,61 @@ fn round_trip_drops_unknown_fields_and_reports_their_paths() {
             ]}}
         }
     });
-    let after = deployment_codec().round_trip(before.clone()).expect("round trip");
+    let after = deployment_codec()
+        .round_trip(before.clone())
+        .expect("round trip");
     assert_eq!(after["metadata"]["labels"], json!({"free": "form"}));
     assert!(after["spec"].get("foo").is_none());
     assert_eq!(
         dropped_fields(&before, &after),
-        ["metadata.bogus", "spec.foo", "spec.template.spec.containers[1].imagePullSecretz"]
+        [
+            "metadata.bogus",
+            "spec.foo",
+            "spec.template.spec.containers[1].imagePullSecretz"
+        ]
     );
-    assert_eq!(unknown_field_message("spec.foo"), "unknown field \"spec.foo\"");
+    assert_eq!(
+        unknown_field_message("spec.foo"),
+        "unknown field \"spec.foo\""
+    );
 }
 
 #[test]
 fn round_trip_rejects_wrong_types_and_fills_type_meta() {
     let codec = deployment_codec();
-    assert!(codec.round_trip(json!({"spec": {"replicas": "three"}})).is_err());
-    assert!(codec.round_trip(json!({"spec": {"replicas": 1.5}})).is_err());
+    assert!(codec
+        .round_trip(json!({"spec": {"replicas": "three"}}))
+        .is_err());
+    assert!(codec
+        .round_trip(json!({"spec": {"replicas": 1.5}}))
+        .is_err());
     assert!(codec.round_trip(json!({"kind": "ReplicaSet"})).is_err());
     assert!(codec.round_trip(json!({"apiVersion": "apps/v2"})).is_err());
-    let filled = codec.round_trip(json!({"apiVersion": "", "kind": null})).expect("defaults");
-    assert_eq!((filled["apiVersion"].as_str(), filled["kind"].as_str()), (Some("apps/v1"), Some("Deployment")));
-    let secret = builtin().lookup("", "v1", "secrets").expect("secrets").codec();
-    assert!(secret.round_trip(json!({"data": {"k": "not base64!"}})).is_err());
-    assert_eq!(secret.round_trip(json!({"data": {"k": "dg=="}})).expect("secret")["data"]["k"], json!("dg=="));
+    let filled = codec
+        .round_trip(json!({"apiVersion": "", "kind": null}))
+        .expect("defaults");
+    assert_eq!(
+        (filled["apiVersion"].as_str(), filled["kind"].as_str()),
+        (Some("apps/v1"), Some("Deployment"))
+    );
+    let secret = builtin()
+        .lookup("", "v1", "secrets")
+        .expect("secrets")
+        .codec();
+    assert!(secret
+        .round_trip(json!({"data": {"k": "not base64!"}}))
+        .is_err());
+    assert_eq!(
+        secret
+            .round_trip(json!({"data": {"k": "dg=="}}))
+            .expect("secret")["data"]["k"],
+        json!("dg==")
+    );
     let identity = Codec::identity();
-    assert_eq!(identity.round_trip(json!({"x": 1})).expect("identity"), json!({"x": 1}));
+    assert_eq!(
+        identity.round_trip(json!({"x": 1})).expect("identity"),
+        json!({"x": 1})
+    );
     assert_ne!(identity, codec);
 }
 
@@ -261,6 +435,8 @@ fn duplicate_fields_are_found_with_paths() {
         ["metadata.name", "spec.containers[0].image", "kind"]
     );
     assert_eq!(duplicate_field_message("kind"), "duplicate field \"kind\"");
-    assert!(duplicate_fields(br#"{"a":1,"b":{"a":2}}"#).expect("valid").is_empty());
+    assert!(duplicate_fields(br#"{"a":1,"b":{"a":2}}"#)
+        .expect("valid")
+        .is_empty());
     assert!(duplicate_fields(b"{\"a\":").is_err());
 }

@@ -28,7 +28,10 @@ pub enum MediaType {
     Json,
     Yaml,
     /// The aggregated document (JSON unless `yaml`).
-    Aggregated { version: AggregatedVersion, yaml: bool },
+    Aggregated {
+        version: AggregatedVersion,
+        yaml: bool,
+    },
 }
 
 struct Clause<'a> {
@@ -52,7 +55,9 @@ fn parse(accept: &str) -> Vec<Clause<'_>> {
             let mut quality = 1.0f32;
             let mut params = Vec::new();
             for piece in pieces {
-                let Some((key, value)) = piece.split_once('=') else { continue };
+                let Some((key, value)) = piece.split_once('=') else {
+                    continue;
+                };
                 let (key, value) = (key.trim(), value.trim().trim_matches('"'));
                 if key == "q" {
                     quality = value.parse().unwrap_or(0.0);
@@ -60,12 +65,20 @@ fn parse(accept: &str) -> Vec<Clause<'_>> {
                     params.push((key, value));
                 }
             }
-            Some(Clause { kind, subtype, quality, params })
+            Some(Clause {
+                kind,
+                subtype,
+                quality,
+                params,
+            })
         })
         .collect();
     let specificity = |c: &Clause<'_>| u8::from(c.kind != "*") + u8::from(c.subtype != "*");
     clauses.sort_by(|a, b| {
-        b.quality.partial_cmp(&a.quality).unwrap_or(std::cmp::Ordering::Equal).then(specificity(b).cmp(&specificity(a)))
+        b.quality
+            .partial_cmp(&a.quality)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(specificity(b).cmp(&specificity(a)))
     });
     clauses
 }
@@ -77,7 +90,10 @@ pub fn negotiate(accept: Option<&HeaderValue>, allow_aggregated: bool) -> Option
         None | Some("") => return Some(MediaType::Json),
         Some(text) => text,
     };
-    parse(accept).into_iter().filter(|c| c.quality > 0.0).find_map(|clause| accept_clause(&clause, allow_aggregated))
+    parse(accept)
+        .into_iter()
+        .filter(|c| c.quality > 0.0)
+        .find_map(|clause| accept_clause(&clause, allow_aggregated))
 }
 
 fn accept_clause(clause: &Clause<'_>, allow_aggregated: bool) -> Option<MediaType> {
@@ -98,7 +114,11 @@ fn accept_clause(clause: &Clause<'_>, allow_aggregated: bool) -> Option<MediaTyp
         }
     }
     if group.is_none() && version.is_none() && kind.is_none() {
-        return Some(if yaml { MediaType::Yaml } else { MediaType::Json });
+        return Some(if yaml {
+            MediaType::Yaml
+        } else {
+            MediaType::Json
+        });
     }
     if !allow_aggregated
         || group != Some(crate::api::discovery::APIDISCOVERY_GROUP)

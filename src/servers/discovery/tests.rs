@@ -14,7 +14,10 @@ const V2BETA1: &str = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGr
 const KUBECTL_ACCEPT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
 fn registry() -> Arc<DiscoveryRegistry> {
-    Arc::new(DiscoveryRegistry::new(builtin(), Some("10.0.0.1:6443".into())))
+    Arc::new(DiscoveryRegistry::new(
+        builtin(),
+        Some("10.0.0.1:6443".into()),
+    ))
 }
 
 struct Reply {
@@ -25,14 +28,22 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
     fn header(&self, name: header::HeaderName) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
-async fn call(registry: &Arc<DiscoveryRegistry>, path: &str, headers: &[(header::HeaderName, &str)]) -> Reply {
+async fn call(
+    registry: &Arc<DiscoveryRegistry>,
+    path: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> Reply {
     let mut request = Request::builder().uri(path);
     for (name, value) in headers {
         request = request.header(name, *value);
@@ -43,8 +54,18 @@ async fn call(registry: &Arc<DiscoveryRegistry>, path: &str, headers: &[(header:
         .expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
-    Reply { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 async fn get(path: &str) -> Reply {
@@ -62,19 +83,33 @@ async fn api_lists_core_versions_and_server_address() {
                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "10.0.0.1:6443"}]})
     );
     let by_host = DiscoveryRegistry::new(builtin(), None);
-    let reply = call(&Arc::new(by_host), "/api", &[(header::HOST, "example:6443")]).await;
-    assert_eq!(reply.json()["serverAddressByClientCIDRs"][0]["serverAddress"], "example:6443");
+    let reply = call(
+        &Arc::new(by_host),
+        "/api",
+        &[(header::HOST, "example:6443")],
+    )
+    .await;
+    assert_eq!(
+        reply.json()["serverAddressByClientCIDRs"][0]["serverAddress"],
+        "example:6443"
+    );
 }
 
 #[tokio::test]
 async fn apis_lists_groups_in_upstream_order() {
     let body = get("/apis").await.json();
-    assert_eq!((body["kind"].as_str(), body["apiVersion"].as_str()), (Some("APIGroupList"), Some("v1")));
+    assert_eq!(
+        (body["kind"].as_str(), body["apiVersion"].as_str()),
+        (Some("APIGroupList"), Some("v1"))
+    );
     let groups = body["groups"].as_array().expect("groups");
     assert_eq!(groups[0]["name"], "apps");
     assert_eq!(groups.len(), 17);
     assert!(groups[0].get("kind").is_none());
-    let autoscaling = groups.iter().find(|g| g["name"] == "autoscaling").expect("autoscaling");
+    let autoscaling = groups
+        .iter()
+        .find(|g| g["name"] == "autoscaling")
+        .expect("autoscaling");
     assert_eq!(
         *autoscaling,
         json!({"name": "autoscaling",
@@ -102,43 +137,77 @@ async fn resource_lists_match_upstream_shape() {
     assert!(core.get("apiVersion").is_none());
     assert_eq!(core["groupVersion"], "v1");
     let resources = core["resources"].as_array().expect("resources");
-    assert_eq!(resources[0], json!({"name": "bindings", "singularName": "binding", "namespaced": true, "kind": "Binding", "verbs": ["create"]}));
-    let pods = resources.iter().find(|r| r["name"] == "pods").expect("pods");
+    assert_eq!(
+        resources[0],
+        json!({"name": "bindings", "singularName": "binding", "namespaced": true, "kind": "Binding", "verbs": ["create"]})
+    );
+    let pods = resources
+        .iter()
+        .find(|r| r["name"] == "pods")
+        .expect("pods");
     assert_eq!(
         *pods,
         json!({"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
                "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
                "shortNames": ["po"], "categories": ["all"], "storageVersionHash": "xPOwRZ+Yhw8="})
     );
-    let eviction = resources.iter().find(|r| r["name"] == "pods/eviction").expect("eviction");
+    let eviction = resources
+        .iter()
+        .find(|r| r["name"] == "pods/eviction")
+        .expect("eviction");
     assert_eq!(
         *eviction,
         json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1",
                "kind": "Eviction", "verbs": ["create"]})
     );
-    let names: Vec<&str> = resources.iter().filter_map(|r| r["name"].as_str()).collect();
+    let names: Vec<&str> = resources
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted);
-    assert!(names.windows(2).any(|w| w == ["pods/status", "podtemplates"]));
+    assert!(names
+        .windows(2)
+        .any(|w| w == ["pods/status", "podtemplates"]));
 
     let apps = get("/apis/apps/v1").await.json();
-    assert_eq!((apps["apiVersion"].as_str(), apps["groupVersion"].as_str()), (Some("v1"), Some("apps/v1")));
-    let scale = apps["resources"].as_array().and_then(|r| r.iter().find(|r| r["name"] == "deployments/scale").cloned());
+    assert_eq!(
+        (apps["apiVersion"].as_str(), apps["groupVersion"].as_str()),
+        (Some("v1"), Some("apps/v1"))
+    );
+    let scale = apps["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "deployments/scale").cloned());
     assert_eq!(
         scale,
-        Some(json!({"name": "deployments/scale", "singularName": "", "namespaced": true, "group": "autoscaling",
-                    "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}))
+        Some(
+            json!({"name": "deployments/scale", "singularName": "", "namespaced": true, "group": "autoscaling",
+                    "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+        )
     );
 }
 
 #[tokio::test]
 async fn unknown_groups_and_versions_are_404() {
-    for path in ["/apis/nope", "/apis/nope/v1", "/apis/apps/v2", "/api/v2", "/apis/batch/v1beta1"] {
+    for path in [
+        "/apis/nope",
+        "/apis/nope/v1",
+        "/apis/apps/v2",
+        "/api/v2",
+        "/apis/batch/v1beta1",
+    ] {
         let reply = get(path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         let body = reply.json();
-        assert_eq!((body["kind"].as_str(), body["reason"].as_str(), body["code"].as_i64()), (Some("Status"), Some("NotFound"), Some(404)));
+        assert_eq!(
+            (
+                body["kind"].as_str(),
+                body["reason"].as_str(),
+                body["code"].as_i64()
+            ),
+            (Some("Status"), Some("NotFound"), Some(404))
+        );
     }
 }
 
@@ -169,16 +238,30 @@ async fn aggregated_discovery_content_negotiation() {
                     assert_eq!(reply.header(header::VARY), "Accept");
                 }
                 None => {
-                    assert_eq!(reply.header(header::CONTENT_TYPE), "application/json", "{accept}");
+                    assert_eq!(
+                        reply.header(header::CONTENT_TYPE),
+                        "application/json",
+                        "{accept}"
+                    );
                     assert_ne!(reply.json()["kind"], "APIGroupDiscoveryList", "{accept}");
                 }
             }
         }
     }
-    let yaml = call(&registry, "/apis/apps", &[(header::ACCEPT, "application/yaml")]).await;
+    let yaml = call(
+        &registry,
+        "/apis/apps",
+        &[(header::ACCEPT, "application/yaml")],
+    )
+    .await;
     assert_eq!(yaml.header(header::CONTENT_TYPE), "application/yaml");
     assert!(String::from_utf8_lossy(&yaml.body).contains("kind: APIGroup"));
-    let refused = call(&registry, "/apis/apps/v1", &[(header::ACCEPT, "application/vnd.kubernetes.protobuf")]).await;
+    let refused = call(
+        &registry,
+        "/apis/apps/v1",
+        &[(header::ACCEPT, "application/vnd.kubernetes.protobuf")],
+    )
+    .await;
     assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
     let aggregated_on_group = call(&registry, "/apis/apps/v1", &[(header::ACCEPT, V2)]).await;
     assert_eq!(aggregated_on_group.status, StatusCode::NOT_ACCEPTABLE);
@@ -187,36 +270,77 @@ async fn aggregated_discovery_content_negotiation() {
 #[tokio::test]
 async fn aggregated_documents_have_upstream_shape() {
     let registry = registry();
-    let core = call(&registry, "/api", &[(header::ACCEPT, V2)]).await.json();
+    let core = call(&registry, "/api", &[(header::ACCEPT, V2)])
+        .await
+        .json();
     assert_eq!(core["apiVersion"], "apidiscovery.k8s.io/v2");
     assert_eq!(core["metadata"], json!({}));
     let items = core["items"].as_array().expect("items");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["metadata"], json!({"creationTimestamp": null}));
     let version = &items[0]["versions"][0];
-    assert_eq!((version["version"].as_str(), version["freshness"].as_str()), (Some("v1"), Some("Current")));
-    let pods = version["resources"].as_array().and_then(|r| r.iter().find(|r| r["resource"] == "pods").cloned()).expect("pods");
-    assert_eq!(pods["responseKind"], json!({"group": "", "version": "v1", "kind": "Pod"}));
-    assert_eq!((pods["scope"].as_str(), pods["singularResource"].as_str()), (Some("Namespaced"), Some("pod")));
+    assert_eq!(
+        (version["version"].as_str(), version["freshness"].as_str()),
+        (Some("v1"), Some("Current"))
+    );
+    let pods = version["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["resource"] == "pods").cloned())
+        .expect("pods");
+    assert_eq!(
+        pods["responseKind"],
+        json!({"group": "", "version": "v1", "kind": "Pod"})
+    );
+    assert_eq!(
+        (pods["scope"].as_str(), pods["singularResource"].as_str()),
+        (Some("Namespaced"), Some("pod"))
+    );
     let subresources = pods["subresources"].as_array().expect("subresources");
     assert_eq!(subresources.len(), 10);
-    let eviction = subresources.iter().find(|s| s["subresource"] == "eviction").expect("eviction");
+    let eviction = subresources
+        .iter()
+        .find(|s| s["subresource"] == "eviction")
+        .expect("eviction");
     assert_eq!(
         *eviction,
         json!({"subresource": "eviction", "responseKind": {"group": "policy", "version": "v1", "kind": "Eviction"}, "verbs": ["create"]})
     );
-    assert!(version["resources"].as_array().is_some_and(|r| r.iter().all(|r| !r["resource"].as_str().unwrap_or("/").contains('/'))));
+    assert!(version["resources"].as_array().is_some_and(|r| r
+        .iter()
+        .all(|r| !r["resource"].as_str().unwrap_or("/").contains('/'))));
 
-    let apis = call(&registry, "/apis", &[(header::ACCEPT, V2BETA1)]).await.json();
+    let apis = call(&registry, "/apis", &[(header::ACCEPT, V2BETA1)])
+        .await
+        .json();
     assert_eq!(apis["apiVersion"], "apidiscovery.k8s.io/v2beta1");
-    let names: Vec<&str> = apis["items"].as_array().expect("items").iter().filter_map(|g| g["metadata"]["name"].as_str()).collect();
+    let names: Vec<&str> = apis["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|g| g["metadata"]["name"].as_str())
+        .collect();
     assert_eq!(names.first(), Some(&"apps"));
     assert_eq!(names.len(), 17);
-    let autoscaling = apis["items"].as_array().and_then(|i| i.iter().find(|g| g["metadata"]["name"] == "autoscaling").cloned());
-    let versions: Vec<Value> = autoscaling.expect("autoscaling")["versions"].as_array().expect("versions").iter().map(|v| v["version"].clone()).collect();
+    let autoscaling = apis["items"].as_array().and_then(|i| {
+        i.iter()
+            .find(|g| g["metadata"]["name"] == "autoscaling")
+            .cloned()
+    });
+    let versions: Vec<Value> = autoscaling.expect("autoscaling")["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .map(|v| v["version"].clone())
+        .collect();
     assert_eq!(versions, [json!("v2"), json!("v1")]);
-    let deployments = apis["items"][0]["versions"][0]["resources"].as_array().and_then(|r| r.iter().find(|r| r["resource"] == "deployments").cloned()).expect("deployments");
-    assert_eq!(deployments["responseKind"], json!({"group": "apps", "version": "v1", "kind": "Deployment"}));
+    let deployments = apis["items"][0]["versions"][0]["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["resource"] == "deployments").cloned())
+        .expect("deployments");
+    assert_eq!(
+        deployments["responseKind"],
+        json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+    );
     assert_eq!(deployments["shortNames"], json!(["deploy"]));
     assert_eq!(deployments["categories"], json!(["all"]));
 }
@@ -226,13 +350,26 @@ async fn etag_and_not_modified() {
     let registry = registry();
     let first = call(&registry, "/apis", &[(header::ACCEPT, V2)]).await;
     let etag = first.header(header::ETAG).to_string();
-    assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 130, "{etag}");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"') && etag.len() == 130,
+        "{etag}"
+    );
     assert_eq!(first.header(header::CACHE_CONTROL), "public");
-    let cached = call(&registry, "/apis", &[(header::ACCEPT, V2), (header::IF_NONE_MATCH, &etag)]).await;
+    let cached = call(
+        &registry,
+        "/apis",
+        &[(header::ACCEPT, V2), (header::IF_NONE_MATCH, &etag)],
+    )
+    .await;
     assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
     assert!(cached.body.is_empty());
     assert_eq!(cached.header(header::ETAG), etag);
-    let stale = call(&registry, "/apis", &[(header::ACCEPT, V2), (header::IF_NONE_MATCH, "\"other\"")]).await;
+    let stale = call(
+        &registry,
+        "/apis",
+        &[(header::ACCEPT, V2), (header::IF_NONE_MATCH, "\"other\"")],
+    )
+    .await;
     assert_eq!(stale.status, StatusCode::OK);
     let core = call(&registry, "/api", &[(header::ACCEPT, V2)]).await;
     assert_ne!(core.header(header::ETAG), etag);
@@ -242,7 +379,10 @@ fn widget_document(version: &str, priority: i32) -> GroupVersionDocument {
     GroupVersionDocument {
         group: "example.com".into(),
         version: version.into(),
-        priority: ApiServicePriority { group: 1000, version: priority },
+        priority: ApiServicePriority {
+            group: 1000,
+            version: priority,
+        },
         resources: vec![
             APIResource {
                 name: "widgets".into(),
@@ -252,7 +392,13 @@ fn widget_document(version: &str, priority: i32) -> GroupVersionDocument {
                 verbs: vec!["get".into(), "list".into()],
                 ..APIResource::default()
             },
-            APIResource { name: "widgets/status".into(), namespaced: true, kind: "Widget".into(), verbs: vec!["get".into()], ..APIResource::default() },
+            APIResource {
+                name: "widgets/status".into(),
+                namespaced: true,
+                kind: "Widget".into(),
+                verbs: vec!["get".into()],
+                ..APIResource::default()
+            },
         ],
         freshness: FRESHNESS_CURRENT.into(),
     }
@@ -261,34 +407,68 @@ fn widget_document(version: &str, priority: i32) -> GroupVersionDocument {
 #[tokio::test]
 async fn dynamic_groups_are_served_and_change_the_etag() {
     let registry = registry();
-    let before = call(&registry, "/apis", &[(header::ACCEPT, V2)]).await.header(header::ETAG).to_string();
-    registry.set_source(DiscoverySource::CustomResources, vec![widget_document("v1", 100), widget_document("v1beta1", 200)]);
+    let before = call(&registry, "/apis", &[(header::ACCEPT, V2)])
+        .await
+        .header(header::ETAG)
+        .to_string();
+    registry.set_source(
+        DiscoverySource::CustomResources,
+        vec![widget_document("v1", 100), widget_document("v1beta1", 200)],
+    );
 
     let group = get_with(&registry, "/apis/example.com").await.json();
     assert_eq!(group["preferredVersion"]["version"], "v1beta1");
     let list = get_with(&registry, "/apis/example.com/v1").await.json();
     assert_eq!(list["resources"][1]["name"], "widgets/status");
     let apis = get_with(&registry, "/apis").await.json();
-    assert_eq!(apis["groups"].as_array().and_then(|g| g.last()).map(|g| g["name"].clone()), Some(json!("example.com")));
+    assert_eq!(
+        apis["groups"]
+            .as_array()
+            .and_then(|g| g.last())
+            .map(|g| g["name"].clone()),
+        Some(json!("example.com"))
+    );
 
     let after = call(&registry, "/apis", &[(header::ACCEPT, V2)]).await;
     assert_ne!(after.header(header::ETAG), before);
     let items = after.json()["items"].clone();
-    let widgets = items.as_array().and_then(|i| i.last().cloned()).expect("example.com");
-    assert_eq!(widgets["versions"][0]["resources"][0]["subresources"][0]["subresource"], "status");
+    let widgets = items
+        .as_array()
+        .and_then(|i| i.last().cloned())
+        .expect("example.com");
+    assert_eq!(
+        widgets["versions"][0]["resources"][0]["subresources"][0]["subresource"],
+        "status"
+    );
 
     // A CRD cannot shadow a built-in group/version; an aggregated APIService can.
     let mut shadow = widget_document("v1", 15);
     shadow.group = "apps".into();
     registry.add_group_version(DiscoverySource::CustomResources, shadow.clone());
-    assert!(get_with(&registry, "/apis/apps/v1").await.json()["resources"].as_array().is_some_and(|r| r.len() > 2));
+    assert!(
+        get_with(&registry, "/apis/apps/v1").await.json()["resources"]
+            .as_array()
+            .is_some_and(|r| r.len() > 2)
+    );
     registry.add_group_version(DiscoverySource::Aggregator, shadow);
-    assert_eq!(get_with(&registry, "/apis/apps/v1").await.json()["resources"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        get_with(&registry, "/apis/apps/v1").await.json()["resources"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     registry.remove_group_version(DiscoverySource::Aggregator, "apps", "v1");
-    assert!(get_with(&registry, "/apis/apps/v1").await.json()["resources"].as_array().is_some_and(|r| r.len() > 2));
+    assert!(
+        get_with(&registry, "/apis/apps/v1").await.json()["resources"]
+            .as_array()
+            .is_some_and(|r| r.len() > 2)
+    );
 
     registry.remove_group(DiscoverySource::CustomResources, "example.com");
-    assert_eq!(get_with(&registry, "/apis/example.com").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_with(&registry, "/apis/example.com").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn get_with(registry: &Arc<DiscoveryRegistry>, path: &str) -> Reply {
@@ -297,15 +477,29 @@ async fn get_with(registry: &Arc<DiscoveryRegistry>, path: &str) -> Reply {
 
 #[test]
 fn negotiation_table() {
-    let n = |accept: &str, aggregated: bool| negotiate(Some(&http::HeaderValue::from_str(accept).expect("header")), aggregated);
+    let n = |accept: &str, aggregated: bool| {
+        negotiate(
+            Some(&http::HeaderValue::from_str(accept).expect("header")),
+            aggregated,
+        )
+    };
     assert_eq!(negotiate(None, true), Some(MediaType::Json));
     assert_eq!(n("", true), Some(MediaType::Json));
     assert_eq!(n("application/yaml", false), Some(MediaType::Yaml));
     assert_eq!(n("text/html", false), None);
-    assert_eq!(n("text/html, application/*;q=0.1", false), Some(MediaType::Json));
+    assert_eq!(
+        n("text/html, application/*;q=0.1", false),
+        Some(MediaType::Json)
+    );
     assert_eq!(n("application/json;q=0", false), None);
     assert_eq!(n(V2, false), None);
-    assert_eq!(n(V2, true), Some(MediaType::Aggregated { version: AggregatedVersion::V2, yaml: false }));
+    assert_eq!(
+        n(V2, true),
+        Some(MediaType::Aggregated {
+            version: AggregatedVersion::V2,
+            yaml: false
+        })
+    );
     assert_eq!(n("application/json;stream=watch", false), None);
     assert_eq!(n("application/json;pretty=1", false), Some(MediaType::Json));
 }
