@@ -14,11 +14,13 @@
 //! that document and a new index, then swaps the snapshot; the v2 document, which aggregates
 //! everything, is rebuilt lazily on its first request after a change.
 //!
-//! Sub-modules: [`paths`] derives the operations from the catalogue, [`params`] holds upstream's
-//! parameter table, [`v3`] and [`v2`] render documents, [`proto`] is the gnostic v2 protobuf form,
-//! [`routes`] serves them over HTTP.
+//! Sub-modules: [`paths`] derives the operations of a group/version from the catalogue (the
+//! per-resource part is in [`operations`]), [`params`] holds upstream's parameter table, [`v3`] and
+//! [`v2`] render documents, [`proto`] is the gnostic v2 protobuf form, [`routes`] serves them over
+//! HTTP.
 pub mod definitions;
 
+mod operations;
 mod params;
 mod paths;
 pub mod proto;
@@ -48,7 +50,11 @@ pub struct ServedDocument {
 impl ServedDocument {
     fn new(bytes: Vec<u8>) -> Self {
         let etag = sha512_hex(&bytes);
-        Self { bytes: Bytes::from(bytes), etag, last_modified: jiff::Timestamp::now() }
+        Self {
+            bytes: Bytes::from(bytes),
+            etag,
+            last_modified: jiff::Timestamp::now(),
+        }
     }
 
     fn json(value: &Value) -> Self {
@@ -101,7 +107,11 @@ impl Snapshot {
             })
             .collect();
         let index = ServedDocument::json(&json!({ "paths": paths }));
-        Self { groups, index, v2: OnceLock::new() }
+        Self {
+            groups,
+            index,
+            v2: OnceLock::new(),
+        }
     }
 
     /// The `/openapi/v3` index.
@@ -155,7 +165,10 @@ impl OpenApiService {
         let base_kinds = paths::KindIndex::new(definitions.iter());
         let mut by_group_version: BTreeMap<(&str, &str), Vec<&ResourceInfo>> = BTreeMap::new();
         for resource in resources {
-            by_group_version.entry((resource.group, resource.version)).or_default().push(resource);
+            by_group_version
+                .entry((resource.group, resource.version))
+                .or_default()
+                .push(resource);
         }
         let service = Self {
             base_definitions: definitions,
@@ -166,7 +179,8 @@ impl OpenApiService {
         let groups = by_group_version
             .into_iter()
             .map(|((group, version), resources)| {
-                let entry = service.build_entry(group, version, &resources, Arc::new(BTreeMap::new()));
+                let entry =
+                    service.build_entry(group, version, &resources, Arc::new(BTreeMap::new()));
                 (paths::group_version_key(group, version), Arc::new(entry))
             })
             .collect();
@@ -174,32 +188,57 @@ impl OpenApiService {
         service
     }
 
-    fn build_entry(&self, group: &str, version: &str, resources: &[&ResourceInfo], extra: Arc<BTreeMap<String, Value>>) -> GroupVersionEntry {
+    fn build_entry(
+        &self,
+        group: &str,
+        version: &str,
+        resources: &[&ResourceInfo],
+        extra: Arc<BTreeMap<String, Value>>,
+    ) -> GroupVersionEntry {
         let mut kinds = self.base_kinds.clone();
         kinds.extend(extra.iter());
         let items = paths::group_version_paths(group, version, resources, &kinds);
         let lookup = |name: &str| extra.get(name).or_else(|| self.base_definitions.get(name));
         let document = v3::document(&items, &lookup, &self.server_version);
-        GroupVersionEntry { v3: ServedDocument::json(&document), v2_paths: v2::path_items(&items), extra_definitions: extra }
+        GroupVersionEntry {
+            v3: ServedDocument::json(&document),
+            v2_paths: v2::path_items(&items),
+            extra_definitions: extra,
+        }
     }
 
     fn replace_snapshot(&self, snapshot: Snapshot) {
-        let mut guard = self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .snapshot
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *guard = Arc::new(snapshot);
     }
 
     /// The current snapshot of every document.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.snapshot
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Adds or replaces the documents of `group/version`, served by `resources` (which MUST all be
     /// of that group/version), whose kinds are described by `definitions` on top of the built-in
     /// ones (a CRD's schemas, v2 form, carrying `x-kubernetes-group-version-kind`).
-    pub fn upsert_group_version(&self, group: &str, version: &str, resources: &[&ResourceInfo], definitions: BTreeMap<String, Value>) {
+    pub fn upsert_group_version(
+        &self,
+        group: &str,
+        version: &str,
+        resources: &[&ResourceInfo],
+        definitions: BTreeMap<String, Value>,
+    ) {
         let entry = Arc::new(self.build_entry(group, version, resources, Arc::new(definitions)));
         let key = paths::group_version_key(group, version);
-        let mut guard = self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .snapshot
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut groups = guard.groups.clone();
         groups.insert(key, entry);
         *guard = Arc::new(Snapshot::new(groups));
@@ -208,7 +247,10 @@ impl OpenApiService {
     /// Stops serving the documents of `group/version`; false if they were not served.
     pub fn remove_group_version(&self, group: &str, version: &str) -> bool {
         let key = paths::group_version_key(group, version);
-        let mut guard = self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .snapshot
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !guard.groups.contains_key(&key) {
             return false;
         }
@@ -224,14 +266,21 @@ impl OpenApiService {
         snapshot
             .v2
             .get_or_init(|| {
-                let paths = snapshot.groups.values().flat_map(|entry| entry.v2_paths.iter());
-                let mut definitions: BTreeMap<&String, &Value> = self.base_definitions.iter().collect();
+                let paths = snapshot
+                    .groups
+                    .values()
+                    .flat_map(|entry| entry.v2_paths.iter());
+                let mut definitions: BTreeMap<&String, &Value> =
+                    self.base_definitions.iter().collect();
                 for entry in snapshot.groups.values() {
                     definitions.extend(entry.extra_definitions.iter());
                 }
                 let document = v2::document(paths, definitions, &self.server_version);
                 let protobuf = Bytes::from(proto::encode_document(&document));
-                V2Documents { json: ServedDocument::json(&document), protobuf }
+                V2Documents {
+                    json: ServedDocument::json(&document),
+                    protobuf,
+                }
             })
             .clone()
     }

@@ -69,8 +69,10 @@ const ORPHAN_DEPENDENTS: &str = "Deprecated: please use the PropagationPolicy, t
 const PROPAGATION_POLICY: &str = "Whether and how garbage collection will be performed. Either this field or OrphanDependents may be set, but not both. The default policy is decided by the existing finalizer set in the metadata.finalizers and the resource-specific default policy. Acceptable values are: 'Orphan' - orphan the dependents; 'Background' - allow the garbage collector to delete the dependents in the background; 'Foreground' - a cascading policy that deletes all dependents in the foreground.";
 const ALLOW_WATCH_BOOKMARKS: &str = "allowWatchBookmarks requests watch events with type \"BOOKMARK\". Servers that do not implement bookmarks may ignore this flag and bookmarks are sent at the server's discretion. Clients should not assume bookmarks are returned at any specific interval, nor may they assume the server will send any BOOKMARK event during a session. If this is not a watch, this field is ignored.";
 const CONTINUE: &str = "The continue option should be set when retrieving more results from the server. Since this value is server defined, clients may only use the continue value from a previous query result with identical query parameters (except for the value of continue) and the server may reject a continue value it does not recognize. If the specified continue value is no longer valid whether due to expiration (generally five to fifteen minutes) or a configuration change on the server, the server will respond with a 410 ResourceExpired error together with a continue token. If the client needs a consistent list, it must restart their list without the continue field. Otherwise, the client may send another list request with the token received with the 410 error, the server will respond with a list starting from the next key, but from the latest snapshot, which is inconsistent from the previous list results - objects that are created, modified, or deleted after the first list request will be included in the response, as long as their keys are after the \"next key\".\n\nThis field is not supported when watch is true. Clients may start a watch from the last resourceVersion value returned by the server and not miss any modifications.";
-const FIELD_SELECTOR: &str = "A selector to restrict the list of returned objects by their fields. Defaults to everything.";
-const LABEL_SELECTOR: &str = "A selector to restrict the list of returned objects by their labels. Defaults to everything.";
+const FIELD_SELECTOR: &str =
+    "A selector to restrict the list of returned objects by their fields. Defaults to everything.";
+const LABEL_SELECTOR: &str =
+    "A selector to restrict the list of returned objects by their labels. Defaults to everything.";
 const LIMIT: &str = "limit is a maximum number of responses to return for a list call. If more items exist, the server will set the `continue` field on the list metadata to a value that can be used with the same initial query to retrieve the next set of results. Setting a limit may return fewer than the requested amount of items (up to zero items) in the event all requested objects are filtered out and clients should only use the presence of the continue field to determine whether more results are available. Servers may choose not to support the limit argument and will return all of the available results. If limit is specified and the continue field is empty, clients may assume that no more results are available. This field is not supported if watch is true.\n\nThe server guarantees that the objects returned when using continue will be identical to issuing a single list call without a limit - that is, no objects created, modified, or deleted after the first request is issued will be included in any subsequent continued requests. This is sometimes referred to as a consistent snapshot, and ensures that a client that is using limit to receive smaller chunks of a very large result can ensure they see all possible objects. If objects are updated during a chunked list the version of the object that was present at the time the first list result was calculated is returned.";
 const RESOURCE_VERSION: &str = "resourceVersion sets a constraint on what resource versions a request may be served from. See https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions for details.\n\nDefaults to unset";
 const RESOURCE_VERSION_MATCH: &str = "resourceVersionMatch determines how resourceVersion is applied to list calls. It is highly recommended that resourceVersionMatch be set for list calls where resourceVersion is set See https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions for details.\n\nDefaults to unset";
@@ -140,7 +142,11 @@ pub(crate) fn delete_options() -> Vec<Parameter> {
     vec![
         Parameter::query("dryRun", "string", DRY_RUN),
         Parameter::query("gracePeriodSeconds", "integer", GRACE_PERIOD),
-        Parameter::query("ignoreStoreReadErrorWithClusterBreakingPotential", "boolean", IGNORE_STORE_READ_ERROR),
+        Parameter::query(
+            "ignoreStoreReadErrorWithClusterBreakingPotential",
+            "boolean",
+            IGNORE_STORE_READ_ERROR,
+        ),
         Parameter::query("orphanDependents", "boolean", ORPHAN_DEPENDENTS),
         Parameter::query("propagationPolicy", "string", PROPAGATION_POLICY),
     ]
@@ -208,7 +214,10 @@ mod tests {
 
     #[test]
     fn delete_collection_has_list_and_delete_options_without_watch() {
-        let names: Vec<String> = delete_collection_options().into_iter().map(|p| p.name).collect();
+        let names: Vec<String> = delete_collection_options()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         assert!(names.contains(&"gracePeriodSeconds".to_string()));
         assert!(names.contains(&"labelSelector".to_string()));
         assert!(!names.contains(&"watch".to_string()));
@@ -221,6 +230,9 @@ mod tests {
     #[test]
     fn patch_takes_field_validation_and_force() {
         let names: Vec<String> = patch_options().into_iter().map(|p| p.name).collect();
-        assert_eq!(names, ["dryRun", "fieldManager", "fieldValidation", "force"]);
+        assert_eq!(
+            names,
+            ["dryRun", "fieldManager", "fieldValidation", "force"]
+        );
     }
 }

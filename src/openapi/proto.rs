@@ -483,5 +483,7 @@ pub fn encode_document(json: &Value) -> Vec<u8> {
 /// Reads an object's map, or an empty one.
 pub(crate) fn object(value: &Value) -> &Map<String, Value> {
     static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    value.as_object().unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+    value
+        .as_object()
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }

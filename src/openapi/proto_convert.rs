@@ -5,12 +5,19 @@ use serde_json::{Map, Value};
 use super::proto::*;
 
 fn string(map: &Map<String, Value>, key: &str) -> String {
-    map.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    map.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn strings(map: &Map<String, Value>, key: &str) -> Vec<String> {
     match map.get(key) {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -30,7 +37,9 @@ fn integer(map: &Map<String, Value>, key: &str) -> i64 {
 
 /// A JSON value as gnostic's `Any`: its YAML text.
 fn any(value: &Value) -> Any {
-    Any { yaml: serde_yaml::to_string(value).unwrap_or_else(|_| value.to_string()) }
+    Any {
+        yaml: serde_yaml::to_string(value).unwrap_or_else(|_| value.to_string()),
+    }
 }
 
 fn optional_any(map: &Map<String, Value>, key: &str) -> Option<Any> {
@@ -41,7 +50,10 @@ fn optional_any(map: &Map<String, Value>, key: &str) -> Option<Any> {
 fn vendor_extensions(map: &Map<String, Value>) -> Vec<NamedAny> {
     map.iter()
         .filter(|(k, _)| k.starts_with("x-"))
-        .map(|(k, v)| NamedAny { name: k.clone(), value: Some(any(v)) })
+        .map(|(k, v)| NamedAny {
+            name: k.clone(),
+            value: Some(any(v)),
+        })
         .collect()
 }
 
@@ -64,46 +76,66 @@ pub fn document_from_json(json: &Value) -> Document {
             path: paths
                 .iter()
                 .filter(|(k, _)| !k.starts_with("x-"))
-                .map(|(name, item)| NamedPathItem { name: name.clone(), value: Some(path_item(object(item))) })
+                .map(|(name, item)| NamedPathItem {
+                    name: name.clone(),
+                    value: Some(path_item(object(item))),
+                })
                 .collect(),
         }
     });
     let definitions = doc.get("definitions").map(|defs| Definitions {
         additional_properties: object(defs)
             .iter()
-            .map(|(name, s)| NamedSchema { name: name.clone(), value: Some(schema(s)) })
+            .map(|(name, s)| NamedSchema {
+                name: name.clone(),
+                value: Some(schema(s)),
+            })
             .collect(),
     });
     let parameters = doc.get("parameters").map(|params| ParameterDefinitions {
         additional_properties: object(params)
             .iter()
-            .filter_map(|(name, p)| parameter(object(p)).map(|value| NamedParameter { name: name.clone(), value: Some(value) }))
-            .collect(),
-    });
-    let security = match doc.get("security") {
-        Some(Value::Array(reqs)) => reqs.iter().map(|r| security_requirement(object(r))).collect(),
-        _ => Vec::new(),
-    };
-    let security_definitions = doc.get("securityDefinitions").map(|defs| SecurityDefinitions {
-        additional_properties: object(defs)
-            .iter()
-            .filter_map(|(name, d)| {
-                let d = object(d);
-                (d.get("type").and_then(Value::as_str) == Some("apiKey")).then(|| NamedSecurityDefinitionsItem {
+            .filter_map(|(name, p)| {
+                parameter(object(p)).map(|value| NamedParameter {
                     name: name.clone(),
-                    value: Some(SecurityDefinitionsItem {
-                        oneof: Some(SecurityDefinitionsKind::ApiKeySecurity(ApiKeySecurity {
-                            r#type: string(d, "type"),
-                            name: string(d, "name"),
-                            r#in: string(d, "in"),
-                            description: string(d, "description"),
-                            vendor_extension: vendor_extensions(d),
-                        })),
-                    }),
+                    value: Some(value),
                 })
             })
             .collect(),
     });
+    let security = match doc.get("security") {
+        Some(Value::Array(reqs)) => reqs
+            .iter()
+            .map(|r| security_requirement(object(r)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let security_definitions = doc
+        .get("securityDefinitions")
+        .map(|defs| SecurityDefinitions {
+            additional_properties: object(defs)
+                .iter()
+                .filter_map(|(name, d)| {
+                    let d = object(d);
+                    (d.get("type").and_then(Value::as_str) == Some("apiKey")).then(|| {
+                        NamedSecurityDefinitionsItem {
+                            name: name.clone(),
+                            value: Some(SecurityDefinitionsItem {
+                                oneof: Some(SecurityDefinitionsKind::ApiKeySecurity(
+                                    ApiKeySecurity {
+                                        r#type: string(d, "type"),
+                                        name: string(d, "name"),
+                                        r#in: string(d, "in"),
+                                        description: string(d, "description"),
+                                        vendor_extension: vendor_extensions(d),
+                                    },
+                                )),
+                            }),
+                        }
+                    })
+                })
+                .collect(),
+        });
     Document {
         swagger: string(doc, "swagger"),
         info,
@@ -128,7 +160,15 @@ fn security_requirement(req: &Map<String, Value>) -> SecurityRequirement {
             .map(|(name, scopes)| NamedStringArray {
                 name: name.clone(),
                 value: Some(StringArray {
-                    value: scopes.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default(),
+                    value: scopes
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 }),
             })
             .collect(),
@@ -167,7 +207,9 @@ fn parameters_items(params: Option<&Value>) -> Vec<ParametersItem> {
                     })),
                 });
             }
-            parameter(p).map(|param| ParametersItem { oneof: Some(ParametersItemKind::Parameter(param)) })
+            parameter(p).map(|param| ParametersItem {
+                oneof: Some(ParametersItemKind::Parameter(param)),
+            })
         })
         .collect()
 }
@@ -184,28 +226,32 @@ fn parameter(p: &Map<String, Value>) -> Option<Parameter> {
             vendor_extension: vendor_extensions(p),
         }),
         "query" => ParameterKind::NonBodyParameter(NonBodyParameter {
-            oneof: Some(NonBodyParameterKind::QueryParameterSubSchema(QueryParameterSubSchema {
-                required: boolean(p, "required"),
-                r#in: "query".to_string(),
-                description: string(p, "description"),
-                name: string(p, "name"),
-                r#type: string(p, "type"),
-                format: string(p, "format"),
-                unique_items: boolean(p, "uniqueItems"),
-                vendor_extension: vendor_extensions(p),
-            })),
+            oneof: Some(NonBodyParameterKind::QueryParameterSubSchema(
+                QueryParameterSubSchema {
+                    required: boolean(p, "required"),
+                    r#in: "query".to_string(),
+                    description: string(p, "description"),
+                    name: string(p, "name"),
+                    r#type: string(p, "type"),
+                    format: string(p, "format"),
+                    unique_items: boolean(p, "uniqueItems"),
+                    vendor_extension: vendor_extensions(p),
+                },
+            )),
         }),
         "path" => ParameterKind::NonBodyParameter(NonBodyParameter {
-            oneof: Some(NonBodyParameterKind::PathParameterSubSchema(PathParameterSubSchema {
-                required: boolean(p, "required"),
-                r#in: "path".to_string(),
-                description: string(p, "description"),
-                name: string(p, "name"),
-                r#type: string(p, "type"),
-                format: string(p, "format"),
-                unique_items: boolean(p, "uniqueItems"),
-                vendor_extension: vendor_extensions(p),
-            })),
+            oneof: Some(NonBodyParameterKind::PathParameterSubSchema(
+                PathParameterSubSchema {
+                    required: boolean(p, "required"),
+                    r#in: "path".to_string(),
+                    description: string(p, "description"),
+                    name: string(p, "name"),
+                    r#type: string(p, "type"),
+                    format: string(p, "format"),
+                    unique_items: boolean(p, "uniqueItems"),
+                    vendor_extension: vendor_extensions(p),
+                },
+            )),
         }),
         _ => return None,
     };
@@ -228,11 +274,16 @@ fn operation(op: &Map<String, Value>) -> Operation {
                         }),
                         None => ResponseValueKind::Response(Response {
                             description: string(r, "description"),
-                            schema: r.get("schema").map(|s| SchemaItem { oneof: Some(SchemaItemKind::Schema(schema(s))) }),
+                            schema: r.get("schema").map(|s| SchemaItem {
+                                oneof: Some(SchemaItemKind::Schema(schema(s))),
+                            }),
                             vendor_extension: vendor_extensions(r),
                         }),
                     };
-                    NamedResponseValue { name: code.clone(), value: Some(ResponseValue { oneof: Some(value) }) }
+                    NamedResponseValue {
+                        name: code.clone(),
+                        value: Some(ResponseValue { oneof: Some(value) }),
+                    }
                 })
                 .collect(),
             vendor_extension: vendor_extensions(responses),
@@ -272,7 +323,10 @@ pub(crate) fn schema(value: &Value) -> Schema {
     let properties = s.get("properties").map(|props| Properties {
         additional_properties: object(props)
             .iter()
-            .map(|(name, p)| NamedSchema { name: name.clone(), value: Some(schema(p)) })
+            .map(|(name, p)| NamedSchema {
+                name: name.clone(),
+                value: Some(schema(p)),
+            })
             .collect(),
     });
     Schema {
@@ -295,11 +349,21 @@ pub(crate) fn schema(value: &Value) -> Schema {
         max_properties: integer(s, "maxProperties"),
         min_properties: integer(s, "minProperties"),
         required: strings(s, "required"),
-        r#enum: s.get("enum").and_then(Value::as_array).map(|e| e.iter().map(any).collect()).unwrap_or_default(),
+        r#enum: s
+            .get("enum")
+            .and_then(Value::as_array)
+            .map(|e| e.iter().map(any).collect())
+            .unwrap_or_default(),
         additional_properties,
-        r#type: s.get("type").map(|_| TypeItem { value: strings(s, "type") }),
+        r#type: s.get("type").map(|_| TypeItem {
+            value: strings(s, "type"),
+        }),
         items,
-        all_of: s.get("allOf").and_then(Value::as_array).map(|a| a.iter().map(schema).collect()).unwrap_or_default(),
+        all_of: s
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(schema).collect())
+            .unwrap_or_default(),
         properties,
         read_only: boolean(s, "readOnly"),
         example: optional_any(s, "example"),
@@ -326,16 +390,33 @@ mod tests {
             },
             "x-kubernetes-group-version-kind": [{ "group": "apps", "kind": "Deployment", "version": "v1" }]
         }));
-        assert_eq!(s.r#type.as_ref().map(|t| t.value.clone()), Some(vec!["object".to_string()]));
-        let props = s.properties.as_ref().map(|p| p.additional_properties.clone()).unwrap_or_default();
+        assert_eq!(
+            s.r#type.as_ref().map(|t| t.value.clone()),
+            Some(vec!["object".to_string()])
+        );
+        let props = s
+            .properties
+            .as_ref()
+            .map(|p| p.additional_properties.clone())
+            .unwrap_or_default();
         let names: Vec<&str> = props.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["labels", "list", "spec"]);
-        assert_eq!(props[2].value.as_ref().map(|v| v.r#ref.as_str()), Some("#/definitions/X"));
+        assert_eq!(
+            props[2].value.as_ref().map(|v| v.r#ref.as_str()),
+            Some("#/definitions/X")
+        );
         let list = props[1].value.clone().unwrap_or_default();
         assert_eq!(list.vendor_extension[0].name, "x-kubernetes-patch-strategy");
-        assert_eq!(list.vendor_extension[0].value.as_ref().map(|a| a.yaml.trim()), Some("merge"));
+        assert_eq!(
+            list.vendor_extension[0]
+                .value
+                .as_ref()
+                .map(|a| a.yaml.trim()),
+            Some("merge")
+        );
         let gvk_yaml = s.vendor_extension[0].value.clone().unwrap_or_default().yaml;
-        let parsed: Vec<std::collections::BTreeMap<String, String>> = serde_yaml::from_str(&gvk_yaml).unwrap_or_default();
+        let parsed: Vec<std::collections::BTreeMap<String, String>> =
+            serde_yaml::from_str(&gvk_yaml).unwrap_or_default();
         assert_eq!(parsed[0]["kind"], "Deployment");
         // Encoding and decoding gives the same message back.
         let decoded = Schema::decode(s.encode_to_vec().as_slice()).ok();

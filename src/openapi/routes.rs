@@ -48,7 +48,10 @@ struct AcceptClause {
 /// Parses `Accept` as goautoneg does: clauses sorted by quality, then by specificity (`*/*` last).
 /// An empty header accepts everything.
 fn parse_accept(header: Option<&str>) -> Vec<AcceptClause> {
-    let header = header.map(str::trim).filter(|h| !h.is_empty()).unwrap_or("*/*");
+    let header = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .unwrap_or("*/*");
     let mut clauses: Vec<AcceptClause> = header
         .split(',')
         .filter_map(|clause| {
@@ -62,12 +65,21 @@ fn parse_accept(header: Option<&str>) -> Vec<AcceptClause> {
                     }
                 }
             }
-            Some(AcceptClause { media_type: media_type.trim().to_string(), subtype: subtype.trim().to_string(), quality })
+            Some(AcceptClause {
+                media_type: media_type.trim().to_string(),
+                subtype: subtype.trim().to_string(),
+                quality,
+            })
         })
         .filter(|c| c.quality > 0.0)
         .collect();
-    let wildcards = |c: &AcceptClause| usize::from(c.media_type == "*") + usize::from(c.subtype == "*");
-    clauses.sort_by(|a, b| b.quality.total_cmp(&a.quality).then(wildcards(a).cmp(&wildcards(b))));
+    let wildcards =
+        |c: &AcceptClause| usize::from(c.media_type == "*") + usize::from(c.subtype == "*");
+    clauses.sort_by(|a, b| {
+        b.quality
+            .total_cmp(&a.quality)
+            .then(wildcards(a).cmp(&wildcards(b)))
+    });
     clauses
 }
 
@@ -79,7 +91,9 @@ fn negotiate<'a>(headers: &HeaderMap, offered: &[&'a str]) -> Option<&'a str> {
             let Some((media_type, subtype)) = candidate.split_once('/') else {
                 continue;
             };
-            if (clause.media_type == "*" || clause.media_type == media_type) && (clause.subtype == "*" || clause.subtype == subtype) {
+            if (clause.media_type == "*" || clause.media_type == media_type)
+                && (clause.subtype == "*" || clause.subtype == subtype)
+            {
                 return Some(candidate);
             }
         }
@@ -92,26 +106,44 @@ fn quoted(etag: &str) -> String {
 }
 
 fn http_date(ts: jiff::Timestamp) -> Option<HeaderValue> {
-    let text = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&ts).ok()?;
+    let text = jiff::fmt::rfc2822::DateTimePrinter::new()
+        .timestamp_to_rfc9110_string(&ts)
+        .ok()?;
     HeaderValue::from_str(&text).ok()
 }
 
 /// Whether the request's validators say the client's copy is current (Go's `http.ServeContent`):
 /// `If-None-Match` decides when present, else `If-Modified-Since` at one-second precision.
 fn not_modified(headers: &HeaderMap, etag: &str, last_modified: jiff::Timestamp) -> bool {
-    if let Some(value) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         let wanted = quoted(etag);
-        return value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == wanted);
+        return value
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == wanted);
     }
     let since = headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(v).ok());
+        .and_then(|v| {
+            jiff::fmt::rfc2822::DateTimeParser::new()
+                .parse_timestamp(v)
+                .ok()
+        });
     since.is_some_and(|since| last_modified.as_second() <= since.as_second())
 }
 
 /// Answers `body` with its validators, or 304 when the client's copy is current.
-fn serve(request: &HeaderMap, doc: &ServedDocument, body: Bytes, content_type: &str, mut extra: HeaderMap) -> Response {
+fn serve(
+    request: &HeaderMap,
+    doc: &ServedDocument,
+    body: Bytes,
+    content_type: &str,
+    mut extra: HeaderMap,
+) -> Response {
     if let Ok(value) = HeaderValue::from_str(&quoted(&doc.etag)) {
         extra.insert(header::ETAG, value);
     }
@@ -136,12 +168,18 @@ fn vary_accept() -> HeaderMap {
 async fn serve_v2(State(service): State<Arc<OpenApiService>>, headers: HeaderMap) -> Response {
     let offered = [JSON, V2_PROTOBUF_DEPRECATED, V2_PROTOBUF];
     let Some(chosen) = negotiate(&headers, &offered) else {
-        return ApiError::not_acceptable(&offered).with_header(header::VARY, HeaderValue::from_static("Accept")).into_response();
+        return ApiError::not_acceptable(&offered)
+            .with_header(header::VARY, HeaderValue::from_static("Accept"))
+            .into_response();
     };
     let snapshot = service.snapshot();
-    let documents = match tokio::task::spawn_blocking(move || service.v2_documents(&snapshot)).await {
+    let documents = match tokio::task::spawn_blocking(move || service.v2_documents(&snapshot)).await
+    {
         Ok(documents) => documents,
-        Err(err) => return ApiError::internal(format!("building the OpenAPI v2 document: {err}")).into_response(),
+        Err(err) => {
+            return ApiError::internal(format!("building the OpenAPI v2 document: {err}"))
+                .into_response()
+        }
     };
     let (body, content_type) = if chosen == JSON {
         (documents.json.bytes.clone(), JSON)
@@ -151,7 +189,10 @@ async fn serve_v2(State(service): State<Arc<OpenApiService>>, headers: HeaderMap
     serve(&headers, &documents.json, body, content_type, vary_accept())
 }
 
-async fn serve_v3_index(State(service): State<Arc<OpenApiService>>, headers: HeaderMap) -> Response {
+async fn serve_v3_index(
+    State(service): State<Arc<OpenApiService>>,
+    headers: HeaderMap,
+) -> Response {
     let snapshot = service.snapshot();
     let index = snapshot.v3_index();
     serve(&headers, index, index.bytes.clone(), JSON, HeaderMap::new())
@@ -175,7 +216,9 @@ async fn serve_v3_document(
     headers: HeaderMap,
 ) -> Response {
     let Some(_) = negotiate(&headers, &[JSON]) else {
-        return ApiError::not_acceptable(&[JSON]).with_header(header::VARY, HeaderValue::from_static("Accept")).into_response();
+        return ApiError::not_acceptable(&[JSON])
+            .with_header(header::VARY, HeaderValue::from_static("Accept"))
+            .into_response();
     };
     let snapshot = service.snapshot();
     let Some(doc) = snapshot.v3_document(&group_version) else {
@@ -190,8 +233,13 @@ async fn serve_v3_document(
             }
             return (StatusCode::MOVED_PERMANENTLY, extra).into_response();
         }
-        extra.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, immutable"));
-        let next_year = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(24 * 365)).ok();
+        extra.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, immutable"),
+        );
+        let next_year = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(24 * 365))
+            .ok();
         if let Some(expires) = next_year.and_then(http_date) {
             extra.insert(header::EXPIRES, expires);
         }
@@ -226,7 +274,11 @@ mod tests {
             ("application/json;q=0", None),
         ];
         for (header, expected) in cases {
-            assert_eq!(negotiate(&accept(header), &offered), expected, "Accept: {header}");
+            assert_eq!(
+                negotiate(&accept(header), &offered),
+                expected,
+                "Accept: {header}"
+            );
         }
     }
 

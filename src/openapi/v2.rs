@@ -16,7 +16,10 @@ const V2_PREFIX: &str = "#/definitions/";
 
 /// The rendered v2 path items of some paths, keyed by path.
 pub(crate) fn path_items(paths: &[PathItem]) -> BTreeMap<String, Value> {
-    paths.iter().map(|p| (p.path.clone(), path_item(p))).collect()
+    paths
+        .iter()
+        .map(|p| (p.path.clone(), path_item(p)))
+        .collect()
 }
 
 /// The whole v2 document from rendered path items and v2 definitions.
@@ -25,8 +28,14 @@ pub(crate) fn document<'a>(
     definitions: impl IntoIterator<Item = (&'a String, &'a Value)>,
     server_version: &str,
 ) -> Value {
-    let paths: Map<String, Value> = paths.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let definitions: Map<String, Value> = definitions.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let paths: Map<String, Value> = paths
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let definitions: Map<String, Value> = definitions
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     json!({
         "swagger": "2.0",
         "info": { "title": "Kubernetes", "version": server_version },
@@ -71,7 +80,8 @@ fn operation(op: &Operation) -> Value {
     let mut parameters = Vec::new();
     if let Some(body) = &op.body {
         out.insert("consumes".into(), json!(body.consumes));
-        let mut param = json!({ "in": "body", "name": "body", "schema": payload_schema(&body.payload) });
+        let mut param =
+            json!({ "in": "body", "name": "body", "schema": payload_schema(&body.payload) });
         if body.required {
             param["required"] = Value::Bool(true);
         }
@@ -102,7 +112,10 @@ fn operation(op: &Operation) -> Value {
     out.insert("schemes".into(), json!(["https"]));
     out.insert("tags".into(), json!([op.tag]));
     if !op.action.is_empty() {
-        out.insert("x-kubernetes-action".into(), Value::String(op.action.to_string()));
+        out.insert(
+            "x-kubernetes-action".into(),
+            Value::String(op.action.to_string()),
+        );
     }
     if let Some(gvk) = &op.gvk {
         out.insert("x-kubernetes-group-version-kind".into(), gvk.to_json());
@@ -116,7 +129,10 @@ fn path_item(item: &PathItem) -> Value {
         out.insert(op.method.key().to_string(), operation(op));
     }
     if !item.parameters.is_empty() {
-        out.insert("parameters".into(), Value::Array(item.parameters.iter().map(parameter).collect()));
+        out.insert(
+            "parameters".into(),
+            Value::Array(item.parameters.iter().map(parameter).collect()),
+        );
     }
     Value::Object(out)
 }
@@ -142,13 +158,25 @@ mod tests {
                 consumes: PATCH_MEDIA_TYPES,
             }),
             produces: &["application/json"],
-            responses: vec![Response { code: 200, description: "OK", payload: Some(Payload::Text) }],
+            responses: vec![Response {
+                code: 200,
+                description: "OK",
+                payload: Some(Payload::Text),
+            }],
         };
         let rendered = operation(&op);
-        let params = rendered["parameters"].as_array().cloned().unwrap_or_default();
+        let params = rendered["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(params[0]["in"], "body");
-        assert_eq!(params[0]["schema"]["$ref"], "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Patch");
-        assert!(params.iter().any(|p| p["name"] == "fieldValidation" && p["in"] == "query"));
+        assert_eq!(
+            params[0]["schema"]["$ref"],
+            "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+        );
+        assert!(params
+            .iter()
+            .any(|p| p["name"] == "fieldValidation" && p["in"] == "query"));
         assert_eq!(rendered["consumes"], json!(PATCH_MEDIA_TYPES));
         assert_eq!(rendered["responses"]["200"]["schema"]["type"], "string");
     }

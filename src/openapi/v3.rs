@@ -21,13 +21,22 @@ const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 /// The OpenAPI 3.0 document of one group/version: `paths` rendered from `paths`, schemas taken
 /// from `definitions` (v2 form). References to definitions absent from `definitions` are left as
 /// they are (dangling) rather than failing the whole document.
-pub(crate) fn document<'a>(paths: &[PathItem], definitions: &dyn Fn(&str) -> Option<&'a Value>, server_version: &str) -> Value {
+pub(crate) fn document<'a>(
+    paths: &[PathItem],
+    definitions: &dyn Fn(&str) -> Option<&'a Value>,
+    server_version: &str,
+) -> Value {
     let roots = super::paths::referenced_definitions(paths);
     let schemas: Map<String, Value> = closure(&roots, definitions)
         .into_iter()
-        .filter_map(|name| definitions(&name).map(|schema| (name.clone(), convert_definition(&name, schema))))
+        .filter_map(|name| {
+            definitions(&name).map(|schema| (name.clone(), convert_definition(&name, schema)))
+        })
         .collect();
-    let rendered: Map<String, Value> = paths.iter().map(|p| (p.path.clone(), path_item(p))).collect();
+    let rendered: Map<String, Value> = paths
+        .iter()
+        .map(|p| (p.path.clone(), path_item(p)))
+        .collect();
     json!({
         "openapi": "3.0.0",
         "info": { "title": "Kubernetes", "version": server_version },
@@ -47,7 +56,10 @@ pub(crate) fn document<'a>(paths: &[PathItem], definitions: &dyn Fn(&str) -> Opt
 }
 
 /// The names of `roots` and of every definition they reach through `$ref`s.
-pub(crate) fn closure<'a>(roots: &[String], definitions: &dyn Fn(&str) -> Option<&'a Value>) -> BTreeSet<String> {
+pub(crate) fn closure<'a>(
+    roots: &[String],
+    definitions: &dyn Fn(&str) -> Option<&'a Value>,
+) -> BTreeSet<String> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut pending: Vec<String> = roots.to_vec();
     while let Some(name) = pending.pop() {
@@ -100,7 +112,10 @@ pub(crate) fn convert_definition(name: &str, schema: &Value) -> Value {
     if let (Some(types), Value::Object(map)) = (one_of, &mut converted) {
         if !map.contains_key("oneOf") {
             map.remove("type");
-            map.insert("oneOf".into(), Value::Array(types.iter().map(|t| json!({ "type": t })).collect()));
+            map.insert(
+                "oneOf".into(),
+                Value::Array(types.iter().map(|t| json!({ "type": t })).collect()),
+            );
         }
     }
     converted
@@ -149,7 +164,12 @@ fn payload_schema(payload: &Payload) -> Value {
 
 fn content(payload: &Payload, media_types: &[&str]) -> Value {
     let schema = payload_schema(payload);
-    Value::Object(media_types.iter().map(|mt| (mt.to_string(), json!({ "schema": schema }))).collect())
+    Value::Object(
+        media_types
+            .iter()
+            .map(|mt| (mt.to_string(), json!({ "schema": schema })))
+            .collect(),
+    )
 }
 
 fn parameter(p: &Parameter) -> Value {
@@ -170,7 +190,10 @@ fn operation(op: &Operation) -> Value {
     out.insert("description".into(), Value::String(op.description.clone()));
     out.insert("operationId".into(), Value::String(op.operation_id.clone()));
     if !op.parameters.is_empty() {
-        out.insert("parameters".into(), Value::Array(op.parameters.iter().map(parameter).collect()));
+        out.insert(
+            "parameters".into(),
+            Value::Array(op.parameters.iter().map(parameter).collect()),
+        );
     }
     if let Some(body) = &op.body {
         let mut request = json!({ "content": content(&body.payload, body.consumes) });
@@ -193,7 +216,10 @@ fn operation(op: &Operation) -> Value {
     out.insert("responses".into(), Value::Object(responses));
     out.insert("tags".into(), json!([op.tag]));
     if !op.action.is_empty() {
-        out.insert("x-kubernetes-action".into(), Value::String(op.action.to_string()));
+        out.insert(
+            "x-kubernetes-action".into(),
+            Value::String(op.action.to_string()),
+        );
     }
     if let Some(gvk) = &op.gvk {
         out.insert("x-kubernetes-group-version-kind".into(), gvk.to_json());
@@ -207,7 +233,10 @@ fn path_item(item: &PathItem) -> Value {
         out.insert(op.method.key().to_string(), operation(op));
     }
     if !item.parameters.is_empty() {
-        out.insert("parameters".into(), Value::Array(item.parameters.iter().map(parameter).collect()));
+        out.insert(
+            "parameters".into(),
+            Value::Array(item.parameters.iter().map(parameter).collect()),
+        );
     }
     Value::Object(out)
 }
@@ -221,7 +250,10 @@ mod tests {
     #[test]
     fn refs_with_siblings_are_wrapped_in_all_of() {
         let cases = [
-            (json!({ "$ref": "#/definitions/A" }), json!({ "$ref": "#/components/schemas/A" })),
+            (
+                json!({ "$ref": "#/definitions/A" }),
+                json!({ "$ref": "#/components/schemas/A" }),
+            ),
             (
                 json!({ "$ref": "#/definitions/A", "description": "d", "default": {} }),
                 json!({ "allOf": [{ "$ref": "#/components/schemas/A" }], "description": "d", "default": {} }),
@@ -235,7 +267,10 @@ mod tests {
                 json!({ "type": "object", "additionalProperties": { "$ref": "#/components/schemas/C" } }),
             ),
             // Data keywords are left alone, even when they look like schemas.
-            (json!({ "default": { "$ref": "#/definitions/A", "x": 1 } }), json!({ "default": { "$ref": "#/definitions/A", "x": 1 } })),
+            (
+                json!({ "default": { "$ref": "#/definitions/A", "x": 1 } }),
+                json!({ "default": { "$ref": "#/definitions/A", "x": 1 } }),
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(convert_schema(&input), expected, "{input}");
@@ -244,23 +279,40 @@ mod tests {
 
     #[test]
     fn int_or_string_and_quantity_become_one_of() {
-        let ios = convert_definition(INT_OR_STRING, &json!({ "type": "string", "format": "int-or-string", "description": "d" }));
-        assert_eq!(ios, json!({ "format": "int-or-string", "description": "d", "oneOf": [{ "type": "integer" }, { "type": "string" }] }));
+        let ios = convert_definition(
+            INT_OR_STRING,
+            &json!({ "type": "string", "format": "int-or-string", "description": "d" }),
+        );
+        assert_eq!(
+            ios,
+            json!({ "format": "int-or-string", "description": "d", "oneOf": [{ "type": "integer" }, { "type": "string" }] })
+        );
         let q = convert_definition(QUANTITY, &json!({ "type": "string", "description": "q" }));
-        assert_eq!(q, json!({ "description": "q", "oneOf": [{ "type": "string" }, { "type": "number" }] }));
+        assert_eq!(
+            q,
+            json!({ "description": "q", "oneOf": [{ "type": "string" }, { "type": "number" }] })
+        );
     }
 
     #[test]
     fn closure_follows_refs_transitively() {
         let defs: BTreeMap<String, Value> = [
-            ("A".to_string(), json!({ "properties": { "b": { "$ref": "#/definitions/B" } } })),
-            ("B".to_string(), json!({ "items": { "$ref": "#/definitions/C" } })),
+            (
+                "A".to_string(),
+                json!({ "properties": { "b": { "$ref": "#/definitions/B" } } }),
+            ),
+            (
+                "B".to_string(),
+                json!({ "items": { "$ref": "#/definitions/C" } }),
+            ),
             ("C".to_string(), json!({ "type": "string" })),
             ("D".to_string(), json!({ "type": "string" })),
         ]
         .into_iter()
         .collect();
-        let names: Vec<String> = closure(&["A".to_string()], &|n| defs.get(n)).into_iter().collect();
+        let names: Vec<String> = closure(&["A".to_string()], &|n| defs.get(n))
+            .into_iter()
+            .collect();
         assert_eq!(names, ["A", "B", "C"]);
     }
 }

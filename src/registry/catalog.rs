@@ -6,9 +6,10 @@
 //! (`apiregistration.k8s.io`) and of the extensions server (`apiextensions.k8s.io`), which register
 //! their discovery themselves. Rows mirror upstream discovery exactly (`kubectl api-resources`).
 //!
-//! Each resource carries a [`Codec`] that round-trips an object through the k8s-openapi type of its
-//! kind: unknown fields are dropped and wrongly-typed ones rejected, as kube-apiserver's decoding into
-//! Go structs does. [`codec::dropped_fields`] and [`codec::duplicate_fields`] report what strict field
+//! [`ResourceInfo::codec`] (and [`SubresourceInfo::codec`]) give the [`Codec`] that round-trips an
+//! object through the k8s-openapi type of its kind: unknown fields are dropped and wrongly-typed ones
+//! rejected, as kube-apiserver's decoding into Go structs does. (Codec and persistence are methods
+//! backed by a per-kind table, not fields, so `ResourceInfo` literals written elsewhere stay valid.) [`codec::dropped_fields`] and [`codec::duplicate_fields`] report what strict field
 //! validation (`fieldValidation=Strict|Warn`) must complain about.
 
 pub mod codec;
