@@ -3,3 +3,4 @@
 pub mod status;
 pub mod table;
 pub mod discovery;
+pub mod protobuf_body;

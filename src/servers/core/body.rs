@@ -28,7 +28,7 @@ use crate::registry::catalog::{Codec, ResourceInfo};
 pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 /// The media types request bodies may be sent in.
-pub const ACCEPTED_INPUT: &[&str] = &["application/json", "application/yaml"];
+pub const ACCEPTED_INPUT: &[&str] = &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"];
 
 /// Reads a whole request body; more than [`MAX_REQUEST_BODY_BYTES`] is a 413.
 pub async fn read_body(body: Body) -> ApiResult<Bytes> {
@@ -49,6 +49,8 @@ pub async fn read_body(body: Body) -> ApiResult<Bytes> {
 pub enum InputFormat {
     Json,
     Yaml,
+    /// `application/vnd.kubernetes.protobuf`, for built-in kinds (see [`crate::api::protobuf_body`]).
+    Protobuf,
 }
 
 /// The 415 of a body in a format we do not read, listing `accepted`.
@@ -70,11 +72,12 @@ pub fn base_media_type(content_type: &str) -> String {
 }
 
 /// The body format named by `Content-Type`: JSON when absent (or `*/*`), YAML for
-/// `application/yaml`; anything else (protobuf included) is a 415.
+/// `application/yaml`, protobuf for `application/vnd.kubernetes.protobuf`; anything else is a 415.
 pub fn input_format(content_type: Option<&str>) -> ApiResult<InputFormat> {
     match content_type.map(base_media_type).as_deref() {
         None | Some("") | Some("application/json") | Some("*/*") => Ok(InputFormat::Json),
         Some("application/yaml") => Ok(InputFormat::Yaml),
+        Some(crate::api::protobuf_body::MEDIA_TYPE) => Ok(InputFormat::Protobuf),
         Some(_) => Err(unsupported_media_type(ACCEPTED_INPUT)),
     }
 }
@@ -88,6 +91,7 @@ pub fn parse_document(bytes: &[u8], format: InputFormat) -> Result<Value, String
                 serde_yaml::from_slice(bytes).map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
             serde_json::to_value(yaml).map_err(|e| format!("error converting YAML to JSON: {e}"))
         }
+        InputFormat::Protobuf => crate::api::protobuf_body::decode_object(bytes),
     }
 }
 
@@ -191,7 +195,7 @@ pub fn decode_object(bytes: &[u8], format: InputFormat, expected: &ExpectedType<
     }
     let duplicates = match format {
         InputFormat::Json => duplicate_fields(bytes).unwrap_or_default(),
-        InputFormat::Yaml => Vec::new(),
+        InputFormat::Yaml | InputFormat::Protobuf => Vec::new(),
     };
     let object = expected
         .codec
@@ -257,18 +261,18 @@ mod tests {
             (Some("application/json; charset=utf-8"), Some(InputFormat::Json)),
             (Some("*/*"), Some(InputFormat::Json)),
             (Some("application/yaml"), Some(InputFormat::Yaml)),
-            (Some("application/vnd.kubernetes.protobuf"), None),
+            (Some("application/vnd.kubernetes.protobuf"), Some(InputFormat::Protobuf)),
             (Some("text/plain"), None),
         ];
         for (content_type, want) in cases {
             assert_eq!(input_format(content_type).ok(), want, "{content_type:?}");
         }
-        let err = input_format(Some("application/vnd.kubernetes.protobuf")).unwrap_err();
+        let err = input_format(Some("text/plain")).unwrap_err();
         assert_eq!(err.status.code, 415);
         assert_eq!(err.status.reason, "UnsupportedMediaType");
         assert_eq!(
             err.status.message,
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
         );
     }
 
