@@ -85,3 +85,19 @@ async fn configmaps_crud_and_watcher_sees_each_change_once() {
     );
     watch_task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_credentials_are_unauthorized() {
+    let apiary = Apiary::start();
+    let kubeconfig = kube::config::Kubeconfig::read_from(apiary.kubeconfig()).expect("kubeconfig");
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.expect("config");
+    config.auth_info = Default::default();
+    let client = kube::Client::try_from(config).expect("client");
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    match api.list(&ListParams::default()).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!((status.code, status.reason.as_str(), status.message.as_str()), (401, "Unauthorized", "Unauthorized"))
+        }
+        other => panic!("a request without credentials must be refused with 401, got {other:?}"),
+    }
+}

@@ -145,6 +145,14 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
     match value {
         Value::Object(map) => {
             map.retain(|_, v| !v.is_null() && !v.as_array().is_some_and(Vec::is_empty));
+            // rust-protobuf names fields that are Rust keywords `type_`; no Kubernetes JSON field
+            // ends in an underscore.
+            let renamed: Vec<String> = map.keys().filter(|k| k.ends_with('_')).cloned().collect();
+            for key in renamed {
+                if let Some(v) = map.remove(&key) {
+                    map.insert(key.trim_end_matches('_').to_string(), v);
+                }
+            }
             let mut empty_maps = Vec::new();
             for (key, child) in map.iter_mut() {
                 let child_schema = schema.and_then(|s| s.field(key)).map(|f| f.node);
@@ -229,6 +237,7 @@ mod tests {
         deployment.metadata.mut_or_insert_default().name = Some("web".into());
         let spec = deployment.spec.mut_or_insert_default();
         spec.replicas = Some(2);
+        spec.strategy.mut_or_insert_default().type_ = Some("Recreate".into());
         let mut container = pb::core::v1::Container::new();
         container.name = Some("nginx".into());
         container.image = Some("nginx".into());
@@ -236,6 +245,7 @@ mod tests {
         let body = envelope("apps/v1", "Deployment", deployment.write_to_bytes().expect("encode"));
         let object = decode_object(&body).expect("decodes");
         assert_eq!(object["spec"]["replicas"], 2);
+        assert_eq!(object["spec"]["strategy"], json!({"type": "Recreate"}));
         assert_eq!(object["spec"]["template"]["spec"]["containers"], json!([{"name": "nginx", "image": "nginx"}]));
     }
 
