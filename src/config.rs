@@ -207,8 +207,11 @@ impl ConfigError {
     fn from_figment(err: figment::Error, env_prefix: &str) -> Self {
         use figment::error::Kind;
         let mut path = err.path.clone();
+        // Depending on where the unknown key sits, figment's path may already end with it.
         if let Kind::UnknownField(field, _) = &err.kind {
-            path.push(field.clone());
+            if path.last() != Some(field) {
+                path.push(field.clone());
+            }
         }
         let origin = err.metadata.as_ref().map(|meta| match &meta.source {
             Some(figment::Source::File(file)) => format!("in {}", file.display()),

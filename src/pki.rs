@@ -496,7 +496,13 @@ mod tests {
             .value
             .general_names
             .iter()
-            .map(|n| n.to_string())
+            .map(|n| match n {
+                x509_parser::extensions::GeneralName::IPAddress(octets) => match octets.len() {
+                    4 => std::net::IpAddr::from(<[u8; 4]>::try_from(*octets).expect("4 octets")).to_string(),
+                    _ => std::net::IpAddr::from(<[u8; 16]>::try_from(*octets).expect("16 octets")).to_string(),
+                },
+                other => other.to_string(),
+            })
             .collect();
         for want in [
             "localhost",

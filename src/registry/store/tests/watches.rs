@@ -281,12 +281,16 @@ async fn a_slow_watcher_is_ended_with_410_without_stalling_others() {
     let mut slow = store.watch(None, &from(rv(&start))).await.unwrap();
     let mut fast = store.watch(None, &from(rv(&start))).await.unwrap();
     let total = 200;
+    // The fast watcher reads every event as it comes; the writer waits for it after each write,
+    // so only the slow watcher (never polled) can fall behind, however loaded the machine is.
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
     let reader = tokio::spawn(async move {
-        let mut n = 0;
-        while n < total {
+        for _ in 0..total {
             let (kind, _, _) = next(&mut fast).await;
             assert_eq!(kind, WatchEventType::Added);
-            n += 1;
+            if seen_tx.send(()).is_err() {
+                break;
+            }
         }
     });
     for i in 0..total {
@@ -294,6 +298,10 @@ async fn a_slow_watcher_is_ended_with_410_without_stalling_others() {
             .create(Some("ns"), configmap(&format!("m{i:03}"), json!({})), &w)
             .await
             .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), seen_rx.recv())
+            .await
+            .expect("the fast watcher keeps up")
+            .expect("the fast watcher is running");
     }
     reader.await.unwrap();
     let mut last = None;
