@@ -294,8 +294,14 @@ fn ca_params(now: jiff::Timestamp) -> CertificateParams {
     params
 }
 
-fn serving_params(listen_host: IpAddr, now: jiff::Timestamp) -> Result<CertificateParams, PkiError> {
-    let mut names: Vec<String> = SERVING_DNS_NAMES.iter().map(|name| name.to_string()).collect();
+fn serving_params(
+    listen_host: IpAddr,
+    now: jiff::Timestamp,
+) -> Result<CertificateParams, PkiError> {
+    let mut names: Vec<String> = SERVING_DNS_NAMES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
     names.extend(SERVING_IPS.iter().map(IpAddr::to_string));
     if !listen_host.is_unspecified() && !SERVING_IPS.contains(&listen_host) {
         names.push(listen_host.to_string());
@@ -303,8 +309,13 @@ fn serving_params(listen_host: IpAddr, now: jiff::Timestamp) -> Result<Certifica
     // `new` turns address strings into IP SANs and the rest into DNS SANs.
     let mut params = CertificateParams::new(names)?;
     params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, SERVING_COMMON_NAME);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params
+        .distinguished_name
+        .push(DnType::CommonName, SERVING_COMMON_NAME);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     set_validity(&mut params, now, LEAF_VALIDITY_YEARS);
@@ -498,8 +509,10 @@ mod tests {
             .iter()
             .map(|n| match n {
                 x509_parser::extensions::GeneralName::IPAddress(octets) => match octets.len() {
-                    4 => std::net::IpAddr::from(<[u8; 4]>::try_from(*octets).expect("4 octets")).to_string(),
-                    _ => std::net::IpAddr::from(<[u8; 16]>::try_from(*octets).expect("16 octets")).to_string(),
+                    4 => std::net::IpAddr::from(<[u8; 4]>::try_from(*octets).expect("4 octets"))
+                        .to_string(),
+                    _ => std::net::IpAddr::from(<[u8; 16]>::try_from(*octets).expect("16 octets"))
+                        .to_string(),
                 },
                 other => other.to_string(),
             })

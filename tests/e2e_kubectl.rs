@@ -16,55 +16,159 @@ fn system_namespaces_exist_after_first_start() {
     names.sort();
     assert_eq!(
         names,
-        ["namespace/default", "namespace/kube-node-lease", "namespace/kube-public", "namespace/kube-system"]
+        [
+            "namespace/default",
+            "namespace/kube-node-lease",
+            "namespace/kube-public",
+            "namespace/kube-system"
+        ]
     );
     let table = apiary.ok(&["get", "ns", "default"]);
     let mut lines = table.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     assert_eq!(header, ["NAME", "STATUS", "AGE"]);
-    let row: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    let row: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     assert_eq!(&row[..2], ["default", "Active"]);
 }
 
 #[test]
 fn configmap_lifecycle_and_error_lines() {
     let apiary = Apiary::start();
-    assert_eq!(apiary.ok(&["create", "configmap", "cfg", "--from-literal=a=1"]).trim(), "configmap/cfg created");
+    assert_eq!(
+        apiary
+            .ok(&["create", "configmap", "cfg", "--from-literal=a=1"])
+            .trim(),
+        "configmap/cfg created"
+    );
 
     let err = apiary.fails(&["create", "configmap", "cfg", "--from-literal=a=1"]);
-    assert_eq!(err.trim(), "error: failed to create configmap: configmaps \"cfg\" already exists");
+    assert_eq!(
+        err.trim(),
+        "error: failed to create configmap: configmaps \"cfg\" already exists"
+    );
     let err = apiary.fails(&["get", "configmap", "nope"]);
-    assert_eq!(err.trim(), "Error from server (NotFound): configmaps \"nope\" not found");
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): configmaps \"nope\" not found"
+    );
 
-    let json: serde_json::Value = serde_json::from_str(&apiary.ok(&["get", "cm", "cfg", "-o", "json"])).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_str(&apiary.ok(&["get", "cm", "cfg", "-o", "json"])).expect("json");
     assert_eq!(json["data"]["a"], "1");
     assert_eq!(json["kind"], "ConfigMap");
-    assert!(json["metadata"]["uid"].as_str().is_some_and(|u| u.len() == 36));
-    assert!(json["metadata"]["resourceVersion"].as_str().is_some_and(|rv| rv.parse::<i64>().is_ok()));
-    assert!(json["metadata"]["creationTimestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(json["metadata"]["uid"]
+        .as_str()
+        .is_some_and(|u| u.len() == 36));
+    assert!(json["metadata"]["resourceVersion"]
+        .as_str()
+        .is_some_and(|rv| rv.parse::<i64>().is_ok()));
+    assert!(json["metadata"]["creationTimestamp"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
 
-    assert_eq!(apiary.ok(&["get", "cm", "cfg", "-o", "jsonpath={.data.a}"]), "1");
-    assert_eq!(apiary.ok(&["get", "cm", "cfg", "-o", "name"]).trim(), "configmap/cfg");
-    let yaml = apiary.ok(&["get", "cm", "cfg", "-o", "yaml"]);
-    assert!(yaml.contains("kind: ConfigMap") && yaml.contains("  a: \"1\""), "{yaml}");
-
-    assert_eq!(apiary.ok(&["label", "cm", "cfg", "tier=web"]).trim(), "configmap/cfg labeled");
-    assert_eq!(apiary.ok(&["annotate", "cm", "cfg", "note=hi"]).trim(), "configmap/cfg annotated");
-    assert_eq!(apiary.ok(&["get", "cm", "-l", "tier=web", "-o", "name"]).trim(), "configmap/cfg");
-    assert_eq!(apiary.ok(&["get", "cm", "-l", "tier!=web", "-o", "name"]).trim(), "");
     assert_eq!(
-        apiary.ok(&["get", "cm", "--field-selector", "metadata.name=cfg", "-o", "name"]).trim(),
+        apiary.ok(&["get", "cm", "cfg", "-o", "jsonpath={.data.a}"]),
+        "1"
+    );
+    assert_eq!(
+        apiary.ok(&["get", "cm", "cfg", "-o", "name"]).trim(),
+        "configmap/cfg"
+    );
+    let yaml = apiary.ok(&["get", "cm", "cfg", "-o", "yaml"]);
+    assert!(
+        yaml.contains("kind: ConfigMap") && yaml.contains("  a: \"1\""),
+        "{yaml}"
+    );
+
+    assert_eq!(
+        apiary.ok(&["label", "cm", "cfg", "tier=web"]).trim(),
+        "configmap/cfg labeled"
+    );
+    assert_eq!(
+        apiary.ok(&["annotate", "cm", "cfg", "note=hi"]).trim(),
+        "configmap/cfg annotated"
+    );
+    assert_eq!(
+        apiary
+            .ok(&["get", "cm", "-l", "tier=web", "-o", "name"])
+            .trim(),
+        "configmap/cfg"
+    );
+    assert_eq!(
+        apiary
+            .ok(&["get", "cm", "-l", "tier!=web", "-o", "name"])
+            .trim(),
+        ""
+    );
+    assert_eq!(
+        apiary
+            .ok(&[
+                "get",
+                "cm",
+                "--field-selector",
+                "metadata.name=cfg",
+                "-o",
+                "name"
+            ])
+            .trim(),
         "configmap/cfg"
     );
 
-    apiary.ok(&["patch", "cm", "cfg", "--type", "merge", "-p", r#"{"data":{"b":"2"}}"#]);
-    apiary.ok(&["patch", "cm", "cfg", "--type", "json", "-p", r#"[{"op":"replace","path":"/data/a","value":"10"}]"#]);
-    apiary.ok(&["patch", "cm", "cfg", "--type", "strategic", "-p", r#"{"data":{"c":"3"}}"#]);
-    assert_eq!(apiary.ok(&["get", "cm", "cfg", "-o", "jsonpath={.data.a},{.data.b},{.data.c}"]), "10,2,3");
+    apiary.ok(&[
+        "patch",
+        "cm",
+        "cfg",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"b":"2"}}"#,
+    ]);
+    apiary.ok(&[
+        "patch",
+        "cm",
+        "cfg",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"replace","path":"/data/a","value":"10"}]"#,
+    ]);
+    apiary.ok(&[
+        "patch",
+        "cm",
+        "cfg",
+        "--type",
+        "strategic",
+        "-p",
+        r#"{"data":{"c":"3"}}"#,
+    ]);
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "cm",
+            "cfg",
+            "-o",
+            "jsonpath={.data.a},{.data.b},{.data.c}"
+        ]),
+        "10,2,3"
+    );
 
-    assert_eq!(apiary.ok(&["delete", "cm", "cfg"]).trim(), "configmap \"cfg\" deleted");
+    assert_eq!(
+        apiary.ok(&["delete", "cm", "cfg"]).trim(),
+        "configmap \"cfg\" deleted"
+    );
     let err = apiary.fails(&["get", "cm", "cfg"]);
-    assert_eq!(err.trim(), "Error from server (NotFound): configmaps \"cfg\" not found");
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): configmaps \"cfg\" not found"
+    );
 }
 
 #[test]
@@ -72,7 +176,15 @@ fn stale_replace_is_a_conflict_and_bad_names_are_invalid() {
     let apiary = Apiary::start();
     apiary.ok(&["create", "configmap", "cfg", "--from-literal=a=1"]);
     let stale = apiary.ok(&["get", "cm", "cfg", "-o", "json"]);
-    apiary.ok(&["patch", "cm", "cfg", "--type", "merge", "-p", r#"{"data":{"a":"2"}}"#]);
+    apiary.ok(&[
+        "patch",
+        "cm",
+        "cfg",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"a":"2"}}"#,
+    ]);
     let out = apiary.kubectl_with_stdin(&["replace", "-f", "-"], Some(&stale));
     assert!(!out.status.success());
     assert_eq!(
@@ -135,25 +247,61 @@ spec:
 #[test]
 fn deployments_create_and_apply_twice() {
     let apiary = Apiary::start();
-    assert_eq!(apiary.ok(&["create", "deployment", "hello", "--image=nginx"]).trim(), "deployment.apps/hello created");
-    assert_eq!(apiary.ok(&["get", "deploy", "hello", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]), "nginx");
+    assert_eq!(
+        apiary
+            .ok(&["create", "deployment", "hello", "--image=nginx"])
+            .trim(),
+        "deployment.apps/hello created"
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "deploy",
+            "hello",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}"
+        ]),
+        "nginx"
+    );
 
-    assert_eq!(apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V1).trim(), "deployment.apps/web created");
-    assert_eq!(apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V2).trim(), "deployment.apps/web configured");
+    assert_eq!(
+        apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V1).trim(),
+        "deployment.apps/web created"
+    );
+    assert_eq!(
+        apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V2).trim(),
+        "deployment.apps/web configured"
+    );
     let json: serde_json::Value =
-        serde_json::from_str(&apiary.ok(&["get", "deployment", "web", "-o", "json"])).expect("json");
+        serde_json::from_str(&apiary.ok(&["get", "deployment", "web", "-o", "json"]))
+            .expect("json");
     assert_eq!(json["spec"]["replicas"], 3);
     let container = &json["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["image"], "nginx:1.27");
-    assert_eq!(container["env"], serde_json::json!([{"name": "MODE", "value": "two"}]), "removed env entry is gone");
+    assert_eq!(
+        container["env"],
+        serde_json::json!([{"name": "MODE", "value": "two"}]),
+        "removed env entry is gone"
+    );
     assert_eq!(json["metadata"]["generation"], 2);
-    assert_eq!(apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V2).trim(), "deployment.apps/web unchanged");
+    assert_eq!(
+        apiary.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT_V2).trim(),
+        "deployment.apps/web unchanged"
+    );
 
     let table = apiary.ok(&["get", "deployments"]);
-    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
 
-    assert_eq!(apiary.ok(&["delete", "deployment", "web"]).trim(), "deployment.apps \"web\" deleted");
+    assert_eq!(
+        apiary.ok(&["delete", "deployment", "web"]).trim(),
+        "deployment.apps \"web\" deleted"
+    );
 }
 
 #[test]
@@ -169,7 +317,10 @@ fn api_resources_lists_the_builtin_resources() {
         ("cronjobs", "cj", "batch/v1"),
         ("ingresses", "ing", "networking.k8s.io/v1"),
     ] {
-        let row = out.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} missing:\n{out}"));
+        let row = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{out}"));
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(&cells[1..3], [short, api_version], "{row}");
     }
@@ -213,13 +364,34 @@ fn get_watch_sees_a_create_from_another_client() {
 fn deleting_a_namespace_empties_it_then_removes_it() {
     let apiary = Apiary::start();
     apiary.ok(&["create", "namespace", "team"]);
-    apiary.ok(&["-n", "team", "create", "configmap", "cfg", "--from-literal=a=1"]);
-    assert_eq!(apiary.ok(&["delete", "namespace", "team", "--timeout=60s"]).trim(), "namespace \"team\" deleted");
+    apiary.ok(&[
+        "-n",
+        "team",
+        "create",
+        "configmap",
+        "cfg",
+        "--from-literal=a=1",
+    ]);
+    assert_eq!(
+        apiary
+            .ok(&["delete", "namespace", "team", "--timeout=60s"])
+            .trim(),
+        "namespace \"team\" deleted"
+    );
     let err = apiary.fails(&["get", "namespace", "team"]);
-    assert_eq!(err.trim(), "Error from server (NotFound): namespaces \"team\" not found");
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): namespaces \"team\" not found"
+    );
     // kubectl 1.33 answers a NotFound in a namespace by checking the namespace itself.
     let err = apiary.fails(&["-n", "team", "get", "configmap", "cfg"]);
-    assert_eq!(err.trim(), "Error from server (NotFound): namespaces \"team\" not found");
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): namespaces \"team\" not found"
+    );
     let err = apiary.fails(&["-n", "missing", "create", "configmap", "x"]);
-    assert_eq!(err.trim(), "error: failed to create configmap: namespaces \"missing\" not found");
+    assert_eq!(
+        err.trim(),
+        "error: failed to create configmap: namespaces \"missing\" not found"
+    );
 }

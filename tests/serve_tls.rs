@@ -16,7 +16,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// `apiary serve` on `addr` with `dir` as data directory and working directory.
@@ -46,7 +50,8 @@ impl Drop for Server {
 }
 
 async fn admin_client(dir: &Path) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(dir.join("admin.kubeconfig")).expect("kubeconfig");
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(dir.join("admin.kubeconfig")).expect("kubeconfig");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .expect("kube config");
@@ -59,7 +64,11 @@ fn get(path: &str) -> http::Request<Vec<u8>> {
 
 /// A raw HTTP/1.1 GET over TLS without a client certificate; returns the status code, the
 /// headers (lower-case names) and the body.
-async fn get_without_certificate(addr: &str, ca_pem: &str, path: &str) -> (u16, Vec<(String, String)>, String) {
+async fn get_without_certificate(
+    addr: &str,
+    ca_pem: &str,
+    path: &str,
+) -> (u16, Vec<(String, String)>, String) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
@@ -73,7 +82,10 @@ async fn get_without_certificate(addr: &str, ca_pem: &str, path: &str) -> (u16, 
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let server_name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let mut tls = connector.connect(server_name, tcp).await.expect("TLS handshake without a client cert");
+    let mut tls = connector
+        .connect(server_name, tcp)
+        .await
+        .expect("TLS handshake without a client cert");
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     tls.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
@@ -112,19 +124,37 @@ async fn serves_https_with_client_certificates() {
                 break client;
             }
         }
-        assert!(Instant::now() < deadline, "apiary did not become ready on {addr}");
+        assert!(
+            Instant::now() < deadline,
+            "apiary did not become ready on {addr}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
     // With the admin certificate.
-    let version = client.request_text(get("/version")).await.expect("/version");
+    let version = client
+        .request_text(get("/version"))
+        .await
+        .expect("/version");
     let version: serde_json::Value = serde_json::from_str(&version).expect("version JSON");
     assert_eq!(version["major"], "1");
     assert_eq!(version["minor"], "33");
     assert_eq!(version["gitVersion"], "v1.33.0");
-    assert_eq!(client.request_text(get("/readyz")).await.expect("/readyz"), "ok");
-    assert_eq!(client.request_text(get("/livez/ping")).await.expect("/livez/ping"), "ok");
-    let verbose = client.request_text(get("/readyz?verbose")).await.expect("verbose");
+    assert_eq!(
+        client.request_text(get("/readyz")).await.expect("/readyz"),
+        "ok"
+    );
+    assert_eq!(
+        client
+            .request_text(get("/livez/ping"))
+            .await
+            .expect("/livez/ping"),
+        "ok"
+    );
+    let verbose = client
+        .request_text(get("/readyz?verbose"))
+        .await
+        .expect("verbose");
     assert!(verbose.ends_with("readyz check passed\n"), "{verbose}");
 
     // Without a client certificate: 401 with a Status body.
@@ -137,23 +167,42 @@ async fn serves_https_with_client_certificates() {
         assert_eq!(status["status"], "Failure");
         assert_eq!(status["reason"], "Unauthorized");
         assert_eq!(status["code"], 401);
-        assert!(headers.iter().any(|(name, _)| name == "audit-id"), "{headers:?}");
+        assert!(
+            headers.iter().any(|(name, _)| name == "audit-id"),
+            "{headers:?}"
+        );
     }
 
     // The server survives a client that gives up in the middle of the handshake.
-    drop(tokio::net::TcpStream::connect(&addr).await.expect("connect"));
-    assert_eq!(client.request_text(get("/healthz")).await.expect("/healthz"), "ok");
+    drop(
+        tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect"),
+    );
+    assert_eq!(
+        client
+            .request_text(get("/healthz"))
+            .await
+            .expect("/healthz"),
+        "ok"
+    );
 
     // SIGTERM: a clean exit.
     let pid = server.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = server.0.try_wait().expect("try_wait") {
             break status;
         }
-        assert!(Instant::now() < deadline, "apiary did not stop after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "apiary did not stop after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
@@ -170,36 +219,58 @@ async fn serves_https_with_client_certificates() {
         if client.request_text(get("/readyz")).await.ok().as_deref() == Some("ok") {
             break;
         }
-        assert!(Instant::now() < deadline, "second start did not become ready");
+        assert!(
+            Instant::now() < deadline,
+            "second start did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(std::fs::read_to_string(dir.path().join("ca.crt")).expect("ca.crt"), ca_before);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ca.crt")).expect("ca.crt"),
+        ca_before
+    );
 }
 
 #[test]
 fn wrong_settings_exit_with_status_2_and_one_line() {
     let cases: &[(&[(&str, &str)], &str)] = &[
-        (&[("APIARY_STORAGE__BACKEND", "postgres")], "storage.backend = \"postgres\": this backend is not available in this build yet"),
+        (
+            &[("APIARY_STORAGE__BACKEND", "postgres")],
+            "storage.backend = \"postgres\": this backend is not available in this build yet",
+        ),
         (&[("APIARY_STORAGE__BACKEND", "mysql")], "storage.backend"),
         (&[("APIARY_SERVER__LISTN", "127.0.0.1:1")], "server.listn"),
-        (&[("APIARY_SERVER__REQUEST_TIMEOUT_SECONDS", "soon")], "server.request_timeout_seconds"),
+        (
+            &[("APIARY_SERVER__REQUEST_TIMEOUT_SECONDS", "soon")],
+            "server.request_timeout_seconds",
+        ),
     ];
     for (env, expected) in cases {
         let dir = tempfile::tempdir().expect("tempdir");
         let addr = format!("127.0.0.1:{}", free_port());
-        let output = spawn(dir.path(), &addr, env).wait_with_output().expect("run");
+        let output = spawn(dir.path(), &addr, env)
+            .wait_with_output()
+            .expect("run");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{env:?}: {stderr}");
         let last = stderr.lines().last().unwrap_or_default();
-        assert!(last.starts_with("apiary: ") && last.contains(expected), "{env:?}: {stderr}");
+        assert!(
+            last.starts_with("apiary: ") && last.contains(expected),
+            "{env:?}: {stderr}"
+        );
     }
 
     // An address already in use.
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = spawn(dir.path(), &addr, &[]).wait_with_output().expect("run");
+    let output = spawn(dir.path(), &addr, &[])
+        .wait_with_output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("server.listen = \"{addr}\": cannot listen")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("server.listen = \"{addr}\": cannot listen")),
+        "{stderr}"
+    );
 }

@@ -11,8 +11,8 @@
 //! empty lists (which protobuf cannot tell from unset) are dropped, `bytes` fields become base64
 //! strings, and `FieldsV1`/`RawExtension` become the JSON documents they carry.
 
-use base64::Engine;
 use ::protobuf::Message;
+use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::openapi::definitions::SchemaNode;
@@ -32,11 +32,18 @@ const RAW_EXTENSION: &str = "io.k8s.apimachinery.pkg.runtime.RawExtension";
 ///
 /// The error is the reason text for upstream's 400 (`the object provided is unrecognized ...`).
 pub fn decode_object(bytes: &[u8]) -> Result<Value, String> {
-    let body = bytes.strip_prefix(MAGIC).ok_or_else(|| "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]".to_string())?;
+    let body = bytes.strip_prefix(MAGIC).ok_or_else(|| {
+        "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"
+            .to_string()
+    })?;
     let envelope = Unknown::parse_from_bytes(body).map_err(|err| format!("protobuf: {err}"))?;
     let api_version = envelope.typeMeta.apiVersion.clone().unwrap_or_default();
     let kind = envelope.typeMeta.kind.clone().unwrap_or_default();
-    if let Some(encoding) = envelope.contentEncoding.as_deref().filter(|e| !e.is_empty()) {
+    if let Some(encoding) = envelope
+        .contentEncoding
+        .as_deref()
+        .filter(|e| !e.is_empty())
+    {
         return Err(format!("unsupported content encoding {encoding:?}"));
     }
     let (group, version) = match api_version.rsplit_once('/') {
@@ -44,8 +51,9 @@ pub fn decode_object(bytes: &[u8]) -> Result<Value, String> {
         None => ("", api_version.as_str()),
     };
     let raw = envelope.raw.as_deref().unwrap_or_default();
-    let mut object = decode_kind(group, version, &kind, raw)
-        .ok_or_else(|| format!("no kind \"{kind}\" is registered for version \"{api_version}\""))??;
+    let mut object = decode_kind(group, version, &kind, raw).ok_or_else(|| {
+        format!("no kind \"{kind}\" is registered for version \"{api_version}\"")
+    })??;
     normalize(&mut object, SchemaNode::for_gvk(group, version, &kind));
     if let Value::Object(map) = &mut object {
         map.insert("apiVersion".into(), Value::String(api_version));
@@ -65,7 +73,12 @@ fn decode<M: Message + serde::Serialize>(raw: &[u8]) -> Result<Value, String> {
 }
 
 /// The message of every built-in kind a request body may carry (the catalogue's kinds).
-fn decode_kind(group: &str, version: &str, kind: &str, raw: &[u8]) -> Option<Result<Value, String>> {
+fn decode_kind(
+    group: &str,
+    version: &str,
+    kind: &str,
+    raw: &[u8],
+) -> Option<Result<Value, String>> {
     Some(match (group, version, kind) {
         ("", "v1", "Binding") => decode::<pb::core::v1::Binding>(raw),
         ("", "v1", "ComponentStatus") => decode::<pb::core::v1::ComponentStatus>(raw),
@@ -89,46 +102,100 @@ fn decode_kind(group: &str, version: &str, kind: &str, raw: &[u8]) -> Option<Res
         ("apps", "v1", "Deployment") => decode::<pb::apps::v1::Deployment>(raw),
         ("apps", "v1", "ReplicaSet") => decode::<pb::apps::v1::ReplicaSet>(raw),
         ("apps", "v1", "StatefulSet") => decode::<pb::apps::v1::StatefulSet>(raw),
-        ("autoscaling", "v1", "HorizontalPodAutoscaler") => decode::<pb::autoscaling::v1::HorizontalPodAutoscaler>(raw),
+        ("autoscaling", "v1", "HorizontalPodAutoscaler") => {
+            decode::<pb::autoscaling::v1::HorizontalPodAutoscaler>(raw)
+        }
         ("autoscaling", "v1", "Scale") => decode::<pb::autoscaling::v1::Scale>(raw),
-        ("autoscaling", "v2", "HorizontalPodAutoscaler") => decode::<pb::autoscaling::v2::HorizontalPodAutoscaler>(raw),
+        ("autoscaling", "v2", "HorizontalPodAutoscaler") => {
+            decode::<pb::autoscaling::v2::HorizontalPodAutoscaler>(raw)
+        }
         ("batch", "v1", "CronJob") => decode::<pb::batch::v1::CronJob>(raw),
         ("batch", "v1", "Job") => decode::<pb::batch::v1::Job>(raw),
-        ("policy", "v1", "PodDisruptionBudget") => decode::<pb::policy::v1::PodDisruptionBudget>(raw),
+        ("policy", "v1", "PodDisruptionBudget") => {
+            decode::<pb::policy::v1::PodDisruptionBudget>(raw)
+        }
         ("policy", "v1", "Eviction") => decode::<pb::policy::v1::Eviction>(raw),
         ("events.k8s.io", "v1", "Event") => decode::<pb::events::v1::Event>(raw),
-        ("authentication.k8s.io", "v1", "SelfSubjectReview") => decode::<pb::authentication::v1::SelfSubjectReview>(raw),
-        ("authentication.k8s.io", "v1", "TokenReview") => decode::<pb::authentication::v1::TokenReview>(raw),
-        ("authentication.k8s.io", "v1", "TokenRequest") => decode::<pb::authentication::v1::TokenRequest>(raw),
-        ("authorization.k8s.io", "v1", "LocalSubjectAccessReview") => decode::<pb::authorization::v1::LocalSubjectAccessReview>(raw),
-        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview") => decode::<pb::authorization::v1::SelfSubjectAccessReview>(raw),
-        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => decode::<pb::authorization::v1::SelfSubjectRulesReview>(raw),
-        ("authorization.k8s.io", "v1", "SubjectAccessReview") => decode::<pb::authorization::v1::SubjectAccessReview>(raw),
-        ("certificates.k8s.io", "v1", "CertificateSigningRequest") => decode::<pb::certificates::v1::CertificateSigningRequest>(raw),
-        ("networking.k8s.io", "v1", "IngressClass") => decode::<pb::networking::v1::IngressClass>(raw),
+        ("authentication.k8s.io", "v1", "SelfSubjectReview") => {
+            decode::<pb::authentication::v1::SelfSubjectReview>(raw)
+        }
+        ("authentication.k8s.io", "v1", "TokenReview") => {
+            decode::<pb::authentication::v1::TokenReview>(raw)
+        }
+        ("authentication.k8s.io", "v1", "TokenRequest") => {
+            decode::<pb::authentication::v1::TokenRequest>(raw)
+        }
+        ("authorization.k8s.io", "v1", "LocalSubjectAccessReview") => {
+            decode::<pb::authorization::v1::LocalSubjectAccessReview>(raw)
+        }
+        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview") => {
+            decode::<pb::authorization::v1::SelfSubjectAccessReview>(raw)
+        }
+        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => {
+            decode::<pb::authorization::v1::SelfSubjectRulesReview>(raw)
+        }
+        ("authorization.k8s.io", "v1", "SubjectAccessReview") => {
+            decode::<pb::authorization::v1::SubjectAccessReview>(raw)
+        }
+        ("certificates.k8s.io", "v1", "CertificateSigningRequest") => {
+            decode::<pb::certificates::v1::CertificateSigningRequest>(raw)
+        }
+        ("networking.k8s.io", "v1", "IngressClass") => {
+            decode::<pb::networking::v1::IngressClass>(raw)
+        }
         ("networking.k8s.io", "v1", "Ingress") => decode::<pb::networking::v1::Ingress>(raw),
         ("networking.k8s.io", "v1", "IPAddress") => decode::<pb::networking::v1::IPAddress>(raw),
-        ("networking.k8s.io", "v1", "NetworkPolicy") => decode::<pb::networking::v1::NetworkPolicy>(raw),
-        ("networking.k8s.io", "v1", "ServiceCIDR") => decode::<pb::networking::v1::ServiceCIDR>(raw),
-        ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => decode::<pb::rbac::v1::ClusterRoleBinding>(raw),
-        ("rbac.authorization.k8s.io", "v1", "ClusterRole") => decode::<pb::rbac::v1::ClusterRole>(raw),
-        ("rbac.authorization.k8s.io", "v1", "RoleBinding") => decode::<pb::rbac::v1::RoleBinding>(raw),
+        ("networking.k8s.io", "v1", "NetworkPolicy") => {
+            decode::<pb::networking::v1::NetworkPolicy>(raw)
+        }
+        ("networking.k8s.io", "v1", "ServiceCIDR") => {
+            decode::<pb::networking::v1::ServiceCIDR>(raw)
+        }
+        ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => {
+            decode::<pb::rbac::v1::ClusterRoleBinding>(raw)
+        }
+        ("rbac.authorization.k8s.io", "v1", "ClusterRole") => {
+            decode::<pb::rbac::v1::ClusterRole>(raw)
+        }
+        ("rbac.authorization.k8s.io", "v1", "RoleBinding") => {
+            decode::<pb::rbac::v1::RoleBinding>(raw)
+        }
         ("rbac.authorization.k8s.io", "v1", "Role") => decode::<pb::rbac::v1::Role>(raw),
         ("storage.k8s.io", "v1", "CSIDriver") => decode::<pb::storage::v1::CSIDriver>(raw),
         ("storage.k8s.io", "v1", "CSINode") => decode::<pb::storage::v1::CSINode>(raw),
-        ("storage.k8s.io", "v1", "CSIStorageCapacity") => decode::<pb::storage::v1::CSIStorageCapacity>(raw),
+        ("storage.k8s.io", "v1", "CSIStorageCapacity") => {
+            decode::<pb::storage::v1::CSIStorageCapacity>(raw)
+        }
         ("storage.k8s.io", "v1", "StorageClass") => decode::<pb::storage::v1::StorageClass>(raw),
-        ("storage.k8s.io", "v1", "VolumeAttachment") => decode::<pb::storage::v1::VolumeAttachment>(raw),
-        ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration") => decode::<pb::admissionregistration::v1::MutatingWebhookConfiguration>(raw),
-        ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy") => decode::<pb::admissionregistration::v1::ValidatingAdmissionPolicy>(raw),
-        ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding") => decode::<pb::admissionregistration::v1::ValidatingAdmissionPolicyBinding>(raw),
-        ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration") => decode::<pb::admissionregistration::v1::ValidatingWebhookConfiguration>(raw),
-        ("scheduling.k8s.io", "v1", "PriorityClass") => decode::<pb::scheduling::v1::PriorityClass>(raw),
+        ("storage.k8s.io", "v1", "VolumeAttachment") => {
+            decode::<pb::storage::v1::VolumeAttachment>(raw)
+        }
+        ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration") => {
+            decode::<pb::admissionregistration::v1::MutatingWebhookConfiguration>(raw)
+        }
+        ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy") => {
+            decode::<pb::admissionregistration::v1::ValidatingAdmissionPolicy>(raw)
+        }
+        ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding") => {
+            decode::<pb::admissionregistration::v1::ValidatingAdmissionPolicyBinding>(raw)
+        }
+        ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration") => {
+            decode::<pb::admissionregistration::v1::ValidatingWebhookConfiguration>(raw)
+        }
+        ("scheduling.k8s.io", "v1", "PriorityClass") => {
+            decode::<pb::scheduling::v1::PriorityClass>(raw)
+        }
         ("coordination.k8s.io", "v1", "Lease") => decode::<pb::coordination::v1::Lease>(raw),
         ("node.k8s.io", "v1", "RuntimeClass") => decode::<pb::node::v1::RuntimeClass>(raw),
-        ("discovery.k8s.io", "v1", "EndpointSlice") => decode::<pb::discovery::v1::EndpointSlice>(raw),
-        ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema") => decode::<pb::flowcontrol::v1::FlowSchema>(raw),
-        ("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration") => decode::<pb::flowcontrol::v1::PriorityLevelConfiguration>(raw),
+        ("discovery.k8s.io", "v1", "EndpointSlice") => {
+            decode::<pb::discovery::v1::EndpointSlice>(raw)
+        }
+        ("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema") => {
+            decode::<pb::flowcontrol::v1::FlowSchema>(raw)
+        }
+        ("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration") => {
+            decode::<pb::flowcontrol::v1::PriorityLevelConfiguration>(raw)
+        }
         _ => return None,
     })
 }
@@ -159,7 +226,9 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
                 normalize(child, child_schema);
                 // A protobuf map cannot tell empty from unset: Go decodes both as nil, which JSON
                 // omits. An empty message (`emptyDir: {}`) is kept.
-                if child.as_object().is_some_and(Map::is_empty) && child_schema.is_some_and(is_map_schema) {
+                if child.as_object().is_some_and(Map::is_empty)
+                    && child_schema.is_some_and(is_map_schema)
+                {
                     empty_maps.push(key.clone());
                 }
             }
@@ -168,7 +237,8 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
             }
         }
         Value::Array(items) => {
-            let is_bytes = schema.is_some_and(|s| s.schema().get("format").and_then(Value::as_str) == Some("byte"));
+            let is_bytes = schema
+                .is_some_and(|s| s.schema().get("format").and_then(Value::as_str) == Some("byte"));
             if is_bytes {
                 if let Some(bytes) = as_bytes(items) {
                     *value = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
@@ -198,7 +268,10 @@ fn raw_document(value: &Value) -> Option<Value> {
 }
 
 fn as_bytes(items: &[Value]) -> Option<Vec<u8>> {
-    items.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect()
+    items
+        .iter()
+        .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -241,21 +314,40 @@ mod tests {
         let mut container = pb::core::v1::Container::new();
         container.name = Some("nginx".into());
         container.image = Some("nginx".into());
-        spec.template.mut_or_insert_default().spec.mut_or_insert_default().containers.push(container);
-        let body = envelope("apps/v1", "Deployment", deployment.write_to_bytes().expect("encode"));
+        spec.template
+            .mut_or_insert_default()
+            .spec
+            .mut_or_insert_default()
+            .containers
+            .push(container);
+        let body = envelope(
+            "apps/v1",
+            "Deployment",
+            deployment.write_to_bytes().expect("encode"),
+        );
         let object = decode_object(&body).expect("decodes");
         assert_eq!(object["spec"]["replicas"], 2);
         assert_eq!(object["spec"]["strategy"], json!({"type": "Recreate"}));
-        assert_eq!(object["spec"]["template"]["spec"]["containers"], json!([{"name": "nginx", "image": "nginx"}]));
+        assert_eq!(
+            object["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "nginx", "image": "nginx"}])
+        );
     }
 
     #[test]
     fn bad_bodies_are_reported() {
-        assert!(decode_object(b"{}").unwrap_err().contains("expected prefix"));
+        assert!(decode_object(b"{}")
+            .unwrap_err()
+            .contains("expected prefix"));
         let body = envelope("v1", "Nope", Vec::new());
-        assert_eq!(decode_object(&body).unwrap_err(), "no kind \"Nope\" is registered for version \"v1\"");
+        assert_eq!(
+            decode_object(&body).unwrap_err(),
+            "no kind \"Nope\" is registered for version \"v1\""
+        );
         let mut garbage = MAGIC.to_vec();
         garbage.extend([0xff, 0xff, 0xff]);
-        assert!(decode_object(&garbage).unwrap_err().starts_with("protobuf:"));
+        assert!(decode_object(&garbage)
+            .unwrap_err()
+            .starts_with("protobuf:"));
     }
 }

@@ -18,7 +18,10 @@ pub struct GroupResource {
 
 impl GroupResource {
     pub fn new(group: impl Into<String>, resource: impl Into<String>) -> Self {
-        Self { group: group.into(), resource: resource.into() }
+        Self {
+            group: group.into(),
+            resource: resource.into(),
+        }
     }
 }
 
@@ -96,14 +99,19 @@ impl Status {
 /// The error of the REST layer: a failure Status with its HTTP code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: Status,
+    /// Boxed: errors travel through every `Result` of the request path, which stays small.
+    pub status: Box<Status>,
     /// Extra response headers, e.g. `Retry-After`.
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.status.reason, self.status.code, self.status.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.reason, self.status.code, self.status.message
+        )
     }
 }
 
@@ -113,9 +121,14 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     /// A failure Status with the given code, reason, message and details.
-    pub fn new(code: StatusCode, reason: &str, message: impl Into<String>, details: Option<StatusDetails>) -> Self {
+    pub fn new(
+        code: StatusCode,
+        reason: &str,
+        message: impl Into<String>,
+        details: Option<StatusDetails>,
+    ) -> Self {
         Self {
-            status: Status {
+            status: Box::new(Status {
                 kind: "Status".into(),
                 api_version: "v1".into(),
                 metadata: Default::default(),
@@ -124,7 +137,7 @@ impl ApiError {
                 reason: reason.into(),
                 details,
                 code: code.as_u16(),
-            },
+            }),
             headers: Vec::new(),
         }
     }
@@ -149,12 +162,22 @@ impl ApiError {
 
     /// 404 `NotFound`: `configmaps "x" not found`.
     pub fn not_found(gr: &GroupResource, name: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NotFound", format!("{gr} \"{name}\" not found"), Self::details(gr, name))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{gr} \"{name}\" not found"),
+            Self::details(gr, name),
+        )
     }
 
     /// 409 `AlreadyExists`: `configmaps "x" already exists`.
     pub fn already_exists(gr: &GroupResource, name: &str) -> Self {
-        Self::new(StatusCode::CONFLICT, "AlreadyExists", format!("{gr} \"{name}\" already exists"), Self::details(gr, name))
+        Self::new(
+            StatusCode::CONFLICT,
+            "AlreadyExists",
+            format!("{gr} \"{name}\" already exists"),
+            Self::details(gr, name),
+        )
     }
 
     /// 409 `Conflict`: `Operation cannot be fulfilled on configmaps "x": <why>`.
@@ -181,10 +204,20 @@ impl ApiError {
     /// `group_kind` is `Kind` for the core group and `Kind.group` otherwise; each cause's message is
     /// the full field error text (`spec.replicas: Invalid value: -1: must be greater than or equal to 0`).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<StatusCause>) -> Self {
-        let qualified = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let qualified = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         let joined: Vec<String> = causes
             .iter()
-            .map(|c| if c.field.is_empty() { c.message.clone() } else { format!("{}: {}", c.field, c.message) })
+            .map(|c| {
+                if c.field.is_empty() {
+                    c.message.clone()
+                } else {
+                    format!("{}: {}", c.field, c.message)
+                }
+            })
             .collect();
         let message = match joined.len() {
             0 => format!("{qualified} \"{name}\" is invalid"),
@@ -212,7 +245,12 @@ impl ApiError {
 
     /// 401 `Unauthorized`.
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized", None)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Unauthorized",
+            None,
+        )
     }
 
     /// 403 `Forbidden`: `<kind> "name" is forbidden: <why>` as upstream's `NewForbidden`.
@@ -222,12 +260,22 @@ impl ApiError {
         } else {
             format!("{gr} \"{name}\" is forbidden: {why}")
         };
-        Self::new(StatusCode::FORBIDDEN, "Forbidden", message, Self::details(gr, name))
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            message,
+            Self::details(gr, name),
+        )
     }
 
     /// 404 for a path no server serves.
     pub fn path_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NotFound", "the server could not find the requested resource", Some(StatusDetails::default()))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the server could not find the requested resource",
+            Some(StatusDetails::default()),
+        )
     }
 
     /// 405 `MethodNotAllowed`: `<verb> is not supported on resources of kind "<resource>"`.
@@ -245,7 +293,10 @@ impl ApiError {
         Self::new(
             StatusCode::NOT_ACCEPTABLE,
             "NotAcceptable",
-            format!("only the following media types are accepted: {}", accepted.join(", ")),
+            format!(
+                "only the following media types are accepted: {}",
+                accepted.join(", ")
+            ),
             None,
         )
     }
@@ -271,9 +322,15 @@ impl ApiError {
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
             "Too many requests, please try again later.",
-            Some(StatusDetails { retry_after_seconds: Some(retry_after_seconds), ..Default::default() }),
+            Some(StatusDetails {
+                retry_after_seconds: Some(retry_after_seconds),
+                ..Default::default()
+            }),
         )
-        .with_header(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_seconds))
+        .with_header(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from(retry_after_seconds),
+        )
     }
 
     /// 500 `InternalError`: `Internal error occurred: <why>`.
@@ -282,13 +339,24 @@ impl ApiError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
             format!("Internal error occurred: {why}"),
-            Some(StatusDetails { causes: vec![StatusCause { message: why.to_string(), ..Default::default() }], ..Default::default() }),
+            Some(StatusDetails {
+                causes: vec![StatusCause {
+                    message: why.to_string(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
         )
     }
 
     /// 503 `ServiceUnavailable`.
     pub fn service_unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", message, None)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            message,
+            None,
+        )
     }
 
     /// 504 `Timeout`: `Timeout: <why>`, as an expired request deadline or a storage timeout.
@@ -297,7 +365,10 @@ impl ApiError {
             StatusCode::GATEWAY_TIMEOUT,
             "Timeout",
             message,
-            Some(StatusDetails { retry_after_seconds: Some(retry_after_seconds), ..Default::default() }),
+            Some(StatusDetails {
+                retry_after_seconds: Some(retry_after_seconds),
+                ..Default::default()
+            }),
         )
     }
 
@@ -327,7 +398,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.status).unwrap_or_default();
-        let mut response = (self.code(), [(http::header::CONTENT_TYPE, "application/json")], body).into_response();
+        let mut response = (
+            self.code(),
+            [(http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }

@@ -35,13 +35,19 @@ pub struct NamespaceController {
 
 impl NamespaceController {
     pub fn new(namespaces: Arc<Store>, contents: Vec<Arc<Store>>) -> Self {
-        Self { namespaces, contents }
+        Self {
+            namespaces,
+            contents,
+        }
     }
 
     /// Runs until the task is dropped: reacts to namespace events at once and re-scans periodically.
     pub async fn run(self) {
         loop {
-            let watch_opts = ListOptions { watch: Some(true), ..Default::default() };
+            let watch_opts = ListOptions {
+                watch: Some(true),
+                ..Default::default()
+            };
             let mut events = match self.namespaces.watch(None, &watch_opts).await {
                 Ok(events) => events,
                 Err(err) => {
@@ -51,7 +57,11 @@ impl NamespaceController {
                 }
             };
             let mut pending = self.sync_all().await;
-            let mut tick = tokio::time::interval(if pending { RETRY_INTERVAL } else { RESYNC_INTERVAL });
+            let mut tick = tokio::time::interval(if pending {
+                RETRY_INTERVAL
+            } else {
+                RESYNC_INTERVAL
+            });
             tick.tick().await;
             loop {
                 tokio::select! {
@@ -103,7 +113,11 @@ impl NamespaceController {
         match self.delete_content(name).await {
             Ok(0) => {}
             Ok(remaining) => {
-                tracing::debug!(namespace = name, remaining, "namespace content not gone yet");
+                tracing::debug!(
+                    namespace = name,
+                    remaining,
+                    "namespace content not gone yet"
+                );
                 return false;
             }
             Err(err) => {
@@ -151,11 +165,17 @@ impl NamespaceController {
 
     /// Removes the `kubernetes` finalizer through the `finalize` subresource.
     async fn finalize(&self, namespace: &str) -> ApiResult<()> {
-        let write = WriteOptions { subresource: Some("finalize".into()), ..Default::default() };
+        let write = WriteOptions {
+            subresource: Some("finalize".into()),
+            ..Default::default()
+        };
         self.namespaces
             .guaranteed_update(None, namespace, &write, |current| {
                 let mut next = current.clone();
-                if let Some(finalizers) = next.pointer_mut("/spec/finalizers").and_then(Value::as_array_mut) {
+                if let Some(finalizers) = next
+                    .pointer_mut("/spec/finalizers")
+                    .and_then(Value::as_array_mut)
+                {
                     finalizers.retain(|f| f.as_str() != Some(KUBERNETES_FINALIZER));
                 }
                 Ok(next)
@@ -178,14 +198,19 @@ pub fn namespaced_stores<'a>(stores: impl Iterator<Item = &'a Arc<Store>>) -> Ve
 }
 
 fn is_terminating(namespace: &Value) -> bool {
-    namespace.pointer("/metadata/deletionTimestamp").is_some_and(|ts| !ts.is_null())
+    namespace
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|ts| !ts.is_null())
 }
 
 fn has_kubernetes_finalizer(namespace: &Value) -> bool {
     namespace
         .pointer("/spec/finalizers")
         .and_then(Value::as_array)
-        .is_some_and(|list| list.iter().any(|f| f.as_str() == Some(KUBERNETES_FINALIZER)))
+        .is_some_and(|list| {
+            list.iter()
+                .any(|f| f.as_str() == Some(KUBERNETES_FINALIZER))
+        })
 }
 
 #[cfg(test)]
@@ -195,15 +220,25 @@ mod tests {
 
     #[test]
     fn terminating_needs_a_deletion_timestamp() {
-        assert!(is_terminating(&json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})));
+        assert!(is_terminating(
+            &json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})
+        ));
         assert!(!is_terminating(&json!({"metadata": {"name": "x"}})));
-        assert!(!is_terminating(&json!({"metadata": {"deletionTimestamp": null}})));
+        assert!(!is_terminating(
+            &json!({"metadata": {"deletionTimestamp": null}})
+        ));
     }
 
     #[test]
     fn finalizer_is_read_from_spec() {
-        assert!(has_kubernetes_finalizer(&json!({"spec": {"finalizers": ["kubernetes"]}})));
-        assert!(!has_kubernetes_finalizer(&json!({"spec": {"finalizers": []}})));
-        assert!(!has_kubernetes_finalizer(&json!({"metadata": {"finalizers": ["kubernetes"]}})));
+        assert!(has_kubernetes_finalizer(
+            &json!({"spec": {"finalizers": ["kubernetes"]}})
+        ));
+        assert!(!has_kubernetes_finalizer(
+            &json!({"spec": {"finalizers": []}})
+        ));
+        assert!(!has_kubernetes_finalizer(
+            &json!({"metadata": {"finalizers": ["kubernetes"]}})
+        ));
     }
 }

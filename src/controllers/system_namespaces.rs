@@ -12,7 +12,8 @@ use crate::registry::options::WriteOptions;
 use crate::registry::store::Store;
 
 /// The namespaces every cluster has, in upstream's order.
-pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// How often the namespaces are checked after start-up (upstream: every minute).
 const RECHECK_INTERVAL: Duration = Duration::from_secs(60);
@@ -27,7 +28,10 @@ pub async fn ensure(namespaces: &Store) -> ApiResult<()> {
             Err(err) => return Err(err),
         }
         let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        match namespaces.create(None, object, &WriteOptions::default()).await {
+        match namespaces
+            .create(None, object, &WriteOptions::default())
+            .await
+        {
             Ok(_) => tracing::info!(namespace = name, "created system namespace"),
             Err(err) if err.status.reason == "AlreadyExists" => {}
             Err(err) => return Err(err),

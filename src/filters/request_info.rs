@@ -134,14 +134,12 @@ impl RequestInfoFactory {
             .to_string();
         }
 
-        if parts[0] == "namespaces" {
-            if parts.len() > 1 {
-                info.namespace = parts[1].clone();
-                // A step after the namespace name that is not a namespace subresource is a
-                // resource in its own right.
-                if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2].as_str()) {
-                    parts = &parts[2..];
-                }
+        if parts[0] == "namespaces" && parts.len() > 1 {
+            info.namespace = parts[1].clone();
+            // A step after the namespace name that is not a namespace subresource is a
+            // resource in its own right.
+            if parts.len() > 2 && !NAMESPACE_SUBRESOURCES.contains(&parts[2].as_str()) {
+                parts = &parts[2..];
             }
         }
         info.parts = parts.to_vec();

@@ -138,6 +138,8 @@ pub struct ParametersItem {
     pub oneof: Option<ParametersItemKind>,
 }
 
+// Mirrors gnostic's oneof; documents are encoded once at start-up, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum ParametersItemKind {
     #[prost(message, tag = "1")]
@@ -160,6 +162,8 @@ pub struct Parameter {
     pub oneof: Option<ParameterKind>,
 }
 
+// Mirrors gnostic's oneof; documents are encoded once at start-up, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum ParameterKind {
     #[prost(message, tag = "1")]
@@ -190,6 +194,8 @@ pub struct NonBodyParameter {
     pub oneof: Option<NonBodyParameterKind>,
 }
 
+// Mirrors gnostic's oneof; documents are encoded once at start-up, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum NonBodyParameterKind {
     #[prost(message, tag = "3")]
@@ -260,6 +266,8 @@ pub struct ResponseValue {
     pub oneof: Option<ResponseValueKind>,
 }
 
+// Mirrors gnostic's oneof; documents are encoded once at start-up, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum ResponseValueKind {
     #[prost(message, tag = "1")]
@@ -284,6 +292,8 @@ pub struct SchemaItem {
     pub oneof: Option<SchemaItemKind>,
 }
 
+// Mirrors gnostic's oneof; documents are encoded once at start-up, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum SchemaItemKind {
     #[prost(message, tag = "1")]
@@ -358,6 +368,8 @@ pub struct AdditionalPropertiesItem {
     pub oneof: Option<AdditionalPropertiesKind>,
 }
 
+// Mirrors gnostic's oneof; documents are encoded once at start-up, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum AdditionalPropertiesKind {
     #[prost(message, tag = "1")]
@@ -452,6 +464,8 @@ pub struct SecurityDefinitionsItem {
     pub oneof: Option<SecurityDefinitionsKind>,
 }
 
+// Mirrors gnostic's oneof; documents are encoded once at start-up, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum SecurityDefinitionsKind {
     #[prost(message, tag = "2")]

@@ -43,7 +43,11 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
         .await
         .map_err(|err| anyhow::anyhow!("creating the system namespaces: {err}"))?;
     tokio::spawn(system_namespaces::run(namespaces.clone()));
-    let contents = namespace::namespaced_stores(stores.resources().filter_map(|info| stores.get(info.group, info.version, info.plural)));
+    let contents = namespace::namespaced_stores(
+        stores
+            .resources()
+            .filter_map(|info| stores.get(info.group, info.version, info.plural)),
+    );
     tokio::spawn(namespace::NamespaceController::new(namespaces, contents).run());
 
     Ok(core_server(&ctx, catalog, Arc::new(stores), not_found()))
@@ -62,8 +66,12 @@ fn core_server(
     stores: Arc<core::StoreRegistry>,
     next: Router,
 ) -> Router {
-    let system = system::router(system::SystemState { ready: ctx.ready.clone(), storage: Some(ctx.storage.clone()) });
-    let openapi = crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)));
+    let system = system::router(system::SystemState {
+        ready: ctx.ready.clone(),
+        storage: Some(ctx.storage.clone()),
+    });
+    let openapi =
+        crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)));
     let discovery = discovery::router(Arc::new(discovery::DiscoveryRegistry::new(
         catalog,
         Some(ctx.config.server.listen.to_string()),
@@ -72,15 +80,26 @@ fn core_server(
     // with no resource segment); what it does not know goes on to the next server.
     let discovery = discovery.fallback_service(next);
     let rest = core::router(core::CoreContext::new(stores).with_delegate(discovery.clone()));
-    system.merge(openapi).merge(rest).fallback_service(discovery)
+    system
+        .merge(openapi)
+        .merge(rest)
+        .fallback_service(discovery)
 }
 
 /// One store per built-in resource, with namespaced creates checked against the namespaces store.
-fn builtin_stores(ctx: &ServerContext, catalog: &'static catalog::Catalog) -> anyhow::Result<core::StoreRegistry> {
+fn builtin_stores(
+    ctx: &ServerContext,
+    catalog: &'static catalog::Catalog,
+) -> anyhow::Result<core::StoreRegistry> {
     let mut registry = core::StoreRegistry::new();
     let mut all = Vec::new();
     for info in catalog.iter() {
-        let store = Arc::new(Store::new(info, ctx.storage.clone(), strategy_for(info), StoreConfig::default()));
+        let store = Arc::new(Store::new(
+            info,
+            ctx.storage.clone(),
+            strategy_for(info),
+            StoreConfig::default(),
+        ));
         all.push(store.clone());
         registry.insert(store);
     }

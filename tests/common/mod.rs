@@ -18,7 +18,11 @@ pub struct Apiary {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 impl Apiary {
@@ -32,7 +36,12 @@ impl Apiary {
         let dir = tempfile::tempdir().expect("tempdir");
         let addr = format!("127.0.0.1:{}", free_port());
         let child = spawn(dir.path(), &addr, &env);
-        let apiary = Apiary { child, dir, addr, env };
+        let apiary = Apiary {
+            child,
+            dir,
+            addr,
+            env,
+        };
         apiary.wait_ready();
         apiary
     }
@@ -62,7 +71,11 @@ impl Apiary {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "apiary did not become ready at {}", self.addr);
+            assert!(
+                Instant::now() < deadline,
+                "apiary did not become ready at {}",
+                self.addr
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -84,12 +97,21 @@ impl Apiary {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run kubectl");
         if let Some(input) = stdin {
-            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
         }
         child.wait_with_output().expect("kubectl output")
     }
@@ -134,7 +156,8 @@ impl Apiary {
 
     /// A kube-rs client authenticated with the admin certificate.
     pub async fn client(&self) -> kube::Client {
-        let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
             .await
             .expect("kube config");

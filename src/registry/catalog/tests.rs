@@ -92,8 +92,20 @@ fn plurals_and_kinds_are_unique_per_group_version() {
 #[test]
 fn rows_match_upstream() {
     const ALL_VERBS: &str = "create,delete,deletecollection,get,list,patch,update,watch";
+    // group, version, plural, kind, namespaced, short names, categories, verbs, storageVersionHash
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        bool,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
     #[rustfmt::skip]
-    let table: &[(&str, &str, &str, &str, bool, &str, &str, &str, &str)] = &[
+    let table: &[Row] = &[
         // group, version, plural, kind, namespaced, short names, categories, verbs, storageVersionHash
         ("", "v1", "bindings", "Binding", true, "", "", "create", ""),
         ("", "v1", "componentstatuses", "ComponentStatus", false, "cs", "", "get,list", ""),

@@ -21,14 +21,20 @@ use serde_json::Value;
 
 use super::query::FieldValidation;
 use crate::api::status::{ApiError, ApiResult};
-use crate::registry::catalog::codec::{dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message};
+use crate::registry::catalog::codec::{
+    dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message,
+};
 use crate::registry::catalog::{Codec, ResourceInfo};
 
 /// The largest request body accepted, as upstream's default `MaxRequestBodyBytes` (3 MiB).
 pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 /// The media types request bodies may be sent in.
-pub const ACCEPTED_INPUT: &[&str] = &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"];
+pub const ACCEPTED_INPUT: &[&str] = &[
+    "application/json",
+    "application/yaml",
+    "application/vnd.kubernetes.protobuf",
+];
 
 /// Reads a whole request body; more than [`MAX_REQUEST_BODY_BYTES`] is a 413.
 pub async fn read_body(body: Body) -> ApiResult<Bytes> {
@@ -40,7 +46,9 @@ pub async fn read_body(body: Body) -> ApiResult<Bytes> {
             format!("Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}"),
             None,
         )),
-        Err(err) => Err(ApiError::bad_request(format!("unable to read the request body: {err}"))),
+        Err(err) => Err(ApiError::bad_request(format!(
+            "unable to read the request body: {err}"
+        ))),
     }
 }
 
@@ -68,7 +76,12 @@ pub fn unsupported_media_type(accepted: &[&str]) -> ApiError {
 
 /// The media type of a `Content-Type` value without parameters, lower-cased.
 pub fn base_media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// The body format named by `Content-Type`: JSON when absent (or `*/*`), YAML for
@@ -85,10 +98,12 @@ pub fn input_format(content_type: Option<&str>) -> ApiResult<InputFormat> {
 /// Parses a body into JSON. The error text is upstream's, without the "unrecognized" prefix.
 pub fn parse_document(bytes: &[u8], format: InputFormat) -> Result<Value, String> {
     match format {
-        InputFormat::Json => serde_json::from_slice(bytes).map_err(|e| format!("json parse error: {e}")),
+        InputFormat::Json => {
+            serde_json::from_slice(bytes).map_err(|e| format!("json parse error: {e}"))
+        }
         InputFormat::Yaml => {
-            let yaml: serde_yaml::Value =
-                serde_yaml::from_slice(bytes).map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
+            let yaml: serde_yaml::Value = serde_yaml::from_slice(bytes)
+                .map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
             serde_json::to_value(yaml).map_err(|e| format!("error converting YAML to JSON: {e}"))
         }
         InputFormat::Protobuf => crate::api::protobuf_body::decode_object(bytes),
@@ -122,7 +137,12 @@ pub struct ExpectedType<'a> {
 impl<'a> ExpectedType<'a> {
     /// The type of a resource's own objects.
     pub fn of(info: &'a ResourceInfo) -> Self {
-        Self { group: info.group, version: info.version, kind: info.kind, codec: info.codec() }
+        Self {
+            group: info.group,
+            version: info.version,
+            kind: info.kind,
+            codec: info.codec(),
+        }
     }
 
     fn api_version(&self) -> String {
@@ -152,11 +172,18 @@ pub struct DecodedObject {
 }
 
 fn string_field<'v>(object: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v str> {
-    object.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// Decodes an object body per the module rules, without applying `fieldValidation`.
-pub fn decode_object(bytes: &[u8], format: InputFormat, expected: &ExpectedType<'_>) -> ApiResult<DecodedObject> {
+pub fn decode_object(
+    bytes: &[u8],
+    format: InputFormat,
+    expected: &ExpectedType<'_>,
+) -> ApiResult<DecodedObject> {
     let unrecognized = |why: &str| {
         ApiError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): couldn't get version/kind; {why} ({})",
@@ -178,14 +205,25 @@ pub fn decode_object(bytes: &[u8], format: InputFormat, expected: &ExpectedType<
         )));
     };
     let expected_api_version = expected.api_version();
-    let api_version = string_field(map, "apiVersion").unwrap_or(&expected_api_version).to_string();
-    let kind = string_field(map, "kind").unwrap_or(expected.kind).to_string();
-    let data_version = api_version.rsplit('/').next().unwrap_or(&api_version).to_string();
+    let api_version = string_field(map, "apiVersion")
+        .unwrap_or(&expected_api_version)
+        .to_string();
+    let kind = string_field(map, "kind")
+        .unwrap_or(expected.kind)
+        .to_string();
+    let data_version = api_version
+        .rsplit('/')
+        .next()
+        .unwrap_or(&api_version)
+        .to_string();
     if kind != expected.kind {
         return Err(expected.cannot_handle(
             &kind,
             &data_version,
-            format_args!("the kind in the data ({kind}) does not match the expected kind ({})", expected.kind),
+            format_args!(
+                "the kind in the data ({kind}) does not match the expected kind ({})",
+                expected.kind
+            ),
         ));
     }
     if api_version != expected_api_version {
@@ -201,9 +239,19 @@ pub fn decode_object(bytes: &[u8], format: InputFormat, expected: &ExpectedType<
         .codec
         .round_trip(document.clone())
         .map_err(|err| expected.cannot_handle(&kind, &data_version, err))?;
-    let mut field_errors: Vec<String> = duplicates.iter().map(|p| duplicate_field_message(p)).collect();
-    field_errors.extend(dropped_fields(&document, &object).iter().map(|p| unknown_field_message(p)));
-    Ok(DecodedObject { object, field_errors })
+    let mut field_errors: Vec<String> = duplicates
+        .iter()
+        .map(|p| duplicate_field_message(p))
+        .collect();
+    field_errors.extend(
+        dropped_fields(&document, &object)
+            .iter()
+            .map(|p| unknown_field_message(p)),
+    );
+    Ok(DecodedObject {
+        object,
+        field_errors,
+    })
 }
 
 /// Applies `fieldValidation` to a decoded object's field errors: `Strict` fails with upstream's
@@ -246,11 +294,21 @@ mod tests {
     use serde_json::json;
 
     fn configmap() -> ExpectedType<'static> {
-        ExpectedType { group: "", version: "v1", kind: "ConfigMap", codec: Codec::of::<ConfigMap>() }
+        ExpectedType {
+            group: "",
+            version: "v1",
+            kind: "ConfigMap",
+            codec: Codec::of::<ConfigMap>(),
+        }
     }
 
     fn deployment() -> ExpectedType<'static> {
-        ExpectedType { group: "apps", version: "v1", kind: "Deployment", codec: Codec::of::<Deployment>() }
+        ExpectedType {
+            group: "apps",
+            version: "v1",
+            kind: "Deployment",
+            codec: Codec::of::<Deployment>(),
+        }
     }
 
     #[test]
@@ -258,10 +316,16 @@ mod tests {
         let cases = [
             (None, Some(InputFormat::Json)),
             (Some("application/json"), Some(InputFormat::Json)),
-            (Some("application/json; charset=utf-8"), Some(InputFormat::Json)),
+            (
+                Some("application/json; charset=utf-8"),
+                Some(InputFormat::Json),
+            ),
             (Some("*/*"), Some(InputFormat::Json)),
             (Some("application/yaml"), Some(InputFormat::Yaml)),
-            (Some("application/vnd.kubernetes.protobuf"), Some(InputFormat::Protobuf)),
+            (
+                Some("application/vnd.kubernetes.protobuf"),
+                Some(InputFormat::Protobuf),
+            ),
             (Some("text/plain"), None),
         ];
         for (content_type, want) in cases {
@@ -297,43 +361,87 @@ mod tests {
             "{}",
             err.status.message
         );
-        assert!(err.status.message.ends_with("({\"metadata\":)"), "{}", err.status.message);
+        assert!(
+            err.status.message.ends_with("({\"metadata\":)"),
+            "{}",
+            err.status.message
+        );
         let err = decode_object(b"[1]", InputFormat::Json, &configmap()).unwrap_err();
-        assert!(err.status.message.contains("cannot unmarshal array"), "{}", err.status.message);
-        assert!(err.status.message.ends_with("(5b315d)"), "{}", err.status.message);
+        assert!(
+            err.status.message.contains("cannot unmarshal array"),
+            "{}",
+            err.status.message
+        );
+        assert!(
+            err.status.message.ends_with("(5b315d)"),
+            "{}",
+            err.status.message
+        );
     }
 
     #[test]
     fn type_mismatches() {
-        let err = decode_object(br#"{"apiVersion":"v1","kind":"Secret"}"#, InputFormat::Json, &configmap()).unwrap_err();
-        assert!(err.status.message.starts_with("Secret in version \"v1\" cannot be handled as a ConfigMap: "));
-        let err =
-            decode_object(br#"{"apiVersion":"apps/v1beta2","kind":"Deployment"}"#, InputFormat::Json, &deployment())
-                .unwrap_err();
+        let err = decode_object(
+            br#"{"apiVersion":"v1","kind":"Secret"}"#,
+            InputFormat::Json,
+            &configmap(),
+        )
+        .unwrap_err();
+        assert!(err
+            .status
+            .message
+            .starts_with("Secret in version \"v1\" cannot be handled as a ConfigMap: "));
+        let err = decode_object(
+            br#"{"apiVersion":"apps/v1beta2","kind":"Deployment"}"#,
+            InputFormat::Json,
+            &deployment(),
+        )
+        .unwrap_err();
         assert_eq!(
             err.status.message,
             "the API version in the data (apps/v1beta2) does not match the expected API version (apps/v1)"
         );
-        let err = decode_object(br#"{"data":{"k":5}}"#, InputFormat::Json, &configmap()).unwrap_err();
-        assert!(err.status.message.starts_with("ConfigMap in version \"v1\" cannot be handled as a ConfigMap: "));
+        let err =
+            decode_object(br#"{"data":{"k":5}}"#, InputFormat::Json, &configmap()).unwrap_err();
+        assert!(err
+            .status
+            .message
+            .starts_with("ConfigMap in version \"v1\" cannot be handled as a ConfigMap: "));
     }
 
     #[test]
     fn field_validation_modes() {
-        let body = br#"{"metadata":{"name":"a","name":"b"},"spec":{"replicas":1,"foo":1,"selector":{}}}"#;
+        let body =
+            br#"{"metadata":{"name":"a","name":"b"},"spec":{"replicas":1,"foo":1,"selector":{}}}"#;
         let want = vec![
             "duplicate field \"metadata.name\"".to_string(),
             "unknown field \"spec.foo\"".to_string(),
         ];
-        let (object, warnings) =
-            decode_with_validation(body, InputFormat::Json, &deployment(), FieldValidation::Warn).expect("warn");
+        let (object, warnings) = decode_with_validation(
+            body,
+            InputFormat::Json,
+            &deployment(),
+            FieldValidation::Warn,
+        )
+        .expect("warn");
         assert_eq!(warnings, want);
         assert!(object["spec"].get("foo").is_none());
         assert_eq!(object["metadata"]["name"], "b");
-        let (_, warnings) =
-            decode_with_validation(body, InputFormat::Json, &deployment(), FieldValidation::Ignore).expect("ignore");
+        let (_, warnings) = decode_with_validation(
+            body,
+            InputFormat::Json,
+            &deployment(),
+            FieldValidation::Ignore,
+        )
+        .expect("ignore");
         assert!(warnings.is_empty());
-        let err = decode_with_validation(body, InputFormat::Json, &deployment(), FieldValidation::Strict).unwrap_err();
+        let err = decode_with_validation(
+            body,
+            InputFormat::Json,
+            &deployment(),
+            FieldValidation::Strict,
+        )
+        .unwrap_err();
         assert_eq!(err.status.code, 400);
         assert_eq!(
             err.status.message,
@@ -347,7 +455,11 @@ mod tests {
         let decoded = decode_object(body, InputFormat::Yaml, &configmap()).expect("decodes");
         assert_eq!(decoded.object["metadata"]["name"], json!("y"));
         let err = decode_object(b"a: [", InputFormat::Yaml, &configmap()).unwrap_err();
-        assert!(err.status.message.contains("error converting YAML to JSON"), "{}", err.status.message);
+        assert!(
+            err.status.message.contains("error converting YAML to JSON"),
+            "{}",
+            err.status.message
+        );
     }
 
     #[tokio::test]
@@ -356,6 +468,9 @@ mod tests {
         let err = read_body(Body::from(big)).await.unwrap_err();
         assert_eq!(err.status.code, 413);
         assert_eq!(err.status.reason, "RequestEntityTooLarge");
-        assert_eq!(read_body(Body::from("abc")).await.unwrap(), Bytes::from_static(b"abc"));
+        assert_eq!(
+            read_body(Body::from("abc")).await.unwrap(),
+            Bytes::from_static(b"abc")
+        );
     }
 }

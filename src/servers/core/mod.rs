@@ -41,9 +41,15 @@ pub struct StoreRegistry {
 
 impl std::fmt::Debug for StoreRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut keys: Vec<String> = self.stores.keys().map(|(g, v, r)| format!("{g}/{v}/{r}")).collect();
+        let mut keys: Vec<String> = self
+            .stores
+            .keys()
+            .map(|(g, v, r)| format!("{g}/{v}/{r}"))
+            .collect();
         keys.sort();
-        f.debug_struct("StoreRegistry").field("resources", &keys).finish()
+        f.debug_struct("StoreRegistry")
+            .field("resources", &keys)
+            .finish()
     }
 }
 
@@ -57,17 +63,27 @@ impl StoreRegistry {
     /// store registered there before.
     pub fn insert(&mut self, store: Arc<Store>) {
         let info = store.info();
-        self.stores.insert((info.group.to_string(), info.version.to_string(), info.plural.to_string()), store);
+        self.stores.insert(
+            (
+                info.group.to_string(),
+                info.version.to_string(),
+                info.plural.to_string(),
+            ),
+            store,
+        );
     }
 
     /// The store of `plural` in `group`/`version` (`""` for the core group).
     pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<Store>> {
-        self.stores.get(&(group.to_string(), version.to_string(), plural.to_string()))
+        self.stores
+            .get(&(group.to_string(), version.to_string(), plural.to_string()))
     }
 
     /// Whether any resource of `group`/`version` is served here.
     pub fn serves_group_version(&self, group: &str, version: &str) -> bool {
-        self.stores.keys().any(|(g, v, _)| g == group && v == version)
+        self.stores
+            .keys()
+            .any(|(g, v, _)| g == group && v == version)
     }
 
     /// Every served resource, in no particular order.
@@ -89,7 +105,10 @@ pub struct CoreContext {
 impl CoreContext {
     /// A context serving `stores`, answering 404 for every other group/version.
     pub fn new(stores: Arc<StoreRegistry>) -> Self {
-        Self { stores, delegate: None }
+        Self {
+            stores,
+            delegate: None,
+        }
     }
 
     /// Sends requests for group/versions not served here to `delegate`.

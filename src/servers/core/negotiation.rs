@@ -87,7 +87,9 @@ fn parse_accept(header: &str) -> Vec<AcceptClause<'_>> {
             let mut params = Vec::new();
             let mut quality = 1.0;
             for part in parts {
-                let Some((key, value)) = part.split_once('=') else { continue };
+                let Some((key, value)) = part.split_once('=') else {
+                    continue;
+                };
                 let (key, value) = (key.trim(), value.trim().trim_matches('"'));
                 if key == "q" {
                     quality = value.parse().unwrap_or(0.0);
@@ -95,7 +97,11 @@ fn parse_accept(header: &str) -> Vec<AcceptClause<'_>> {
                     params.push((key, value));
                 }
             }
-            Some(AcceptClause { media_type, params, quality })
+            Some(AcceptClause {
+                media_type,
+                params,
+                quality,
+            })
         })
         .filter(|clause| clause.quality > 0.0)
         .collect();
@@ -151,13 +157,27 @@ fn clause_output(clause: &AcceptClause<'_>, streaming: bool) -> Option<(Encoding
 pub fn negotiate(accept: Option<&str>, streaming: bool, pretty: bool) -> ApiResult<Output> {
     let accept = accept.map(str::trim).filter(|a| !a.is_empty());
     let Some(accept) = accept else {
-        return Ok(Output { encoding: Encoding::Json, transform: Transform::None, pretty });
+        return Ok(Output {
+            encoding: Encoding::Json,
+            transform: Transform::None,
+            pretty,
+        });
     };
     parse_accept(accept)
         .iter()
         .find_map(|clause| clause_output(clause, streaming))
-        .map(|(encoding, transform)| Output { encoding, transform, pretty })
-        .ok_or_else(|| ApiError::not_acceptable(if streaming { ACCEPTED_STREAM } else { ACCEPTED_OUTPUT }))
+        .map(|(encoding, transform)| Output {
+            encoding,
+            transform,
+            pretty,
+        })
+        .ok_or_else(|| {
+            ApiError::not_acceptable(if streaming {
+                ACCEPTED_STREAM
+            } else {
+                ACCEPTED_OUTPUT
+            })
+        })
 }
 
 /// The options of a Table conversion, from the query (`includeObject`). Validated as upstream's
@@ -187,7 +207,11 @@ pub fn with_type_meta(info: &ResourceInfo, mut object: Value) -> Value {
 
 /// Go's `%T` of the internal type of a resource, as upstream's 406 messages print it.
 fn internal_type_name(info: &ResourceInfo, list: bool) -> String {
-    let package = if info.group.is_empty() { "core" } else { info.group.split('.').next().unwrap_or(info.group) };
+    let package = if info.group.is_empty() {
+        "core"
+    } else {
+        info.group.split('.').next().unwrap_or(info.group)
+    };
     format!("*{package}.{}{}", info.kind, if list { "List" } else { "" })
 }
 
@@ -206,7 +230,10 @@ fn partial_object_metadata(object: &Value, version: &str) -> Value {
 fn table_version(mut table: Value, version: &str) -> Value {
     if version != "v1" {
         if let Some(map) = table.as_object_mut() {
-            map.insert("apiVersion".into(), Value::from(format!("meta.k8s.io/{version}")));
+            map.insert(
+                "apiVersion".into(),
+                Value::from(format!("meta.k8s.io/{version}")),
+            );
         }
     }
     table
@@ -214,25 +241,36 @@ fn table_version(mut table: Value, version: &str) -> Value {
 
 /// The body answering a single object (get, create, update, patch, delete) in `output`'s form.
 /// `include` is the Table's `includeObject` (ignored by other forms).
-pub fn render_object(info: &ResourceInfo, output: &Output, include: IncludeObject, object: Value) -> ApiResult<Value> {
+pub fn render_object(
+    info: &ResourceInfo,
+    output: &Output,
+    include: IncludeObject,
+    object: Value,
+) -> ApiResult<Value> {
     let object = with_type_meta(info, object);
     match output.transform {
         Transform::None => Ok(object),
-        Transform::PartialObjectMetadata { version } => Ok(partial_object_metadata(&object, version)),
+        Transform::PartialObjectMetadata { version } => {
+            Ok(partial_object_metadata(&object, version))
+        }
         Transform::PartialObjectMetadataList { .. } => Err(not_acceptable(format!(
             "you requested PartialObjectMetadataList, but the requested object is not a list ({})",
             internal_type_name(info, false)
         ))),
-        Transform::Table { version } => {
-            Ok(table_version(table::to_table(info, std::slice::from_ref(&object), include, None), version))
-        }
+        Transform::Table { version } => Ok(table_version(
+            table::to_table(info, std::slice::from_ref(&object), include, None),
+            version,
+        )),
     }
 }
 
 /// A list's `metadata`: `resourceVersion`, and `continue`/`remainingItemCount` when set.
 pub fn list_meta(list: &ObjectList) -> Value {
     let mut meta = Map::new();
-    meta.insert("resourceVersion".into(), Value::from(list.resource_version.clone()));
+    meta.insert(
+        "resourceVersion".into(),
+        Value::from(list.resource_version.clone()),
+    );
     if let Some(token) = list.continue_token.as_ref().filter(|t| !t.is_empty()) {
         meta.insert("continue".into(), Value::from(token.clone()));
     }
@@ -246,7 +284,12 @@ pub fn list_meta(list: &ObjectList) -> Value {
 ///
 /// A plain list is `{"kind":"<Kind>List","apiVersion":..,"metadata":{..},"items":[..]}` whose items
 /// carry no `kind`/`apiVersion`, as upstream's typed lists of built-in resources.
-pub fn render_list(info: &ResourceInfo, output: &Output, include: IncludeObject, list: ObjectList) -> ApiResult<Value> {
+pub fn render_list(
+    info: &ResourceInfo,
+    output: &Output,
+    include: IncludeObject,
+    list: ObjectList,
+) -> ApiResult<Value> {
     let metadata = list_meta(&list);
     match output.transform {
         Transform::None => {
@@ -269,7 +312,11 @@ pub fn render_list(info: &ResourceInfo, output: &Output, include: IncludeObject,
             }))
         }
         Transform::PartialObjectMetadataList { version } => {
-            let items: Vec<Value> = list.items.iter().map(|item| partial_object_metadata(item, version)).collect();
+            let items: Vec<Value> = list
+                .items
+                .iter()
+                .map(|item| partial_object_metadata(item, version))
+                .collect();
             Ok(json!({
                 "kind": "PartialObjectMetadataList",
                 "apiVersion": format!("meta.k8s.io/{version}"),
@@ -282,8 +329,15 @@ pub fn render_list(info: &ResourceInfo, output: &Output, include: IncludeObject,
             internal_type_name(info, true)
         ))),
         Transform::Table { version } => {
-            let items: Vec<Value> = list.items.into_iter().map(|item| with_type_meta(info, item)).collect();
-            Ok(table_version(table::to_table(info, &items, include, Some(metadata)), version))
+            let items: Vec<Value> = list
+                .items
+                .into_iter()
+                .map(|item| with_type_meta(info, item))
+                .collect();
+            Ok(table_version(
+                table::to_table(info, &items, include, Some(metadata)),
+                version,
+            ))
         }
     }
 }
@@ -292,13 +346,17 @@ pub fn render_list(info: &ResourceInfo, output: &Output, include: IncludeObject,
 /// one, or YAML.
 pub fn encode(body: &Value, encoding: Encoding, pretty: bool) -> ApiResult<Bytes> {
     match encoding {
-        Encoding::Json if pretty => serde_json::to_vec_pretty(body).map(Bytes::from).map_err(ApiError::internal),
+        Encoding::Json if pretty => serde_json::to_vec_pretty(body)
+            .map(Bytes::from)
+            .map_err(ApiError::internal),
         Encoding::Json => {
             let mut bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
             bytes.push(b'\n');
             Ok(Bytes::from(bytes))
         }
-        Encoding::Yaml => serde_yaml::to_string(body).map(Bytes::from).map_err(ApiError::internal),
+        Encoding::Yaml => serde_yaml::to_string(body)
+            .map(Bytes::from)
+            .map_err(ApiError::internal),
     }
 }
 
@@ -320,7 +378,12 @@ fn attach_warnings(response: &mut Response, warnings: &[String]) {
 pub fn respond(output: &Output, status: StatusCode, body: &Value, warnings: &[String]) -> Response {
     match encode(body, output.encoding, output.pretty) {
         Ok(bytes) => {
-            let mut response = (status, [(header::CONTENT_TYPE, output.encoding.media_type())], Body::from(bytes)).into_response();
+            let mut response = (
+                status,
+                [(header::CONTENT_TYPE, output.encoding.media_type())],
+                Body::from(bytes),
+            )
+                .into_response();
             attach_warnings(&mut response, warnings);
             response
         }
@@ -333,7 +396,12 @@ pub fn respond(output: &Output, status: StatusCode, body: &Value, warnings: &[St
 pub fn respond_error(output: &Output, err: ApiError, warnings: &[String]) -> Response {
     let body = serde_json::to_value(&err.status).unwrap_or(Value::Null);
     let bytes = encode(&body, output.encoding, output.pretty).unwrap_or_default();
-    let mut response = (err.code(), [(header::CONTENT_TYPE, output.encoding.media_type())], Body::from(bytes)).into_response();
+    let mut response = (
+        err.code(),
+        [(header::CONTENT_TYPE, output.encoding.media_type())],
+        Body::from(bytes),
+    )
+        .into_response();
     for (name, value) in err.headers {
         response.headers_mut().insert(name, value);
     }
@@ -351,7 +419,8 @@ mod tests {
     #[test]
     fn accept_headers_choose_the_form() {
         let table = |version| Transform::Table { version };
-        let cases: &[(&str, bool, Option<(Encoding, Transform)>)] = &[
+        type Case = (&'static str, bool, Option<(Encoding, Transform)>);
+        let cases: &[Case] = &[
             ("", false, Some((Encoding::Json, Transform::None))),
             ("*/*", false, Some((Encoding::Json, Transform::None))),
             ("application/yaml", false, Some((Encoding::Yaml, Transform::None))),
@@ -375,7 +444,9 @@ mod tests {
             ("application/json;q=0.1, application/yaml", false, Some((Encoding::Yaml, Transform::None))),
         ];
         for (accept, streaming, want) in cases {
-            let got = negotiate(Some(accept), *streaming, false).ok().map(|o| (o.encoding, o.transform));
+            let got = negotiate(Some(accept), *streaming, false)
+                .ok()
+                .map(|o| (o.encoding, o.transform));
             assert_eq!(&got, want, "Accept: {accept} (streaming {streaming})");
         }
     }
@@ -394,7 +465,10 @@ mod tests {
     #[test]
     fn include_object_validation_is_upstreams() {
         assert_eq!(table_include(None).unwrap(), IncludeObject::Metadata);
-        assert_eq!(table_include(Some("Object")).unwrap(), IncludeObject::Object);
+        assert_eq!(
+            table_include(Some("Object")).unwrap(),
+            IncludeObject::Object
+        );
         let err = table_include(Some("All")).unwrap_err();
         assert_eq!(
             err.status.message,
@@ -405,14 +479,26 @@ mod tests {
     #[test]
     fn encodings_match_go_framing() {
         let body = json!({"a": 1});
-        assert_eq!(&encode(&body, Encoding::Json, false).unwrap()[..], b"{\"a\":1}\n");
-        assert_eq!(&encode(&body, Encoding::Json, true).unwrap()[..], b"{\n  \"a\": 1\n}");
-        assert_eq!(&encode(&body, Encoding::Yaml, false).unwrap()[..], b"a: 1\n");
+        assert_eq!(
+            &encode(&body, Encoding::Json, false).unwrap()[..],
+            b"{\"a\":1}\n"
+        );
+        assert_eq!(
+            &encode(&body, Encoding::Json, true).unwrap()[..],
+            b"{\n  \"a\": 1\n}"
+        );
+        assert_eq!(
+            &encode(&body, Encoding::Yaml, false).unwrap()[..],
+            b"a: 1\n"
+        );
     }
 
     #[test]
     fn warning_headers_escape_quotes() {
         let value = warning_header("unknown field \"spec.foo\"").expect("valid header");
-        assert_eq!(value.to_str().unwrap(), "299 - \"unknown field \\\"spec.foo\\\"\"");
+        assert_eq!(
+            value.to_str().unwrap(),
+            "299 - \"unknown field \\\"spec.foo\\\"\""
+        );
     }
 }

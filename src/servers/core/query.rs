@@ -27,12 +27,19 @@ impl QueryParams {
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `key`, in order.
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// Whether `key` appears at all.
@@ -43,17 +50,20 @@ impl QueryParams {
     /// A boolean as Go's parameter codec reads it: absent -> `None`; `0`/`false` (any case) ->
     /// false; anything else, including an empty value, -> true.
     pub fn boolean(&self, key: &str) -> Option<bool> {
-        self.get(key).map(|v| !(v == "0" || v.eq_ignore_ascii_case("false")))
+        self.get(key)
+            .map(|v| !(v == "0" || v.eq_ignore_ascii_case("false")))
     }
 
     /// An integer; a value that is not one answers 400 as Go's `strconv.ParseInt` error.
     pub fn integer(&self, key: &str) -> ApiResult<Option<i64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ApiError::bad_request(format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(v)))),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "strconv.ParseInt: parsing {}: invalid syntax",
+                    go_quote(v)
+                ))
+            }),
         }
     }
 
@@ -86,18 +96,29 @@ impl FieldError {
         Self {
             reason: "FieldValueNotSupported",
             field: field.into(),
-            message: format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
+            message: format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
         }
     }
 
     /// `Forbidden: <detail>`.
     pub fn forbidden(field: &str, detail: &str) -> Self {
-        Self { reason: "FieldValueForbidden", field: field.into(), message: format!("Forbidden: {detail}") }
+        Self {
+            reason: "FieldValueForbidden",
+            field: field.into(),
+            message: format!("Forbidden: {detail}"),
+        }
     }
 
     /// `Invalid value: <value>: <detail>`; `value` is already rendered.
     pub fn invalid(field: &str, value: &str, detail: &str) -> Self {
-        Self { reason: "FieldValueInvalid", field: field.into(), message: format!("Invalid value: {value}: {detail}") }
+        Self {
+            reason: "FieldValueInvalid",
+            field: field.into(),
+            message: format!("Invalid value: {value}: {detail}"),
+        }
     }
 
     fn too_long(field: &str, max: usize) -> Self {
@@ -109,13 +130,22 @@ impl FieldError {
     }
 
     fn into_cause(self) -> StatusCause {
-        StatusCause { reason: self.reason.into(), message: self.message, field: self.field }
+        StatusCause {
+            reason: self.reason.into(),
+            message: self.message,
+            field: self.field,
+        }
     }
 }
 
 /// The 422 of invalid options: `<Kind>.meta.k8s.io "" is invalid: ...`.
 pub fn invalid_options(kind: &str, errors: Vec<FieldError>) -> ApiError {
-    ApiError::invalid("meta.k8s.io", kind, "", errors.into_iter().map(FieldError::into_cause).collect())
+    ApiError::invalid(
+        "meta.k8s.io",
+        kind,
+        "",
+        errors.into_iter().map(FieldError::into_cause).collect(),
+    )
 }
 
 fn check(kind: &str, errors: Vec<FieldError>) -> ApiResult<()> {
@@ -152,21 +182,31 @@ const FIELD_MANAGER_MAX_LENGTH: usize = 128;
 fn validate_dry_run(values: &[&str], errors: &mut Vec<FieldError>) -> bool {
     if values.iter().any(|v| *v != "All") {
         let rendered: Vec<String> = values.iter().map(|v| go_quote(v)).collect();
-        errors.push(FieldError::not_supported("dryRun", &format!("[]string{{{}}}", rendered.join(", ")), &["All"]));
+        errors.push(FieldError::not_supported(
+            "dryRun",
+            &format!("[]string{{{}}}", rendered.join(", ")),
+            &["All"],
+        ));
     }
     !values.is_empty()
 }
 
 fn validate_field_manager(manager: &str, errors: &mut Vec<FieldError>) {
     if manager.len() > FIELD_MANAGER_MAX_LENGTH {
-        errors.push(FieldError::too_long("fieldManager", FIELD_MANAGER_MAX_LENGTH));
+        errors.push(FieldError::too_long(
+            "fieldManager",
+            FIELD_MANAGER_MAX_LENGTH,
+        ));
     }
     for (position, c) in manager.chars().enumerate() {
         if c.is_control() {
             errors.push(FieldError::invalid(
                 "fieldManager",
                 &go_quote(manager),
-                &format!("invalid character U+{:04X} (at position {position})", c as u32),
+                &format!(
+                    "invalid character U+{:04X} (at position {position})",
+                    c as u32
+                ),
             ));
         }
     }
@@ -211,15 +251,23 @@ impl WriteKind {
 pub fn write_params(query: &QueryParams, kind: WriteKind) -> ApiResult<WriteParams> {
     let mut errors = Vec::new();
     if kind == WriteKind::Patch && query.has("force") {
-        errors.push(FieldError::forbidden("force", "may not be specified for non-apply patch"));
+        errors.push(FieldError::forbidden(
+            "force",
+            "may not be specified for non-apply patch",
+        ));
     }
     let field_manager = query.string("fieldManager");
     validate_field_manager(&field_manager, &mut errors);
     let dry_run = validate_dry_run(&query.all("dryRun"), &mut errors);
-    let field_validation = parse_field_validation(query.get("fieldValidation").unwrap_or(""), &mut errors);
+    let field_validation =
+        parse_field_validation(query.get("fieldValidation").unwrap_or(""), &mut errors);
     check(kind.options_kind(), errors)?;
     Ok(WriteParams {
-        write: WriteOptions { dry_run, field_manager, subresource: None },
+        write: WriteOptions {
+            dry_run,
+            field_manager,
+            subresource: None,
+        },
         field_validation,
     })
 }
@@ -264,10 +312,17 @@ fn validate_list_options(opts: &ListOptions, watch: bool) -> Vec<FieldError> {
                 ));
             }
             if matching != "NotOlderThan" {
-                errors.push(FieldError::not_supported(FIELD, &go_quote(matching), &["NotOlderThan"]));
+                errors.push(FieldError::not_supported(
+                    FIELD,
+                    &go_quote(matching),
+                    &["NotOlderThan"],
+                ));
             }
             if !opts.continue_token.is_empty() {
-                errors.push(FieldError::forbidden(FIELD, "resourceVersionMatch is forbidden when continue is provided"));
+                errors.push(FieldError::forbidden(
+                    FIELD,
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
             }
         }
         return errors;
@@ -280,10 +335,17 @@ fn validate_list_options(opts: &ListOptions, watch: bool) -> Vec<FieldError> {
             ));
         }
         if !opts.continue_token.is_empty() {
-            errors.push(FieldError::forbidden(FIELD, "resourceVersionMatch is forbidden when continue is provided"));
+            errors.push(FieldError::forbidden(
+                FIELD,
+                "resourceVersionMatch is forbidden when continue is provided",
+            ));
         }
         if matching != "Exact" && matching != "NotOlderThan" {
-            errors.push(FieldError::not_supported(FIELD, &go_quote(matching), &["Exact", "NotOlderThan", ""]));
+            errors.push(FieldError::not_supported(
+                FIELD,
+                &go_quote(matching),
+                &["Exact", "NotOlderThan", ""],
+            ));
         }
         if matching == "Exact" && opts.resource_version == "0" {
             errors.push(FieldError::forbidden(
@@ -293,7 +355,10 @@ fn validate_list_options(opts: &ListOptions, watch: bool) -> Vec<FieldError> {
         }
     }
     if opts.send_initial_events.is_some() {
-        errors.push(FieldError::forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"));
+        errors.push(FieldError::forbidden(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for list",
+        ));
     }
     errors
 }
@@ -314,7 +379,11 @@ pub fn raw_delete_options(query: &QueryParams) -> ApiResult<RawDeleteOptions> {
         grace_period_seconds: query.integer("gracePeriodSeconds")?,
         orphan_dependents: query.boolean("orphanDependents"),
         propagation_policy: query.get("propagationPolicy").map(str::to_string),
-        dry_run: query.all("dryRun").into_iter().map(str::to_string).collect(),
+        dry_run: query
+            .all("dryRun")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
         preconditions: None,
     })
 }
@@ -355,7 +424,11 @@ pub fn delete_options(raw: RawDeleteOptions) -> ApiResult<(DeleteOptions, WriteO
         propagation_policy,
         dry_run: raw.dry_run,
     };
-    let write = WriteOptions { dry_run, field_manager: String::new(), subresource: None };
+    let write = WriteOptions {
+        dry_run,
+        field_manager: String::new(),
+        subresource: None,
+    };
     Ok((delete, write))
 }
 
@@ -367,7 +440,9 @@ pub fn wants_pretty(query: &QueryParams, user_agent: Option<&str>) -> bool {
             return matches!(value, "1" | "t" | "T" | "true" | "TRUE" | "True");
         }
     }
-    user_agent.is_some_and(|ua| ua.starts_with("curl") || ua.starts_with("Wget") || ua.starts_with("Mozilla/5.0"))
+    user_agent.is_some_and(|ua| {
+        ua.starts_with("curl") || ua.starts_with("Wget") || ua.starts_with("Mozilla/5.0")
+    })
 }
 
 #[cfg(test)]
@@ -397,7 +472,10 @@ mod tests {
     fn bad_integers_answer_go_parse_errors() {
         let err = q("limit=abc").integer("limit").unwrap_err();
         assert_eq!(err.status.code, 400);
-        assert_eq!(err.status.message, "strconv.ParseInt: parsing \"abc\": invalid syntax");
+        assert_eq!(
+            err.status.message,
+            "strconv.ParseInt: parsing \"abc\": invalid syntax"
+        );
         assert_eq!(q("limit=5").integer("limit").unwrap(), Some(5));
     }
 
@@ -419,8 +497,11 @@ mod tests {
 
     #[test]
     fn write_params_defaults_and_values() {
-        let params = write_params(&q("dryRun=All&fieldManager=kubectl&fieldValidation=Strict"), WriteKind::Update)
-            .expect("valid");
+        let params = write_params(
+            &q("dryRun=All&fieldManager=kubectl&fieldValidation=Strict"),
+            WriteKind::Update,
+        )
+        .expect("valid");
         assert!(params.write.dry_run);
         assert_eq!(params.write.field_manager, "kubectl");
         assert_eq!(params.field_validation, FieldValidation::Strict);
@@ -469,7 +550,11 @@ mod tests {
                 (Ok(_), None) => {}
                 (Err(err), Some(want)) => {
                     assert_eq!(err.status.code, 422, "{raw}");
-                    assert_eq!(err.status.message, format!("ListOptions.meta.k8s.io \"\" is invalid: {want}"), "{raw}");
+                    assert_eq!(
+                        err.status.message,
+                        format!("ListOptions.meta.k8s.io \"\" is invalid: {want}"),
+                        "{raw}"
+                    );
                 }
                 (got, want) => panic!("{raw}: got {got:?}, want {want:?}"),
             }
@@ -484,8 +569,13 @@ mod tests {
             err.status.message,
             "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Sideways\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
         );
-        let raw = raw_delete_options(&q("orphanDependents=false&propagationPolicy=Foreground")).expect("decodes");
-        assert!(delete_options(raw).unwrap_err().status.message.contains("cannot be both set"));
+        let raw = raw_delete_options(&q("orphanDependents=false&propagationPolicy=Foreground"))
+            .expect("decodes");
+        assert!(delete_options(raw)
+            .unwrap_err()
+            .status
+            .message
+            .contains("cannot be both set"));
         let raw = raw_delete_options(&q("gracePeriodSeconds=0&dryRun=All")).expect("decodes");
         let (delete, write) = delete_options(raw).expect("valid");
         assert_eq!(delete.grace_period_seconds, Some(0));

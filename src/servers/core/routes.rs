@@ -62,7 +62,9 @@ pub fn parse_path(path: &str) -> Option<ParsedPath> {
         .collect();
     let (group, version, mut rest) = match segments.first().map(String::as_str) {
         Some("api") if segments.len() >= 3 => (String::new(), segments[1].clone(), &segments[2..]),
-        Some("apis") if segments.len() >= 4 => (segments[1].clone(), segments[2].clone(), &segments[3..]),
+        Some("apis") if segments.len() >= 4 => {
+            (segments[1].clone(), segments[2].clone(), &segments[3..])
+        }
         _ => return None,
     };
     let watch = rest.first().is_some_and(|s| s == "watch");
@@ -71,7 +73,9 @@ pub fn parse_path(path: &str) -> Option<ParsedPath> {
     }
     let mut namespace = None;
     if rest.first().is_some_and(|s| s == "namespaces") && rest.len() > 1 {
-        let is_namespace_subresource = rest.get(2).is_some_and(|s| s == "status" || s == "finalize");
+        let is_namespace_subresource = rest
+            .get(2)
+            .is_some_and(|s| s == "status" || s == "finalize");
         if rest.len() > 2 && !is_namespace_subresource {
             namespace = Some(rest[1].clone());
             rest = &rest[2..];
@@ -155,7 +159,11 @@ fn subresource_not_served(info: &ResourceInfo, subresource: &str) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
         format!("the {subresource} subresource of {gr} is not supported by this server"),
-        Some(StatusDetails { group: gr.group.clone(), kind: format!("{}/{subresource}", gr.resource), ..Default::default() }),
+        Some(StatusDetails {
+            group: gr.group.clone(),
+            kind: format!("{}/{subresource}", gr.resource),
+            ..Default::default()
+        }),
     )
 }
 
@@ -180,7 +188,11 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
     let (parts, body) = request.into_parts();
     let query = QueryParams::parse(parts.uri.query());
     let error = |err: ApiError| negotiation::respond_error(&Output::default(), err, &[]);
-    let Some(store) = ctx.stores.get(&path.group, &path.version, &path.resource).cloned() else {
+    let Some(store) = ctx
+        .stores
+        .get(&path.group, &path.version, &path.resource)
+        .cloned()
+    else {
         return error(ApiError::path_not_found());
     };
     let info = store.info();
@@ -207,7 +219,9 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         if sub.name != "status" || !path.extra.is_empty() {
             return error(subresource_not_served(info, subresource));
         }
-        if !sub.verbs.contains(&verb.as_str()) || !matches!(verb, Verb::Get | Verb::Update | Verb::Patch) {
+        if !sub.verbs.contains(&verb.as_str())
+            || !matches!(verb, Verb::Get | Verb::Update | Verb::Patch)
+        {
             return error(method_not_allowed(info, verb.as_str()));
         }
     } else if !info.supports(verb.as_str()) {
@@ -241,36 +255,117 @@ async fn serve(verb: Verb, scope: Scope, parts: http::request::Parts, body: Body
 mod tests {
     use super::*;
 
-    fn parsed(path: &str) -> (String, String, bool, Option<String>, String, Option<String>, Option<String>) {
+    fn parsed(
+        path: &str,
+    ) -> (
+        String,
+        String,
+        bool,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+    ) {
         let p = parse_path(path).expect(path);
-        (p.group, p.version, p.watch, p.namespace, p.resource, p.name, p.subresource)
+        (
+            p.group,
+            p.version,
+            p.watch,
+            p.namespace,
+            p.resource,
+            p.name,
+            p.subresource,
+        )
     }
 
     #[test]
     fn paths() {
         let s = |v: &str| v.to_string();
-        assert_eq!(parsed("/api/v1/configmaps"), (s(""), s("v1"), false, None, s("configmaps"), None, None));
+        assert_eq!(
+            parsed("/api/v1/configmaps"),
+            (s(""), s("v1"), false, None, s("configmaps"), None, None)
+        );
         assert_eq!(
             parsed("/api/v1/namespaces/default/configmaps/a"),
-            (s(""), s("v1"), false, Some(s("default")), s("configmaps"), Some(s("a")), None)
+            (
+                s(""),
+                s("v1"),
+                false,
+                Some(s("default")),
+                s("configmaps"),
+                Some(s("a")),
+                None
+            )
         );
         assert_eq!(
             parsed("/apis/apps/v1/namespaces/ns/deployments/d/status"),
-            (s("apps"), s("v1"), false, Some(s("ns")), s("deployments"), Some(s("d")), Some(s("status")))
+            (
+                s("apps"),
+                s("v1"),
+                false,
+                Some(s("ns")),
+                s("deployments"),
+                Some(s("d")),
+                Some(s("status"))
+            )
         );
-        assert_eq!(parsed("/api/v1/namespaces"), (s(""), s("v1"), false, None, s("namespaces"), None, None));
-        assert_eq!(parsed("/api/v1/namespaces/x"), (s(""), s("v1"), false, None, s("namespaces"), Some(s("x")), None));
+        assert_eq!(
+            parsed("/api/v1/namespaces"),
+            (s(""), s("v1"), false, None, s("namespaces"), None, None)
+        );
+        assert_eq!(
+            parsed("/api/v1/namespaces/x"),
+            (
+                s(""),
+                s("v1"),
+                false,
+                None,
+                s("namespaces"),
+                Some(s("x")),
+                None
+            )
+        );
         assert_eq!(
             parsed("/api/v1/namespaces/x/finalize"),
-            (s(""), s("v1"), false, None, s("namespaces"), Some(s("x")), Some(s("finalize")))
+            (
+                s(""),
+                s("v1"),
+                false,
+                None,
+                s("namespaces"),
+                Some(s("x")),
+                Some(s("finalize"))
+            )
         );
         assert_eq!(
             parsed("/api/v1/watch/namespaces/ns/pods/p"),
-            (s(""), s("v1"), true, Some(s("ns")), s("pods"), Some(s("p")), None)
+            (
+                s(""),
+                s("v1"),
+                true,
+                Some(s("ns")),
+                s("pods"),
+                Some(s("p")),
+                None
+            )
         );
-        assert_eq!(parsed("/apis/apps/v1/watch/deployments"), (s("apps"), s("v1"), true, None, s("deployments"), None, None));
-        assert_eq!(parse_path("/api/v1/namespaces/ns/pods/p/proxy/a/b").map(|p| p.extra), Some(vec![s("a"), s("b")]));
-        for none in ["/api", "/api/v1", "/apis", "/apis/apps", "/apis/apps/v1", "/healthz", "/api/v1/watch"] {
+        assert_eq!(
+            parsed("/apis/apps/v1/watch/deployments"),
+            (s("apps"), s("v1"), true, None, s("deployments"), None, None)
+        );
+        assert_eq!(
+            parse_path("/api/v1/namespaces/ns/pods/p/proxy/a/b").map(|p| p.extra),
+            Some(vec![s("a"), s("b")])
+        );
+        for none in [
+            "/api",
+            "/api/v1",
+            "/apis",
+            "/apis/apps",
+            "/apis/apps/v1",
+            "/healthz",
+            "/api/v1/watch",
+        ] {
             assert_eq!(parse_path(none), None, "{none}");
         }
     }
@@ -295,7 +390,11 @@ mod tests {
             (Method::OPTIONS, false, false, err("options")),
         ];
         for (method, named, watch, want) in cases {
-            assert_eq!(&verb_for(method, *named, *watch), want, "{method} named={named} watch={watch}");
+            assert_eq!(
+                &verb_for(method, *named, *watch),
+                want,
+                "{method} named={named} watch={watch}"
+            );
         }
     }
 }

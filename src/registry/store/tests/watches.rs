@@ -171,7 +171,10 @@ async fn synthetic_added_then_live_and_initial_events_end() {
         send_initial_events: Some(true),
         ..Default::default()
     };
-    assert_eq!(store.watch(None, &bad).await.err().map(|e| e.status.code), Some(400));
+    assert_eq!(
+        store.watch(None, &bad).await.err().map(|e| e.status.code),
+        Some(400)
+    );
 }
 
 #[tokio::test]
@@ -251,7 +254,7 @@ async fn old_revisions_come_from_storage_or_expire() {
             assert_eq!(kind, WatchEventType::Error);
             serde_json::from_value::<crate::api::status::Status>(status)
                 .map(|s| crate::api::status::ApiError {
-                    status: s,
+                    status: Box::new(s),
                     headers: Vec::new(),
                 })
                 .unwrap()

@@ -19,17 +19,27 @@ pub async fn create(scope: Scope, parts: Parts, request_body: Body) -> Response 
         Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
     };
     match create_object(&scope, &parts, request_body).await {
-        Ok((object, warnings)) => respond_object(&scope, &output, StatusCode::CREATED, object, &warnings),
+        Ok((object, warnings)) => {
+            respond_object(&scope, &output, StatusCode::CREATED, object, &warnings)
+        }
         Err(err) => negotiation::respond_error(&output, err, &[]),
     }
 }
 
-async fn create_object(scope: &Scope, parts: &Parts, request_body: Body) -> ApiResult<(serde_json::Value, Vec<String>)> {
+async fn create_object(
+    scope: &Scope,
+    parts: &Parts,
+    request_body: Body,
+) -> ApiResult<(serde_json::Value, Vec<String>)> {
     let format = body::input_format(content_type(parts))?;
     let bytes = body::read_body(request_body).await?;
     let params = query::write_params(&scope.query, WriteKind::Create)?;
     let expected = ExpectedType::of(scope.info);
-    let (object, warnings) = body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
-    let created = scope.store.create(scope.namespace(), object, &params.write).await?;
+    let (object, warnings) =
+        body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    let created = scope
+        .store
+        .create(scope.namespace(), object, &params.write)
+        .await?;
     Ok((created, warnings))
 }

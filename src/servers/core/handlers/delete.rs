@@ -29,21 +29,32 @@ use crate::servers::core::query::{self, RawDeleteOptions};
 fn returns_deleted_object(info: &ResourceInfo) -> bool {
     matches!(
         (info.group, info.plural),
-        ("", "pods") | ("", "services") | ("", "namespaces") | ("", "serviceaccounts") | ("storage.k8s.io", "storageclasses")
+        ("", "pods")
+            | ("", "services")
+            | ("", "namespaces")
+            | ("", "serviceaccounts")
+            | ("storage.k8s.io", "storageclasses")
     )
 }
 
 /// Reads DeleteOptions from a non-empty body.
 fn options_from_body(scope: &Scope, parts: &Parts, bytes: &[u8]) -> ApiResult<RawDeleteOptions> {
     let format = body::input_format(content_type(parts))?;
-    let document = body::parse_document(bytes, format).map_err(|why| {
-        ApiError::bad_request(format!("couldn't get version/kind; {why}"))
-    })?;
+    let document = body::parse_document(bytes, format)
+        .map_err(|why| ApiError::bad_request(format!("couldn't get version/kind; {why}")))?;
     let Value::Object(map) = document else {
-        return Err(ApiError::bad_request("couldn't get version/kind; json parse error: the body is not an object"));
+        return Err(ApiError::bad_request(
+            "couldn't get version/kind; json parse error: the body is not an object",
+        ));
     };
-    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("DeleteOptions");
-    let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("meta.k8s.io/v1");
+    let kind = map
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("DeleteOptions");
+    let api_version = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("meta.k8s.io/v1");
     if !kind.is_empty() && kind != "DeleteOptions" {
         return Err(ApiError::bad_request(format!(
             "no kind \"{kind}\" is registered for version \"{api_version}\" in scheme \"k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme/scheme.go\""
@@ -56,7 +67,9 @@ fn options_from_body(scope: &Scope, parts: &Parts, bytes: &[u8]) -> ApiResult<Ra
         )));
     }
     let bad = |field: &str, err: serde_json::Error| {
-        ApiError::bad_request(format!("DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions: {field}: {err}"))
+        ApiError::bad_request(format!(
+            "DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions: {field}: {err}"
+        ))
     };
     let field = |name: &str| map.get(name).filter(|v| !v.is_null()).cloned();
     Ok(RawDeleteOptions {
@@ -85,7 +98,11 @@ fn options_from_body(scope: &Scope, parts: &Parts, bytes: &[u8]) -> ApiResult<Ra
 }
 
 /// DeleteOptions from the body, or from the query when the body is empty; validated.
-async fn delete_options(scope: &Scope, parts: &Parts, request_body: Body) -> ApiResult<(DeleteOptions, WriteOptions)> {
+async fn delete_options(
+    scope: &Scope,
+    parts: &Parts,
+    request_body: Body,
+) -> ApiResult<(DeleteOptions, WriteOptions)> {
     let bytes = body::read_body(request_body).await?;
     let raw = if bytes.iter().all(u8::is_ascii_whitespace) {
         query::raw_delete_options(&scope.query)?
@@ -103,7 +120,10 @@ pub async fn delete(scope: Scope, parts: Parts, request_body: Body) -> Response 
     };
     let result = async {
         let (opts, write) = delete_options(&scope, &parts, request_body).await?;
-        let outcome = scope.store.delete(scope.namespace(), scope.name(), &opts, &write).await?;
+        let outcome = scope
+            .store
+            .delete(scope.namespace(), scope.name(), &opts, &write)
+            .await?;
         Ok::<_, ApiError>((opts, outcome))
     }
     .await;
@@ -113,7 +133,12 @@ pub async fn delete(scope: Scope, parts: Parts, request_body: Body) -> Response 
     };
     if outcome.deleted && !returns_deleted_object(scope.info) {
         let metadata = outcome.object.get("metadata");
-        let text = |key: &str| metadata.and_then(|m| m.get(key)).and_then(Value::as_str).unwrap_or_default();
+        let text = |key: &str| {
+            metadata
+                .and_then(|m| m.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
         let mut details = json!({"name": text("name"), "kind": scope.info.plural});
         if !scope.info.group.is_empty() {
             details["group"] = Value::from(scope.info.group);
@@ -148,7 +173,10 @@ pub async fn delete_collection(scope: Scope, parts: Parts, request_body: Body) -
         let list_opts = query::list_options(&scope.query, false)?;
         let (opts, write) = delete_options(&scope, &parts, request_body).await?;
         let include = scope.include_object(&output)?;
-        let list = scope.store.delete_collection(scope.namespace(), &list_opts, &opts, &write).await?;
+        let list = scope
+            .store
+            .delete_collection(scope.namespace(), &list_opts, &opts, &write)
+            .await?;
         negotiation::render_list(scope.info, &output, include, list)
     }
     .await;

@@ -61,7 +61,10 @@ impl Scope {
 
     /// Whether the response should be indented.
     pub fn pretty(&self, parts: &Parts) -> bool {
-        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
         query::wants_pretty(&self.query, user_agent)
     }
 
@@ -73,7 +76,9 @@ impl Scope {
     /// The Table `includeObject`, validated only when a Table was asked for (as upstream).
     pub fn include_object(&self, output: &Output) -> ApiResult<IncludeObject> {
         match output.transform {
-            negotiation::Transform::Table { .. } => negotiation::table_include(self.query.get("includeObject")),
+            negotiation::Transform::Table { .. } => {
+                negotiation::table_include(self.query.get("includeObject"))
+            }
             _ => Ok(IncludeObject::default()),
         }
     }
@@ -81,17 +86,26 @@ impl Scope {
 
 /// The `Accept` header, if readable.
 pub fn accept(parts: &Parts) -> Option<&str> {
-    parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+    parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// The `Content-Type` header, if readable.
 pub fn content_type(parts: &Parts) -> Option<&str> {
-    parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// The JSON error form used before negotiation succeeded.
 pub fn fallback_output(parts: &Parts, scope: &Scope) -> Output {
-    Output { pretty: scope.pretty(parts), ..Output::default() }
+    Output {
+        pretty: scope.pretty(parts),
+        ..Output::default()
+    }
 }
 
 /// Answers one object (or Status) in the negotiated form.
@@ -124,15 +138,20 @@ pub fn respond_object(
 /// `checkName`: 400 `the name of the object (a) does not match the name on the URL (b)`.
 pub fn check_name(object: &Value, name: &str, namespace: Option<&str>) -> ApiResult<()> {
     let metadata = object.get("metadata");
-    let object_name = metadata.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let object_name = metadata
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if object_name != name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({object_name}) does not match the name on the URL ({name})"
         )));
     }
     if let Some(namespace) = namespace.filter(|ns| !ns.is_empty()) {
-        let object_namespace =
-            metadata.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or_default();
+        let object_namespace = metadata
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !object_namespace.is_empty() && object_namespace != namespace {
             return Err(ApiError::bad_request(format!(
                 "the namespace of the object ({object_namespace}) does not match the namespace on the request ({namespace})"
@@ -153,16 +172,25 @@ mod tests {
         assert!(check_name(&obj, "a", Some("ns")).is_ok());
         assert!(check_name(&obj, "a", None).is_ok());
         assert_eq!(
-            check_name(&obj, "b", Some("ns")).unwrap_err().status.message,
+            check_name(&obj, "b", Some("ns"))
+                .unwrap_err()
+                .status
+                .message,
             "the name of the object (a) does not match the name on the URL (b)"
         );
         assert_eq!(
-            check_name(&obj, "a", Some("other")).unwrap_err().status.message,
+            check_name(&obj, "a", Some("other"))
+                .unwrap_err()
+                .status
+                .message,
             "the namespace of the object (ns) does not match the namespace on the request (other)"
         );
         assert!(check_name(&json!({"metadata": {"name": "a"}}), "a", Some("ns")).is_ok());
         assert_eq!(
-            check_name(&json!({}), "a", None).unwrap_err().status.message,
+            check_name(&json!({}), "a", None)
+                .unwrap_err()
+                .status
+                .message,
             "the name of the object () does not match the name on the URL (a)"
         );
     }

@@ -20,7 +20,9 @@ use serde_json::Value;
 
 use super::{check_name, content_type, fallback_output, respond_object, Scope};
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
-use crate::registry::catalog::codec::{dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message};
+use crate::registry::catalog::codec::{
+    dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message,
+};
 use crate::servers::core::body;
 use crate::servers::core::negotiation;
 use crate::servers::core::query::{self, go_quote, FieldValidation, WriteKind};
@@ -52,7 +54,11 @@ fn rejected(why: impl Into<String>) -> ApiError {
         "Invalid",
         "the server rejected our request due to an error in our request",
         Some(StatusDetails {
-            causes: vec![StatusCause { reason: "UnexpectedServerResponse".into(), message: why.into(), field: String::new() }],
+            causes: vec![StatusCause {
+                reason: "UnexpectedServerResponse".into(),
+                message: why.into(),
+                field: String::new(),
+            }],
             ..Default::default()
         }),
     )
@@ -80,17 +86,27 @@ fn go_value(value: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
-        Value::Array(items) => format!("[{}]", items.iter().map(go_value).collect::<Vec<_>>().join(" ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(go_value).collect::<Vec<_>>().join(" ")
+        ),
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            let entries: Vec<String> = keys.iter().map(|k| format!("{k}:{}", go_value(&map[k.as_str()]))).collect();
+            let entries: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", go_value(&map[k.as_str()])))
+                .collect();
             format!("map[{}]", entries.join(" "))
         }
     }
 }
 
-fn decode_patch(content_type: &str, bytes: &[u8], validation: FieldValidation) -> ApiResult<(PatchDocument, Vec<String>)> {
+fn decode_patch(
+    content_type: &str,
+    bytes: &[u8],
+    validation: FieldValidation,
+) -> ApiResult<(PatchDocument, Vec<String>)> {
     let strict = validation != FieldValidation::Ignore;
     let decoding_error = |err: serde_json::Error| {
         if strict {
@@ -101,7 +117,11 @@ fn decode_patch(content_type: &str, bytes: &[u8], validation: FieldValidation) -
     };
     let duplicates = || -> Vec<String> {
         if strict {
-            duplicate_fields(bytes).unwrap_or_default().iter().map(|p| duplicate_field_message(p)).collect()
+            duplicate_fields(bytes)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| duplicate_field_message(p))
+                .collect()
         } else {
             Vec::new()
         }
@@ -133,7 +153,8 @@ fn decode_patch(content_type: &str, bytes: &[u8], validation: FieldValidation) -
             Ok((PatchDocument::Merge(patch), duplicates()))
         }
         _ => {
-            let patch: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let patch: Value =
+                serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(e.to_string()))?;
             Ok((PatchDocument::Strategic(patch), duplicates()))
         }
     }
@@ -142,7 +163,8 @@ fn decode_patch(content_type: &str, bytes: &[u8], validation: FieldValidation) -
 /// The strategic merge of `patch` into `current`, for the kind of `scope`.
 fn strategic_merge(scope: &Scope, current: &Value, patch: &Value) -> ApiResult<Value> {
     let info = scope.info;
-    crate::patch::strategic::apply(current, patch, info.group, info.version, info.kind).map_err(ApiError::from)
+    crate::patch::strategic::apply(current, patch, info.group, info.version, info.kind)
+        .map_err(ApiError::from)
 }
 
 /// Applies one patch to the current object and decodes the result as the kind.
@@ -178,7 +200,10 @@ impl Patcher<'_> {
             _ => go_quote(&serde_json::to_string(&patched).unwrap_or_default()),
         };
         if !patched.is_object() {
-            return Err(invalid_patch(&rendered(), "the patched document is not an object"));
+            return Err(invalid_patch(
+                &rendered(),
+                "the patched document is not an object",
+            ));
         }
         let decoded = self
             .scope
@@ -188,7 +213,11 @@ impl Patcher<'_> {
             .map_err(|err| invalid_patch(&rendered(), &err.to_string()))?;
         let mut field_errors = self.patch_errors.clone();
         if self.validation != FieldValidation::Ignore {
-            field_errors.extend(dropped_fields(&patched, &decoded).iter().map(|p| unknown_field_message(p)));
+            field_errors.extend(
+                dropped_fields(&patched, &decoded)
+                    .iter()
+                    .map(|p| unknown_field_message(p)),
+            );
         }
         if !field_errors.is_empty() {
             match self.validation {
@@ -223,17 +252,26 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
         let mut params = query::write_params(&scope.query, WriteKind::Patch)?;
         params.write.subresource = scope.subresource.clone();
         let (document, patch_errors) = decode_patch(&patch_type, &bytes, params.field_validation)?;
-        let mut patcher =
-            Patcher { scope: &scope, document, patch_errors, validation: params.field_validation, warnings: Vec::new() };
+        let mut patcher = Patcher {
+            scope: &scope,
+            document,
+            patch_errors,
+            validation: params.field_validation,
+            warnings: Vec::new(),
+        };
         let object = scope
             .store
-            .guaranteed_update(scope.namespace(), scope.name(), &params.write, |current| patcher.apply(current))
+            .guaranteed_update(scope.namespace(), scope.name(), &params.write, |current| {
+                patcher.apply(current)
+            })
             .await?;
         Ok::<_, ApiError>((object, patcher.warnings))
     }
     .await;
     match result {
-        Ok((object, warnings)) => respond_object(&scope, &output, StatusCode::OK, object, &warnings),
+        Ok((object, warnings)) => {
+            respond_object(&scope, &output, StatusCode::OK, object, &warnings)
+        }
         Err(err) => negotiation::respond_error(&output, err, &[]),
     }
 }
@@ -246,17 +284,29 @@ mod tests {
     #[test]
     fn go_rendering_of_patch_maps() {
         let patch = json!({"spec": {"replicas": 2, "foo": "x"}, "a": [1, null, true]});
-        assert_eq!(go_value(&patch), "map[a:[1 <nil> true] spec:map[foo:x replicas:2]]");
+        assert_eq!(
+            go_value(&patch),
+            "map[a:[1 <nil> true] spec:map[foo:x replicas:2]]"
+        );
     }
 
     #[test]
     fn patch_decoding_errors() {
-        let err = decode_patch(JSON_PATCH, b"{", FieldValidation::Strict).err().expect("bad json");
+        let err = decode_patch(JSON_PATCH, b"{", FieldValidation::Strict)
+            .err()
+            .expect("bad json");
         assert_eq!(err.status.code, 400);
-        assert!(err.status.message.starts_with("error decoding patch: "), "{}", err.status.message);
-        let err = decode_patch(MERGE_PATCH, b"{", FieldValidation::Ignore).err().expect("bad json");
+        assert!(
+            err.status.message.starts_with("error decoding patch: "),
+            "{}",
+            err.status.message
+        );
+        let err = decode_patch(MERGE_PATCH, b"{", FieldValidation::Ignore)
+            .err()
+            .expect("bad json");
         assert_eq!(err.status.message, "Invalid JSON Patch");
-        let (_, errors) = decode_patch(MERGE_PATCH, br#"{"a":1,"a":2}"#, FieldValidation::Warn).expect("decodes");
+        let (_, errors) =
+            decode_patch(MERGE_PATCH, br#"{"a":1,"a":2}"#, FieldValidation::Warn).expect("decodes");
         assert_eq!(errors, vec!["duplicate field \"a\"".to_string()]);
     }
 
@@ -265,7 +315,10 @@ mod tests {
         let err = rejected("testing value /data/a failed");
         assert_eq!(err.status.code, 422);
         assert_eq!(err.status.reason, "Invalid");
-        assert_eq!(err.status.message, "the server rejected our request due to an error in our request");
+        assert_eq!(
+            err.status.message,
+            "the server rejected our request due to an error in our request"
+        );
         let details = err.status.details.expect("details");
         assert_eq!(details.causes[0].reason, "UnexpectedServerResponse");
     }

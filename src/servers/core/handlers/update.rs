@@ -21,21 +21,33 @@ pub async fn update(scope: Scope, parts: Parts, request_body: Body) -> Response 
     };
     match update_object(&scope, &parts, request_body).await {
         Ok((object, created, warnings)) => {
-            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             respond_object(&scope, &output, status, object, &warnings)
         }
         Err(err) => negotiation::respond_error(&output, err, &[]),
     }
 }
 
-async fn update_object(scope: &Scope, parts: &Parts, request_body: Body) -> ApiResult<(Value, bool, Vec<String>)> {
+async fn update_object(
+    scope: &Scope,
+    parts: &Parts,
+    request_body: Body,
+) -> ApiResult<(Value, bool, Vec<String>)> {
     let format = body::input_format(content_type(parts))?;
     let bytes = body::read_body(request_body).await?;
     let mut params = query::write_params(&scope.query, WriteKind::Update)?;
     params.write.subresource = scope.subresource.clone();
     let expected = ExpectedType::of(scope.info);
-    let (object, warnings) = body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    let (object, warnings) =
+        body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
     check_name(&object, scope.name(), scope.namespace())?;
-    let (stored, created) = scope.store.update(scope.namespace(), scope.name(), object, &params.write).await?;
+    let (stored, created) = scope
+        .store
+        .update(scope.namespace(), scope.name(), object, &params.write)
+        .await?;
     Ok((stored, created, warnings))
 }

@@ -70,7 +70,9 @@ fn select_name(opts: &mut ListOptions, name: &str) -> ApiResult<()> {
     }
     match selected_name(&opts.field_selector) {
         Some(selected) if selected == name => Ok(()),
-        _ => Err(ApiError::bad_request("fieldSelector metadata.name doesn't match requested name")),
+        _ => Err(ApiError::bad_request(
+            "fieldSelector metadata.name doesn't match requested name",
+        )),
     }
 }
 
@@ -79,7 +81,16 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
     let pretty = scope.pretty(&parts);
     let output = match negotiation::negotiate(accept(&parts), true, pretty) {
         Ok(output) => output,
-        Err(err) => return negotiation::respond_error(&Output { pretty, ..Output::default() }, err, &[]),
+        Err(err) => {
+            return negotiation::respond_error(
+                &Output {
+                    pretty,
+                    ..Output::default()
+                },
+                err,
+                &[],
+            )
+        }
     };
     let include = match scope.include_object(&output) {
         Ok(include) => include,
@@ -95,11 +106,21 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
         Ok(events) => events,
         Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
-    let mut encoder = EventEncoder { info: scope.info, transform: output.transform, include, first_object: true };
+    let mut encoder = EventEncoder {
+        info: scope.info,
+        transform: output.transform,
+        include,
+        first_object: true,
+    };
     let frames = events
         .map(move |event| Ok::<Bytes, Infallible>(encoder.encode(&event)))
         .take_until(tokio::time::sleep(timeout));
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(frames)).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(frames),
+    )
+        .into_response()
 }
 
 /// Turns events into newline-terminated JSON frames in the negotiated form.
@@ -121,7 +142,9 @@ impl EventEncoder {
             Transform::Table { .. } if is_bookmark => return Self::cached_frame(event),
             // PartialObjectMetadataList cannot convert single objects: upstream sends them as they are.
             Transform::None | Transform::PartialObjectMetadataList { .. } => {
-                if event.object().get("kind").is_some() && event.object().get("apiVersion").is_some() {
+                if event.object().get("kind").is_some()
+                    && event.object().get("apiVersion").is_some()
+                {
                     return Self::cached_frame(event);
                 }
                 negotiation::with_type_meta(self.info, event.object().clone())
@@ -133,7 +156,8 @@ impl EventEncoder {
             }),
             Transform::Table { version } => {
                 let object = negotiation::with_type_meta(self.info, event.object().clone());
-                let mut table = table::row_table(self.info, &object, self.include, self.first_object);
+                let mut table =
+                    table::row_table(self.info, &object, self.include, self.first_object);
                 self.first_object = false;
                 if version != "v1" {
                     table["apiVersion"] = Value::from(format!("meta.k8s.io/{version}"));
@@ -142,7 +166,8 @@ impl EventEncoder {
             }
         };
         let mut frame =
-            serde_json::to_vec(&json!({"type": event.event_type.as_str(), "object": object})).unwrap_or_default();
+            serde_json::to_vec(&json!({"type": event.event_type.as_str(), "object": object}))
+                .unwrap_or_default();
         frame.push(b'\n');
         Bytes::from(frame)
     }
@@ -166,7 +191,10 @@ mod tests {
         assert_eq!(watch_timeout(Some(5)), Duration::from_secs(5));
         for _ in 0..20 {
             let random = watch_timeout(None);
-            assert!(random >= MIN_REQUEST_TIMEOUT && random < MIN_REQUEST_TIMEOUT * 2, "{random:?}");
+            assert!(
+                random >= MIN_REQUEST_TIMEOUT && random < MIN_REQUEST_TIMEOUT * 2,
+                "{random:?}"
+            );
         }
         assert!(watch_timeout(Some(0)) >= MIN_REQUEST_TIMEOUT);
     }
@@ -176,14 +204,23 @@ mod tests {
         let mut opts = ListOptions::default();
         select_name(&mut opts, "a").expect("empty selector");
         assert_eq!(opts.field_selector, "metadata.name=a");
-        let mut opts = ListOptions { field_selector: "metadata.name==a,status.phase=Running".into(), ..Default::default() };
+        let mut opts = ListOptions {
+            field_selector: "metadata.name==a,status.phase=Running".into(),
+            ..Default::default()
+        };
         select_name(&mut opts, "a").expect("same name");
-        let mut opts = ListOptions { field_selector: "metadata.name=b".into(), ..Default::default() };
+        let mut opts = ListOptions {
+            field_selector: "metadata.name=b".into(),
+            ..Default::default()
+        };
         assert_eq!(
             select_name(&mut opts, "a").unwrap_err().status.message,
             "fieldSelector metadata.name doesn't match requested name"
         );
-        let mut opts = ListOptions { field_selector: "metadata.name!=a".into(), ..Default::default() };
+        let mut opts = ListOptions {
+            field_selector: "metadata.name!=a".into(),
+            ..Default::default()
+        };
         assert!(select_name(&mut opts, "a").is_err());
     }
 }

@@ -9,24 +9,40 @@ use super::*;
 async fn configmap_lifecycle() {
     let api = Api::new().await;
     let created = api.post(CM, &configmap("a", json!({"k": "v"}))).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     assert_eq!(created.header("content-type"), Some("application/json"));
     let object = created.json();
     assert_eq!(object["kind"], "ConfigMap");
     assert_eq!(object["apiVersion"], "v1");
     assert_eq!(object["metadata"]["namespace"], "default");
     assert!(object["metadata"]["uid"].is_string());
-    let rv = object["metadata"]["resourceVersion"].as_str().expect("resourceVersion").to_string();
+    let rv = object["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("resourceVersion")
+        .to_string();
 
     let got = api.get(&format!("{CM}/a")).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.json()["data"]["k"], "v");
-    assert!(got.body.ends_with(b"\n"), "compact JSON ends with a newline");
+    assert!(
+        got.body.ends_with(b"\n"),
+        "compact JSON ends with a newline"
+    );
 
     let mut changed = got.json();
     changed["data"]["k"] = json!("w");
     let updated = api.put(&format!("{CM}/a"), &changed).await;
-    assert_eq!(updated.status, StatusCode::OK, "{}", String::from_utf8_lossy(&updated.body));
+    assert_eq!(
+        updated.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&updated.body)
+    );
     assert_eq!(updated.json()["data"]["k"], "w");
     assert_ne!(updated.json()["metadata"]["resourceVersion"], json!(rv));
 
@@ -59,9 +75,17 @@ async fn configmap_lifecycle() {
 #[tokio::test]
 async fn already_exists_is_409() {
     let api = Api::new().await;
-    assert_eq!(api.post(CM, &configmap("a", json!({}))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        api.post(CM, &configmap("a", json!({}))).await.status,
+        StatusCode::CREATED
+    );
     let again = api.post(CM, &configmap("a", json!({}))).await;
-    assert_status(&again, 409, "AlreadyExists", "configmaps \"a\" already exists");
+    assert_status(
+        &again,
+        409,
+        "AlreadyExists",
+        "configmaps \"a\" already exists",
+    );
 }
 
 #[tokio::test]
@@ -81,18 +105,34 @@ async fn lists_have_upstream_shape() {
         assert_eq!(api.post(CM, &cm).await.status, StatusCode::CREATED);
     }
     let list = api.get(CM).await.json();
-    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["a", "b", "c"]);
-    assert!(list["items"][0].get("kind").is_none(), "list items carry no kind, as upstream");
+    assert!(
+        list["items"][0].get("kind").is_none(),
+        "list items carry no kind, as upstream"
+    );
     assert!(list["items"][0].get("apiVersion").is_none());
 
-    let selected = api.get(&format!("{CM}?labelSelector=tier%3Dweb")).await.json();
+    let selected = api
+        .get(&format!("{CM}?labelSelector=tier%3Dweb"))
+        .await
+        .json();
     assert_eq!(selected["items"].as_array().unwrap().len(), 2);
 
     let page = api.get(&format!("{CM}?limit=2")).await.json();
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
-    let token = page["metadata"]["continue"].as_str().expect("continue token");
-    let rest = api.get(&format!("{CM}?limit=2&continue={token}")).await.json();
+    let token = page["metadata"]["continue"]
+        .as_str()
+        .expect("continue token");
+    let rest = api
+        .get(&format!("{CM}?limit=2&continue={token}"))
+        .await
+        .json();
     assert_eq!(rest["items"][0]["metadata"]["name"], "c");
 
     let all = api.get("/api/v1/configmaps").await;
@@ -104,7 +144,12 @@ async fn lists_have_upstream_shape() {
 async fn deployment_crud_and_status() {
     let api = Api::new().await;
     let created = api.post(DEPLOY, &deployment("web", 2)).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     let object = created.json();
     assert_eq!(object["kind"], "Deployment");
     assert_eq!(object["apiVersion"], "apps/v1");
@@ -118,9 +163,18 @@ async fn deployment_crud_and_status() {
     with_status["status"] = json!({"replicas": 2, "observedGeneration": 1});
     with_status["spec"]["replicas"] = json!(9);
     let written = api.put(&format!("{DEPLOY}/web/status"), &with_status).await;
-    assert_eq!(written.status, StatusCode::OK, "{}", String::from_utf8_lossy(&written.body));
+    assert_eq!(
+        written.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&written.body)
+    );
     assert_eq!(written.json()["status"]["replicas"], 2);
-    assert_eq!(written.json()["spec"]["replicas"], 2, "a status write keeps the spec");
+    assert_eq!(
+        written.json()["spec"]["replicas"],
+        2,
+        "a status write keeps the spec"
+    );
 
     let deleted = api.delete(&format!("{DEPLOY}/web")).await;
     assert_eq!(deleted.status, StatusCode::OK);
@@ -134,29 +188,70 @@ async fn pods_return_the_deleted_object() {
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
     let created = api.post("/api/v1/namespaces/default/pods", &pod).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
-    let deleted = api.delete("/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0").await;
-    assert_eq!(deleted.status, StatusCode::OK, "{}", String::from_utf8_lossy(&deleted.body));
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let deleted = api
+        .delete("/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0")
+        .await;
+    assert_eq!(
+        deleted.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&deleted.body)
+    );
     assert_eq!(deleted.json()["kind"], "Pod");
 }
 
 #[tokio::test]
 async fn dry_run_writes_nothing() {
     let api = Api::new().await;
-    let created = api.post(&format!("{CM}?dryRun=All"), &configmap("dry", json!({}))).await;
+    let created = api
+        .post(&format!("{CM}?dryRun=All"), &configmap("dry", json!({})))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(created.json()["metadata"]["name"], "dry");
-    assert_eq!(api.get(&format!("{CM}/dry")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get(&format!("{CM}/dry")).await.status,
+        StatusCode::NOT_FOUND
+    );
 
-    assert_eq!(api.post(CM, &configmap("real", json!({"a": "1"}))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        api.post(CM, &configmap("real", json!({"a": "1"})))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
     let mut changed = api.get(&format!("{CM}/real")).await.json();
     changed["data"]["a"] = json!("2");
-    assert_eq!(api.put(&format!("{CM}/real?dryRun=All"), &changed).await.status, StatusCode::OK);
-    assert_eq!(api.get(&format!("{CM}/real")).await.json()["data"]["a"], "1");
+    assert_eq!(
+        api.put(&format!("{CM}/real?dryRun=All"), &changed)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.get(&format!("{CM}/real")).await.json()["data"]["a"],
+        "1"
+    );
 
-    let dry_delete = api.send(Method::DELETE, &format!("{CM}/real"), &[("content-type", "application/json")],
-        r#"{"kind":"DeleteOptions","apiVersion":"v1","dryRun":["All"]}"#).await;
-    assert_eq!(dry_delete.status, StatusCode::OK, "{}", String::from_utf8_lossy(&dry_delete.body));
+    let dry_delete = api
+        .send(
+            Method::DELETE,
+            &format!("{CM}/real"),
+            &[("content-type", "application/json")],
+            r#"{"kind":"DeleteOptions","apiVersion":"v1","dryRun":["All"]}"#,
+        )
+        .await;
+    assert_eq!(
+        dry_delete.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&dry_delete.body)
+    );
     assert_eq!(api.get(&format!("{CM}/real")).await.status, StatusCode::OK);
 }
 
@@ -164,12 +259,35 @@ async fn dry_run_writes_nothing() {
 async fn delete_preconditions_and_collections() {
     let api = Api::new().await;
     let created = api.post(CM, &configmap("a", json!({}))).await.json();
-    assert_eq!(api.post(CM, &configmap("b", json!({}))).await.status, StatusCode::CREATED);
-    let wrong_uid = api.send(Method::DELETE, &format!("{CM}/a"), &[("content-type", "application/json")],
-        r#"{"preconditions":{"uid":"not-it"}}"#).await;
-    assert_eq!(wrong_uid.status, StatusCode::CONFLICT, "{}", String::from_utf8_lossy(&wrong_uid.body));
-    let right_uid = serde_json::to_string(&json!({"preconditions": {"uid": created["metadata"]["uid"]}})).unwrap();
-    let ok = api.send(Method::DELETE, &format!("{CM}/a"), &[("content-type", "application/json")], right_uid).await;
+    assert_eq!(
+        api.post(CM, &configmap("b", json!({}))).await.status,
+        StatusCode::CREATED
+    );
+    let wrong_uid = api
+        .send(
+            Method::DELETE,
+            &format!("{CM}/a"),
+            &[("content-type", "application/json")],
+            r#"{"preconditions":{"uid":"not-it"}}"#,
+        )
+        .await;
+    assert_eq!(
+        wrong_uid.status,
+        StatusCode::CONFLICT,
+        "{}",
+        String::from_utf8_lossy(&wrong_uid.body)
+    );
+    let right_uid =
+        serde_json::to_string(&json!({"preconditions": {"uid": created["metadata"]["uid"]}}))
+            .unwrap();
+    let ok = api
+        .send(
+            Method::DELETE,
+            &format!("{CM}/a"),
+            &[("content-type", "application/json")],
+            right_uid,
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::OK);
 
     let gone = api.delete(CM).await;

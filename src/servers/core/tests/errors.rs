@@ -29,14 +29,41 @@ async fn unknown_paths_are_404() {
 async fn unsupported_verbs_are_405() {
     let api = Api::new().await;
     let cases = [
-        (Method::DELETE, "/api/v1/namespaces", "deletecollection is not supported on resources of kind \"namespaces\""),
-        (Method::POST, "/api/v1/configmaps", "create is not supported on resources of kind \"configmaps\""),
-        (Method::POST, "/api/v1/namespaces/default/configmaps/a", "create is not supported on resources of kind \"configmaps\""),
-        (Method::PUT, CM, "update is not supported on resources of kind \"configmaps\""),
-        (Method::PATCH, DEPLOY, "patch is not supported on resources of kind \"deployments.apps\""),
+        (
+            Method::DELETE,
+            "/api/v1/namespaces",
+            "deletecollection is not supported on resources of kind \"namespaces\"",
+        ),
+        (
+            Method::POST,
+            "/api/v1/configmaps",
+            "create is not supported on resources of kind \"configmaps\"",
+        ),
+        (
+            Method::POST,
+            "/api/v1/namespaces/default/configmaps/a",
+            "create is not supported on resources of kind \"configmaps\"",
+        ),
+        (
+            Method::PUT,
+            CM,
+            "update is not supported on resources of kind \"configmaps\"",
+        ),
+        (
+            Method::PATCH,
+            DEPLOY,
+            "patch is not supported on resources of kind \"deployments.apps\"",
+        ),
     ];
     for (method, path, message) in cases {
-        let answer = api.send(method.clone(), path, &[("content-type", "application/json")], "{}").await;
+        let answer = api
+            .send(
+                method.clone(),
+                path,
+                &[("content-type", "application/json")],
+                "{}",
+            )
+            .await;
         assert_status(&answer, 405, "MethodNotAllowed", message);
     }
 }
@@ -45,19 +72,39 @@ async fn unsupported_verbs_are_405() {
 async fn subresources_not_served_say_so() {
     let api = Api::new().await;
     let log = api.get("/api/v1/namespaces/default/pods/p/log").await;
-    assert_status(&log, 405, "MethodNotAllowed", "the log subresource of pods is not supported by this server");
+    assert_status(
+        &log,
+        405,
+        "MethodNotAllowed",
+        "the log subresource of pods is not supported by this server",
+    );
     let scale = api.get(&format!("{DEPLOY}/web/scale")).await;
-    assert_status(&scale, 405, "MethodNotAllowed", "the scale subresource of deployments.apps is not supported by this server");
+    assert_status(
+        &scale,
+        405,
+        "MethodNotAllowed",
+        "the scale subresource of deployments.apps is not supported by this server",
+    );
     assert_eq!(scale.json()["details"]["kind"], "deployments/scale");
     let delete_status = api.delete(&format!("{DEPLOY}/web/status")).await;
-    assert_status(&delete_status, 405, "MethodNotAllowed", "delete is not supported on resources of kind \"deployments.apps\"");
+    assert_status(
+        &delete_status,
+        405,
+        "MethodNotAllowed",
+        "delete is not supported on resources of kind \"deployments.apps\"",
+    );
 }
 
 #[tokio::test]
 async fn bodies_in_unknown_formats_are_415() {
     let api = Api::new().await;
     let answer = api
-        .send(Method::POST, CM, &[("content-type", "text/plain")], Body::from("cfg"))
+        .send(
+            Method::POST,
+            CM,
+            &[("content-type", "text/plain")],
+            Body::from("cfg"),
+        )
         .await;
     assert_status(
         &answer,
@@ -70,7 +117,14 @@ async fn bodies_in_unknown_formats_are_415() {
 #[tokio::test]
 async fn malformed_bodies_are_400() {
     let api = Api::new().await;
-    let answer = api.send(Method::POST, CM, &[("content-type", "application/json")], "{\"metadata\":").await;
+    let answer = api
+        .send(
+            Method::POST,
+            CM,
+            &[("content-type", "application/json")],
+            "{\"metadata\":",
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     let status = answer.json();
     assert_eq!(status["reason"], "BadRequest");
@@ -80,7 +134,12 @@ async fn malformed_bodies_are_400() {
         "{message}"
     );
 
-    let wrong_version = api.post(DEPLOY, &json!({"apiVersion": "apps/v1beta1", "kind": "Deployment"})).await;
+    let wrong_version = api
+        .post(
+            DEPLOY,
+            &json!({"apiVersion": "apps/v1beta1", "kind": "Deployment"}),
+        )
+        .await;
     assert_status(
         &wrong_version,
         400,
@@ -93,7 +152,12 @@ async fn malformed_bodies_are_400() {
 async fn invalid_objects_are_422() {
     let api = Api::new().await;
     let answer = api.post(CM, &configmap("Bad_Name", json!({}))).await;
-    assert_eq!(answer.status.as_u16(), 422, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status.as_u16(),
+        422,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     let status = answer.json();
     assert_eq!(status["reason"], "Invalid");
     assert_eq!(status["details"]["kind"], "ConfigMap");
@@ -104,7 +168,9 @@ async fn invalid_objects_are_422() {
 #[tokio::test]
 async fn invalid_options_are_422() {
     let api = Api::new().await;
-    let answer = api.post(&format!("{CM}?dryRun=Some"), &configmap("a", json!({}))).await;
+    let answer = api
+        .post(&format!("{CM}?dryRun=Some"), &configmap("a", json!({})))
+        .await;
     assert_status(
         &answer,
         422,
@@ -123,15 +189,32 @@ async fn invalid_options_are_422() {
 #[tokio::test]
 async fn name_mismatch_on_update_is_400() {
     let api = Api::new().await;
-    assert_eq!(api.post(CM, &configmap("a", json!({}))).await.status, StatusCode::CREATED);
-    let answer = api.put(&format!("{CM}/a"), &configmap("b", json!({}))).await;
-    assert_status(&answer, 400, "BadRequest", "the name of the object (b) does not match the name on the URL (a)");
+    assert_eq!(
+        api.post(CM, &configmap("a", json!({}))).await.status,
+        StatusCode::CREATED
+    );
+    let answer = api
+        .put(&format!("{CM}/a"), &configmap("b", json!({})))
+        .await;
+    assert_status(
+        &answer,
+        400,
+        "BadRequest",
+        "the name of the object (b) does not match the name on the URL (a)",
+    );
 }
 
 #[tokio::test]
 async fn protobuf_only_accept_is_406() {
     let api = Api::new().await;
-    let answer = api.send(Method::GET, CM, &[("accept", "application/vnd.kubernetes.protobuf")], Body::empty()).await;
+    let answer = api
+        .send(
+            Method::GET,
+            CM,
+            &[("accept", "application/vnd.kubernetes.protobuf")],
+            Body::empty(),
+        )
+        .await;
     assert_status(
         &answer,
         406,
@@ -139,7 +222,15 @@ async fn protobuf_only_accept_is_406() {
         "only the following media types are accepted: application/json, application/yaml",
     );
     let fallback = api
-        .send(Method::GET, CM, &[("accept", "application/vnd.kubernetes.protobuf, application/json")], Body::empty())
+        .send(
+            Method::GET,
+            CM,
+            &[(
+                "accept",
+                "application/vnd.kubernetes.protobuf, application/json",
+            )],
+            Body::empty(),
+        )
         .await;
     assert_eq!(fallback.status, StatusCode::OK);
     assert_eq!(fallback.header("content-type"), Some("application/json"));
@@ -150,21 +241,37 @@ async fn field_validation_strict_and_warn() {
     let api = Api::new().await;
     let mut body = deployment("web", 1);
     body["spec"]["foo"] = json!("bar");
-    let strict = api.post(&format!("{DEPLOY}?fieldValidation=Strict"), &body).await;
+    let strict = api
+        .post(&format!("{DEPLOY}?fieldValidation=Strict"), &body)
+        .await;
     assert_status(
         &strict,
         400,
         "BadRequest",
         "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.foo\"",
     );
-    assert_eq!(api.get(&format!("{DEPLOY}/web")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get(&format!("{DEPLOY}/web")).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let warned = api.post(DEPLOY, &body).await;
     assert_eq!(warned.status, StatusCode::CREATED);
-    assert_eq!(warned.warnings(), vec!["299 - \"unknown field \\\"spec.foo\\\"\"".to_string()]);
-    assert!(warned.json()["spec"].get("foo").is_none(), "unknown fields are dropped");
+    assert_eq!(
+        warned.warnings(),
+        vec!["299 - \"unknown field \\\"spec.foo\\\"\"".to_string()]
+    );
+    assert!(
+        warned.json()["spec"].get("foo").is_none(),
+        "unknown fields are dropped"
+    );
 
-    let ignored = api.post(&format!("{CM}?fieldValidation=Ignore"), &json!({"metadata": {"name": "x"}, "bogus": 1})).await;
+    let ignored = api
+        .post(
+            &format!("{CM}?fieldValidation=Ignore"),
+            &json!({"metadata": {"name": "x"}, "bogus": 1}),
+        )
+        .await;
     assert_eq!(ignored.status, StatusCode::CREATED);
     assert!(ignored.warnings().is_empty());
 }

@@ -13,15 +13,35 @@ async fn yaml_in_and_out() {
     let api = Api::new().await;
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  greeting: hello\n";
     let created = api
-        .send(Method::POST, CM, &[("content-type", "application/yaml"), ("accept", "application/yaml")], yaml)
+        .send(
+            Method::POST,
+            CM,
+            &[
+                ("content-type", "application/yaml"),
+                ("accept", "application/yaml"),
+            ],
+            yaml,
+        )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     assert_eq!(created.header("content-type"), Some("application/yaml"));
     let parsed: Value = serde_yaml::from_slice(&created.body).expect("YAML body");
     assert_eq!(parsed["data"]["greeting"], "hello");
     assert_eq!(parsed["kind"], "ConfigMap");
 
-    let missing = api.send(Method::GET, &format!("{CM}/nope"), &[("accept", "application/yaml")], "").await;
+    let missing = api
+        .send(
+            Method::GET,
+            &format!("{CM}/nope"),
+            &[("accept", "application/yaml")],
+            "",
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.header("content-type"), Some("application/yaml"));
     let status: Value = serde_yaml::from_slice(&missing.body).expect("YAML status");
@@ -31,25 +51,49 @@ async fn yaml_in_and_out() {
 #[tokio::test]
 async fn tables_for_kubectl_get() {
     let api = Api::new().await;
-    assert_eq!(api.post(DEPLOY, &deployment("web", 3)).await.status, StatusCode::CREATED);
-    let answer = api.send(Method::GET, DEPLOY, &[("accept", TABLE_ACCEPT)], "").await;
+    assert_eq!(
+        api.post(DEPLOY, &deployment("web", 3)).await.status,
+        StatusCode::CREATED
+    );
+    let answer = api
+        .send(Method::GET, DEPLOY, &[("accept", TABLE_ACCEPT)], "")
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.header("content-type"), Some("application/json"));
     let table = answer.json();
     assert_eq!(table["kind"], "Table");
     assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
     assert!(table["metadata"]["resourceVersion"].is_string());
-    let columns: Vec<&str> = table["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let columns: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(&columns[..2], ["Name", "Ready"]);
     assert_eq!(table["rows"][0]["cells"][0], "web");
     assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
 
-    let with_object = api.send(Method::GET, &format!("{DEPLOY}/web?includeObject=Object"), &[("accept", TABLE_ACCEPT)], "").await;
+    let with_object = api
+        .send(
+            Method::GET,
+            &format!("{DEPLOY}/web?includeObject=Object"),
+            &[("accept", TABLE_ACCEPT)],
+            "",
+        )
+        .await;
     let table = with_object.json();
     assert_eq!(table["rows"].as_array().unwrap().len(), 1);
     assert_eq!(table["rows"][0]["object"]["kind"], "Deployment");
 
-    let bad = api.send(Method::GET, &format!("{DEPLOY}?includeObject=All"), &[("accept", TABLE_ACCEPT)], "").await;
+    let bad = api
+        .send(
+            Method::GET,
+            &format!("{DEPLOY}?includeObject=All"),
+            &[("accept", TABLE_ACCEPT)],
+            "",
+        )
+        .await;
     assert_status(
         &bad,
         400,
@@ -61,9 +105,17 @@ async fn tables_for_kubectl_get() {
 #[tokio::test]
 async fn partial_object_metadata() {
     let api = Api::new().await;
-    assert_eq!(api.post(CM, &configmap("a", json!({"k": "v"}))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        api.post(CM, &configmap("a", json!({"k": "v"})))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
     let list_accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
-    let list = api.send(Method::GET, CM, &[("accept", list_accept)], "").await.json();
+    let list = api
+        .send(Method::GET, CM, &[("accept", list_accept)], "")
+        .await
+        .json();
     assert_eq!(list["kind"], "PartialObjectMetadataList");
     assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
     assert_eq!(list["items"][0]["kind"], "PartialObjectMetadata");
@@ -71,12 +123,27 @@ async fn partial_object_metadata() {
     assert!(list["items"][0].get("data").is_none());
 
     let one = api
-        .send(Method::GET, &format!("{CM}/a"), &[("accept", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1")], "")
+        .send(
+            Method::GET,
+            &format!("{CM}/a"),
+            &[(
+                "accept",
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+            )],
+            "",
+        )
         .await
         .json();
     assert_eq!(one["kind"], "PartialObjectMetadata");
 
-    let wrong = api.send(Method::GET, &format!("{CM}/a"), &[("accept", list_accept)], "").await;
+    let wrong = api
+        .send(
+            Method::GET,
+            &format!("{CM}/a"),
+            &[("accept", list_accept)],
+            "",
+        )
+        .await;
     assert_status(
         &wrong,
         406,
@@ -88,9 +155,23 @@ async fn partial_object_metadata() {
 #[tokio::test]
 async fn pretty_printing() {
     let api = Api::new().await;
-    assert_eq!(api.post(CM, &configmap("a", json!({}))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        api.post(CM, &configmap("a", json!({}))).await.status,
+        StatusCode::CREATED
+    );
     let pretty = api.get(&format!("{CM}/a?pretty=true")).await;
-    assert!(pretty.body.starts_with(b"{\n  \""), "{}", String::from_utf8_lossy(&pretty.body));
-    let curl = api.send(Method::GET, &format!("{CM}/a"), &[("user-agent", "curl/8.5.0")], "").await;
+    assert!(
+        pretty.body.starts_with(b"{\n  \""),
+        "{}",
+        String::from_utf8_lossy(&pretty.body)
+    );
+    let curl = api
+        .send(
+            Method::GET,
+            &format!("{CM}/a"),
+            &[("user-agent", "curl/8.5.0")],
+            "",
+        )
+        .await;
     assert!(curl.body.starts_with(b"{\n"));
 }

@@ -47,8 +47,12 @@ pub(super) struct Answer {
 impl Answer {
     /// The body as JSON (panics with the body text when it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -72,16 +76,37 @@ impl Api {
             compaction_interval: Duration::ZERO,
             ..apiary_rocksdb::RocksDbOptions::new(dir.path().join("db"))
         };
-        let storage: Arc<dyn apiary_storage::Storage> = apiary_rocksdb::open(options).await.expect("open rocksdb");
+        let storage: Arc<dyn apiary_storage::Storage> =
+            apiary_rocksdb::open(options).await.expect("open rocksdb");
         let mut stores = StoreRegistry::new();
         for (group, version, plural) in SERVED {
-            let info = builtin().lookup(group, version, plural).expect("built-in resource");
-            let store = Store::new(info, storage.clone(), strategy_for(info), StoreConfig::default());
+            let info = builtin()
+                .lookup(group, version, plural)
+                .expect("built-in resource");
+            let store = Store::new(
+                info,
+                storage.clone(),
+                strategy_for(info),
+                StoreConfig::default(),
+            );
             stores.insert(Arc::new(store));
         }
-        let api = Self { router: router(CoreContext::new(Arc::new(stores))), _dir: dir };
-        let ns = api.post("/api/v1/namespaces", &json!({"metadata": {"name": "default"}})).await;
-        assert_eq!(ns.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&ns.body));
+        let api = Self {
+            router: router(CoreContext::new(Arc::new(stores))),
+            _dir: dir,
+        };
+        let ns = api
+            .post(
+                "/api/v1/namespaces",
+                &json!({"metadata": {"name": "default"}}),
+            )
+            .await;
+        assert_eq!(
+            ns.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&ns.body)
+        );
         api
     }
 
@@ -90,16 +115,31 @@ impl Api {
         self.router.clone()
     }
 
-    pub async fn send(&self, method: Method, uri: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Answer {
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let request = request.body(body.into()).expect("request");
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("body").to_bytes();
-        Answer { status: parts.status, headers: parts.headers, body }
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
     }
 
     pub async fn get(&self, uri: &str) -> Answer {
@@ -107,15 +147,33 @@ impl Api {
     }
 
     pub async fn post(&self, uri: &str, body: &Value) -> Answer {
-        self.send(Method::POST, uri, &[("content-type", "application/json")], body.to_string()).await
+        self.send(
+            Method::POST,
+            uri,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
     }
 
     pub async fn put(&self, uri: &str, body: &Value) -> Answer {
-        self.send(Method::PUT, uri, &[("content-type", "application/json")], body.to_string()).await
+        self.send(
+            Method::PUT,
+            uri,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
     }
 
     pub async fn patch(&self, uri: &str, content_type: &str, body: &Value) -> Answer {
-        self.send(Method::PATCH, uri, &[("content-type", content_type)], body.to_string()).await
+        self.send(
+            Method::PATCH,
+            uri,
+            &[("content-type", content_type)],
+            body.to_string(),
+        )
+        .await
     }
 
     pub async fn delete(&self, uri: &str) -> Answer {
@@ -147,7 +205,12 @@ pub(super) fn deployment(name: &str, replicas: i64) -> Value {
 
 /// Asserts a failure Status field by field.
 pub(super) fn assert_status(answer: &Answer, code: u16, reason: &str, message: &str) {
-    assert_eq!(answer.status.as_u16(), code, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status.as_u16(),
+        code,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     assert_eq!(answer.header("content-type"), Some("application/json"));
     let status = answer.json();
     assert_eq!(status["kind"], "Status");

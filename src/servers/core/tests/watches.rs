@@ -16,18 +16,31 @@ async fn start_watch(api: &Api, uri: &str, accept: Option<&str>) -> (http::respo
     if let Some(accept) = accept {
         request = request.header("accept", accept);
     }
-    let response = api.router().oneshot(request.body(Body::empty()).expect("request")).await.expect("infallible");
+    let response = api
+        .router()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
     response.into_parts()
 }
 
 /// The next event of a watch body, as JSON; `None` when the stream ended.
 async fn next_event(body: &mut Body) -> Option<Value> {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.expect("an event in time")?;
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .expect("an event in time")?;
         let frame = frame.expect("frame");
         if let Ok(data) = frame.into_data() {
-            assert!(data.ends_with(b"\n"), "each frame is one newline-terminated event");
-            assert_eq!(data.iter().filter(|b| **b == b'\n').count(), 1, "one event per frame");
+            assert!(
+                data.ends_with(b"\n"),
+                "each frame is one newline-terminated event"
+            );
+            assert_eq!(
+                data.iter().filter(|b| **b == b'\n').count(),
+                1,
+                "one event per frame"
+            );
             return Some(serde_json::from_slice(&data).expect("event JSON"));
         }
     }
@@ -38,36 +51,73 @@ async fn watch_streams_events() {
     let api = Api::new().await;
     let (parts, mut body) = start_watch(&api, &format!("{CM}?watch=true"), None).await;
     assert_eq!(parts.status, StatusCode::OK);
-    assert_eq!(parts.headers.get("content-type").unwrap(), "application/json");
+    assert_eq!(
+        parts.headers.get("content-type").unwrap(),
+        "application/json"
+    );
 
-    assert_eq!(api.post(CM, &configmap("a", json!({"k": "1"}))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        api.post(CM, &configmap("a", json!({"k": "1"})))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
     let added = next_event(&mut body).await.expect("ADDED");
     assert_eq!(added["type"], "ADDED");
     assert_eq!(added["object"]["kind"], "ConfigMap");
     assert_eq!(added["object"]["apiVersion"], "v1");
     assert_eq!(added["object"]["metadata"]["name"], "a");
 
-    assert_eq!(api.patch(&format!("{CM}/a"), "application/merge-patch+json", &json!({"data": {"k": "2"}})).await.status, StatusCode::OK);
+    assert_eq!(
+        api.patch(
+            &format!("{CM}/a"),
+            "application/merge-patch+json",
+            &json!({"data": {"k": "2"}})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     let modified = next_event(&mut body).await.expect("MODIFIED");
     assert_eq!(modified["type"], "MODIFIED");
     assert_eq!(modified["object"]["data"]["k"], "2");
 
     assert_eq!(api.delete(&format!("{CM}/a")).await.status, StatusCode::OK);
-    assert_eq!(next_event(&mut body).await.expect("DELETED")["type"], "DELETED");
+    assert_eq!(
+        next_event(&mut body).await.expect("DELETED")["type"],
+        "DELETED"
+    );
 }
 
 #[tokio::test]
 async fn legacy_watch_path_of_one_object_with_timeout() {
     let api = Api::new().await;
-    assert_eq!(api.post(CM, &configmap("other", json!({}))).await.status, StatusCode::CREATED);
-    let (parts, mut body) =
-        start_watch(&api, "/api/v1/watch/namespaces/default/configmaps/mine?timeoutSeconds=2", None).await;
+    assert_eq!(
+        api.post(CM, &configmap("other", json!({}))).await.status,
+        StatusCode::CREATED
+    );
+    let (parts, mut body) = start_watch(
+        &api,
+        "/api/v1/watch/namespaces/default/configmaps/mine?timeoutSeconds=2",
+        None,
+    )
+    .await;
     assert_eq!(parts.status, StatusCode::OK);
-    assert_eq!(api.post(CM, &configmap("skipped", json!({}))).await.status, StatusCode::CREATED);
-    assert_eq!(api.post(CM, &configmap("mine", json!({}))).await.status, StatusCode::CREATED);
+    assert_eq!(
+        api.post(CM, &configmap("skipped", json!({}))).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        api.post(CM, &configmap("mine", json!({}))).await.status,
+        StatusCode::CREATED
+    );
     let event = next_event(&mut body).await.expect("the watched object");
     assert_eq!(event["object"]["metadata"]["name"], "mine");
-    assert_eq!(next_event(&mut body).await, None, "the stream ends at timeoutSeconds");
+    assert_eq!(
+        next_event(&mut body).await,
+        None,
+        "the stream ends at timeoutSeconds"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +127,10 @@ async fn table_watch_sends_columns_once() {
     let (parts, mut body) = start_watch(&api, &format!("{CM}?watch=1"), Some(accept)).await;
     assert_eq!(parts.status, StatusCode::OK);
     for name in ["a", "b"] {
-        assert_eq!(api.post(CM, &configmap(name, json!({}))).await.status, StatusCode::CREATED);
+        assert_eq!(
+            api.post(CM, &configmap(name, json!({}))).await.status,
+            StatusCode::CREATED
+        );
     }
     let first = next_event(&mut body).await.expect("first");
     assert_eq!(first["object"]["kind"], "Table");
@@ -91,6 +144,18 @@ async fn table_watch_sends_columns_once() {
 #[tokio::test]
 async fn yaml_only_watch_is_406() {
     let api = Api::new().await;
-    let answer = api.send(http::Method::GET, &format!("{CM}?watch=true"), &[("accept", "application/yaml")], "").await;
-    assert_status(&answer, 406, "NotAcceptable", "only the following media types are accepted: application/json");
+    let answer = api
+        .send(
+            http::Method::GET,
+            &format!("{CM}?watch=true"),
+            &[("accept", "application/yaml")],
+            "",
+        )
+        .await;
+    assert_status(
+        &answer,
+        406,
+        "NotAcceptable",
+        "only the following media types are accepted: application/json",
+    );
 }
