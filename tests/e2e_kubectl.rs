@@ -395,3 +395,127 @@ fn deleting_a_namespace_empties_it_then_removes_it() {
         "error: failed to create configmap: namespaces \"missing\" not found"
     );
 }
+
+const POD: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p1
+  labels: {app: web, tier: front}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    resources:
+      limits: {cpu: "1", memory: 64Mi}
+"#;
+
+#[test]
+fn pods_get_edit_select_and_delete() {
+    let apiary = Apiary::start();
+    assert_eq!(
+        apiary.ok_stdin(&["apply", "-f", "-"], POD).trim(),
+        "pod/p1 created"
+    );
+
+    let wide = apiary.ok(&["get", "pods", "-o", "wide"]);
+    let mut lines = wide.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "IP",
+            "NODE",
+            "NOMINATED",
+            "NODE",
+            "READINESS",
+            "GATES"
+        ]
+    );
+    let row: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..4], ["p1", "0/1", "Pending", "0"], "{wide}");
+    assert_eq!(
+        apiary.ok(&["get", "pod", "p1", "-o", "jsonpath={.status.qosClass}"]),
+        "Guaranteed"
+    );
+
+    assert_eq!(
+        apiary
+            .ok(&["get", "pods", "-l", "app in (web,api),tier", "-o", "name"])
+            .trim(),
+        "pod/p1"
+    );
+    assert_eq!(
+        apiary
+            .ok(&["get", "pods", "-l", "!tier", "-o", "name"])
+            .trim(),
+        ""
+    );
+    assert_eq!(
+        apiary
+            .ok(&[
+                "get",
+                "pods",
+                "--field-selector",
+                "status.phase=Pending",
+                "-o",
+                "name"
+            ])
+            .trim(),
+        "pod/p1"
+    );
+    let err = apiary.fails(&["get", "pods", "--field-selector", "spec.bogus=x"]);
+    assert!(
+        err.contains("field label not supported: spec.bogus"),
+        "{err}"
+    );
+
+    // kubectl edit through a scripted editor.
+    let editor = apiary.data_dir().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/image: busybox$/image: busybox:1.36/' \"$1\"\n",
+    )
+    .expect("editor");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = apiary.kubectl_cmd(
+        &["edit", "pod", "p1"],
+        None,
+        &[("EDITOR", editor.to_str().expect("utf-8"))],
+    );
+    assert_eq!(
+        common::stdout(&out).trim(),
+        "pod/p1 edited",
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "pod",
+            "p1",
+            "-o",
+            "jsonpath={.spec.containers[0].image}"
+        ]),
+        "busybox:1.36"
+    );
+
+    assert_eq!(
+        apiary.ok(&["delete", "pod", "p1", "--wait=false"]).trim(),
+        "pod \"p1\" deleted"
+    );
+}

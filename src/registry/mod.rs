@@ -5,6 +5,7 @@ pub mod continue_token;
 pub mod keys;
 pub mod metadata;
 pub mod options;
+pub mod pod_strategy;
 pub mod selectors;
 pub mod store;
 pub mod strategy;

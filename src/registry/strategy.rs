@@ -329,6 +329,7 @@ impl Strategy for NamespaceStrategy {
 pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
     match (info.group, info.plural) {
         ("", "namespaces") => Arc::new(NamespaceStrategy),
+        ("", "pods") => Arc::new(crate::registry::pod_strategy::PodStrategy::new(info)),
         _ => Arc::new(DefaultStrategy::for_resource(info)),
     }
 }
