@@ -220,6 +220,12 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
                     map.insert(key.trim_end_matches('_').to_string(), v);
                 }
             }
+            let required: Vec<&str> = schema
+                .and_then(|s| s.schema().get("required"))
+                .and_then(Value::as_array)
+                .map(|list| list.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            map.retain(|key, v| !is_omitted_zero(key, v, &required, schema));
             let mut empty_maps = Vec::new();
             for (key, child) in map.iter_mut() {
                 let child_schema = schema.and_then(|s| s.field(key)).map(|f| f.node);
@@ -252,6 +258,74 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
         }
         _ => {}
     }
+}
+
+/// Fields whose Go type is a pointer, so that an explicit zero (`replicas: 0`, `runAsUser: 0`,
+/// `suspend: false`, `storageClassName: ""`) means something and survives decoding upstream.
+///
+/// Go's protobuf marshaller writes every non-pointer scalar, zero or not, and upstream's JSON then
+/// omits the zero ones (`omitempty`); the wire cannot tell the two apart, the Go types can. Until a
+/// table generated from the Go types replaces it, this list names the pointer fields a request body
+/// plausibly sets to zero; every other zero scalar outside the schema's `required` list is dropped.
+const POINTER_FIELDS: &[&str] = &[
+    "activeDeadlineSeconds",
+    "allocateLoadBalancerNodePorts",
+    "allowPrivilegeEscalation",
+    "automountServiceAccountToken",
+    "backoffLimit",
+    "backoffLimitPerIndex",
+    "completions",
+    "defaultMode",
+    "enableServiceLinks",
+    "expirationSeconds",
+    "failedJobsHistoryLimit",
+    "fsGroup",
+    "hostUsers",
+    "immutable",
+    "maxFailedIndexes",
+    "mode",
+    "optional",
+    "parallelism",
+    "priority",
+    "privileged",
+    "progressDeadlineSeconds",
+    "readOnlyRootFilesystem",
+    "replicas",
+    "revisionHistoryLimit",
+    "runAsGroup",
+    "runAsNonRoot",
+    "runAsUser",
+    "setHostnameAsFQDN",
+    "shareProcessNamespace",
+    "startingDeadlineSeconds",
+    "storageClassName",
+    "successfulJobsHistoryLimit",
+    "suspend",
+    "terminationGracePeriodSeconds",
+    "ttlSecondsAfterFinished",
+];
+
+/// Whether `value` is the zero of a non-pointer scalar that upstream's JSON would omit.
+fn is_omitted_zero(
+    key: &str,
+    value: &Value,
+    required: &[&str],
+    schema: Option<SchemaNode>,
+) -> bool {
+    let zero = match value {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => false,
+    };
+    if !zero || required.contains(&key) || POINTER_FIELDS.contains(&key) {
+        return false;
+    }
+    // An int-or-string (`minAvailable: 0`, `targetPort: 0`) is a pointer or required where it matters.
+    let int_or_string = schema.and_then(|s| s.field(key)).is_some_and(|f| {
+        f.node.schema().get("format").and_then(Value::as_str) == Some("int-or-string")
+    });
+    !int_or_string
 }
 
 /// Whether a schema is a map (`additionalProperties` without declared properties).
@@ -331,6 +405,40 @@ mod tests {
         assert_eq!(
             object["spec"]["template"]["spec"]["containers"],
             json!([{"name": "nginx", "image": "nginx"}])
+        );
+    }
+
+    #[test]
+    fn zero_scalars_are_dropped_unless_they_mean_something() {
+        let mut service = pb::core::v1::Service::new();
+        service.metadata.mut_or_insert_default().name = Some("np".into());
+        service.metadata.mut_or_insert_default().generateName = Some(String::new());
+        let spec = service.spec.mut_or_insert_default();
+        spec.type_ = Some("NodePort".into());
+        spec.clusterIP = Some(String::new());
+        spec.publishNotReadyAddresses = Some(false);
+        let mut port = pb::core::v1::ServicePort::new();
+        port.port = Some(80);
+        port.nodePort = Some(0);
+        spec.ports.push(port);
+        let body = envelope("v1", "Service", service.write_to_bytes().expect("encode"));
+        let object = decode_object(&body).expect("decodes");
+        assert_eq!(object["metadata"], json!({"name": "np"}));
+        assert_eq!(
+            object["spec"],
+            json!({"type": "NodePort", "ports": [{"port": 80}]})
+        );
+
+        let mut deployment = pb::apps::v1::Deployment::new();
+        deployment.spec.mut_or_insert_default().replicas = Some(0);
+        let body = envelope(
+            "apps/v1",
+            "Deployment",
+            deployment.write_to_bytes().expect("encode"),
+        );
+        assert_eq!(
+            decode_object(&body).expect("decodes")["spec"]["replicas"],
+            0
         );
     }
 
