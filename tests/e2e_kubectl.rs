@@ -519,3 +519,65 @@ fn pods_get_edit_select_and_delete() {
         "pod \"p1\" deleted"
     );
 }
+
+#[test]
+fn secrets_and_services_from_kubectl_create() {
+    let apiary = Apiary::start();
+    assert_eq!(
+        apiary
+            .ok(&["create", "secret", "generic", "s1", "--from-literal=k=v"])
+            .trim(),
+        "secret/s1 created"
+    );
+    assert_eq!(
+        apiary.ok(&["get", "secret", "s1", "-o", "jsonpath={.data.k}"]),
+        "dg=="
+    );
+    let table = apiary.ok(&["get", "secrets"]);
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "TYPE", "DATA", "AGE"]);
+
+    assert_eq!(
+        apiary
+            .ok(&["create", "service", "nodeport", "np", "--tcp=80:8080"])
+            .trim(),
+        "service/np created"
+    );
+    let spec: serde_json::Value =
+        serde_json::from_str(&apiary.ok(&["get", "svc", "np", "-o", "jsonpath={.spec}"]))
+            .expect("json");
+    assert_eq!(spec["type"], "NodePort");
+    assert_eq!(
+        spec["ports"],
+        serde_json::json!([{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}])
+    );
+    assert_eq!(
+        apiary
+            .ok(&[
+                "create",
+                "deployment",
+                "zero",
+                "--image=nginx",
+                "--replicas=0"
+            ])
+            .trim(),
+        "deployment.apps/zero created"
+    );
+    assert_eq!(
+        apiary.ok(&["get", "deploy", "zero", "-o", "jsonpath={.spec.replicas}"]),
+        "0"
+    );
+    assert_eq!(
+        apiary.ok(&["delete", "svc", "np"]).trim(),
+        "service \"np\" deleted"
+    );
+    assert_eq!(
+        apiary.ok(&["delete", "secret", "s1"]).trim(),
+        "secret \"s1\" deleted"
+    );
+}
