@@ -581,3 +581,24 @@ fn secrets_and_services_from_kubectl_create() {
         "secret \"s1\" deleted"
     );
 }
+
+#[test]
+fn auth_whoami_and_can_i() {
+    let apiary = Apiary::start();
+    let whoami = apiary.ok(&["auth", "whoami"]);
+    let rows: Vec<Vec<&str>> = whoami
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[1], ["Username", "kubernetes-admin"], "{whoami}");
+    assert_eq!(
+        rows[2],
+        ["Groups", "[system:masters", "system:authenticated]"],
+        "{whoami}"
+    );
+    // No authorizer is configured yet: every authenticated request is allowed.
+    assert_eq!(
+        apiary.ok(&["auth", "can-i", "delete", "pods"]).trim(),
+        "yes"
+    );
+}

@@ -20,6 +20,7 @@ pub mod body;
 pub mod handlers;
 pub mod negotiation;
 pub mod query;
+pub mod reviews;
 pub mod routes;
 
 use std::collections::HashMap;

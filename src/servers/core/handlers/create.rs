@@ -37,6 +37,10 @@ async fn create_object(
     let expected = ExpectedType::of(scope.info);
     let (object, warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    let user = parts.extensions.get::<crate::filters::authn::UserInfo>();
+    if let Some(answer) = crate::servers::core::reviews::review(scope.info, object.clone(), user) {
+        return Ok((answer?, warnings));
+    }
     let created = scope
         .store
         .create(scope.namespace(), object, &params.write)
