@@ -602,3 +602,51 @@ fn auth_whoami_and_can_i() {
         "yes"
     );
 }
+
+const CORE_EVENT: &str = r#"
+apiVersion: v1
+kind: Event
+metadata: {name: started}
+involvedObject: {kind: Pod, name: p1, namespace: default}
+reason: Started
+message: Started container c
+type: Normal
+"#;
+
+#[test]
+fn resources_served_at_two_versions_convert() {
+    let apiary = Apiary::start();
+    apiary.ok(&["create", "deployment", "web", "--image=nginx"]);
+    assert_eq!(
+        apiary
+            .ok(&[
+                "autoscale",
+                "deployment",
+                "web",
+                "--max=5",
+                "--cpu-percent=50"
+            ])
+            .trim(),
+        "horizontalpodautoscaler.autoscaling/web autoscaled"
+    );
+    let v1: serde_json::Value = serde_json::from_str(&apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/web",
+    ]))
+    .expect("json");
+    assert_eq!(v1["apiVersion"], "autoscaling/v1");
+    assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 50);
+    assert_eq!(v1["spec"]["maxReplicas"], 5);
+
+    apiary.ok_stdin(&["create", "-f", "-"], CORE_EVENT);
+    let event: serde_json::Value = serde_json::from_str(&apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/events.k8s.io/v1/namespaces/default/events/started",
+    ]))
+    .expect("json");
+    assert_eq!(event["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(event["note"], "Started container c");
+    assert_eq!(event["regarding"]["name"], "p1");
+}

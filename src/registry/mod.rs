@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod continue_token;
+pub mod conversion;
 pub mod keys;
 pub mod metadata;
 pub mod options;

@@ -317,12 +317,13 @@ impl Store {
 
     /// Decodes a stored value and sets its resourceVersion to the key's mod revision.
     fn decode(&self, kv: &KeyValue) -> ApiResult<Value> {
-        decode_value(&kv.value, kv.mod_revision)
+        decode_value(self.info, &kv.value, kv.mod_revision)
     }
 
-    /// Serialises an object for storage, without `metadata.resourceVersion`.
-    fn encode(obj: &Value) -> ApiResult<Bytes> {
-        let mut stored = obj.clone();
+    /// Serialises an object for storage (in the version it is stored as), without
+    /// `metadata.resourceVersion`.
+    fn encode(&self, obj: &Value) -> ApiResult<Bytes> {
+        let mut stored = crate::registry::conversion::to_storage(self.info, obj.clone());
         if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("resourceVersion");
         }
@@ -332,10 +333,12 @@ impl Store {
     }
 }
 
-/// Decodes stored bytes into an object with `metadata.resourceVersion` = `revision`.
-pub(crate) fn decode_value(bytes: &[u8], revision: i64) -> ApiResult<Value> {
-    let mut obj: Value = serde_json::from_slice(bytes)
+/// Decodes stored bytes into an object as `info`'s version serves it, with
+/// `metadata.resourceVersion` = `revision`.
+pub(crate) fn decode_value(info: &ResourceInfo, bytes: &[u8], revision: i64) -> ApiResult<Value> {
+    let stored: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
+    let mut obj = crate::registry::conversion::to_served(info, stored);
     meta_mut(&mut obj).insert(
         "resourceVersion".into(),
         Value::String(revision.to_string()),

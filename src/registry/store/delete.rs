@@ -120,7 +120,7 @@ pub(super) async fn delete(
                         deleted: false,
                     });
                 }
-                let bytes = Store::encode(&marked)?;
+                let bytes = store.encode(&marked)?;
                 match store
                     .storage
                     .update(key.as_bytes(), bytes, kv.mod_revision)

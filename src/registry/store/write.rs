@@ -241,7 +241,7 @@ impl Store {
             // A no-op: answer the stored object without a write, as upstream.
             return Ok(Some(old.clone()));
         }
-        let bytes = Self::encode(&new)?;
+        let bytes = self.encode(&new)?;
         let remove = is_being_deleted(&new) && self.strategy.ready_to_remove(&new);
         if opts.dry_run {
             return Ok(Some(new));
@@ -353,7 +353,7 @@ pub(super) async fn create(
         }
         let name = meta_str(&obj, "name").to_string();
         let key = store.layout.object_key(Some(&ns), &name);
-        let bytes = Store::encode(&obj)?;
+        let bytes = store.encode(&obj)?;
         match store.storage.create(key.as_bytes(), bytes).await {
             Ok(revision) => {
                 meta_mut(&mut obj).insert(

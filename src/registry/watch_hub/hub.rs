@@ -24,6 +24,8 @@ use crate::registry::store::{
 /// One storage event, decoded once and shared by every watcher.
 #[derive(Debug)]
 pub(crate) struct HubEvent {
+    /// The resource (at the version served) the event is decoded for.
+    info: &'static ResourceInfo,
     pub kind: EventKind,
     pub revision: i64,
     pub key: Vec<u8>,
@@ -36,18 +38,23 @@ pub(crate) struct HubEvent {
 
 impl HubEvent {
     /// Decodes a storage event (resourceVersion = the event's revision).
-    pub fn decode(event: Event) -> ApiResult<Self> {
+    pub fn decode(info: &'static ResourceInfo, event: Event) -> ApiResult<Self> {
         let source = match event.kind {
             EventKind::Delete => event.prev_value.as_ref().unwrap_or(&event.value),
             _ => &event.value,
         };
-        let object = Arc::new(WatchObject::new(decode_value(source, event.revision)?));
+        let object = Arc::new(WatchObject::new(decode_value(
+            info,
+            source,
+            event.revision,
+        )?));
         let (prev_bytes, prev) = match event.kind {
             // For a delete the previous state is the object itself.
             EventKind::Delete => (None, OnceLock::from(Some(object.clone()))),
             _ => (event.prev_value, OnceLock::new()),
         };
         Ok(Self {
+            info,
             kind: event.kind,
             revision: event.revision,
             key: event.key,
@@ -63,7 +70,7 @@ impl HubEvent {
         self.prev
             .get_or_init(|| {
                 let bytes = self.prev_bytes.as_ref()?;
-                decode_value(bytes, self.revision)
+                decode_value(self.info, bytes, self.revision)
                     .ok()
                     .map(|v| Arc::new(WatchObject::new(v)))
             })
@@ -182,8 +189,7 @@ impl WatchHub {
         }
         let shared = Arc::downgrade(&self.shared);
         let capacity = self.config.watch_history;
-        let resource = self.info.group_resource();
-        tokio::spawn(pump(stream, shared, capacity, resource));
+        tokio::spawn(pump(stream, shared, capacity, self.info));
         Ok(())
     }
 
@@ -242,7 +248,7 @@ impl WatchHub {
                 .map_err(|e| self.storage_error(e))?;
             revision = resp.revision;
             for kv in &resp.kvs {
-                let obj = decode_value(&kv.value, kv.mod_revision)?;
+                let obj = decode_value(self.info, &kv.value, kv.mod_revision)?;
                 if selection.matches(&obj) {
                     items.push(obj);
                 }
@@ -370,15 +376,16 @@ async fn pump(
     mut stream: WatchStream,
     shared: std::sync::Weak<HubShared>,
     capacity: usize,
-    resource: crate::api::status::GroupResource,
+    info: &'static ResourceInfo,
 ) {
+    let resource = info.group_resource();
     loop {
         let item = stream.next().await;
         let Some(shared) = shared.upgrade() else {
             return;
         };
         let message = match item {
-            Some(Ok(event)) => match HubEvent::decode(event) {
+            Some(Ok(event)) => match HubEvent::decode(info, event) {
                 Ok(event) => HubMessage::Event(Arc::new(event)),
                 Err(err) => HubMessage::Failed(err),
             },

@@ -118,10 +118,8 @@ enum Next {
     Ended,
 }
 
-async fn next(
-    subscription: &mut Subscription,
-    resource: &crate::api::status::GroupResource,
-) -> Next {
+async fn next(subscription: &mut Subscription, info: &'static ResourceInfo) -> Next {
+    let resource = &info.group_resource();
     match subscription {
         Subscription::Hub { backlog, live, .. } => {
             if let Some(event) = backlog.pop_front() {
@@ -137,7 +135,7 @@ async fn next(
             }
         }
         Subscription::Direct(stream) => match stream.next().await {
-            Some(Ok(event)) => match HubEvent::decode(event) {
+            Some(Ok(event)) => match HubEvent::decode(info, event) {
                 Ok(event) => Next::Event(Arc::new(event)),
                 Err(err) => Next::Failed(err),
             },
@@ -148,7 +146,6 @@ async fn next(
 }
 
 async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Sender<WatchEvent>) {
-    let resource = plan.info.group_resource();
     let deadline = tokio::time::sleep(plan.timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
     tokio::pin!(deadline);
 
@@ -186,7 +183,7 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
                     return;
                 }
             }
-            message = next(&mut subscription, &resource) => match message {
+            message = next(&mut subscription, plan.info) => match message {
                 Next::Event(event) => {
                     seen = seen.max(event.revision);
                     if let Some(out) = plan.convert(&event) {
