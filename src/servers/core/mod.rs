@@ -16,6 +16,7 @@
 //! Storage semantics (metadata rules, preconditions, the status split, selectors, watch caching)
 //! belong to the store; this layer never reimplements them.
 
+pub mod binding;
 pub mod body;
 pub mod handlers;
 pub mod negotiation;

@@ -216,11 +216,12 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         let Some(sub) = info.subresource(subresource) else {
             return error(ApiError::path_not_found());
         };
-        if sub.name != "status" || !path.extra.is_empty() {
+        let binding = sub.name == "binding" && verb == Verb::Create;
+        if !(sub.name == "status" || binding) || !path.extra.is_empty() {
             return error(subresource_not_served(info, subresource));
         }
         if !sub.verbs.contains(&verb.as_str())
-            || !matches!(verb, Verb::Get | Verb::Update | Verb::Patch)
+            || !(binding || matches!(verb, Verb::Get | Verb::Update | Verb::Patch))
         {
             return error(method_not_allowed(info, verb.as_str()));
         }
@@ -229,6 +230,7 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
     }
     let scope = Scope {
         store,
+        stores: ctx.stores.clone(),
         info,
         namespace: path.namespace.clone(),
         name: path.name.clone(),

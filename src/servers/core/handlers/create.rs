@@ -34,9 +34,25 @@ async fn create_object(
     let format = body::input_format(content_type(parts))?;
     let bytes = body::read_body(request_body).await?;
     let params = query::write_params(&scope.query, WriteKind::Create)?;
-    let expected = ExpectedType::of(scope.info);
+    let pod_binding = scope.subresource.as_deref() == Some("binding");
+    let expected = if pod_binding {
+        ExpectedType {
+            group: "",
+            version: "v1",
+            kind: "Binding",
+            codec: crate::registry::catalog::codec_for("", "v1", "Binding")
+                .ok_or_else(|| crate::api::status::ApiError::internal("no codec for Binding"))?,
+        }
+    } else {
+        ExpectedType::of(scope.info)
+    };
     let (object, warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    if pod_binding || (scope.info.group, scope.info.plural) == ("", "bindings") {
+        return create_binding(scope, object, &params.write, pod_binding)
+            .await
+            .map(|status| (status, warnings));
+    }
     let user = parts.extensions.get::<crate::filters::authn::UserInfo>();
     if let Some(answer) = crate::servers::core::reviews::review(scope.info, object.clone(), user) {
         return Ok((answer?, warnings));
@@ -46,4 +62,31 @@ async fn create_object(
         .create(scope.namespace(), object, &params.write)
         .await?;
     Ok((created, warnings))
+}
+
+/// A Binding (top-level `bindings`, or `pods/<name>/binding` whose URL names the pod).
+async fn create_binding(
+    scope: &Scope,
+    object: serde_json::Value,
+    write: &crate::registry::options::WriteOptions,
+    pod_binding: bool,
+) -> ApiResult<serde_json::Value> {
+    use crate::api::status::ApiError;
+    if pod_binding {
+        let in_body = object
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str);
+        if in_body != scope.name.as_deref() {
+            return Err(ApiError::bad_request(
+                "name in URL does not match name in Binding object",
+            ));
+        }
+    }
+    let pods = scope
+        .stores
+        .get("", "v1", "pods")
+        .ok_or_else(|| ApiError::internal("pods are not served"))?;
+    let namespace = scope.namespace().unwrap_or_default();
+    let status = crate::servers::core::binding::bind(pods, namespace, &object, write).await?;
+    serde_json::to_value(status).map_err(ApiError::internal)
 }

@@ -27,6 +27,8 @@ use crate::registry::store::Store;
 #[derive(Clone)]
 pub struct Scope {
     pub store: Arc<Store>,
+    /// Every served store, for operations that write another resource (a Binding writes its pod).
+    pub stores: Arc<crate::servers::core::StoreRegistry>,
     pub info: &'static ResourceInfo,
     /// The namespace of the path; `None` for cluster-scoped resources and all-namespace lists.
     pub namespace: Option<String>,
