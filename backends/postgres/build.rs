@@ -1,0 +1,5 @@
+//! Rebuilds the crate when the schema changes: `sqlx::migrate!` embeds `migrations/` at build time.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../../migrations");
+}
