@@ -1,6 +1,6 @@
 //! A rough write benchmark: N concurrent writers creating keys, sync on (group commit).
 //!
-//! `cargo run --release -p apiary-rocksdb --example bench -- [writers] [seconds] [sync]`
+//! `cargo run --release -p apiary-rocksdb --example bench_rocksdb -- [writers] [seconds] [sync]`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
