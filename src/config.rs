@@ -128,21 +128,57 @@ impl Default for RocksDbConfig {
 }
 
 /// `[storage.postgres]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PostgresConfig {
-    /// `storage.postgres.url`, e.g. `postgres://apiary:secret@localhost/apiary`.
+    /// `storage.postgres.url`, e.g. `postgres://apiary:secret@localhost/apiary`. Required when
+    /// `storage.backend = "postgres"`.
     pub url: String,
+    /// `storage.postgres.max_connections`: the size of the connection pool of this replica.
+    pub max_connections: u32,
+    /// `storage.postgres.connect_timeout_seconds`: how long opening a connection, or waiting for
+    /// a free one, may take before a request fails with 503.
+    pub connect_timeout_seconds: u64,
+    /// `storage.postgres.compaction_interval_seconds`: how often superseded history is deleted;
+    /// 0 disables the loop.
+    pub compaction_interval_seconds: u64,
+    /// `storage.postgres.keep_revisions`: how many recent revisions compaction never touches.
+    pub keep_revisions: u64,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 32,
+            connect_timeout_seconds: 5,
+            compaction_interval_seconds: 300,
+            keep_revisions: 10_000,
+        }
+    }
 }
 
 /// `[storage.etcd]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EtcdConfig {
-    /// `storage.etcd.endpoints`, e.g. `["http://127.0.0.1:2379"]`.
+    /// `storage.etcd.endpoints`, e.g. `["http://127.0.0.1:2379"]`. Required when
+    /// `storage.backend = "etcd"`.
     pub endpoints: Vec<String>,
-    /// `storage.etcd.prefix`: the key prefix, `/registry` as upstream.
+    /// `storage.etcd.prefix`: the key prefix, `/registry` as upstream's `--etcd-prefix`.
     pub prefix: String,
+    /// `storage.etcd.ca_file`: CA bundle that verifies the etcd members (enables TLS).
+    pub ca_file: Option<PathBuf>,
+    /// `storage.etcd.cert_file` and `key_file`: client certificate presented to etcd.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// `storage.etcd.dial_timeout_seconds`: how long connecting to a member may take.
+    pub dial_timeout_seconds: u64,
+    /// `storage.etcd.request_timeout_seconds`: the deadline of one etcd call.
+    pub request_timeout_seconds: u64,
+    /// `storage.etcd.compaction_interval_seconds`: how often etcd is compacted, as
+    /// kube-apiserver's `--etcd-compaction-interval`; 0 disables it.
+    pub compaction_interval_seconds: u64,
 }
 
 impl Default for EtcdConfig {
@@ -150,6 +186,12 @@ impl Default for EtcdConfig {
         Self {
             endpoints: Vec::new(),
             prefix: "/registry".to_string(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            dial_timeout_seconds: 5,
+            request_timeout_seconds: 10,
+            compaction_interval_seconds: 300,
         }
     }
 }
@@ -305,6 +347,33 @@ impl Config {
         if self.storage.rocksdb.path.as_os_str().is_empty() {
             self.storage.rocksdb.path = self.server.data_dir.join("rocksdb");
         }
+        match self.storage.backend {
+            BackendKind::Postgres if self.storage.postgres.url.is_empty() => {
+                return Err(ConfigError::new(
+                    "storage.postgres.url",
+                    "must be set when storage.backend = \"postgres\"",
+                ));
+            }
+            BackendKind::Etcd if self.storage.etcd.endpoints.is_empty() => {
+                return Err(ConfigError::new(
+                    "storage.etcd.endpoints",
+                    "must list at least one endpoint when storage.backend = \"etcd\"",
+                ));
+            }
+            BackendKind::Etcd if !self.storage.etcd.prefix.starts_with('/') => {
+                return Err(ConfigError::new(
+                    "storage.etcd.prefix",
+                    format!("\"{}\": must start with /", self.storage.etcd.prefix),
+                ));
+            }
+            _ => {}
+        }
+        if self.storage.etcd.cert_file.is_some() != self.storage.etcd.key_file.is_some() {
+            return Err(ConfigError::new(
+                "storage.etcd.cert_file",
+                "cert_file and key_file must be given together",
+            ));
+        }
         if self.server.request_timeout_seconds == 0 {
             return Err(ConfigError::new(
                 "server.request_timeout_seconds",
@@ -397,6 +466,13 @@ mod tests {
         assert_eq!(cfg.storage.rocksdb.keep_revisions, 10_000);
         assert!(cfg.storage.etcd.endpoints.is_empty());
         assert_eq!(cfg.storage.etcd.prefix, "/registry");
+        assert_eq!(cfg.storage.etcd.dial_timeout_seconds, 5);
+        assert_eq!(cfg.storage.etcd.request_timeout_seconds, 10);
+        assert_eq!(cfg.storage.etcd.compaction_interval_seconds, 300);
+        assert_eq!(cfg.storage.postgres.max_connections, 32);
+        assert_eq!(cfg.storage.postgres.connect_timeout_seconds, 5);
+        assert_eq!(cfg.storage.postgres.compaction_interval_seconds, 300);
+        assert_eq!(cfg.storage.postgres.keep_revisions, 10_000);
         assert!(!cfg.auth.anonymous);
     }
 
@@ -549,6 +625,36 @@ mod tests {
                 vars: &[],
                 setting: "server.service_cidr",
                 mentions: "10.0.0.0",
+            },
+            Case {
+                name: "postgres without a url",
+                file: Some("[storage]\nbackend = \"postgres\"\n"),
+                vars: &[],
+                setting: "storage.postgres.url",
+                mentions: "must be set",
+            },
+            Case {
+                name: "etcd without endpoints",
+                file: None,
+                vars: &[("STORAGE__BACKEND", "etcd")],
+                setting: "storage.etcd.endpoints",
+                mentions: "at least one endpoint",
+            },
+            Case {
+                name: "etcd prefix not absolute",
+                file: Some(
+                    "[storage]\nbackend = \"etcd\"\n[storage.etcd]\nendpoints = [\"http://e:2379\"]\nprefix = \"registry\"\n",
+                ),
+                vars: &[],
+                setting: "storage.etcd.prefix",
+                mentions: "must start with /",
+            },
+            Case {
+                name: "etcd client cert without key",
+                file: Some("[storage.etcd]\ncert_file = \"/c.pem\"\n"),
+                vars: &[],
+                setting: "storage.etcd.cert_file",
+                mentions: "together",
             },
             Case {
                 name: "wrong type",
