@@ -236,7 +236,30 @@ fn wrong_settings_exit_with_status_2_and_one_line() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (
             &[("APIARY_STORAGE__BACKEND", "postgres")],
-            "storage.backend = \"postgres\": this backend is not available in this build yet",
+            "storage.postgres.url: must be set when storage.backend = \"postgres\"",
+        ),
+        // Nothing listens on port 1: unreachable backends at start-up.
+        (
+            &[
+                ("APIARY_STORAGE__BACKEND", "postgres"),
+                (
+                    "APIARY_STORAGE__POSTGRES__URL",
+                    "postgres://apiary:pw@127.0.0.1:1/apiary",
+                ),
+                ("APIARY_STORAGE__POSTGRES__CONNECT_TIMEOUT_SECONDS", "2"),
+            ],
+            "storage.postgres.url = \"postgres://apiary:***@127.0.0.1:1/apiary\": ",
+        ),
+        (
+            &[
+                ("APIARY_STORAGE__BACKEND", "etcd"),
+                (
+                    "APIARY_STORAGE__ETCD__ENDPOINTS",
+                    "[\"http://127.0.0.1:1\"]",
+                ),
+                ("APIARY_STORAGE__ETCD__DIAL_TIMEOUT_SECONDS", "2"),
+            ],
+            "storage.etcd.endpoints = \"http://127.0.0.1:1\": ",
         ),
         (&[("APIARY_STORAGE__BACKEND", "mysql")], "storage.backend"),
         (&[("APIARY_SERVER__LISTN", "127.0.0.1:1")], "server.listn"),

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A running `apiary serve` process, killed on drop.
@@ -25,10 +26,87 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The storage an end-to-end test runs Apiary on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default, in the test's data directory.
+    Rocksdb,
+    /// A fresh database on the test binary's throwaway PostgreSQL cluster.
+    Postgres,
+    /// A fresh key prefix on the test binary's throwaway etcd member.
+    Etcd,
+}
+
+static STORE_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+impl Backend {
+    /// The `APIARY_STORAGE__*` settings of a store no other test uses.
+    pub fn fresh_store_env(self) -> Vec<(String, String)> {
+        let unique = format!(
+            "t{}_{}",
+            std::process::id(),
+            STORE_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        match self {
+            Backend::Rocksdb => Vec::new(),
+            Backend::Postgres => {
+                let url = apiary_postgres::testing::TempPostgres::shared().create_database(&unique);
+                vec![
+                    ("APIARY_STORAGE__BACKEND".into(), "postgres".into()),
+                    ("APIARY_STORAGE__POSTGRES__URL".into(), url),
+                ]
+            }
+            Backend::Etcd => {
+                let endpoints = apiary_etcd::testing::TempEtcd::shared().endpoints();
+                vec![
+                    ("APIARY_STORAGE__BACKEND".into(), "etcd".into()),
+                    (
+                        "APIARY_STORAGE__ETCD__ENDPOINTS".into(),
+                        format!(
+                            "[{}]",
+                            endpoints
+                                .iter()
+                                .map(|e| format!("{e:?}"))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        ),
+                    ),
+                    ("APIARY_STORAGE__ETCD__PREFIX".into(), format!("/{unique}")),
+                ]
+            }
+        }
+    }
+}
+
 impl Apiary {
     /// Starts Apiary on the default (RocksDB) backend.
     pub fn start() -> Self {
         Self::start_with_env(Vec::new())
+    }
+
+    /// Starts Apiary on a fresh store of `backend`.
+    pub fn start_on(backend: Backend) -> Self {
+        Self::start_with_env(backend.fresh_store_env())
+    }
+
+    /// Starts a second replica serving the same store as `self`, with the same cluster CA (as an
+    /// operator sets up replicas behind one load balancer), so one kubeconfig works for both.
+    pub fn start_replica(&self) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for file in ["ca.crt", "ca.key"] {
+            std::fs::copy(self.dir.path().join(file), dir.path().join(file)).expect("copy CA");
+        }
+        let addr = format!("127.0.0.1:{}", free_port());
+        let env = self.env.clone();
+        let child = spawn(dir.path(), &addr, &env);
+        let apiary = Apiary {
+            child,
+            dir,
+            addr,
+            env,
+        };
+        apiary.wait_ready();
+        apiary
     }
 
     /// Starts Apiary with extra `APIARY_*` environment settings.
@@ -156,12 +234,23 @@ impl Apiary {
 
     /// A kube-rs client authenticated with the admin certificate.
     pub async fn client(&self) -> kube::Client {
+        kube::Client::try_from(self.client_config().await).expect("kube client")
+    }
+
+    /// A kube-rs client that does not retry 429/503/504 answers itself, for tests that look at
+    /// every answer.
+    pub async fn client_without_retries(&self) -> kube::Client {
+        let mut config = self.client_config().await;
+        config.default_retry = false;
+        kube::Client::try_from(config).expect("kube client")
+    }
+
+    async fn client_config(&self) -> kube::Config {
         let kubeconfig =
             kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
             .await
-            .expect("kube config");
-        kube::Client::try_from(config).expect("kube client")
+            .expect("kube config")
     }
 }
 

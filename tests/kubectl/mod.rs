@@ -1,16 +1,20 @@
-//! End-to-end: the real `apiary` binary on RocksDB, driven by the real `kubectl`.
-
-mod common;
+//! The kubectl suite: the real `apiary` binary driven by the real `kubectl`, the same tests on
+//! every backend. Each `tests/e2e_kubectl*.rs` binary runs it on one backend (its `BACKEND`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{kubectl_path, stderr, Apiary};
+use crate::common::{kubectl_path, stderr, Apiary};
+
+/// Apiary on the backend of the test binary.
+fn start() -> Apiary {
+    Apiary::start_on(crate::BACKEND)
+}
 
 #[test]
 fn system_namespaces_exist_after_first_start() {
-    let apiary = Apiary::start();
+    let apiary = start();
     let out = apiary.ok(&["get", "ns", "-o", "name"]);
     let mut names: Vec<&str> = out.lines().collect();
     names.sort();
@@ -41,7 +45,7 @@ fn system_namespaces_exist_after_first_start() {
 
 #[test]
 fn configmap_lifecycle_and_error_lines() {
-    let apiary = Apiary::start();
+    let apiary = start();
     assert_eq!(
         apiary
             .ok(&["create", "configmap", "cfg", "--from-literal=a=1"])
@@ -173,7 +177,7 @@ fn configmap_lifecycle_and_error_lines() {
 
 #[test]
 fn stale_replace_is_a_conflict_and_bad_names_are_invalid() {
-    let apiary = Apiary::start();
+    let apiary = start();
     apiary.ok(&["create", "configmap", "cfg", "--from-literal=a=1"]);
     let stale = apiary.ok(&["get", "cm", "cfg", "-o", "json"]);
     apiary.ok(&[
@@ -246,7 +250,7 @@ spec:
 
 #[test]
 fn deployments_create_and_apply_twice() {
-    let apiary = Apiary::start();
+    let apiary = start();
     assert_eq!(
         apiary
             .ok(&["create", "deployment", "hello", "--image=nginx"])
@@ -306,7 +310,7 @@ fn deployments_create_and_apply_twice() {
 
 #[test]
 fn api_resources_lists_the_builtin_resources() {
-    let apiary = Apiary::start();
+    let apiary = start();
     let out = apiary.ok(&["api-resources", "--no-headers"]);
     for (name, short, api_version) in [
         ("pods", "po", "v1"),
@@ -328,7 +332,7 @@ fn api_resources_lists_the_builtin_resources() {
 
 #[test]
 fn get_watch_sees_a_create_from_another_client() {
-    let apiary = Apiary::start();
+    let apiary = start();
     let mut watch = Command::new(kubectl_path())
         .arg("--kubeconfig")
         .arg(apiary.kubeconfig())
@@ -362,7 +366,7 @@ fn get_watch_sees_a_create_from_another_client() {
 
 #[test]
 fn deleting_a_namespace_empties_it_then_removes_it() {
-    let apiary = Apiary::start();
+    let apiary = start();
     apiary.ok(&["create", "namespace", "team"]);
     apiary.ok(&[
         "-n",
@@ -412,7 +416,7 @@ spec:
 
 #[test]
 fn pods_get_edit_select_and_delete() {
-    let apiary = Apiary::start();
+    let apiary = start();
     assert_eq!(
         apiary.ok_stdin(&["apply", "-f", "-"], POD).trim(),
         "pod/p1 created"
@@ -498,7 +502,7 @@ fn pods_get_edit_select_and_delete() {
         &[("EDITOR", editor.to_str().expect("utf-8"))],
     );
     assert_eq!(
-        common::stdout(&out).trim(),
+        crate::common::stdout(&out).trim(),
         "pod/p1 edited",
         "{}",
         stderr(&out)
@@ -522,7 +526,7 @@ fn pods_get_edit_select_and_delete() {
 
 #[test]
 fn secrets_and_services_from_kubectl_create() {
-    let apiary = Apiary::start();
+    let apiary = start();
     assert_eq!(
         apiary
             .ok(&["create", "secret", "generic", "s1", "--from-literal=k=v"])
@@ -584,7 +588,7 @@ fn secrets_and_services_from_kubectl_create() {
 
 #[test]
 fn auth_whoami_and_can_i() {
-    let apiary = Apiary::start();
+    let apiary = start();
     let whoami = apiary.ok(&["auth", "whoami"]);
     let rows: Vec<Vec<&str>> = whoami
         .lines()
@@ -615,7 +619,7 @@ type: Normal
 
 #[test]
 fn resources_served_at_two_versions_convert() {
-    let apiary = Apiary::start();
+    let apiary = start();
     apiary.ok(&["create", "deployment", "web", "--image=nginx"]);
     assert_eq!(
         apiary
@@ -665,7 +669,7 @@ const CREATE_UNVALIDATED: [&str; 4] = ["create", "--validate=false", "-f", "-"];
 
 #[test]
 fn a_binding_assigns_a_pod_to_a_node_once() {
-    let apiary = Apiary::start();
+    let apiary = start();
     apiary.ok_stdin(&["apply", "-f", "-"], POD);
     // Upstream's binding storage answers a Success Status, not the Binding,
     // which kubectl's name printer shows as below.

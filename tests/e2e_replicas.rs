@@ -1,0 +1,295 @@
+//! End-to-end: two `apiary` replicas on one PostgreSQL database. Writes through replica A are seen by
+//! `kubectl get -w` and a kube-rs watcher through replica B, every event exactly once, in order,
+//! with the resourceVersions A returned; `kubectl apply` through B updates an object created
+//! through A.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::runtime::watcher;
+use serde_json::Value;
+
+use common::{kubectl_path, Apiary, Backend};
+
+const NS: &str = "replicated";
+
+fn configmap(name: &str, value: &str) -> ConfigMap {
+    ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([("k".to_string(), value.to_string())])),
+        ..Default::default()
+    }
+}
+
+/// One change as (event type, name, resourceVersion).
+type Change = (String, String, String);
+
+/// `kubectl get -w --output-watch-events -o json` through `apiary`, parsed into changes.
+fn kubectl_watch(apiary: &Apiary) -> (std::process::Child, mpsc::Receiver<Change>) {
+    let mut child = Command::new(kubectl_path())
+        .arg("--kubeconfig")
+        .arg(apiary.kubeconfig())
+        .args([
+            "get",
+            "configmaps",
+            "-n",
+            NS,
+            "-w",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get -w");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let events = serde_json::Deserializer::from_reader(BufReader::new(stdout)).into_iter();
+        for event in events {
+            let Ok(event) = event else { break };
+            let event: Value = event;
+            let change = (
+                event["type"].as_str().unwrap_or_default().to_string(),
+                event["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                event["object"]["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            if tx.send(change).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Receives changes until `name` shows up (the sentinel), returning nothing before it.
+fn wait_for(rx: &mpsc::Receiver<Change>, name: &str) {
+    loop {
+        let (_, seen, _) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no event for {name}"));
+        if seen == name {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_through_one_replica_are_watched_through_the_other() {
+    let a = Apiary::start_on(Backend::Postgres);
+    let b = a.start_replica();
+    a.ok(&["create", "namespace", NS]);
+    // B sees A's namespace at once: one store.
+    b.ok(&["get", "namespace", NS]);
+
+    // Watchers through B: kubectl and kube-rs.
+    let (mut kubectl, kubectl_rx) = kubectl_watch(&b);
+    let b_api: Api<ConfigMap> = Api::namespaced(b.client().await, NS);
+    let (kube_tx, kube_rx) = mpsc::channel::<Change>();
+    let kube_task = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(watcher(b_api, watcher::Config::default()));
+        while let Some(event) = stream.next().await {
+            let (kind, cm) = match event {
+                Ok(watcher::Event::Apply(cm)) => ("APPLY", cm),
+                Ok(watcher::Event::Delete(cm)) => ("DELETE", cm),
+                Ok(_) => continue,
+                Err(err) => panic!("kube-rs watcher through B failed: {err}"),
+            };
+            let change = (
+                kind.to_string(),
+                cm.metadata.name.unwrap_or_default(),
+                cm.metadata.resource_version.unwrap_or_default(),
+            );
+            if kube_tx.send(change).is_err() {
+                break;
+            }
+        }
+    });
+
+    // A sentinel written through A tells when both watchers are live.
+    let a_api: Api<ConfigMap> = Api::namespaced(a.client().await, NS);
+    a_api
+        .create(&PostParams::default(), &configmap("sentinel", "0"))
+        .await
+        .expect("create sentinel");
+    wait_for(&kubectl_rx, "sentinel");
+    wait_for(&kube_rx, "sentinel");
+
+    // Four concurrent writers through A: create, update every other one, delete every third.
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let api = a_api.clone();
+            tokio::spawn(async move {
+                let mut changes = Vec::new();
+                for i in 0..10 {
+                    let name = format!("cm-{w}-{i}");
+                    let created = api
+                        .create(&PostParams::default(), &configmap(&name, "1"))
+                        .await
+                        .expect("create through A");
+                    let rv = created.metadata.resource_version.clone().expect("rv");
+                    changes.push(("ADDED".to_string(), name.clone(), rv));
+                    if i % 2 == 0 {
+                        let mut changed = created;
+                        changed.data = Some(BTreeMap::from([("k".into(), "2".into())]));
+                        let replaced = api
+                            .replace(&name, &PostParams::default(), &changed)
+                            .await
+                            .expect("replace through A");
+                        let rv = replaced.metadata.resource_version.expect("rv");
+                        changes.push(("MODIFIED".to_string(), name.clone(), rv));
+                    }
+                    if i % 3 == 0 {
+                        api.delete(&name, &DeleteParams::default())
+                            .await
+                            .expect("delete through A");
+                        // The DELETED event carries the deletion's own revision.
+                        changes.push(("DELETED".to_string(), name.clone(), String::new()));
+                    }
+                }
+                changes
+            })
+        })
+        .collect();
+    let mut expected: Vec<Change> = Vec::new();
+    for writer in writers {
+        expected.extend(writer.await.expect("writer"));
+    }
+    // A last sentinel closes the sequence.
+    a_api
+        .create(&PostParams::default(), &configmap("the-end", "0"))
+        .await
+        .expect("create end sentinel");
+
+    let collect = |rx: &mpsc::Receiver<Change>| {
+        let mut seen = Vec::new();
+        loop {
+            let change = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("every change arrives through B");
+            if change.1 == "the-end" {
+                return seen;
+            }
+            seen.push(change);
+        }
+    };
+    let through_kubectl = collect(&kubectl_rx);
+    let through_kube_rs = collect(&kube_rx);
+    let _ = kubectl.kill();
+    let _ = kubectl.wait();
+    kube_task.abort();
+
+    for (who, seen) in [("kubectl", &through_kubectl), ("kube-rs", &through_kube_rs)] {
+        assert_eq!(seen.len(), expected.len(), "{who} saw {seen:?}");
+        // In revision order: resourceVersions strictly increase.
+        let revisions: Vec<i64> = seen
+            .iter()
+            .map(|(_, _, rv)| rv.parse().expect("numeric resourceVersion"))
+            .collect();
+        assert!(
+            revisions.windows(2).all(|w| w[0] < w[1]),
+            "{who} events out of order: {seen:?}"
+        );
+    }
+    // Exactly the changes A acknowledged, with A's resourceVersions (deletions have their own).
+    let mut acknowledged: Vec<(String, String, String)> = expected
+        .iter()
+        .filter(|(kind, _, _)| kind != "DELETED")
+        .cloned()
+        .collect();
+    acknowledged.sort();
+    let mut from_kubectl: Vec<Change> = through_kubectl
+        .iter()
+        .filter(|(kind, _, _)| kind != "DELETED")
+        .cloned()
+        .collect();
+    from_kubectl.sort();
+    assert_eq!(from_kubectl, acknowledged);
+    let mut deleted: Vec<&str> = expected
+        .iter()
+        .filter(|(kind, _, _)| kind == "DELETED")
+        .map(|(_, name, _)| name.as_str())
+        .collect();
+    deleted.sort();
+    let mut kubectl_deleted: Vec<&str> = through_kubectl
+        .iter()
+        .filter(|(kind, _, _)| kind == "DELETED")
+        .map(|(_, name, _)| name.as_str())
+        .collect();
+    kubectl_deleted.sort();
+    assert_eq!(kubectl_deleted, deleted);
+    // kube-rs reports the same changes (ADDED and MODIFIED as Apply) with the same versions.
+    let as_kubectl: Vec<(String, String)> = through_kubectl
+        .iter()
+        .map(|(kind, name, rv)| {
+            let kind = if kind == "DELETED" { "DELETE" } else { "APPLY" };
+            (format!("{kind} {name}"), rv.clone())
+        })
+        .collect();
+    let as_kube_rs: Vec<(String, String)> = through_kube_rs
+        .iter()
+        .map(|(kind, name, rv)| (format!("{kind} {name}"), rv.clone()))
+        .collect();
+    assert_eq!(as_kube_rs, as_kubectl);
+}
+
+const DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: nginx, image: nginx}]}
+"#;
+
+#[test]
+fn apply_through_one_replica_updates_what_the_other_created() {
+    let a = Apiary::start_on(Backend::Postgres);
+    let b = a.start_replica();
+    assert_eq!(
+        a.ok_stdin(&["apply", "-f", "-"], &DEPLOYMENT.replace("REPLICAS", "1"))
+            .trim(),
+        "deployment.apps/web created"
+    );
+    assert_eq!(
+        b.ok_stdin(&["apply", "-f", "-"], &DEPLOYMENT.replace("REPLICAS", "3"))
+            .trim(),
+        "deployment.apps/web configured"
+    );
+    assert_eq!(
+        a.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+        "3"
+    );
+    // Both replicas serve the same resourceVersion.
+    let rv = |apiary: &Apiary| {
+        apiary.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+    };
+    assert_eq!(rv(&a), rv(&b));
+}
