@@ -13,7 +13,9 @@
 //! | `WithRequestDeadline` + `WithTimeoutForNonLongRunningRequests` | [`timeout::enforce_deadline`] |
 //! | `WithCORS` | (later) |
 //! | `WithAuthentication` | [`authn::authenticate`] |
-//! | `WithAudit`, `WithImpersonation`, `WithMaxInFlightLimit`, `WithAuthorization` | (later) |
+//! | `WithAudit`, `WithImpersonation` | (later) |
+//! | `WithMaxInFlightLimit` | [`max_in_flight::limit_in_flight`] |
+//! | `WithAuthorization` | (later) |
 //!
 //! A tower `ServiceBuilder` runs its layers in the order they are written, so the list below reads
 //! top to bottom in request order. A new filter is one `.layer(...)` line at its place;
@@ -29,6 +31,7 @@ use tower::ServiceBuilder;
 
 use crate::filters::audit_id::{self, AuditId};
 use crate::filters::authn::{self, Authentication, UserInfo};
+use crate::filters::max_in_flight::{self, InFlightLimits};
 use crate::filters::{panic, request_info, timeout};
 
 /// What the filters need to know.
@@ -38,6 +41,8 @@ pub struct ChainConfig {
     pub request_timeout: Duration,
     /// The authenticators, and whether anonymous requests are allowed (`auth.anonymous`).
     pub authentication: Arc<Authentication>,
+    /// `server.max_requests_inflight` and `server.max_mutating_requests_inflight`.
+    pub in_flight: InFlightLimits,
 }
 
 impl ChainConfig {
@@ -46,6 +51,10 @@ impl ChainConfig {
         Self {
             request_timeout: config.request_timeout(),
             authentication: Arc::new(Authentication::new(config.auth.anonymous)),
+            in_flight: InFlightLimits::new(
+                config.server.max_requests_inflight,
+                config.server.max_mutating_requests_inflight,
+            ),
         }
     }
 }
@@ -67,6 +76,10 @@ pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
         .layer(from_fn_with_state(
             cfg.authentication.clone(),
             authn::authenticate,
+        ))
+        .layer(from_fn_with_state(
+            cfg.in_flight.clone(),
+            max_in_flight::limit_in_flight,
         ));
     axum::Router::new().fallback_service(filters.service(handler))
 }
@@ -150,6 +163,7 @@ mod tests {
         let cfg = ChainConfig {
             request_timeout: timeout,
             authentication: Arc::new(Authentication::new(anonymous)),
+            in_flight: InFlightLimits::new(400, 200),
         };
         build(handler, &cfg)
     }
