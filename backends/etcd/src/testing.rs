@@ -11,7 +11,20 @@
 //! // A 3-member cluster of its own, whose members can be killed and restarted:
 //! let cluster = apiary_etcd::testing::TempEtcdCluster::start(3);
 //! cluster.kill(cluster.leader());
+//! // A member serving TLS that requires client certificates, with a CA and a client
+//! // certificate generated for it:
+//! let etcd = apiary_etcd::testing::TempEtcd::start_tls();
+//! let opts = etcd.options(); // https endpoint, ca_file, cert_file, key_file
 //! ```
+//!
+//! # TLS
+//!
+//! [`TempEtcd::start_tls`] generates (with `rcgen`, ECDSA P-256) a CA, a server certificate for
+//! `127.0.0.1` and `localhost`, and a client certificate into the member's temporary directory,
+//! and starts etcd with `--cert-file`, `--key-file`, `--trusted-ca-file` and `--client-cert-auth`
+//! on an `https://127.0.0.1:<port>` client URL (peers stay plain HTTP). Its health is checked on a
+//! separate plain-HTTP `--listen-metrics-urls` port. [`TestCa`] makes further CAs and
+//! certificates, e.g. one the member does not trust.
 //!
 //! # No leaked processes
 //!
@@ -30,6 +43,13 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+};
+
+use crate::EtcdOptions;
 
 /// How long a member (or cluster) may take to become healthy.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,7 +78,159 @@ impl TempEtcd {
     pub fn endpoints(&self) -> Vec<String> {
         self.cluster.endpoints()
     }
+
+    /// Starts a single member serving TLS with client-certificate authentication; see
+    /// [`TempEtcdTls`].
+    pub fn start_tls() -> TempEtcdTls {
+        TempEtcdTls::start()
+    }
 }
+
+/// One etcd member serving its clients TLS only, and only to clients presenting a certificate
+/// signed by its CA (`--client-cert-auth`). Its temporary directory holds the generated CA
+/// certificate, the server's certificate and key, and a client certificate and key (CN `apiary`)
+/// for the store. Dropping it stops the member and removes the directory.
+pub struct TempEtcdTls {
+    cluster: TempEtcdCluster,
+    ca: TestCa,
+}
+
+impl TempEtcdTls {
+    /// Generates the certificates, starts the member and waits until it is healthy.
+    pub fn start() -> Self {
+        let ca = TestCa::new("apiary-etcd test CA");
+        Self {
+            cluster: TempEtcdCluster::start_with(1, Some(&ca)),
+            ca,
+        }
+    }
+
+    /// The member shared by every test of this test binary, started on first use.
+    pub fn shared() -> &'static TempEtcdTls {
+        static SHARED: OnceLock<TempEtcdTls> = OnceLock::new();
+        SHARED.get_or_init(TempEtcdTls::start)
+    }
+
+    /// The member's client URL, as a one-element list (`https://127.0.0.1:<port>`).
+    pub fn endpoints(&self) -> Vec<String> {
+        self.cluster.endpoints()
+    }
+
+    /// The PEM certificate of the CA that signed the server and client certificates.
+    pub fn ca_file(&self) -> PathBuf {
+        self.cluster.tls_path(CA_CERT)
+    }
+
+    /// The PEM client certificate the member accepts.
+    pub fn cert_file(&self) -> PathBuf {
+        self.cluster.tls_path(CLIENT_CERT)
+    }
+
+    /// The PEM private key of [`cert_file`](Self::cert_file).
+    pub fn key_file(&self) -> PathBuf {
+        self.cluster.tls_path(CLIENT_KEY)
+    }
+
+    /// The CA that signed the member's certificates, to issue more client certificates.
+    pub fn ca(&self) -> &TestCa {
+        &self.ca
+    }
+
+    /// Default options with the endpoint, the CA and the client certificate and key.
+    pub fn options(&self) -> EtcdOptions {
+        EtcdOptions {
+            ca_file: Some(self.ca_file()),
+            cert_file: Some(self.cert_file()),
+            key_file: Some(self.key_file()),
+            ..EtcdOptions::new(self.endpoints())
+        }
+    }
+}
+
+/// A throwaway certificate authority (ECDSA P-256, valid from 1975 to 4096) for TLS tests.
+pub struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    /// A new CA with its own key and the common name `name`.
+    pub fn new(name: &str) -> Self {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = KeyPair::generate().expect("generate the CA key");
+        Self {
+            issuer: CertifiedIssuer::self_signed(params, key).expect("self-sign the CA"),
+        }
+    }
+
+    /// The CA certificate, PEM.
+    pub fn cert_pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// Writes the CA certificate (PEM) to `path`.
+    pub fn write_cert(&self, path: &Path) {
+        write(path, self.cert_pem().as_bytes());
+    }
+
+    /// Issues a server certificate for `127.0.0.1` and `localhost` and writes it and its key (PEM).
+    pub fn issue_server(&self, cert: &Path, key: &Path) {
+        self.issue(
+            "127.0.0.1",
+            &["127.0.0.1", "localhost"],
+            ExtendedKeyUsagePurpose::ServerAuth,
+            cert,
+            key,
+        );
+    }
+
+    /// Issues a client certificate with the common name `name` and writes it and its key (PEM).
+    pub fn issue_client(&self, name: &str, cert: &Path, key: &Path) {
+        self.issue(name, &[], ExtendedKeyUsagePurpose::ClientAuth, cert, key);
+    }
+
+    fn issue(
+        &self,
+        name: &str,
+        sans: &[&str],
+        usage: ExtendedKeyUsagePurpose,
+        cert: &Path,
+        key: &Path,
+    ) {
+        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+        let mut params = CertificateParams::new(sans).expect("subject alternative names");
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![usage];
+        params.use_authority_key_identifier_extension = true;
+        let pair = KeyPair::generate().expect("generate a key");
+        let signed = params
+            .signed_by(&pair, &self.issuer)
+            .expect("sign a certificate");
+        write(cert, signed.pem().as_bytes());
+        write(key, pair.serialize_pem().as_bytes());
+    }
+}
+
+fn write(path: &Path, contents: &[u8]) {
+    std::fs::write(path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// The files of a TLS member, in `<cluster dir>/tls/`.
+const CA_CERT: &str = "ca.crt";
+const SERVER_CERT: &str = "server.crt";
+const SERVER_KEY: &str = "server.key";
+const CLIENT_CERT: &str = "client.crt";
+const CLIENT_KEY: &str = "client.key";
 
 /// A key prefix no other test of any running process uses: `/t<pid>-<n>`.
 pub fn unique_prefix() -> String {
@@ -77,13 +249,24 @@ pub struct TempEtcdCluster {
     members: Vec<Member>,
     initial_cluster: String,
     token: String,
+    /// Whether the members serve clients TLS (the files are in `dir/tls`).
+    tls: bool,
 }
 
 struct Member {
     name: String,
     client: u16,
     peer: u16,
+    /// With TLS: a plain-HTTP port serving `/health` and `/metrics`.
+    metrics: Option<u16>,
     running: Mutex<Option<Running>>,
+}
+
+impl Member {
+    /// The port answering plain-HTTP `/health` and `/metrics`.
+    fn status_port(&self) -> u16 {
+        self.metrics.unwrap_or(self.client)
+    }
 }
 
 /// A running member: the etcd process and its watchdog.
@@ -104,10 +287,15 @@ if [ "$cmd" != keep ]; then kill -9 "$pid" 2>/dev/null; rm -rf "$dir"; fi
 impl TempEtcdCluster {
     /// Starts `members` members on free loopback ports and waits until the cluster is healthy.
     pub fn start(members: usize) -> Self {
+        Self::start_with(members, None)
+    }
+
+    /// Starts the members, serving TLS with certificates from `tls` when given.
+    fn start_with(members: usize, tls: Option<&TestCa>) -> Self {
         assert!(members > 0, "a cluster needs a member");
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::try_start(members) {
+            match Self::try_start(members, tls) {
                 Ok(cluster) => return cluster,
                 // Most likely a port taken between choosing and binding it: choose again.
                 Err(err) => last = err,
@@ -116,17 +304,26 @@ impl TempEtcdCluster {
         panic!("could not start a {members}-member etcd cluster: {last}");
     }
 
-    fn try_start(count: usize) -> Result<Self, String> {
+    fn try_start(count: usize, tls: Option<&TestCa>) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("apiary-etcd-")
             .tempdir()
             .map_err(|e| format!("temporary directory: {e}"))?;
-        let ports = free_ports(count * 2);
+        if let Some(ca) = tls {
+            let files = dir.path().join("tls");
+            std::fs::create_dir(&files).map_err(|e| format!("tls directory: {e}"))?;
+            ca.write_cert(&files.join(CA_CERT));
+            ca.issue_server(&files.join(SERVER_CERT), &files.join(SERVER_KEY));
+            ca.issue_client("apiary", &files.join(CLIENT_CERT), &files.join(CLIENT_KEY));
+        }
+        let per_member = if tls.is_some() { 3 } else { 2 };
+        let ports = free_ports(count * per_member);
         let members: Vec<Member> = (0..count)
             .map(|i| Member {
                 name: format!("m{i}"),
-                client: ports[2 * i],
-                peer: ports[2 * i + 1],
+                client: ports[per_member * i],
+                peer: ports[per_member * i + 1],
+                metrics: tls.map(|_| ports[per_member * i + 2]),
                 running: Mutex::new(None),
             })
             .collect();
@@ -148,6 +345,7 @@ impl TempEtcdCluster {
             members,
             initial_cluster,
             token,
+            tls: tls.is_some(),
         };
         for i in 0..count {
             cluster.spawn(i)?;
@@ -161,9 +359,14 @@ impl TempEtcdCluster {
         (0..self.members.len()).map(|i| self.endpoint(i)).collect()
     }
 
-    /// The client URL of one member.
+    /// The client URL of one member (`https://` when it serves TLS).
     pub fn endpoint(&self, member: usize) -> String {
-        format!("http://127.0.0.1:{}", self.members[member].client)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.members[member].client)
+    }
+
+    fn tls_path(&self, file: &str) -> PathBuf {
+        self.dir.path().join("tls").join(file)
     }
 
     /// Kills a member with `SIGKILL` (its data stays for [`restart`](Self::restart)). Does nothing
@@ -210,7 +413,7 @@ impl TempEtcdCluster {
             let leaders: Vec<usize> = (0..self.members.len())
                 .filter(|&i| self.is_running(i))
                 .filter(|&i| {
-                    http_get(self.members[i].client, "/metrics")
+                    http_get(self.members[i].status_port(), "/metrics")
                         .is_some_and(|m| m.lines().any(|l| l.trim() == "etcd_server_is_leader 1"))
                 })
                 .collect();
@@ -249,7 +452,8 @@ impl TempEtcdCluster {
                     }
                     break;
                 }
-                if http_get(member.client, "/health").is_some_and(|b| b.contains("\"true\"")) {
+                if http_get(member.status_port(), "/health").is_some_and(|b| b.contains("\"true\""))
+                {
                     break;
                 }
                 if started.elapsed() > timeout {
@@ -282,11 +486,28 @@ impl TempEtcdCluster {
             .open(self.log_path(i))
             .map_err(|e| format!("log file: {e}"))?;
         let log2 = log.try_clone().map_err(|e| format!("log file: {e}"))?;
-        let client = format!("http://127.0.0.1:{}", member.client);
+        let client = self.endpoint(i);
         let peer = format!("http://127.0.0.1:{}", member.peer);
         let data = self.dir.path().join(&member.name);
         let bin = std::env::var("APIARY_ETCD_BIN").unwrap_or_else(|_| "etcd".into());
-        let etcd = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        if self.tls {
+            command
+                .arg("--cert-file")
+                .arg(self.tls_path(SERVER_CERT))
+                .arg("--key-file")
+                .arg(self.tls_path(SERVER_KEY))
+                .arg("--trusted-ca-file")
+                .arg(self.tls_path(CA_CERT))
+                .arg("--client-cert-auth");
+        }
+        if let Some(metrics) = member.metrics {
+            command.args([
+                "--listen-metrics-urls",
+                &format!("http://127.0.0.1:{metrics}"),
+            ]);
+        }
+        let etcd = command
             .args(["--name", &member.name])
             .arg("--data-dir")
             .arg(&data)
