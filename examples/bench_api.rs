@@ -7,6 +7,7 @@
 //!     [--watch-kubeconfig B/admin.kubeconfig]
 //! ```
 //!
+//! `examples/bench_api.sh` runs it on every backend next to the raw ceilings (docs/benchmarks.md).
 //! Watch delay is the time from a create's acknowledgement to its ADDED event (0 when the event came
 //! first), and from the create being sent to its ADDED event. With `--watch-kubeconfig` the watch
 //! runs through a second server (replica B of the same store: cross-replica watch delay); without
