@@ -134,3 +134,67 @@ fn killing_the_etcd_leader_during_an_apply_loop_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn with_every_member_down_requests_fail_fast_and_recover() {
+    let cluster = TempEtcdCluster::start(1);
+    let endpoints = cluster.endpoints();
+    let apiary = Apiary::start_with_env(vec![
+        ("APIARY_STORAGE__BACKEND".into(), "etcd".into()),
+        (
+            "APIARY_STORAGE__ETCD__ENDPOINTS".into(),
+            endpoints_env(&endpoints),
+        ),
+        (
+            "APIARY_STORAGE__ETCD__REQUEST_TIMEOUT_SECONDS".into(),
+            "3".into(),
+        ),
+    ]);
+    apiary.ok(&["create", "configmap", "before", "--from-literal=k=v"]);
+    cluster.kill(0);
+    // kubectl prints a Status as `Error from server (<reason>)`, except `kubectl create <kind>`,
+    // which prints `error: failed to create <kind>: <message>`.
+    for (args, expected) in [
+        (
+            &["get", "configmap", "before"][..],
+            "Error from server (ServiceUnavailable): storage is unavailable: ",
+        ),
+        (
+            &["create", "configmap", "during", "--from-literal=k=v"][..],
+            "error: failed to create configmap: storage is unavailable: ",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let out = apiary.kubectl(args);
+        let took = started.elapsed();
+        let err = common::stderr(&out);
+        assert!(!out.status.success(), "{args:?} succeeded with etcd down");
+        assert!(err.starts_with(expected), "{args:?}: {err}");
+        // kubectl retries a 503/504 a few times itself; each answer is bounded by the request timeout.
+        assert!(
+            took < std::time::Duration::from_secs(30),
+            "{args:?} took {took:?}"
+        );
+    }
+    cluster.restart(0);
+    cluster.wait_healthy();
+    // The same Apiary process serves again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = apiary.kubectl(&["create", "configmap", "after", "--from-literal=k=v"]);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no recovery: {}",
+            common::stderr(&out)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let names = apiary.ok(&["get", "configmaps", "-o", "name"]);
+    assert!(
+        names.contains("configmap/before") && names.contains("configmap/after"),
+        "{names}"
+    );
+}
