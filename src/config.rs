@@ -31,6 +31,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub auth: AuthConfig,
+    pub audit: AuditConfig,
 }
 
 /// `[server]`: the listener and the request limits.
@@ -49,6 +50,9 @@ pub struct ServerConfig {
     pub max_mutating_requests_inflight: u32,
     /// `server.service_cidr`: the range ClusterIP Services are allocated from.
     pub service_cidr: String,
+    /// `server.cors_allowed_origins`: regular expressions (upstream's `--cors-allowed-origins`);
+    /// a request whose `Origin` matches one gets CORS headers. Empty: CORS is off.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +64,7 @@ impl Default for ServerConfig {
             max_requests_inflight: 400,
             max_mutating_requests_inflight: 200,
             service_cidr: "10.0.0.0/24".to_string(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -197,11 +202,85 @@ impl Default for EtcdConfig {
 }
 
 /// `[auth]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// `auth.anonymous`: serve requests without credentials as `system:anonymous`.
     pub anonymous: bool,
+    /// `auth.token_file`: static bearer tokens in upstream's `--token-auth-file` CSV format
+    /// (`token,user,uid,"group1,group2"`).
+    pub token_file: Option<PathBuf>,
+    /// `auth.authorization_modes`: tried in order, the first decision wins (`RBAC`,
+    /// `AlwaysAllow`).
+    pub authorization_modes: Vec<AuthorizationMode>,
+    /// `auth.service_account_issuer`: the `iss` of ServiceAccount tokens Apiary issues and accepts.
+    pub service_account_issuer: String,
+    /// `auth.api_audiences`: the audiences tokens are issued for by default and must carry one
+    /// of; empty means the issuer alone, as upstream.
+    pub api_audiences: Vec<String>,
+    /// `auth.service_account_max_token_expiration_seconds`: the longest a requested token may live.
+    pub service_account_max_token_expiration_seconds: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            anonymous: false,
+            token_file: None,
+            authorization_modes: vec![AuthorizationMode::Rbac],
+            service_account_issuer: "https://kubernetes.default.svc.cluster.local".to_string(),
+            api_audiences: Vec::new(),
+            service_account_max_token_expiration_seconds: 48 * 3600,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// The audiences of issued tokens: `auth.api_audiences`, or the issuer when empty.
+    pub fn audiences(&self) -> Vec<String> {
+        if self.api_audiences.is_empty() {
+            vec![self.service_account_issuer.clone()]
+        } else {
+            self.api_audiences.clone()
+        }
+    }
+}
+
+/// One entry of `auth.authorization_modes`, spelled as upstream's `--authorization-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuthorizationMode {
+    /// Role-based access control over Roles, ClusterRoles and their bindings.
+    #[serde(rename = "RBAC")]
+    Rbac,
+    /// Every request is allowed.
+    AlwaysAllow,
+    /// Every request is denied (useful after another mode, as upstream).
+    AlwaysDeny,
+}
+
+/// `[audit]`: upstream's `--audit-policy-file` and `--audit-log-*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// `audit.policy_file`: an `audit.k8s.io/v1` Policy (YAML or JSON). Unset: no auditing.
+    pub policy_file: Option<PathBuf>,
+    /// `audit.log_path`: where events go, one JSON object per line; `-` is standard output.
+    pub log_path: Option<PathBuf>,
+    /// `audit.log_max_size_mb`: the log is rotated when it would grow beyond this (0: never).
+    pub log_max_size_mb: u64,
+    /// `audit.log_max_backups`: rotated files kept (0: all).
+    pub log_max_backups: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            policy_file: None,
+            log_path: None,
+            log_max_size_mb: 100,
+            log_max_backups: 10,
+        }
+    }
 }
 
 /// Settings given on the command line; they win over everything else.
@@ -384,6 +463,32 @@ impl Config {
             return Err(ConfigError::new(
                 "server.listen",
                 format!("\"{}\": a fixed port is required", self.server.listen),
+            ));
+        }
+        for (i, origin) in self.server.cors_allowed_origins.iter().enumerate() {
+            regex::Regex::new(origin).map_err(|err| {
+                ConfigError::new(
+                    format!("server.cors_allowed_origins[{i}]"),
+                    format!("\"{origin}\": {err}"),
+                )
+            })?;
+        }
+        if self.auth.authorization_modes.is_empty() {
+            return Err(ConfigError::new(
+                "auth.authorization_modes",
+                "must name at least one mode (RBAC, AlwaysAllow, AlwaysDeny)",
+            ));
+        }
+        if self.auth.service_account_issuer.is_empty() {
+            return Err(ConfigError::new(
+                "auth.service_account_issuer",
+                "must not be empty",
+            ));
+        }
+        if self.audit.policy_file.is_some() != self.audit.log_path.is_some() {
+            return Err(ConfigError::new(
+                "audit.log_path",
+                "audit.policy_file and audit.log_path must be given together",
             ));
         }
         parse_cidr(&self.server.service_cidr).map_err(|why| {

@@ -7,6 +7,7 @@
 
 pub mod audit_id;
 pub mod authn;
+pub mod authz;
 pub mod max_in_flight;
 pub mod panic;
 pub mod request_info;
