@@ -93,7 +93,9 @@ impl Apiary {
     /// operator sets up replicas behind one load balancer), so one kubeconfig works for both.
     pub fn start_replica(&self) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        for file in ["ca.crt", "ca.key"] {
+        // The cluster CA, and the key ServiceAccount tokens are signed with, so each replica
+        // accepts the other's tokens.
+        for file in ["ca.crt", "ca.key", "sa.key"] {
             std::fs::copy(self.dir.path().join(file), dir.path().join(file)).expect("copy CA");
         }
         let addr = format!("127.0.0.1:{}", free_port());
@@ -111,7 +113,15 @@ impl Apiary {
 
     /// Starts Apiary with extra `APIARY_*` environment settings.
     pub fn start_with_env(env: Vec<(String, String)>) -> Self {
+        Self::start_prepared(env, |_| {})
+    }
+
+    /// Starts Apiary after `prepare` has written what it needs into the data directory, which is
+    /// also the working directory: a `config.toml` there is read, and relative paths in it
+    /// resolve there.
+    pub fn start_prepared(env: Vec<(String, String)>, prepare: impl FnOnce(&Path)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        prepare(dir.path());
         let addr = format!("127.0.0.1:{}", free_port());
         let child = spawn(dir.path(), &addr, &env);
         let apiary = Apiary {
@@ -138,6 +148,35 @@ impl Apiary {
 
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("admin.kubeconfig")
+    }
+
+    /// `https://<addr>`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Writes a kubeconfig that presents `token` as a bearer token (no client certificate) and
+    /// returns its path.
+    pub fn token_kubeconfig(&self, name: &str, token: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("{name}.kubeconfig"));
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: apiary\n  cluster:\n    server: {}\n    certificate-authority: {}\nusers:\n- name: {name}\n  user:\n    token: {token}\ncontexts:\n- name: {name}\n  context:\n    cluster: apiary\n    user: {name}\n    namespace: default\ncurrent-context: {name}\n",
+            self.url(),
+            self.dir.path().join("ca.crt").display(),
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+
+    /// Runs kubectl with `kubeconfig` instead of the admin's.
+    pub fn kubectl_with(&self, kubeconfig: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["--kubeconfig", kubeconfig.to_str().expect("utf-8 path")];
+        all.extend_from_slice(args);
+        Command::new(kubectl_path())
+            .args(&all)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl")
     }
 
     fn wait_ready(&self) {

@@ -382,6 +382,35 @@ impl TempEtcdCluster {
         }
     }
 
+    /// Freezes a member with `SIGSTOP`: its connections stay open but nothing is answered, as a
+    /// stalled disk or an overloaded machine looks to clients. [`resume`](Self::resume) thaws it.
+    pub fn pause(&self, member: usize) {
+        self.signal(member, "-STOP");
+    }
+
+    /// Thaws a member frozen by [`pause`](Self::pause).
+    pub fn resume(&self, member: usize) {
+        self.signal(member, "-CONT");
+    }
+
+    fn signal(&self, member: usize, signal: &str) {
+        let running = self.members[member]
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let pid = running
+            .as_ref()
+            .unwrap_or_else(|| panic!("etcd member {member} is not running"))
+            .etcd
+            .id();
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid} failed");
+    }
+
     /// Starts a killed member again on its ports and data, and waits until it listens (not until
     /// it is healthy: with the other members down it cannot be; see
     /// [`wait_healthy`](Self::wait_healthy)).
