@@ -2,4 +2,5 @@
 //! namespace controller of kube-controller-manager that every cluster relies on.
 
 pub mod namespace;
+pub mod rbac_bootstrap;
 pub mod system_namespaces;
