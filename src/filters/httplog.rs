@@ -354,6 +354,84 @@ mod tests {
         );
     }
 
+    /// A writer the test subscriber logs into.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_line_per_request_when_the_body_is_done() {
+        use tower::ServiceExt as _;
+
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+
+        let app = axum::Router::new()
+            .fallback(|| async {
+                let mut response = Response::new(Body::from("hello"));
+                *response.status_mut() = http::StatusCode::CREATED;
+                response.extensions_mut().insert(UserInfo {
+                    name: "alice".into(),
+                    ..Default::default()
+                });
+                response.extensions_mut().insert(Impersonation {
+                    requester: UserInfo {
+                        name: "alice".into(),
+                        ..Default::default()
+                    },
+                    impersonated: UserInfo {
+                        name: "bob".into(),
+                        groups: vec!["system:authenticated".into()],
+                        ..Default::default()
+                    },
+                });
+                response
+            })
+            .layer(axum::middleware::from_fn(log_request));
+        let mut request = Request::post("/api/v1/namespaces/a/configmaps?dryRun=All")
+            .header(http::header::USER_AGENT, "kubectl/v1.33.0")
+            .body(Body::empty())
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(AuditId("0b2c-audit".into()));
+        request
+            .extensions_mut()
+            .insert(PeerAddr("10.0.0.7:40000".parse().expect("address")));
+        let response = app.oneshot(request).await.expect("infallible");
+        assert!(
+            captured.0.lock().expect("lock").is_empty(),
+            "logged before the body was done"
+        );
+        axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
+        let logged = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+        assert_eq!(logged.lines().count(), 1, "{logged}");
+        assert!(logged.contains(" INFO apiary::http: HTTP verb=\"POST\" URI=\"/api/v1/namespaces/a/configmaps?dryRun=All\" latency=\""), "{logged}");
+        assert!(
+            logged.contains(
+                "userAgent=\"kubectl/v1.33.0\" audit-ID=\"0b2c-audit\" srcIP=\"10.0.0.7:40000\" user=\"alice\" resp=201 addedInfo=\"&{alice  [] map[]} is acting as &{bob  [system:authenticated] map[]}\""
+            ),
+            "{logged}"
+        );
+    }
+
     #[tokio::test]
     async fn the_innermost_server_marks_the_response() {
         use axum::middleware::from_fn_with_state;
