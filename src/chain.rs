@@ -7,7 +7,7 @@
 //! | upstream filter | here |
 //! |-----------------|------|
 //! | `WithAuditInit` | [`audit_id::assign_audit_id`] |
-//! | `WithHTTPLogging` | [`log_request`] (outside panic recovery, so a panicked request is logged with its 500) |
+//! | `WithHTTPLogging` | [`log_request`] ([`crate::filters::httplog`]; outside panic recovery, so a panicked request is logged with its 500) |
 //! | `WithPanicRecovery` | [`panic::recover_panics`] |
 //! | `WithRequestInfo` | [`request_info::attach_request_info`] |
 //! | `WithRequestDeadline` + `WithTimeoutForNonLongRunningRequests` | [`timeout::enforce_deadline`] |
@@ -22,15 +22,14 @@
 //! `.option_layer(...)` switches one on by configuration.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::Request;
-use axum::middleware::{from_fn, from_fn_with_state, Next};
-use axum::response::Response;
+use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 
-use crate::filters::audit_id::{self, AuditId};
-use crate::filters::authn::{self, Authentication, UserInfo};
+use crate::filters::audit_id;
+use crate::filters::authn::{self, Authentication};
+use crate::filters::httplog::log_request;
 use crate::filters::max_in_flight::{self, InFlightLimits};
 use crate::filters::{panic, request_info, timeout};
 
@@ -84,50 +83,16 @@ pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
     axum::Router::new().fallback_service(filters.service(handler))
 }
 
-/// One log line per request: method, path, status, latency, user agent, audit id and user. For a
-/// streamed response (a watch) the latency is the time to the response head.
-pub async fn log_request(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let user_agent = req
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let audit_id = req
-        .extensions()
-        .get::<AuditId>()
-        .map(|id| id.0.clone())
-        .unwrap_or_default();
-    let response = next.run(req).await;
-    let user = response
-        .extensions()
-        .get::<UserInfo>()
-        .map(|u| u.name.as_str())
-        .unwrap_or("");
-    tracing::info!(
-        target: "apiary::http",
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency = ?started.elapsed(),
-        user_agent = %user_agent,
-        audit_id = %audit_id,
-        user = %user,
-        "request"
-    );
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filters::audit_id::AuditId;
+    use crate::filters::authn::UserInfo;
     use crate::filters::request_info::RequestInfo;
     use crate::filters::timeout::RequestDeadline;
     use crate::serve::ClientCertIdentity;
     use axum::body::Body;
+    use axum::extract::Request;
     use tower::ServiceExt as _;
 
     fn chain(anonymous: bool, timeout: Duration) -> axum::Router {

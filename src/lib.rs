@@ -12,6 +12,7 @@ pub mod chain;
 pub mod config;
 pub mod controllers;
 pub mod filters;
+pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod pki;

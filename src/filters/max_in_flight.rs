@@ -9,6 +9,9 @@
 //!   `429 Too many requests, please try again later.` and `Retry-After: 1`, which client-go
 //!   honours by retrying; members of `system:masters` are served anyway, as upstream lets its
 //!   super-admin through.
+//!
+//! With [`InFlightLimits::with_metrics`], every request holding a slot is counted in
+//! `apiserver_current_inflight_requests{request_kind="readOnly"|"mutating"}` while it holds it.
 
 use std::sync::Arc;
 
@@ -22,6 +25,7 @@ use crate::api::status::ApiError;
 use crate::filters::authn::UserInfo;
 use crate::filters::request_info::RequestInfo;
 use crate::filters::timeout::is_long_running;
+use crate::metrics::{Metrics, MUTATING_KIND, READ_ONLY_KIND};
 
 /// The group upstream never rate-limits (`user.SystemPrivilegedGroup`).
 pub const SYSTEM_MASTERS: &str = "system:masters";
@@ -34,6 +38,7 @@ const TOO_MANY_REQUESTS: &str = "Too many requests, please try again later.\n";
 pub struct InFlightLimits {
     read_only: Option<Arc<Semaphore>>,
     mutating: Option<Arc<Semaphore>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl InFlightLimits {
@@ -43,7 +48,14 @@ impl InFlightLimits {
         Self {
             read_only: pool(read_only),
             mutating: pool(mutating),
+            metrics: None,
         }
+    }
+
+    /// Reports the requests holding a slot in `metrics`' in-flight gauge.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }
 
@@ -67,16 +79,19 @@ pub async fn limit_in_flight(
     if is_long_running(info) {
         return next.run(req).await;
     }
-    let pool = if is_read_only(&info.verb) {
-        &limits.read_only
+    let (pool, kind) = if is_read_only(&info.verb) {
+        (&limits.read_only, READ_ONLY_KIND)
     } else {
-        &limits.mutating
+        (&limits.mutating, MUTATING_KIND)
     };
     let Some(pool) = pool else {
         return next.run(req).await;
     };
     match pool.clone().try_acquire_owned() {
-        Ok(_slot) => next.run(req).await,
+        Ok(_slot) => {
+            let _counted = limits.metrics.as_ref().map(|m| m.track_in_flight(kind));
+            next.run(req).await
+        }
         Err(_) => {
             let privileged = req
                 .extensions()
@@ -226,6 +241,37 @@ mod tests {
         for task in [held, watch, admin] {
             assert_eq!(task.await.unwrap().unwrap().status(), StatusCode::OK);
         }
+    }
+
+    #[tokio::test]
+    async fn requests_holding_a_slot_are_in_the_gauge() {
+        let release = Arc::new(Notify::new());
+        let metrics = Arc::new(Metrics::new().expect("metrics"));
+        let app = app(
+            InFlightLimits::new(5, 5).with_metrics(metrics.clone()),
+            release.clone(),
+        );
+        let held = tokio::spawn(app.clone().oneshot(request("GET", "/api/v1/pods", &[])));
+        let watch = tokio::spawn(app.clone().oneshot(request(
+            "GET",
+            "/api/v1/pods?watch=true",
+            &[],
+        )));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let text = metrics.render().expect("render");
+        // The watch is long-running: not counted.
+        assert!(
+            text.contains(r#"apiserver_current_inflight_requests{request_kind="readOnly"} 1"#),
+            "{text}"
+        );
+        release.notify_waiters();
+        held.await.expect("joined").expect("infallible");
+        watch.await.expect("joined").expect("infallible");
+        let text = metrics.render().expect("render");
+        assert!(
+            text.contains(r#"apiserver_current_inflight_requests{request_kind="readOnly"} 0"#),
+            "{text}"
+        );
     }
 
     #[tokio::test]

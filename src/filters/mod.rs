@@ -3,11 +3,16 @@
 //! Each filter is an axum middleware function (`async fn(Request, Next) -> Response`, with a
 //! `State` when it has settings); [`crate::chain::build`] stacks them in upstream's order. Filters
 //! talk to each other only through request extensions: [`audit_id::AuditId`],
-//! [`request_info::RequestInfo`], [`timeout::RequestDeadline`], [`authn::UserInfo`].
+//! [`request_info::RequestInfo`], [`timeout::RequestDeadline`], [`authn::UserInfo`],
+//! [`impersonation::ImpersonatedBy`]; and back through response extensions:
+//! [`httplog::HandledBy`], [`impersonation::Impersonation`].
 
 pub mod audit_id;
 pub mod authn;
 pub mod authz;
+pub mod cors;
+pub mod httplog;
+pub mod impersonation;
 pub mod max_in_flight;
 pub mod panic;
 pub mod request_info;

@@ -12,11 +12,13 @@ pub mod system;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use axum::middleware::from_fn_with_state;
 use axum::Router;
 
 use crate::api::status::ApiError;
 use crate::config::Config;
 use crate::controllers::{namespace, system_namespaces};
+use crate::filters::httplog::{self, mark_handled_by};
 use crate::registry::catalog;
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
 use crate::registry::strategy::strategy_for;
@@ -55,7 +57,9 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
 
 /// The last server of the chain: upstream's 404 Status for every path.
 pub fn not_found() -> Router {
-    Router::new().fallback(|| async { ApiError::path_not_found() })
+    Router::new()
+        .fallback(|| async { ApiError::path_not_found() })
+        .layer(from_fn_with_state(httplog::NOT_FOUND, mark_handled_by))
 }
 
 /// The core server: system endpoints, OpenAPI, discovery and the REST layer of built-in resources;
@@ -69,17 +73,21 @@ fn core_server(
     let system = system::router(system::SystemState {
         ready: ctx.ready.clone(),
         storage: Some(ctx.storage.clone()),
-    });
+    })
+    .route_layer(from_fn_with_state(httplog::SYSTEM, mark_handled_by));
     let openapi =
-        crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)));
+        crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)))
+            .route_layer(from_fn_with_state(httplog::CORE_OPENAPI, mark_handled_by));
     let discovery = discovery::router(Arc::new(discovery::DiscoveryRegistry::new(
         catalog,
         Some(ctx.config.server.listen.to_string()),
-    )));
+    )))
+    .route_layer(from_fn_with_state(httplog::CORE_DISCOVERY, mark_handled_by));
     // Discovery answers `/api`, `/apis` and the group/version paths the REST router hands it (those
     // with no resource segment); what it does not know goes on to the next server.
     let discovery = discovery.fallback_service(next);
-    let rest = core::router(core::CoreContext::new(stores).with_delegate(discovery.clone()));
+    let rest = core::router(core::CoreContext::new(stores).with_delegate(discovery.clone()))
+        .route_layer(from_fn_with_state(httplog::CORE_REST, mark_handled_by));
     system
         .merge(openapi)
         .merge(rest)

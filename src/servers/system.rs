@@ -7,6 +7,7 @@
 //!   `?exclude=<check>` (repeatable) skips a check.
 //! * `GET /readyz/<check>` runs one check: `ok`, or 500 `internal server error: <why>`.
 //! * `/readyz` includes `apis-installed`, which fails until the shared ready flag is set.
+//! * `GET /metrics` ([`metrics_router`]) answers the Prometheus text exposition format.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
 use crate::api::status::ApiError;
+use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
 
 /// How long the storage check may take.
 const STORAGE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -285,6 +287,22 @@ pub fn platform() -> String {
     format!("{os}/{arch}")
 }
 
+/// `/metrics`: every metric of `metrics` in the text exposition format. Like upstream's
+/// Prometheus handler it answers any method; authorization of the path is the authorization
+/// filter's.
+pub fn metrics_router(metrics: Arc<Metrics>) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::any(serve_metrics))
+        .with_state(metrics)
+}
+
+async fn serve_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
+    match metrics.render() {
+        Ok(text) => ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], text).into_response(),
+        Err(err) => ApiError::internal(err).into_response(),
+    }
+}
+
 async fn version() -> Response {
     // Upstream writes this document indented by two spaces.
     match serde_json::to_string_pretty(&VersionInfo::current()) {
@@ -330,6 +348,22 @@ mod tests {
             content_type,
             String::from_utf8_lossy(&body).into_owned(),
         )
+    }
+
+    #[tokio::test]
+    async fn metrics_endpoint_serves_the_text_format() {
+        let metrics = Arc::new(Metrics::new().expect("metrics"));
+        let (status, content_type, body) = get(metrics_router(metrics), "/metrics").await;
+        assert_eq!(status, 200);
+        assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+        assert!(
+            body.contains("# TYPE apiserver_current_inflight_requests gauge"),
+            "{body}"
+        );
+        assert!(
+            body.contains(r#"apiserver_current_inflight_requests{request_kind="readOnly"} 0"#),
+            "{body}"
+        );
     }
 
     #[tokio::test]
