@@ -253,9 +253,12 @@ impl ApiError {
         )
     }
 
-    /// 403 `Forbidden`: `<kind> "name" is forbidden: <why>` as upstream's `NewForbidden`.
+    /// 403 `Forbidden`: `<kind> "name" is forbidden: <why>` as upstream's `NewForbidden`; with no
+    /// resource (a non-resource path) `forbidden: <why>`.
     pub fn forbidden(gr: &GroupResource, name: &str, why: &str) -> Self {
-        let message = if name.is_empty() {
+        let message = if gr.group.is_empty() && gr.resource.is_empty() {
+            format!("forbidden: {why}")
+        } else if name.is_empty() {
             format!("{gr} is forbidden: {why}")
         } else {
             format!("{gr} \"{name}\" is forbidden: {why}")

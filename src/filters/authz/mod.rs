@@ -9,6 +9,9 @@
 //! keeps roles and bindings in a cache fed by the stores' watches), so the request path never
 //! waits on storage here.
 
+pub mod filter;
+pub mod rbac;
+
 use std::sync::Arc;
 
 use crate::filters::authn::UserInfo;
@@ -115,7 +118,7 @@ pub struct ResourceRule {
 #[serde(rename_all = "camelCase")]
 pub struct NonResourceRule {
     pub verbs: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "nonResourceURLs", skip_serializing_if = "Vec::is_empty")]
     pub non_resource_urls: Vec<String>,
 }
 

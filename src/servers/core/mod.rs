@@ -30,6 +30,8 @@ use std::sync::Arc;
 use axum::routing::any;
 use axum::Router;
 
+use crate::filters::authz::rbac::RbacAuthorizer;
+use crate::filters::authz::Authorization;
 use crate::registry::catalog::ResourceInfo;
 use crate::registry::store::Store;
 
@@ -102,6 +104,12 @@ pub struct CoreContext {
     /// Where requests go whose group/version this server does not serve (the apiextensions
     /// server, then "not found"). `None` answers them with upstream's 404 Status.
     pub delegate: Option<Router>,
+    /// The server's authorizers, for the access reviews and the RBAC escalation checks. `None`:
+    /// everything is allowed (the reviews answer as `AlwaysAllow`, no escalation check).
+    pub authorization: Option<Arc<Authorization>>,
+    /// The RBAC rule resolver the escalation checks of RBAC writes use. The checks run when both
+    /// this and [`Self::authorization`] are set.
+    pub rbac: Option<Arc<RbacAuthorizer>>,
 }
 
 impl CoreContext {
@@ -110,7 +118,21 @@ impl CoreContext {
         Self {
             stores,
             delegate: None,
+            authorization: None,
+            rbac: None,
         }
+    }
+
+    /// Answers access reviews from `authorization` and checks RBAC writes against it.
+    pub fn with_authorization(mut self, authorization: Arc<Authorization>) -> Self {
+        self.authorization = Some(authorization);
+        self
+    }
+
+    /// Resolves the writer's rules through `rbac` when checking RBAC writes for escalation.
+    pub fn with_rbac(mut self, rbac: Arc<RbacAuthorizer>) -> Self {
+        self.rbac = Some(rbac);
+        self
     }
 
     /// Sends requests for group/versions not served here to `delegate`.

@@ -236,6 +236,8 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         name: path.name.clone(),
         subresource: path.subresource.clone(),
         query,
+        authorization: ctx.authorization.clone(),
+        rbac: ctx.rbac.clone(),
     };
     serve(verb, scope, parts, body).await
 }

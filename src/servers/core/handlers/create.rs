@@ -54,9 +54,16 @@ async fn create_object(
             .map(|status| (status, warnings));
     }
     let user = parts.extensions.get::<crate::filters::authn::UserInfo>();
-    if let Some(answer) = crate::servers::core::reviews::review(scope.info, object.clone(), user) {
+    if let Some(answer) = crate::servers::core::reviews::review(
+        scope.info,
+        object.clone(),
+        user,
+        scope.namespace(),
+        scope.authorization.as_deref(),
+    ) {
         return Ok((answer?, warnings));
     }
+    scope.check_rbac_write(parts, &object, None)?;
     let created = scope
         .store
         .create(scope.namespace(), object, &params.write)

@@ -38,6 +38,10 @@ pub struct Scope {
     pub subresource: Option<String>,
     /// The decoded query string.
     pub query: QueryParams,
+    /// The server's authorizers (access reviews, RBAC escalation checks); `None` allows all.
+    pub authorization: Option<Arc<crate::filters::authz::Authorization>>,
+    /// The RBAC rule resolver of the escalation checks.
+    pub rbac: Option<Arc<crate::filters::authz::rbac::RbacAuthorizer>>,
 }
 
 impl std::fmt::Debug for Scope {
@@ -54,6 +58,39 @@ impl std::fmt::Debug for Scope {
 impl Scope {
     pub fn namespace(&self) -> Option<&str> {
         self.namespace.as_deref()
+    }
+
+    /// The RBAC escalation check of a write of `object` replacing `old` (upstream's policy-based
+    /// RBAC storage): runs for the four RBAC kinds when authorization and RBAC are wired.
+    pub fn check_rbac_write(
+        &self,
+        parts: &Parts,
+        object: &Value,
+        old: Option<&Value>,
+    ) -> ApiResult<()> {
+        use crate::filters::authz::rbac::escalation::{
+            check_rbac_write, is_rbac_resource, RbacWrite,
+        };
+        let (Some(authorization), Some(rbac)) = (&self.authorization, &self.rbac) else {
+            return Ok(());
+        };
+        if !is_rbac_resource(self.info) {
+            return Ok(());
+        }
+        let anonymous = crate::filters::authn::UserInfo::default();
+        let user = parts
+            .extensions
+            .get::<crate::filters::authn::UserInfo>()
+            .unwrap_or(&anonymous);
+        let write = RbacWrite {
+            user,
+            info: self.info,
+            namespace: self.namespace(),
+            url_name: self.name.as_deref(),
+            object,
+            old,
+        };
+        check_rbac_write(authorization, rbac, &write)
     }
 
     /// The object name; routes only send named verbs here with one.

@@ -262,7 +262,9 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
         let object = scope
             .store
             .guaranteed_update(scope.namespace(), scope.name(), &params.write, |current| {
-                patcher.apply(current)
+                let patched = patcher.apply(current)?;
+                scope.check_rbac_write(&parts, &patched, Some(current))?;
+                Ok(patched)
             })
             .await?;
         Ok::<_, ApiError>((object, patcher.warnings))

@@ -45,6 +45,15 @@ async fn update_object(
     let (object, warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
     check_name(&object, scope.name(), scope.namespace())?;
+    if scope.rbac.is_some() && crate::filters::authz::rbac::escalation::is_rbac_resource(scope.info)
+    {
+        let old = match scope.store.get(scope.namespace(), scope.name()).await {
+            Ok(old) => Some(old),
+            Err(err) if err.status.code == 404 => None,
+            Err(err) => return Err(err),
+        };
+        scope.check_rbac_write(parts, &object, old.as_ref())?;
+    }
     let (stored, created) = scope
         .store
         .update(scope.namespace(), scope.name(), object, &params.write)
