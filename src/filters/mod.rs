@@ -5,6 +5,7 @@
 //! talk to each other only through request extensions: [`audit_id::AuditId`],
 //! [`request_info::RequestInfo`], [`timeout::RequestDeadline`], [`authn::UserInfo`].
 
+pub mod audit;
 pub mod audit_id;
 pub mod authn;
 pub mod authz;
