@@ -30,7 +30,7 @@ use super::{AuditContext, Auditor};
 use crate::filters::audit_id::AuditId;
 use crate::filters::authn::UserInfo;
 use crate::filters::request_info::{RequestInfo, RequestInfoFactory};
-use crate::filters::timeout::is_long_running;
+use crate::filters::timeout::{is_long_running, timeout_error, RequestDeadline};
 use crate::serve::{ClientCertIdentity, PeerAddr};
 
 /// The largest request body recorded (upstream's default `MaxRequestBodyBytes`, 3 MiB).
@@ -69,6 +69,13 @@ pub async fn audit(State(auditor): State<Arc<Auditor>>, req: Request, next: Next
     req.extensions_mut().insert(context.clone());
     auditor.emit(&context, Stage::RequestReceived).await;
 
+    // Until the filter writes the final event itself, dropping this writes one (the request
+    // timed out or the client went away while the handler ran).
+    let mut unfinished = UnfinishedGuard {
+        pending: Some((auditor.clone(), context.clone())),
+        deadline: req.extensions().get::<RequestDeadline>().copied(),
+    };
+
     if body_use != RequestBodyUse::Ignore {
         req = record_request_body(req, &context, body_use, fills_reference).await;
     }
@@ -76,6 +83,7 @@ pub async fn audit(State(auditor): State<Arc<Auditor>>, req: Request, next: Next
     let response = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(response) => response,
         Err(payload) => {
+            unfinished.disarm();
             let message = panic_message(payload.as_ref());
             context.with_event(|event| {
                 event.response_status = Some(ResponseStatus {
@@ -91,6 +99,7 @@ pub async fn audit(State(auditor): State<Arc<Auditor>>, req: Request, next: Next
         }
     };
 
+    unfinished.disarm();
     let code = response.status();
     context.with_event(|event| event.response_status = Some(ResponseStatus::code(code.as_u16())));
     if long_running && (code.is_success() || code.is_informational()) {
@@ -435,6 +444,53 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic payload".to_string())
+}
+
+/// Writes `ResponseComplete` for a request whose handler never answered: with the 504 Status
+/// the client got when the deadline passed, otherwise (the client went away) with upstream's
+/// status for a request that wrote no response (200, `Connection closed early`).
+struct UnfinishedGuard {
+    pending: Option<(Arc<Auditor>, Arc<AuditContext>)>,
+    deadline: Option<RequestDeadline>,
+}
+
+impl UnfinishedGuard {
+    fn disarm(&mut self) {
+        self.pending = None;
+    }
+}
+
+impl Drop for UnfinishedGuard {
+    fn drop(&mut self) {
+        let Some((auditor, context)) = self.pending.take() else {
+            return;
+        };
+        let timed_out = self
+            .deadline
+            .is_some_and(|deadline| deadline.remaining().is_zero());
+        let status = if timed_out {
+            let status = timeout_error().status;
+            ResponseStatus {
+                status: status.status,
+                message: status.message,
+                reason: status.reason,
+                details: status
+                    .details
+                    .and_then(|details| serde_json::to_value(details).ok()),
+                code: status.code,
+                ..Default::default()
+            }
+        } else {
+            ResponseStatus {
+                status: "Success".into(),
+                message: "Connection closed early".into(),
+                code: 200,
+                ..Default::default()
+            }
+        };
+        context.with_event(|event| event.response_status = Some(status));
+        auditor.emit_detached(&context, Stage::ResponseComplete);
+    }
 }
 
 /// Writes `ResponseComplete` once: when the stream ends, fails, or is dropped unfinished.

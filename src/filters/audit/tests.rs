@@ -130,6 +130,13 @@ fn routes() -> Router {
         .route("/api/v1/namespaces/{ns}/secrets", post(create))
         .route("/api/v1/namespaces/{ns}/pods", get(watch))
         .route("/boom", get(boom))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
         .route("/annotate", get(annotate))
 }
 
@@ -650,4 +657,22 @@ async fn events_are_on_disk_shortly_after_the_request_without_an_explicit_flush(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(lines, 2);
+}
+
+#[tokio::test]
+async fn a_timed_out_request_still_completes_its_event() {
+    let harness = Harness::new(&policy("Metadata"));
+    let app = harness.app().layer(from_fn_with_state(
+        crate::filters::timeout::TimeoutConfig {
+            request_timeout: Duration::from_millis(50),
+        },
+        crate::filters::timeout::enforce_deadline,
+    ));
+    let (status, _) = call(app, request("GET", "/slow", "", Some(alice()))).await;
+    assert_eq!(status, 504);
+    let events = harness.events().await;
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(events[1]["stage"], "ResponseComplete");
+    assert_eq!(events[1]["responseStatus"]["code"], 504);
+    assert_eq!(events[1]["responseStatus"]["reason"], "Timeout");
 }
