@@ -7,6 +7,7 @@
 //! [`impersonation::ImpersonatedBy`]; and back through response extensions:
 //! [`httplog::HandledBy`], [`impersonation::Impersonation`].
 
+pub mod audit;
 pub mod audit_id;
 pub mod authn;
 pub mod authz;
