@@ -23,6 +23,8 @@ pub mod negotiation;
 pub mod query;
 pub mod reviews;
 pub mod routes;
+pub mod token_request;
+pub mod token_review;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -102,6 +104,10 @@ pub struct CoreContext {
     /// Where requests go whose group/version this server does not serve (the apiextensions
     /// server, then "not found"). `None` answers them with upstream's 404 Status.
     pub delegate: Option<Router>,
+    /// The authenticators, for `TokenReview` and the ServiceAccount token issuer of
+    /// `serviceaccounts/<name>/token`. `None`: TokenReviews authenticate nothing and the token
+    /// subresource answers 405.
+    pub authentication: Option<Arc<crate::filters::authn::Authentication>>,
 }
 
 impl CoreContext {
@@ -110,7 +116,17 @@ impl CoreContext {
         Self {
             stores,
             delegate: None,
+            authentication: None,
         }
+    }
+
+    /// Answers TokenReviews and TokenRequests with `authentication`.
+    pub fn with_authentication(
+        mut self,
+        authentication: Arc<crate::filters::authn::Authentication>,
+    ) -> Self {
+        self.authentication = Some(authentication);
+        self
     }
 
     /// Sends requests for group/versions not served here to `delegate`.

@@ -2,8 +2,7 @@
 //! `status` filled in, as upstream's `selfsubjectreview`, `*subjectaccessreview` and
 //! `selfsubjectrulesreview` REST storages do.
 //!
-//! `TokenReview` answers "not authenticated" for every token while client certificates are the only
-//! authenticator.
+//! `TokenReview` is answered by [`super::token_review`].
 //!
 //! Authorization is not in the filter chain yet, so every authenticated request is allowed: the
 //! access reviews answer what the server really does (upstream's `AlwaysAllow` authorizer: allowed,
@@ -22,9 +21,6 @@ pub fn review(
     user: Option<&UserInfo>,
 ) -> Option<ApiResult<Value>> {
     let status = match (info.group, info.kind) {
-        // No bearer-token authenticator is configured yet (client certificates only), so no token
-        // is recognised: upstream answers an unrecognised token with an empty, unauthenticated user.
-        ("authentication.k8s.io", "TokenReview") => json!({"user": {}}),
         ("authentication.k8s.io", "SelfSubjectReview") => match user {
             Some(user) => json!({"userInfo": user}),
             None => return Some(Err(ApiError::internal("no user in the request"))),
