@@ -210,6 +210,11 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
     }
     let verb = match verb_for(&parts.method, named, path.watch) {
         Ok(verb) => verb,
+        // A POST to an object's subresource creates there (`pods/<name>/binding`,
+        // `serviceaccounts/<name>/token`), as upstream's named creaters.
+        Err(_) if parts.method == Method::POST && path.subresource.is_some() && !path.watch => {
+            Verb::Create
+        }
         Err(verb) => return error(method_not_allowed(info, &verb)),
     };
     if path.namespace.is_none() && info.namespaced && !matches!(verb, Verb::List | Verb::Watch) {
