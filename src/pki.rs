@@ -8,6 +8,7 @@
 //! | `apiserver.crt`, `apiserver.key` | the serving certificate (1 year; SANs `localhost`, `127.0.0.1`, `::1`, the `kubernetes*` service names, the first Service IP and the listen host) |
 //! | `admin.crt`, `admin.key` | the admin client certificate (1 year; CN `kubernetes-admin`, O `system:masters`) |
 //! | `admin.kubeconfig` | cluster `apiary`, user `admin`, context `apiary`, everything embedded |
+//! | `sa.key` | the ECDSA P-256 key ServiceAccount tokens are signed with ([`ensure_service_account_key`]) |
 //!
 //! Private keys (and the kubeconfig, which embeds one) are written with mode 0600. Later starts
 //! reuse the files. A leaf certificate is re-issued when it is missing or unreadable, expires
@@ -31,6 +32,8 @@ pub const SERVING_KEY_FILE: &str = "apiserver.key";
 pub const ADMIN_CERT_FILE: &str = "admin.crt";
 pub const ADMIN_KEY_FILE: &str = "admin.key";
 pub const ADMIN_KUBECONFIG_FILE: &str = "admin.kubeconfig";
+/// The ServiceAccount token signing key (PKCS#8 PEM, mode 0600).
+pub const SA_KEY_FILE: &str = "sa.key";
 
 /// The admin client identity.
 pub const ADMIN_USER: &str = "kubernetes-admin";
@@ -136,6 +139,44 @@ pub fn ensure(data_dir: &Path, listen: SocketAddr) -> Result<Pki, PkiError> {
         serving_key_pem,
         admin_kubeconfig,
     })
+}
+
+/// Loads `<data_dir>/sa.key`, the ServiceAccount token signing key, or creates it (ECDSA P-256,
+/// PKCS#8 PEM, mode 0600) when it is missing. Returns the PEM.
+///
+/// Creation is atomic and never replaces an existing file: replicas starting together on a
+/// shared `data_dir` all end up with the key of whichever wrote first, so they accept each
+/// other's tokens.
+pub fn ensure_service_account_key(data_dir: &Path) -> Result<String, PkiError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| io_error(data_dir, source))?;
+    let path = data_dir.join(SA_KEY_FILE);
+    if !path.is_file() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let tmp = data_dir.join(format!("{SA_KEY_FILE}.{}.tmp", uuid::Uuid::new_v4()));
+        write_file(&tmp, key.serialize_pem().as_bytes(), true)?;
+        // A hard link fails when the file exists: the first writer wins, nobody replaces it.
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "created the ServiceAccount signing key")
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(io_error(&path, source)),
+        }
+    }
+    let pem = read_file(&path)?;
+    let key = KeyPair::from_pem(&pem).map_err(|e| PkiError::Invalid {
+        path: path.clone(),
+        why: e.to_string(),
+    })?;
+    if !key.is_compatible(&rcgen::PKCS_ECDSA_P256_SHA256) {
+        return Err(PkiError::Invalid {
+            path,
+            why: "not an ECDSA P-256 private key".into(),
+        });
+    }
+    Ok(pem)
 }
 
 /// The URL clients use for a server listening on `listen`: an unspecified address (`0.0.0.0`,
@@ -560,6 +601,36 @@ mod tests {
                 .value
                 .client_auth
         );
+    }
+
+    #[test]
+    fn service_account_key_is_created_once_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = ensure_service_account_key(dir.path()).expect("created");
+        let second = ensure_service_account_key(dir.path()).expect("loaded");
+        assert_eq!(first, second);
+        assert!(first.contains("BEGIN PRIVATE KEY"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join(SA_KEY_FILE))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // No temporary files are left behind.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(names, vec![SA_KEY_FILE.to_string()]);
+
+        std::fs::write(dir.path().join(SA_KEY_FILE), "garbage").expect("write");
+        assert!(matches!(
+            ensure_service_account_key(dir.path()),
+            Err(PkiError::Invalid { .. })
+        ));
     }
 
     #[test]

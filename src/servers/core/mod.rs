@@ -23,6 +23,8 @@ pub mod negotiation;
 pub mod query;
 pub mod reviews;
 pub mod routes;
+pub mod token_request;
+pub mod token_review;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,6 +112,10 @@ pub struct CoreContext {
     /// The RBAC rule resolver the escalation checks of RBAC writes use. The checks run when both
     /// this and [`Self::authorization`] are set.
     pub rbac: Option<Arc<RbacAuthorizer>>,
+    /// The authenticators, for `TokenReview` and the ServiceAccount token issuer of
+    /// `serviceaccounts/<name>/token`. `None`: TokenReviews authenticate nothing and the token
+    /// subresource answers 405.
+    pub authentication: Option<Arc<crate::filters::authn::Authentication>>,
 }
 
 impl CoreContext {
@@ -120,6 +126,7 @@ impl CoreContext {
             delegate: None,
             authorization: None,
             rbac: None,
+            authentication: None,
         }
     }
 
@@ -132,6 +139,15 @@ impl CoreContext {
     /// Resolves the writer's rules through `rbac` when checking RBAC writes for escalation.
     pub fn with_rbac(mut self, rbac: Arc<RbacAuthorizer>) -> Self {
         self.rbac = Some(rbac);
+        self
+    }
+
+    /// Answers TokenReviews and TokenRequests with `authentication`.
+    pub fn with_authentication(
+        mut self,
+        authentication: Arc<crate::filters::authn::Authentication>,
+    ) -> Self {
+        self.authentication = Some(authentication);
         self
     }
 

@@ -2,8 +2,7 @@
 //! `status` filled in, as upstream's `selfsubjectreview`, `*subjectaccessreview` and
 //! `selfsubjectrulesreview` REST storages do.
 //!
-//! `TokenReview` answers "not authenticated" for every token while client certificates are the only
-//! authenticator.
+//! `TokenReview` is answered by [`super::token_review`].
 //!
 //! The access reviews ask the server's [`Authorization`] union (the one the authorization filter
 //! uses) and answer `status.allowed` / `denied` / `reason`; `SelfSubjectRulesReview` answers the
@@ -31,9 +30,6 @@ pub fn review(
     authorization: Option<&Authorization>,
 ) -> Option<ApiResult<Value>> {
     let status = match (info.group, info.kind) {
-        // No bearer-token authenticator is configured yet (client certificates only), so no token
-        // is recognised: upstream answers an unrecognised token with an empty, unauthenticated user.
-        ("authentication.k8s.io", "TokenReview") => json!({"user": {}}),
         ("authentication.k8s.io", "SelfSubjectReview") => match user {
             Some(user) => json!({"userInfo": user}),
             None => return Some(Err(ApiError::internal("no user in the request"))),

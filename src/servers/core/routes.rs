@@ -18,8 +18,11 @@
 //! * a method the path does not take, or a verb the resource does not support -> 405
 //!   `<verb> is not supported on resources of kind "<resource>"`;
 //! * a subresource the catalogue lists but this server does not serve yet (everything except
-//!   `status`: `scale`, `log`, `exec`, `binding`, `eviction`, `token`, `proxy`, ...) -> 405
-//!   MethodNotAllowed naming the subresource, never a silent success.
+//!   `status`, pods' `binding` and serviceaccounts' `token`: `scale`, `log`, `exec`, `eviction`,
+//!   `proxy`, ...) -> 405 MethodNotAllowed naming the subresource, never a silent success.
+//!
+//! Creates of `serviceaccounts/<name>/token` go to [`super::token_request`], creates of
+//! `tokenreviews` to [`super::token_review`].
 
 use std::sync::Arc;
 
@@ -153,7 +156,7 @@ fn method_not_allowed(info: &ResourceInfo, verb: &str) -> ApiError {
 }
 
 /// The 405 of a subresource the catalogue lists but this server does not serve.
-fn subresource_not_served(info: &ResourceInfo, subresource: &str) -> ApiError {
+pub(crate) fn subresource_not_served(info: &ResourceInfo, subresource: &str) -> ApiError {
     let gr = info.group_resource();
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -207,6 +210,11 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
     }
     let verb = match verb_for(&parts.method, named, path.watch) {
         Ok(verb) => verb,
+        // A POST to an object's subresource creates there (`pods/<name>/binding`,
+        // `serviceaccounts/<name>/token`), as upstream's named creaters.
+        Err(_) if parts.method == Method::POST && path.subresource.is_some() && !path.watch => {
+            Verb::Create
+        }
         Err(verb) => return error(method_not_allowed(info, &verb)),
     };
     if path.namespace.is_none() && info.namespaced && !matches!(verb, Verb::List | Verb::Watch) {
@@ -217,11 +225,12 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
             return error(ApiError::path_not_found());
         };
         let binding = sub.name == "binding" && verb == Verb::Create;
-        if !(sub.name == "status" || binding) || !path.extra.is_empty() {
+        let token = sub.name == "token" && verb == Verb::Create;
+        if !(sub.name == "status" || binding || token) || !path.extra.is_empty() {
             return error(subresource_not_served(info, subresource));
         }
         if !sub.verbs.contains(&verb.as_str())
-            || !(binding || matches!(verb, Verb::Get | Verb::Update | Verb::Patch))
+            || !(binding || token || matches!(verb, Verb::Get | Verb::Update | Verb::Patch))
         {
             return error(method_not_allowed(info, verb.as_str()));
         }
@@ -239,6 +248,17 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         authorization: ctx.authorization.clone(),
         rbac: ctx.rbac.clone(),
     };
+    if verb == Verb::Create {
+        match (info.group, info.plural, path.subresource.as_deref()) {
+            ("", "serviceaccounts", Some("token")) => {
+                return super::token_request::create(&ctx, scope, parts, body).await
+            }
+            ("authentication.k8s.io", "tokenreviews", None) => {
+                return super::token_review::create(&ctx, scope, parts, body).await
+            }
+            _ => {}
+        }
+    }
     serve(verb, scope, parts, body).await
 }
 
