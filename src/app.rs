@@ -8,7 +8,12 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::access::AccessControl;
+use crate::chain::ChainConfig;
 use crate::config::Config;
+use crate::filters::cors::CorsConfig;
+use crate::filters::max_in_flight::InFlightLimits;
+use crate::metrics::Metrics;
 use crate::servers::ServerContext;
 
 /// Why the server could not start or stopped with an error.
@@ -77,16 +82,36 @@ pub async fn run_until(
         .await
         .map_err(|err| StartupError::Setting(err.to_string()))?;
 
+    let access = AccessControl::from_config(&config)?;
+    let metrics = Arc::new(Metrics::new().map_err(|err| StartupError::Fatal(err.into()))?);
+    let cors = CorsConfig::new(&config.server.cors_allowed_origins)
+        .map_err(|err| StartupError::Setting(format!("server.cors_allowed_origins: {err}")))?;
+
     let ready = Arc::new(AtomicBool::new(false));
     let ctx = ServerContext {
         storage: storage.clone(),
         config: config.clone(),
         ready: ready.clone(),
+        access: access.clone(),
+        metrics: metrics.clone(),
     };
     let servers = crate::servers::build(ctx)
         .await
         .map_err(StartupError::Fatal)?;
-    let app = crate::chain::build(servers, &crate::chain::ChainConfig::from_config(&config));
+    let chain = ChainConfig {
+        request_timeout: config.request_timeout(),
+        cors: cors.is_enabled().then(|| Arc::new(cors)),
+        authentication: access.authentication,
+        auditor: access.auditor,
+        authorization: access.authorization,
+        in_flight: InFlightLimits::new(
+            config.server.max_requests_inflight,
+            config.server.max_mutating_requests_inflight,
+        )
+        .with_metrics(metrics.clone()),
+        metrics,
+    };
+    let app = crate::chain::build(servers, &chain);
 
     let kubeconfig =
         std::path::absolute(&pki.admin_kubeconfig).unwrap_or_else(|_| pki.admin_kubeconfig.clone());

@@ -7,15 +7,18 @@
 //! | upstream filter | here |
 //! |-----------------|------|
 //! | `WithAuditInit` | [`audit_id::assign_audit_id`] |
-//! | `WithHTTPLogging` | [`log_request`] ([`crate::filters::httplog`]; outside panic recovery, so a panicked request is logged with its 500) |
+//! | `WithHTTPLogging` | [`log_request`] (outside panic recovery, so a panicked request is logged with its 500) |
 //! | `WithPanicRecovery` | [`panic::recover_panics`] |
 //! | `WithRequestInfo` | [`request_info::attach_request_info`] |
+//! | (`WithLatencyTrackers`, route instrumentation) | [`metrics::record_requests`] |
 //! | `WithRequestDeadline` + `WithTimeoutForNonLongRunningRequests` | [`timeout::enforce_deadline`] |
-//! | `WithCORS` | (later) |
+//! | `WithCORS` | [`cors::cors`] (when `server.cors_allowed_origins` is set) |
+//! | `WithFailedAuthenticationAudit` | [`audit::filter::audit_failed_authentication`] (when auditing) |
 //! | `WithAuthentication` | [`authn::authenticate`] |
-//! | `WithAudit`, `WithImpersonation` | (later) |
+//! | `WithAudit` | [`audit::filter::audit`] (when auditing) |
+//! | `WithImpersonation` | [`impersonation::impersonate`] |
 //! | `WithMaxInFlightLimit` | [`max_in_flight::limit_in_flight`] |
-//! | `WithAuthorization` | (later) |
+//! | `WithAuthorization` | [`authz::filter::authorize`] |
 //!
 //! A tower `ServiceBuilder` runs its layers in the order they are written, so the list below reads
 //! top to bottom in request order. A new filter is one `.layer(...)` line at its place;
@@ -27,58 +30,79 @@ use std::time::Duration;
 use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 
-use crate::filters::audit_id;
+use crate::filters::audit::{self, Auditor};
 use crate::filters::authn::{self, Authentication};
+use crate::filters::authz::{self, Authorization};
+use crate::filters::cors::{self, CorsConfig};
 use crate::filters::httplog::log_request;
 use crate::filters::max_in_flight::{self, InFlightLimits};
-use crate::filters::{panic, request_info, timeout};
+use crate::filters::{audit_id, impersonation, panic, request_info, timeout};
+use crate::metrics::{self, Metrics};
 
-/// What the filters need to know.
+/// What the filters need: settings and the shared access-control state.
 #[derive(Debug, Clone)]
 pub struct ChainConfig {
     /// `server.request_timeout_seconds`.
     pub request_timeout: Duration,
+    /// `server.cors_allowed_origins`, compiled; `None` switches CORS off.
+    pub cors: Option<Arc<CorsConfig>>,
     /// The authenticators, and whether anonymous requests are allowed (`auth.anonymous`).
     pub authentication: Arc<Authentication>,
+    /// The audit policy and log; `None` when auditing is off.
+    pub auditor: Option<Arc<Auditor>>,
+    /// The authorizers of `auth.authorization_modes` (also asked by impersonation).
+    pub authorization: Arc<Authorization>,
     /// `server.max_requests_inflight` and `server.max_mutating_requests_inflight`.
     pub in_flight: InFlightLimits,
-}
-
-impl ChainConfig {
-    /// The chain settings of a configuration: client-certificate authentication.
-    pub fn from_config(config: &crate::config::Config) -> Self {
-        Self {
-            request_timeout: config.request_timeout(),
-            authentication: Arc::new(Authentication::new(config.auth.anonymous)),
-            in_flight: InFlightLimits::new(
-                config.server.max_requests_inflight,
-                config.server.max_mutating_requests_inflight,
-            ),
-        }
-    }
+    /// Request counts and latencies, served at `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Wraps `handler` (the servers) in the filter chain. Every request, whatever its path, passes
 /// through every filter.
 pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
+    let auditor = cfg.auditor.clone();
     let filters = ServiceBuilder::new()
         .layer(from_fn(audit_id::assign_audit_id))
         .layer(from_fn(log_request))
         .layer(from_fn(panic::recover_panics))
         .layer(from_fn(request_info::attach_request_info))
         .layer(from_fn_with_state(
+            cfg.metrics.clone(),
+            metrics::record_requests,
+        ))
+        .layer(from_fn_with_state(
             timeout::TimeoutConfig {
                 request_timeout: cfg.request_timeout,
             },
             timeout::enforce_deadline,
         ))
+        .option_layer(
+            cfg.cors
+                .clone()
+                .map(|cors| from_fn_with_state(cors, cors::cors)),
+        )
+        .option_layer(
+            auditor
+                .clone()
+                .map(|a| from_fn_with_state(a, audit::filter::audit_failed_authentication)),
+        )
         .layer(from_fn_with_state(
             cfg.authentication.clone(),
             authn::authenticate,
         ))
+        .option_layer(auditor.map(|a| from_fn_with_state(a, audit::filter::audit)))
+        .layer(from_fn_with_state(
+            cfg.authorization.clone(),
+            impersonation::impersonate,
+        ))
         .layer(from_fn_with_state(
             cfg.in_flight.clone(),
             max_in_flight::limit_in_flight,
+        ))
+        .layer(from_fn_with_state(
+            cfg.authorization.clone(),
+            authz::filter::authorize,
         ));
     axum::Router::new().fallback_service(filters.service(handler))
 }
@@ -127,8 +151,12 @@ mod tests {
             .route("/api/v1/boom", axum::routing::get(boom));
         let cfg = ChainConfig {
             request_timeout: timeout,
+            cors: None,
             authentication: Arc::new(Authentication::new(anonymous)),
+            auditor: None,
+            authorization: Arc::new(Authorization::new(vec![Arc::new(authz::AlwaysAllow)])),
             in_flight: InFlightLimits::new(400, 200),
+            metrics: Arc::new(Metrics::new().expect("metrics")),
         };
         build(handler, &cfg)
     }

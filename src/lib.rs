@@ -5,6 +5,7 @@
 //! [`registry`] (the generic store of each resource) -> `apiary_storage::Storage` (opened in
 //! [`backend`]).
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod backend;

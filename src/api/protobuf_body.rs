@@ -27,6 +27,11 @@ const MAGIC: &[u8; 4] = b"k8s\0";
 
 const FIELDS_V1: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1";
 const RAW_EXTENSION: &str = "io.k8s.apimachinery.pkg.runtime.RawExtension";
+const TIME: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Time";
+/// How `k8s-rs-pb` renders a `Time` message with neither field set. Go writes its zero time
+/// (an unset `creationTimestamp`) as exactly that empty message, and reads it back as unset; a
+/// real instant always carries its fields. So this value is an unset time, not the epoch.
+const UNSET_TIME: &str = "1970-01-01T00:00:00Z";
 
 /// Decodes a protobuf body into the object's JSON (with `apiVersion` and `kind` from the envelope).
 ///
@@ -229,6 +234,15 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
             let mut empty_maps = Vec::new();
             for (key, child) in map.iter_mut() {
                 let child_schema = schema.and_then(|s| s.field(key)).map(|f| f.node);
+                // A required time (TokenRequest's status.expirationTimestamp) keeps its value:
+                // the typed decoding after this needs one, and the server sets it anyway.
+                if child_schema.and_then(|s| s.name()) == Some(TIME)
+                    && child == UNSET_TIME
+                    && !required.contains(&key.as_str())
+                {
+                    empty_maps.push(key.clone());
+                    continue;
+                }
                 normalize(child, child_schema);
                 // A protobuf map cannot tell empty from unset: Go decodes both as nil, which JSON
                 // omits. An empty message (`emptyDir: {}`) is kept.
@@ -439,6 +453,38 @@ mod tests {
         assert_eq!(
             decode_object(&body).expect("decodes")["spec"]["replicas"],
             0
+        );
+    }
+
+    #[test]
+    fn an_unset_time_stays_unset_and_a_real_one_is_kept() {
+        // Go writes an unset creationTimestamp as an empty Time message (kubectl's access
+        // reviews carry one); it must not become the epoch.
+        let mut review = pb::authorization::v1::SelfSubjectAccessReview::new();
+        review.metadata.mut_or_insert_default().creationTimestamp =
+            protobuf::MessageField::some(Default::default());
+        let body = envelope(
+            "authorization.k8s.io/v1",
+            "SelfSubjectAccessReview",
+            review.write_to_bytes().expect("encode"),
+        );
+        let object = decode_object(&body).expect("decodes");
+        assert!(
+            object.get("metadata").is_none_or(|m| m == &json!({})),
+            "{object}"
+        );
+
+        let mut cm = pb::core::v1::ConfigMap::new();
+        let meta = cm.metadata.mut_or_insert_default();
+        meta.name = Some("cfg".into());
+        let stamp = meta.creationTimestamp.mut_or_insert_default();
+        stamp.seconds = Some(1_704_067_200);
+        stamp.nanos = Some(0);
+        let body = envelope("v1", "ConfigMap", cm.write_to_bytes().expect("encode"));
+        let object = decode_object(&body).expect("decodes");
+        assert_eq!(
+            object["metadata"],
+            json!({"name": "cfg", "creationTimestamp": "2024-01-01T00:00:00Z"})
         );
     }
 

@@ -46,6 +46,7 @@ use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 
 use crate::api::status::{ApiError, GroupResource};
+use crate::filters::audit::AuditContext;
 use crate::filters::authn::{UserInfo, ALL_AUTHENTICATED, ALL_UNAUTHENTICATED, ANONYMOUS_USER};
 use crate::filters::authz::{Attributes, Authorization};
 use crate::filters::httplog::go_quote;
@@ -422,6 +423,9 @@ pub async fn impersonate(
     let groups_specified = req.headers().contains_key(IMPERSONATE_GROUP);
     let impersonated = impersonated_user(&items, groups_specified);
     remove_impersonation_headers(req.headers_mut());
+    if let Some(audit) = req.extensions().get::<Arc<AuditContext>>() {
+        audit.set_impersonated_user(impersonated.clone());
+    }
     req.extensions_mut().insert(impersonated.clone());
     req.extensions_mut()
         .insert(ImpersonatedBy(requester.clone()));

@@ -15,10 +15,12 @@ use std::sync::Arc;
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 
+use crate::access::AccessControl;
 use crate::api::status::ApiError;
 use crate::config::Config;
-use crate::controllers::{namespace, system_namespaces};
+use crate::controllers::{clusterrole_aggregation, namespace, rbac_bootstrap, system_namespaces};
 use crate::filters::httplog::{self, mark_handled_by};
+use crate::metrics::Metrics;
 use crate::registry::catalog;
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
 use crate::registry::strategy::strategy_for;
@@ -30,12 +32,17 @@ pub struct ServerContext {
     pub config: Arc<Config>,
     /// Set once every API is served; `/readyz` fails until then.
     pub ready: Arc<AtomicBool>,
+    /// Authentication, authorization and audit, shared with the filter chain.
+    pub access: AccessControl,
+    /// The request metrics `/metrics` serves.
+    pub metrics: Arc<Metrics>,
 }
 
-/// Builds the server chain, creates the system namespaces and starts the in-process controllers.
+/// Builds the server chain, creates the system namespaces and the bootstrap RBAC policy, connects
+/// access control to the stores and starts the in-process controllers.
 pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
     let catalog = catalog::builtin();
-    let stores = builtin_stores(&ctx, catalog)?;
+    let stores = Arc::new(builtin_stores(&ctx, catalog)?);
 
     let namespaces = stores
         .get("", "v1", "namespaces")
@@ -52,7 +59,22 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
     );
     tokio::spawn(namespace::NamespaceController::new(namespaces, contents).run());
 
-    Ok(core_server(&ctx, catalog, Arc::new(stores), not_found()))
+    // Upstream's RBAC post-start hook: the default roles and bindings, with the aggregated roles
+    // (admin, edit, view) complete before the server reports ready.
+    rbac_bootstrap::ensure(&stores)
+        .await
+        .map_err(|err| anyhow::anyhow!("creating the bootstrap RBAC policy: {err:#}"))?;
+    let clusterroles = stores
+        .get("rbac.authorization.k8s.io", "v1", "clusterroles")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the catalogue has no clusterroles resource"))?;
+    clusterrole_aggregation::aggregate_once(&clusterroles)
+        .await
+        .map_err(|err| anyhow::anyhow!("aggregating the bootstrap ClusterRoles: {err}"))?;
+    tokio::spawn(clusterrole_aggregation::run(clusterroles));
+    ctx.access.attach(&stores).await?;
+
+    Ok(core_server(&ctx, catalog, stores, not_found()))
 }
 
 /// The last server of the chain: upstream's 404 Status for every path.
@@ -74,6 +96,7 @@ fn core_server(
         ready: ctx.ready.clone(),
         storage: Some(ctx.storage.clone()),
     })
+    .merge(system::metrics_router(ctx.metrics.clone()))
     .route_layer(from_fn_with_state(httplog::SYSTEM, mark_handled_by));
     let openapi =
         crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)))
@@ -86,8 +109,14 @@ fn core_server(
     // Discovery answers `/api`, `/apis` and the group/version paths the REST router hands it (those
     // with no resource segment); what it does not know goes on to the next server.
     let discovery = discovery.fallback_service(next);
-    let rest = core::router(core::CoreContext::new(stores).with_delegate(discovery.clone()))
-        .route_layer(from_fn_with_state(httplog::CORE_REST, mark_handled_by));
+    let rest = core::router(
+        core::CoreContext::new(stores)
+            .with_authorization(ctx.access.authorization.clone())
+            .with_rbac(ctx.access.rbac.clone())
+            .with_authentication(ctx.access.authentication.clone())
+            .with_delegate(discovery.clone()),
+    )
+    .route_layer(from_fn_with_state(httplog::CORE_REST, mark_handled_by));
     system
         .merge(openapi)
         .merge(rest)

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Attributes, Authorization};
 use crate::api::status::{ApiError, GroupResource};
+use crate::filters::audit::{AuditContext, DECISION_ANNOTATION, REASON_ANNOTATION};
 use crate::filters::authn::UserInfo;
 use crate::filters::request_info::RequestInfo;
 
@@ -91,6 +92,15 @@ pub async fn authorize(
         .unwrap_or_default();
     let attrs = Attributes::of_request(&user, info);
     let decision = authorization.authorize(&attrs);
+    if let Some(audit) = req.extensions().get::<Arc<AuditContext>>() {
+        let verdict = if decision.is_allowed() {
+            "allow"
+        } else {
+            "forbid"
+        };
+        audit.add_annotation(DECISION_ANNOTATION, verdict);
+        audit.add_annotation(REASON_ANNOTATION, decision.reason.clone());
+    }
     if decision.is_allowed() {
         return next.run(req).await;
     }
