@@ -35,12 +35,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use crate::filters::body_guard::drop_with_body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, Method, StatusCode, Uri};
-use http_body_util::BodyExt as _;
 use prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -427,13 +426,7 @@ pub async fn record_requests(
         code: response.status().as_u16(),
         started,
     };
-    let (parts, body) = response.into_parts();
-    // The closure owns `pending`: it is dropped, and the request observed, with the body.
-    let body = body.map_frame(move |frame| {
-        let _observed_on_drop = &pending;
-        frame
-    });
-    Response::from_parts(parts, Body::new(body))
+    drop_with_body(response, pending)
 }
 
 #[cfg(test)]

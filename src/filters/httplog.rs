@@ -21,11 +21,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use crate::filters::body_guard::drop_with_body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http_body_util::BodyExt as _;
 
 use crate::filters::audit_id::AuditId;
 use crate::filters::authn::UserInfo;
@@ -192,13 +191,7 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         },
         started,
     };
-    let (parts, body) = response.into_parts();
-    // The closure owns `pending`: the line is written when the body is done or dropped.
-    let body = body.map_frame(move |frame| {
-        let _logged_on_drop = &pending;
-        frame
-    });
-    Response::from_parts(parts, Body::new(body))
+    drop_with_body(response, pending)
 }
 
 /// A string quoted as Go's `%q` / `strconv.Quote` does for printable text: `"`, `\` and control
@@ -294,6 +287,7 @@ pub fn go_user_info(user: &UserInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
     use std::collections::BTreeMap;
 
     #[test]

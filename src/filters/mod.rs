@@ -11,6 +11,7 @@ pub mod audit;
 pub mod audit_id;
 pub mod authn;
 pub mod authz;
+pub mod body_guard;
 pub mod cors;
 pub mod httplog;
 pub mod impersonation;

@@ -1,6 +1,7 @@
 use super::*;
 use crate::filters::httplog::{mark_handled_by, CORE_REST};
 use crate::filters::request_info::attach_request_info;
+use axum::body::Body;
 use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceExt as _;
 

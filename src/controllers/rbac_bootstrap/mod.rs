@@ -16,7 +16,6 @@
 //! delete that finds it gone all make it look again.
 
 pub mod policy;
-pub mod rules;
 
 use anyhow::Context;
 use serde_json::{Map, Value};
@@ -27,7 +26,7 @@ use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
 use crate::registry::store::Store;
 use crate::servers::core::StoreRegistry;
 
-pub use rules::PolicyRule;
+pub use crate::filters::authz::rbac::rules::PolicyRule;
 
 /// How many times one object is looked at again after losing a race with another writer.
 const MAX_ATTEMPTS: usize = 10;
@@ -135,7 +134,7 @@ fn reconcile_role(existing: &Value, expected: &Value) -> Reconciled {
     let mut result = existing.clone();
     let mut changed = merge_metadata(&mut result, expected);
 
-    let missing = rules::uncovered(
+    let missing = crate::filters::authz::rbac::escalation::uncovered(
         &PolicyRule::list_of(existing),
         &PolicyRule::list_of(expected),
     );

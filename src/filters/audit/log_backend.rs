@@ -232,7 +232,7 @@ impl RotatingFile {
             if !candidate.exists() {
                 break candidate;
             }
-            stamp = stamp + one_ms;
+            stamp += one_ms;
         };
         self.last_backup = Some(stamp);
         std::fs::rename(&self.path, &backup)?;

@@ -473,3 +473,117 @@ mod tests {
         assert!(!is_only_mutating_gc_fields(&more_rules, &old));
     }
 }
+
+#[cfg(test)]
+mod coverage_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(v: Value) -> PolicyRule {
+        PolicyRule::from_value(&v)
+    }
+
+    #[test]
+    fn absent_and_empty_lists_are_equal_and_round_trip() {
+        let a = rule(json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}));
+        let b = rule(
+            json!({"apiGroups": [""], "resources": ["pods"], "resourceNames": [], "verbs": ["get"]}),
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a.to_value(),
+            json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]})
+        );
+        let url = rule(json!({"nonResourceURLs": ["/healthz"], "verbs": ["get"]}));
+        assert_eq!(
+            url.to_value(),
+            json!({"nonResourceURLs": ["/healthz"], "verbs": ["get"]})
+        );
+    }
+
+    #[test]
+    fn missing_parts_come_back_as_atomic_rules() {
+        let owned = vec![rule(
+            json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}),
+        )];
+        let wanted = vec![rule(
+            json!({"apiGroups": [""], "resources": ["configmaps", "pods"], "verbs": ["get", "list"]}),
+        )];
+        let missing: Vec<Value> = uncovered(&owned, &wanted)
+            .iter()
+            .map(PolicyRule::to_value)
+            .collect();
+        assert_eq!(
+            missing,
+            vec![
+                json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}),
+                json!({"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}),
+            ]
+        );
+    }
+
+    #[test]
+    fn wildcards_cover_as_upstream() {
+        let admin = vec![
+            rule(json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})),
+            rule(json!({"nonResourceURLs": ["*"], "verbs": ["*"]})),
+        ];
+        let wanted = vec![
+            rule(
+                json!({"apiGroups": ["apps"], "resources": ["deployments/scale"], "resourceNames": ["x"], "verbs": ["patch"]}),
+            ),
+            rule(json!({"nonResourceURLs": ["/metrics"], "verbs": ["get"]})),
+        ];
+        assert!(uncovered(&admin, &wanted).is_empty());
+
+        let subresource_star = vec![rule(
+            json!({"apiGroups": [""], "resources": ["*/status"], "verbs": ["get"]}),
+        )];
+        assert!(uncovered(
+            &subresource_star,
+            &[rule(
+                json!({"apiGroups": [""], "resources": ["pods/status"], "verbs": ["get"]})
+            )]
+        )
+        .is_empty());
+        assert_eq!(
+            uncovered(
+                &subresource_star,
+                &[rule(
+                    json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]})
+                )]
+            )
+            .len(),
+            1
+        );
+
+        let url_prefix = vec![rule(
+            json!({"nonResourceURLs": ["/apis/*"], "verbs": ["get"]}),
+        )];
+        assert!(uncovered(
+            &url_prefix,
+            &[rule(
+                json!({"nonResourceURLs": ["/apis/apps"], "verbs": ["get"]})
+            )]
+        )
+        .is_empty());
+        assert_eq!(
+            uncovered(
+                &url_prefix,
+                &[rule(json!({"nonResourceURLs": ["/api"], "verbs": ["get"]}))]
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn resource_names_narrow_a_rule() {
+        let named = vec![rule(
+            json!({"apiGroups": [""], "resources": ["leases"], "resourceNames": ["a"], "verbs": ["get"]}),
+        )];
+        let unnamed = rule(json!({"apiGroups": [""], "resources": ["leases"], "verbs": ["get"]}));
+        assert_eq!(uncovered(&named, std::slice::from_ref(&unnamed)).len(), 1);
+        assert!(uncovered(&[unnamed], &named).is_empty());
+    }
+}

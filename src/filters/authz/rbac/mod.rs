@@ -113,6 +113,10 @@ pub(crate) fn go_quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
+/// What a rule visitor receives: a rule the user holds with where it comes from, or why a
+/// binding's rules could not be resolved.
+pub type VisitedRule<'a> = Result<(RuleSource<'a>, &'a PolicyRule), String>;
+
 /// The RBAC authorizer and rule resolver.
 #[derive(Debug)]
 pub struct RbacAuthorizer {
@@ -212,7 +216,7 @@ impl RbacAuthorizer {
         user: &UserInfo,
         namespace: &str,
         style: ErrorStyle,
-        visit: &mut dyn FnMut(Result<(RuleSource<'_>, &PolicyRule), String>) -> bool,
+        visit: &mut dyn FnMut(VisitedRule<'_>) -> bool,
     ) {
         let state = self.read();
         for binding in state.cluster_role_bindings.values() {
@@ -303,7 +307,7 @@ fn visit_binding(
     user: &UserInfo,
     namespace: &str,
     style: ErrorStyle,
-    visit: &mut dyn FnMut(Result<(RuleSource<'_>, &PolicyRule), String>) -> bool,
+    visit: &mut dyn FnMut(VisitedRule<'_>) -> bool,
 ) -> bool {
     let Some(index) = applies_to(user, &binding.subjects, namespace) else {
         return true;

@@ -9,7 +9,7 @@
 //! * A non-resource URL matches `*`, the exact path, or a prefix ending in `*`.
 
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::filters::authn::UserInfo;
 use crate::filters::authz::Attributes;
@@ -224,6 +224,59 @@ pub fn rule_allows(attrs: &Attributes, rule: &PolicyRule) -> bool {
             && resource_name_matches(rule, &attrs.name);
     }
     verb_matches(rule, &attrs.verb) && non_resource_url_matches(rule, &attrs.path)
+}
+
+/// The JSON form of rules, as the bootstrap policy and the aggregation controller read and write
+/// them. Absent and empty lists are the same (upstream's `equality.Semantic`).
+impl PolicyRule {
+    /// Reads a rule from its JSON form; fields that are not lists of strings count as empty.
+    pub fn from_value(rule: &Value) -> Self {
+        Self {
+            verbs: strings(rule, "verbs"),
+            api_groups: strings(rule, "apiGroups"),
+            resources: strings(rule, "resources"),
+            resource_names: strings(rule, "resourceNames"),
+            non_resource_urls: strings(rule, "nonResourceURLs"),
+        }
+    }
+
+    /// The rules of a role object (`rules`, absent meaning none).
+    pub fn list_of(role: &Value) -> Vec<Self> {
+        role.get("rules")
+            .and_then(Value::as_array)
+            .map(|rules| rules.iter().map(Self::from_value).collect())
+            .unwrap_or_default()
+    }
+
+    /// The JSON form, without empty lists (`verbs` is always present: it is required).
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        let mut put = |key: &str, items: &[String]| {
+            if !items.is_empty() {
+                map.insert(key.into(), Value::from(items.to_vec()));
+            }
+        };
+        put("apiGroups", &self.api_groups);
+        put("resources", &self.resources);
+        put("resourceNames", &self.resource_names);
+        put("nonResourceURLs", &self.non_resource_urls);
+        map.insert("verbs".into(), Value::from(self.verbs.clone()));
+        Value::Object(map)
+    }
+}
+
+/// A list of strings of a rule's JSON; anything else counts as empty.
+fn strings(rule: &Value, key: &str) -> Vec<String> {
+    rule.get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
