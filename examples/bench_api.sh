@@ -14,7 +14,7 @@ cleanup() { kill $(jobs -p) 2>/dev/null || true; runuser -u postgres -- $PGBIN/p
 trap cleanup EXIT
 export APIARY_STORAGE__BACKEND=postgres APIARY_STORAGE__POSTGRES__URL=postgres://postgres@127.0.0.1:55432/apiary RUST_LOG=warn
 $T/apiary serve --listen 127.0.0.1:16443 --data-dir $B/a >$B/a/log 2>&1 &
-sleep 3; cp $B/a/ca.crt $B/a/ca.key $B/b/
+sleep 3; cp $B/a/ca.crt $B/a/ca.key $B/a/sa.key $B/b/
 $T/apiary serve --listen 127.0.0.1:16444 --data-dir $B/b >$B/b/log 2>&1 &
 sleep 3
 echo "== raw INSERT ceiling (pgbench, 32 clients, one-row insert transactions)"

@@ -472,6 +472,35 @@ fn rbac_impersonation_tokens_and_audit_as_three_users() {
     );
     assert_eq!(code, 200, "{body}");
 
+    // /metrics is a non-resource URL RBAC lets the admin read, with upstream's metric names and
+    // labels; alice's curl list above is counted.
+    let metrics = apiary.ok(&["get", "--raw", "/metrics"]);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("apiserver_request_total{")
+                && [
+                    "code=\"200\"",
+                    "component=\"apiserver\"",
+                    "resource=\"configmaps\"",
+                    "scope=\"namespace\"",
+                    "verb=\"LIST\"",
+                    "version=\"v1\"",
+                    "group=\"\""
+                ]
+                .iter()
+                .all(|label| l.contains(label))),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("apiserver_request_duration_seconds_bucket{"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("apiserver_current_inflight_requests{request_kind=\"readOnly\"}"),
+        "{metrics}"
+    );
+
     check_audit_log(&apiary);
 }
 
@@ -619,4 +648,30 @@ fn check_audit_log(apiary: &Apiary) {
             .any(|e| e["responseStatus"]["code"] == 401 && e["requestURI"] == "/api/v1/namespaces"),
         "401s are audited"
     );
+}
+
+/// With `auth.anonymous` on, requests without credentials are `system:anonymous` and RBAC gives
+/// them what upstream's default policy does: the public endpoints, nothing else.
+#[test]
+fn anonymous_requests_get_the_public_endpoints_only() {
+    let apiary = Apiary::start_prepared(Vec::new(), |dir: &Path| {
+        std::fs::write(dir.join("config.toml"), "[auth]\nanonymous = true\n").expect("config");
+    });
+    for path in ["/version", "/healthz", "/livez", "/readyz"] {
+        let (code, body) = curl(&apiary, path, None);
+        assert_eq!(code, 200, "{path}: {body}");
+    }
+    let (code, body) = curl(&apiary, "/api/v1/namespaces/default/pods", None);
+    assert_eq!(code, 403, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).expect("a Status");
+    assert_eq!(
+        status["message"],
+        "pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
+    );
+    // Discovery needs an authenticated user, as upstream since 1.14.
+    let (code, _) = curl(&apiary, "/apis", None);
+    assert_eq!(code, 403);
+    // A token nobody issued is still refused, anonymous access or not.
+    let (code, _) = curl(&apiary, "/version", Some("made-up"));
+    assert_eq!(code, 401);
 }
