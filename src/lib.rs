@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod api;
+pub mod apiextensions;
 pub mod app;
 pub mod backend;
 pub mod chain;

@@ -1,0 +1,1 @@
+//! CRD validation (being written).
