@@ -1,1 +1,0 @@
-//! CRD validation (being written).
