@@ -48,9 +48,15 @@ pub fn validate_create(crd: &Value) -> Vec<FieldError> {
     errs
 }
 
-/// Validates an update of a CRD from `old` to `new`: every create rule on `new`, plus the
-/// immutability rules (`metadata.name`, `spec.group`, `spec.scope` once the old CRD is
-/// Established) and that every `status.storedVersions` entry stays a defined version.
+/// Validates an update of a CRD from `old` to `new`, as upstream's
+/// `ValidateCustomResourceDefinitionUpdate`: `metadata.name` immutable, every create rule on
+/// `new`, `spec.scope` and `spec.names.kind` immutable once `old` is Established, `spec.group`
+/// and `spec.names.plural` always immutable, then `new.status.storedVersions`.
+///
+/// The caller MUST have prepared `new.status` as upstream's update strategy does before calling:
+/// the old status carried over on a spec update, and the new storage version appended to
+/// `storedVersions` when missing. Stored versions are then checked as upstream: at least one,
+/// the storage version among them, and every entry still in `spec.versions`.
 pub fn validate_update(new: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let (new_name, old_name) = (name(new), name(old));
@@ -59,34 +65,72 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<FieldError> {
     }
     errs.extend(validate_create(new));
     let (new_spec, old_spec) = (spec(new), spec(old));
+    if is_established(old) {
+        if str_at(new_spec, "scope") != str_at(old_spec, "scope") {
+            errs.push(immutable("spec.scope", str_at(new_spec, "scope")));
+        }
+        if names_field(new_spec, "kind") != names_field(old_spec, "kind") {
+            errs.push(immutable("spec.names.kind", names_field(new_spec, "kind")));
+        }
+    }
     if str_at(new_spec, "group") != str_at(old_spec, "group") {
         errs.push(immutable("spec.group", str_at(new_spec, "group")));
     }
-    if is_established(old) && str_at(new_spec, "scope") != str_at(old_spec, "scope") {
-        errs.push(immutable("spec.scope", str_at(new_spec, "scope")));
+    if names_field(new_spec, "plural") != names_field(old_spec, "plural") {
+        errs.push(immutable(
+            "spec.names.plural",
+            names_field(new_spec, "plural"),
+        ));
     }
-    // A spec update keeps the old status; a status update brings its own.
-    let stored = new
+    errs.extend(validate_stored_versions(new));
+    errs
+}
+
+/// `status.storedVersions`: not empty, holding the storage version, each entry a defined version.
+fn validate_stored_versions(crd: &Value) -> Vec<FieldError> {
+    const PATH: &str = "status.storedVersions";
+    let stored = crd
         .pointer("/status/storedVersions")
-        .or_else(|| old.pointer("/status/storedVersions"))
-        .and_then(Value::as_array);
-    if let Some(stored) = stored {
-        let defined: Vec<&str> = versions(new_spec)
-            .iter()
-            .map(|v| str_at(v, "name"))
-            .collect();
-        for (i, version) in stored.iter().enumerate() {
-            let version = version.as_str().unwrap_or("");
-            if !defined.contains(&version) {
-                errs.push(FieldError::invalid(
-                    format!("status.storedVersions[{i}]"),
-                    version,
-                    "must appear in spec.versions",
-                ));
-            }
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if stored.is_empty() {
+        return vec![invalid_rendered(
+            PATH,
+            go_string_list(stored),
+            "must have at least one stored version",
+        )];
+    }
+    let stored_names: Vec<&str> = stored.iter().map(|v| v.as_str().unwrap_or("")).collect();
+    let versions = versions(spec(crd));
+    let mut errs = Vec::new();
+    for version in versions {
+        let name = str_at(version, "name");
+        if version.get("storage").and_then(Value::as_bool) == Some(true)
+            && !stored_names.contains(&name)
+        {
+            errs.push(invalid_rendered(
+                PATH,
+                version.to_string(),
+                format!("must have the storage version {name}"),
+            ));
+        }
+    }
+    for (i, stored_name) in stored_names.iter().enumerate() {
+        if !versions.iter().any(|v| str_at(v, "name") == *stored_name) {
+            errs.push(FieldError::invalid(
+                format!("{PATH}[{i}]"),
+                stored_name,
+                "must appear in spec.versions",
+            ));
         }
     }
     errs
+}
+
+/// `spec.names.<key>`, or "".
+fn names_field<'a>(spec: &'a Value, key: &str) -> &'a str {
+    spec.get("names").map_or("", |names| str_at(names, key))
 }
 
 fn name(crd: &Value) -> &str {
@@ -197,10 +241,10 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
     if group.is_empty() {
         errs.push(FieldError::required("spec.group", ""));
     } else {
-        for msg in is_dns1123_subdomain(group) {
-            errs.push(FieldError::invalid("spec.group", group, msg));
-        }
-        if !group.contains('.') {
+        let msgs = is_dns1123_subdomain(group);
+        if !msgs.is_empty() {
+            errs.push(FieldError::invalid("spec.group", group, msgs.join(",")));
+        } else if !group.contains('.') {
             errs.push(FieldError::invalid(
                 "spec.group",
                 group,
@@ -235,49 +279,43 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
 fn validate_versions(spec: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let versions = versions(spec);
-    if versions.is_empty() {
-        errs.push(FieldError::required(
-            "spec.versions",
-            "must have exactly one version marked as storage version",
-        ));
-        return errs;
-    }
-    let rendered = Value::Array(versions.to_vec()).to_string();
     let mut seen: Vec<&str> = Vec::new();
+    let mut unique = true;
     let mut storage = 0;
-    let mut served = false;
     for (i, version) in versions.iter().enumerate() {
         let path = format!("spec.versions[{i}]");
         let name = str_at(version, "name");
         if seen.contains(&name) {
-            errs.push(invalid_rendered(
-                format!("{path}.name"),
-                rendered.clone(),
-                "must be unique",
-            ));
+            unique = false;
+        } else {
+            seen.push(name);
         }
-        seen.push(name);
-        for msg in is_dns1035_label(name) {
-            errs.push(FieldError::invalid(format!("{path}.name"), name, msg));
+        let msgs = is_dns1035_label(name);
+        if !msgs.is_empty() {
+            errs.push(FieldError::invalid(
+                format!("{path}.name"),
+                name,
+                msgs.join(","),
+            ));
         }
         if version.get("storage").and_then(Value::as_bool) == Some(true) {
             storage += 1;
         }
-        served |= version.get("served").and_then(Value::as_bool) == Some(true);
         errs.extend(validate_version(version, &path));
+    }
+    let rendered = Value::Array(versions.to_vec()).to_string();
+    if !unique {
+        errs.push(invalid_rendered(
+            "spec.versions",
+            rendered.clone(),
+            "must contain unique version names",
+        ));
     }
     if storage != 1 {
         errs.push(invalid_rendered(
             "spec.versions",
-            rendered.clone(),
-            "must have exactly one version marked as storage version",
-        ));
-    }
-    if !served {
-        errs.push(invalid_rendered(
-            "spec.versions",
             rendered,
-            "must have at least one version marked as served",
+            "must have exactly one version marked as storage version",
         ));
     }
     errs
@@ -430,6 +468,16 @@ fn validate_conversion(conversion: Option<&Value>) -> Vec<FieldError> {
                     "should not be set when strategy is not set to Webhook",
                 ));
             }
+            if conversion
+                .pointer("/webhook/conversionReviewVersions")
+                .and_then(Value::as_array)
+                .is_some_and(|v| !v.is_empty())
+            {
+                errs.push(FieldError::forbidden(
+                    "spec.conversion.conversionReviewVersions",
+                    "should not be set when strategy is not set to Webhook",
+                ));
+            }
         }
         "Webhook" => {
             match client_config {
@@ -505,11 +553,13 @@ fn validate_conversion_review_versions(versions: &[Value]) -> Vec<FieldError> {
 
 /// `spec.names`: plural, singular, kind, listKind, shortNames, categories.
 fn validate_names(names: &Value, path: &str) -> Vec<FieldError> {
-    let mut errs = Vec::new();
+    let mut errs: Vec<FieldError> = ["plural", "singular", "kind", "listKind"]
+        .into_iter()
+        .filter(|key| str_at(names, key).is_empty())
+        .map(|key| FieldError::required(format!("{path}.{key}"), ""))
+        .collect();
     let plural = str_at(names, "plural");
-    if plural.is_empty() {
-        errs.push(FieldError::required(format!("{path}.plural"), ""));
-    } else {
+    if !plural.is_empty() {
         let msgs = is_dns1035_label(plural);
         if !msgs.is_empty() {
             errs.push(FieldError::invalid(
@@ -531,12 +581,8 @@ fn validate_names(names: &Value, path: &str) -> Vec<FieldError> {
     let kind = str_at(names, "kind");
     let list_kind = str_at(names, "listKind");
     for (key, value) in [("kind", kind), ("listKind", list_kind)] {
-        if value.is_empty() {
-            errs.push(FieldError::required(format!("{path}.{key}"), ""));
-            continue;
-        }
         let msgs = is_dns1035_label(&value.to_lowercase());
-        if !msgs.is_empty() {
+        if !value.is_empty() && !msgs.is_empty() {
             errs.push(FieldError::invalid(
                 format!("{path}.{key}"),
                 value,

@@ -192,7 +192,7 @@ fn short_names_and_categories_are_dns1035_labels() {
 fn versions_are_required() {
     assert_eq!(
         messages(&with("/spec/versions", json!([]))),
-        ["spec.versions: Required value: must have exactly one version marked as storage version"]
+        ["spec.versions: Invalid value: []: must have exactly one version marked as storage version"]
     );
 }
 
@@ -205,10 +205,16 @@ fn exactly_one_storage_version() {
 }
 
 #[test]
-fn at_least_one_served_version() {
-    let got = messages(&with("/spec/versions/0/served", json!(false)));
-    assert_eq!(got.len(), 1, "{got:?}");
-    assert!(got[0].ends_with(": must have at least one version marked as served"));
+fn unserved_versions_are_allowed() {
+    assert!(messages(&with("/spec/versions/0/served", json!(false))).is_empty());
+}
+
+#[test]
+fn singular_is_required() {
+    assert_eq!(
+        messages(&with("/spec/names/singular", json!(""))),
+        ["spec.names.singular: Required value"]
+    );
 }
 
 #[test]
@@ -224,9 +230,9 @@ fn version_names_are_unique_dns1035_labels() {
         .extend([second, third]);
     let got = messages(&c);
     assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got[0].starts_with("spec.versions[1].name: Invalid value: ["));
-    assert!(got[0].ends_with(": must be unique"));
-    assert!(got[1].starts_with(r#"spec.versions[2].name: Invalid value: "V2": a DNS-1035 label"#));
+    assert!(got[0].starts_with(r#"spec.versions[2].name: Invalid value: "V2": a DNS-1035 label"#));
+    assert!(got[1].starts_with("spec.versions: Invalid value: ["));
+    assert!(got[1].ends_with(": must contain unique version names"));
 }
 
 #[test]
@@ -490,6 +496,18 @@ impl PreserveUnknown for Value {
     }
 }
 
+fn stored(mut crd: Value, versions: Value) -> Value {
+    crd["status"] = json!({"storedVersions": versions});
+    crd
+}
+
+fn update_messages(new: &Value, old: &Value) -> Vec<String> {
+    validate_update(new, old)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 fn established(mut crd: Value) -> Value {
     crd["status"] = json!({
         "conditions": [{"type": "Established", "status": "True"}],
@@ -499,34 +517,41 @@ fn established(mut crd: Value) -> Value {
 }
 
 #[test]
-fn update_keeps_scope_once_established() {
+fn update_keeps_scope_and_kind_once_established() {
     let old = established(crd());
-    let new = with("/spec/scope", json!("Cluster"));
-    let got: Vec<String> = validate_update(&new, &old)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let mut new = stored(with("/spec/scope", json!("Cluster")), json!(["v1"]));
+    new["spec"]["names"]["kind"] = json!("Cron");
     assert_eq!(
-        got,
-        [r#"spec.scope: Invalid value: "Cluster": field is immutable"#]
+        update_messages(&new, &old),
+        [
+            r#"spec.scope: Invalid value: "Cluster": field is immutable"#,
+            r#"spec.names.kind: Invalid value: "Cron": field is immutable"#,
+        ]
     );
-    let got = validate_update(&new, &crd());
-    assert!(got.is_empty(), "{got:?}");
+    assert_eq!(update_messages(&new, &crd()), Vec::<String>::new());
 }
 
 #[test]
-fn update_keeps_name_and_group() {
-    let mut new = with("/spec/group", json!("other.example.com"));
+fn update_keeps_name_group_and_plural() {
+    let mut new = stored(
+        with("/spec/group", json!("other.example.com")),
+        json!(["v1"]),
+    );
     new["metadata"]["name"] = json!("crontabs.other.example.com");
-    let got: Vec<String> = validate_update(&new, &crd())
-        .iter()
-        .map(ToString::to_string)
-        .collect();
     assert_eq!(
-        got,
+        update_messages(&new, &crd()),
         [
             r#"metadata.name: Invalid value: "crontabs.other.example.com": field is immutable"#,
             r#"spec.group: Invalid value: "other.example.com": field is immutable"#,
+        ]
+    );
+    let mut new = stored(with("/spec/names/plural", json!("crons")), json!(["v1"]));
+    new["metadata"]["name"] = json!("crons.stable.example.com");
+    assert_eq!(
+        update_messages(&new, &crd()),
+        [
+            r#"metadata.name: Invalid value: "crons.stable.example.com": field is immutable"#,
+            r#"spec.names.plural: Invalid value: "crons": field is immutable"#,
         ]
     );
 }
@@ -541,15 +566,41 @@ fn update_may_not_drop_a_stored_version() {
         .as_array_mut()
         .expect("versions")
         .push(v2);
-    old["status"] = json!({"storedVersions": ["v1", "v2"]});
-    let new = crd();
-    let got: Vec<String> = validate_update(&new, &old)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let old = stored(old, json!(["v1", "v2"]));
+    let new = stored(crd(), json!(["v1", "v2"]));
     assert_eq!(
-        got,
+        update_messages(&new, &old),
         [r#"status.storedVersions[1]: Invalid value: "v2": must appear in spec.versions"#]
     );
     assert!(validate_update(&old, &old).is_empty());
+}
+
+#[test]
+fn stored_versions_hold_the_storage_version() {
+    assert_eq!(
+        update_messages(&stored(crd(), json!([])), &crd()),
+        ["status.storedVersions: Invalid value: []string{}: must have at least one stored version"]
+    );
+    let mut new = crd();
+    new["spec"]["versions"][0]["name"] = json!("v2");
+    let new = stored(new, json!(["v1"]));
+    let got = update_messages(&new, &crd());
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("status.storedVersions: Invalid value: {"));
+    assert!(got[0].ends_with(": must have the storage version v2"));
+    assert_eq!(
+        got[1],
+        r#"status.storedVersions[0]: Invalid value: "v1": must appear in spec.versions"#
+    );
+}
+
+#[test]
+fn none_conversion_takes_no_review_versions() {
+    let mut c = crd();
+    c["spec"]["conversion"] =
+        json!({"strategy": "None", "webhook": {"conversionReviewVersions": ["v1"]}});
+    assert_eq!(
+        messages(&c),
+        ["spec.conversion.conversionReviewVersions: Forbidden: should not be set when strategy is not set to Webhook"]
+    );
 }
