@@ -9,8 +9,8 @@ use crate::registry::validation::FieldError;
 
 /// The OpenAPI types a structural schema may declare.
 const TYPES: [&str; 6] = ["array", "boolean", "integer", "number", "object", "string"];
-/// The values of `x-kubernetes-list-type`, sorted as upstream lists them.
-const LIST_TYPES: [&str; 3] = ["atomic", "map", "set"];
+/// The values of `x-kubernetes-list-type`, in upstream's order.
+const LIST_TYPES: [&str; 3] = ["atomic", "set", "map"];
 
 /// Where a schema node sits; the "type must not be empty" message depends on it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -159,7 +159,8 @@ fn check_root_properties(properties: &Map<String, Value>, path: &str, errs: &mut
     };
     let metadata_path = format!("{path}.properties[metadata]");
     let metadata_type = metadata.get("type").and_then(Value::as_str).unwrap_or("");
-    if metadata_type != "object" {
+    // An empty type is reported by the walk ("must not be empty for specified object fields").
+    if !metadata_type.is_empty() && metadata_type != "object" {
         errs.push(FieldError::invalid(
             format!("{metadata_path}.type"),
             metadata_type,
