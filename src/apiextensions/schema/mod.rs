@@ -16,8 +16,8 @@ pub enum AdditionalProperties {
     Schema(Box<Structural>),
 }
 
-/// One node of a structural schema. Only the keywords Apiary uses are kept; unknown keywords
-/// are an error of [`Structural::from_value`].
+/// One node of a structural schema. Only the keywords listed here are kept; other keywords
+/// (description, title, ...) are ignored by [`Structural::from_value`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Structural {
     /// `type`: object, array, string, integer, number, boolean (empty when unset).
