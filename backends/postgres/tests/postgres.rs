@@ -232,7 +232,14 @@ async fn background_compaction() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let compacted = loop {
         let compacted = store.compacted_revision().await.expect("compacted");
-        if compacted >= current - 10 {
+        // The compacted revision is raised first and the history below it purged afterwards, in
+        // separate transactions: wait for both.
+        let purged: i64 =
+            sqlx::query_scalar("SELECT value FROM apiary_meta WHERE name = 'purged'")
+                .fetch_one(store.pool())
+                .await
+                .expect("purged");
+        if compacted >= current - 10 && purged >= compacted {
             break compacted;
         }
         assert!(
