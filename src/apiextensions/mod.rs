@@ -1,12 +1,21 @@
-//! The apiextensions server's building blocks (issue 6): CustomResourceDefinitions and the
-//! structural schemas their custom resources are validated, pruned and defaulted with.
+//! The apiextensions server: `apiextensions.k8s.io/v1` CustomResourceDefinitions and their custom
+//! resources, as upstream's `apiextensions-apiserver`.
 //!
-//! * [`schema`]: upstream's structural schema (`apiextensions-apiserver/pkg/apiserver/schema`):
-//!   OpenAPI v3 validation of custom resources, pruning of unknown fields, defaulting;
-//! * [`crd_validation`]: upstream's `ValidateCustomResourceDefinition` (and its update variant).
-//!
-//! Neither is served yet: the apiextensions server that uses them is being built in steps.
-//! `crd_validation` is complete for the rules it lists; `schema` is partial (see its header).
+//! * [`crd_store`]: the CRD resource and its strategy; [`crd_validation`]: upstream's
+//!   `ValidateCustomResourceDefinition`;
+//! * [`controller`]: names, `Established`, serving and finalizing of CRDs ([`names`],
+//!   [`conditions`]);
+//! * [`custom_resource`]: the catalogue row, codec and strategy of each served version;
+//!   [`schema`]: structural schemas (validation, pruning, defaulting); [`scale`]: the `scale`
+//!   subresource;
+//! * [`server`]: the router behind the core server.
 
+pub mod conditions;
+pub mod controller;
+pub mod crd_store;
 pub mod crd_validation;
+pub mod custom_resource;
+pub mod names;
+pub mod scale;
 pub mod schema;
+pub mod server;

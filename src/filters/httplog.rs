@@ -45,6 +45,8 @@ pub const CORE_OPENAPI: &str = "core/openapi";
 pub const SYSTEM: &str = "system";
 /// The last server: 404 for every path.
 pub const NOT_FOUND: &str = "not-found";
+/// The apiextensions server: CRDs and custom resources.
+pub const APIEXTENSIONS: &str = "apiextensions";
 
 /// Upstream truncates audit IDs in logs to this many characters.
 const MAX_AUDIT_ID_LENGTH: usize = 64;

@@ -16,6 +16,7 @@ pub mod codec;
 mod data_cluster;
 mod data_core;
 mod data_workloads;
+pub mod dynamic;
 mod kinds;
 #[cfg(test)]
 mod tests;
@@ -23,7 +24,7 @@ mod tests;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub use codec::{Codec, CodecFn};
+pub use codec::{Codec, CodecFn, ObjectCodec};
 pub use kinds::codec_for;
 
 /// A group, version and kind, e.g. `autoscaling/v1 Scale`.
@@ -133,15 +134,20 @@ impl ResourceInfo {
         format!("{}List", self.kind)
     }
 
-    /// Round-trips an object through the k8s-openapi type of `kind` (see [`Codec`]); the identity
-    /// for kinds without a typed struct (e.g. custom resources).
+    /// Round-trips an object through the k8s-openapi type of `kind` (see [`Codec`]); for a custom
+    /// resource, through the codec its CRD registered ([`dynamic`]); else the identity.
     pub fn codec(&self) -> Codec {
-        kinds::codec_for(self.group, self.version, self.kind).unwrap_or(Codec::identity())
+        kinds::codec_for(self.group, self.version, self.kind)
+            .or_else(|| dynamic::lookup(self).map(|resource| resource.codec.clone()))
+            .unwrap_or(Codec::identity())
     }
 
     /// How objects are kept; decides the discovery `storageVersionHash`.
     pub fn persistence(&self) -> Persistence {
-        kinds::persistence_of(self)
+        match dynamic::lookup(self) {
+            Some(resource) => dynamic::persistence(&resource),
+            None => kinds::persistence_of(self),
+        }
     }
 
     /// The group/version/kind objects are stored as; `None` for virtual resources.

@@ -30,6 +30,15 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
 /// The stored object as `info`'s version serves it.
 pub fn to_served(info: &ResourceInfo, stored: Value) -> Value {
     if !matches!(info.persistence(), Persistence::StoredAs(_)) {
+        // A custom resource stored before its CRD changed storage version still carries the old
+        // `apiVersion`.
+        if super::catalog::dynamic::lookup(info).is_some() {
+            let mut served = stored;
+            if let Some(map) = served.as_object_mut() {
+                set_type(map, info);
+            }
+            return served;
+        }
         return stored;
     }
     match (info.group, info.version, info.kind) {
@@ -37,7 +46,14 @@ pub fn to_served(info: &ResourceInfo, stored: Value) -> Value {
         ("events.k8s.io", "v1", "Event") => {
             rename_fields(stored, info, EVENT_FIELDS.iter().copied())
         }
-        _ => stored,
+        // Custom resources of CRDs with conversion strategy `None`: only `apiVersion` changes.
+        _ => {
+            let mut served = stored;
+            if let Some(map) = served.as_object_mut() {
+                map.insert("apiVersion".into(), Value::String(info.api_version()));
+            }
+            served
+        }
     }
 }
 

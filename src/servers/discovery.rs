@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -479,30 +479,34 @@ async fn get_apis(State(registry): Shared, headers: HeaderMap) -> Response {
     }
 }
 
-async fn get_core_version(
-    State(registry): Shared,
-    Path(version): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+/// The path's segments after the leading `/api` or `/apis`. Read from the URI rather than with
+/// `Path`: a request delegated by the REST router still carries that router's path parameters.
+fn path_segments(uri: &Uri) -> Vec<String> {
+    uri.path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+async fn get_core_version(State(registry): Shared, uri: Uri, headers: HeaderMap) -> Response {
+    let version = path_segments(&uri).pop().unwrap_or_default();
     legacy(
         registry.snapshot().api_resource_list("", &version),
         &headers,
     )
 }
 
-async fn get_group(
-    State(registry): Shared,
-    Path(group): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn get_group(State(registry): Shared, uri: Uri, headers: HeaderMap) -> Response {
+    let group = path_segments(&uri).pop().unwrap_or_default();
     legacy(registry.snapshot().api_group(&group), &headers)
 }
 
-async fn get_group_version(
-    State(registry): Shared,
-    Path((group, version)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
+async fn get_group_version(State(registry): Shared, uri: Uri, headers: HeaderMap) -> Response {
+    let mut segments = path_segments(&uri);
+    let version = segments.pop().unwrap_or_default();
+    let group = segments.pop().unwrap_or_default();
     let document = if group.is_empty() {
         None
     } else {

@@ -1,9 +1,9 @@
 //! The delegating servers: aggregator -> core -> apiextensions -> not found.
 //!
 //! Each server is an axum `Router` whose fallback is the next server, as kube-apiserver chains its
-//! servers by delegation. Today the chain is core -> not found: the aggregator and the
-//! apiextensions server are their own issues, and until they land their paths answer upstream's
-//! 404 Status like any other unknown path.
+//! servers by delegation: core -> apiextensions ([`crate::apiextensions`]) -> not found. The
+//! discovery documents are one [`discovery::DiscoveryRegistry`] the servers share: built-in
+//! groups are static, CRD groups are registered by the CRD controller.
 
 pub mod core;
 pub mod discovery;
@@ -17,6 +17,7 @@ use axum::Router;
 
 use crate::access::AccessControl;
 use crate::api::status::ApiError;
+use crate::apiextensions::{controller, crd_store, server};
 use crate::config::Config;
 use crate::controllers::{clusterrole_aggregation, namespace, rbac_bootstrap, system_namespaces};
 use crate::filters::httplog::{self, mark_handled_by};
@@ -57,7 +58,7 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
             .resources()
             .filter_map(|info| stores.get(info.group, info.version, info.plural)),
     );
-    tokio::spawn(namespace::NamespaceController::new(namespaces, contents).run());
+    tokio::spawn(namespace::NamespaceController::new(namespaces.clone(), contents).run());
 
     // Upstream's RBAC post-start hook: the default roles and bindings, with the aggregated roles
     // (admin, edit, view) complete before the server reports ready.
@@ -74,7 +75,44 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
     tokio::spawn(clusterrole_aggregation::run(clusterroles));
     ctx.access.attach(&stores).await?;
 
-    Ok(core_server(&ctx, catalog, stores, not_found()))
+    let discovery = Arc::new(discovery::DiscoveryRegistry::new(
+        catalog,
+        Some(ctx.config.server.listen.to_string()),
+    ));
+    let extensions = apiextensions_server(&ctx, &namespaces, discovery.clone()).await?;
+    Ok(core_server(&ctx, catalog, stores, discovery, extensions))
+}
+
+/// The apiextensions server: CRDs and their custom resources. Serves the CRDs stored so far
+/// before returning, then keeps up with changes in the background.
+async fn apiextensions_server(
+    ctx: &ServerContext,
+    namespaces: &Arc<Store>,
+    discovery: Arc<discovery::DiscoveryRegistry>,
+) -> anyhow::Result<Router> {
+    let crds = Arc::new(Store::new(
+        &crd_store::CRD_RESOURCE,
+        ctx.storage.clone(),
+        Arc::new(crd_store::CrdStrategy),
+        StoreConfig::default(),
+    ));
+    let mut registry = core::StoreRegistry::new();
+    registry.insert(crds.clone());
+    let server = server::ApiExtensionsServer::new(registry, not_found());
+    let controller = controller::CrdController::new(
+        crds,
+        namespaces.clone(),
+        ctx.storage.clone(),
+        discovery,
+        server.clone(),
+    );
+    controller
+        .reconcile()
+        .await
+        .map_err(|err| anyhow::anyhow!("serving the stored CRDs: {err}"))?;
+    tokio::spawn(controller.run());
+    Ok(server::router(server)
+        .route_layer(from_fn_with_state(httplog::APIEXTENSIONS, mark_handled_by)))
 }
 
 /// The last server of the chain: upstream's 404 Status for every path.
@@ -90,6 +128,7 @@ fn core_server(
     ctx: &ServerContext,
     catalog: &'static catalog::Catalog,
     stores: Arc<core::StoreRegistry>,
+    discovery: Arc<discovery::DiscoveryRegistry>,
     next: Router,
 ) -> Router {
     let system = system::router(system::SystemState {
@@ -101,11 +140,8 @@ fn core_server(
     let openapi =
         crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)))
             .route_layer(from_fn_with_state(httplog::CORE_OPENAPI, mark_handled_by));
-    let discovery = discovery::router(Arc::new(discovery::DiscoveryRegistry::new(
-        catalog,
-        Some(ctx.config.server.listen.to_string()),
-    )))
-    .route_layer(from_fn_with_state(httplog::CORE_DISCOVERY, mark_handled_by));
+    let discovery = discovery::router(discovery)
+        .route_layer(from_fn_with_state(httplog::CORE_DISCOVERY, mark_handled_by));
     // Discovery answers `/api`, `/apis` and the group/version paths the REST router hands it (those
     // with no resource segment); what it does not know goes on to the next server.
     let discovery = discovery.fallback_service(next);

@@ -234,11 +234,10 @@ async fn background_compaction() {
         let compacted = store.compacted_revision().await.expect("compacted");
         // The compacted revision is raised first and the history below it purged afterwards, in
         // separate transactions: wait for both.
-        let purged: i64 =
-            sqlx::query_scalar("SELECT value FROM apiary_meta WHERE name = 'purged'")
-                .fetch_one(store.pool())
-                .await
-                .expect("purged");
+        let purged: i64 = sqlx::query_scalar("SELECT value FROM apiary_meta WHERE name = 'purged'")
+            .fetch_one(store.pool())
+            .await
+            .expect("purged");
         if compacted >= current - 10 && purged >= compacted {
             break compacted;
         }

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
@@ -17,7 +18,8 @@ use serde_json::Value;
 /// The function behind a [`Codec`].
 pub type CodecFn = fn(Value) -> Result<Value, serde_json::Error>;
 
-/// Round-trips an object through a typed k8s-openapi struct.
+/// Round-trips an object through a typed k8s-openapi struct, or through a run-time
+/// [`ObjectCodec`] (a custom resource's structural schema).
 ///
 /// Contract of [`Codec::round_trip`]:
 /// - MUST fill a missing, null or empty `apiVersion`/`kind` with the type's own (as upstream's
@@ -26,8 +28,22 @@ pub type CodecFn = fn(Value) -> Result<Value, serde_json::Error>;
 /// - MUST drop fields the type does not know, at any depth, and fail on wrongly-typed values
 ///   (a string for an integer, invalid base64 for bytes, a bad timestamp, ...).
 /// - MUST keep free-form maps (labels, annotations, data) and embedded raw JSON as they are.
-#[derive(Clone, Copy)]
-pub struct Codec(pub CodecFn);
+#[derive(Clone)]
+pub struct Codec(CodecImpl);
+
+#[derive(Clone)]
+enum CodecImpl {
+    Typed(CodecFn),
+    Object(Arc<dyn ObjectCodec>),
+}
+
+/// A codec built at run time: custom resources decode through their CRD version's schema
+/// (upstream prunes unknown fields and applies defaults while decoding). Implementations follow
+/// [`Codec`]'s contract for what their schema knows.
+pub trait ObjectCodec: Send + Sync + 'static {
+    /// Decodes `object` as the type knows it: unknown fields dropped, defaults applied.
+    fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error>;
+}
 
 impl Codec {
     /// The codec of k8s-openapi type `T`.
@@ -35,23 +51,35 @@ impl Codec {
     where
         T: k8s_openapi::Resource + DeserializeOwned + Serialize,
     {
-        Codec(round_trip::<T>)
+        Codec(CodecImpl::Typed(round_trip::<T>))
     }
 
     /// A codec that returns its input unchanged (for kinds without a typed struct).
     pub const fn identity() -> Self {
-        Codec(identity)
+        Codec(CodecImpl::Typed(identity))
+    }
+
+    /// A codec backed by a run-time [`ObjectCodec`].
+    pub fn object(codec: Arc<dyn ObjectCodec>) -> Self {
+        Codec(CodecImpl::Object(codec))
     }
 
     /// Decodes `object` into the typed struct and encodes it back.
     pub fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error> {
-        (self.0)(object)
+        match &self.0 {
+            CodecImpl::Typed(f) => f(object),
+            CodecImpl::Object(codec) => codec.round_trip(object),
+        }
     }
 }
 
 impl PartialEq for Codec {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::fn_addr_eq(self.0, other.0)
+        match (&self.0, &other.0) {
+            (CodecImpl::Typed(a), CodecImpl::Typed(b)) => std::ptr::fn_addr_eq(*a, *b),
+            (CodecImpl::Object(a), CodecImpl::Object(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 

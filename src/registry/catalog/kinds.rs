@@ -29,6 +29,9 @@ use super::{Codec, GroupVersionKind, Persistence, ResourceInfo};
 pub fn codec_for(group: &str, version: &str, kind: &str) -> Option<Codec> {
     let codec = match (group, version, kind) {
         ("", "v1", "Binding") => Codec::of::<core::Binding>(),
+        ("apiextensions.k8s.io", "v1", "CustomResourceDefinition") => Codec::of::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(),
         ("", "v1", "ComponentStatus") => Codec::of::<core::ComponentStatus>(),
         ("", "v1", "ConfigMap") => Codec::of::<core::ConfigMap>(),
         ("", "v1", "Endpoints") => Codec::of::<core::Endpoints>(),

@@ -126,7 +126,7 @@ fn summarize(data: &[u8]) -> String {
 }
 
 /// What an object body must be: the kind and group/version of the endpoint, and its codec.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ExpectedType<'a> {
     pub group: &'a str,
     pub version: &'a str,

@@ -283,7 +283,8 @@ pub fn list_meta(list: &ObjectList) -> Value {
 /// The body answering a list (list, deletecollection) in `output`'s form.
 ///
 /// A plain list is `{"kind":"<Kind>List","apiVersion":..,"metadata":{..},"items":[..]}` whose items
-/// carry no `kind`/`apiVersion`, as upstream's typed lists of built-in resources.
+/// carry no `kind`/`apiVersion`, as upstream's typed lists of built-in resources; items of custom
+/// resources keep theirs, as upstream's unstructured lists.
 pub fn render_list(
     info: &ResourceInfo,
     output: &Output,
@@ -293,11 +294,12 @@ pub fn render_list(
     let metadata = list_meta(&list);
     match output.transform {
         Transform::None => {
+            let typed = crate::registry::catalog::dynamic::lookup(info).is_none();
             let items: Vec<Value> = list
                 .items
                 .into_iter()
                 .map(|mut item| {
-                    if let Some(map) = item.as_object_mut() {
+                    if let Some(map) = item.as_object_mut().filter(|_| typed) {
                         map.remove("kind");
                         map.remove("apiVersion");
                     }

@@ -35,6 +35,8 @@ pub const MERGE_PATCH: &str = "application/merge-patch+json";
 pub const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
 /// The patch types served, in upstream's order.
 pub const ACCEPTED_PATCH_TYPES: &[&str] = &[JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH];
+/// The patch types of custom resources.
+pub const CUSTOM_RESOURCE_PATCH_TYPES: &[&str] = &[JSON_PATCH, MERGE_PATCH];
 
 /// The most operations one JSON patch may hold, as upstream.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
@@ -239,8 +241,14 @@ impl Patcher<'_> {
 /// Patches the object named by `scope`.
 pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
     let patch_type = body::base_media_type(content_type(&parts).unwrap_or_default());
-    if !ACCEPTED_PATCH_TYPES.contains(&patch_type.as_str()) {
-        let err = body::unsupported_media_type(ACCEPTED_PATCH_TYPES);
+    // Custom resources have no patch strategies: upstream refuses strategic merge patches on them.
+    let accepted = if crate::registry::catalog::dynamic::lookup(scope.info).is_some() {
+        CUSTOM_RESOURCE_PATCH_TYPES
+    } else {
+        ACCEPTED_PATCH_TYPES
+    };
+    if !accepted.contains(&patch_type.as_str()) {
+        let err = body::unsupported_media_type(accepted);
         return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]);
     }
     let output = match scope.output(&parts) {

@@ -1,0 +1,298 @@
+//! Custom resources: the catalogue row of each served version of a CRD, the codec their bodies
+//! decode through (pruning and defaulting by the version's structural schema) and their store
+//! strategy (schema validation, status subresource, generation), as upstream's
+//! `apiextensions-apiserver/pkg/registry/customresource` and `pkg/apiserver/customresource_handler.go`.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::schema::{self, Structural};
+use crate::registry::catalog::dynamic::{intern, intern_str, intern_strs};
+use crate::registry::catalog::{ObjectCodec, ResourceInfo, SubresourceInfo};
+use crate::registry::strategy::Strategy;
+use crate::registry::validation::FieldError;
+
+/// The verbs of every custom resource, in upstream's discovery order.
+const VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
+
+/// The `scale` subresource of a version: where the replica counts and selector live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalePaths {
+    /// `.spec.replicas`.
+    pub spec_replicas: String,
+    /// `.status.replicas`.
+    pub status_replicas: String,
+    /// `.status.selector`, when set.
+    pub label_selector: Option<String>,
+}
+
+/// One served version of a CRD, as the apiextensions server serves it.
+#[derive(Clone)]
+pub struct ServedVersion {
+    pub info: &'static ResourceInfo,
+    /// The CRD's storage version.
+    pub storage_version: &'static str,
+    pub schema: Option<Arc<Structural>>,
+    pub scale: Option<ScalePaths>,
+    /// The version's `spec.versions[i]` object (printer columns, deprecation).
+    pub definition: Value,
+}
+
+fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn strings_at(value: &Value, pointer: &str) -> Vec<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The versions `crd` serves, named by its accepted names. Fails (with the reason) when a served
+/// version's schema is not structural; CRD validation rejects such CRDs before they are stored.
+pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
+    let group = intern_str(str_at(crd, "/spec/group"));
+    let namespaced = str_at(crd, "/spec/scope") == "Namespaced";
+    let accepted = crd
+        .pointer("/status/acceptedNames")
+        .cloned()
+        .unwrap_or_default();
+    let kind = intern_str(str_at(&accepted, "/kind"));
+    let plural = intern_str(str_at(&accepted, "/plural"));
+    let singular = intern_str(str_at(&accepted, "/singular"));
+    let short_names = intern_strs(&strings_at(&accepted, "/shortNames"));
+    let categories = intern_strs(&strings_at(&accepted, "/categories"));
+    let storage = intern_str(super::crd_store::storage_version(crd).unwrap_or(""));
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for version in versions {
+        if version.get("served").and_then(Value::as_bool) != Some(true) {
+            continue;
+        }
+        let name = intern_str(str_at(&version, "/name"));
+        let schema = match version.pointer("/schema/openAPIV3Schema") {
+            Some(raw) => Some(Arc::new(
+                Structural::from_value(raw).map_err(|why| format!("version {name}: {why}"))?,
+            )),
+            None => None,
+        };
+        let mut subresources = Vec::new();
+        if version.pointer("/subresources/status").is_some() {
+            subresources.push(SubresourceInfo {
+                name: "status",
+                kind,
+                group_version: None,
+                verbs: &["get", "patch", "update"],
+            });
+        }
+        let scale = version
+            .pointer("/subresources/scale")
+            .map(|scale| ScalePaths {
+                spec_replicas: str_at(scale, "/specReplicasPath").to_string(),
+                status_replicas: str_at(scale, "/statusReplicasPath").to_string(),
+                label_selector: scale
+                    .get("labelSelectorPath")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+        if scale.is_some() {
+            subresources.push(SubresourceInfo {
+                name: "scale",
+                kind: "Scale",
+                group_version: Some("autoscaling/v1"),
+                verbs: &["get", "patch", "update"],
+            });
+        }
+        let info = intern(
+            ResourceInfo {
+                group,
+                version: name,
+                kind,
+                plural,
+                singular,
+                namespaced,
+                verbs: VERBS,
+                short_names,
+                categories,
+                subresources: &[],
+                storage_version: name == storage,
+            },
+            subresources,
+        );
+        out.push(ServedVersion {
+            info,
+            storage_version: storage,
+            schema,
+            scale,
+            definition: version,
+        });
+    }
+    Ok(out)
+}
+
+/// Decodes custom resource bodies as upstream's unstructured decoder with a structural schema:
+/// `apiVersion`/`kind` filled in, `metadata` decoded as ObjectMeta (unknown fields dropped,
+/// wrong types refused), unknown fields pruned, then defaults applied.
+pub struct SchemaCodec {
+    pub api_version: String,
+    pub kind: &'static str,
+    pub schema: Option<Arc<Structural>>,
+}
+
+impl ObjectCodec for SchemaCodec {
+    fn round_trip(&self, mut object: Value) -> Result<Value, serde_json::Error> {
+        if let Value::Object(map) = &mut object {
+            for (key, default) in [
+                ("apiVersion", self.api_version.as_str()),
+                ("kind", self.kind),
+            ] {
+                let missing = match map.get(key) {
+                    None | Some(Value::Null) => true,
+                    Some(Value::String(s)) => s.is_empty(),
+                    Some(_) => false,
+                };
+                if missing {
+                    map.insert(key.to_string(), Value::String(default.to_string()));
+                }
+            }
+            if let Some(meta) = map.get("metadata").cloned() {
+                let decoded: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta =
+                    serde_json::from_value(meta)?;
+                map.insert("metadata".into(), serde_json::to_value(decoded)?);
+            }
+        }
+        if let Some(schema) = &self.schema {
+            schema::prune(schema, &mut object);
+            schema::apply_defaults(schema, &mut object);
+        }
+        Ok(object)
+    }
+}
+
+/// The store strategy of one custom resource version.
+pub struct CustomResourceStrategy {
+    pub schema: Option<Arc<Structural>>,
+    pub status_subresource: bool,
+}
+
+impl CustomResourceStrategy {
+    fn validate(&self, obj: &Value) -> Vec<FieldError> {
+        match &self.schema {
+            Some(schema) => schema::validate(schema, obj),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl Strategy for CustomResourceStrategy {
+    fn has_status_subresource(&self) -> bool {
+        self.status_subresource
+    }
+
+    fn tracks_generation(&self) -> bool {
+        true
+    }
+
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        self.validate(obj)
+    }
+
+    fn validate_update(&self, new: &Value, _old: &Value) -> Vec<FieldError> {
+        self.validate(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn crd() -> Value {
+        json!({
+            "metadata": {"name": "crontabs.stable.example.com"},
+            "spec": {
+                "group": "stable.example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "crontabs", "kind": "CronTab"},
+                "versions": [
+                    {"name": "v1", "served": true, "storage": true,
+                     "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                         "spec": {"type": "object", "properties": {
+                             "replicas": {"type": "integer", "default": 1}}}}}},
+                     "subresources": {"status": {}, "scale": {
+                         "specReplicasPath": ".spec.replicas",
+                         "statusReplicasPath": ".status.replicas"}}},
+                    {"name": "v1beta1", "served": false, "storage": false},
+                ],
+            },
+            "status": {"acceptedNames": {"plural": "crontabs", "singular": "crontab",
+                "kind": "CronTab", "listKind": "CronTabList", "shortNames": ["ct"]}},
+        })
+    }
+
+    #[test]
+    fn served_versions_follow_accepted_names() {
+        let versions = served_versions(&crd()).expect("structural");
+        assert_eq!(versions.len(), 1, "v1beta1 is not served");
+        let info = versions[0].info;
+        assert_eq!(
+            (
+                info.group,
+                info.version,
+                info.kind,
+                info.plural,
+                info.namespaced
+            ),
+            ("stable.example.com", "v1", "CronTab", "crontabs", true)
+        );
+        assert_eq!(info.short_names, &["ct"]);
+        let subs: Vec<_> = info.subresources.iter().map(|s| s.name).collect();
+        assert_eq!(subs, ["status", "scale"]);
+        assert!(info.storage_version);
+        assert_eq!(
+            versions[0].scale.as_ref().map(|s| s.spec_replicas.as_str()),
+            Some(".spec.replicas")
+        );
+    }
+
+    #[test]
+    fn codec_prunes_defaults_and_checks_metadata() {
+        let versions = served_versions(&crd()).unwrap();
+        let codec = SchemaCodec {
+            api_version: "stable.example.com/v1".into(),
+            kind: "CronTab",
+            schema: versions[0].schema.clone(),
+        };
+        let out = codec
+            .round_trip(json!({"metadata": {"name": "a", "bogus": 1}, "spec": {"extra": true}}))
+            .unwrap();
+        assert_eq!(
+            out,
+            json!({"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+                   "metadata": {"name": "a"}, "spec": {"replicas": 1}})
+        );
+        assert!(codec.round_trip(json!({"metadata": {"name": 5}})).is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! The `scale` subresource of custom resources, as upstream's
+//! `apiextensions-apiserver/pkg/registry/customresource` `ScaleREST`: an `autoscaling/v1` Scale
+//! read from the paths the CRD version names (`specReplicasPath`, `statusReplicasPath`,
+//! `labelSelectorPath`); a write of the Scale sets only the spec replicas of the custom resource.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::response::Response;
+use http::{header, Method, StatusCode};
+use serde_json::{json, Map, Value};
+
+use super::custom_resource::ScalePaths;
+use crate::api::status::{ApiError, ApiResult, StatusCause};
+use crate::registry::options::WriteOptions;
+use crate::registry::store::Store;
+use crate::servers::core::body;
+use crate::servers::core::negotiation::{self, Output};
+use crate::servers::core::routes::ParsedPath;
+use crate::servers::core::CoreContext;
+
+/// The field names of a `.a.b.c` path.
+fn segments(path: &str) -> Vec<&str> {
+    path.split('.').filter(|s| !s.is_empty()).collect()
+}
+
+fn value_at<'a>(object: &'a Value, path: &str) -> Option<&'a Value> {
+    segments(path)
+        .into_iter()
+        .try_fold(object, |value, key| value.get(key))
+}
+
+fn set_at(object: &mut Value, path: &str, new: Value) {
+    let keys = segments(path);
+    let Some((last, parents)) = keys.split_last() else {
+        return;
+    };
+    let mut current = object;
+    for key in parents {
+        if !current.get(*key).is_some_and(Value::is_object) {
+            if let Some(map) = current.as_object_mut() {
+                map.insert((*key).to_string(), Value::Object(Map::new()));
+            }
+        }
+        match current.get_mut(*key) {
+            Some(next) => current = next,
+            None => return,
+        }
+    }
+    if let Some(map) = current.as_object_mut() {
+        map.insert((*last).to_string(), new);
+    }
+}
+
+/// The Scale of `object`.
+pub fn to_scale(object: &Value, paths: &ScalePaths) -> Value {
+    let meta = object.get("metadata").cloned().unwrap_or_default();
+    let mut scale_meta = Map::new();
+    for key in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
+        if let Some(value) = meta.get(key) {
+            scale_meta.insert(key.into(), value.clone());
+        }
+    }
+    let replicas = |path: &str| value_at(object, path).and_then(Value::as_i64).unwrap_or(0);
+    let mut status = Map::new();
+    status.insert("replicas".into(), json!(replicas(&paths.status_replicas)));
+    if let Some(selector) = paths
+        .label_selector
+        .as_deref()
+        .and_then(|p| value_at(object, p))
+        .and_then(Value::as_str)
+    {
+        status.insert("selector".into(), Value::from(selector));
+    }
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": scale_meta,
+        "spec": {"replicas": replicas(&paths.spec_replicas)},
+        "status": status,
+    })
+}
+
+/// Upstream's `ValidateScale`: replicas not negative.
+fn validate_scale(scale: &Value, name: &str) -> ApiResult<i64> {
+    let replicas = scale
+        .pointer("/spec/replicas")
+        .map_or(Some(0), Value::as_i64)
+        .ok_or_else(|| ApiError::bad_request("Scale in version \"v1\" cannot be handled as a Scale: spec.replicas must be an integer"))?;
+    if replicas < 0 {
+        return Err(ApiError::invalid(
+            "autoscaling",
+            "Scale",
+            name,
+            vec![StatusCause {
+                reason: "FieldValueInvalid".into(),
+                message: format!("Invalid value: {replicas}: must be greater than or equal to 0"),
+                field: "spec.replicas".into(),
+            }],
+        ));
+    }
+    Ok(replicas)
+}
+
+/// Applies a PATCH body of `content_type` to the current Scale.
+fn patch_scale(current: &Value, content_type: &str, patch: &[u8]) -> ApiResult<Value> {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let mut scale = current.clone();
+    match media {
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let patch: Value = serde_json::from_slice(patch)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            json_patch::merge(&mut scale, &patch);
+        }
+        "application/json-patch+json" => {
+            let patch: json_patch::Patch = serde_json::from_slice(patch)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            json_patch::patch(&mut scale, &patch).map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid",
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                    None,
+                )
+            })?;
+        }
+        other => {
+            return Err(ApiError::unsupported_media_type(
+                other,
+                &[
+                    "application/json-patch+json",
+                    "application/merge-patch+json",
+                    "application/strategic-merge-patch+json",
+                ],
+            ));
+        }
+    }
+    Ok(scale)
+}
+
+/// Answers GET, PUT and PATCH of `<resource>/<name>/scale`.
+pub async fn serve(
+    rest: &Arc<CoreContext>,
+    paths: &ScalePaths,
+    path: ParsedPath,
+    request: Request,
+) -> Response {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let output = match negotiation::negotiate(accept.as_deref(), false, false) {
+        Ok(output) => output,
+        Err(err) => return negotiation::respond_error(&Output::default(), err, &[]),
+    };
+    match answer(rest, paths, &path, request).await {
+        Ok(scale) => negotiation::respond(&output, StatusCode::OK, &scale, &[]),
+        Err(err) => negotiation::respond_error(&output, err, &[]),
+    }
+}
+
+async fn answer(
+    rest: &Arc<CoreContext>,
+    paths: &ScalePaths,
+    path: &ParsedPath,
+    request: Request,
+) -> ApiResult<Value> {
+    let store: Arc<Store> = rest
+        .stores
+        .get(&path.group, &path.version, &path.resource)
+        .cloned()
+        .ok_or_else(ApiError::path_not_found)?;
+    let info = store.info();
+    let (Some(name), true) = (&path.name, path.namespace.is_some() == info.namespaced) else {
+        return Err(ApiError::path_not_found());
+    };
+    let namespace = path.namespace.as_deref();
+    let method = request.method().clone();
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    match method {
+        Method::GET => Ok(to_scale(&store.get(namespace, name).await?, paths)),
+        Method::PUT | Method::PATCH => {
+            let bytes = body::read_body(request.into_body()).await?;
+            let name = name.clone();
+            let updated = store
+                .guaranteed_update(namespace, &name, &WriteOptions::default(), |current| {
+                    let scale = if method == Method::PUT {
+                        serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+                            ApiError::bad_request(format!(
+                                "Scale in version \"v1\" cannot be handled as a Scale: {e}"
+                            ))
+                        })?
+                    } else {
+                        patch_scale(&to_scale(current, paths), &content_type, &bytes)?
+                    };
+                    let replicas = validate_scale(&scale, &name)?;
+                    let mut next = current.clone();
+                    set_at(&mut next, &paths.spec_replicas, json!(replicas));
+                    // A resourceVersion in the Scale is a precondition on the custom resource.
+                    if let Some(rv) = scale
+                        .pointer("/metadata/resourceVersion")
+                        .and_then(Value::as_str)
+                        .filter(|rv| !rv.is_empty())
+                    {
+                        next["metadata"]["resourceVersion"] = Value::from(rv);
+                    }
+                    Ok(next)
+                })
+                .await?;
+            Ok(to_scale(&updated, paths))
+        }
+        other => Err(ApiError::method_not_supported(
+            &info.group_resource(),
+            &other.as_str().to_ascii_lowercase(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths() -> ScalePaths {
+        ScalePaths {
+            spec_replicas: ".spec.replicas".into(),
+            status_replicas: ".status.replicas".into(),
+            label_selector: Some(".status.labelSelector".into()),
+        }
+    }
+
+    #[test]
+    fn scale_reads_the_named_paths() {
+        let cr = json!({"metadata": {"name": "a", "namespace": "ns", "uid": "u",
+            "resourceVersion": "7", "labels": {"x": "y"}},
+            "spec": {"replicas": 3}, "status": {"replicas": 2, "labelSelector": "app=a"}});
+        let scale = to_scale(&cr, &paths());
+        assert_eq!(
+            scale,
+            json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {"name": "a", "namespace": "ns", "uid": "u", "resourceVersion": "7"},
+                "spec": {"replicas": 3}, "status": {"replicas": 2, "selector": "app=a"}})
+        );
+    }
+
+    #[test]
+    fn writes_set_only_the_spec_path_and_refuse_negative_replicas() {
+        let mut cr = json!({"metadata": {"name": "a"}});
+        set_at(&mut cr, ".spec.replicas", json!(5));
+        assert_eq!(cr["spec"]["replicas"], 5);
+        let patched = patch_scale(
+            &to_scale(&cr, &paths()),
+            "application/merge-patch+json",
+            br#"{"spec":{"replicas":-1}}"#,
+        )
+        .unwrap();
+        let err = validate_scale(&patched, "a").unwrap_err();
+        assert_eq!(err.code(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(err
+            .status
+            .message
+            .contains("spec.replicas: Invalid value: -1"));
+    }
+}

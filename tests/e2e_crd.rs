@@ -1,0 +1,563 @@
+//! End-to-end: CustomResourceDefinitions and custom resources through the real binary, driven by
+//! kubectl, on the default backend (RocksDB).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{kubectl_path, stderr, stdout, Apiary};
+
+const CRONTABS: &str = include_str!("fixtures/crontabs.crd.yaml");
+const PROMETHEUS_RULES: &str = include_str!("fixtures/prometheusrules.crd.yaml");
+
+const CRONTAB: &str = r#"
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata:
+  name: my-cron
+spec:
+  cronSpec: "* * * * */5"
+  replicas: 2
+"#;
+
+/// Applies the crontabs CRD and waits for it to be Established.
+fn install_crontabs(apiary: &Apiary) {
+    let out = apiary.ok_stdin(&["apply", "-f", "-"], CRONTABS);
+    assert_eq!(
+        out.trim(),
+        "customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created"
+    );
+    apiary.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=5s",
+        "crd/crontabs.stable.example.com",
+    ]);
+}
+
+/// Retries `check` for up to 10 s.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn crd_is_established_served_and_discoverable() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    let status = apiary.ok(&[
+        "get",
+        "crd",
+        "crontabs.stable.example.com",
+        "-o",
+        "jsonpath={range .status.conditions[*]}{.type}={.status}/{.reason}/{.message};{end}",
+    ]);
+    assert_eq!(
+        status,
+        "NamesAccepted=True/NoConflicts/no conflicts found;\
+         Established=True/InitialNamesAccepted/the initial names have been accepted;"
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "crd",
+            "crontabs.stable.example.com",
+            "-o",
+            "jsonpath={.status.storedVersions}"
+        ]),
+        r#"["v1"]"#
+    );
+    // Both served versions are in discovery, with the short name and category.
+    let resources = apiary.ok(&[
+        "api-resources",
+        "--api-group=stable.example.com",
+        "-o",
+        "wide",
+    ]);
+    let row: Vec<&str> = resources
+        .lines()
+        .find(|l| l.starts_with("crontabs"))
+        .expect("crontabs in api-resources")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        [
+            "crontabs",
+            "ct",
+            "stable.example.com/v1",
+            "true",
+            "CronTab",
+            "delete,deletecollection,get,list,patch,create,update,watch",
+            "all"
+        ]
+    );
+    let legacy = apiary.ok(&["get", "--raw", "/apis/stable.example.com/v1"]);
+    let legacy: serde_json::Value = serde_json::from_str(&legacy).unwrap();
+    let names: Vec<&str> = legacy["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["crontabs", "crontabs/scale", "crontabs/status"]);
+    let group = apiary.ok(&["get", "--raw", "/apis/stable.example.com"]);
+    let group: serde_json::Value = serde_json::from_str(&group).unwrap();
+    assert_eq!(group["preferredVersion"]["version"], "v1");
+    assert_eq!(
+        stderr(&apiary.kubectl(&["get", "crontabs"])).trim(),
+        "No resources found in default namespace."
+    );
+    // The CRD resource itself.
+    let crd_row = apiary.ok(&[
+        "api-resources",
+        "--api-group=apiextensions.k8s.io",
+        "--no-headers",
+    ]);
+    let crd_row: Vec<&str> = crd_row.split_whitespace().collect();
+    assert_eq!(
+        crd_row,
+        [
+            "customresourcedefinitions",
+            "crd,crds",
+            "apiextensions.k8s.io/v1",
+            "false",
+            "CustomResourceDefinition"
+        ]
+    );
+}
+
+#[test]
+fn custom_resources_take_every_verb() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    assert_eq!(
+        apiary.ok_stdin(&["apply", "-f", "-"], CRONTAB).trim(),
+        "crontab.stable.example.com/my-cron created"
+    );
+    // Defaults applied.
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "ct",
+            "my-cron",
+            "-o",
+            "jsonpath={.spec.image} {.metadata.generation}"
+        ]),
+        "nginx 1"
+    );
+    // Apply again with a change, label, merge and JSON patches.
+    apiary.ok_stdin(
+        &["apply", "-f", "-"],
+        &CRONTAB.replace("replicas: 2", "replicas: 3"),
+    );
+    apiary.ok(&["label", "ct", "my-cron", "tier=web"]);
+    apiary.ok(&[
+        "patch",
+        "ct",
+        "my-cron",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"cronSpec":"0 * * * *"}}"#,
+    ]);
+    apiary.ok(&[
+        "patch",
+        "ct",
+        "my-cron",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/image","value":"busybox"}]"#,
+    ]);
+    assert_eq!(
+        apiary.ok(&["get", "ct", "-l", "tier=web", "-o", "jsonpath={.items[*].spec.replicas} {.items[*].spec.cronSpec} {.items[*].spec.image} {.items[*].metadata.generation}"]),
+        "3 0 * * * * busybox 4"
+    );
+    // Strategic merge patch is refused on custom resources, as upstream.
+    let err = apiary.fails(&["patch", "ct", "my-cron", "-p", r#"{"spec":{"replicas":4}}"#]);
+    assert!(
+        err.starts_with("Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json"),
+        "{err}"
+    );
+    // Items of a custom resource list keep apiVersion and kind.
+    let raw = apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/stable.example.com/v1/namespaces/default/crontabs",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(list["kind"], "CronTabList");
+    assert_eq!(list["items"][0]["apiVersion"], "stable.example.com/v1");
+    assert_eq!(list["items"][0]["kind"], "CronTab");
+    // The second served version reads the same object.
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "crontabs.v1beta1.stable.example.com",
+            "my-cron",
+            "-o",
+            "jsonpath={.apiVersion} {.spec.replicas}"
+        ]),
+        "stable.example.com/v1beta1 3"
+    );
+    // Pagination and all-namespace lists.
+    for name in ["b", "c"] {
+        apiary.ok_stdin(&["create", "-f", "-"], &CRONTAB.replace("my-cron", name));
+    }
+    let page = apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/stable.example.com/v1/crontabs?limit=2",
+    ]);
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert!(page["metadata"]["continue"]
+        .as_str()
+        .is_some_and(|c| !c.is_empty()));
+    assert_eq!(
+        apiary
+            .ok(&["get", "ct", "-A", "--chunk-size=1", "-o", "name"])
+            .lines()
+            .count(),
+        3
+    );
+    apiary.ok(&["delete", "ct", "b"]);
+    apiary.ok(&["delete", "ct", "--all"]);
+    assert_eq!(
+        stderr(&apiary.kubectl(&["get", "ct"])).trim(),
+        "No resources found in default namespace."
+    );
+}
+
+#[test]
+fn schema_validation_defaults_and_pruning() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    let too_many = CRONTAB.replace("replicas: 2", "replicas: 20");
+    let out = apiary.kubectl_with_stdin(&["create", "-f", "-"], Some(&too_many));
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"The CronTab "my-cron" is invalid: spec.replicas: Invalid value: 20: spec.replicas in body should be less than or equal to 10"#
+    );
+    let wrong_type = CRONTAB.replace("replicas: 2", "replicas: two");
+    let out = apiary.kubectl_with_stdin(&["create", "-f", "-"], Some(&wrong_type));
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"The CronTab "my-cron" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string""#
+    );
+    // Unknown fields: refused under kubectl's default strict validation, pruned without it.
+    let unknown = CRONTAB.replace("replicas: 2", "replicas: 2\n  color: blue");
+    let out = apiary.kubectl_with_stdin(&["create", "-f", "-"], Some(&unknown));
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"Error from server (BadRequest): error when creating "STDIN": CronTab in version "v1" cannot be handled as a CronTab: strict decoding error: unknown field "spec.color""#
+    );
+    apiary.ok_stdin(&["create", "--validate=false", "-f", "-"], &unknown);
+    assert_eq!(
+        apiary.ok(&["get", "ct", "my-cron", "-o", "jsonpath={.spec}"]),
+        r#"{"cronSpec":"* * * * */5","image":"nginx","replicas":2}"#
+    );
+    // A merge patch into a bad value is refused and leaves the object as it was.
+    let err = apiary.fails(&[
+        "patch",
+        "ct",
+        "my-cron",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":-1}}"#,
+    ]);
+    assert_eq!(
+        err.trim(),
+        r#"The CronTab "my-cron" is invalid: spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0"#
+    );
+    assert_eq!(
+        apiary.ok(&["get", "ct", "my-cron", "-o", "jsonpath={.spec.replicas}"]),
+        "2"
+    );
+}
+
+#[test]
+fn status_and_scale_subresources() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    apiary.ok_stdin(&["create", "-f", "-"], CRONTAB);
+    // The main resource ignores status; /status ignores everything else.
+    apiary.ok(&[
+        "patch",
+        "ct",
+        "my-cron",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"replicas":7}}"#,
+    ]);
+    assert_eq!(
+        apiary.ok(&["get", "ct", "my-cron", "-o", "jsonpath={.status}"]),
+        ""
+    );
+    apiary.ok(&[
+        "patch",
+        "ct",
+        "my-cron",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"replicas":1,"labelSelector":"app=cron"},"spec":{"replicas":9}}"#,
+    ]);
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "ct",
+            "my-cron",
+            "-o",
+            "jsonpath={.spec.replicas} {.status.replicas} {.metadata.generation}"
+        ]),
+        "2 1 1"
+    );
+    // kubectl scale goes through the scale subresource.
+    assert_eq!(
+        apiary
+            .ok(&["scale", "ct", "my-cron", "--replicas=5"])
+            .trim(),
+        "crontab.stable.example.com/my-cron scaled"
+    );
+    let scale = apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/stable.example.com/v1/namespaces/default/crontabs/my-cron/scale",
+    ]);
+    let scale: serde_json::Value = serde_json::from_str(&scale).unwrap();
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale["spec"]["replicas"], 5);
+    assert_eq!(
+        scale["status"],
+        serde_json::json!({"replicas": 1, "selector": "app=cron"})
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "ct",
+            "my-cron",
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.generation}"
+        ]),
+        "5 2"
+    );
+    let err = apiary.fails(&["scale", "ct", "my-cron", "--replicas=11"]);
+    assert!(
+        err.contains("spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"),
+        "{err}"
+    );
+}
+
+#[test]
+fn watch_sees_custom_resource_events() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    let mut watch = Command::new(kubectl_path())
+        .args(["--kubeconfig", apiary.kubeconfig().to_str().unwrap()])
+        .args([
+            "get",
+            "ct",
+            "--watch",
+            "--output-watch-events",
+            "-o",
+            "name",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl watch");
+    let lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    apiary.ok_stdin(&["create", "-f", "-"], CRONTAB);
+    apiary.ok(&["delete", "ct", "my-cron"]);
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.len() < 2 && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+    }
+    let _ = watch.kill();
+    assert_eq!(
+        seen,
+        [
+            "ADDED crontab.stable.example.com/my-cron",
+            "DELETED crontab.stable.example.com/my-cron"
+        ]
+    );
+}
+
+#[test]
+fn crd_deletion_removes_instances_then_paths() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    apiary.ok_stdin(&["create", "-f", "-"], CRONTAB);
+    // An instance with a finalizer keeps the CRD terminating; creates are refused meanwhile.
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        &CRONTAB.replace(
+            "name: my-cron",
+            "name: held\n  finalizers: [example.com/hold]",
+        ),
+    );
+    apiary.ok(&[
+        "delete",
+        "crd",
+        "crontabs.stable.example.com",
+        "--wait=false",
+    ]);
+    eventually("the CRD to report its instance deletion", || {
+        apiary.ok(&[
+            "get",
+            "crd",
+            "crontabs.stable.example.com",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Terminating\")].reason}",
+        ]) == "InstanceDeletionInProgress"
+    });
+    let out = apiary.kubectl_with_stdin(
+        &["create", "-f", "-"],
+        Some(&CRONTAB.replace("my-cron", "late")),
+    );
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"Error from server (MethodNotAllowed): error when creating "STDIN": create not allowed while custom resource definition is terminating"#
+    );
+    assert_eq!(
+        apiary.ok(&["get", "ct", "-o", "name"]).trim(),
+        "crontab.stable.example.com/held"
+    );
+    apiary.ok(&[
+        "patch",
+        "ct",
+        "held",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    eventually("the CRD to be removed", || {
+        !apiary
+            .kubectl(&["get", "crd", "crontabs.stable.example.com"])
+            .status
+            .success()
+    });
+    eventually("the paths to be gone", || {
+        stderr(&apiary.kubectl(&["get", "--raw", "/apis/stable.example.com/v1/crontabs"]))
+            .contains("the server could not find the requested resource")
+    });
+    // Recreating the CRD starts empty.
+    install_crontabs(&apiary);
+    assert_eq!(
+        stderr(&apiary.kubectl(&["get", "ct", "-A"])).trim(),
+        "No resources found"
+    );
+}
+
+#[test]
+fn name_conflicts_are_reported() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    let rival = CRONTABS
+        .replace(
+            "name: crontabs.stable.example.com",
+            "name: rivals.stable.example.com",
+        )
+        .replace("plural: crontabs", "plural: rivals")
+        .replace("singular: crontab", "singular: rival")
+        .replace("shortNames: [ct]", "shortNames: [rv]");
+    apiary.ok_stdin(&["apply", "-f", "-"], &rival);
+    eventually("NamesAccepted=False", || {
+        apiary.ok(&[
+            "get",
+            "crd",
+            "rivals.stable.example.com",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"NamesAccepted\")].reason}",
+        ]) == "ListKindConflict"
+    });
+    assert_eq!(
+        apiary.ok(&["get", "crd", "rivals.stable.example.com", "-o", "jsonpath={.status.conditions[?(@.type==\"NamesAccepted\")].message} {.status.conditions[?(@.type==\"Established\")].status}"]),
+        r#""CronTabList" is already in use False"#
+    );
+    assert!(!apiary.ok(&["api-resources"]).contains("rivals"));
+}
+
+#[test]
+fn an_operator_crd_applies_and_validates() {
+    let apiary = Apiary::start();
+    let out = apiary.ok_stdin(&["apply", "-f", "-"], PROMETHEUS_RULES);
+    assert_eq!(
+        out.trim(),
+        "customresourcedefinition.apiextensions.k8s.io/prometheusrules.monitoring.coreos.com created"
+    );
+    apiary.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=5s",
+        "crd/prometheusrules.monitoring.coreos.com",
+    ]);
+    let rule = r#"
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: example
+spec:
+  groups:
+  - name: example.rules
+    interval: 30s
+    rules:
+    - alert: HighLatency
+      expr: job:request_latency_seconds:mean5m{job="api"} > 0.5
+      for: 10m
+      labels: {severity: page}
+"#;
+    assert_eq!(
+        apiary.ok_stdin(&["apply", "-f", "-"], rule).trim(),
+        "prometheusrule.monitoring.coreos.com/example created"
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "promrule",
+            "example",
+            "-o",
+            "jsonpath={.spec.groups[0].rules[0].for}"
+        ]),
+        "10m"
+    );
+    let out = stdout(&apiary.kubectl(&["get", "prometheus-operator"]));
+    assert!(
+        out.contains("prometheusrule.monitoring.coreos.com/example"),
+        "{out}"
+    );
+    // `expr` is required in every rule.
+    let missing = rule.replace(
+        "      expr: job:request_latency_seconds:mean5m{job=\"api\"} > 0.5\n",
+        "",
+    );
+    let out = apiary.kubectl_with_stdin(
+        &["apply", "-f", "-"],
+        Some(&missing.replace("name: example\n", "name: other\n")),
+    );
+    assert!(
+        stderr(&out).contains(r#"spec.groups[0].rules[0].expr: Required value"#),
+        "{}",
+        stderr(&out)
+    );
+    apiary.ok(&["delete", "promrule", "example"]);
+}
