@@ -10,7 +10,7 @@ use crate::registry::validation::quote;
 /// A float64 as Go's `%v` prints it: the shortest representation, in exponent form (`1e+06`)
 /// when the exponent is below -4 or at least 6
 /// (strconv's `'g'` with the shortest precision: `1e+06`, `123456`).
-pub(super) fn go_float(f: f64) -> String {
+pub(crate) fn go_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
     }

@@ -29,6 +29,8 @@ mod go_fmt;
 mod list_types;
 mod validate;
 
+pub(crate) use go_fmt::go_float;
+
 /// A `pattern` compiled once by [`Structural::from_value`]: the regex, or why it does not
 /// compile (then every value fails, with upstream's "but pattern is invalid" message).
 #[derive(Debug, Clone)]
