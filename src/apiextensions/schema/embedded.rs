@@ -1,14 +1,15 @@
 //! `x-kubernetes-embedded-resource` checks, after upstream's
 //! `apiextensions-apiserver/pkg/apiserver/schema/objectmeta/validation.go`
 //! (`validateEmbeddedResource`): an embedded object needs a string `apiVersion` that parses as a
-//! group/version and a string `kind` that is a DNS-1035 label once lower-cased.
-//! The embedded object's `metadata` is NOT validated here yet.
+//! group/version and a string `kind` that is a DNS-1035 label once lower-cased; its `metadata`
+//! is validated as ObjectMeta (names as path segments, namespace optional).
 
 use serde_json::{Map, Value};
 
 use super::go_fmt::bad_value;
 use super::{AdditionalProperties, Structural};
-use crate::registry::validation::names::is_dns1035_label;
+use crate::registry::validation::metadata::validate_object_meta;
+use crate::registry::validation::names::{is_dns1035_label, NameRule};
 use crate::registry::validation::{quote, FieldError};
 
 /// Appends the embedded-resource errors below the object `obj` at `path` (the root itself is
@@ -60,13 +61,10 @@ fn validate_embedded(obj: &Map<String, Value>, path: &str, errors: &mut Vec<Fiel
     let api_version_path = super::join(path, "apiVersion");
     let kind_path = super::join(path, "kind");
     if !obj.contains_key("apiVersion") {
-        errors.push(FieldError::required(
-            api_version_path.clone(),
-            "must not be empty",
-        ));
+        errors.push(FieldError::required(api_version_path.clone(), ""));
     }
     if !obj.contains_key("kind") {
-        errors.push(FieldError::required(kind_path.clone(), "must not be empty"));
+        errors.push(FieldError::required(kind_path.clone(), ""));
     }
     match obj.get("apiVersion") {
         None => {}
@@ -107,5 +105,56 @@ fn validate_embedded(obj: &Map<String, Value>, path: &str, errors: &mut Vec<Fiel
             }
         }
         Some(other) => errors.push(invalid(kind_path, bad_value(other), "must be a string")),
+    }
+    if let Some(meta) = obj.get("metadata") {
+        validate_metadata(meta, path, errors);
+    }
+}
+
+/// Go's `encoding/json` name of a JSON value's type in "cannot unmarshal" errors.
+fn go_json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Null | Value::Object(_) => "object",
+    }
+}
+
+/// The embedded `metadata`, as upstream: a missing name is filled with a placeholder, the
+/// object is namespaced when it names a namespace, and names must be valid path segments.
+fn validate_metadata(meta: &Value, path: &str, errors: &mut Vec<FieldError>) {
+    let meta_path = super::join(path, "metadata");
+    let mut meta = match meta {
+        Value::Null => Map::new(),
+        Value::Object(map) => map.clone(),
+        other => {
+            errors.push(invalid(
+                meta_path,
+                bad_value(other),
+                format!(
+                    "json: cannot unmarshal {} into Go value of type v1.ObjectMeta",
+                    go_json_type(other)
+                ),
+            ));
+            return;
+        }
+    };
+    if meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        meta.insert("name".into(), Value::from("fakename"));
+    }
+    let namespaced = meta
+        .get("namespace")
+        .and_then(Value::as_str)
+        .is_some_and(|ns| !ns.is_empty());
+    let wrapped = serde_json::json!({ "metadata": meta });
+    for mut error in validate_object_meta(&wrapped, NameRule::PathSegment, namespaced) {
+        error.field = super::join(path, &error.field);
+        errors.push(error);
     }
 }

@@ -329,8 +329,26 @@ fn embedded_resources_need_api_version_and_kind_and_keep_metadata() {
     assert_eq!(
         spec_errors(spec.clone(), json!({"template": {"kind": "Bad_Kind"}})),
         vec![
-            "spec.template.apiVersion: Required value: must not be empty",
+            "spec.template.apiVersion: Required value",
             r#"spec.template.kind: Invalid value: "Bad_Kind": may have mixed case, but should otherwise match: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"#,
+        ]
+    );
+    assert_eq!(
+        spec_errors(
+            spec.clone(),
+            json!({"template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"a b": "x"}}}})
+        ),
+        vec![
+            r#"spec.template.metadata.labels: Invalid value: "a b": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"#
+        ]
+    );
+    assert_eq!(
+        spec_errors(
+            spec,
+            json!({"template": {"apiVersion": "v1", "kind": "Pod", "metadata": "x"}})
+        ),
+        vec![
+            r#"spec.template.metadata: Invalid value: "x": json: cannot unmarshal string into Go value of type v1.ObjectMeta"#
         ]
     );
     let strict = spec_schema(json!({"type": "object", "properties": {
