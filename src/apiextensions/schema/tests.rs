@@ -228,9 +228,11 @@ fn composition_messages_match_kube_openapi() {
         ]
     );
     assert_eq!(
-        spec_errors(spec, json!({"a": "x", "b": "y"})),
+        spec_errors(spec.clone(), json!({"a": "x", "b": "y"})),
         vec![r#"<nil>: Invalid value: "": "spec" must not validate the schema (not)"#]
     );
+    let cause = validate(&spec_schema(spec), &json!({"spec": {"a": "x", "b": "y"}}))[0].to_cause();
+    assert_eq!(cause.field, "<nil>");
     let one_of = json!({"type": "object",
         "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
         "oneOf": [{"required": ["a"]}, {"required": ["b"]}]});

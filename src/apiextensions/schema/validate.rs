@@ -14,10 +14,16 @@ use super::go_fmt::{bad_value, go_float, go_number};
 use super::{AdditionalProperties, Structural};
 use crate::registry::validation::{quote, FieldError, FieldErrorKind};
 
+/// A field error at `path`; the root (empty path) is Go's nil `*field.Path`, which upstream
+/// names `<nil>` (in the message and in the StatusCause's `field`).
 fn error(kind: FieldErrorKind, path: &str, value: Option<String>, detail: String) -> FieldError {
     FieldError {
         kind,
-        field: path.to_string(),
+        field: if path.is_empty() {
+            "<nil>".to_string()
+        } else {
+            path.to_string()
+        },
         value,
         detail,
     }
