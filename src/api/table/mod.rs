@@ -6,6 +6,8 @@
 //! - resources with a printer in `pkg/printers/internalversion/printers.go` (pods, deployments,
 //!   services, ...) get that printer's columns and cells. The server always prints the *wide* form:
 //!   every column, priority 1 ones included; `kubectl` hides priority > 0 columns unless `-o wide`;
+//! - custom resources whose CRD version was registered with [`register`] get `Name` and that
+//!   version's printer columns (`custom.rs`, upstream's CRD table convertor);
 //! - every other resource gets the default table of `rest.defaultTableConvertor`: `Name` and
 //!   `Created At` (an RFC 3339 date), which kubectl shows as `NAME   CREATED AT`.
 //!
@@ -31,14 +33,17 @@ mod batch;
 mod cluster;
 mod control_plane;
 mod core;
+mod custom;
 mod descriptions;
 mod events;
 mod fields;
+mod jsonpath;
 mod networking;
 mod pod;
 mod storage;
 
 pub use age::human_duration;
+pub use custom::{register, unregister, CustomColumns};
 
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
@@ -298,6 +303,11 @@ fn build_table(
         version: info.version,
     };
     let printer = printer_for(info.group, info.plural);
+    // Custom resources: the printer columns of their CRD version, when registered.
+    let custom = match printer {
+        Some(_) => None,
+        None => custom::lookup(info.group, info.version, info.plural),
+    };
     let columns = printer.map_or(DEFAULT_COLUMNS, |p| p.columns);
     // Upstream sorts a few lists (flow schemas) before printing them.
     let mut ordered: Vec<&Value> = objects.iter().collect();
@@ -307,22 +317,26 @@ fn build_table(
     let rows: Vec<Value> = ordered
         .into_iter()
         .map(|object| {
-            let row = match printer {
-                Some(printer) => (printer.print)(object, &context),
-                None => default_row(object),
+            let row = match (printer, &custom) {
+                (Some(printer), _) => (printer.print)(object, &context),
+                (None, Some(custom)) => custom.row(object, now),
+                (None, None) => default_row(object),
             };
             row_json(info, object, row, include)
         })
         .collect();
     let column_definitions = if with_columns || cluster::ignores_no_headers(info.group, info.plural)
     {
-        Value::Array(columns.iter().map(|c| c.to_json()).collect())
+        match &custom {
+            Some(custom) => custom.column_definitions(),
+            None => Value::Array(columns.iter().map(|c| c.to_json()).collect()),
+        }
     } else {
         Value::Null
     };
     // The default convertor appends to a nil slice, so an empty table has `"rows": null` there;
-    // printers always return a (possibly empty) list.
-    let rows = if rows.is_empty() && printer.is_none() {
+    // printers (and the custom-resource convertor) always return a (possibly empty) list.
+    let rows = if rows.is_empty() && printer.is_none() && custom.is_none() {
         Value::Null
     } else {
         Value::Array(rows)

@@ -3,15 +3,122 @@
 //! version's `schema.openAPIV3Schema`, [`validate`] (OpenAPI v3 value validation with upstream's
 //! field paths and wording), [`prune`] (unknown fields dropped) and [`apply_defaults`].
 //!
-//! NOT COMPLETE (issue 6, first step; nothing serves custom resources yet): `pattern`, `format`,
-//! `anyOf`/`oneOf`/`not` and the `x-kubernetes-list-type` set/map checks are parsed but not
-//! enforced; only the type, required, enum and minimum messages are checked against upstream's
-//! wording (the others need checking against kube-openapi `pkg/validation/errors`); upstream's
-//! structural-schema rules live in `crate::apiextensions::crd_validation` instead.
+//! Enforced by [`validate`], with kube-openapi's messages (`pkg/validation/errors/schema.go`)
+//! and upstream's field-error kinds: `type` (and `x-kubernetes-int-or-string`, `nullable`),
+//! `enum`, `required`, `minimum`/`maximum` (and exclusive), `multipleOf`, `minLength`/
+//! `maxLength`, `pattern` (Go RE2 semantics: `\d`, `\w`, `\s`, `\b` are ASCII), `format`
+//! (upstream's supported set, see `formats.rs`; others ignored), `minItems`/`maxItems`,
+//! `minProperties`/`maxProperties`, `additionalProperties` schemas, `allOf`/`anyOf`/`oneOf`/
+//! `not`, the `apiVersion`/`kind` of `x-kubernetes-embedded-resource` objects and the
+//! `x-kubernetes-list-type` `set`/`map` duplicate checks.
+//!
+//! NOT enforced yet: the `metadata` of embedded resources (upstream runs ObjectMeta validation
+//! on it), `x-kubernetes-validations` (CEL; elsewhere), ratcheting of unchanged fields on
+//! update, and the root `metadata` coercion (`schemaobjectmeta.Coerce`). For `anyOf`/`oneOf`
+//! failures upstream reports the errors of the alternative with the most passing checks; here,
+//! of the alternative with the fewest errors (the first on a tie). Upstream's structural-schema
+//! rules live in `crate::apiextensions::crd_validation` instead.
 
 use serde_json::{Map, Value};
 
-use crate::registry::validation::{FieldError, FieldErrorKind};
+use crate::registry::validation::FieldError;
+
+mod embedded;
+mod formats;
+mod go_fmt;
+mod list_types;
+mod validate;
+
+pub(crate) use go_fmt::go_float;
+
+/// A `pattern` compiled once by [`Structural::from_value`]: the regex, or why it does not
+/// compile (then every value fails, with upstream's "but pattern is invalid" message).
+#[derive(Debug, Clone)]
+pub struct CompiledPattern {
+    pub regex: Option<regex::Regex>,
+    pub error: Option<String>,
+}
+
+impl PartialEq for CompiledPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.regex.as_ref().map(regex::Regex::as_str)
+            == other.regex.as_ref().map(regex::Regex::as_str)
+            && self.error == other.error
+    }
+}
+
+impl CompiledPattern {
+    /// Compiles an ECMA-style `pattern` with Go's RE2 semantics, which upstream uses: `\d`, `\w`,
+    /// `\s` and `\b` are ASCII-only there, so they are rewritten to ASCII classes here.
+    pub fn new(pattern: &str) -> Self {
+        match regex::Regex::new(&go_regex(pattern)) {
+            Ok(regex) => Self {
+                regex: Some(regex),
+                error: None,
+            },
+            Err(err) => Self {
+                regex: None,
+                error: Some(err.to_string()),
+            },
+        }
+    }
+}
+
+/// Rewrites Perl classes to Go's ASCII meaning (`\d` is `[0-9]`, not any Unicode digit).
+fn go_regex(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let at_class_start = class_start;
+        class_start = false;
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push('\\');
+                    break;
+                };
+                let replacement = match (in_class, next) {
+                    (true, 'd') => Some("0-9"),
+                    (true, 'w') => Some("0-9A-Za-z_"),
+                    (true, 's') => Some("\\t\\n\\f\\r "),
+                    (false, 'd') => Some("[0-9]"),
+                    (false, 'D') => Some("[^0-9]"),
+                    (false, 'w') => Some("[0-9A-Za-z_]"),
+                    (false, 'W') => Some("[^0-9A-Za-z_]"),
+                    (false, 's') => Some("[\\t\\n\\f\\r ]"),
+                    (false, 'S') => Some("[^\\t\\n\\f\\r ]"),
+                    (false, 'b') => Some("(?-u:\\b)"),
+                    (false, 'B') => Some("(?-u:\\B)"),
+                    _ => None,
+                };
+                match replacement {
+                    Some(r) => out.push_str(r),
+                    None => {
+                        out.push('\\');
+                        out.push(next);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            ']' if in_class && !at_class_start => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// `additionalProperties`: a schema for every other key, or a boolean.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +142,8 @@ pub struct Structural {
     pub required: Vec<String>,
     pub enum_: Vec<Value>,
     pub pattern: Option<String>,
+    /// `pattern`, compiled by [`Structural::from_value`].
+    pub compiled_pattern: Option<CompiledPattern>,
     pub minimum: Option<f64>,
     pub exclusive_minimum: bool,
     pub maximum: Option<f64>,
@@ -169,6 +278,7 @@ impl Structural {
             items,
             required: strings_of(obj, "required")?,
             enum_,
+            compiled_pattern: str_of(obj, "pattern")?.map(|p| CompiledPattern::new(&p)),
             pattern: str_of(obj, "pattern")?,
             minimum: f64_of(obj, "minimum")?,
             exclusive_minimum: bool_of(obj, "exclusiveMinimum")?,
@@ -212,232 +322,79 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-/// The JSON type name upstream's type check reports for a value.
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-fn type_matches(ty: &str, value: &Value) -> bool {
-    match ty {
-        "" => true,
-        "integer" => {
-            matches!(value, Value::Number(n) if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0))
-        }
-        "number" => value.is_number(),
-        other => type_name(value) == other,
-    }
-}
-
-fn invalid_raw(field: &str, value: String, detail: String) -> FieldError {
-    FieldError {
-        kind: FieldErrorKind::Invalid,
-        field: field.to_string(),
-        value: Some(value),
-        detail,
-    }
-}
-
-/// Formats a number as Go prints it in these messages (`1`, `1.5`).
-fn num(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{}", f as i64)
-    } else {
-        format!("{f}")
-    }
-}
-
-/// Validates `value` against `schema`; the root path is empty (a custom resource's fields are
-/// reported as `spec.replicas`). Errors come in upstream's order per node: type, then
-/// value validations, then children.
+/// Validates a custom resource `value` against `schema` as upstream's CR strategy does: the
+/// OpenAPI value validation of the whole object (`ValidateCustomResource`), then the
+/// embedded-resource checks (`apiVersion`/`kind` of `x-kubernetes-embedded-resource` objects),
+/// then the `x-kubernetes-list-type` set/map duplicate checks. The root path is empty (fields
+/// are reported as `spec.replicas`). Errors come in upstream's order per node: type,
+/// allOf/anyOf/oneOf/not, string (maxLength, minLength, pattern), format, number (multipleOf,
+/// minimum, maximum), items then minItems/maxItems, enum, then object (min/maxProperties,
+/// additionalProperties, properties in key order, required).
 pub fn validate(schema: &Structural, value: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    validate_at(schema, value, "", &mut errors);
+    validate::validate_node(schema, value, "", &mut errors);
+    if let Value::Object(obj) = value {
+        embedded::validate_object(schema, obj, "", &mut errors);
+        list_types::validate_object(schema, obj, "", &mut errors);
+    }
     errors
 }
 
-fn validate_at(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldError>) {
-    let shown = if path.is_empty() { "body" } else { path };
-    if value.is_null() {
-        if s.nullable || s.type_.is_empty() {
-            return;
-        }
-        errors.push(invalid_raw(
-            path,
-            "\"null\"".into(),
-            format!("{shown} in body must be of type {}: \"null\"", s.type_),
-        ));
-        return;
-    }
-    if s.int_or_string {
-        if !(value.is_string() || type_matches("integer", value)) {
-            let actual = type_name(value);
-            errors.push(invalid_raw(
-                path,
-                format!("\"{actual}\""),
-                format!("{shown} in body must be of type integer,string: \"{actual}\""),
-            ));
-            return;
-        }
-    } else if !type_matches(&s.type_, value) {
-        let actual = type_name(value);
-        errors.push(invalid_raw(
-            path,
-            format!("\"{actual}\""),
-            format!("{shown} in body must be of type {}: \"{actual}\"", s.type_),
-        ));
-        return;
-    }
-    if !s.enum_.is_empty() && !s.enum_.contains(value) {
-        let supported: Vec<String> = s.enum_.iter().map(Value::to_string).collect();
-        errors.push(FieldError {
-            kind: FieldErrorKind::NotSupported,
-            field: path.to_string(),
-            value: Some(value.to_string()),
-            detail: format!("supported values: {}", supported.join(", ")),
-        });
-    }
-    match value {
-        Value::Number(n) => {
-            let f = n.as_f64().unwrap_or_default();
-            if let Some(min) = s.minimum {
-                if (s.exclusive_minimum && f <= min) || f < min {
-                    let op = if s.exclusive_minimum {
-                        "greater than"
-                    } else {
-                        "greater than or equal to"
-                    };
-                    errors.push(invalid_raw(
-                        path,
-                        num(f),
-                        format!("{shown} in body should be {op} {}", num(min)),
-                    ));
-                }
-            }
-            if let Some(max) = s.maximum {
-                if (s.exclusive_maximum && f >= max) || f > max {
-                    let op = if s.exclusive_maximum {
-                        "less than"
-                    } else {
-                        "less than or equal to"
-                    };
-                    errors.push(invalid_raw(
-                        path,
-                        num(f),
-                        format!("{shown} in body should be {op} {}", num(max)),
-                    ));
-                }
-            }
-            if let Some(m) = s.multiple_of {
-                if m != 0.0 && (f / m).fract() != 0.0 {
-                    errors.push(invalid_raw(
-                        path,
-                        num(f),
-                        format!("{shown} in body should be a multiple of {}", num(m)),
-                    ));
-                }
-            }
-        }
-        Value::String(text) => {
-            let len = text.chars().count() as u64;
-            if let Some(min) = s.min_length {
-                if len < min {
-                    errors.push(invalid_raw(
-                        path,
-                        crate::registry::validation::quote(text),
-                        format!("{shown} in body should be at least {min} chars long"),
-                    ));
-                }
-            }
-            if let Some(max) = s.max_length {
-                if len > max {
-                    errors.push(FieldError::too_long(
-                        path,
-                        format!("may not be more than {max} bytes"),
-                    ));
-                }
-            }
-        }
-        Value::Array(items) => {
-            let len = items.len() as u64;
-            if let Some(min) = s.min_items {
-                if len < min {
-                    errors.push(invalid_raw(
-                        path,
-                        len.to_string(),
-                        format!("{shown} in body should have at least {min} items"),
-                    ));
-                }
-            }
-            if let Some(max) = s.max_items {
-                if len > max {
-                    errors.push(FieldError::too_long(
-                        path,
-                        format!("must have at most {max} items"),
-                    ));
-                }
-            }
-            if let Some(item) = &s.items {
-                for (i, v) in items.iter().enumerate() {
-                    validate_at(item, v, &format!("{path}[{i}]"), errors);
-                }
-            }
-        }
-        Value::Object(obj) => {
-            let len = obj.len() as u64;
-            if let Some(min) = s.min_properties {
-                if len < min {
-                    errors.push(invalid_raw(
-                        path,
-                        len.to_string(),
-                        format!("{shown} in body should have at least {min} properties"),
-                    ));
-                }
-            }
-            if let Some(max) = s.max_properties {
-                if len > max {
-                    errors.push(FieldError::too_long(
-                        path,
-                        format!("must have at most {max} properties"),
-                    ));
-                }
-            }
-            for name in &s.required {
-                if !obj.contains_key(name) {
-                    errors.push(FieldError::required(join(path, name), ""));
-                }
-            }
-            for (key, v) in obj {
-                let child = join(path, key);
-                if let Some(prop) = s.property(key) {
-                    validate_at(prop, v, &child, errors);
-                } else if let Some(AdditionalProperties::Schema(extra)) = &s.additional_properties {
-                    validate_at(extra, v, &child, errors);
-                }
-            }
-        }
-        _ => {}
-    }
-    for sub in &s.all_of {
-        validate_at(sub, value, path, errors);
-    }
+/// The warnings (or, under `fieldValidation=Strict`, the error causes) upstream reports for the
+/// paths [`prune`] returns: `unknown field "spec.foo"`, one per path, in the same order.
+/// Upstream's CR handler words them exactly so for both (`Warn` sends them as warnings; `Strict`
+/// fails the request with a BadRequest whose message is `strict decoding error: ` followed by
+/// these joined with `, `).
+pub fn unknown_field_messages(pruned: &[String]) -> Vec<String> {
+    pruned
+        .iter()
+        .map(|path| format!("unknown field {}", crate::registry::validation::quote(path)))
+        .collect()
 }
 
 /// Removes fields the schema does not know, in place, and returns their paths
 /// (upstream warns `unknown field "spec.foo"`). At the root `apiVersion`, `kind` and `metadata`
 /// are always kept; under `x-kubernetes-preserve-unknown-fields` nothing is pruned; embedded
 /// resources keep their `apiVersion`, `kind` and `metadata`.
+///
+/// Like upstream's CR handler (`structuraldefaulting.PruneNonNullableNullsWithoutDefaults`
+/// right after pruning), it also removes properties whose value is `null` when the property is
+/// neither nullable nor defaulted; those are not reported.
 pub fn prune(schema: &Structural, value: &mut Value) -> Vec<String> {
     let mut pruned = Vec::new();
     prune_at(schema, value, "", true, &mut pruned);
+    prune_non_nullable_nulls(schema, value);
     pruned
+}
+
+fn prune_non_nullable_nulls(schema: &Structural, value: &mut Value) {
+    match value {
+        Value::Object(obj) => {
+            obj.retain(|key, v| {
+                !(v.is_null()
+                    && schema
+                        .property(key)
+                        .is_some_and(|p| p.default.is_none() && !p.nullable))
+            });
+            for (key, child) in obj.iter_mut() {
+                if let Some(prop) = schema.property(key) {
+                    prune_non_nullable_nulls(prop, child);
+                } else if let Some(AdditionalProperties::Schema(extra)) =
+                    &schema.additional_properties
+                {
+                    prune_non_nullable_nulls(extra, child);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = &schema.items {
+                for v in items.iter_mut() {
+                    prune_non_nullable_nulls(item, v);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn prune_at(
@@ -484,8 +441,8 @@ fn prune_at(
 }
 
 /// Applies defaults in place, as upstream's `defaulting.Default`: an absent property with a
-/// default gets it; a property that is `null` gets it unless the property is nullable; defaults
-/// apply inside items and additionalProperties too.
+/// default gets it; a property, item or additionalProperties value that is `null` gets it unless
+/// its schema is nullable; defaults apply inside items and additionalProperties too.
 pub fn apply_defaults(schema: &Structural, value: &mut Value) {
     match value {
         Value::Object(obj) => {
@@ -508,6 +465,11 @@ pub fn apply_defaults(schema: &Structural, value: &mut Value) {
                 } else if let Some(AdditionalProperties::Schema(extra)) =
                     &schema.additional_properties
                 {
+                    if child.is_null() && !extra.nullable {
+                        if let Some(default) = &extra.default {
+                            *child = default.clone();
+                        }
+                    }
                     apply_defaults(extra, child);
                 }
             }

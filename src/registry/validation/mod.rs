@@ -14,6 +14,12 @@ pub enum FieldErrorKind {
     Forbidden,
     TooLong,
     NotSupported,
+    /// A value of the wrong type (`field.TypeInvalid`); printed as `Invalid value`.
+    TypeInvalid,
+    /// A repeated list entry (`field.Duplicate`).
+    Duplicate,
+    /// Too many items (`field.TooMany`).
+    TooMany,
 }
 
 impl FieldErrorKind {
@@ -24,6 +30,9 @@ impl FieldErrorKind {
             Self::Forbidden => "FieldValueForbidden",
             Self::TooLong => "FieldValueTooLong",
             Self::NotSupported => "FieldValueNotSupported",
+            Self::TypeInvalid => "FieldValueTypeInvalid",
+            Self::Duplicate => "FieldValueDuplicate",
+            Self::TooMany => "FieldValueTooMany",
         }
     }
 }
@@ -88,6 +97,9 @@ impl FieldError {
             FieldErrorKind::Forbidden => "Forbidden",
             FieldErrorKind::TooLong => "Too long",
             FieldErrorKind::NotSupported => "Unsupported value",
+            FieldErrorKind::TypeInvalid => "Invalid value",
+            FieldErrorKind::Duplicate => "Duplicate value",
+            FieldErrorKind::TooMany => "Too many",
         };
         let mut out = head.to_string();
         if let Some(value) = &self.value {
