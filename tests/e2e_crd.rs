@@ -140,6 +140,21 @@ fn custom_resources_take_every_verb() {
         apiary.ok_stdin(&["apply", "-f", "-"], CRONTAB).trim(),
         "crontab.stable.example.com/my-cron created"
     );
+    // The version's printer columns, after NAME.
+    let table = apiary.ok(&["get", "ct"]);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "SPEC", "REPLICAS", "AGE"]);
+    let row: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..7], ["my-cron", "*", "*", "*", "*", "*/5", "2"]);
     // Defaults applied.
     assert_eq!(
         apiary.ok(&[
@@ -177,10 +192,10 @@ fn custom_resources_take_every_verb() {
         apiary.ok(&["get", "ct", "-l", "tier=web", "-o", "jsonpath={.items[*].spec.replicas} {.items[*].spec.cronSpec} {.items[*].spec.image} {.items[*].metadata.generation}"]),
         "3 0 * * * * busybox 4"
     );
-    // Strategic merge patch is refused on custom resources, as upstream.
+    // Strategic merge patch is refused on custom resources (415), as upstream; kubectl words it.
     let err = apiary.fails(&["patch", "ct", "my-cron", "-p", r#"{"spec":{"replicas":4}}"#]);
     assert!(
-        err.starts_with("Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json"),
+        err.starts_with("error: application/strategic-merge-patch+json is not supported by stable.example.com/v1, Kind=CronTab: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json"),
         "{err}"
     );
     // Items of a custom resource list keep apiVersion and kind.
@@ -366,8 +381,7 @@ fn watch_sees_custom_resource_events() {
             "ct",
             "--watch",
             "--output-watch-events",
-            "-o",
-            "name",
+            "--no-headers",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -389,17 +403,17 @@ fn watch_sees_custom_resource_events() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.len() < 2 && Instant::now() < deadline {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            seen.push(line);
+            // EVENT, NAME, then the printer columns.
+            let words: Vec<String> = line
+                .split_whitespace()
+                .take(2)
+                .map(str::to_string)
+                .collect();
+            seen.push(words.join(" "));
         }
     }
     let _ = watch.kill();
-    assert_eq!(
-        seen,
-        [
-            "ADDED crontab.stable.example.com/my-cron",
-            "DELETED crontab.stable.example.com/my-cron"
-        ]
-    );
+    assert_eq!(seen, ["ADDED my-cron", "DELETED my-cron"]);
 }
 
 #[test]
@@ -541,10 +555,8 @@ spec:
         "10m"
     );
     let out = stdout(&apiary.kubectl(&["get", "prometheus-operator"]));
-    assert!(
-        out.contains("prometheusrule.monitoring.coreos.com/example"),
-        "{out}"
-    );
+    // The category lists the rule (one resource type: plain names).
+    assert!(out.lines().any(|l| l.starts_with("example ")), "{out}");
     // `expr` is required in every rule.
     let missing = rule.replace(
         "      expr: job:request_latency_seconds:mean5m{job=\"api\"} > 0.5\n",
@@ -559,5 +571,32 @@ spec:
         "{}",
         stderr(&out)
     );
+    // `interval` must match its pattern.
+    let out = apiary.kubectl_with_stdin(
+        &["apply", "-f", "-"],
+        Some(
+            &rule
+                .replace("name: example\n", "name: other\n")
+                .replace("30s", "30x"),
+        ),
+    );
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"The PrometheusRule "other" is invalid: spec.groups[0].interval: Invalid value: "30x": spec.groups[0].interval in body should match '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'"#
+    );
     apiary.ok(&["delete", "promrule", "example"]);
+}
+
+#[test]
+fn namespace_deletion_removes_custom_resources() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    apiary.ok(&["create", "namespace", "team"]);
+    apiary.ok_stdin(&["create", "-n", "team", "-f", "-"], CRONTAB);
+    apiary.ok(&["delete", "namespace", "team", "--timeout=20s"]);
+    assert!(!apiary.kubectl(&["get", "ns", "team"]).status.success());
+    assert_eq!(
+        stderr(&apiary.kubectl(&["get", "ct", "-A"])).trim(),
+        "No resources found"
+    );
 }

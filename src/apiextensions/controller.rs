@@ -200,6 +200,7 @@ impl CrdController {
         for (group, version, plural) in served.keys() {
             if !next.contains_key(&(group.clone(), version.clone(), plural.clone())) {
                 dynamic::unregister(group, version, plural);
+                crate::api::table::unregister(group, version, plural);
             }
         }
         *served = next;
@@ -262,6 +263,14 @@ impl CrdController {
             storage_version: version.storage_version,
             codec: Codec::object(Arc::new(codec)),
         });
+        match crate::api::table::CustomColumns::from_version(&version.definition) {
+            Ok(columns) => {
+                crate::api::table::register(info.group, info.version, info.plural, columns)
+            }
+            Err(why) => {
+                tracing::warn!(resource = %info.plural, %why, "CRD printer columns ignored")
+            }
+        }
         let strategy = CustomResourceStrategy {
             schema: version.schema.clone(),
             status_subresource: info.subresource("status").is_some(),

@@ -71,6 +71,26 @@ impl ApiExtensionsServer {
         *self.serving.write().unwrap_or_else(|e| e.into_inner()) = serving;
     }
 
+    /// The stores of namespaced custom resources, one per resource (for the namespace
+    /// controller, which empties a namespace before it goes).
+    pub fn namespaced_stores(&self) -> Vec<Arc<crate::registry::store::Store>> {
+        let serving = self.serving();
+        let mut seen = HashSet::new();
+        serving
+            .rest
+            .stores
+            .resources()
+            .filter(|info| info.namespaced && seen.insert((info.group, info.plural)))
+            .filter_map(|info| {
+                serving
+                    .rest
+                    .stores
+                    .get(info.group, info.version, info.plural)
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The current snapshot.
     pub fn serving(&self) -> Arc<Serving> {
         self.serving

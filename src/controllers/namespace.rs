@@ -31,14 +31,26 @@ pub struct NamespaceController {
     namespaces: Arc<Store>,
     /// One store per namespaced resource (its storage version only, so no resource is emptied twice).
     contents: Vec<Arc<Store>>,
+    /// The stores of resources served at run time (custom resources), asked at every sync.
+    dynamic: Option<DynamicContents>,
 }
+
+/// Gives the stores of namespaced resources served at run time, one per resource.
+pub type DynamicContents = Arc<dyn Fn() -> Vec<Arc<Store>> + Send + Sync>;
 
 impl NamespaceController {
     pub fn new(namespaces: Arc<Store>, contents: Vec<Arc<Store>>) -> Self {
         Self {
             namespaces,
             contents,
+            dynamic: None,
         }
+    }
+
+    /// Also empties the stores `dynamic` gives (custom resources) when a namespace goes.
+    pub fn with_dynamic_contents(mut self, dynamic: DynamicContents) -> Self {
+        self.dynamic = Some(dynamic);
+        self
     }
 
     /// Runs until the task is dropped: reacts to namespace events at once and re-scans periodically.
@@ -141,7 +153,12 @@ impl NamespaceController {
     /// Deletes every object in the namespace; returns how many are still there (held by finalizers).
     async fn delete_content(&self, namespace: &str) -> ApiResult<usize> {
         let mut remaining = 0;
-        for store in &self.contents {
+        let dynamic = self
+            .dynamic
+            .as_ref()
+            .map(|stores| stores())
+            .unwrap_or_default();
+        for store in self.contents.iter().chain(&dynamic) {
             let list = store.list(Some(namespace), &ListOptions::default()).await?;
             if list.items.is_empty() {
                 continue;

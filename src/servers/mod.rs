@@ -58,7 +58,6 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
             .resources()
             .filter_map(|info| stores.get(info.group, info.version, info.plural)),
     );
-    tokio::spawn(namespace::NamespaceController::new(namespaces.clone(), contents).run());
 
     // Upstream's RBAC post-start hook: the default roles and bindings, with the aggregated roles
     // (admin, edit, view) complete before the server reports ready.
@@ -79,7 +78,14 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
         catalog,
         Some(ctx.config.server.listen.to_string()),
     ));
-    let extensions = apiextensions_server(&ctx, &namespaces, discovery.clone()).await?;
+    let (extensions, extensions_server) =
+        apiextensions_server(&ctx, &namespaces, discovery.clone()).await?;
+    let custom_resources = extensions_server.clone();
+    tokio::spawn(
+        namespace::NamespaceController::new(namespaces.clone(), contents)
+            .with_dynamic_contents(Arc::new(move || custom_resources.namespaced_stores()))
+            .run(),
+    );
     Ok(core_server(&ctx, catalog, stores, discovery, extensions))
 }
 
@@ -89,7 +95,7 @@ async fn apiextensions_server(
     ctx: &ServerContext,
     namespaces: &Arc<Store>,
     discovery: Arc<discovery::DiscoveryRegistry>,
-) -> anyhow::Result<Router> {
+) -> anyhow::Result<(Router, Arc<server::ApiExtensionsServer>)> {
     let crds = Arc::new(Store::new(
         &crd_store::CRD_RESOURCE,
         ctx.storage.clone(),
@@ -111,8 +117,9 @@ async fn apiextensions_server(
         .await
         .map_err(|err| anyhow::anyhow!("serving the stored CRDs: {err}"))?;
     tokio::spawn(controller.run());
-    Ok(server::router(server)
-        .route_layer(from_fn_with_state(httplog::APIEXTENSIONS, mark_handled_by)))
+    let router = server::router(server.clone())
+        .route_layer(from_fn_with_state(httplog::APIEXTENSIONS, mark_handled_by));
+    Ok((router, server))
 }
 
 /// The last server of the chain: upstream's 404 Status for every path.

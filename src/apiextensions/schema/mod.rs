@@ -410,11 +410,13 @@ fn prune_at(
             let mut unknown = Vec::new();
             for (key, child) in obj.iter_mut() {
                 let child_path = join(path, key);
-                if let Some(prop) = s.property(key) {
+                // A resource's own apiVersion, kind and metadata are never pruned by its schema
+                // (metadata is decoded as ObjectMeta instead), whatever the schema says of them.
+                if keep_meta && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                } else if let Some(prop) = s.property(key) {
                     prune_at(prop, child, &child_path, false, pruned);
                 } else if let Some(AdditionalProperties::Schema(extra)) = &s.additional_properties {
                     prune_at(extra, child, &child_path, false, pruned);
-                } else if keep_meta && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
                 } else if !s.preserve_unknown_fields
                     && !matches!(
                         s.additional_properties,

@@ -83,6 +83,17 @@ fn additional_properties_schema_validates_values() {
 }
 
 #[test]
+fn root_metadata_survives_a_schema_that_declares_it_empty() {
+    // Operator CRDs (controller-gen) declare `metadata: {type: object}` without properties.
+    let schema = Structural::from_value(&json!({"type": "object", "properties": {
+        "apiVersion": {"type": "string"}, "metadata": {"type": "object"}}}))
+    .unwrap();
+    let mut obj = json!({"apiVersion": "x/v1", "metadata": {"name": "n", "labels": {"a": "b"}}});
+    assert!(prune(&schema, &mut obj).is_empty());
+    assert_eq!(obj["metadata"], json!({"name": "n", "labels": {"a": "b"}}));
+}
+
+#[test]
 fn prune_drops_unknown_fields_but_keeps_root_meta_and_preserved() {
     let mut obj = json!({
         "apiVersion": "x/v1", "kind": "K", "metadata": {"name": "n"},
