@@ -14,6 +14,7 @@ pub enum FieldErrorKind {
     Forbidden,
     TooLong,
     NotSupported,
+    Duplicate,
 }
 
 impl FieldErrorKind {
@@ -24,6 +25,7 @@ impl FieldErrorKind {
             Self::Forbidden => "FieldValueForbidden",
             Self::TooLong => "FieldValueTooLong",
             Self::NotSupported => "FieldValueNotSupported",
+            Self::Duplicate => "FieldValueDuplicate",
         }
     }
 }
@@ -88,6 +90,7 @@ impl FieldError {
             FieldErrorKind::Forbidden => "Forbidden",
             FieldErrorKind::TooLong => "Too long",
             FieldErrorKind::NotSupported => "Unsupported value",
+            FieldErrorKind::Duplicate => "Duplicate value",
         };
         let mut out = head.to_string();
         if let Some(value) = &self.value {
