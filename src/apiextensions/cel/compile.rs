@@ -10,7 +10,7 @@ use cel::{Env, ParseErrors, Program};
 use serde_json::Value as Json;
 
 use super::convert::{flag, schema_type};
-use super::field_path;
+use super::{field_path, references};
 use crate::registry::validation::{quote, FieldError, FieldErrorKind};
 
 /// The reasons a rule may give, sorted as upstream's `supportedValidationReason.List()`.
@@ -313,6 +313,28 @@ fn compile_rules(
                 }
             }
         };
+        let undeclared = references::undeclared_references(&program, &rule);
+        let message_undeclared = message_program
+            .as_ref()
+            .and_then(|program| references::undeclared_references(program, &message_expression));
+        if let Some(issues) = undeclared {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: format!("{rule_path}.rule"),
+                value: Some(go_value()),
+                detail: format!("compilation failed: {issues}"),
+            });
+            continue;
+        }
+        if let Some(issues) = message_undeclared {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: format!("{rule_path}.messageExpression"),
+                value: Some(go_value()),
+                detail: format!("messageExpression compilation failed: {issues}"),
+            });
+            continue;
+        }
         let uses_old_self = program.references().has_variable("oldSelf");
         if uses_old_self {
             if let Some(within) = uncorrelatable_within {
@@ -351,27 +373,28 @@ fn has_newlines(text: &str) -> bool {
     text.contains(['\n', '\r'])
 }
 
-/// Parse errors in cel-go's `Issues.String()` form:
-/// `ERROR: <input>:1:9: Syntax error: ...` then ` | <line>` and ` | ....^`.
+/// Parse errors in cel-go's `Issues.String()` form, one [`issue`] each.
 fn issues(parse_errors: &ParseErrors, source: &str) -> String {
-    let lines: Vec<&str> = source.split('\n').collect();
     parse_errors
         .errors
         .iter()
-        .map(|error| {
-            let (line, column) = error.pos;
-            let mut out = format!("ERROR: <input>:{line}:{column}: {}", error.msg);
-            let snippet = usize::try_from(line - 1)
-                .ok()
-                .and_then(|index| lines.get(index));
-            if let Some(snippet) = snippet {
-                let dots = usize::try_from(column - 1).unwrap_or(0);
-                out.push_str(&format!("\n | {snippet}\n | {}^", ".".repeat(dots)));
-            }
-            out
-        })
+        .map(|error| issue(error.pos.0, error.pos.1, &error.msg, source))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One issue as cel-go prints it: `ERROR: <input>:1:9: <message>`, then ` | <line>` and
+/// ` | ....^` (a dot per column before the caret). `line` and `column` are 1-based.
+pub(super) fn issue(line: isize, column: isize, message: &str, source: &str) -> String {
+    let mut out = format!("ERROR: <input>:{line}:{column}: {message}");
+    let snippet = usize::try_from(line - 1)
+        .ok()
+        .and_then(|index| source.split('\n').nth(index));
+    if let Some(snippet) = snippet {
+        let dots = usize::try_from(column - 1).unwrap_or(0);
+        out.push_str(&format!("\n | {snippet}\n | {}^", ".".repeat(dots)));
+    }
+    out
 }
 
 /// The rule as Go's `%#v` prints upstream's internal `apiextensions.ValidationRule`, which

@@ -16,9 +16,9 @@
 //! `optionalOldSelf`.
 //!
 //! NOT DONE (differences from upstream):
-//! * no static type checking: a rule that refers to an undeclared variable or field, or does
-//!   not evaluate to a bool, compiles here and fails (or is reported as failed) at runtime,
-//!   where upstream rejects the CRD;
+//! * no static type checking beyond undeclared identifiers: a rule that selects an undeclared
+//!   field, calls a function with the wrong types, or does not evaluate to a bool compiles here
+//!   and fails (or is reported as failed) at runtime, where upstream rejects the CRD;
 //! * no cost estimation or runtime cost budget;
 //! * rules under `allOf` are not run, and no ratcheting of unchanged values;
 //! * `format: date-time`/`duration`/`byte` strings stay strings (no `timestamp`, `duration`,
@@ -31,6 +31,7 @@ mod compile;
 mod convert;
 mod evaluate;
 mod field_path;
+mod references;
 
 #[cfg(test)]
 mod tests;

@@ -509,3 +509,32 @@ fn validator_can_be_shared_between_threads() {
     ));
     shared(&validator);
 }
+
+#[test]
+fn undeclared_identifiers_are_crd_errors_and_declared_ones_are_not() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "self.replicas > 0 && replicas < 3"},
+            {"rule": "self.replicas > 0", "messageExpression": "'bad ' + name"},
+            {"rule": "[1, 2].all(x, x > 0) && {'a': 1}.exists(k, k == 'a') && type(self.replicas) == int && strings.quote('a') == '\"a\"'"},
+        ],
+    }));
+    let errors = CelValidator::compile(&schema, PREFIX).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(
+        errors[0].field,
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[0].rule")
+    );
+    assert_eq!(
+        errors[0].detail,
+        "compilation failed: ERROR: <input>:1:22: undeclared reference to 'replicas' (in container '')\n | self.replicas > 0 && replicas < 3\n | .....................^"
+    );
+    assert_eq!(
+        errors[1].field,
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[1].messageExpression")
+    );
+    assert_eq!(
+        errors[1].detail,
+        "messageExpression compilation failed: ERROR: <input>:1:10: undeclared reference to 'name' (in container '')\n | 'bad ' + name\n | .........^"
+    );
+}
