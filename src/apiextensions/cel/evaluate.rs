@@ -41,19 +41,24 @@ pub(super) fn root_context(env: &Arc<Env>) -> Context<'static, 'static> {
 }
 
 /// Validates `new` (and `old`, its correlated old value) at `node`, whose field path is `path`.
+///
+/// `unchanged` is upstream's ratcheting condition (`shouldRatchetError`): this value, or the
+/// nearest correlated ancestor where this value is not correlated, equals its old value. The
+/// failures of rules that do not use `oldSelf` are then dropped (upstream only warns).
 pub(super) fn validate_node(
     context: &Context<'_, '_>,
     node: &Node,
     path: &str,
     new: &Json,
     old: Option<&Json>,
+    unchanged: bool,
     errors: &mut Vec<FieldError>,
 ) {
     if new.is_null() {
         return;
     }
     let old = old.filter(|old| !old.is_null());
-    validate_rules(context, node, path, new, old, errors);
+    validate_rules(context, node, path, new, old, unchanged, errors);
     match new {
         Json::Array(items) => {
             let Some(items_node) = &node.items else {
@@ -61,12 +66,25 @@ pub(super) fn validate_node(
             };
             let old_items = old.and_then(Json::as_array);
             for (i, item) in items.iter().enumerate() {
-                let old_item = match (&node.list_map_keys, old_items) {
-                    (Some(keys), Some(old_items)) => correlated_item(keys, item, old_items),
-                    _ => None,
+                let (old_item, item_unchanged) = match (&node.list_map_keys, old_items) {
+                    (Some(keys), Some(old_items)) => {
+                        let old_item = correlated_item(keys, item, old_items);
+                        (old_item, old_item == Some(item))
+                    }
+                    (Some(_), None) => (None, false),
+                    // Items of other lists are not correlated: the list's own state counts.
+                    (None, _) => (None, unchanged),
                 };
                 let item_path = format!("{path}[{i}]");
-                validate_node(context, items_node, &item_path, item, old_item, errors);
+                validate_node(
+                    context,
+                    items_node,
+                    &item_path,
+                    item,
+                    old_item,
+                    item_unchanged,
+                    errors,
+                );
             }
         }
         Json::Object(object) => {
@@ -75,13 +93,34 @@ pub(super) fn validate_node(
                 .filter(|_| node.map_correlatable);
             for (name, value) in object {
                 let old_value = old_object.and_then(|old| old.get(name));
+                let value_unchanged = if node.map_correlatable {
+                    old_value == Some(value)
+                } else {
+                    unchanged
+                };
                 if let Some(additional) = &node.additional_properties {
                     let key_path = format!("{path}[{name}]");
-                    validate_node(context, additional, &key_path, value, old_value, errors);
+                    validate_node(
+                        context,
+                        additional,
+                        &key_path,
+                        value,
+                        old_value,
+                        value_unchanged,
+                        errors,
+                    );
                 }
                 if let Some((_, property)) = node.properties.iter().find(|(n, _)| n == name) {
                     let child_path = child(path, name);
-                    validate_node(context, property, &child_path, value, old_value, errors);
+                    validate_node(
+                        context,
+                        property,
+                        &child_path,
+                        value,
+                        old_value,
+                        value_unchanged,
+                        errors,
+                    );
                 }
             }
         }
@@ -111,6 +150,7 @@ fn validate_rules(
     path: &str,
     new: &Json,
     old: Option<&Json>,
+    unchanged: bool,
     errors: &mut Vec<FieldError>,
 ) {
     let Some(schema) = &node.schema else {
@@ -138,6 +178,7 @@ fn validate_rules(
         }
         match rule.program.execute(&optional_scope) {
             Ok(cel::Value::Bool(true)) => {}
+            Ok(_) if unchanged && !rule.uses_old_self => {}
             Ok(_) => errors.push(failed_rule_error(&scope, node, path, rule)),
             Err(err) => errors.push(FieldError::invalid(
                 path,

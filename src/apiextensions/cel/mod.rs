@@ -12,15 +12,17 @@
 //! `lastIndexOf`, `replace`, `split`, `substring`, `trim`, `join`, `format`, ...), the lists
 //! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and Kubernetes' `isSorted`, `sum`,
 //! `min`, `max`; `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with
-//! `oldSelf` (map entries and `x-kubernetes-list-type: map` items correlated by key) and
-//! `optionalOldSelf`.
+//! `oldSelf` (map entries and `x-kubernetes-list-type: map` items correlated by key),
+//! `optionalOldSelf`, and ratcheting (a rule without `oldSelf` does not fail an update that
+//! leaves its value unchanged).
 //!
 //! NOT DONE (differences from upstream):
 //! * no static type checking beyond undeclared identifiers: a rule that selects an undeclared
 //!   field, calls a function with the wrong types, or does not evaluate to a bool compiles here
 //!   and fails (or is reported as failed) at runtime, where upstream rejects the CRD;
 //! * no cost estimation or runtime cost budget;
-//! * rules under `allOf` are not run, and no ratcheting of unchanged values;
+//! * rules under `allOf` are not run; ratcheted failures (unchanged values) are dropped, not
+//!   returned as warnings;
 //! * `format: date-time`/`duration`/`byte` strings stay strings (no `timestamp`, `duration`,
 //!   `bytes`), and Kubernetes' `url`, `quantity`, `ip`, `cidr`, `semver`, `authz` libraries and
 //!   list `indexOf`/`lastIndexOf` are missing;
@@ -83,11 +85,13 @@ impl CelValidator {
     /// list or map), skip transition rules where no old value correlates (on create, new map
     /// entries, new map-list items, any item of other lists) unless `optionalOldSelf`, and
     /// report failures as upstream: root errors have an empty field (printed `<nil>`), others
-    /// paths such as `spec.ports[0]`.
+    /// paths such as `spec.ports[0]`. On update, failures of rules without `oldSelf` on values
+    /// that did not change are dropped (upstream's ratcheting, which returns them as warnings).
     pub fn validate(&self, new: &Json, old: Option<&Json>) -> Vec<FieldError> {
         let context = evaluate::root_context(&self.env);
         let mut errors = Vec::new();
-        evaluate::validate_node(&context, &self.root, "", new, old, &mut errors);
+        let unchanged = old == Some(new);
+        evaluate::validate_node(&context, &self.root, "", new, old, unchanged, &mut errors);
         errors
     }
 }

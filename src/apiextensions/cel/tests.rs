@@ -538,3 +538,30 @@ fn undeclared_identifiers_are_crd_errors_and_declared_ones_are_not() {
         "messageExpression compilation failed: ERROR: <input>:1:10: undeclared reference to 'name' (in container '')\n | 'bad ' + name\n | .........^"
     );
 }
+
+#[test]
+fn failures_on_unchanged_values_are_ratcheted_on_update() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {
+            "replicas": {"type": "integer", "x-kubernetes-validations": [{"rule": "self <= 5"}]},
+            "tags": {"type": "array", "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self.size() <= 3"}]}},
+            "name": {"type": "string"},
+        }}},
+    });
+    let validator = compiled(&schema);
+    let old = json!({"spec": {"replicas": 7, "tags": ["long-tag"], "name": "a"}});
+    // Only `name` changes: the values that break the newer rules are kept as they were.
+    let renamed = json!({"spec": {"replicas": 7, "tags": ["long-tag"], "name": "b"}});
+    assert!(errors(&validator, renamed.clone(), Some(old.clone())).is_empty());
+    // On create, and once those values change, the rules apply.
+    assert_eq!(errors(&validator, renamed, None).len(), 2);
+    let changed = json!({"spec": {"replicas": 8, "tags": ["long-tag", "x"], "name": "a"}});
+    assert_eq!(
+        errors(&validator, changed, Some(old)),
+        [
+            r#"spec.replicas: Invalid value: "integer": failed rule: self <= 5"#,
+            r#"spec.tags[0]: Invalid value: "string": failed rule: self.size() <= 3"#,
+        ]
+    );
+}
