@@ -81,7 +81,14 @@ pub(super) fn compile_node(
     uncorrelatable_within: Option<&str>,
     errors: &mut Vec<FieldError>,
 ) -> Option<Node> {
-    let rules = compile_rules(env, schema, path, uncorrelatable_within, errors);
+    let rules = compile_rules(
+        env,
+        schema,
+        path,
+        is_resource_root,
+        uncorrelatable_within,
+        errors,
+    );
     let mut properties = Vec::new();
     if let Some(declared) = schema.get("properties").and_then(Json::as_object) {
         for (name, property) in declared {
@@ -167,6 +174,7 @@ fn compile_rules(
     env: &Env,
     schema: &Json,
     path: &str,
+    is_resource_root: bool,
     uncorrelatable_within: Option<&str>,
     errors: &mut Vec<FieldError>,
 ) -> Vec<CompiledRule> {
@@ -313,10 +321,13 @@ fn compile_rules(
                 }
             }
         };
-        let undeclared = references::undeclared_references(&program, &rule);
-        let message_undeclared = message_program
-            .as_ref()
-            .and_then(|program| references::undeclared_references(program, &message_expression));
+        let undeclared = references::undeclared_references(&program, &rule)
+            .or_else(|| references::undefined_fields(&program, &rule, schema, is_resource_root));
+        let message_undeclared = message_program.as_ref().and_then(|program| {
+            references::undeclared_references(program, &message_expression).or_else(|| {
+                references::undefined_fields(program, &message_expression, schema, is_resource_root)
+            })
+        });
         if let Some(issues) = undeclared {
             errors.push(FieldError {
                 kind: FieldErrorKind::Invalid,

@@ -1,10 +1,14 @@
-//! The one static check done on compiled rules: every identifier must be declared, as cel-go's
-//! checker requires (`undeclared reference to 'foo' (in container '')`). Rules may name `self`
+//! The static checks done on compiled rules, two of cel-go's checker's: every identifier must
+//! be declared (`undeclared reference to 'foo' (in container '')`), and every field selected
+//! from `self` must be declared by the schema (`undefined field 'foo'`). Rules may name `self`
 //! and `oldSelf`, the variables of the macros around them, and type names; an identifier that is
 //! the target of a call (`optional.none()`, `strings.quote(s)`) is a namespace, not a variable.
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::Program;
+use serde_json::Value as Json;
+
+use super::convert::{flag, schema_type};
 
 /// Type names CEL resolves as identifiers (`type(x) == string`).
 const TYPE_NAMES: [&str; 11] = [
@@ -123,5 +127,163 @@ fn walk_entry(entry: &EntryExpr, scope: &mut Vec<String>, undeclared: &mut Vec<(
             walk(&entry.key, scope, undeclared);
             walk(&entry.value, scope, undeclared);
         }
+    }
+}
+
+/// Every selection of a field that the schema does not declare (`self.spec.replicass`), in
+/// cel-go's issue form (`undefined field 'replicass'`), or `None`. Only chains of field
+/// selections from `self`/`oldSelf` through objects with declared `properties` are checked: maps
+/// (`additionalProperties`), untyped and preserve-unknown-fields values are not.
+pub(super) fn undefined_fields(
+    program: &Program,
+    source: &str,
+    schema: &Json,
+    is_resource_root: bool,
+) -> Option<String> {
+    let mut undefined = Vec::new();
+    visit_selects(program.expression(), &mut |select_id, chain| {
+        let Some((last, parents)) = chain.split_last() else {
+            return;
+        };
+        let mut current = TypedNode {
+            schema,
+            is_resource_root,
+        };
+        for field in parents {
+            match current.field(field) {
+                FieldLookup::Declared(next) => current = next,
+                FieldLookup::Undefined | FieldLookup::Unchecked => return,
+            }
+        }
+        if let FieldLookup::Undefined = current.field(last) {
+            undefined.push((select_id, (*last).to_string()));
+        }
+    });
+    if undefined.is_empty() {
+        return None;
+    }
+    let issues: Vec<String> = undefined
+        .into_iter()
+        .map(|(id, name)| {
+            let message = format!("undefined field '{name}'");
+            match program.source_info().offset_for(id) {
+                Some((start, _)) => {
+                    let (line, column) = line_and_column(source, start as usize);
+                    super::compile::issue(line, column, &message, source)
+                }
+                None => format!("ERROR: <input>:-1:0: {message}"),
+            }
+        })
+        .collect();
+    Some(issues.join("\n"))
+}
+
+/// A schema node as a rule sees it.
+#[derive(Clone, Copy)]
+struct TypedNode<'s> {
+    schema: &'s Json,
+    is_resource_root: bool,
+}
+
+enum FieldLookup<'s> {
+    Declared(TypedNode<'s>),
+    Undefined,
+    /// A map key, or a value whose fields are not declared: not checked.
+    Unchecked,
+}
+
+/// `metadata` of a resource as rules see it: `name` and `generateName` only.
+static RESOURCE_METADATA: std::sync::LazyLock<Json> = std::sync::LazyLock::new(|| {
+    serde_json::json!({
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "generateName": {"type": "string"}},
+    })
+});
+
+/// A string-typed schema, for `apiVersion` and `kind` of a resource.
+static STRING_SCHEMA: std::sync::LazyLock<Json> =
+    std::sync::LazyLock::new(|| serde_json::json!({"type": "string"}));
+
+impl<'s> TypedNode<'s> {
+    fn field(self, name: &str) -> FieldLookup<'s> {
+        let plain = |schema: &'s Json| {
+            FieldLookup::Declared(TypedNode {
+                schema,
+                is_resource_root: flag(schema, "x-kubernetes-embedded-resource"),
+            })
+        };
+        if self.is_resource_root {
+            match name {
+                "apiVersion" | "kind" => return plain(&STRING_SCHEMA),
+                "metadata" => return plain(&RESOURCE_METADATA),
+                _ => {}
+            }
+        }
+        if flag(self.schema, "x-kubernetes-int-or-string") {
+            return FieldLookup::Unchecked;
+        }
+        let properties = self.schema.get("properties").and_then(Json::as_object);
+        match properties {
+            Some(properties) if schema_type(self.schema) == "object" => {
+                match properties.get(name) {
+                    Some(property) => plain(property),
+                    None => FieldLookup::Undefined,
+                }
+            }
+            _ => FieldLookup::Unchecked,
+        }
+    }
+}
+
+/// Calls `check` with the id and the field chain (`["spec", "replicas"]`) of every selection
+/// rooted at `self` or `oldSelf`.
+fn visit_selects(expr: &IdedExpr, check: &mut dyn FnMut(u64, &[&str])) {
+    match &expr.expr {
+        Expr::Select(select) => {
+            let mut chain = vec![select.field.as_str()];
+            let mut operand = &select.operand.expr;
+            while let Expr::Select(inner) = operand {
+                chain.push(inner.field.as_str());
+                operand = &inner.operand.expr;
+            }
+            if matches!(operand, Expr::Ident(root) if root == "self" || root == "oldSelf") {
+                chain.reverse();
+                check(expr.id, &chain);
+            }
+            visit_selects(&select.operand, check);
+        }
+        Expr::Call(call) => {
+            if let Some(target) = call.target.as_deref() {
+                visit_selects(target, check);
+            }
+            for arg in &call.args {
+                visit_selects(arg, check);
+            }
+        }
+        Expr::Comprehension(comprehension) => {
+            for part in [
+                &comprehension.iter_range,
+                &comprehension.accu_init,
+                &comprehension.loop_cond,
+                &comprehension.loop_step,
+                &comprehension.result,
+            ] {
+                visit_selects(part, check);
+            }
+        }
+        Expr::List(list) => {
+            for element in &list.elements {
+                visit_selects(element, check);
+            }
+        }
+        Expr::Map(map) => {
+            for entry in &map.entries {
+                if let EntryExpr::MapEntry(entry) = &entry.expr {
+                    visit_selects(&entry.key, check);
+                    visit_selects(&entry.value, check);
+                }
+            }
+        }
+        Expr::Struct(_) | Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
     }
 }

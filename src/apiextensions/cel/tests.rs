@@ -452,8 +452,7 @@ fn values_are_typed_by_the_schema() {
                 {"rule": "self.ratio == 2.0 && self.ratio > 1.5"},
                 {"rule": "self.port == 80 && self.target == 'http'"},
                 {"rule": "self.extra.anything.deep == true"},
-                {"rule": "self.template.kind == 'Pod' && self.template.metadata.name == 'p' && !has(self.template.metadata.labels)"},
-                {"rule": "!has(self.unknown)"},
+                {"rule": "self.template.kind == 'Pod' && self.template.metadata.name == 'p'"},
             ],
         }},
     });
@@ -563,5 +562,43 @@ fn failures_on_unchanged_values_are_ratcheted_on_update() {
             r#"spec.replicas: Invalid value: "integer": failed rule: self <= 5"#,
             r#"spec.tags[0]: Invalid value: "string": failed rule: self.size() <= 3"#,
         ]
+    );
+}
+
+#[test]
+fn fields_the_schema_does_not_declare_are_crd_errors() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "replicas": {"type": "integer"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "template": {"type": "object", "x-kubernetes-embedded-resource": true},
+            },
+            "x-kubernetes-validations": [
+                {"rule": "self.replicass > 0"},
+                {"rule": "!has(self.template.metadata.labels)"},
+                {"rule": "self.labels.anything == 'x' && self.template.metadata.name == 'p'"},
+            ],
+        }},
+    });
+    let errors = CelValidator::compile(&schema, PREFIX).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(
+        errors[0].detail,
+        "compilation failed: ERROR: <input>:1:5: undefined field 'replicass'\n | self.replicass > 0\n | ....^"
+    );
+    assert_eq!(
+        errors[1].field,
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[1].rule")
+    );
+    assert!(
+        errors[1]
+            .detail
+            .starts_with("compilation failed: ERROR: <input>:1:")
+            && errors[1].detail.contains(": undefined field 'labels'"),
+        "{}",
+        errors[1].detail
     );
 }
