@@ -156,16 +156,19 @@ fn validate_rules(
     let Some(schema) = &node.schema else {
         return;
     };
-    let self_value = to_cel(new, schema, node.is_resource_root);
-    let old_value = old.map(|old| to_cel(old, schema, node.is_resource_root));
+    // One scope per node: `self` and `oldSelf` are converted and bound once for all its rules.
+    let mut scope = context.new_inner_scope();
+    scope.add_variable_from_value("self", to_cel(new, schema, node.is_resource_root));
+    let uses_old_self = node.rules.iter().any(|rule| rule.uses_old_self);
+    let old_value = old
+        .filter(|_| uses_old_self)
+        .map(|old| to_cel(old, schema, node.is_resource_root));
+    if let Some(old_value) = &old_value {
+        scope.add_variable_from_value("oldSelf", old_value.clone());
+    }
     for rule in &node.rules {
         if rule.uses_old_self && old_value.is_none() && !rule.optional_old_self {
             continue;
-        }
-        let mut scope = context.new_inner_scope();
-        scope.add_variable_from_value("self", self_value.clone());
-        if let Some(old_value) = &old_value {
-            scope.add_variable_from_value("oldSelf", old_value.clone());
         }
         let mut optional_scope = scope.new_inner_scope();
         if rule.optional_old_self {
