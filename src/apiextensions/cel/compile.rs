@@ -346,6 +346,16 @@ fn compile_rules(
             });
             continue;
         }
+        let result_type = references::known_result_type(&program, schema, is_resource_root);
+        if result_type.is_some_and(|result_type| result_type != "bool") {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: format!("{rule_path}.rule"),
+                value: Some(go_value()),
+                detail: "cel expression must evaluate to a bool".into(),
+            });
+            continue;
+        }
         let uses_old_self = program.references().has_variable("oldSelf");
         if uses_old_self {
             if let Some(within) = uncorrelatable_within {

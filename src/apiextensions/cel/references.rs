@@ -1,10 +1,11 @@
 //! The static checks done on compiled rules, two of cel-go's checker's: every identifier must
 //! be declared (`undeclared reference to 'foo' (in container '')`), and every field selected
-//! from `self` must be declared by the schema (`undefined field 'foo'`). Rules may name `self`
+//! from `self` must be declared by the schema (`undefined field 'foo'`); and a rule whose result
+//! type can be told without a checker must be a bool. Rules may name `self`
 //! and `oldSelf`, the variables of the macros around them, and type names; an identifier that is
 //! the target of a call (`optional.none()`, `strings.quote(s)`) is a namespace, not a variable.
 
-use cel::common::ast::{EntryExpr, Expr, IdedExpr};
+use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
 use cel::Program;
 use serde_json::Value as Json;
 
@@ -285,5 +286,77 @@ fn visit_selects(expr: &IdedExpr, check: &mut dyn FnMut(u64, &[&str])) {
             }
         }
         Expr::Struct(_) | Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// The CEL type a rule's result is known to have without a type checker, for the forms that
+/// tell it: literals, `self` and fields selected from it, `has()`, `size()`, comparisons and
+/// logical operators. `None` when the form does not tell.
+pub(super) fn known_result_type(
+    program: &Program,
+    schema: &Json,
+    is_resource_root: bool,
+) -> Option<&'static str> {
+    let expr = program.expression();
+    match &expr.expr {
+        Expr::Literal(literal) => Some(match literal {
+            LiteralValue::Boolean(_) => "bool",
+            LiteralValue::Bytes(_) => "bytes",
+            LiteralValue::Double(_) => "double",
+            LiteralValue::Int(_) => "int",
+            LiteralValue::Null => "null_type",
+            LiteralValue::String(_) => "string",
+            LiteralValue::UInt(_) => "uint",
+        }),
+        Expr::List(_) => Some("list"),
+        Expr::Map(_) => Some("map"),
+        Expr::Call(call) => match call.func_name.as_str() {
+            "_==_" | "_!=_" | "_<_" | "_<=_" | "_>_" | "_>=_" | "_&&_" | "_||_" | "!_" | "@in"
+            | "startsWith" | "endsWith" | "contains" | "matches" => Some("bool"),
+            "size" => Some("int"),
+            _ => None,
+        },
+        Expr::Select(select) if select.test => Some("bool"),
+        Expr::Ident(name) if name == "self" || name == "oldSelf" => {
+            cel_type_of(schema, is_resource_root)
+        }
+        Expr::Select(_) => {
+            let mut found = None;
+            visit_selects(expr, &mut |id, chain| {
+                if id != expr.id {
+                    return;
+                }
+                let mut current = TypedNode {
+                    schema,
+                    is_resource_root,
+                };
+                for field in chain {
+                    match current.field(field) {
+                        FieldLookup::Declared(next) => current = next,
+                        FieldLookup::Undefined | FieldLookup::Unchecked => return,
+                    }
+                }
+                found = cel_type_of(current.schema, current.is_resource_root);
+            });
+            found
+        }
+        _ => None,
+    }
+}
+
+/// The CEL type values of `schema` have, when its `type` fixes one.
+fn cel_type_of(schema: &Json, is_resource_root: bool) -> Option<&'static str> {
+    if flag(schema, "x-kubernetes-int-or-string") {
+        return None;
+    }
+    match schema_type(schema) {
+        "boolean" => Some("bool"),
+        "integer" => Some("int"),
+        "number" => Some("double"),
+        "string" => Some("string"),
+        "array" => Some("list"),
+        "object" => Some("map"),
+        _ if is_resource_root => Some("map"),
+        _ => None,
     }
 }

@@ -602,3 +602,32 @@ fn fields_the_schema_does_not_declare_are_crd_errors() {
         errors[1].detail
     );
 }
+
+#[test]
+fn rules_whose_result_is_known_not_to_be_a_bool_are_crd_errors() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "self.replicas"},
+            {"rule": "'yes'"},
+            {"rule": "size(self.name)"},
+            {"rule": "true"},
+            {"rule": "has(self.name) ? self.name != '' : true"},
+        ],
+    }));
+    let errors = compile_errors(&schema);
+    let at = |i: usize| format!("{PREFIX}.properties[spec].x-kubernetes-validations[{i}].rule");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    for (i, error) in errors.iter().enumerate() {
+        assert!(
+            error.starts_with(&format!(
+                "{}: Invalid value: apiextensions.ValidationRule{{",
+                at(i)
+            )),
+            "{error}"
+        );
+        assert!(
+            error.ends_with("}: cel expression must evaluate to a bool"),
+            "{error}"
+        );
+    }
+}
