@@ -297,6 +297,65 @@ fn schema_validation_defaults_and_pruning() {
 }
 
 #[test]
+fn cel_rules_are_enforced() {
+    let apiary = Apiary::start();
+    install_crontabs(&apiary);
+    let out = apiary.kubectl_with_stdin(
+        &["create", "-f", "-"],
+        Some(&CRONTAB.replace("* * * * */5", "every minute")),
+    );
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"The CronTab "my-cron" is invalid: spec.cronSpec: Invalid value: "string": cronSpec must have five fields"#
+    );
+    let out = apiary.kubectl_with_stdin(
+        &["create", "-f", "-"],
+        Some(&CRONTAB.replace("replicas: 2", "replicas: 2\n  image: forbidden")),
+    );
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"The CronTab "my-cron" is invalid: spec: Invalid value: "object": image forbidden is not allowed"#
+    );
+    // A transition rule: set on create, immutable afterwards.
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        &CRONTAB.replace("replicas: 2", "replicas: 2\n  owner: alice"),
+    );
+    let err = apiary.fails(&[
+        "patch",
+        "ct",
+        "my-cron",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"owner":"bob"}}"#,
+    ]);
+    assert_eq!(
+        err.trim(),
+        r#"The CronTab "my-cron" is invalid: spec.owner: Invalid value: "string": owner is immutable"#
+    );
+    apiary.ok(&[
+        "patch",
+        "ct",
+        "my-cron",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":4}}"#,
+    ]);
+    // A CRD whose rule does not compile is refused.
+    let broken = CRONTABS
+        .replace("crontabs.stable.example.com", "brokens.stable.example.com")
+        .replace("plural: crontabs", "plural: brokens")
+        .replace("self == oldSelf", "self ==");
+    let out = apiary.kubectl_with_stdin(&["create", "-f", "-"], Some(&broken));
+    let err = stderr(&out);
+    assert!(
+        err.contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[owner].x-kubernetes-validations[0].rule: Invalid value:")
+            && err.contains("compilation failed"),
+        "{err}"
+    );
+}
+
+#[test]
 fn status_and_scale_subresources() {
     let apiary = Apiary::start();
     install_crontabs(&apiary);

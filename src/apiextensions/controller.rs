@@ -273,6 +273,7 @@ impl CrdController {
         }
         let strategy = CustomResourceStrategy {
             schema: version.schema.clone(),
+            rules: version.rules.clone(),
             status_subresource: info.subresource("status").is_some(),
         };
         let store = Arc::new(Store::new(

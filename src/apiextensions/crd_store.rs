@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::cel::CelValidator;
 use super::conditions::{set_condition, Condition};
 use super::crd_validation;
 use crate::registry::catalog::{ResourceInfo, SubresourceInfo};
@@ -117,6 +118,26 @@ fn apply_defaults(crd: &mut Value) {
     }
 }
 
+/// The errors of the `x-kubernetes-validations` rules of every version's schema (rules that do
+/// not compile, bad messages, reasons or field paths), as upstream's CRD validation reports them.
+fn cel_rule_errors(crd: &Value) -> Vec<FieldError> {
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    versions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, version)| {
+            let schema = version.pointer("/schema/openAPIV3Schema")?;
+            let prefix = format!("spec.versions[{i}].schema.openAPIV3Schema");
+            CelValidator::compile(schema, &prefix).err()
+        })
+        .flatten()
+        .collect()
+}
+
 /// The strategy of CRDs: upstream's validation, the status reset on create, stored versions kept
 /// up to date, and the cleanup finalizer with the `Terminating` condition on delete.
 #[derive(Debug, Default)]
@@ -150,11 +171,15 @@ impl Strategy for CrdStrategy {
     }
 
     fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        crd_validation::validate_create(obj)
+        let mut errors = crd_validation::validate_create(obj);
+        errors.extend(cel_rule_errors(obj));
+        errors
     }
 
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
-        crd_validation::validate_update(new, old)
+        let mut errors = crd_validation::validate_update(new, old);
+        errors.extend(cel_rule_errors(new));
+        errors
     }
 
     /// Upstream's `REST.Delete`: the first delete marks the CRD (deletion timestamp, cleanup

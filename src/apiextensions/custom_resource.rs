@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::cel::CelValidator;
 use super::schema::{self, Structural};
 use crate::registry::catalog::dynamic::{intern, intern_str, intern_strs};
 use crate::registry::catalog::{ObjectCodec, ResourceInfo, SubresourceInfo};
 use crate::registry::strategy::Strategy;
-use crate::registry::validation::FieldError;
+use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// The verbs of every custom resource, in upstream's discovery order.
 const VERBS: &[&str] = &[
@@ -43,6 +44,8 @@ pub struct ServedVersion {
     /// The CRD's storage version.
     pub storage_version: &'static str,
     pub schema: Option<Arc<Structural>>,
+    /// The version's `x-kubernetes-validations` rules, when it has any.
+    pub rules: Option<Arc<CelValidator>>,
     pub scale: Option<ScalePaths>,
     /// The version's `spec.versions[i]` object (printer columns, deprecation).
     pub definition: Value,
@@ -91,10 +94,17 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             continue;
         }
         let name = intern_str(str_at(&version, "/name"));
-        let schema = match version.pointer("/schema/openAPIV3Schema") {
+        let raw_schema = version.pointer("/schema/openAPIV3Schema");
+        let schema = match raw_schema {
             Some(raw) => Some(Arc::new(
                 Structural::from_value(raw).map_err(|why| format!("version {name}: {why}"))?,
             )),
+            None => None,
+        };
+        let rules = match raw_schema {
+            Some(raw) => CelValidator::compile(raw, "openAPIV3Schema")
+                .map_err(|errors| format!("version {name}: {} invalid rules", errors.len()))?
+                .map(Arc::new),
             None => None,
         };
         let mut subresources = Vec::new();
@@ -144,6 +154,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             info,
             storage_version: storage,
             schema,
+            rules,
             scale,
             definition: version,
         });
@@ -193,15 +204,38 @@ impl ObjectCodec for SchemaCodec {
 /// The store strategy of one custom resource version.
 pub struct CustomResourceStrategy {
     pub schema: Option<Arc<Structural>>,
+    pub rules: Option<Arc<CelValidator>>,
     pub status_subresource: bool,
 }
 
 impl CustomResourceStrategy {
-    fn validate(&self, obj: &Value) -> Vec<FieldError> {
-        match &self.schema {
+    /// Upstream's order: the OpenAPI schema, then the CEL rules, unless a value has the wrong
+    /// type; then upstream's `hasBlockingErr` says the rules were not checked.
+    fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+        let mut errors = match &self.schema {
             Some(schema) => schema::validate(schema, obj),
             None => Vec::new(),
+        };
+        let Some(rules) = &self.rules else {
+            return errors;
+        };
+        if errors.iter().any(|e| e.kind == FieldErrorKind::TypeInvalid) {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: "<nil>".into(),
+                value: Some("null".into()),
+                detail: "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
+            });
+        } else {
+            errors.extend(rules.validate(obj, old).into_iter().map(|mut err| {
+                // A rule at the root reports the nil path, as upstream's `field.Path` prints it.
+                if err.field.is_empty() {
+                    err.field = "<nil>".into();
+                }
+                err
+            }));
         }
+        errors
     }
 }
 
@@ -215,11 +249,11 @@ impl Strategy for CustomResourceStrategy {
     }
 
     fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        self.validate(obj)
+        self.validate(obj, None)
     }
 
-    fn validate_update(&self, new: &Value, _old: &Value) -> Vec<FieldError> {
-        self.validate(new)
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
+        self.validate(new, Some(old))
     }
 }
 

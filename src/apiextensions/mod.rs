@@ -6,10 +6,11 @@
 //! * [`controller`]: names, `Established`, serving and finalizing of CRDs ([`names`],
 //!   [`conditions`]);
 //! * [`custom_resource`]: the catalogue row, codec and strategy of each served version;
-//!   [`schema`]: structural schemas (validation, pruning, defaulting); [`scale`]: the `scale`
-//!   subresource;
+//!   [`schema`]: structural schemas (validation, pruning, defaulting); [`cel`]: the
+//!   `x-kubernetes-validations` rules; [`scale`]: the `scale` subresource;
 //! * [`server`]: the router behind the core server.
 
+pub mod cel;
 pub mod conditions;
 pub mod controller;
 pub mod crd_store;

@@ -1,0 +1,633 @@
+use serde_json::{json, Value};
+
+use super::CelValidator;
+use crate::registry::validation::FieldErrorKind;
+
+const PREFIX: &str = "spec.versions[0].schema.openAPIV3Schema";
+
+/// A CR schema whose `spec` has `replicas`, `maxReplicas`, `name` and the given extra keywords.
+fn spec_schema(spec_extra: Value) -> Value {
+    let mut spec = json!({
+        "type": "object",
+        "properties": {
+            "replicas": {"type": "integer"},
+            "maxReplicas": {"type": "integer"},
+            "name": {"type": "string"},
+        },
+    });
+    for (key, value) in spec_extra.as_object().unwrap() {
+        spec[key] = value.clone();
+    }
+    json!({"type": "object", "properties": {"spec": spec}})
+}
+
+fn compiled(schema: &Value) -> CelValidator {
+    CelValidator::compile(schema, PREFIX)
+        .unwrap_or_else(|errors| panic!("compile errors: {errors:?}"))
+        .expect("the schema has rules")
+}
+
+/// The errors of validating `new` (and `old`), printed as upstream prints field errors.
+fn errors(validator: &CelValidator, new: Value, old: Option<Value>) -> Vec<String> {
+    validator
+        .validate(&new, old.as_ref())
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn compile_errors(schema: &Value) -> Vec<String> {
+    match CelValidator::compile(schema, PREFIX) {
+        Ok(_) => panic!("expected compile errors"),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn schema_without_rules_compiles_to_none() {
+    let schema = spec_schema(json!({}));
+    assert!(CelValidator::compile(&schema, PREFIX).unwrap().is_none());
+}
+
+#[test]
+fn root_rule_passes_and_fails() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"replicas": {"type": "integer"}}}},
+        "x-kubernetes-validations": [{"rule": "self.metadata.name.startsWith('web-') && has(self.spec)"}],
+    });
+    let validator = compiled(&schema);
+    let ok = json!({"apiVersion": "v1", "kind": "K", "metadata": {"name": "web-1", "uid": "u"}, "spec": {}});
+    assert!(errors(&validator, ok, None).is_empty());
+    let bad = json!({"apiVersion": "v1", "kind": "K", "metadata": {"name": "db-1"}, "spec": {}});
+    assert_eq!(
+        errors(&validator, bad, None),
+        [
+            r#"<nil>: Invalid value: "object": failed rule: self.metadata.name.startsWith('web-') && has(self.spec)"#
+        ]
+    );
+}
+
+#[test]
+fn nested_rule_passes_and_fails_with_the_schema_type_as_value() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [{"rule": "self.replicas <= self.maxReplicas"}],
+    }));
+    let validator = compiled(&schema);
+    assert!(errors(
+        &validator,
+        json!({"spec": {"replicas": 2, "maxReplicas": 3}}),
+        None
+    )
+    .is_empty());
+    let failed = validator.validate(&json!({"spec": {"replicas": 4, "maxReplicas": 3}}), None);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].kind, FieldErrorKind::Invalid);
+    assert_eq!(failed[0].field, "spec");
+    assert_eq!(
+        failed[0].to_string(),
+        r#"spec: Invalid value: "object": failed rule: self.replicas <= self.maxReplicas"#
+    );
+}
+
+#[test]
+fn rule_runs_on_every_list_item() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"hosts": {
+            "type": "array",
+            "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self.matches('^[a-z.]+$')"}]},
+        }}}},
+    });
+    let validator = compiled(&schema);
+    assert!(errors(
+        &validator,
+        json!({"spec": {"hosts": ["a.example", "b"]}}),
+        None
+    )
+    .is_empty());
+    assert_eq!(
+        errors(
+            &validator,
+            json!({"spec": {"hosts": ["ok", "Bad", "x", "N0"]}}),
+            None
+        ),
+        [
+            r#"spec.hosts[1]: Invalid value: "string": failed rule: self.matches('^[a-z.]+$')"#,
+            r#"spec.hosts[3]: Invalid value: "string": failed rule: self.matches('^[a-z.]+$')"#,
+        ]
+    );
+}
+
+#[test]
+fn message_replaces_the_rule_text() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [{"rule": "self.replicas <= self.maxReplicas", "message": " replicas must not exceed maxReplicas "}],
+    }));
+    let validator = compiled(&schema);
+    assert_eq!(
+        errors(
+            &validator,
+            json!({"spec": {"replicas": 4, "maxReplicas": 3}}),
+            None
+        ),
+        [r#"spec: Invalid value: "object": replicas must not exceed maxReplicas"#]
+    );
+}
+
+#[test]
+fn message_expression_is_used_and_falls_back_when_it_fails() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "self.replicas <= self.maxReplicas",
+             "messageExpression": "'replicas ' + string(self.replicas) + ' exceed ' + string(self.maxReplicas)"},
+            {"rule": "self.replicas < 3", "message": "fewer than 3", "messageExpression": "self.name + ' is bad'"},
+            {"rule": "self.replicas < 2", "messageExpression": "self.name"},
+        ],
+    }));
+    let validator = compiled(&schema);
+    // `name` is unset: the second and third message expressions fail and fall back.
+    assert_eq!(
+        errors(
+            &validator,
+            json!({"spec": {"replicas": 4, "maxReplicas": 3}}),
+            None
+        ),
+        [
+            r#"spec: Invalid value: "object": replicas 4 exceed 3"#,
+            r#"spec: Invalid value: "object": fewer than 3"#,
+            r#"spec: Invalid value: "object": failed rule: self.replicas < 2"#,
+        ]
+    );
+    // An empty result falls back too.
+    assert_eq!(
+        errors(
+            &validator,
+            json!({"spec": {"replicas": 2, "maxReplicas": 3, "name": " "}}),
+            None
+        ),
+        [r#"spec: Invalid value: "object": failed rule: self.replicas < 2"#]
+    );
+}
+
+#[test]
+fn reason_and_field_path_choose_the_error_kind_and_field() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "self.replicas <= self.maxReplicas", "message": "too many", "reason": "FieldValueForbidden", "fieldPath": ".replicas"},
+            {"rule": "has(self.name)", "message": "name is required", "reason": "FieldValueRequired", "fieldPath": "['name']"},
+            {"rule": "self.replicas != 7", "reason": "FieldValueDuplicate"},
+        ],
+    }));
+    let validator = compiled(&schema);
+    let failed = validator.validate(&json!({"spec": {"replicas": 7, "maxReplicas": 3}}), None);
+    let printed: Vec<String> = failed.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        printed,
+        [
+            "spec.replicas: Forbidden: too many",
+            "spec.name: Required value: name is required",
+            r#"spec: Duplicate value: "object""#,
+        ]
+    );
+    assert_eq!(failed[0].to_cause().reason, "FieldValueForbidden");
+    assert_eq!(failed[2].to_cause().reason, "FieldValueDuplicate");
+}
+
+#[test]
+fn transition_rule_runs_on_update_only() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"class": {
+            "type": "string",
+            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "class is immutable"}],
+        }}}},
+    });
+    let validator = compiled(&schema);
+    assert!(errors(&validator, json!({"spec": {"class": "gold"}}), None).is_empty());
+    let old = json!({"spec": {"class": "gold"}});
+    assert!(errors(
+        &validator,
+        json!({"spec": {"class": "gold"}}),
+        Some(old.clone())
+    )
+    .is_empty());
+    assert_eq!(
+        errors(&validator, json!({"spec": {"class": "silver"}}), Some(old)),
+        [r#"spec.class: Invalid value: "string": class is immutable"#]
+    );
+    // The field is new on this update: nothing to compare with.
+    assert!(errors(
+        &validator,
+        json!({"spec": {"class": "silver"}}),
+        Some(json!({"spec": {}}))
+    )
+    .is_empty());
+}
+
+#[test]
+fn optional_old_self_runs_on_create_with_an_empty_optional() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [{
+            "rule": "oldSelf.hasValue() ? self.replicas >= oldSelf.value().replicas : self.replicas == 1",
+            "message": "replicas may only grow, from 1",
+            "optionalOldSelf": true,
+        }],
+    }));
+    let validator = compiled(&schema);
+    assert!(errors(&validator, json!({"spec": {"replicas": 1}}), None).is_empty());
+    assert_eq!(
+        errors(&validator, json!({"spec": {"replicas": 2}}), None),
+        [r#"spec: Invalid value: "object": replicas may only grow, from 1"#]
+    );
+    let old = json!({"spec": {"replicas": 5}});
+    assert!(errors(
+        &validator,
+        json!({"spec": {"replicas": 6}}),
+        Some(old.clone())
+    )
+    .is_empty());
+    assert_eq!(
+        errors(&validator, json!({"spec": {"replicas": 4}}), Some(old)).len(),
+        1
+    );
+}
+
+#[test]
+fn map_list_items_are_correlated_by_key_and_maps_by_entry() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {
+            "ports": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
+                    "x-kubernetes-validations": [{"rule": "self.port == oldSelf.port", "message": "port is immutable"}],
+                },
+            },
+            "labels": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "string",
+                    "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "labels are immutable"}],
+                },
+            },
+        }}},
+    });
+    let validator = compiled(&schema);
+    let old = json!({"spec": {
+        "ports": [{"name": "https", "port": 443}, {"name": "http", "port": 80}],
+        "labels": {"a": "1", "b": "2"},
+    }});
+    let new = json!({"spec": {
+        "ports": [{"name": "http", "port": 8080}, {"name": "https", "port": 443}, {"name": "new", "port": 1}],
+        "labels": {"a": "1", "b": "3", "c": "4"},
+    }});
+    // Object fields are walked in no defined order (upstream walks Go maps): compare sorted.
+    let mut found = errors(&validator, new, Some(old));
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            r#"spec.labels[b]: Invalid value: "string": labels are immutable"#,
+            r#"spec.ports[0]: Invalid value: "object": port is immutable"#,
+        ]
+    );
+}
+
+#[test]
+fn old_self_is_a_crd_error_below_an_uncorrelated_list() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"tags": {
+            "type": "array",
+            "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf"}]},
+        }}}},
+    });
+    assert_eq!(
+        compile_errors(&schema),
+        [format!(
+            r#"{PREFIX}.properties[spec].properties[tags].items.x-kubernetes-validations[0].rule: Invalid value: "self == oldSelf": oldSelf cannot be used on the uncorrelatable portion of the schema within {PREFIX}.properties[spec].properties[tags]"#
+        )]
+    );
+}
+
+#[test]
+fn rule_that_does_not_compile_is_a_crd_error() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [{"rule": "self.replicas >"}],
+    }));
+    let errors = CelValidator::compile(&schema, PREFIX).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].kind, FieldErrorKind::Invalid);
+    assert_eq!(
+        errors[0].field,
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[0].rule")
+    );
+    assert_eq!(
+        errors[0].value.as_deref(),
+        Some(
+            r#"apiextensions.ValidationRule{Rule:"self.replicas >", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}"#
+        )
+    );
+    // cel-go's `Issues.String()`: position, ANTLR's message, the line and a caret under the
+    // column (the list of expected tokens is left out of the comparison).
+    let detail = &errors[0].detail;
+    assert!(
+        detail.starts_with(
+            "compilation failed: ERROR: <input>:1:16: Syntax error: mismatched input '<EOF>' expecting {"
+        ),
+        "{detail}"
+    );
+    assert!(
+        detail.ends_with("}\n | self.replicas >\n | ...............^"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn rule_fields_are_checked_as_upstream() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "  "},
+            {"rule": "true", "message": "a\nb"},
+            {"rule": "true", "reason": "FieldValueBad"},
+            {"rule": "true", "fieldPath": ".missing"},
+            {"rule": "true", "fieldPath": ".replicas[0]"},
+            {"rule": "true", "messageExpression": "'a' +"},
+            {"rule": "true", "optionalOldSelf": true},
+        ],
+    }));
+    let at = |i: usize, field: &str| {
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[{i}].{field}")
+    };
+    let errors = compile_errors(&schema);
+    assert_eq!(errors.len(), 7, "{errors:#?}");
+    assert_eq!(
+        errors[0],
+        format!("{}: Required value: rule is not specified", at(0, "rule"))
+    );
+    assert_eq!(
+        errors[1],
+        format!(
+            r#"{}: Invalid value: "a\nb": message must not contain line breaks"#,
+            at(1, "message")
+        )
+    );
+    assert_eq!(
+        errors[2],
+        format!(
+            r#"{}: Unsupported value: "FieldValueBad": supported values: "FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired""#,
+            at(2, "reason")
+        )
+    );
+    assert_eq!(
+        errors[3],
+        format!(
+            r#"{}: Invalid value: ".missing": fieldPath must be a valid path: does not refer to a valid field"#,
+            at(3, "fieldPath")
+        )
+    );
+    assert_eq!(
+        errors[4],
+        format!(
+            r#"{}: Invalid value: ".replicas[0]": fieldPath must be a valid path: expected single quoted string but got 0"#,
+            at(4, "fieldPath")
+        )
+    );
+    assert!(
+        errors[5].starts_with(&format!("{}: Invalid value: ", at(5, "messageExpression")))
+            && errors[5].contains(": messageExpression compilation failed: ERROR: <input>:1:"),
+        "{}",
+        errors[5]
+    );
+    assert_eq!(
+        errors[6],
+        format!(
+            "{}: Invalid value: true: may not be set if oldSelf is not used in rule",
+            at(6, "optionalOldSelf")
+        )
+    );
+}
+
+#[test]
+fn evaluation_errors_are_reported_as_upstream() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "self.name == 'x'"},
+            {"rule": "self.replicas / 0 == 1", "message": "never"},
+            {"rule": "self.replicas + 'a' == 1"},
+        ],
+    }));
+    let validator = compiled(&schema);
+    assert_eq!(
+        errors(&validator, json!({"spec": {"replicas": 1}}), None),
+        [
+            r#"spec: Invalid value: "object": no such key: name evaluating rule: self.name == 'x'"#,
+            r#"spec: Invalid value: "object": division by zero evaluating rule: never"#,
+            r#"spec: Invalid value: "object": 'no such overload': call arguments did not match a supported operator, function or macro signature for rule: self.replicas + 'a' == 1"#,
+        ]
+    );
+}
+
+#[test]
+fn values_are_typed_by_the_schema() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "ratio": {"type": "number"},
+                "port": {"x-kubernetes-int-or-string": true},
+                "target": {"x-kubernetes-int-or-string": true},
+                "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "template": {"type": "object", "x-kubernetes-embedded-resource": true,
+                             "properties": {"spec": {"type": "object"}}},
+            },
+            "x-kubernetes-validations": [
+                {"rule": "self.ratio == 2.0 && self.ratio > 1.5"},
+                {"rule": "self.port == 80 && self.target == 'http'"},
+                {"rule": "self.extra.anything.deep == true"},
+                {"rule": "self.template.kind == 'Pod' && self.template.metadata.name == 'p'"},
+            ],
+        }},
+    });
+    let validator = compiled(&schema);
+    let object = json!({"spec": {
+        "ratio": 2,
+        "port": 80,
+        "target": "http",
+        "extra": {"anything": {"deep": true}},
+        "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {}},
+        "unknown": 1,
+    }});
+    assert_eq!(errors(&validator, object, None), Vec::<String>::new());
+}
+
+#[test]
+fn library_functions_real_crds_use_are_available() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "versions": {"type": "array", "items": {"type": "integer"}},
+                "rules": {"type": "array", "items": {"type": "object", "properties": {"host": {"type": "string"}}}},
+            },
+            "x-kubernetes-validations": [
+                {"rule": "self.name.lowerAscii() == 'web' && self.name.upperAscii() == 'WEB' && self.name.indexOf('e') == 1"},
+                {"rule": "self.versions.isSorted() && self.versions.sum() == 6 && self.versions.min() == 1 && self.versions.max() == 3"},
+                {"rule": "size(self.rules) == 2 && self.rules.all(r, r.host.endsWith('.io')) && self.rules.exists_one(r, r.host.contains('a'))"},
+                {"rule": "self.rules.map(r, r.host).filter(h, h.startsWith('b')) == ['b.io'] && int('7') == 7 && string(7) == '7'"},
+                {"rule": "self.name.size() > 10 ? false : true"},
+            ],
+        }},
+    });
+    let validator = compiled(&schema);
+    let good = json!({"spec": {"name": "Web", "versions": [1, 2, 3], "rules": [{"host": "a.io"}, {"host": "b.io"}]}});
+    assert_eq!(errors(&validator, good, None), Vec::<String>::new());
+    let unsorted = json!({"spec": {"name": "Web", "versions": [2, 1, 3], "rules": [{"host": "a.io"}, {"host": "b.io"}]}});
+    assert_eq!(
+        errors(&validator, unsorted, None),
+        [
+            r#"spec: Invalid value: "object": failed rule: self.versions.isSorted() && self.versions.sum() == 6 && self.versions.min() == 1 && self.versions.max() == 3"#
+        ]
+    );
+}
+
+#[test]
+fn validator_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let validator = compiled(&spec_schema(
+        json!({"x-kubernetes-validations": [{"rule": "true"}]}),
+    ));
+    shared(&validator);
+}
+
+#[test]
+fn undeclared_identifiers_are_crd_errors_and_declared_ones_are_not() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "self.replicas > 0 && replicas < 3"},
+            {"rule": "self.replicas > 0", "messageExpression": "'bad ' + name"},
+            {"rule": "[1, 2].all(x, x > 0) && {'a': 1}.exists(k, k == 'a') && type(self.replicas) == int && strings.quote('a') == '\"a\"'"},
+        ],
+    }));
+    let errors = CelValidator::compile(&schema, PREFIX).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(
+        errors[0].field,
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[0].rule")
+    );
+    assert_eq!(
+        errors[0].detail,
+        "compilation failed: ERROR: <input>:1:22: undeclared reference to 'replicas' (in container '')\n | self.replicas > 0 && replicas < 3\n | .....................^"
+    );
+    assert_eq!(
+        errors[1].field,
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[1].messageExpression")
+    );
+    assert_eq!(
+        errors[1].detail,
+        "messageExpression compilation failed: ERROR: <input>:1:10: undeclared reference to 'name' (in container '')\n | 'bad ' + name\n | .........^"
+    );
+}
+
+#[test]
+fn failures_on_unchanged_values_are_ratcheted_on_update() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {
+            "replicas": {"type": "integer", "x-kubernetes-validations": [{"rule": "self <= 5"}]},
+            "tags": {"type": "array", "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self.size() <= 3"}]}},
+            "name": {"type": "string"},
+        }}},
+    });
+    let validator = compiled(&schema);
+    let old = json!({"spec": {"replicas": 7, "tags": ["long-tag"], "name": "a"}});
+    // Only `name` changes: the values that break the newer rules are kept as they were.
+    let renamed = json!({"spec": {"replicas": 7, "tags": ["long-tag"], "name": "b"}});
+    assert!(errors(&validator, renamed.clone(), Some(old.clone())).is_empty());
+    // On create, and once those values change, the rules apply.
+    assert_eq!(errors(&validator, renamed, None).len(), 2);
+    let changed = json!({"spec": {"replicas": 8, "tags": ["long-tag", "x"], "name": "a"}});
+    assert_eq!(
+        errors(&validator, changed, Some(old)),
+        [
+            r#"spec.replicas: Invalid value: "integer": failed rule: self <= 5"#,
+            r#"spec.tags[0]: Invalid value: "string": failed rule: self.size() <= 3"#,
+        ]
+    );
+}
+
+#[test]
+fn fields_the_schema_does_not_declare_are_crd_errors() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "replicas": {"type": "integer"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "template": {"type": "object", "x-kubernetes-embedded-resource": true},
+            },
+            "x-kubernetes-validations": [
+                {"rule": "self.replicass > 0"},
+                {"rule": "!has(self.template.metadata.labels)"},
+                {"rule": "self.labels.anything == 'x' && self.template.metadata.name == 'p'"},
+            ],
+        }},
+    });
+    let errors = CelValidator::compile(&schema, PREFIX).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_eq!(
+        errors[0].detail,
+        "compilation failed: ERROR: <input>:1:5: undefined field 'replicass'\n | self.replicass > 0\n | ....^"
+    );
+    assert_eq!(
+        errors[1].field,
+        format!("{PREFIX}.properties[spec].x-kubernetes-validations[1].rule")
+    );
+    assert!(
+        errors[1]
+            .detail
+            .starts_with("compilation failed: ERROR: <input>:1:")
+            && errors[1].detail.contains(": undefined field 'labels'"),
+        "{}",
+        errors[1].detail
+    );
+}
+
+#[test]
+fn rules_whose_result_is_known_not_to_be_a_bool_are_crd_errors() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "self.replicas"},
+            {"rule": "'yes'"},
+            {"rule": "size(self.name)"},
+            {"rule": "true"},
+            {"rule": "has(self.name) ? self.name != '' : true"},
+        ],
+    }));
+    let errors = compile_errors(&schema);
+    let at = |i: usize| format!("{PREFIX}.properties[spec].x-kubernetes-validations[{i}].rule");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    for (i, error) in errors.iter().enumerate() {
+        assert!(
+            error.starts_with(&format!(
+                "{}: Invalid value: apiextensions.ValidationRule{{",
+                at(i)
+            )),
+            "{error}"
+        );
+        assert!(
+            error.ends_with("}: cel expression must evaluate to a bool"),
+            "{error}"
+        );
+    }
+}
