@@ -5,6 +5,7 @@
 //! apiextensions server are their own issues, and until they land their paths answer upstream's
 //! 404 Status like any other unknown path.
 
+pub mod aggregator;
 pub mod core;
 pub mod discovery;
 pub mod system;
@@ -74,7 +75,21 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
     tokio::spawn(clusterrole_aggregation::run(clusterroles));
     ctx.access.attach(&stores).await?;
 
-    Ok(core_server(&ctx, catalog, stores, not_found()))
+    // One discovery registry, shared by core (which serves it) and the aggregator (which
+    // registers APIService group/versions in it).
+    let discovery = Arc::new(discovery::DiscoveryRegistry::new(
+        catalog,
+        Some(ctx.config.server.listen.to_string()),
+    ));
+    let aggregator = aggregator::Aggregator::new(
+        ctx.storage.clone(),
+        &stores,
+        discovery.clone(),
+        &ctx.config.server.data_dir,
+    )?;
+    aggregator.start(catalog).await?;
+    let core = core_server(&ctx, catalog, stores, discovery, not_found());
+    Ok(aggregator.router(core))
 }
 
 /// The last server of the chain: upstream's 404 Status for every path.
@@ -90,6 +105,7 @@ fn core_server(
     ctx: &ServerContext,
     catalog: &'static catalog::Catalog,
     stores: Arc<core::StoreRegistry>,
+    discovery: Arc<discovery::DiscoveryRegistry>,
     next: Router,
 ) -> Router {
     let system = system::router(system::SystemState {
@@ -101,11 +117,8 @@ fn core_server(
     let openapi =
         crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)))
             .route_layer(from_fn_with_state(httplog::CORE_OPENAPI, mark_handled_by));
-    let discovery = discovery::router(Arc::new(discovery::DiscoveryRegistry::new(
-        catalog,
-        Some(ctx.config.server.listen.to_string()),
-    )))
-    .route_layer(from_fn_with_state(httplog::CORE_DISCOVERY, mark_handled_by));
+    let discovery = discovery::router(discovery)
+        .route_layer(from_fn_with_state(httplog::CORE_DISCOVERY, mark_handled_by));
     // Discovery answers `/api`, `/apis` and the group/version paths the REST router hands it (those
     // with no resource segment); what it does not know goes on to the next server.
     let discovery = discovery.fallback_service(next);
