@@ -3,14 +3,15 @@
 //! `pkg/controllers/status/remote/remote_available_controller.go` (reasons and messages byte for
 //! byte), `pkg/controllers/status/local` (`Local`) and the aggregated discovery manager.
 //!
-//! [`run`] re-checks every APIService when an APIService, Service or Endpoints object changes
-//! (through the stores' watches) and every [`RESYNC_PERIOD`]. A check of a remote APIService
+//! [`run`] re-checks every APIService when an APIService changes, when a Service an APIService
+//! points at or its Endpoints change (through the stores' watches), and every
+//! [`RESYNC_PERIOD`]. A check of a remote APIService
 //! resolves its Service ([`super::resolve`]) and GETs `/apis/<group>/<version>` from the
 //! endpoint (any certificate accepted, the front-proxy client certificate presented, as user
 //! `system:kube-aggregator` in `system:masters`); the APIResourceList answered is what discovery
 //! then lists for the group/version. Statuses are written only when the condition changes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -285,6 +286,16 @@ pub async fn sync_all(aggregator: &Aggregator) {
     };
     let mut routes = HashMap::new();
     let mut documents = Vec::new();
+    let referenced: HashSet<(String, String)> = list
+        .items
+        .iter()
+        .filter_map(service_of)
+        .map(|(namespace, name, _)| (namespace, name))
+        .collect();
+    *aggregator
+        .referenced_services
+        .write()
+        .unwrap_or_else(|e| e.into_inner()) = referenced;
     for api_service in &list.items {
         let (availability, resources) = check(aggregator, api_service).await;
         let name = name_of(api_service);
@@ -393,12 +404,17 @@ fn update_discovery(
 /// Runs the controller forever (see the module documentation).
 pub async fn run(aggregator: Arc<Aggregator>) {
     let trigger = Arc::new(Notify::new());
-    for store in [
+    tokio::spawn(notify_on_change(
         aggregator.api_services.clone(),
-        aggregator.services.clone(),
-        aggregator.endpoints.clone(),
-    ] {
-        tokio::spawn(notify_on_change(store, trigger.clone()));
+        trigger.clone(),
+        None,
+    ));
+    for store in [aggregator.services.clone(), aggregator.endpoints.clone()] {
+        tokio::spawn(notify_on_change(
+            store,
+            trigger.clone(),
+            Some(aggregator.clone()),
+        ));
     }
     loop {
         tokio::select! {
@@ -409,13 +425,30 @@ pub async fn run(aggregator: Arc<Aggregator>) {
     }
 }
 
-/// Wakes `trigger` on every event of `store`'s watch, watching again when the watch ends.
-async fn notify_on_change(store: Arc<Store>, trigger: Arc<Notify>) {
+/// Wakes `trigger` on the events of `store`'s watch (with `services_of`, only on events of
+/// objects named as a Service some APIService points at), watching again when the watch ends.
+async fn notify_on_change(
+    store: Arc<Store>,
+    trigger: Arc<Notify>,
+    services_of: Option<Arc<Aggregator>>,
+) {
     loop {
         match store.watch(None, &ListOptions::default()).await {
             Ok(mut events) => {
-                while events.next().await.is_some() {
-                    trigger.notify_one();
+                while let Some(event) = events.next().await {
+                    let object = event.object();
+                    let relevant = services_of.as_ref().is_none_or(|aggregator| {
+                        let meta = |field: &str| {
+                            object
+                                .pointer(&format!("/metadata/{field}"))
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                        };
+                        aggregator.references_service(meta("namespace"), meta("name"))
+                    });
+                    if relevant {
+                        trigger.notify_one();
+                    }
                 }
             }
             Err(err) => {

@@ -26,7 +26,7 @@ pub mod validation;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -95,6 +95,9 @@ pub struct Aggregator {
     routes: RwLock<HashMap<(String, String), Arc<proxy::ProxyRoute>>>,
     /// The remote group/versions registered in discovery by [`available`].
     registered: Mutex<BTreeSet<(String, String)>>,
+    /// `(namespace, name)` of the Services APIServices point at: changes of these Services and
+    /// of their Endpoints trigger a check.
+    referenced_services: RwLock<HashSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -147,6 +150,7 @@ impl Aggregator {
             client_ca_pem,
             routes: RwLock::new(HashMap::new()),
             registered: Mutex::new(BTreeSet::new()),
+            referenced_services: RwLock::new(HashSet::new()),
         }))
     }
 
@@ -197,6 +201,14 @@ impl Aggregator {
             .unwrap_or_else(|e| e.into_inner())
             .get(&(group.to_string(), version.to_string()))
             .cloned()
+    }
+
+    /// Whether an APIService points at Service `namespace`/`name` (as of the last check).
+    pub fn references_service(&self, namespace: &str, name: &str) -> bool {
+        self.referenced_services
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(namespace.to_string(), name.to_string()))
     }
 
     /// The aggregator's router: APIServices and proxied group/versions here, everything else

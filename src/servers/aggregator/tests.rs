@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
+use futures::StreamExt;
 use http::{HeaderMap, StatusCode};
+use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -306,6 +308,7 @@ async fn extension_server(seen: Arc<Mutex<Vec<Seen>>>) -> (String, String) {
                             headers: request.headers().clone(),
                             client_cert,
                         });
+                        let watch = request.uri().query() == Some("watch=true");
                         let body = match request.uri().path() {
                             "/apis/wardle.example.com/v1alpha1" => json!({
                                 "kind": "APIResourceList", "apiVersion": "v1",
@@ -319,12 +322,26 @@ async fn extension_server(seen: Arc<Mutex<Vec<Seen>>>) -> (String, String) {
                                 "metadata": {}, "items": []})
                             }
                         };
+                        // A watch sends one event and then stays open: only a streaming proxy
+                        // passes the event on.
+                        let body: BoxBody<bytes::Bytes, std::convert::Infallible> = if watch {
+                            let event = http_body::Frame::data(bytes::Bytes::from_static(
+                                b"{\"type\":\"ADDED\"}\n",
+                            ));
+                            let events = futures::stream::once(async move {
+                                Ok::<_, std::convert::Infallible>(event)
+                            })
+                            .chain(futures::stream::pending());
+                            BodyExt::boxed(http_body_util::StreamBody::new(events))
+                        } else {
+                            BodyExt::boxed(http_body_util::Full::new(bytes::Bytes::from(
+                                body.to_string(),
+                            )))
+                        };
                         Ok::<_, std::convert::Infallible>(
                             http::Response::builder()
                                 .header("content-type", "application/json")
-                                .body(http_body_util::Full::new(bytes::Bytes::from(
-                                    body.to_string(),
-                                )))
+                                .body(body)
                                 .unwrap(),
                         )
                     }
@@ -520,6 +537,8 @@ async fn remote_api_service_is_checked_discovered_and_proxied() {
 
     // No Service yet.
     available::sync_all(&f.aggregator).await;
+    assert!(f.aggregator.references_service("ext", "api"));
+    assert!(!f.aggregator.references_service("ext", "other"));
     assert_eq!(
         condition(&f, "v1alpha1.wardle.example.com").await,
         (
@@ -600,6 +619,29 @@ async fn remote_api_service_is_checked_discovered_and_proxied() {
             .collect::<Vec<_>>(),
         vec!["system:masters", "system:authenticated"]
     );
+
+    // Watches stream: the first event arrives while the response is still open.
+    let mut watch = Request::builder()
+        .uri("/apis/wardle.example.com/v1alpha1/flunders?watch=true")
+        .body(Body::empty())
+        .unwrap();
+    watch.extensions_mut().insert(UserInfo {
+        name: "kubernetes-admin".into(),
+        ..Default::default()
+    });
+    let response = router.clone().oneshot(watch).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("the first event arrives before the watch ends")
+        .expect("a frame")
+        .expect("no error");
+    assert_eq!(
+        first.into_data().expect("data").as_ref(),
+        b"{\"type\":\"ADDED\"}\n"
+    );
+    drop(body);
 
     // The APIService itself is served through the REST layer.
     let (status, body) = request(
