@@ -128,6 +128,7 @@ pub async fn check(
     let address = match resolve_endpoint(
         &aggregator.services,
         &aggregator.endpoints,
+        &aggregator.endpoint_slices,
         &namespace,
         &name,
         port,
@@ -409,7 +410,11 @@ pub async fn run(aggregator: Arc<Aggregator>) {
         trigger.clone(),
         None,
     ));
-    for store in [aggregator.services.clone(), aggregator.endpoints.clone()] {
+    for store in [
+        aggregator.services.clone(),
+        aggregator.endpoints.clone(),
+        aggregator.endpoint_slices.clone(),
+    ] {
         tokio::spawn(notify_on_change(
             store,
             trigger.clone(),
@@ -426,7 +431,8 @@ pub async fn run(aggregator: Arc<Aggregator>) {
 }
 
 /// Wakes `trigger` on the events of `store`'s watch (with `services_of`, only on events of
-/// objects named as a Service some APIService points at), watching again when the watch ends.
+/// objects named as, or EndpointSlices labelled for, a Service some APIService points at),
+/// watching again when the watch ends.
 async fn notify_on_change(
     store: Arc<Store>,
     trigger: Arc<Notify>,
@@ -444,7 +450,13 @@ async fn notify_on_change(
                                 .and_then(Value::as_str)
                                 .unwrap_or("")
                         };
+                        let slice_service = object
+                            .pointer("/metadata/labels")
+                            .and_then(|labels| labels.get(super::resolve::SERVICE_NAME_LABEL))
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
                         aggregator.references_service(meta("namespace"), meta("name"))
+                            || aggregator.references_service(meta("namespace"), slice_service)
                     });
                     if relevant {
                         trigger.notify_one();

@@ -83,6 +83,7 @@ pub struct Aggregator {
     api_services: Arc<Store>,
     services: Arc<Store>,
     endpoints: Arc<Store>,
+    endpoint_slices: Arc<Store>,
     configmaps: Arc<Store>,
     discovery: Arc<DiscoveryRegistry>,
     identity: proxy::ProxyIdentity,
@@ -108,7 +109,8 @@ impl std::fmt::Debug for Aggregator {
 
 impl Aggregator {
     /// An aggregator storing APIServices in `storage`, resolving Services through the core
-    /// `services`, `endpoints` (and publishing through `configmaps`) stores of `core_stores`,
+    /// `services`, `endpoints`, `discovery.k8s.io/v1` `endpointslices` (and publishing through
+    /// `configmaps`) stores of `core_stores`,
     /// registering discovery in `discovery`, and proxying with the front-proxy client
     /// certificate under `data_dir` (created at first start, [`crate::pki::ensure_front_proxy`]).
     ///
@@ -143,6 +145,10 @@ impl Aggregator {
             api_services,
             services: core_store("services")?,
             endpoints: core_store("endpoints")?,
+            endpoint_slices: core_stores
+                .get("discovery.k8s.io", "v1", "endpointslices")
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("the core server has no endpointslices store"))?,
             configmaps: core_store("configmaps")?,
             discovery,
             identity,

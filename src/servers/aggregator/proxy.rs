@@ -301,6 +301,7 @@ pub async fn forward(aggregator: &Aggregator, route: &ProxyRoute, request: Reque
     let address = match super::resolve::resolve_endpoint(
         &aggregator.services,
         &aggregator.endpoints,
+        &aggregator.endpoint_slices,
         &route.namespace,
         &route.service,
         route.port,

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use super::autoregister::{self, Automanaged, AUTOMANAGED_LABEL, CRD_PRIORITY};
 use super::available::{self, with_condition, Availability};
 use super::proxy::{escape_extra_key, set_auth_proxy_headers};
-use super::resolve::endpoint_address;
+use super::resolve::{endpoint_address, endpoint_slice_address};
 use super::validation::validate_api_service;
 use super::*;
 use crate::filters::authn::UserInfo;
@@ -148,6 +148,23 @@ fn endpoint_address_picks_the_named_port() {
 }
 
 #[test]
+fn endpoint_slice_address_skips_unready_endpoints() {
+    let slice = json!({
+        "addressType": "IPv4",
+        "endpoints": [
+            {"addresses": ["10.0.0.9"], "conditions": {"ready": false}},
+            {"addresses": ["10.0.0.10"], "conditions": {}},
+        ],
+        "ports": [{"name": "https", "port": 6443}],
+    });
+    assert_eq!(
+        endpoint_slice_address(&slice, "https").as_deref(),
+        Some("10.0.0.10:6443")
+    );
+    assert_eq!(endpoint_slice_address(&slice, "http"), None);
+}
+
+#[test]
 fn conditions_change_only_when_the_availability_does() {
     let passed = Availability {
         status: "True",
@@ -233,8 +250,14 @@ async fn fixture() -> Fixture {
         apiary_rocksdb::open(opts).await.expect("open rocksdb");
     let mut stores = StoreRegistry::new();
     let builtin = catalog::builtin();
-    for plural in ["services", "endpoints", "configmaps", "namespaces"] {
-        let info = builtin.lookup("", "v1", plural).expect("catalogue row");
+    for (group, plural) in [
+        ("", "services"),
+        ("", "endpoints"),
+        ("", "configmaps"),
+        ("", "namespaces"),
+        ("discovery.k8s.io", "endpointslices"),
+    ] {
+        let info = builtin.lookup(group, "v1", plural).expect("catalogue row");
         stores.insert(Arc::new(Store::new(
             info,
             storage.clone(),
@@ -567,6 +590,33 @@ async fn remote_api_service_is_checked_discovered_and_proxied() {
     assert_eq!(
         condition(&f, "v1alpha1.wardle.example.com").await.1,
         "EndpointsNotFound"
+    );
+    let slices = f
+        .stores
+        .get("discovery.k8s.io", "v1", "endpointslices")
+        .unwrap();
+    slices
+        .create(
+            Some("ext"),
+            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "api-abc", "namespace": "ext",
+                    "labels": {"kubernetes.io/service-name": "api"}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": [ip], "conditions": {"ready": false}}],
+                "ports": [{"name": "https", "port": port}]}),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+    available::sync_all(&f.aggregator).await;
+    assert_eq!(
+        condition(&f, "v1alpha1.wardle.example.com").await,
+        (
+            "False".into(),
+            "MissingEndpoints".into(),
+            "endpoints for service/api in \"ext\" have no addresses with port name \"https\""
+                .into()
+        )
     );
     let endpoints = f.stores.get("", "v1", "endpoints").unwrap();
     endpoints
