@@ -9,6 +9,8 @@
 //! | `admin.crt`, `admin.key` | the admin client certificate (1 year; CN `kubernetes-admin`, O `system:masters`) |
 //! | `admin.kubeconfig` | cluster `apiary`, user `admin`, context `apiary`, everything embedded |
 //! | `sa.key` | the ECDSA P-256 key ServiceAccount tokens are signed with ([`ensure_service_account_key`]) |
+//! | `front-proxy-ca.crt`, `front-proxy-ca.key` | the front-proxy CA (10 years; [`ensure_front_proxy`]): extension API servers trust it for the aggregator's client certificate |
+//! | `front-proxy-client.crt`, `front-proxy-client.key` | the aggregator's proxy client certificate (1 year; CN `front-proxy-client`) |
 //!
 //! Private keys (and the kubeconfig, which embeds one) are written with mode 0600. Later starts
 //! reuse the files. A leaf certificate is re-issued when it is missing or unreadable, expires
@@ -45,6 +47,15 @@ pub const KUBECONFIG_USER: &str = "admin";
 pub const KUBECONFIG_CONTEXT: &str = "apiary";
 
 const CA_COMMON_NAME: &str = "apiary-ca";
+const FRONT_PROXY_CA_COMMON_NAME: &str = "apiary-front-proxy-ca";
+/// The front-proxy CA and the aggregator's client certificate under `data_dir`.
+pub const FRONT_PROXY_CA_CERT_FILE: &str = "front-proxy-ca.crt";
+pub const FRONT_PROXY_CA_KEY_FILE: &str = "front-proxy-ca.key";
+pub const FRONT_PROXY_CLIENT_CERT_FILE: &str = "front-proxy-client.crt";
+pub const FRONT_PROXY_CLIENT_KEY_FILE: &str = "front-proxy-client.key";
+/// The common name of the aggregator's proxy client certificate, as kubeadm names it; extension
+/// servers list it in `requestheader-allowed-names`.
+pub const FRONT_PROXY_CLIENT_NAME: &str = "front-proxy-client";
 const SERVING_COMMON_NAME: &str = "kube-apiserver";
 const CA_VALIDITY_YEARS: i16 = 10;
 const LEAF_VALIDITY_YEARS: i16 = 1;
@@ -192,19 +203,95 @@ pub fn server_url(listen: SocketAddr) -> String {
 
 /// Loads the CA, or creates it when either file is missing. Returns its key, its certificate and
 /// whether it was created now.
+/// The front-proxy CA and the client certificate the aggregator presents to extension API
+/// servers, in PEM.
+#[derive(Debug, Clone)]
+pub struct FrontProxyPki {
+    /// The CA extension servers verify the proxy's client certificate with
+    /// (`requestheader-client-ca-file`).
+    pub ca_cert_pem: String,
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+}
+
+/// Creates (or reuses) the front-proxy CA and the aggregator's proxy client certificate (CN
+/// [`FRONT_PROXY_CLIENT_NAME`], client auth) under `data_dir`, with the same reuse and renewal
+/// rules as [`ensure`]'s certificates. The front-proxy CA is separate from the cluster CA, as
+/// kube-apiserver's `--requestheader-client-ca-file`: a certificate of the cluster CA must not
+/// be able to assert request headers.
+pub fn ensure_front_proxy(data_dir: &Path) -> Result<FrontProxyPki, PkiError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| io_error(data_dir, source))?;
+    let now = jiff::Timestamp::now();
+    let (ca_key, ca_cert_pem, ca_created) = ensure_named_ca(
+        data_dir,
+        FRONT_PROXY_CA_CERT_FILE,
+        FRONT_PROXY_CA_KEY_FILE,
+        FRONT_PROXY_CA_COMMON_NAME,
+        now,
+    )?;
+    let ca = ca_issuer(
+        &ca_cert_pem,
+        &ca_key,
+        &data_dir.join(FRONT_PROXY_CA_CERT_FILE),
+    )?;
+    let (client_cert_pem, client_key_pem) = ensure_leaf(
+        data_dir,
+        FRONT_PROXY_CLIENT_CERT_FILE,
+        FRONT_PROXY_CLIENT_KEY_FILE,
+        ca_created,
+        now,
+        &ca,
+        |_| true,
+        || Ok(front_proxy_client_params(now)),
+    )?;
+    Ok(FrontProxyPki {
+        ca_cert_pem,
+        client_cert_pem,
+        client_key_pem,
+    })
+}
+
+fn front_proxy_client_params(now: jiff::Timestamp) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, FRONT_PROXY_CLIENT_NAME);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params, now, LEAF_VALIDITY_YEARS);
+    params
+}
+
 fn ensure_ca(data_dir: &Path, now: jiff::Timestamp) -> Result<(KeyPair, String, bool), PkiError> {
-    let cert_path = data_dir.join(CA_CERT_FILE);
-    let key_path = data_dir.join(CA_KEY_FILE);
+    ensure_named_ca(data_dir, CA_CERT_FILE, CA_KEY_FILE, CA_COMMON_NAME, now)
+}
+
+/// Loads the CA `cert_file`/`key_file` under `data_dir`, or creates it with `common_name`;
+/// the boolean says whether it was just created.
+fn ensure_named_ca(
+    data_dir: &Path,
+    cert_file: &str,
+    key_file: &str,
+    common_name: &str,
+    now: jiff::Timestamp,
+) -> Result<(KeyPair, String, bool), PkiError> {
+    let cert_path = data_dir.join(cert_file);
+    let key_path = data_dir.join(key_file);
     if cert_path.is_file() && key_path.is_file() {
         let cert_pem = read_file(&cert_path)?;
         let key = load_key(&key_path)?;
         return Ok((key, cert_pem, false));
     }
     let key = KeyPair::generate()?;
-    let cert = ca_params(now).self_signed(&key)?;
+    let cert = ca_params(common_name, now).self_signed(&key)?;
     write_file(&key_path, key.serialize_pem().as_bytes(), true)?;
     write_file(&cert_path, cert.pem().as_bytes(), false)?;
-    tracing::info!(path = %cert_path.display(), "created the cluster CA");
+    tracing::info!(path = %cert_path.display(), "created a CA");
     Ok((key, cert.pem(), true))
 }
 
@@ -319,12 +406,12 @@ fn serving_cert_covers(cert: &x509_parser::certificate::X509Certificate<'_>, hos
     })
 }
 
-fn ca_params(now: jiff::Timestamp) -> CertificateParams {
+fn ca_params(common_name: &str, now: jiff::Timestamp) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     params
         .distinguished_name
-        .push(DnType::CommonName, CA_COMMON_NAME);
+        .push(DnType::CommonName, common_name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
@@ -665,5 +752,30 @@ mod tests {
             .decode(ca)
             .expect("base64");
         assert_eq!(decoded, pki.ca_cert_pem.as_bytes());
+    }
+
+    #[test]
+    fn front_proxy_pki_is_created_once_and_signed_by_its_own_ca() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cluster = ensure(dir.path(), "127.0.0.1:6443".parse().expect("addr")).expect("pki");
+        let first = ensure_front_proxy(dir.path()).expect("front proxy");
+        assert_ne!(first.ca_cert_pem, cluster.ca_cert_pem);
+        let (_, client) =
+            x509_parser::pem::parse_x509_pem(first.client_cert_pem.as_bytes()).expect("pem");
+        let client = client.parse_x509().expect("x509");
+        let cn: Vec<&str> = client
+            .subject()
+            .iter_common_name()
+            .filter_map(|cn| cn.as_str().ok())
+            .collect();
+        assert_eq!(cn, vec![FRONT_PROXY_CLIENT_NAME]);
+        let (_, ca) = x509_parser::pem::parse_x509_pem(first.ca_cert_pem.as_bytes()).expect("pem");
+        let ca = ca.parse_x509().expect("x509");
+        client
+            .verify_signature(Some(ca.public_key()))
+            .expect("signed by the front-proxy CA");
+        let again = ensure_front_proxy(dir.path()).expect("second start");
+        assert_eq!(again.ca_cert_pem, first.ca_cert_pem);
+        assert_eq!(again.client_cert_pem, first.client_cert_pem);
     }
 }

@@ -97,6 +97,26 @@ fn crd_is_established_served_and_discoverable() {
             "all"
         ]
     );
+    // The aggregator lists the CRD group/version as a local APIService.
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "apiservice",
+            "v1.stable.example.com",
+            "-o",
+            "jsonpath={.spec.groupPriorityMinimum} {.spec.versionPriority} {.metadata.labels.kube-aggregator\\.kubernetes\\.io/automanaged}"
+        ]),
+        "1000 100 true"
+    );
+    eventually("the CRD APIService to be Available", || {
+        apiary.ok(&[
+            "get",
+            "apiservice",
+            "v1.stable.example.com",
+            "-o",
+            "jsonpath={.status.conditions[0].status}/{.status.conditions[0].reason}",
+        ]) == "True/Local"
+    });
     let legacy = apiary.ok(&["get", "--raw", "/apis/stable.example.com/v1"]);
     let legacy: serde_json::Value = serde_json::from_str(&legacy).unwrap();
     let names: Vec<&str> = legacy["resources"]

@@ -24,22 +24,18 @@ use super::server::ApiExtensionsServer;
 use crate::api::discovery::{APIResource, FRESHNESS_CURRENT};
 use crate::api::status::ApiResult;
 use crate::registry::catalog::dynamic::{self, DynamicResource};
-use crate::registry::catalog::{api_service_priority, ApiServicePriority, Codec, ResourceInfo};
+use crate::registry::catalog::{api_service_priority, Codec, ResourceInfo};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
 use crate::registry::store::WatchEventType;
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
+use crate::servers::aggregator::autoregister::{self, Automanaged, CRD_PRIORITY};
+use crate::servers::aggregator::Aggregator;
 use crate::servers::core::StoreRegistry;
 use crate::servers::discovery::{DiscoveryRegistry, DiscoverySource, GroupVersionDocument};
 
 /// Pause before retrying a failed pass or listing again after a failed watch.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
-
-/// The APIService priority of CRD group/versions (upstream's `crdregistration` controller).
-const CRD_PRIORITY: ApiServicePriority = ApiServicePriority {
-    group: 1000,
-    version: 100,
-};
 
 /// One served custom resource version and the store serving it.
 struct ServedStore {
@@ -56,6 +52,10 @@ pub struct CrdController {
     server: Arc<ApiExtensionsServer>,
     /// `(group, version, plural)` -> the store currently serving it.
     served: tokio::sync::Mutex<HashMap<(String, String, String), ServedStore>>,
+    /// Keeps a local APIService per served group/version (upstream's `crdregistration`).
+    aggregator: Arc<Aggregator>,
+    /// The group/versions whose local APIService exists.
+    registered: tokio::sync::Mutex<HashSet<(String, String)>>,
 }
 
 impl CrdController {
@@ -65,6 +65,7 @@ impl CrdController {
         storage: Arc<dyn apiary_storage::Storage>,
         discovery: Arc<DiscoveryRegistry>,
         server: Arc<ApiExtensionsServer>,
+        aggregator: Arc<Aggregator>,
     ) -> Arc<Self> {
         Arc::new(Self {
             crds,
@@ -73,6 +74,8 @@ impl CrdController {
             discovery,
             server,
             served: tokio::sync::Mutex::new(HashMap::new()),
+            aggregator,
+            registered: tokio::sync::Mutex::new(HashSet::new()),
         })
     }
 
@@ -245,9 +248,57 @@ impl CrdController {
                     }),
             )
             .collect();
+        let group_versions: HashSet<(String, String)> = served
+            .keys()
+            .map(|(group, version, _)| (group.clone(), version.clone()))
+            .collect();
+        drop(served);
         self.server.publish(stores, terminating, scale);
         self.discovery
             .set_source(DiscoverySource::CustomResources, documents);
+        self.sync_api_services(group_versions).await;
+    }
+
+    /// One local APIService per group/version CRDs serve, and one for the CRD group itself.
+    async fn sync_api_services(&self, mut wanted: HashSet<(String, String)>) {
+        wanted.insert((GROUP.to_string(), "v1".to_string()));
+        let mut registered = self.registered.lock().await;
+        for (group, version) in &wanted {
+            if registered.contains(&(group.clone(), version.clone())) {
+                continue;
+            }
+            let (priority, managed) = match api_service_priority(group, version) {
+                Some(priority) if group == GROUP => (priority, Automanaged::OnStart),
+                _ => (CRD_PRIORITY, Automanaged::Sync),
+            };
+            let result = autoregister::ensure_local_api_service(
+                &self.aggregator,
+                group,
+                version,
+                priority,
+                managed,
+            )
+            .await;
+            match result {
+                Ok(()) => {
+                    registered.insert((group.clone(), version.clone()));
+                }
+                Err(err) => {
+                    tracing::warn!(%group, %version, error = %err, "CRD APIService not registered")
+                }
+            }
+        }
+        let gone: Vec<(String, String)> = registered.difference(&wanted).cloned().collect();
+        for (group, version) in gone {
+            match autoregister::remove_local_api_service(&self.aggregator, &group, &version).await {
+                Ok(()) => {
+                    registered.remove(&(group, version));
+                }
+                Err(err) => {
+                    tracing::warn!(%group, %version, error = %err, "CRD APIService not removed")
+                }
+            }
+        }
     }
 
     /// A new store for `version`, registered with the dynamic catalogue and the printer.

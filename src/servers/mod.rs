@@ -1,10 +1,13 @@
 //! The delegating servers: aggregator -> core -> apiextensions -> not found.
 //!
 //! Each server is an axum `Router` whose fallback is the next server, as kube-apiserver chains its
-//! servers by delegation: core -> apiextensions ([`crate::apiextensions`]) -> not found. The
-//! discovery documents are one [`discovery::DiscoveryRegistry`] the servers share: built-in
-//! groups are static, CRD groups are registered by the CRD controller.
+//! servers by delegation: aggregator ([`aggregator`]: APIServices, proxying to extension API
+//! servers) -> core -> apiextensions ([`crate::apiextensions`]: CRDs and custom resources) -> not
+//! found. The discovery documents are one [`discovery::DiscoveryRegistry`] the servers share:
+//! built-in groups are static, remote groups are registered by the aggregator, CRD groups by the
+//! CRD controller.
 
+pub mod aggregator;
 pub mod core;
 pub mod discovery;
 pub mod system;
@@ -74,19 +77,29 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
     tokio::spawn(clusterrole_aggregation::run(clusterroles));
     ctx.access.attach(&stores).await?;
 
+    // One discovery registry: core serves it; the aggregator (APIServices) and the CRD
+    // controller register their group/versions in it.
     let discovery = Arc::new(discovery::DiscoveryRegistry::new(
         catalog,
         Some(ctx.config.server.listen.to_string()),
     ));
+    let aggregator = aggregator::Aggregator::new(
+        ctx.storage.clone(),
+        &stores,
+        discovery.clone(),
+        &ctx.config.server.data_dir,
+    )?;
+    aggregator.start(catalog).await?;
     let (extensions, extensions_server) =
-        apiextensions_server(&ctx, &namespaces, discovery.clone()).await?;
+        apiextensions_server(&ctx, &namespaces, discovery.clone(), aggregator.clone()).await?;
     let custom_resources = extensions_server.clone();
     tokio::spawn(
         namespace::NamespaceController::new(namespaces.clone(), contents)
             .with_dynamic_contents(Arc::new(move || custom_resources.namespaced_stores()))
             .run(),
     );
-    Ok(core_server(&ctx, catalog, stores, discovery, extensions))
+    let core = core_server(&ctx, catalog, stores, discovery, extensions);
+    Ok(aggregator.router(core))
 }
 
 /// The apiextensions server: CRDs and their custom resources. Serves the CRDs stored so far
@@ -95,6 +108,7 @@ async fn apiextensions_server(
     ctx: &ServerContext,
     namespaces: &Arc<Store>,
     discovery: Arc<discovery::DiscoveryRegistry>,
+    aggregator: Arc<aggregator::Aggregator>,
 ) -> anyhow::Result<(Router, Arc<server::ApiExtensionsServer>)> {
     let crds = Arc::new(Store::new(
         &crd_store::CRD_RESOURCE,
@@ -111,6 +125,7 @@ async fn apiextensions_server(
         ctx.storage.clone(),
         discovery,
         server.clone(),
+        aggregator,
     );
     controller
         .reconcile()
