@@ -283,7 +283,9 @@ fn schema_validation_defaults_and_pruning() {
     let out = apiary.kubectl_with_stdin(&["create", "-f", "-"], Some(&wrong_type));
     assert_eq!(
         stderr(&out).trim(),
-        r#"The CronTab "my-cron" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string""#
+        "The CronTab \"my-cron\" is invalid: \n\
+         * spec.replicas: Invalid value: \"string\": spec.replicas in body must be of type integer: \"string\"\n\
+         * <nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
     );
     // Unknown fields: refused under kubectl's default strict validation, pruned without it.
     let unknown = CRONTAB.replace("replicas: 2", "replicas: 2\n  color: blue");

@@ -209,8 +209,9 @@ pub struct CustomResourceStrategy {
 }
 
 impl CustomResourceStrategy {
-    /// Upstream's order: the OpenAPI schema, then the CEL rules, unless a value has the wrong
-    /// type; then upstream's `hasBlockingErr` says the rules were not checked.
+    /// Upstream's order: the OpenAPI schema, then the CEL rules, unless the schema found an error
+    /// that blocks them (upstream's `hasBlockingErr`: wrong type, required, enum, too long, too
+    /// many); then one more error says the rules were not checked.
     fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
         let mut errors = match &self.schema {
             Some(schema) => schema::validate(schema, obj),
@@ -219,7 +220,17 @@ impl CustomResourceStrategy {
         let Some(rules) = &self.rules else {
             return errors;
         };
-        if errors.iter().any(|e| e.kind == FieldErrorKind::TypeInvalid) {
+        let blocking = |kind: FieldErrorKind| {
+            matches!(
+                kind,
+                FieldErrorKind::NotSupported
+                    | FieldErrorKind::Required
+                    | FieldErrorKind::TooLong
+                    | FieldErrorKind::TooMany
+                    | FieldErrorKind::TypeInvalid
+            )
+        };
+        if errors.iter().any(|e| blocking(e.kind)) {
             errors.push(FieldError {
                 kind: FieldErrorKind::Invalid,
                 field: "<nil>".into(),
