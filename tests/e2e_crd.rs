@@ -494,6 +494,7 @@ fn watch_sees_custom_resource_events() {
         }
     }
     let _ = watch.kill();
+    let _ = watch.wait();
     assert_eq!(seen, ["ADDED my-cron", "DELETED my-cron"]);
 }
 

@@ -18,14 +18,14 @@ use crate::registry::validation::{quote, FieldError, FieldErrorKind};
 /// Upstream's `celconfig.MaxEvaluatedMessageExpressionSizeBytes`.
 const MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES: usize = 5 * 1024;
 
+/// A function of a list receiver (`[1, 2].isSorted()`).
+type ListFunction = fn(This<Arc<Vec<cel::Value>>>) -> Result<cel::Value, ExecutionError>;
+
 /// The root context every rule runs in: the environment and the Kubernetes list functions
 /// (`isSorted`, `sum`, `min`, `max`) that the crate's library lacks.
 pub(super) fn root_context(env: &Arc<Env>) -> Context<'static, 'static> {
     let mut context = Context::with_env(Arc::clone(env));
-    let functions: [(
-        &str,
-        fn(This<Arc<Vec<cel::Value>>>) -> Result<cel::Value, ExecutionError>,
-    ); 4] = [
+    let functions: [(&str, ListFunction); 4] = [
         ("isSorted", is_sorted),
         ("sum", sum),
         ("min", min),

@@ -71,15 +71,14 @@ fn validate_embedded(obj: &Map<String, Value>, path: &str, errors: &mut Vec<Fiel
         Some(Value::String(v)) if v.is_empty() => {
             errors.push(invalid(api_version_path, quote(v), "must not be empty"));
         }
-        Some(Value::String(v)) => {
-            if v.matches('/').count() > 1 {
-                errors.push(invalid(
-                    api_version_path,
-                    quote(v),
-                    format!("unexpected GroupVersion string: {v}"),
-                ));
-            }
+        Some(Value::String(v)) if v.matches('/').count() > 1 => {
+            errors.push(invalid(
+                api_version_path,
+                quote(v),
+                format!("unexpected GroupVersion string: {v}"),
+            ));
         }
+        Some(Value::String(_)) => {}
         Some(other) => errors.push(invalid(
             api_version_path,
             bad_value(other),

@@ -148,7 +148,10 @@ fn check_type(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldE
     let string_or_array = value.is_string() || value.is_array();
     if !string_or_array
         && !format.is_empty()
-        && !(types.contains(&actual) || actual_format == format || float_int || int_float)
+        && !types.contains(&actual)
+        && actual_format != format
+        && !float_int
+        && !int_float
     {
         errors.push(type_error(path, format, actual_format));
         return;
