@@ -682,3 +682,44 @@ fn namespace_deletion_removes_custom_resources() {
         "No resources found"
     );
 }
+
+#[test]
+fn webhook_conversion_is_refused_not_faked() {
+    let apiary = Apiary::start();
+    let crd = CRONTABS
+        .replace("crontabs.stable.example.com", "hooks.stable.example.com")
+        .replace("plural: crontabs", "plural: hooks")
+        .replace("singular: crontab", "singular: hook")
+        .replace("kind: CronTab", "kind: Hook")
+        .replace("shortNames: [ct]", "shortNames: [hk]")
+        .replace(
+            "  versions:\n",
+            "  conversion:\n    strategy: Webhook\n    webhook:\n      conversionReviewVersions: [v1]\n      clientConfig:\n        url: https://127.0.0.1:1/convert\n  versions:\n",
+        );
+    apiary.ok_stdin(&["apply", "-f", "-"], &crd);
+    apiary.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=5s",
+        "crd/hooks.stable.example.com",
+    ]);
+    let hook = CRONTAB.replace("kind: CronTab", "kind: Hook");
+    apiary.ok_stdin(&["create", "-f", "-"], &hook);
+    // The storage version needs no conversion.
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "hooks.v1.stable.example.com",
+            "my-cron",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "2"
+    );
+    // Another version would need the webhook: a 500, never a silently unconverted object.
+    let err = apiary.fails(&["get", "hooks.v1beta1.stable.example.com", "my-cron"]);
+    assert_eq!(
+        err.trim(),
+        "Error from server: conversion webhook for stable.example.com/v1beta1, Kind=Hook failed: calling conversion webhooks is not supported by this server"
+    );
+}

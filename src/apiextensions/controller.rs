@@ -190,6 +190,7 @@ impl CrdController {
                 std::ptr::eq(old.version.info, info)
                     && old.version.storage_version == version.storage_version
                     && old.version.definition == version.definition
+                    && old.version.webhook_conversion == version.webhook_conversion
             });
             let entry = match reusable {
                 Some(old) => old,
@@ -313,6 +314,7 @@ impl CrdController {
             info,
             storage_version: version.storage_version,
             codec: Codec::object(Arc::new(codec)),
+            webhook_conversion: version.webhook_conversion,
         });
         match crate::api::table::CustomColumns::from_version(&version.definition) {
             Ok(columns) => {

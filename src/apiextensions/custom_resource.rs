@@ -49,6 +49,8 @@ pub struct ServedVersion {
     pub scale: Option<ScalePaths>,
     /// The version's `spec.versions[i]` object (printer columns, deprecation).
     pub definition: Value,
+    /// The CRD's conversion strategy is `Webhook`.
+    pub webhook_conversion: bool,
 }
 
 fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
@@ -83,6 +85,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
     let short_names = intern_strs(&strings_at(&accepted, "/shortNames"));
     let categories = intern_strs(&strings_at(&accepted, "/categories"));
     let storage = intern_str(super::crd_store::storage_version(crd).unwrap_or(""));
+    let webhook_conversion = str_at(crd, "/spec/conversion/strategy") == "Webhook";
     let versions = crd
         .pointer("/spec/versions")
         .and_then(Value::as_array)
@@ -157,6 +160,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             rules,
             scale,
             definition: version,
+            webhook_conversion,
         });
     }
     Ok(out)

@@ -323,6 +323,18 @@ impl Store {
     /// Serialises an object for storage (in the version it is stored as), without
     /// `metadata.resourceVersion`.
     fn encode(&self, obj: &Value) -> ApiResult<Bytes> {
+        if let Some(gvk) = self.info.storage_gvk() {
+            let to = if gvk.group.is_empty() {
+                gvk.version.to_string()
+            } else {
+                format!("{}/{}", gvk.group, gvk.version)
+            };
+            crate::registry::conversion::check_convertible(
+                self.info,
+                &self.info.api_version(),
+                &to,
+            )?;
+        }
         let mut stored = crate::registry::conversion::to_storage(self.info, obj.clone());
         if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("resourceVersion");
@@ -338,6 +350,11 @@ impl Store {
 pub(crate) fn decode_value(info: &ResourceInfo, bytes: &[u8], revision: i64) -> ApiResult<Value> {
     let stored: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
+    let from = stored
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    crate::registry::conversion::check_convertible(info, from, &info.api_version())?;
     let mut obj = crate::registry::conversion::to_served(info, stored);
     meta_mut(&mut obj).insert(
         "resourceVersion".into(),
