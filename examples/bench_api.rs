@@ -1,10 +1,12 @@
-//! Benchmark through the API: concurrent ConfigMap creates (rate, p50/p99 latency) and, optionally,
-//! watch delivery delay seen through another replica.
+//! Benchmark through the API: concurrent ConfigMap creates (or, with `--custom-resource`, creates of
+//! a benchmark CRD's custom resources, through the apiextensions server, schema pruning and
+//! validation) with rate and p50/p99 latency and, optionally, watch delivery delay seen through
+//! another replica.
 //!
 //! ```text
 //! cargo build --workspace --all-targets
 //! target/debug/examples/bench_api --kubeconfig A/admin.kubeconfig [--clients 32] [--seconds 10] \
-//!     [--watch-kubeconfig B/admin.kubeconfig]
+//!     [--watch-kubeconfig B/admin.kubeconfig] [--custom-resource]
 //! ```
 //!
 //! `examples/bench_api.sh` runs it on every backend next to the raw ceilings (docs/benchmarks.md).
@@ -21,7 +23,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, PostParams, WatchEvent, WatchParams};
 use tokio::sync::Mutex;
 
 #[derive(Parser)]
@@ -38,6 +41,53 @@ struct Args {
     /// How long to create.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Create custom resources of a benchmark CRD (installed first) instead of ConfigMaps.
+    #[arg(long)]
+    custom_resource: bool,
+}
+
+/// The benchmark CRD: namespaced `BenchItem`s with a schema-checked `data` map.
+fn bench_crd() -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "benchitems.bench.apiary.dev"},
+        "spec": {"group": "bench.apiary.dev", "scope": "Namespaced",
+            "names": {"plural": "benchitems", "kind": "BenchItem"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "data": {"type": "object", "additionalProperties": {"type": "string"}}}}}}]},
+    })
+}
+
+/// Installs the benchmark CRD (if missing) and waits until it is served.
+async fn install_bench_crd(client: &kube::Client) -> anyhow::Result<ApiResource> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd: CustomResourceDefinition = serde_json::from_value(bench_crd())?;
+    let created = Instant::now();
+    if crds.get_opt("benchitems.bench.apiary.dev").await?.is_none() {
+        crds.create(&PostParams::default(), &crd).await?;
+    }
+    let resource = ApiResource {
+        group: "bench.apiary.dev".into(),
+        version: "v1".into(),
+        api_version: "bench.apiary.dev/v1".into(),
+        kind: "BenchItem".into(),
+        plural: "benchitems".into(),
+    };
+    let probe: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while probe.list(&Default::default()).await.is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the benchmark CRD was not served in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!(
+        "CRD served {} after its create was sent",
+        ms(created.elapsed())
+    );
+    Ok(resource)
 }
 
 async fn client(kubeconfig: &PathBuf) -> anyhow::Result<kube::Client> {
@@ -79,10 +129,15 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     namespaces.create(&PostParams::default(), &ns).await?;
+    let resource = if args.custom_resource {
+        install_bench_crd(&writer).await?
+    } else {
+        ApiResource::erase::<ConfigMap>(&())
+    };
 
     // Arrival time of each ADDED event, by name.
     let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let watched: Api<ConfigMap> = Api::namespaced(watcher, &namespace);
+    let watched: Api<DynamicObject> = Api::namespaced_with(watcher, &namespace, &resource);
     let mut stream = watched
         .watch(&WatchParams::default().timeout(290), "0")
         .await?
@@ -102,28 +157,21 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
-    let api: Api<ConfigMap> = Api::namespaced(writer, &namespace);
-    let data: std::collections::BTreeMap<String, String> =
-        [("payload".to_string(), "x".repeat(256))].into();
+    let api: Api<DynamicObject> = Api::namespaced_with(writer, &namespace, &resource);
+    let data = serde_json::json!({"payload": "x".repeat(256)});
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
     let tasks: Vec<_> = (0..args.clients)
         .map(|c| {
-            let (api, data) = (api.clone(), data.clone());
+            let (api, data, resource) = (api.clone(), data.clone(), resource.clone());
             tokio::spawn(async move {
                 // (name, sent, acknowledged)
                 let mut writes = Vec::new();
                 let mut i = 0;
                 while Instant::now() < deadline {
-                    let name = format!("cm-{c}-{i}");
-                    let cm = ConfigMap {
-                        metadata: ObjectMeta {
-                            name: Some(name.clone()),
-                            ..Default::default()
-                        },
-                        data: Some(data.clone()),
-                        ..Default::default()
-                    };
+                    let name = format!("obj-{c}-{i}");
+                    let mut cm = DynamicObject::new(&name, &resource);
+                    cm.data = serde_json::json!({"data": data.clone()});
                     let sent = Instant::now();
                     api.create(&PostParams::default(), &cm).await?;
                     writes.push((name, sent, Instant::now()));

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
 use super::conditions::{has_condition, set_condition, Condition};
@@ -23,11 +22,11 @@ use super::custom_resource::{served_versions, CustomResourceStrategy, SchemaCode
 use super::server::ApiExtensionsServer;
 use crate::api::discovery::{APIResource, FRESHNESS_CURRENT};
 use crate::api::status::ApiResult;
+use crate::controllers::watch_loop;
 use crate::registry::catalog::dynamic::{self, DynamicResource};
 use crate::registry::catalog::{api_service_priority, Codec, ResourceInfo};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
-use crate::registry::store::WatchEventType;
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
 use crate::servers::aggregator::autoregister::{self, Automanaged, CRD_PRIORITY};
 use crate::servers::aggregator::Aggregator;
@@ -430,68 +429,22 @@ impl CrdController {
     }
 
     /// Runs until the task is dropped: a pass at start, then after every burst of CRD events;
-    /// failed passes and pending finalizations are retried after [`RETRY_DELAY`]; a failed or
-    /// ended watch is restarted from a fresh list.
+    /// failed passes and pending finalizations run again after [`RETRY_DELAY`] (see
+    /// [`watch_loop`]).
     pub async fn run(self: Arc<Self>) {
-        loop {
-            let list = match self.crds.list(None, &ListOptions::default()).await {
-                Ok(list) => list,
-                Err(err) => {
-                    tracing::warn!(error = %err, "CRD controller: cannot list CRDs");
-                    tokio::time::sleep(RETRY_DELAY).await;
-                    continue;
-                }
-            };
-            let watch_opts = ListOptions {
-                watch: Some(true),
-                resource_version: list.resource_version,
-                ..Default::default()
-            };
-            let mut events = match self.crds.watch(None, &watch_opts).await {
-                Ok(events) => events,
-                Err(err) => {
-                    tracing::warn!(error = %err, "CRD controller: cannot watch CRDs");
-                    tokio::time::sleep(RETRY_DELAY).await;
-                    continue;
-                }
-            };
-            let mut dirty = true;
-            'watch: loop {
-                if dirty {
-                    dirty = match self.reconcile().await {
-                        Ok(pending) => pending,
-                        Err(err) => {
-                            tracing::warn!(error = %err, "CRD controller: pass failed");
-                            true
-                        }
-                    };
-                }
-                let next = if dirty {
-                    match tokio::time::timeout(RETRY_DELAY, events.next()).await {
-                        Ok(next) => next,
-                        Err(_) => continue 'watch,
+        let crds = self.crds.clone();
+        watch_loop::run(crds, "CRD controller", RETRY_DELAY, || {
+            let controller = self.clone();
+            async move {
+                match controller.reconcile().await {
+                    Ok(pending) => pending,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "CRD controller: pass failed");
+                        true
                     }
-                } else {
-                    events.next().await
-                };
-                let mut pending = next;
-                loop {
-                    match pending {
-                        None => break 'watch,
-                        Some(event) if event.event_type == WatchEventType::Error => break 'watch,
-                        Some(event) => {
-                            if event.event_type != WatchEventType::Bookmark {
-                                dirty = true;
-                            }
-                        }
-                    }
-                    pending = match events.next().now_or_never() {
-                        Some(next) => next,
-                        None => break,
-                    };
                 }
             }
-            tokio::time::sleep(RETRY_DELAY / 5).await;
-        }
+        })
+        .await
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::cel::CelValidator;
 use super::schema::{self, Structural};
+use crate::registry::catalog::codec::fill_type_meta;
 use crate::registry::catalog::dynamic::{intern, intern_str, intern_strs};
 use crate::registry::catalog::{ObjectCodec, ResourceInfo, SubresourceInfo};
 use crate::registry::strategy::Strategy;
@@ -53,11 +54,13 @@ pub struct ServedVersion {
     pub webhook_conversion: bool,
 }
 
-fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
+/// The string at `pointer`, `""` when absent.
+pub(super) fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
-fn strings_at(value: &Value, pointer: &str) -> Vec<String> {
+/// The strings of the list at `pointer`, empty when absent.
+pub(super) fn strings_at(value: &Value, pointer: &str) -> Vec<String> {
     value
         .pointer(pointer)
         .and_then(Value::as_array)
@@ -178,19 +181,7 @@ pub struct SchemaCodec {
 impl ObjectCodec for SchemaCodec {
     fn round_trip(&self, mut object: Value) -> Result<Value, serde_json::Error> {
         if let Value::Object(map) = &mut object {
-            for (key, default) in [
-                ("apiVersion", self.api_version.as_str()),
-                ("kind", self.kind),
-            ] {
-                let missing = match map.get(key) {
-                    None | Some(Value::Null) => true,
-                    Some(Value::String(s)) => s.is_empty(),
-                    Some(_) => false,
-                };
-                if missing {
-                    map.insert(key.to_string(), Value::String(default.to_string()));
-                }
-            }
+            fill_type_meta(map, &self.api_version, self.kind);
             if let Some(meta) = map.get("metadata").cloned() {
                 let decoded: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta =
                     serde_json::from_value(meta)?;

@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use super::conditions::{condition, Condition};
+use super::custom_resource::{str_at, strings_at};
 
 /// What the naming pass decided for one CRD.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,20 +18,11 @@ pub struct NamingDecision {
 }
 
 fn str_of<'a>(names: &'a Value, key: &str) -> &'a str {
-    names.get(key).and_then(Value::as_str).unwrap_or("")
+    str_at(names, &format!("/{key}"))
 }
 
 fn list_of(names: &Value, key: &str) -> Vec<String> {
-    names
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    strings_at(names, &format!("/{key}"))
 }
 
 /// Upstream's `equalToAcceptedOrFresh`.

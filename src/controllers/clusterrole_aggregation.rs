@@ -16,14 +16,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
 use crate::api::status::{ApiError, ApiResult};
 use crate::controllers::rbac_bootstrap::PolicyRule;
+use crate::controllers::watch_loop;
 use crate::registry::options::{ListOptions, WriteOptions};
 use crate::registry::selectors::label::{LabelSelector, Operator, Requirement};
-use crate::registry::store::{Store, WatchEventType};
+use crate::registry::store::Store;
 
 /// The field manager of the controller's writes, as upstream's.
 pub const FIELD_MANAGER: &str = "clusterrole-aggregation-controller";
@@ -208,71 +208,14 @@ pub async fn aggregate_once(clusterroles: &Store) -> ApiResult<()> {
 }
 
 /// Runs the controller until the task is dropped: one pass at start, then one after every burst of
-/// ClusterRole events; a failed pass is retried shortly; a failed or ended watch is restarted from
-/// a fresh list.
+/// ClusterRole events; a failed pass is retried shortly (see [`watch_loop`]).
 pub async fn run(clusterroles: Arc<Store>) {
-    loop {
-        let list = match clusterroles.list(None, &ListOptions::default()).await {
-            Ok(list) => list,
-            Err(err) => {
-                tracing::warn!(error = %err, "clusterrole aggregation: cannot list clusterroles");
-                tokio::time::sleep(RETRY_DELAY).await;
-                continue;
-            }
-        };
-        let watch_opts = ListOptions {
-            watch: Some(true),
-            resource_version: list.resource_version,
-            ..Default::default()
-        };
-        let mut events = match clusterroles.watch(None, &watch_opts).await {
-            Ok(events) => events,
-            Err(err) => {
-                tracing::warn!(error = %err, "clusterrole aggregation: cannot watch clusterroles");
-                tokio::time::sleep(RETRY_DELAY).await;
-                continue;
-            }
-        };
-        let mut dirty = true;
-        'watch: loop {
-            if dirty {
-                dirty = aggregate_once(&clusterroles).await.is_err();
-            }
-            let next = if dirty {
-                // Retry the failed pass after a pause, or sooner on the next event.
-                match tokio::time::timeout(RETRY_DELAY, events.next()).await {
-                    Ok(next) => next,
-                    Err(_) => continue 'watch,
-                }
-            } else {
-                events.next().await
-            };
-            // Take the whole burst of events that are already here before the next pass.
-            let mut pending = next;
-            loop {
-                match pending {
-                    None => break 'watch,
-                    Some(event) if event.event_type == WatchEventType::Error => {
-                        tracing::info!(
-                            status = %event.object(),
-                            "clusterrole aggregation: watch ended, listing again"
-                        );
-                        break 'watch;
-                    }
-                    Some(event) => {
-                        if event.event_type != WatchEventType::Bookmark {
-                            dirty = true;
-                        }
-                    }
-                }
-                pending = match events.next().now_or_never() {
-                    Some(next) => next,
-                    None => break,
-                };
-            }
-        }
-        tokio::time::sleep(RETRY_DELAY / 5).await;
-    }
+    let store = clusterroles.clone();
+    watch_loop::run(clusterroles, "clusterrole aggregation", RETRY_DELAY, || {
+        let store = store.clone();
+        async move { aggregate_once(&store).await.is_err() }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -5,3 +5,4 @@ pub mod clusterrole_aggregation;
 pub mod namespace;
 pub mod rbac_bootstrap;
 pub mod system_namespaces;
+pub mod watch_loop;

@@ -93,9 +93,15 @@ impl Apiary {
     /// operator sets up replicas behind one load balancer), so one kubeconfig works for both.
     pub fn start_replica(&self) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        // The cluster CA, and the key ServiceAccount tokens are signed with, so each replica
-        // accepts the other's tokens.
-        for file in ["ca.crt", "ca.key", "sa.key"] {
+        // The cluster CA, the key ServiceAccount tokens are signed with (so each replica
+        // accepts the other's tokens) and the front-proxy CA (one CA for extension servers to trust).
+        for file in [
+            "ca.crt",
+            "ca.key",
+            "sa.key",
+            "front-proxy-ca.crt",
+            "front-proxy-ca.key",
+        ] {
             std::fs::copy(self.dir.path().join(file), dir.path().join(file)).expect("copy CA");
         }
         let addr = format!("127.0.0.1:{}", free_port());

@@ -95,21 +95,27 @@ fn identity(object: Value) -> Result<Value, serde_json::Error> {
     Ok(object)
 }
 
+/// Fills a missing, null or empty `apiVersion`/`kind` of an object with the given ones (the
+/// first rule of [`Codec`]'s contract).
+pub fn fill_type_meta(map: &mut serde_json::Map<String, Value>, api_version: &str, kind: &str) {
+    for (key, default) in [("apiVersion", api_version), ("kind", kind)] {
+        let missing = match map.get(key) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(_) => false,
+        };
+        if missing {
+            map.insert(key.to_string(), Value::String(default.to_string()));
+        }
+    }
+}
+
 fn round_trip<T>(mut object: Value) -> Result<Value, serde_json::Error>
 where
     T: k8s_openapi::Resource + DeserializeOwned + Serialize,
 {
     if let Value::Object(map) = &mut object {
-        for (key, default) in [("apiVersion", T::API_VERSION), ("kind", T::KIND)] {
-            let missing = match map.get(key) {
-                None | Some(Value::Null) => true,
-                Some(Value::String(s)) => s.is_empty(),
-                Some(_) => false,
-            };
-            if missing {
-                map.insert(key.to_string(), Value::String(default.to_string()));
-            }
-        }
+        fill_type_meta(map, T::API_VERSION, T::KIND);
     }
     let typed: T = serde_json::from_value(object)?;
     serde_json::to_value(&typed)
