@@ -362,3 +362,58 @@ fn tokens_and_role_bindings_work_across_replicas() {
         common::stderr(&out)
     );
 }
+
+/// A CRD created through one replica is served by the other once its CRD controller sees it, and
+/// deleting it through that other replica removes the custom resources and the paths on both.
+#[test]
+fn crds_are_served_by_every_replica() {
+    let a = Apiary::start_on(Backend::Postgres);
+    let b = a.start_replica();
+    a.ok_stdin(
+        &["apply", "-f", "-"],
+        include_str!("fixtures/crontabs.crd.yaml"),
+    );
+    b.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=10s",
+        "crd/crontabs.stable.example.com",
+    ]);
+    let mut served = false;
+    for _ in 0..100 {
+        if b.kubectl(&["get", "crontabs"]).status.success() {
+            served = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(served, "replica B serves the CRD created through A");
+    let crontab = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: shared\nspec:\n  cronSpec: \"* * * * *\"\n  replicas: 1\n";
+    assert_eq!(
+        b.ok_stdin(&["create", "-f", "-"], crontab).trim(),
+        "crontab.stable.example.com/shared created"
+    );
+    assert_eq!(
+        a.ok(&["get", "ct", "shared", "-o", "jsonpath={.spec.image}"]),
+        "nginx",
+        "defaulted through B, read through A"
+    );
+    b.ok(&[
+        "delete",
+        "crd",
+        "crontabs.stable.example.com",
+        "--timeout=20s",
+    ]);
+    for apiary in [&a, &b] {
+        let mut gone = false;
+        for _ in 0..100 {
+            let out = apiary.kubectl(&["get", "--raw", "/apis/stable.example.com/v1/crontabs"]);
+            if common::stderr(&out).contains("the server could not find the requested resource") {
+                gone = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(gone, "the CRD's paths are gone on every replica");
+    }
+}

@@ -697,3 +697,46 @@ fn a_binding_assigns_a_pod_to_a_node_once() {
         "Error from server (Conflict): error when creating \"STDIN\": Operation cannot be fulfilled on pods/binding \"p1\": pod p1 is already assigned to node \"node-1\""
     );
 }
+
+/// CRDs on every backend: custom resources are kept where kube-apiserver keeps them
+/// (`/registry/<group>/<plural>/...`), read back at both served versions, scaled, and removed
+/// with their CRD.
+#[test]
+fn custom_resources_live_and_die_with_their_crd() {
+    let apiary = start();
+    apiary.ok_stdin(
+        &["apply", "-f", "-"],
+        include_str!("../fixtures/crontabs.crd.yaml"),
+    );
+    apiary.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=10s",
+        "crd/crontabs.stable.example.com",
+    ]);
+    let crontab = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: nightly\nspec:\n  cronSpec: \"0 3 * * *\"\n  replicas: 1\n";
+    apiary.ok_stdin(&["create", "-f", "-"], crontab);
+    apiary.ok(&["scale", "ct", "nightly", "--replicas=3"]);
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "crontabs.v1beta1.stable.example.com",
+            "nightly",
+            "-o",
+            "jsonpath={.apiVersion} {.spec.replicas} {.spec.image}",
+        ]),
+        "stable.example.com/v1beta1 3 nginx"
+    );
+    apiary.ok(&[
+        "delete",
+        "crd",
+        "crontabs.stable.example.com",
+        "--timeout=20s",
+    ]);
+    let out = apiary.kubectl(&["get", "--raw", "/apis/stable.example.com/v1/crontabs"]);
+    assert!(
+        stderr(&out).contains("the server could not find the requested resource"),
+        "{}",
+        stderr(&out)
+    );
+}
