@@ -126,6 +126,11 @@ fn crd_is_established_served_and_discoverable() {
         .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["crontabs", "crontabs/scale", "crontabs/status"]);
+    // The schema is published: kubectl explain reads it from /openapi/v3.
+    let explain = apiary.ok(&["explain", "crontab.spec"]);
+    assert!(explain.contains("cronSpec\t<string>"), "{explain}");
+    let explain = apiary.ok(&["explain", "crd.spec.names"]);
+    assert!(explain.contains("plural\t<string> -required-"), "{explain}");
     let group = apiary.ok(&["get", "--raw", "/apis/stable.example.com"]);
     let group: serde_json::Value = serde_json::from_str(&group).unwrap();
     assert_eq!(group["preferredVersion"]["version"], "v1");

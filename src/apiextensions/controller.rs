@@ -23,6 +23,7 @@ use super::server::ApiExtensionsServer;
 use crate::api::discovery::{APIResource, FRESHNESS_CURRENT};
 use crate::api::status::ApiResult;
 use crate::controllers::watch_loop;
+use crate::openapi::OpenApiService;
 use crate::registry::catalog::dynamic::{self, DynamicResource};
 use crate::registry::catalog::{api_service_priority, Codec, ResourceInfo};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
@@ -55,6 +56,10 @@ pub struct CrdController {
     aggregator: Arc<Aggregator>,
     /// The group/versions whose local APIService exists.
     registered: tokio::sync::Mutex<HashSet<(String, String)>>,
+    /// Where the served versions' schemas are published (`/openapi/v2`, `/openapi/v3`).
+    openapi: Arc<OpenApiService>,
+    /// The definitions published per group/version, to publish only changes.
+    published: tokio::sync::Mutex<BTreeMap<(String, String), BTreeMap<String, Value>>>,
 }
 
 impl CrdController {
@@ -65,6 +70,7 @@ impl CrdController {
         discovery: Arc<DiscoveryRegistry>,
         server: Arc<ApiExtensionsServer>,
         aggregator: Arc<Aggregator>,
+        openapi: Arc<OpenApiService>,
     ) -> Arc<Self> {
         Arc::new(Self {
             crds,
@@ -75,6 +81,8 @@ impl CrdController {
             served: tokio::sync::Mutex::new(HashMap::new()),
             aggregator,
             registered: tokio::sync::Mutex::new(HashSet::new()),
+            openapi,
+            published: tokio::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -252,11 +260,50 @@ impl CrdController {
             .keys()
             .map(|(group, version, _)| (group.clone(), version.clone()))
             .collect();
+        let mut schemas: BTreeMap<
+            (String, String),
+            (Vec<&'static ResourceInfo>, BTreeMap<String, Value>),
+        > = BTreeMap::new();
+        for ((group, version, _), entry) in served.iter() {
+            let slot = schemas.entry((group.clone(), version.clone())).or_default();
+            slot.0.push(entry.version.info);
+            slot.1.extend(super::openapi::definitions(&entry.version));
+        }
         drop(served);
+        self.publish_openapi(schemas).await;
         self.server.publish(stores, terminating, scale);
         self.discovery
             .set_source(DiscoverySource::CustomResources, documents);
         self.sync_api_services(group_versions).await;
+    }
+
+    /// Publishes the OpenAPI documents of the served group/versions whose definitions changed,
+    /// and withdraws those no longer served.
+    async fn publish_openapi(
+        &self,
+        schemas: BTreeMap<(String, String), (Vec<&'static ResourceInfo>, BTreeMap<String, Value>)>,
+    ) {
+        let mut published = self.published.lock().await;
+        for ((group, version), (mut resources, definitions)) in
+            schemas.iter().map(|(k, v)| (k, v.clone()))
+        {
+            if published.get(&(group.clone(), version.clone())) == Some(&definitions) {
+                continue;
+            }
+            resources.sort_by_key(|info| info.plural);
+            self.openapi
+                .upsert_group_version(group, version, &resources, definitions.clone());
+            published.insert((group.clone(), version.clone()), definitions);
+        }
+        let gone: Vec<(String, String)> = published
+            .keys()
+            .filter(|key| !schemas.contains_key(*key))
+            .cloned()
+            .collect();
+        for (group, version) in gone {
+            self.openapi.remove_group_version(&group, &version);
+            published.remove(&(group, version));
+        }
     }
 
     /// One local APIService per group/version CRDs serve, and one for the CRD group itself.

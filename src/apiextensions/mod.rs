@@ -8,6 +8,7 @@
 //! * [`custom_resource`]: the catalogue row, codec and strategy of each served version;
 //!   [`schema`]: structural schemas (validation, pruning, defaulting); [`cel`]: the
 //!   `x-kubernetes-validations` rules; [`scale`]: the `scale` subresource;
+//! * [`openapi`]: the definitions `/openapi` publishes for each served version;
 //! * [`server`]: the router behind the core server.
 
 pub mod cel;
@@ -17,6 +18,7 @@ pub mod crd_store;
 pub mod crd_validation;
 pub mod custom_resource;
 pub mod names;
+pub mod openapi;
 pub mod scale;
 pub mod schema;
 pub mod server;

@@ -7,8 +7,8 @@
 use super::params::{self, Parameter};
 use super::paths::{
     article, title, Gvk, KindIndex, Method, Namer, Operation, PathSet, Payload, RequestBody,
-    Response, ANY_MEDIA_TYPE, DELETE_OPTIONS, LOG_MEDIA_TYPES, OBJECT_MEDIA_TYPES, PATCH,
-    PATCH_MEDIA_TYPES, STATUS, STREAM_MEDIA_TYPES, WATCH_EVENT,
+    Response, ANY_MEDIA_TYPE, CUSTOM_RESOURCE_PATCH_MEDIA_TYPES, DELETE_OPTIONS, LOG_MEDIA_TYPES,
+    OBJECT_MEDIA_TYPES, PATCH, PATCH_MEDIA_TYPES, STATUS, STREAM_MEDIA_TYPES, WATCH_EVENT,
 };
 use crate::registry::catalog::{ResourceInfo, SubresourceInfo};
 
@@ -404,10 +404,16 @@ fn add_patch(
     } else {
         format!("partially update {sub} of the specified {kind}")
     };
+    // Custom resources take no strategic merge patch; clients (kubectl apply) read that here.
+    let custom = crate::registry::catalog::dynamic::lookup(ctx.resource).is_some();
     let body = RequestBody {
         payload: Payload::Definition(PATCH.to_string()),
         required: true,
-        consumes: PATCH_MEDIA_TYPES,
+        consumes: if custom {
+            CUSTOM_RESOURCE_PATCH_MEDIA_TYPES
+        } else {
+            PATCH_MEDIA_TYPES
+        },
     };
     set.add(
         path.to_string(),

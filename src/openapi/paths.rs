@@ -37,6 +37,12 @@ pub(crate) const PATCH_MEDIA_TYPES: &[&str] = &[
     "application/merge-patch+json",
     "application/strategic-merge-patch+json",
 ];
+/// What PATCH of a custom resource consumes (no strategic merge patch).
+pub(crate) const CUSTOM_RESOURCE_PATCH_MEDIA_TYPES: &[&str] = &[
+    "application/apply-patch+yaml",
+    "application/json-patch+json",
+    "application/merge-patch+json",
+];
 /// What log reads produce.
 pub(crate) const LOG_MEDIA_TYPES: &[&str] = &["application/json", "application/yaml", "text/plain"];
 /// Connect and proxy operations take and give anything.

@@ -90,15 +90,36 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
         &ctx.config.server.data_dir,
     )?;
     aggregator.start(catalog).await?;
-    let (extensions, extensions_server) =
-        apiextensions_server(&ctx, &namespaces, discovery.clone(), aggregator.clone()).await?;
+    // The built-in documents, plus the groups of the aggregator and the apiextensions server
+    // (whose types the built-in definitions describe); CRD versions are added at run time.
+    let openapi = Arc::new(crate::openapi::OpenApiService::builtin(catalog));
+    openapi.upsert_group_version(
+        catalog::APIREGISTRATION_GROUP,
+        "v1",
+        &[&aggregator::API_SERVICES],
+        Default::default(),
+    );
+    openapi.upsert_group_version(
+        crd_store::GROUP,
+        "v1",
+        &[&crd_store::CRD_RESOURCE],
+        Default::default(),
+    );
+    let (extensions, extensions_server) = apiextensions_server(
+        &ctx,
+        &namespaces,
+        discovery.clone(),
+        aggregator.clone(),
+        openapi.clone(),
+    )
+    .await?;
     let custom_resources = extensions_server.clone();
     tokio::spawn(
         namespace::NamespaceController::new(namespaces.clone(), contents)
             .with_dynamic_contents(Arc::new(move || custom_resources.namespaced_stores()))
             .run(),
     );
-    let core = core_server(&ctx, catalog, stores, discovery, extensions);
+    let core = core_server(&ctx, stores, discovery, openapi, extensions);
     Ok(aggregator.router(core))
 }
 
@@ -109,6 +130,7 @@ async fn apiextensions_server(
     namespaces: &Arc<Store>,
     discovery: Arc<discovery::DiscoveryRegistry>,
     aggregator: Arc<aggregator::Aggregator>,
+    openapi: Arc<crate::openapi::OpenApiService>,
 ) -> anyhow::Result<(Router, Arc<server::ApiExtensionsServer>)> {
     let crds = Arc::new(Store::new(
         &crd_store::CRD_RESOURCE,
@@ -126,6 +148,7 @@ async fn apiextensions_server(
         discovery,
         server.clone(),
         aggregator,
+        openapi,
     );
     controller
         .reconcile()
@@ -148,9 +171,9 @@ pub fn not_found() -> Router {
 /// what none of them serves goes to `next`.
 fn core_server(
     ctx: &ServerContext,
-    catalog: &'static catalog::Catalog,
     stores: Arc<core::StoreRegistry>,
     discovery: Arc<discovery::DiscoveryRegistry>,
+    openapi: Arc<crate::openapi::OpenApiService>,
     next: Router,
 ) -> Router {
     let system = system::router(system::SystemState {
@@ -159,9 +182,8 @@ fn core_server(
     })
     .merge(system::metrics_router(ctx.metrics.clone()))
     .route_layer(from_fn_with_state(httplog::SYSTEM, mark_handled_by));
-    let openapi =
-        crate::openapi::router(Arc::new(crate::openapi::OpenApiService::builtin(catalog)))
-            .route_layer(from_fn_with_state(httplog::CORE_OPENAPI, mark_handled_by));
+    let openapi = crate::openapi::router(openapi)
+        .route_layer(from_fn_with_state(httplog::CORE_OPENAPI, mark_handled_by));
     let discovery = discovery::router(discovery)
         .route_layer(from_fn_with_state(httplog::CORE_DISCOVERY, mark_handled_by));
     // Discovery answers `/api`, `/apis` and the group/version paths the REST router hands it (those

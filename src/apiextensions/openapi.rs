@@ -1,0 +1,129 @@
+//! The OpenAPI definitions of a CRD's served versions, as upstream's
+//! `apiextensions-apiserver/pkg/controller/openapi/builder` publishes them: the version's schema as
+//! the kind's definition (named by the reversed group, `com.example.stable.v1.CronTab`), with
+//! `apiVersion`, `kind` and `metadata` described as for every object, and a list definition. The
+//! [`crate::openapi::OpenApiService`] turns them into `/openapi/v3` documents and `/openapi/v2`,
+//! so `kubectl explain` knows custom resources.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::custom_resource::ServedVersion;
+
+const API_VERSION_DESCRIPTION: &str = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources";
+const KIND_DESCRIPTION: &str = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
+const METADATA_DESCRIPTION: &str = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+const LIST_METADATA_DESCRIPTION: &str = "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
+
+/// `stable.example.com` -> `com.example.stable`.
+fn reversed_group(group: &str) -> String {
+    group.split('.').rev().collect::<Vec<_>>().join(".")
+}
+
+/// The definition name of `kind` in `group`/`version`.
+pub fn definition_name(group: &str, version: &str, kind: &str) -> String {
+    format!("{}.{version}.{kind}", reversed_group(group))
+}
+
+/// The definitions of one served version: the kind and its list.
+pub fn definitions(version: &ServedVersion) -> BTreeMap<String, Value> {
+    let info = version.info;
+    let gvk = |kind: &str| json!([{"group": info.group, "kind": kind, "version": info.version}]);
+    let mut schema = version
+        .definition
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+    if let Some(map) = schema.as_object_mut() {
+        let properties = map.entry("properties").or_insert_with(|| json!({}));
+        if let Some(properties) = properties.as_object_mut() {
+            properties.insert(
+                "apiVersion".into(),
+                json!({"type": "string", "description": API_VERSION_DESCRIPTION}),
+            );
+            properties.insert(
+                "kind".into(),
+                json!({"type": "string", "description": KIND_DESCRIPTION}),
+            );
+            properties.insert(
+                "metadata".into(),
+                json!({
+                    "$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+                    "description": METADATA_DESCRIPTION,
+                }),
+            );
+        }
+        map.insert("x-kubernetes-group-version-kind".into(), gvk(info.kind));
+    }
+    let kind_name = definition_name(info.group, info.version, info.kind);
+    let list = json!({
+        "description": format!("{}List is a list of {}", info.kind, info.kind),
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": {"type": "string", "description": API_VERSION_DESCRIPTION},
+            "items": {
+                "type": "array",
+                "description": format!("List of {}. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md", info.plural),
+                "items": {"$ref": format!("#/definitions/{kind_name}")},
+            },
+            "kind": {"type": "string", "description": KIND_DESCRIPTION},
+            "metadata": {
+                "$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+                "description": LIST_METADATA_DESCRIPTION,
+            },
+        },
+        "x-kubernetes-group-version-kind": gvk(&info.list_kind()),
+    });
+    BTreeMap::from([
+        (kind_name.clone(), schema),
+        (
+            definition_name(info.group, info.version, &info.list_kind()),
+            list,
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_name_the_kind_and_its_list() {
+        let crd = json!({
+            "spec": {"group": "stable.example.com", "scope": "Namespaced",
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "spec": {"type": "object", "properties": {"cronSpec": {"type": "string"}}}}}}}]},
+            "status": {"acceptedNames": {"plural": "crontabs", "kind": "CronTab"}},
+        });
+        let versions = super::super::custom_resource::served_versions(&crd).unwrap();
+        let defs = definitions(&versions[0]);
+        let keys: Vec<&str> = defs.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "com.example.stable.v1.CronTab",
+                "com.example.stable.v1.CronTabList"
+            ]
+        );
+        let kind = &defs["com.example.stable.v1.CronTab"];
+        assert_eq!(
+            kind["properties"]["metadata"]["$ref"],
+            "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+        );
+        assert_eq!(
+            kind["properties"]["spec"]["properties"]["cronSpec"]["type"],
+            "string"
+        );
+        assert_eq!(
+            kind["x-kubernetes-group-version-kind"],
+            json!([{"group": "stable.example.com", "kind": "CronTab", "version": "v1"}])
+        );
+        assert_eq!(
+            defs["com.example.stable.v1.CronTabList"]["properties"]["items"]["items"]["$ref"],
+            "#/definitions/com.example.stable.v1.CronTab"
+        );
+    }
+}
