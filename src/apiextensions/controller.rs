@@ -37,6 +37,10 @@ use crate::servers::discovery::{DiscoveryRegistry, DiscoverySource, GroupVersion
 /// Pause before retrying a failed pass or listing again after a failed watch.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// Per group/version: its resources and the OpenAPI definitions of their kinds.
+type GroupVersionSchemas =
+    BTreeMap<(String, String), (Vec<&'static ResourceInfo>, BTreeMap<String, Value>)>;
+
 /// One served custom resource version and the store serving it.
 struct ServedStore {
     version: ServedVersion,
@@ -260,10 +264,7 @@ impl CrdController {
             .keys()
             .map(|(group, version, _)| (group.clone(), version.clone()))
             .collect();
-        let mut schemas: BTreeMap<
-            (String, String),
-            (Vec<&'static ResourceInfo>, BTreeMap<String, Value>),
-        > = BTreeMap::new();
+        let mut schemas = GroupVersionSchemas::new();
         for ((group, version, _), entry) in served.iter() {
             let slot = schemas.entry((group.clone(), version.clone())).or_default();
             slot.0.push(entry.version.info);
@@ -279,10 +280,7 @@ impl CrdController {
 
     /// Publishes the OpenAPI documents of the served group/versions whose definitions changed,
     /// and withdraws those no longer served.
-    async fn publish_openapi(
-        &self,
-        schemas: BTreeMap<(String, String), (Vec<&'static ResourceInfo>, BTreeMap<String, Value>)>,
-    ) {
+    async fn publish_openapi(&self, schemas: GroupVersionSchemas) {
         let mut published = self.published.lock().await;
         for ((group, version), (mut resources, definitions)) in
             schemas.iter().map(|(k, v)| (k, v.clone()))
