@@ -688,9 +688,104 @@ fn namespace_deletion_removes_custom_resources() {
     );
 }
 
+/// Starts a conversion webhook on `runtime` (TLS for `127.0.0.1` from its own CA): between `v1`
+/// (`spec.cronSpec`) and `v1beta1` (`spec.schedule`). Returns its CA (PEM) and port.
+fn start_conversion_webhook(runtime: &tokio::runtime::Runtime) -> (String, u16) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use std::sync::Arc;
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
+    let issuer = Issuer::new(ca_params, &ca_key);
+    let key = KeyPair::generate().expect("key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("cert");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    runtime.spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|request: http::Request<hyper::body::Incoming>| async move {
+                    use http_body_util::BodyExt;
+                    let body = request.into_body().collect().await?.to_bytes();
+                    let review: serde_json::Value =
+                        serde_json::from_slice(&body).unwrap_or_default();
+                    let to = review["request"]["desiredAPIVersion"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    let converted: Vec<serde_json::Value> = review["request"]["objects"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|mut object| {
+                            let (from, into) = if to.ends_with("v1beta1") {
+                                ("cronSpec", "schedule")
+                            } else {
+                                ("schedule", "cronSpec")
+                            };
+                            if let Some(spec) = object["spec"].as_object_mut() {
+                                if let Some(value) = spec.remove(from) {
+                                    spec.insert(into.to_string(), value);
+                                }
+                            }
+                            object["apiVersion"] = serde_json::Value::from(to.clone());
+                            object
+                        })
+                        .collect();
+                    let answer = serde_json::json!({
+                        "apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+                        "response": {"uid": review["request"]["uid"], "convertedObjects": converted,
+                            "result": {"status": "Success"}},
+                    });
+                    Ok::<_, hyper::Error>(
+                        http::Response::builder()
+                            .header("content-type", "application/json")
+                            .body(http_body_util::Full::new(bytes::Bytes::from(
+                                answer.to_string(),
+                            )))
+                            .expect("response"),
+                    )
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (ca_cert.pem(), port)
+}
+
 #[test]
-fn webhook_conversion_is_refused_not_faked() {
+fn versions_convert_through_the_conversion_webhook() {
+    use base64::Engine as _;
     let apiary = Apiary::start();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (ca, port) = start_conversion_webhook(&runtime);
     let crd = CRONTABS
         .replace("crontabs.stable.example.com", "hooks.stable.example.com")
         .replace("plural: crontabs", "plural: hooks")
@@ -699,7 +794,10 @@ fn webhook_conversion_is_refused_not_faked() {
         .replace("shortNames: [ct]", "shortNames: [hk]")
         .replace(
             "  versions:\n",
-            "  conversion:\n    strategy: Webhook\n    webhook:\n      conversionReviewVersions: [v1]\n      clientConfig:\n        url: https://127.0.0.1:1/convert\n  versions:\n",
+            &format!(
+                "  conversion:\n    strategy: Webhook\n    webhook:\n      conversionReviewVersions: [v1]\n      clientConfig:\n        url: https://127.0.0.1:{port}/convert\n        caBundle: {}\n  versions:\n",
+                base64::engine::general_purpose::STANDARD.encode(&ca)
+            ),
         );
     apiary.ok_stdin(&["apply", "-f", "-"], &crd);
     apiary.ok(&[
@@ -708,23 +806,99 @@ fn webhook_conversion_is_refused_not_faked() {
         "--timeout=5s",
         "crd/hooks.stable.example.com",
     ]);
-    let hook = CRONTAB.replace("kind: CronTab", "kind: Hook");
-    apiary.ok_stdin(&["create", "-f", "-"], &hook);
-    // The storage version needs no conversion.
+    // Written at the storage version, read at the other through the webhook.
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        &CRONTAB.replace("kind: CronTab", "kind: Hook"),
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "hooks.v1beta1.stable.example.com",
+            "my-cron",
+            "-o",
+            "jsonpath={.apiVersion} {.spec.schedule} {.spec.cronSpec}",
+        ]),
+        "stable.example.com/v1beta1 * * * * */5 "
+    );
+    // Written at v1beta1, stored (and read) at v1.
+    let beta = "apiVersion: stable.example.com/v1beta1\nkind: Hook\nmetadata:\n  name: beta\nspec:\n  schedule: \"5 * * * *\"\n";
+    apiary.ok_stdin(&["create", "-f", "-"], beta);
     assert_eq!(
         apiary.ok(&[
             "get",
             "hooks.v1.stable.example.com",
-            "my-cron",
+            "beta",
             "-o",
-            "jsonpath={.spec.replicas}"
+            "jsonpath={.spec.cronSpec}"
         ]),
-        "2"
+        "5 * * * *"
     );
-    // Another version would need the webhook: a 500, never a silently unconverted object.
-    let err = apiary.fails(&["get", "hooks.v1beta1.stable.example.com", "my-cron"]);
+    // Lists and watches at v1beta1 are converted too.
     assert_eq!(
-        err.trim(),
-        "Error from server: conversion webhook for stable.example.com/v1beta1, Kind=Hook failed: calling conversion webhooks is not supported by this server"
+        apiary.ok(&[
+            "get",
+            "hooks.v1beta1.stable.example.com",
+            "-o",
+            "jsonpath={.items[*].spec.schedule}"
+        ]),
+        "5 * * * * * * * * */5"
     );
+    let watch = apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/stable.example.com/v1beta1/namespaces/default/hooks?watch=true&timeoutSeconds=1",
+    ]);
+    assert_eq!(watch.matches("\"schedule\"").count(), 2, "{watch}");
+    // A live event at v1beta1 (converted once, in the shared watch).
+    let list: serde_json::Value = serde_json::from_str(&apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/stable.example.com/v1beta1/namespaces/default/hooks",
+    ]))
+    .expect("list");
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("resourceVersion")
+        .to_string();
+    let path = format!(
+        "/apis/stable.example.com/v1beta1/namespaces/default/hooks?watch=true&timeoutSeconds=3&resourceVersion={rv}"
+    );
+    let kubeconfig = apiary.kubeconfig();
+    let live = std::thread::spawn(move || {
+        Command::new(kubectl_path())
+            .args([
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "get",
+                "--raw",
+                &path,
+            ])
+            .output()
+            .expect("kubectl watch")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        &CRONTAB
+            .replace("kind: CronTab", "kind: Hook")
+            .replace("my-cron", "live"),
+    );
+    let events = stdout(&live.join().expect("watch thread"));
+    let event: serde_json::Value =
+        serde_json::from_str(events.lines().next().unwrap_or_default()).expect("one event");
+    assert_eq!(event["type"], "ADDED");
+    assert_eq!(event["object"]["apiVersion"], "stable.example.com/v1beta1");
+    assert_eq!(event["object"]["spec"]["schedule"], "* * * * */5");
+    // Without the webhook, the other version cannot be read: upstream's 500.
+    drop(runtime);
+    let err = apiary.fails(&["get", "hooks.v1beta1.stable.example.com", "my-cron"]);
+    assert!(
+        err.starts_with(&format!(
+            "Error from server: conversion webhook for stable.example.com/v1, Kind=Hook failed: Post \"https://127.0.0.1:{port}/convert\": dial tcp 127.0.0.1:{port}:"
+        )),
+        "{err}"
+    );
+    // The storage version needs no webhook.
+    apiary.ok(&["get", "hooks.v1.stable.example.com", "my-cron"]);
 }

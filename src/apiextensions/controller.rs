@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::conditions::{has_condition, set_condition, Condition};
+use super::conversion_webhook::WebhookConverter;
 use super::crd_store::{CLEANUP_FINALIZER, CRD_RESOURCE, GROUP};
 use super::custom_resource::{served_versions, CustomResourceStrategy, SchemaCodec, ServedVersion};
 use super::server::ApiExtensionsServer;
@@ -26,6 +27,7 @@ use crate::controllers::watch_loop;
 use crate::openapi::OpenApiService;
 use crate::registry::catalog::dynamic::{self, DynamicResource};
 use crate::registry::catalog::{api_service_priority, Codec, ResourceInfo};
+use crate::registry::converter::ConverterHandle;
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
@@ -201,7 +203,7 @@ impl CrdController {
                 std::ptr::eq(old.version.info, info)
                     && old.version.storage_version == version.storage_version
                     && old.version.definition == version.definition
-                    && old.version.webhook_conversion == version.webhook_conversion
+                    && old.version.conversion_webhook == version.conversion_webhook
             });
             let entry = match reusable {
                 Some(old) => old,
@@ -358,7 +360,6 @@ impl CrdController {
             info,
             storage_version: version.storage_version,
             codec: Codec::object(Arc::new(codec)),
-            webhook_conversion: version.webhook_conversion,
         });
         match crate::api::table::CustomColumns::from_version(&version.definition) {
             Ok(columns) => {
@@ -377,7 +378,14 @@ impl CrdController {
             info,
             self.storage.clone(),
             Arc::new(strategy),
-            StoreConfig::default(),
+            StoreConfig {
+                converter: version.conversion_webhook.as_ref().and_then(|config| {
+                    let converter =
+                        WebhookConverter::new(config, info.kind, self.aggregator.clone())?;
+                    Some(ConverterHandle(Arc::new(converter)))
+                }),
+                ..StoreConfig::default()
+            },
         ));
         if info.namespaced {
             store.set_namespace_lookup(self.namespaces.clone() as Arc<dyn NamespaceLookup>);

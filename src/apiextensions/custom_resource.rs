@@ -50,8 +50,8 @@ pub struct ServedVersion {
     pub scale: Option<ScalePaths>,
     /// The version's `spec.versions[i]` object (printer columns, deprecation).
     pub definition: Value,
-    /// The CRD's conversion strategy is `Webhook`.
-    pub webhook_conversion: bool,
+    /// The CRD's `spec.conversion.webhook.clientConfig` when its strategy is `Webhook`.
+    pub conversion_webhook: Option<Value>,
 }
 
 /// The string at `pointer`, `""` when absent.
@@ -88,7 +88,12 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
     let short_names = intern_strs(&strings_at(&accepted, "/shortNames"));
     let categories = intern_strs(&strings_at(&accepted, "/categories"));
     let storage = intern_str(super::crd_store::storage_version(crd).unwrap_or(""));
-    let webhook_conversion = str_at(crd, "/spec/conversion/strategy") == "Webhook";
+    let conversion_webhook = (str_at(crd, "/spec/conversion/strategy") == "Webhook")
+        .then(|| {
+            crd.pointer("/spec/conversion/webhook/clientConfig")
+                .cloned()
+        })
+        .flatten();
     let versions = crd
         .pointer("/spec/versions")
         .and_then(Value::as_array)
@@ -163,7 +168,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             rules,
             scale,
             definition: version,
-            webhook_conversion,
+            conversion_webhook: conversion_webhook.clone(),
         });
     }
     Ok(out)

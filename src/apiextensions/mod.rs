@@ -6,6 +6,7 @@
 //! * [`controller`]: names, `Established`, serving and finalizing of CRDs ([`names`],
 //!   [`conditions`]);
 //! * [`custom_resource`]: the catalogue row, codec and strategy of each served version;
+//!   [`conversion_webhook`]: conversion by the CRD's webhook (ConversionReview v1);
 //!   [`schema`]: structural schemas (validation, pruning, defaulting); [`cel`]: the
 //!   `x-kubernetes-validations` rules; [`scale`]: the `scale` subresource;
 //! * [`openapi`]: the definitions `/openapi` publishes for each served version;
@@ -14,6 +15,7 @@
 pub mod cel;
 pub mod conditions;
 pub mod controller;
+pub mod conversion_webhook;
 pub mod crd_store;
 pub mod crd_validation;
 pub mod custom_resource;

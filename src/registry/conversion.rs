@@ -10,7 +10,6 @@
 use serde_json::{json, Map, Value};
 
 use super::catalog::{Persistence, ResourceInfo};
-use crate::api::status::{ApiError, ApiResult};
 
 const METRICS: &str = "autoscaling.alpha.kubernetes.io/metrics";
 const CURRENT_METRICS: &str = "autoscaling.alpha.kubernetes.io/current-metrics";
@@ -27,28 +26,6 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
     ("lastTimestamp", "deprecatedLastTimestamp"),
     ("count", "deprecatedCount"),
 ];
-
-/// Refuses a conversion of a custom resource between two versions of a CRD whose conversion
-/// strategy is `Webhook`: calling conversion webhooks is not implemented, and converting as
-/// strategy `None` would silently hand out objects the CRD's author says need converting.
-/// `from` and `to` are `apiVersion`s; upstream's failed-webhook error, a 500.
-pub fn check_convertible(info: &ResourceInfo, from: &str, to: &str) -> ApiResult<()> {
-    if from.is_empty() || from == to {
-        return Ok(());
-    }
-    match super::catalog::dynamic::lookup(info) {
-        Some(resource) if resource.webhook_conversion => Err(ApiError::new(
-            http::StatusCode::INTERNAL_SERVER_ERROR,
-            "",
-            format!(
-                "conversion webhook for {to}, Kind={} failed: calling conversion webhooks is not supported by this server",
-                info.kind
-            ),
-            None,
-        )),
-        _ => Ok(()),
-    }
-}
 
 /// The stored object as `info`'s version serves it.
 pub fn to_served(info: &ResourceInfo, stored: Value) -> Value {

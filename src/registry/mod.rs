@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod continue_token;
 pub mod conversion;
+pub mod converter;
 pub mod keys;
 pub mod metadata;
 pub mod options;

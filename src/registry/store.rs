@@ -50,6 +50,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::registry::catalog::ResourceInfo;
+use crate::registry::converter::ConverterHandle;
 use crate::registry::keys::KeyLayout;
 use crate::registry::metadata::{meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
@@ -115,6 +116,9 @@ pub struct StoreConfig {
     pub bookmark_interval: Duration,
     /// How many times a read-modify-write retries on a concurrent write before answering 409.
     pub max_update_retries: usize,
+    /// Converts objects between the served and the stored version when that is not done
+    /// in-process (custom resources of a CRD with conversion webhooks).
+    pub converter: Option<ConverterHandle>,
 }
 
 impl Default for StoreConfig {
@@ -124,6 +128,7 @@ impl Default for StoreConfig {
             watcher_backlog: 1024,
             bookmark_interval: Duration::from_secs(60),
             max_update_retries: 32,
+            converter: None,
         }
     }
 }
@@ -213,7 +218,7 @@ impl Store {
             .await
             .map_err(|e| self.storage_error(e, name))?;
         match resp.kv {
-            Some(kv) => self.decode(&kv),
+            Some(kv) => self.decode(&kv).await,
             None => Err(ApiError::not_found(&self.resource, name)),
         }
     }
@@ -316,26 +321,30 @@ impl Store {
     }
 
     /// Decodes a stored value and sets its resourceVersion to the key's mod revision.
-    fn decode(&self, kv: &KeyValue) -> ApiResult<Value> {
-        decode_value(self.info, &kv.value, kv.mod_revision)
+    async fn decode(&self, kv: &KeyValue) -> ApiResult<Value> {
+        decode_converted(
+            self.info,
+            self.config.converter.as_ref(),
+            &kv.value,
+            kv.mod_revision,
+        )
+        .await
     }
 
     /// Serialises an object for storage (in the version it is stored as), without
     /// `metadata.resourceVersion`.
-    fn encode(&self, obj: &Value) -> ApiResult<Bytes> {
-        if let Some(gvk) = self.info.storage_gvk() {
-            let to = if gvk.group.is_empty() {
-                gvk.version.to_string()
-            } else {
-                format!("{}/{}", gvk.group, gvk.version)
-            };
-            crate::registry::conversion::check_convertible(
-                self.info,
-                &self.info.api_version(),
-                &to,
-            )?;
-        }
-        let mut stored = crate::registry::conversion::to_storage(self.info, obj.clone());
+    async fn encode(&self, obj: &Value) -> ApiResult<Bytes> {
+        let mut stored = match (&self.config.converter, self.info.storage_gvk()) {
+            (Some(converter), Some(gvk)) => {
+                let to = if gvk.group.is_empty() {
+                    gvk.version.to_string()
+                } else {
+                    format!("{}/{}", gvk.group, gvk.version)
+                };
+                converter.convert_one(obj.clone(), &to).await?
+            }
+            _ => crate::registry::conversion::to_storage(self.info, obj.clone()),
+        };
         if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("resourceVersion");
         }
@@ -350,12 +359,27 @@ impl Store {
 pub(crate) fn decode_value(info: &ResourceInfo, bytes: &[u8], revision: i64) -> ApiResult<Value> {
     let stored: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
-    let from = stored
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    crate::registry::conversion::check_convertible(info, from, &info.api_version())?;
     let mut obj = crate::registry::conversion::to_served(info, stored);
+    meta_mut(&mut obj).insert(
+        "resourceVersion".into(),
+        Value::String(revision.to_string()),
+    );
+    Ok(obj)
+}
+
+/// [`decode_value`], converting through `converter` when the store has one.
+pub(crate) async fn decode_converted(
+    info: &ResourceInfo,
+    converter: Option<&ConverterHandle>,
+    bytes: &[u8],
+    revision: i64,
+) -> ApiResult<Value> {
+    let Some(converter) = converter else {
+        return decode_value(info, bytes, revision);
+    };
+    let stored: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
+    let mut obj = converter.convert_one(stored, &info.api_version()).await?;
     meta_mut(&mut obj).insert(
         "resourceVersion".into(),
         Value::String(revision.to_string()),

@@ -23,9 +23,6 @@ pub struct DynamicResource {
     pub storage_version: &'static str,
     /// The codec bodies of this version decode through (pruning and defaulting by its schema).
     pub codec: Codec,
-    /// Whether the CRD converts between versions with a webhook (strategy `Webhook`) rather than
-    /// by changing `apiVersion` only (strategy `None`).
-    pub webhook_conversion: bool,
 }
 
 type Key = (String, String, String);
@@ -191,7 +188,6 @@ mod tests {
                 info: resource,
                 storage_version: "v2",
                 codec: Codec::identity(),
-                webhook_conversion: false,
             });
         }
         assert_eq!(

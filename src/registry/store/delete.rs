@@ -71,7 +71,7 @@ pub(super) async fn delete(
         let Some(kv) = current.kv else {
             return Err(ApiError::not_found(&store.resource, name));
         };
-        let obj = store.decode(&kv)?;
+        let obj = store.decode(&kv).await?;
         check_preconditions(store, &obj, name, opts)?;
         let mut action = store.strategy.begin_delete(&obj);
         if let DeleteAction::Mark(marked) = &action {
@@ -120,7 +120,7 @@ pub(super) async fn delete(
                         deleted: false,
                     });
                 }
-                let bytes = store.encode(&marked)?;
+                let bytes = store.encode(&marked).await?;
                 match store
                     .storage
                     .update(key.as_bytes(), bytes, kv.mod_revision)

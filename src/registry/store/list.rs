@@ -107,7 +107,7 @@ pub(super) async fn list(
 
         let count = resp.kvs.len();
         for (i, kv) in resp.kvs.iter().enumerate() {
-            let obj: Value = store.decode(kv)?;
+            let obj: Value = store.decode(kv).await?;
             if selection.matches(&obj) {
                 items.push(obj);
             }

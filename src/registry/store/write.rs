@@ -241,7 +241,7 @@ impl Store {
             // A no-op: answer the stored object without a write, as upstream.
             return Ok(Some(old.clone()));
         }
-        let bytes = self.encode(&new)?;
+        let bytes = self.encode(&new).await?;
         let remove = is_being_deleted(&new) && self.strategy.ready_to_remove(&new);
         if opts.dry_run {
             return Ok(Some(new));
@@ -353,7 +353,7 @@ pub(super) async fn create(
         }
         let name = meta_str(&obj, "name").to_string();
         let key = store.layout.object_key(Some(&ns), &name);
-        let bytes = store.encode(&obj)?;
+        let bytes = store.encode(&obj).await?;
         match store.storage.create(key.as_bytes(), bytes).await {
             Ok(revision) => {
                 meta_mut(&mut obj).insert(
@@ -419,7 +419,7 @@ pub(super) async fn update(
         if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
             return Err(ApiError::stale_object(&store.resource, name));
         }
-        let old = store.decode(&kv)?;
+        let old = store.decode(&kv).await?;
         let new = store.prepare_update(&old, obj.clone(), opts)?;
         match store.write_update(&key, &kv, &old, new, opts).await? {
             Some(stored) => return Ok((stored, false)),
@@ -452,7 +452,7 @@ where
         let Some(kv) = current.kv else {
             return Err(ApiError::not_found(&store.resource, name));
         };
-        let old = store.decode(&kv)?;
+        let old = store.decode(&kv).await?;
         let mut new = mutate(&old)?;
         store.check_type(&mut new, opts.subresource.as_deref())?;
         let new_name = meta_str(&new, "name");

@@ -14,11 +14,12 @@ use super::watcher::{self, WatcherPlan};
 use super::{WatchEvents, WatchObject};
 use crate::api::status::{ApiError, ApiResult};
 use crate::registry::catalog::ResourceInfo;
+use crate::registry::converter::ConverterHandle;
 use crate::registry::keys::KeyLayout;
 use crate::registry::options::{ListOptions, ResourceVersionMatch};
 use crate::registry::selectors::Selection;
 use crate::registry::store::{
-    decode_value, parse_resource_version, too_large_resource_version, StoreConfig,
+    decode_converted, decode_value, parse_resource_version, too_large_resource_version, StoreConfig,
 };
 
 /// One storage event, decoded once and shared by every watcher.
@@ -38,20 +39,28 @@ pub(crate) struct HubEvent {
 
 impl HubEvent {
     /// Decodes a storage event (resourceVersion = the event's revision).
-    pub fn decode(info: &'static ResourceInfo, event: Event) -> ApiResult<Self> {
+    /// Objects go through `converter` when the store has one; the previous state is then
+    /// converted at once (a conversion is a call that cannot wait for first use).
+    pub async fn decode(
+        info: &'static ResourceInfo,
+        event: Event,
+        converter: Option<&ConverterHandle>,
+    ) -> ApiResult<Self> {
         let source = match event.kind {
             EventKind::Delete => event.prev_value.as_ref().unwrap_or(&event.value),
             _ => &event.value,
         };
-        let object = Arc::new(WatchObject::new(decode_value(
-            info,
-            source,
-            event.revision,
-        )?));
-        let (prev_bytes, prev) = match event.kind {
+        let object = Arc::new(WatchObject::new(
+            decode_converted(info, converter, source, event.revision).await?,
+        ));
+        let (prev_bytes, prev) = match (event.kind, event.prev_value) {
             // For a delete the previous state is the object itself.
-            EventKind::Delete => (None, OnceLock::from(Some(object.clone()))),
-            _ => (event.prev_value, OnceLock::new()),
+            (EventKind::Delete, _) => (None, OnceLock::from(Some(object.clone()))),
+            (_, Some(bytes)) if converter.is_some() => {
+                let prev = decode_converted(info, converter, &bytes, event.revision).await?;
+                (None, OnceLock::from(Some(Arc::new(WatchObject::new(prev)))))
+            }
+            (_, prev_value) => (prev_value, OnceLock::new()),
         };
         Ok(Self {
             info,
@@ -189,7 +198,13 @@ impl WatchHub {
         }
         let shared = Arc::downgrade(&self.shared);
         let capacity = self.config.watch_history;
-        tokio::spawn(pump(stream, shared, capacity, self.info));
+        tokio::spawn(pump(
+            stream,
+            shared,
+            capacity,
+            self.info,
+            self.config.converter.clone(),
+        ));
         Ok(())
     }
 
@@ -248,7 +263,13 @@ impl WatchHub {
                 .map_err(|e| self.storage_error(e))?;
             revision = resp.revision;
             for kv in &resp.kvs {
-                let obj = decode_value(self.info, &kv.value, kv.mod_revision)?;
+                let obj = decode_converted(
+                    self.info,
+                    self.config.converter.as_ref(),
+                    &kv.value,
+                    kv.mod_revision,
+                )
+                .await?;
                 if selection.matches(&obj) {
                     items.push(obj);
                 }
@@ -307,6 +328,7 @@ impl WatchHub {
         let subscription = self.subscribe(start).await?;
         let plan = WatcherPlan {
             info: self.info,
+            converter: self.config.converter.clone(),
             layout: self.layout.clone(),
             namespace,
             selection,
@@ -377,6 +399,7 @@ async fn pump(
     shared: std::sync::Weak<HubShared>,
     capacity: usize,
     info: &'static ResourceInfo,
+    converter: Option<ConverterHandle>,
 ) {
     let resource = info.group_resource();
     loop {
@@ -385,7 +408,7 @@ async fn pump(
             return;
         };
         let message = match item {
-            Some(Ok(event)) => match HubEvent::decode(info, event) {
+            Some(Ok(event)) => match HubEvent::decode(info, event, converter.as_ref()).await {
                 Ok(event) => HubMessage::Event(Arc::new(event)),
                 Err(err) => HubMessage::Failed(err),
             },

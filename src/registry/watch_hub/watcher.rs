@@ -7,6 +7,8 @@ use std::time::Duration;
 use apiary_storage::EventKind;
 use futures::StreamExt;
 use serde_json::{json, Value};
+
+use crate::registry::converter::ConverterHandle;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -26,6 +28,8 @@ const OUTBOX: usize = 64;
 /// Everything one watcher needs to know.
 pub(crate) struct WatcherPlan {
     pub info: &'static ResourceInfo,
+    /// The store's converter, for events read straight from storage.
+    pub converter: Option<ConverterHandle>,
     pub layout: KeyLayout,
     /// Only this namespace's objects (namespaced resources only).
     pub namespace: Option<String>,
@@ -118,7 +122,11 @@ enum Next {
     Ended,
 }
 
-async fn next(subscription: &mut Subscription, info: &'static ResourceInfo) -> Next {
+async fn next(
+    subscription: &mut Subscription,
+    info: &'static ResourceInfo,
+    converter: Option<&ConverterHandle>,
+) -> Next {
     let resource = &info.group_resource();
     match subscription {
         Subscription::Hub { backlog, live, .. } => {
@@ -135,7 +143,7 @@ async fn next(subscription: &mut Subscription, info: &'static ResourceInfo) -> N
             }
         }
         Subscription::Direct(stream) => match stream.next().await {
-            Some(Ok(event)) => match HubEvent::decode(info, event) {
+            Some(Ok(event)) => match HubEvent::decode(info, event, converter).await {
                 Ok(event) => Next::Event(Arc::new(event)),
                 Err(err) => Next::Failed(err),
             },
@@ -183,7 +191,7 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
                     return;
                 }
             }
-            message = next(&mut subscription, plan.info) => match message {
+            message = next(&mut subscription, plan.info, plan.converter.as_ref()) => match message {
                 Next::Event(event) => {
                     seen = seen.max(event.revision);
                     if let Some(out) = plan.convert(&event) {

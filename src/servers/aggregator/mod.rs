@@ -22,6 +22,7 @@ pub mod available;
 pub mod proxy;
 pub mod resolve;
 pub mod validation;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;
