@@ -34,18 +34,7 @@ fn start_extension_server(
     front_proxy_ca_pem: &str,
     seen: Arc<Mutex<Vec<Seen>>>,
 ) -> (String, u16) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().expect("key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
-    let issuer = Issuer::new(ca_params, &ca_key);
-    let key = KeyPair::generate().expect("key");
-    let cert = CertificateParams::new(vec!["api.ext.svc".to_string()])
-        .expect("params")
-        .signed_by(&key, &issuer)
-        .expect("cert");
-
+    let cert = common::tls_server::serving_cert("api.ext.svc");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for ca in rustls_pemfile::certs(&mut front_proxy_ca_pem.as_bytes()) {
@@ -62,69 +51,35 @@ fn start_extension_server(
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
+        .with_single_cert(vec![cert.cert], cert.key)
         .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    runtime.spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let client_cert = tls.get_ref().1.peer_certificates().is_some();
-                let service = hyper::service::service_fn(move |request: http::Request<_>| {
-                    let seen = seen.clone();
-                    async move {
-                        let path = request.uri().path().to_string();
-                        seen.lock().expect("lock").push(Seen {
-                            path: path.clone(),
-                            headers: request.headers().clone(),
-                            client_cert,
-                        });
-                        let body = if path == format!("/apis/{GROUP}/{VERSION}") {
-                            json!({
-                                "kind": "APIResourceList", "apiVersion": "v1",
-                                "groupVersion": format!("{GROUP}/{VERSION}"),
-                                "resources": [{"name": "flunders", "singularName": "flunder",
-                                    "namespaced": true, "kind": "Flunder",
-                                    "verbs": ["get", "list"]}],
-                            })
-                        } else {
-                            json!({"kind": "FlunderList", "apiVersion": format!("{GROUP}/{VERSION}"),
-                                "metadata": {"resourceVersion": "1"},
-                                "items": [{"kind": "Flunder", "apiVersion": format!("{GROUP}/{VERSION}"),
-                                    "metadata": {"name": "my-flunder", "namespace": "default",
-                                        "creationTimestamp": "2024-01-01T00:00:00Z"}}]})
-                        };
-                        Ok::<_, std::convert::Infallible>(
-                            http::Response::builder()
-                                .header("content-type", "application/json")
-                                .body(http_body_util::Full::new(bytes::Bytes::from(
-                                    body.to_string(),
-                                )))
-                                .expect("response"),
-                        )
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
+    let port = common::tls_server::serve(runtime, config, move |request, client_cert| {
+        let seen = seen.clone();
+        async move {
+            let path = request.uri().path().to_string();
+            seen.lock().expect("lock").push(Seen {
+                path: path.clone(),
+                headers: request.headers().clone(),
+                client_cert,
             });
+            if path == format!("/apis/{GROUP}/{VERSION}") {
+                json!({
+                    "kind": "APIResourceList", "apiVersion": "v1",
+                    "groupVersion": format!("{GROUP}/{VERSION}"),
+                    "resources": [{"name": "flunders", "singularName": "flunder",
+                        "namespaced": true, "kind": "Flunder",
+                        "verbs": ["get", "list"]}],
+                })
+            } else {
+                json!({"kind": "FlunderList", "apiVersion": format!("{GROUP}/{VERSION}"),
+                    "metadata": {"resourceVersion": "1"},
+                    "items": [{"kind": "Flunder", "apiVersion": format!("{GROUP}/{VERSION}"),
+                        "metadata": {"name": "my-flunder", "namespace": "default",
+                            "creationTimestamp": "2024-01-01T00:00:00Z"}}]})
+            }
         }
     });
-    (ca_cert.pem(), port)
+    (cert.ca_pem, port)
 }
 
 fn available(apiary: &Apiary) -> String {

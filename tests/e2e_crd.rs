@@ -691,93 +691,55 @@ fn namespace_deletion_removes_custom_resources() {
 /// Starts a conversion webhook on `runtime` (TLS for `127.0.0.1` from its own CA): between `v1`
 /// (`spec.cronSpec`) and `v1beta1` (`spec.schedule`). Returns its CA (PEM) and port.
 fn start_conversion_webhook(runtime: &tokio::runtime::Runtime) -> (String, u16) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    use std::sync::Arc;
-    let ca_key = KeyPair::generate().expect("key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
-    let issuer = Issuer::new(ca_params, &ca_key);
-    let key = KeyPair::generate().expect("key");
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .expect("params")
-        .signed_by(&key, &issuer)
-        .expect("cert");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    runtime.spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(|request: http::Request<hyper::body::Incoming>| async move {
-                    use http_body_util::BodyExt;
-                    let body = request.into_body().collect().await?.to_bytes();
-                    let review: serde_json::Value =
-                        serde_json::from_slice(&body).unwrap_or_default();
-                    let to = review["request"]["desiredAPIVersion"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string();
-                    let converted: Vec<serde_json::Value> = review["request"]["objects"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|mut object| {
-                            let (from, into) = if to.ends_with("v1beta1") {
-                                ("cronSpec", "schedule")
-                            } else {
-                                ("schedule", "cronSpec")
-                            };
-                            if let Some(spec) = object["spec"].as_object_mut() {
-                                if let Some(value) = spec.remove(from) {
-                                    spec.insert(into.to_string(), value);
-                                }
-                            }
-                            object["apiVersion"] = serde_json::Value::from(to.clone());
-                            object
-                        })
-                        .collect();
-                    let answer = serde_json::json!({
-                        "apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
-                        "response": {"uid": review["request"]["uid"], "convertedObjects": converted,
-                            "result": {"status": "Success"}},
-                    });
-                    Ok::<_, hyper::Error>(
-                        http::Response::builder()
-                            .header("content-type", "application/json")
-                            .body(http_body_util::Full::new(bytes::Bytes::from(
-                                answer.to_string(),
-                            )))
-                            .expect("response"),
-                    )
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
-            });
-        }
+    let cert = common::tls_server::serving_cert("127.0.0.1");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert], cert.key)
+    .expect("server config");
+    let port = common::tls_server::serve(runtime, config, |request, _| async move {
+        use http_body_util::BodyExt;
+        let body = request
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let review: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let to = review["request"]["desiredAPIVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let (from, into) = if to.ends_with("v1beta1") {
+            ("cronSpec", "schedule")
+        } else {
+            ("schedule", "cronSpec")
+        };
+        let converted: Vec<serde_json::Value> = review["request"]["objects"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut object| {
+                if let Some(spec) = object["spec"].as_object_mut() {
+                    if let Some(value) = spec.remove(from) {
+                        spec.insert(into.to_string(), value);
+                    }
+                }
+                object["apiVersion"] = serde_json::Value::from(to.clone());
+                object
+            })
+            .collect();
+        serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+            "response": {"uid": review["request"]["uid"], "convertedObjects": converted,
+                "result": {"status": "Success"}},
+        })
     });
-    (ca_cert.pem(), port)
+    (cert.ca_pem, port)
 }
 
 #[test]
