@@ -14,6 +14,7 @@ use crate::registry::catalog::dynamic::{intern, intern_str, intern_strs};
 use crate::registry::catalog::{ObjectCodec, ResourceInfo, SubresourceInfo};
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{FieldError, FieldErrorKind};
+use crate::servers::core::scale::{ScalePaths, ScaleSelector};
 
 /// The verbs of every custom resource, in upstream's discovery order.
 const VERBS: &[&str] = &[
@@ -26,17 +27,6 @@ const VERBS: &[&str] = &[
     "update",
     "watch",
 ];
-
-/// The `scale` subresource of a version: where the replica counts and selector live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScalePaths {
-    /// `.spec.replicas`.
-    pub spec_replicas: String,
-    /// `.status.replicas`.
-    pub status_replicas: String,
-    /// `.status.selector`, when set.
-    pub label_selector: Option<String>,
-}
 
 /// One served version of a CRD, as the apiextensions server serves it.
 #[derive(Clone)]
@@ -132,10 +122,10 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             .map(|scale| ScalePaths {
                 spec_replicas: str_at(scale, "/specReplicasPath").to_string(),
                 status_replicas: str_at(scale, "/statusReplicasPath").to_string(),
-                label_selector: scale
-                    .get("labelSelectorPath")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                selector: match scale.get("labelSelectorPath").and_then(Value::as_str) {
+                    Some(path) => ScaleSelector::Text(path.to_string()),
+                    None => ScaleSelector::None,
+                },
             });
         if scale.is_some() {
             subresources.push(SubresourceInfo {

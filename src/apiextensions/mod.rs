@@ -8,7 +8,7 @@
 //! * [`custom_resource`]: the catalogue row, codec and strategy of each served version;
 //!   [`conversion_webhook`]: conversion by the CRD's webhook (ConversionReview v1);
 //!   [`schema`]: structural schemas (validation, pruning, defaulting); [`cel`]: the
-//!   `x-kubernetes-validations` rules; [`scale`]: the `scale` subresource;
+//!   `x-kubernetes-validations` rules;
 //! * [`openapi`]: the definitions `/openapi` publishes for each served version;
 //! * [`server`]: the router behind the core server.
 
@@ -21,6 +21,5 @@ pub mod crd_validation;
 pub mod custom_resource;
 pub mod names;
 pub mod openapi;
-pub mod scale;
 pub mod schema;
 pub mod server;

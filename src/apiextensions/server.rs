@@ -17,10 +17,10 @@ use axum::routing::any;
 use axum::Router;
 use http::{Method, StatusCode};
 
-use super::custom_resource::ScalePaths;
 use crate::api::status::{ApiError, GroupResource, StatusDetails};
 use crate::servers::core::negotiation::{self, Output};
 use crate::servers::core::routes::{self, parse_path};
+use crate::servers::core::scale::{self, ScalePaths};
 use crate::servers::core::{CoreContext, StoreRegistry};
 
 /// What the server serves at one moment.
@@ -146,7 +146,7 @@ async fn dispatch(State(server): State<Arc<ApiExtensionsServer>>, request: Reque
                 path.resource.clone(),
             );
             if let Some(paths) = serving.scale.get(&key) {
-                return super::scale::serve(&serving.rest, paths, path, request).await;
+                return scale::serve(&serving.rest, paths, path, request).await;
             }
         }
     }

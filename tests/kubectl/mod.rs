@@ -740,3 +740,75 @@ fn custom_resources_live_and_die_with_their_crd() {
         stderr(&out)
     );
 }
+
+/// `kubectl scale` of the built-in workloads goes through their `scale` subresource.
+#[test]
+fn workloads_scale_through_their_scale_subresource() {
+    let apiary = start();
+    apiary.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=2",
+    ]);
+    assert_eq!(
+        apiary
+            .ok(&["scale", "deployment", "web", "--replicas=5"])
+            .trim(),
+        "deployment.apps/web scaled"
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "5"
+    );
+    let scale: serde_json::Value = serde_json::from_str(&apiary.ok(&[
+        "get",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/deployments/web/scale",
+    ]))
+    .expect("scale");
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale["spec"]["replicas"], 5);
+    assert_eq!(scale["status"]["selector"], "app=web");
+    let err = apiary.fails(&[
+        "patch",
+        "deployment",
+        "web",
+        "--subresource=scale",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":-1}}"#,
+    ]);
+    assert_eq!(
+        err.trim(),
+        r#"The Scale "web" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"#
+    );
+    assert_eq!(
+        apiary.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "5"
+    );
+    let out = apiary.kubectl(&[
+        "get",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/deployments/missing/scale",
+    ]);
+    assert!(
+        stderr(&out).contains("deployments.apps \"missing\" not found"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -111,7 +111,7 @@ pub(super) fn format_labels(labels: Option<&Value>) -> String {
 /// requirements sorted by key, `k=v` for match labels, `k in (a,b)`, `k notin (a,b)`, `k`, `!k` for
 /// expressions; `""` for a missing or empty selector. `Err` for an unknown operator or a malformed
 /// expression (upstream fails the conversion).
-pub(super) fn label_selector_string(selector: Option<&Value>) -> Result<String, ()> {
+pub(crate) fn label_selector_string(selector: Option<&Value>) -> Result<String, ()> {
     let Some(selector) = selector.filter(|s| !s.is_null()) else {
         return Ok(String::new());
     };

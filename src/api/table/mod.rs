@@ -44,6 +44,7 @@ mod storage;
 
 pub use age::human_duration;
 pub use custom::{register, unregister, CustomColumns};
+pub(crate) use fields::label_selector_string;
 
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};

@@ -23,6 +23,7 @@ pub mod negotiation;
 pub mod query;
 pub mod reviews;
 pub mod routes;
+pub mod scale;
 pub mod token_request;
 pub mod token_review;
 

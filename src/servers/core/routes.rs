@@ -18,8 +18,9 @@
 //! * a method the path does not take, or a verb the resource does not support -> 405
 //!   `<verb> is not supported on resources of kind "<resource>"`;
 //! * a subresource the catalogue lists but this server does not serve yet (everything except
-//!   `status`, pods' `binding` and serviceaccounts' `token`: `scale`, `log`, `exec`, `eviction`,
-//!   `proxy`, ...) -> 405 MethodNotAllowed naming the subresource, never a silent success.
+//!   `status`, `scale` of the workloads ([`super::scale`]), pods' `binding` and serviceaccounts'
+//!   `token`: `log`, `exec`, `eviction`, `proxy`, ...) -> 405 MethodNotAllowed naming the
+//!   subresource, never a silent success.
 //!
 //! Creates of `serviceaccounts/<name>/token` go to [`super::token_request`], creates of
 //! `tokenreviews` to [`super::token_review`].
@@ -187,6 +188,11 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
     };
     if !ctx.stores.serves_group_version(&path.group, &path.version) {
         return delegate(&ctx, request).await;
+    }
+    if path.subresource.as_deref() == Some("scale") && path.extra.is_empty() {
+        if let Some(paths) = super::scale::builtin(&path.group, &path.resource) {
+            return super::scale::serve(&ctx, &paths, path, request).await;
+        }
     }
     let (parts, body) = request.into_parts();
     let query = QueryParams::parse(parts.uri.query());

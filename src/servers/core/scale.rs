@@ -1,7 +1,8 @@
-//! The `scale` subresource of custom resources, as upstream's
-//! `apiextensions-apiserver/pkg/registry/customresource` `ScaleREST`: an `autoscaling/v1` Scale
-//! read from the paths the CRD version names (`specReplicasPath`, `statusReplicasPath`,
-//! `labelSelectorPath`); a write of the Scale sets only the spec replicas of the custom resource.
+//! The `scale` subresource: an `autoscaling/v1` Scale read from where a resource keeps its replica
+//! counts and selector; a write of the Scale sets only the spec replicas of the object. Built-in
+//! resources as upstream's `ScaleREST`s (Deployments, ReplicaSets, StatefulSets,
+//! ReplicationControllers), custom resources as `apiextensions-apiserver`'s, from the paths the
+//! CRD version names (`specReplicasPath`, `statusReplicasPath`, `labelSelectorPath`).
 
 use std::sync::Arc;
 
@@ -10,7 +11,6 @@ use axum::response::Response;
 use http::{header, Method, StatusCode};
 use serde_json::{json, Map, Value};
 
-use super::custom_resource::ScalePaths;
 use crate::api::status::{ApiError, ApiResult, StatusCause};
 use crate::registry::options::WriteOptions;
 use crate::registry::store::Store;
@@ -18,6 +18,45 @@ use crate::servers::core::body;
 use crate::servers::core::negotiation::{self, Output};
 use crate::servers::core::routes::ParsedPath;
 use crate::servers::core::CoreContext;
+
+/// Where the selector of the Scale's status comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScaleSelector {
+    /// No selector.
+    None,
+    /// A selector string at this path (a CRD's `labelSelectorPath`).
+    Text(String),
+    /// A `metav1.LabelSelector` at this path (Deployments, ReplicaSets, StatefulSets).
+    LabelSelector(String),
+    /// A map of labels at this path (ReplicationControllers).
+    MatchLabels(String),
+}
+
+/// Where a resource keeps what its Scale shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalePaths {
+    /// `.spec.replicas`.
+    pub spec_replicas: String,
+    /// `.status.replicas`.
+    pub status_replicas: String,
+    pub selector: ScaleSelector,
+}
+
+/// The scale of the built-in resources that have one.
+pub fn builtin(group: &str, plural: &str) -> Option<ScalePaths> {
+    let selector = match (group, plural) {
+        ("apps", "deployments" | "replicasets" | "statefulsets") => {
+            ScaleSelector::LabelSelector(".spec.selector".into())
+        }
+        ("", "replicationcontrollers") => ScaleSelector::MatchLabels(".spec.selector".into()),
+        _ => return None,
+    };
+    Some(ScalePaths {
+        spec_replicas: ".spec.replicas".into(),
+        status_replicas: ".status.replicas".into(),
+        selector,
+    })
+}
 
 /// The field names of a `.a.b.c` path.
 fn segments(path: &str) -> Vec<&str> {
@@ -70,12 +109,21 @@ pub fn to_scale(object: &Value, paths: &ScalePaths) -> Value {
     let replicas = |path: &str| value_at(object, path).and_then(Value::as_i64).unwrap_or(0);
     let mut status = Map::new();
     status.insert("replicas".into(), json!(replicas(&paths.status_replicas)));
-    if let Some(selector) = paths
-        .label_selector
-        .as_deref()
-        .and_then(|p| value_at(object, p))
-        .and_then(Value::as_str)
-    {
+    let selector = match &paths.selector {
+        ScaleSelector::None => None,
+        ScaleSelector::Text(path) => value_at(object, path)
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ScaleSelector::LabelSelector(path) => {
+            crate::api::table::label_selector_string(value_at(object, path)).ok()
+        }
+        ScaleSelector::MatchLabels(path) => {
+            let labels = value_at(object, path).cloned().unwrap_or_default();
+            crate::api::table::label_selector_string(Some(&json!({ "matchLabels": labels }))).ok()
+        }
+    };
+    // `selector` is `omitempty`.
+    if let Some(selector) = selector.filter(|s| !s.is_empty()) {
         status.insert("selector".into(), Value::from(selector));
     }
     json!({
@@ -236,7 +284,7 @@ mod tests {
         ScalePaths {
             spec_replicas: ".spec.replicas".into(),
             status_replicas: ".status.replicas".into(),
-            label_selector: Some(".status.labelSelector".into()),
+            selector: ScaleSelector::Text(".status.labelSelector".into()),
         }
     }
 
@@ -252,6 +300,26 @@ mod tests {
                 "metadata": {"name": "a", "namespace": "ns", "uid": "u", "resourceVersion": "7"},
                 "spec": {"replicas": 3}, "status": {"replicas": 2, "selector": "app=a"}})
         );
+    }
+
+    #[test]
+    fn builtin_scales_format_their_selectors() {
+        let deployment = json!({"metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"},
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["b", "a"]}]}},
+            "status": {"replicas": 1}});
+        let scale = to_scale(&deployment, &builtin("apps", "deployments").unwrap());
+        assert_eq!(
+            scale["status"],
+            json!({"replicas": 1, "selector": "app=web,tier in (a,b)"})
+        );
+        let rc = json!({"metadata": {"name": "rc"}, "spec": {"selector": {"b": "2", "a": "1"}}});
+        let scale = to_scale(&rc, &builtin("", "replicationcontrollers").unwrap());
+        assert_eq!(
+            scale["status"],
+            json!({"replicas": 0, "selector": "a=1,b=2"})
+        );
+        assert!(builtin("", "pods").is_none());
     }
 
     #[test]
