@@ -78,14 +78,22 @@ async fn subresources_not_served_say_so() {
         "MethodNotAllowed",
         "the log subresource of pods is not supported by this server",
     );
+    let exec = api.get("/api/v1/namespaces/default/pods/p/exec").await;
+    assert_status(
+        &exec,
+        405,
+        "MethodNotAllowed",
+        "the exec subresource of pods is not supported by this server",
+    );
+    assert_eq!(exec.json()["details"]["kind"], "pods/exec");
+    // The workloads' scale is served: a missing object is a plain 404.
     let scale = api.get(&format!("{DEPLOY}/web/scale")).await;
     assert_status(
         &scale,
-        405,
-        "MethodNotAllowed",
-        "the scale subresource of deployments.apps is not supported by this server",
+        404,
+        "NotFound",
+        "deployments.apps \"web\" not found",
     );
-    assert_eq!(scale.json()["details"]["kind"], "deployments/scale");
     let delete_status = api.delete(&format!("{DEPLOY}/web/status")).await;
     assert_status(
         &delete_status,
