@@ -1,0 +1,1 @@
+//! Server-side apply: `kubectl apply --server-side`, managedFields and conflicts.

@@ -1,0 +1,1 @@
+//! Defaults and validation of built-in types, and the defaulting admission plugins.

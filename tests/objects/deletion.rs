@@ -1,0 +1,1 @@
+//! Deletion: finalizers, propagation policies, the garbage collector and `kubectl wait`.

@@ -1,0 +1,1 @@
+//! The bootstrap controller: the `kubernetes` Service, ClusterIP and NodePort allocation, repair.
