@@ -50,6 +50,13 @@ pub struct ServerConfig {
     pub max_mutating_requests_inflight: u32,
     /// `server.service_cidr`: the range ClusterIP Services are allocated from.
     pub service_cidr: String,
+    /// `server.service_node_port_range`: the ports NodePort Services are allocated from, as
+    /// `first-last` (upstream's `--service-node-port-range`).
+    pub service_node_port_range: String,
+    /// `server.advertise_address`: the IP this replica publishes in the `default/kubernetes`
+    /// Endpoints (upstream's `--advertise-address`). Empty: the listen IP, or `127.0.0.1` when
+    /// listening on every interface.
+    pub advertise_address: String,
     /// `server.cors_allowed_origins`: regular expressions (upstream's `--cors-allowed-origins`);
     /// a request whose `Origin` matches one gets CORS headers. Empty: CORS is off.
     pub cors_allowed_origins: Vec<String>,
@@ -64,6 +71,8 @@ impl Default for ServerConfig {
             max_requests_inflight: 400,
             max_mutating_requests_inflight: 200,
             service_cidr: "10.0.0.0/24".to_string(),
+            service_node_port_range: "30000-32767".to_string(),
+            advertise_address: String::new(),
             cors_allowed_origins: Vec::new(),
         }
     }
@@ -491,13 +500,53 @@ impl Config {
                 "audit.policy_file and audit.log_path must be given together",
             ));
         }
-        parse_cidr(&self.server.service_cidr).map_err(|why| {
+        crate::registry::service::ip_allocator::IpRange::parse(&self.server.service_cidr).map_err(
+            |why| {
+                ConfigError::new(
+                    "server.service_cidr",
+                    format!("\"{}\": {why}", self.server.service_cidr),
+                )
+            },
+        )?;
+        parse_port_range(&self.server.service_node_port_range).map_err(|why| {
             ConfigError::new(
-                "server.service_cidr",
-                format!("\"{}\": {why}", self.server.service_cidr),
+                "server.service_node_port_range",
+                format!("\"{}\": {why}", self.server.service_node_port_range),
+            )
+        })?;
+        self.advertise_ip().map_err(|why| {
+            ConfigError::new(
+                "server.advertise_address",
+                format!("\"{}\": {why}", self.server.advertise_address),
             )
         })?;
         Ok(())
+    }
+
+    /// The IP this replica advertises: `server.advertise_address`, else the listen IP, else
+    /// (listening on every interface) the loopback address of the listen family.
+    pub fn advertise_ip(&self) -> Result<std::net::IpAddr, String> {
+        if !self.server.advertise_address.is_empty() {
+            let ip: std::net::IpAddr = self
+                .server
+                .advertise_address
+                .parse()
+                .map_err(|_| "expected an IP address such as 192.168.1.10".to_string())?;
+            if ip.is_unspecified() {
+                return Err("must be a specific address, not 0.0.0.0 or ::".to_string());
+            }
+            return Ok(ip);
+        }
+        let ip = self.server.listen.ip();
+        Ok(match ip {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+            }
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+                std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+            }
+            other => other,
+        })
     }
 
     /// The request deadline of non-long-running requests.
@@ -522,6 +571,30 @@ pub fn parse_cidr(cidr: &str) -> Result<(std::net::IpAddr, u8), String> {
         return Err(format!("prefix length {bits} is larger than {max}"));
     }
     Ok((addr, bits))
+}
+
+/// Parses a port range `first-last` (upstream's `--service-node-port-range`; a single port `N`
+/// is the range `N-N`) into its first port and its size. MUST reject port 0, ports above 65535
+/// and a last port below the first.
+pub fn parse_port_range(range: &str) -> Result<(u16, u32), String> {
+    let (first, last) = range.split_once('-').unwrap_or((range, range));
+    let parse = |text: &str| -> Result<u16, String> {
+        let port: u32 = text
+            .trim()
+            .parse()
+            .map_err(|_| "expected a port range such as 30000-32767".to_string())?;
+        if port == 0 || port > 65535 {
+            return Err(format!("port {port} is not between 1 and 65535"));
+        }
+        Ok(port as u16)
+    };
+    let (first, last) = (parse(first)?, parse(last)?);
+    if last < first {
+        return Err(format!(
+            "the last port {last} is below the first port {first}"
+        ));
+    }
+    Ok((first, u32::from(last - first) + 1))
 }
 
 #[cfg(test)]
@@ -562,6 +635,11 @@ mod tests {
         assert_eq!(cfg.server.max_requests_inflight, 400);
         assert_eq!(cfg.server.max_mutating_requests_inflight, 200);
         assert_eq!(cfg.server.service_cidr, "10.0.0.0/24");
+        assert_eq!(cfg.server.service_node_port_range, "30000-32767");
+        assert_eq!(
+            cfg.advertise_ip().expect("default advertise address"),
+            std::net::IpAddr::from([127, 0, 0, 1])
+        );
         assert_eq!(cfg.storage.backend, BackendKind::Rocksdb);
         assert_eq!(
             cfg.storage.rocksdb.path,
@@ -732,6 +810,27 @@ mod tests {
                 mentions: "10.0.0.0",
             },
             Case {
+                name: "bad node port range",
+                file: Some("[server]\nservice_node_port_range = \"32767-30000\"\n"),
+                vars: &[],
+                setting: "server.service_node_port_range",
+                mentions: "below the first port",
+            },
+            Case {
+                name: "node port range not numeric",
+                file: None,
+                vars: &[("SERVER__SERVICE_NODE_PORT_RANGE", "lots")],
+                setting: "server.service_node_port_range",
+                mentions: "lots",
+            },
+            Case {
+                name: "advertise address not an IP",
+                file: Some("[server]\nadvertise_address = \"apiserver.local\"\n"),
+                vars: &[],
+                setting: "server.advertise_address",
+                mentions: "IP address",
+            },
+            Case {
                 name: "postgres without a url",
                 file: Some("[storage]\nbackend = \"postgres\"\n"),
                 vars: &[],
@@ -800,5 +899,14 @@ mod tests {
         assert!(parse_cidr("fd00::/108").is_ok());
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("nonsense/8").is_err());
+    }
+
+    #[test]
+    fn port_range_parsing() {
+        assert_eq!(parse_port_range("30000-32767"), Ok((30000, 2768)));
+        assert_eq!(parse_port_range("31000"), Ok((31000, 1)));
+        assert!(parse_port_range("0-10").is_err());
+        assert!(parse_port_range("30000-70000").is_err());
+        assert!(parse_port_range("30010-30000").is_err());
     }
 }

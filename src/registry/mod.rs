@@ -9,6 +9,7 @@ pub mod metadata;
 pub mod options;
 pub mod pod_strategy;
 pub mod selectors;
+pub mod service;
 pub mod store;
 pub mod strategy;
 pub mod validation;

@@ -35,6 +35,7 @@
 //! without `metadata.resourceVersion`, which every read sets from the key's mod revision.
 
 mod delete;
+pub mod hooks;
 mod list;
 mod write;
 
@@ -159,6 +160,7 @@ pub struct Store {
     layout: KeyLayout,
     resource: GroupResource,
     namespaces: OnceLock<Arc<dyn NamespaceLookup>>,
+    write_hook: OnceLock<Arc<dyn hooks::WriteHook>>,
     hub: Arc<WatchHub>,
     config: StoreConfig,
 }
@@ -185,6 +187,7 @@ impl Store {
             layout,
             resource: info.group_resource(),
             namespaces: OnceLock::new(),
+            write_hook: OnceLock::new(),
             hub,
             config,
         }
@@ -193,6 +196,19 @@ impl Store {
     /// Wires the namespace lookup of creates. Only the first call takes effect.
     pub fn set_namespace_lookup(&self, lookup: Arc<dyn NamespaceLookup>) {
         let _ = self.namespaces.set(lookup);
+    }
+
+    /// Wires the asynchronous write hook (e.g. Service allocation). Only the first call takes
+    /// effect.
+    pub fn set_write_hook(&self, hook: Arc<dyn hooks::WriteHook>) {
+        let _ = self.write_hook.set(hook);
+    }
+
+    /// Runs the write hook's `after_delete` on an object that left storage.
+    async fn after_delete_hook(&self, obj: &Value) {
+        if let Some(hook) = self.write_hook.get() {
+            hook.after_delete(obj).await;
+        }
     }
 
     pub fn info(&self) -> &'static ResourceInfo {

@@ -330,6 +330,7 @@ pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
     match (info.group, info.plural) {
         ("", "namespaces") => Arc::new(NamespaceStrategy),
         ("", "pods") => Arc::new(crate::registry::pod_strategy::PodStrategy::new(info)),
+        ("", "services") => Arc::new(crate::registry::service::ServiceStrategy::new(info)),
         _ => Arc::new(DefaultStrategy::for_resource(info)),
     }
 }

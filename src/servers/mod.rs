@@ -56,6 +56,8 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
         .await
         .map_err(|err| anyhow::anyhow!("creating the system namespaces: {err}"))?;
     tokio::spawn(system_namespaces::run(namespaces.clone()));
+    // The bootstrap controller: Service allocation, the kubernetes Service and its endpoints.
+    crate::controllers::bootstrap::start(&ctx.config, ctx.storage.clone(), &stores).await?;
     let contents = namespace::namespaced_stores(
         stores
             .resources()

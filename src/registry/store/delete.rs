@@ -99,6 +99,7 @@ pub(super) async fn delete(
                     .await
                 {
                     Ok((revision, _)) => {
+                        store.after_delete_hook(&obj).await;
                         let mut object = obj;
                         meta_mut(&mut object).insert(
                             "resourceVersion".into(),

@@ -241,9 +241,21 @@ impl Store {
             // A no-op: answer the stored object without a write, as upstream.
             return Ok(Some(old.clone()));
         }
-        let bytes = self.encode(&new).await?;
         let remove = is_being_deleted(&new) && self.strategy.ready_to_remove(&new);
+        let mut new = new;
+        let hook = match (self.write_hook.get(), remove) {
+            (Some(hook), false) => Some(hook.begin_update(old, &mut new, opts.dry_run).await?),
+            _ => None,
+        };
+        let bytes = match self.encode(&new).await {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                super::hooks::finish(hook, false).await;
+                return Err(err);
+            }
+        };
         if opts.dry_run {
+            super::hooks::finish(hook, false).await;
             return Ok(Some(new));
         }
         let result = if remove {
@@ -256,6 +268,10 @@ impl Store {
                 .update(key.as_bytes(), bytes, kv.mod_revision)
                 .await
         };
+        super::hooks::finish(hook, result.is_ok()).await;
+        if remove && result.is_ok() {
+            self.after_delete_hook(&new).await;
+        }
         match result {
             Ok(revision) => {
                 let mut stored = new;
@@ -340,9 +356,27 @@ pub(super) async fn create(
             .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
             .await?;
     }
+    let hook = match store.write_hook.get() {
+        Some(hook) => Some(hook.begin_create(&mut obj, opts.dry_run).await?),
+        None => None,
+    };
     if opts.dry_run {
+        super::hooks::finish(hook, false).await;
         return Ok(obj);
     }
+    let result = write_new(store, &ns, obj, generated, &generate_name).await;
+    super::hooks::finish(hook, result.is_ok()).await;
+    result
+}
+
+/// Writes a prepared new object, retrying generated names on AlreadyExists.
+async fn write_new(
+    store: &Store,
+    ns: &str,
+    mut obj: Value,
+    generated: bool,
+    generate_name: &str,
+) -> ApiResult<Value> {
     let attempts = if generated { GENERATE_NAME_ATTEMPTS } else { 1 };
     for attempt in 0..attempts {
         if attempt > 0 {
@@ -352,7 +386,7 @@ pub(super) async fn create(
             );
         }
         let name = meta_str(&obj, "name").to_string();
-        let key = store.layout.object_key(Some(&ns), &name);
+        let key = store.layout.object_key(Some(ns), &name);
         let bytes = store.encode(&obj).await?;
         match store.storage.create(key.as_bytes(), bytes).await {
             Ok(revision) => {

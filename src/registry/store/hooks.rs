@@ -1,0 +1,54 @@
+//! Asynchronous, resource-specific work around a store's writes, as upstream's generic store
+//! `BeginCreate`, `BeginUpdate` and `AfterDelete` hooks (`pkg/registry/generic/registry/store.go`).
+//! Services use them to allocate ClusterIPs and NodePorts through storage
+//! ([`crate::registry::service`]); a store without a hook skips them.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::api::status::ApiResult;
+
+/// The hook of one store; wired with [`super::Store::set_write_hook`].
+#[async_trait]
+pub trait WriteHook: Send + Sync + 'static {
+    /// Runs on a validated new object right before it is written. It MAY change the object (fill
+    /// allocated values) and MUST NOT reserve anything when `dry_run`. An error fails the create
+    /// with it. The returned [`WriteFinish`] is called exactly once with the outcome.
+    async fn begin_create(&self, obj: &mut Value, dry_run: bool)
+        -> ApiResult<Box<dyn WriteFinish>>;
+
+    /// As [`WriteHook::begin_create`], for an update of the stored `old` to `new` (main resource
+    /// and subresources alike).
+    async fn begin_update(
+        &self,
+        old: &Value,
+        new: &mut Value,
+        dry_run: bool,
+    ) -> ApiResult<Box<dyn WriteFinish>>;
+
+    /// Runs after `obj` left storage (not for dry runs).
+    async fn after_delete(&self, obj: &Value);
+}
+
+/// What a begun write does once its outcome is known.
+#[async_trait]
+pub trait WriteFinish: Send {
+    /// `written`: whether the object reached storage. MUST undo what the begin step reserved when
+    /// `false`, and complete what it deferred (releases) when `true`.
+    async fn finish(self: Box<Self>, written: bool);
+}
+
+/// A [`WriteFinish`] with nothing to do.
+pub struct NothingToFinish;
+
+#[async_trait]
+impl WriteFinish for NothingToFinish {
+    async fn finish(self: Box<Self>, _written: bool) {}
+}
+
+/// Calls `finish` (when there is one) with the outcome.
+pub(super) async fn finish(finish: Option<Box<dyn WriteFinish>>, written: bool) {
+    if let Some(finish) = finish {
+        finish.finish(written).await;
+    }
+}
