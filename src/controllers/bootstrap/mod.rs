@@ -53,13 +53,18 @@ pub struct Bootstrap {
 
 impl Bootstrap {
     /// Everything once, in upstream's order: the ServiceCIDR, the repair passes, the Service, this
-    /// replica's Lease and the endpoints. Start-up fails only if the Service cannot be made.
+    /// replica's Lease and the endpoints. Start-up fails only if the endpoints cannot be written;
+    /// a Service that cannot be made yet (its IP still held by a leaked IPAddress that the repair
+    /// loop frees after its grace period) is retried by [`Bootstrap::run`], as upstream's
+    /// controller retries.
     pub async fn ensure(&self) -> ApiResult<()> {
         if let Err(err) = self.ensure_service_cidr().await {
             tracing::warn!(error = %err, "could not ensure the default ServiceCIDR");
         }
         self.repair().await;
-        self.ensure_kubernetes_service().await?;
+        if let Err(err) = self.ensure_kubernetes_service().await {
+            tracing::warn!(error = %err, "could not create the kubernetes Service; retrying");
+        }
         self.reconcile_endpoints().await
     }
 
@@ -232,7 +237,7 @@ impl Bootstrap {
     }
 }
 
-/// Wires Service allocation into the services store, runs the bootstrap once (the
+/// Wires Service allocation into the services store, runs the bootstrap once (normally the
 /// `kubernetes` Service exists when this returns) and spawns the periodic loops.
 pub async fn start(
     config: &crate::config::Config,
@@ -276,7 +281,7 @@ pub async fn start(
     bootstrap
         .ensure()
         .await
-        .map_err(|err| anyhow::anyhow!("creating the kubernetes Service: {err}"))?;
+        .map_err(|err| anyhow::anyhow!("writing the kubernetes endpoints: {err}"))?;
     tokio::spawn(bootstrap.run());
     Ok(())
 }

@@ -31,8 +31,11 @@ pub enum AllocError {
     Full,
     /// Upstream's `ErrAllocated`.
     Allocated,
-    /// Upstream's `ErrNotInRange`, for the given IP.
+    /// Upstream's `ErrNotInRange`, for the given IP (in the CIDR but not allocatable: the
+    /// network or broadcast address).
     NotInRange(String),
+    /// Upstream's `ErrMismatchedNetwork`: no service CIDR contains the IP.
+    MismatchedNetwork,
     /// Storage or the IPAddress store failed.
     Api(ApiError),
 }
@@ -43,6 +46,9 @@ impl std::fmt::Display for AllocError {
             Self::Full => f.write_str("range is full"),
             Self::Allocated => f.write_str("provided IP is already allocated"),
             Self::NotInRange(ip) => write!(f, "provided IP {ip} is not in the valid range"),
+            Self::MismatchedNetwork => {
+                f.write_str("the provided network does not match the current range")
+            }
             Self::Api(err) => f.write_str(&err.status.message),
         }
     }
@@ -129,13 +135,29 @@ impl IpRange {
         Self::addr_of(self.v6, n)
     }
 
+    fn number(&self, ip: IpAddr) -> Option<u128> {
+        match (ip, self.v6) {
+            (IpAddr::V4(v4), false) => Some(u128::from(u32::from(v4))),
+            (IpAddr::V6(v6), true) => Some(u128::from(v6)),
+            _ => None,
+        }
+    }
+
     fn index(&self, ip: IpAddr) -> Option<u128> {
-        let n = match (ip, self.v6) {
-            (IpAddr::V4(v4), false) => u128::from(u32::from(v4)),
-            (IpAddr::V6(v6), true) => u128::from(v6),
-            _ => return None,
-        };
+        let n = self.number(ip)?;
         (self.first..=self.last).contains(&n).then_some(n)
+    }
+
+    /// Whether the CIDR contains `ip` (allocatable or not).
+    pub fn in_prefix(&self, ip: IpAddr) -> bool {
+        self.number(ip).is_some_and(|n| {
+            let size = if self.v6 {
+                self.last - self.network + 1
+            } else {
+                self.last - self.network + 2
+            };
+            (self.network..self.network + size).contains(&n)
+        })
     }
 
     /// The range in CIDR notation (network address).
@@ -245,6 +267,9 @@ impl IpAllocator {
         owner: &ServiceRef,
         dry_run: bool,
     ) -> Result<(), AllocError> {
+        if !self.range.in_prefix(ip) {
+            return Err(AllocError::MismatchedNetwork);
+        }
         if !self.range.contains(ip) {
             return Err(AllocError::NotInRange(ip.to_string()));
         }

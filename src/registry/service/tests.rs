@@ -22,6 +22,9 @@ fn ip_range_excludes_network_and_broadcast() {
     assert!(!range.contains("10.0.0.255".parse().unwrap()));
     assert!(range.contains("10.0.0.254".parse().unwrap()));
     assert!(!range.contains("10.0.1.1".parse().unwrap()));
+    assert!(range.in_prefix("10.0.0.255".parse().unwrap()));
+    assert!(range.in_prefix("10.0.0.0".parse().unwrap()));
+    assert!(!range.in_prefix("10.0.1.0".parse().unwrap()));
     let mut taken: HashSet<_> = HashSet::new();
     for _ in 0..254 {
         let ip = range.first_free(&taken).expect("a free address");
