@@ -479,4 +479,36 @@ fn replicas_share_allocations_and_both_appear_in_the_endpoints() {
         (80, 80, 80),
         "no allocation handed out twice"
     );
+
+    // A replica that stops renewing its Lease drops out once the Lease expires.
+    let gone = port_of(&second);
+    drop(second);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let endpoints = get_json(&first, &["get", "endpoints", "kubernetes"]);
+        let listed: Vec<u64> = endpoints["subsets"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|s| s["ports"][0]["port"].as_u64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if listed == [u64::from(port_of(&first))] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica on port {gone} still listed: {endpoints}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    let slice = get_json(
+        &first,
+        &["get", "endpointslices.discovery.k8s.io", "kubernetes"],
+    );
+    assert_eq!(
+        slice["ports"],
+        json!([{"name": "https", "port": port_of(&first), "protocol": "TCP"}])
+    );
 }

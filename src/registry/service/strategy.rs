@@ -257,6 +257,13 @@ fn drop_type_dependent_fields(new: &mut Value, old: &Value) {
             }
         }
     }
+    // Upstream: internalTrafficPolicy applies to every type but ExternalName.
+    if spec::needs_cluster_ip(old)
+        && !spec::needs_cluster_ip(new)
+        && old.pointer("/spec/internalTrafficPolicy") == new.pointer("/spec/internalTrafficPolicy")
+    {
+        spec_mut(new).remove("internalTrafficPolicy");
+    }
     let needs_policy = |svc: &Value| {
         matches!(spec::service_type(svc), "NodePort" | "LoadBalancer")
             || !spec::strings(svc.pointer("/spec/externalIPs")).is_empty()

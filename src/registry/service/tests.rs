@@ -330,3 +330,53 @@ async fn concurrent_allocations_are_distinct() {
         .expect_err("full");
     assert_eq!(err.1.to_string(), "range is full");
 }
+
+#[tokio::test]
+async fn external_name_round_trip_releases_and_reallocates_the_cluster_ip() {
+    let c = cluster("10.0.0.0/24", 30000, 10).await;
+    let opts = WriteOptions::default();
+    let svc = json!({"metadata": {"name": "a", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}});
+    let created = c
+        .services
+        .create(Some("default"), svc, &opts)
+        .await
+        .expect("create");
+    let ip = created["spec"]["clusterIP"].as_str().unwrap().to_string();
+    let external = c
+        .services
+        .guaranteed_update(Some("default"), "a", &opts, |current| {
+            let mut next = current.clone();
+            next["spec"]["type"] = json!("ExternalName");
+            next["spec"]["externalName"] = json!("example.com");
+            Ok(next)
+        })
+        .await
+        .expect("to ExternalName");
+    assert!(external["spec"].get("clusterIP").is_none());
+    assert!(external["spec"].get("ipFamilies").is_none());
+    assert!(external["spec"].get("internalTrafficPolicy").is_none());
+    assert_eq!(
+        c.ip_addresses
+            .get(None, &ip)
+            .await
+            .expect_err("released")
+            .status
+            .code,
+        404
+    );
+    let back = c
+        .services
+        .guaranteed_update(Some("default"), "a", &opts, |current| {
+            let mut next = current.clone();
+            next["spec"]["type"] = json!("ClusterIP");
+            next["spec"].as_object_mut().unwrap().remove("externalName");
+            Ok(next)
+        })
+        .await
+        .expect("back to ClusterIP");
+    let again = back["spec"]["clusterIP"].as_str().expect("a new ClusterIP");
+    let ip_address = c.ip_addresses.get(None, again).await.expect("allocated");
+    assert_eq!(ip_address["spec"]["parentRef"]["name"], "a");
+    assert_eq!(back["spec"]["ipFamilies"], json!(["IPv4"]));
+    assert_eq!(back["spec"]["internalTrafficPolicy"], "Cluster");
+}
