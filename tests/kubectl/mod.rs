@@ -556,9 +556,12 @@ fn secrets_and_services_from_kubectl_create() {
         serde_json::from_str(&apiary.ok(&["get", "svc", "np", "-o", "jsonpath={.spec}"]))
             .expect("json");
     assert_eq!(spec["type"], "NodePort");
+    // As upstream, a NodePort Service gets a node port from `server.service_node_port_range`.
+    let node_port = spec["ports"][0]["nodePort"].as_i64().expect("a nodePort");
+    assert!((30000..=32767).contains(&node_port), "{node_port}");
     assert_eq!(
         spec["ports"],
-        serde_json::json!([{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}])
+        serde_json::json!([{"name": "80-8080", "nodePort": node_port, "port": 80, "protocol": "TCP", "targetPort": 8080}])
     );
     assert_eq!(
         apiary
