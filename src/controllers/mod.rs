@@ -2,6 +2,7 @@
 //! namespace controller of kube-controller-manager that every cluster relies on.
 
 pub mod clusterrole_aggregation;
+pub mod garbage_collector;
 pub mod namespace;
 pub mod rbac_bootstrap;
 pub mod system_namespaces;
