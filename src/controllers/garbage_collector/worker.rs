@@ -170,6 +170,17 @@ impl State {
         }
     }
 
+    /// Whether `node` has owners and every one of them is an observed object that is not
+    /// deleting its dependents.
+    fn owners_observed_present(&self, node: &Node) -> bool {
+        !node.owners.is_empty()
+            && node.owners.iter().all(|owner| {
+                self.graph
+                    .node(&owner.uid)
+                    .is_some_and(|o| !o.deleting_dependents && o.name == owner.name)
+            })
+    }
+
     /// Upstream's `isDangling`, with a live read of the owner by name.
     async fn owner_state(&mut self, dependent: &Node, owner: &OwnerRef) -> ApiResult<OwnerState> {
         if self.absent_owners.contains(&owner.uid) {
@@ -224,6 +235,11 @@ impl State {
         let Some(store) = self.store_of(&node) else {
             return Ok(());
         };
+        if !node.deleting_dependents && self.owners_observed_present(&node) {
+            // Every owner was observed and none waits on its dependents: nothing to do. Should
+            // one go (or start waiting), its event queues this object again.
+            return Ok(());
+        }
         let Some(latest) = self.read_live(&store, &node).await? else {
             return Ok(());
         };

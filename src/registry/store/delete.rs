@@ -178,6 +178,16 @@ pub fn plan_generic_delete(
 ) -> DeletePlan {
     // Negative grace periods count as 1 second on the delete path.
     let requested = opts.grace_period_seconds.map(|g| if g < 0 { 1 } else { g });
+    let present = finalizers(obj);
+    let update = gc_finalizers_update(&present, opts, policy);
+    if present.is_empty() && update.is_none() && !is_being_deleted(obj) {
+        // The common case, decided without copying the object: nothing holds it and no grace
+        // period applies.
+        match strategy.graceful_delete_period(obj, requested) {
+            None | Some(0) => return DeletePlan::Remove,
+            Some(_) => {}
+        }
+    }
     let mut next = obj.clone();
     if next
         .pointer("/metadata/deletionGracePeriodSeconds")
@@ -223,8 +233,6 @@ pub fn plan_generic_delete(
             last_grace = period;
         }
     }
-    let present = finalizers(obj);
-    let update = gc_finalizers_update(&present, opts, policy);
     if !graceful && present.is_empty() && update.is_none() {
         return DeletePlan::Remove;
     }
