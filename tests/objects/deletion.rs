@@ -462,3 +462,56 @@ fn the_collector_checks_owner_uids_and_rebuilds_after_a_restart() {
     ]);
     assert_eq!(names(&apiary, "deployments,replicasets,pods"), "");
 }
+
+#[test]
+fn custom_resources_own_and_are_owned() {
+    let apiary = Apiary::start();
+    apiary.ok_stdin(
+        &["apply", "-f", "-"],
+        include_str!("../fixtures/crontabs.crd.yaml"),
+    );
+    apiary.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=20s",
+        "crd/crontabs.stable.example.com",
+    ]);
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: nightly\nspec:\n  cronSpec: \"0 3 * * *\"\n  replicas: 1\n",
+    );
+    let crontab_uid = uid(&apiary, "crontab", "nightly");
+    // A ConfigMap owned by the custom resource...
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nightly-config\n{}data: {{k: v}}\n",
+            owner_ref("stable.example.com/v1", "CronTab", "nightly", &crontab_uid)
+        ),
+    );
+    let config_uid = uid(&apiary, "configmap", "nightly-config");
+    // ...which owns another custom resource.
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        &format!(
+            "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: hourly\n{}spec:\n  cronSpec: \"0 * * * *\"\n  replicas: 1\n",
+            owner_ref("v1", "ConfigMap", "nightly-config", &config_uid)
+        ),
+    );
+    assert_eq!(
+        apiary.ok(&["delete", "crontab", "nightly"]),
+        "crontab.stable.example.com \"nightly\" deleted\n"
+    );
+    apiary.ok(&[
+        "wait",
+        "--for=delete",
+        "--timeout=20s",
+        "configmap/nightly-config",
+        "crontab/hourly",
+    ]);
+    assert_eq!(names(&apiary, "crontabs"), "");
+    assert_eq!(
+        apiary.fails(&["get", "configmap", "nightly-config"]),
+        "Error from server (NotFound): configmaps \"nightly-config\" not found\n"
+    );
+}

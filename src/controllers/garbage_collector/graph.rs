@@ -241,6 +241,21 @@ impl Graph {
         work
     }
 
+    /// The work of a resource whose objects are listed for the first time (a CRD just served):
+    /// objects naming an owner of that `group`/`kind` that was never observed must be verified
+    /// again, since the owner may have gone before it could be watched.
+    pub fn unseen_owners_of_kind(&self, group: &str, kind: &str) -> Vec<Work> {
+        self.nodes
+            .values()
+            .filter(|node| {
+                node.owners
+                    .iter()
+                    .any(|o| o.group == group && o.kind == kind && !self.nodes.contains_key(&o.uid))
+            })
+            .map(|node| Work::AttemptToDelete(node.uid.clone()))
+            .collect()
+    }
+
     /// Replaces everything known of `resource` by `nodes` (a fresh list): objects not listed any
     /// more are removed, the others observed.
     pub fn replace(&mut self, resource: &ResourceKey, nodes: Vec<Node>) -> Vec<Work> {

@@ -177,7 +177,7 @@ impl GarbageCollector {
         let (feed, mut events) = mpsc::channel(4096);
         let mut state = State::default();
         for store in &self.builtin {
-            state.start_watch(store.clone(), &feed);
+            state.start_watch(store.clone(), &feed, true);
         }
         let mut last_refresh = Instant::now()
             .checked_sub(REFRESH_INTERVAL)
@@ -223,8 +223,10 @@ struct State {
     kinds: HashMap<(String, String), ResourceKey>,
     /// The watch task of each resource, with the store it follows.
     watchers: HashMap<ResourceKey, (Arc<Store>, JoinHandle<()>)>,
-    /// Resources whose first list has not arrived yet: work waits until it has.
+    /// Built-in resources whose first list has not arrived yet: work waits until it has.
     unsynced: HashSet<ResourceKey>,
+    /// Resources whose watch task has not delivered its first list yet.
+    listing: HashSet<ResourceKey>,
     queue: VecDeque<Work>,
     queued: HashSet<Work>,
     /// Failed work: when to try again, and how many failures so far.
@@ -235,13 +237,18 @@ struct State {
 }
 
 impl State {
-    fn start_watch(&mut self, store: Arc<Store>, feed: &mpsc::Sender<Feed>) {
+    /// Starts following `store`'s resource; with `blocking`, no work is done before its first
+    /// list has arrived (the built-in resources at start).
+    fn start_watch(&mut self, store: Arc<Store>, feed: &mpsc::Sender<Feed>, blocking: bool) {
         let key = key_of(&store);
         let info = store.info();
         self.kinds
             .insert((info.group.to_string(), info.kind.to_string()), key.clone());
         self.stores.insert(key.clone(), store.clone());
-        self.unsynced.insert(key.clone());
+        if blocking {
+            self.unsynced.insert(key.clone());
+        }
+        self.listing.insert(key.clone());
         let task = tokio::spawn(follow(store.clone(), feed.clone()));
         if let Some((_, old)) = self.watchers.insert(key, (store, task)) {
             old.abort();
@@ -271,7 +278,7 @@ impl State {
                 .get(&key)
                 .is_some_and(|(watched, _)| Arc::ptr_eq(watched, &store));
             if !same {
-                self.start_watch(store, feed);
+                self.start_watch(store, feed, false);
             }
         }
         let dropped: Vec<ResourceKey> = self
@@ -289,6 +296,7 @@ impl State {
             }
             self.stores.remove(&key);
             self.unsynced.remove(&key);
+            self.listing.remove(&key);
             let work = self.graph.replace(&key, Vec::new());
             self.enqueue(work);
         }
@@ -300,9 +308,14 @@ impl State {
                 if !self.stores.contains_key(&key) {
                     return;
                 }
-                self.unsynced.remove(&key);
-                let work = self.graph.replace(&key, nodes);
-                if self.unsynced.is_empty() {
+                let was_blocking = self.unsynced.remove(&key);
+                let first_list = self.listing.remove(&key);
+                let mut work = self.graph.replace(&key, nodes);
+                if first_list {
+                    let info = self.stores[&key].info();
+                    work.extend(self.graph.unseen_owners_of_kind(info.group, info.kind));
+                }
+                if was_blocking && self.unsynced.is_empty() {
                     tracing::debug!(objects = self.graph.len(), "garbage collector: synced");
                 }
                 work

@@ -208,3 +208,19 @@ fn owner_references_and_finalizers_are_removed() {
     let last = without_finalizer(&next, "example.com/hold").expect("changes");
     assert!(last["metadata"].get("finalizers").is_none());
 }
+
+#[test]
+fn a_resource_listed_late_rechecks_dependents_of_its_kind() {
+    let mut graph = Graph::default();
+    graph.observe(node("replicasets", &object("rs", "rs1", &[("d1", true)])));
+    assert_eq!(
+        graph.unseen_owners_of_kind("apps", "Deployment"),
+        vec![Work::AttemptToDelete("rs1".into())]
+    );
+    assert!(graph
+        .unseen_owners_of_kind("apps", "StatefulSet")
+        .is_empty());
+    let d = json!({"metadata": {"name": "owner-d1", "namespace": "default", "uid": "d1"}});
+    graph.observe(node("deployments", &d));
+    assert!(graph.unseen_owners_of_kind("apps", "Deployment").is_empty());
+}
