@@ -35,6 +35,9 @@ impl Strategy for PodStrategy {
     fn allow_create_on_update(&self) -> bool {
         self.base.allow_create_on_update()
     }
+    fn graceful_delete_period(&self, pod: &Value, requested: Option<i64>) -> Option<i64> {
+        Some(pod_grace_period(pod, requested))
+    }
     fn prepare_for_create(&self, obj: &mut Value) {
         let qos = qos_class(obj);
         if let Some(map) = obj.as_object_mut() {
@@ -43,6 +46,39 @@ impl Strategy for PodStrategy {
                 json!({"phase": "Pending", "qosClass": qos}),
             );
         }
+    }
+}
+
+/// The termination grace period of a pod whose `spec.terminationGracePeriodSeconds` is unset
+/// (upstream's defaulting sets it on create).
+pub const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;
+
+/// The grace period of a pod's first delete, as upstream's pod `CheckGracefulDelete`
+/// (`pkg/registry/core/pod/strategy.go`): the requested `gracePeriodSeconds`, else
+/// `spec.terminationGracePeriodSeconds` (30 when unset); 0 for a pod not bound to a node
+/// (`spec.nodeName` empty) or terminated (phase `Succeeded` or `Failed`); a negative result
+/// becomes 1.
+pub fn pod_grace_period(pod: &Value, requested: Option<i64>) -> i64 {
+    let mut period = requested.unwrap_or_else(|| {
+        pod.pointer("/spec/terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    });
+    let bound = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|node| !node.is_empty());
+    let terminated = matches!(
+        pod.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
+    if !bound || terminated {
+        period = 0;
+    }
+    if period < 0 {
+        1
+    } else {
+        period
     }
 }
 
@@ -113,6 +149,20 @@ mod tests {
         );
         let unequal = json!({"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}});
         assert_eq!(qos_class(&pod(unequal)), "Burstable");
+    }
+
+    #[test]
+    fn graceful_delete_needs_a_bound_running_pod() {
+        let bound = json!({"spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 45}, "status": {"phase": "Running"}});
+        assert_eq!(pod_grace_period(&bound, None), 45);
+        assert_eq!(pod_grace_period(&bound, Some(5)), 5);
+        assert_eq!(pod_grace_period(&bound, Some(0)), 0);
+        let defaulted = json!({"spec": {"nodeName": "n1"}});
+        assert_eq!(pod_grace_period(&defaulted, None), 30);
+        let unbound = json!({"spec": {"terminationGracePeriodSeconds": 45}});
+        assert_eq!(pod_grace_period(&unbound, Some(10)), 0);
+        let done = json!({"spec": {"nodeName": "n1"}, "status": {"phase": "Succeeded"}});
+        assert_eq!(pod_grace_period(&done, None), 0);
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum DeleteAction {
     Mark(Value),
     /// Leave the object as it is (deletion already in progress) and answer it.
     Unchanged,
+    /// Apply the store's generic deletion: upstream's `rest.BeforeDelete` (preconditions,
+    /// graceful deletion through [`Strategy::graceful_delete_period`]) and the garbage
+    /// collector's `orphan`/`foregroundDeletion` finalizers, as `genericregistry.Store.Delete`.
+    Generic,
 }
 
 /// The per-resource behaviour of a [`crate::registry::store::Store`].
@@ -85,21 +89,20 @@ pub trait Strategy: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// What a delete does to `obj`. The default removes objects without finalizers and marks those
-    /// with finalizers (`deletionTimestamp` now, `deletionGracePeriodSeconds` 0); an object already
-    /// marked is left unchanged.
-    fn begin_delete(&self, obj: &Value) -> DeleteAction {
-        if finalizers(obj).is_empty() {
-            return DeleteAction::Remove;
-        }
-        if !meta_str(obj, "deletionTimestamp").is_empty() {
-            return DeleteAction::Unchanged;
-        }
-        let mut marked = obj.clone();
-        let meta = meta_mut(&mut marked);
-        meta.insert("deletionTimestamp".into(), Value::String(now_rfc3339()));
-        meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-        DeleteAction::Mark(marked)
+    /// What a delete does to `obj`. The default, [`DeleteAction::Generic`], lets the store apply
+    /// upstream's generic deletion; a resource whose upstream REST has its own `Delete`
+    /// (namespaces, CRDs) overrides this and decides alone.
+    fn begin_delete(&self, _obj: &Value) -> DeleteAction {
+        DeleteAction::Generic
+    }
+
+    /// Upstream's `RESTGracefulDeleteStrategy.CheckGracefulDelete`: `None` when the resource has
+    /// no graceful deletion (the default); otherwise the grace period in seconds (never negative)
+    /// a first delete of `obj` gives it, from the `gracePeriodSeconds` the request asked for
+    /// (`requested`, negative values already raised to 1). Only asked for objects not yet being
+    /// deleted.
+    fn graceful_delete_period(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
     }
 
     /// Whether an object marked for deletion may now leave storage (checked after every update of
@@ -366,23 +369,16 @@ mod tests {
     }
 
     #[test]
-    fn default_delete_respects_finalizers() {
+    fn default_delete_is_the_stores_generic_deletion() {
         let s = DefaultStrategy {
             name_rule: NameRule::Dns1123Subdomain,
             status_subresource: false,
             tracks_generation: false,
             allow_create_on_update: false,
         };
-        assert_eq!(
-            s.begin_delete(&json!({"metadata": {"name": "a"}})),
-            DeleteAction::Remove
-        );
         let with = json!({"metadata": {"name": "a", "finalizers": ["example.com/f"]}});
-        let DeleteAction::Mark(marked) = s.begin_delete(&with) else {
-            panic!("marks")
-        };
-        assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 0);
-        assert_eq!(s.begin_delete(&marked), DeleteAction::Unchanged);
-        assert!(!s.ready_to_remove(&marked));
+        assert_eq!(s.begin_delete(&with), DeleteAction::Generic);
+        assert_eq!(s.graceful_delete_period(&with, Some(5)), None);
+        assert!(!s.ready_to_remove(&with));
     }
 }

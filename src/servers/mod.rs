@@ -121,6 +121,19 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
             .with_dynamic_contents(Arc::new(move || custom_resources.namespaced_stores()))
             .run(),
     );
+    // kube-controller-manager's garbage collector, over the built-in and the custom resources.
+    let custom_stores = extensions_server.clone();
+    tokio::spawn(
+        crate::controllers::garbage_collector::GarbageCollector::new(
+            crate::controllers::garbage_collector::collectable_stores(&stores),
+        )
+        .with_dynamic_stores(Arc::new(move || {
+            crate::controllers::garbage_collector::collectable_stores(
+                &custom_stores.serving().rest.stores,
+            )
+        }))
+        .run(),
+    );
     let core = core_server(&ctx, stores, discovery, openapi, extensions);
     Ok(aggregator.router(core))
 }

@@ -298,7 +298,7 @@ async fn delete_preconditions_finalizers_and_dry_run() {
     assert!(err
         .status
         .message
-        .contains("Precondition failed: UID in precondition: x, UID in object meta: "));
+        .contains("the UID in the precondition (x) does not match the UID in record ("));
     let wrong_rv = DeleteOptions {
         preconditions: Some(Preconditions {
             uid: None,
@@ -313,7 +313,7 @@ async fn delete_preconditions_finalizers_and_dry_run() {
     assert!(err
         .status
         .message
-        .contains("Precondition failed: ResourceVersion in precondition: 1"));
+        .contains("the ResourceVersion in the precondition (1) does not match the ResourceVersion in record ("));
 
     let dry = WriteOptions {
         dry_run: true,
