@@ -68,21 +68,44 @@ pub fn manager_or_user_agent(field_manager: &str, user_agent: Option<&str>) -> S
     out
 }
 
-/// The object upstream compares a created object with: the kind's zero value (an ObjectMeta, and
-/// the `spec` and `status` structs of built-in kinds), or nothing for custom resources.
+/// The struct fields Go's built-in types hold by value (never `omitempty`-dropped): a zero value
+/// encodes them as `{}`, so a create does not add them (no `.` in their FieldsV1).
+const VALUE_STRUCT_FIELDS: &[&str] = &[
+    "metadata",
+    "spec",
+    "status",
+    "template",
+    "strategy",
+    "updateStrategy",
+];
+
+/// The object upstream compares a created object with: the Go zero value of a built-in kind
+/// (its by-value structs as `{}`, a PodSpec's non-omitempty `containers` as null), nothing for
+/// custom resources.
 fn zero_object(ty: &TypeRef) -> Value {
+    match ty {
+        TypeRef::Builtin { .. } => zero_struct(ty, 0),
+        _ => Value::Object(Map::new()),
+    }
+}
+
+fn zero_struct(ty: &TypeRef, depth: usize) -> Value {
     let mut zero = Map::new();
-    if let TypeRef::Builtin { .. } = ty {
-        zero.insert("metadata".into(), json!({}));
-        for field in ["spec", "status"] {
-            let is_struct = ty.declares_field(field)
-                && matches!(
-                    ty.field(field).shape(Some(&json!({}))),
-                    schema::Shape::Map { .. }
-                );
-            if is_struct {
-                zero.insert(field.into(), json!({}));
+    if depth < 6 {
+        for field in VALUE_STRUCT_FIELDS {
+            if !ty.declares_field(field) {
+                continue;
             }
+            let child = ty.field(field);
+            if matches!(
+                child.shape(Some(&json!({}))),
+                schema::Shape::Map { atomic: false }
+            ) {
+                zero.insert((*field).to_string(), zero_struct(&child, depth + 1));
+            }
+        }
+        if ty.declares_field("containers") && ty.declares_field("restartPolicy") {
+            zero.insert("containers".into(), Value::Null);
         }
     }
     Value::Object(zero)
@@ -236,8 +259,9 @@ pub struct ApplyRequest<'a> {
 /// store, with its managedFields, as upstream's `FieldManager.Apply` with the
 /// `lastAppliedUpdater`, `lastAppliedManager` and `skipNonAppliedManager` layers:
 ///
-/// * MUST refuse a configuration carrying managedFields (400 `metadata.managedFields must be
-///   nil`) or another apiVersion (400 `Incorrect version specified in apply patch. ...`);
+/// * MUST refuse a configuration of another kind or apiVersion (400 `invalid object type:
+///   apps/v1beta1, Kind=Deployment`) or carrying managedFields (400 `metadata.managedFields must
+///   be nil`);
 /// * fields another manager owns and the apply would change are a 409 ([`conflict_error`])
 ///   unless `force`; `kubectl` may take fields its last-applied-configuration still describes;
 /// * the fields the status subresource resets are neither merged nor owned.
@@ -248,21 +272,28 @@ pub fn apply(request: &ApplyRequest<'_>, live: Option<&Value>, config: &Value) -
             "the body of the request must be a JSON object",
         ));
     };
+    // Upstream's versionCheckManager, then the structured merge manager's own checks.
+    let text = |name: &str| {
+        config_map
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    if api_version != info.api_version() || kind != info.kind {
+        let (group, version) = match api_version.split_once('/') {
+            Some((group, version)) => (group, version),
+            None => ("", api_version),
+        };
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {group}/{version}, Kind={kind}"
+        )));
+    }
     if config
         .pointer("/metadata/managedFields")
         .is_some_and(|v| !v.is_null())
     {
         return Err(ApiError::bad_request("metadata.managedFields must be nil"));
-    }
-    let expected_version = info.api_version();
-    let version = config_map
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if version != expected_version {
-        return Err(ApiError::bad_request(format!(
-            "Incorrect version specified in apply patch. Specified patch version: {version}, expected: {expected_version}"
-        )));
     }
     let ty = TypeRef::for_resource(info);
     let effective = without_reset_fields(info, config_map, request.subresource);

@@ -163,6 +163,29 @@ fn created_objects_own_added_maps_with_a_dot() {
 }
 
 #[test]
+fn created_workloads_do_not_add_their_value_structs() {
+    let mut object = deployment(1);
+    track_update(
+        info("apps", "v1", "Deployment"),
+        None,
+        &mut object,
+        "kubectl-create",
+        None,
+    );
+    let fields = &entries(&object)[0]["fieldsV1"];
+    assert_eq!(
+        fields["f:spec"]["f:template"],
+        json!({
+            "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+            "f:spec": {"f:containers": {"k:{\"name\":\"nginx\"}": {
+                ".": {}, "f:image": {}, "f:name": {},
+                "f:ports": {".": {}, "k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}
+            }}}
+        })
+    );
+}
+
+#[test]
 fn merge_follows_list_types() {
     let ty = deployment_type();
     let mut live = deployment(1);
@@ -313,9 +336,15 @@ fn apply_configurations_are_checked() {
     let mut config = deployment(1);
     config["apiVersion"] = json!("apps/v1beta1");
     let err = apply_as("kubectl", None, &config, false).unwrap_err();
+    assert_eq!(err.status.code, 400);
     assert_eq!(
         err.status.message,
-        "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, expected: apps/v1"
+        "invalid object type: apps/v1beta1, Kind=Deployment"
+    );
+    let err = apply_as("kubectl", None, &json!({"kind": "Deployment"}), false).unwrap_err();
+    assert_eq!(
+        err.status.message,
+        "invalid object type: /, Kind=Deployment"
     );
 }
 

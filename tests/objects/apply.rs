@@ -335,3 +335,132 @@ fn server_side_apply_of_a_custom_resource() {
         "{err}"
     );
 }
+
+/// One raw PATCH of a ConfigMap; the Status of a failure as (code, reason, message).
+async fn raw_patch(
+    client: &kube::Client,
+    query: &str,
+    content_type: &str,
+    body: &str,
+) -> Result<String, (u16, String, String)> {
+    let request = http::Request::patch(format!("/api/v1/namespaces/default/configmaps/raw{query}"))
+        .header("Content-Type", content_type)
+        .header("User-Agent", "raw-client/1.0 (linux/amd64) test")
+        .body(body.as_bytes().to_vec())
+        .expect("request");
+    match client.request_text(request).await {
+        Ok(text) => Ok(text),
+        Err(kube::Error::Api(status)) => Err((status.code, status.reason, status.message)),
+        Err(other) => panic!("PATCH failed: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_options_and_bodies_are_checked_as_upstream() {
+    let apiary = Apiary::start();
+    let client = apiary.client().await;
+    let config =
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"raw"},"data":{"a":"1"}}"#;
+    const APPLY: &str = "application/apply-patch+yaml";
+
+    let missing = raw_patch(&client, "", APPLY, config).await.unwrap_err();
+    assert_eq!(
+        missing,
+        (
+            422,
+            "Invalid".to_string(),
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".to_string()
+        )
+    );
+    let wrong_kind = raw_patch(
+        &client,
+        "?fieldManager=m",
+        APPLY,
+        r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"raw"}}"#,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(wrong_kind.0, 400);
+    assert_eq!(wrong_kind.2, "invalid object type: /v1, Kind=Secret");
+    let not_a_map = raw_patch(&client, "?fieldManager=m", APPLY, "- a\n- b\n")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        not_a_map.2,
+        "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}"
+    );
+
+    // Applying to a missing object creates it; YAML bodies are accepted.
+    let created = raw_patch(
+        &client,
+        "?fieldManager=m&force=true",
+        APPLY,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: raw\ndata:\n  a: \"1\"\n",
+    )
+    .await
+    .expect("apply creates");
+    let created: Value = serde_json::from_str(&created).expect("json");
+    assert_eq!(created["data"], json!({"a": "1"}));
+    assert_eq!(created["metadata"]["managedFields"][0]["manager"], "m");
+    assert_eq!(
+        created["metadata"]["managedFields"][0]["operation"],
+        "Apply"
+    );
+
+    let with_managed = raw_patch(
+        &client,
+        "?fieldManager=m",
+        APPLY,
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"raw","managedFields":[]}}"#,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(with_managed.2, "metadata.managedFields must be nil");
+
+    let forced_merge = raw_patch(
+        &client,
+        "?force=true",
+        "application/merge-patch+json",
+        r#"{"data":{"b":"2"}}"#,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        forced_merge.2,
+        "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch"
+    );
+
+    let long = "x".repeat(129);
+    let too_long = raw_patch(
+        &client,
+        &format!("?fieldManager={long}"),
+        "application/merge-patch+json",
+        r#"{"data":{"b":"2"}}"#,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        too_long.2,
+        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes"
+    );
+
+    // The manager of a write without fieldManager is its User-Agent's first segment.
+    let merged = raw_patch(
+        &client,
+        "",
+        "application/merge-patch+json",
+        r#"{"data":{"b":"2"}}"#,
+    )
+    .await
+    .expect("merge patch");
+    let merged: Value = serde_json::from_str(&merged).expect("json");
+    let entries = merged["metadata"]["managedFields"]
+        .as_array()
+        .expect("entries");
+    let update = entries
+        .iter()
+        .find(|e| e["operation"] == "Update")
+        .unwrap_or_else(|| panic!("no update entry: {merged}"));
+    assert_eq!(update["fieldsV1"], json!({"f:data": {"f:b": {}}}));
+    assert_eq!(update["manager"], "raw-client");
+}

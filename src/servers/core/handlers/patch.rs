@@ -209,12 +209,23 @@ fn decode_apply(
     manager: String,
     force: bool,
 ) -> ApiResult<(PatchDocument, Vec<String>)> {
-    let config =
-        body::parse_document(bytes, body::InputFormat::Yaml).map_err(ApiError::bad_request)?;
-    if !config.is_object() {
-        return Err(ApiError::bad_request(
-            "error decoding YAML: the apply configuration must be an object",
-        ));
+    let config = match body::parse_document(bytes, body::InputFormat::Yaml) {
+        // An empty document is an empty object, as Go's YAML decoding into a map.
+        Ok(Value::Null) => Value::Object(Default::default()),
+        Ok(config) => config,
+        Err(why) => return Err(ApiError::bad_request(format!("error decoding YAML: {why}"))),
+    };
+    let go_type = match &config {
+        Value::Array(_) => Some("array"),
+        Value::String(_) => Some("string"),
+        Value::Number(_) => Some("number"),
+        Value::Bool(_) => Some("bool"),
+        Value::Object(_) | Value::Null => None,
+    };
+    if let Some(go_type) = go_type {
+        return Err(ApiError::bad_request(format!(
+            "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {go_type} into Go value of type map[string]interface {{}}"
+        )));
     }
     Ok((
         PatchDocument::Apply {
