@@ -259,6 +259,8 @@ pub struct ApplyRequest<'a> {
 /// store, with its managedFields, as upstream's `FieldManager.Apply` with the
 /// `lastAppliedUpdater`, `lastAppliedManager` and `skipNonAppliedManager` layers:
 ///
+/// * MUST refuse a configuration with fields a built-in schema does not declare (upstream's
+///   500 `failed to create typed patch object (...)`);
 /// * MUST refuse a configuration of another kind or apiVersion (400 `invalid object type:
 ///   apps/v1beta1, Kind=Deployment`) or carrying managedFields (400 `metadata.managedFields must
 ///   be nil`);
@@ -296,6 +298,10 @@ pub fn apply(request: &ApplyRequest<'_>, live: Option<&Value>, config: &Value) -
         return Err(ApiError::bad_request("metadata.managedFields must be nil"));
     }
     let ty = TypeRef::for_resource(info);
+    let undeclared = walk::undeclared_fields(config, &ty);
+    if !undeclared.is_empty() {
+        return Err(typed_conversion_error(info, config, &undeclared));
+    }
     let effective = without_reset_fields(info, config_map, request.subresource);
     let zero;
     let live = match live {
@@ -342,6 +348,39 @@ pub fn apply(request: &ApplyRequest<'_>, live: Option<&Value>, config: &Value) -
     }
     result.encode_into(&mut object);
     Ok(object)
+}
+
+/// Upstream's failed typed conversion of an apply configuration: not a Status error, so a 500
+/// with reason `""` whose message is `failed to create typed patch object (<ns>/<name>;
+/// <group>/<version>, Kind=<kind>): <errors>` (several errors as `errors:` then one indented line
+/// each, as structured-merge-diff's `ValidationErrors`).
+fn typed_conversion_error(info: &ResourceInfo, config: &Value, errors: &[String]) -> ApiError {
+    let meta = |name: &str| {
+        config
+            .pointer(&format!("/metadata/{name}"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let detail = if errors.len() == 1 {
+        errors[0].clone()
+    } else {
+        let mut lines = vec!["errors:".to_string()];
+        lines.extend(errors.iter().map(|e| format!("  {e}")));
+        lines.join("\n")
+    };
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "",
+        format!(
+            "failed to create typed patch object ({}/{}; {}/{}, Kind={}): {detail}",
+            meta("namespace"),
+            meta("name"),
+            info.group,
+            info.version,
+            info.kind
+        ),
+        None,
+    )
 }
 
 /// The configuration without what the write's subresource resets: a main-resource apply of a

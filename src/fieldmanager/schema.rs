@@ -247,6 +247,20 @@ impl TypeRef {
         }
     }
 
+    /// Whether this is a built-in struct that declares its fields and takes no others.
+    pub fn is_closed_builtin_struct(&self) -> bool {
+        match self {
+            TypeRef::Builtin { node, .. } => {
+                node.schema().get("properties").is_some()
+                    && !node
+                        .schema()
+                        .get("additionalProperties")
+                        .is_some_and(|a| a.is_object() || a == &Value::Bool(true))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether an empty value here disappears when the object is encoded: built-in maps of
     /// values and lists (Go's `omitempty` maps and slices).
     pub fn omits_empty(&self) -> bool {

@@ -349,6 +349,21 @@ fn apply_configurations_are_checked() {
 }
 
 #[test]
+fn undeclared_fields_of_built_in_kinds_are_refused() {
+    let mut config = deployment(1);
+    config["metadata"]["namespace"] = json!("default");
+    config["spec"]["foo"] = json!(1);
+    config["spec"]["template"]["spec"]["containers"][0]["bar"] = json!(true);
+    config["metadata"]["labels"]["any-key"] = json!("fine");
+    let err = apply_as("kubectl", None, &config, false).unwrap_err();
+    assert_eq!(err.status.code, 500);
+    assert_eq!(
+        err.status.message,
+        "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): errors:\n  .spec.foo: field not declared in schema\n  .spec.template.spec.containers[name=\"nginx\"].bar: field not declared in schema"
+    );
+}
+
+#[test]
 fn update_entries_are_capped_into_ancient_changes() {
     let mut managed = Managed::default();
     for i in 0..11 {

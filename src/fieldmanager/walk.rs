@@ -351,3 +351,43 @@ fn remove_element(value: &mut Value, element: &PathElement, ty: &TypeRef) {
         }
     }
 }
+
+/// The paths of `value` a built-in schema does not declare (upstream's typed conversion of an
+/// apply configuration: `.spec.foo: field not declared in schema`). Positions without a built-in
+/// struct schema (maps of values, free-form or deduced) accept anything.
+pub fn undeclared_fields(value: &Value, ty: &TypeRef) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_undeclared(value, ty, &mut Vec::new(), &mut out);
+    out
+}
+
+fn collect_undeclared(value: &Value, ty: &TypeRef, path: &mut Path, out: &mut Vec<String>) {
+    match (ty.shape(Some(value)), value) {
+        (Shape::Map { .. }, Value::Object(map)) => {
+            let strict = ty.is_closed_builtin_struct();
+            for (name, child) in map {
+                if strict && !ty.declares_field(name) {
+                    path.push(PathElement::Field(name.clone()));
+                    out.push(format!(
+                        "{}: field not declared in schema",
+                        super::set::path_string(path)
+                    ));
+                    path.pop();
+                    continue;
+                }
+                path.push(PathElement::Field(name.clone()));
+                collect_undeclared(child, &ty.field(name), path, out);
+                path.pop();
+            }
+        }
+        (Shape::List(kind), Value::Array(items)) => {
+            let item_type = ty.items();
+            for (index, item) in items.iter().enumerate() {
+                path.push(item_element(&kind, item, index).unwrap_or(PathElement::Index(index)));
+                collect_undeclared(item, &item_type, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}

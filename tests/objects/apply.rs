@@ -123,6 +123,16 @@ fn server_side_apply_of_a_deployment_records_ownership_and_conflicts() {
         "{yaml}"
     );
 
+    // A field the Deployment schema does not declare fails the typed conversion, as upstream.
+    let unknown = deployment(2)
+        .replace("  replicas: 2\n", "  replicas: 2\n  foo: bar\n")
+        .replace("  name: web\n", "  name: web\n  namespace: default\n");
+    let err = failing_stdin(&apiary, &["apply", "--server-side", "-f", "-"], &unknown);
+    assert!(
+        err.contains("failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.foo: field not declared in schema"),
+        "{err}"
+    );
+
     // Re-applying the same manifest is no conflict and no change.
     let out = apiary.ok_stdin(&["apply", "--server-side", "-f", "-"], &deployment(2));
     assert_eq!(out.trim(), "deployment.apps/web serverside-applied");
