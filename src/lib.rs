@@ -13,6 +13,7 @@ pub mod backend;
 pub mod chain;
 pub mod config;
 pub mod controllers;
+pub mod fieldmanager;
 pub mod filters;
 pub mod metrics;
 pub mod openapi;

@@ -361,6 +361,14 @@ impl CrdController {
             storage_version: version.storage_version,
             codec: Codec::object(Arc::new(codec)),
         });
+        // Server-side apply types the version's objects by its schema.
+        crate::fieldmanager::register_custom_schema(
+            info,
+            version
+                .definition
+                .pointer("/schema/openAPIV3Schema")
+                .cloned(),
+        );
         match crate::api::table::CustomColumns::from_version(&version.definition) {
             Ok(columns) => {
                 crate::api::table::register(info.group, info.version, info.plural, columns)

@@ -219,6 +219,17 @@ impl Store {
                 + 1;
             meta_mut(&mut new).insert("generation".into(), json!(next));
         }
+        // managedFields of an Update, after the store's own preparations (server-side apply
+        // computes them itself and leaves `field_manager` empty).
+        if !opts.field_manager.is_empty() {
+            crate::fieldmanager::track_update(
+                self.info,
+                Some(old),
+                &mut new,
+                &opts.field_manager,
+                opts.subresource.as_deref(),
+            );
+        }
         let mut errors =
             validate_object_meta(&new, self.strategy.name_rule(), self.info.namespaced);
         errors.extend(self.strategy.validate_update(&new, old));
@@ -346,6 +357,9 @@ pub(super) async fn create(
             "name".into(),
             Value::String(format!("{generate_name}{}", random_name_suffix())),
         );
+    }
+    if !opts.field_manager.is_empty() {
+        crate::fieldmanager::track_update(store.info, None, &mut obj, &opts.field_manager, None);
     }
     let mut errors = validate_object_meta(&obj, store.strategy.name_rule(), store.info.namespaced);
     errors.extend(store.strategy.validate_create(&obj));

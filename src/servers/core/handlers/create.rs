@@ -33,7 +33,14 @@ async fn create_object(
 ) -> ApiResult<(serde_json::Value, Vec<String>)> {
     let format = body::input_format(content_type(parts))?;
     let bytes = body::read_body(request_body).await?;
-    let params = query::write_params(&scope.query, WriteKind::Create)?;
+    let mut params = query::write_params(&scope.query, WriteKind::Create)?;
+    // Upstream's managerOrUserAgent: the manager recorded in managedFields.
+    let user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    params.write.field_manager =
+        crate::fieldmanager::manager_or_user_agent(&params.write.field_manager, user_agent);
     let pod_binding = scope.subresource.as_deref() == Some("binding");
     let expected = if pod_binding {
         ExpectedType {

@@ -1,9 +1,12 @@
 //! PATCH of one object or of its `status`, as upstream's `handlers/patch.go`.
 //!
 //! * `Content-Type` picks the patch type: `application/json-patch+json` (RFC 6902),
-//!   `application/merge-patch+json` (RFC 7386) or `application/strategic-merge-patch+json`.
-//!   Anything else, server-side apply (`application/apply-patch+yaml`) included, is a 415 listing
-//!   the accepted types.
+//!   `application/merge-patch+json` (RFC 7386), `application/strategic-merge-patch+json` (not for
+//!   custom resources) or server-side apply (`application/apply-patch+yaml`, a YAML or JSON
+//!   configuration merged by [`crate::fieldmanager::apply`]). Anything else is a 415 listing the
+//!   accepted types in upstream's order.
+//! * Apply requires `fieldManager` and is the only patch that may say `force`; applying to a
+//!   missing object creates it (201), as upstream's patcher does.
 //! * The patch is applied inside the store's `guaranteed_update`, so it is re-applied to the fresh
 //!   object after a conflict; a `metadata.resourceVersion` the patch sets is a precondition (409 when
 //!   stale, decided by the store). A missing object is a 404.
@@ -33,10 +36,13 @@ pub const JSON_PATCH: &str = "application/json-patch+json";
 pub const MERGE_PATCH: &str = "application/merge-patch+json";
 /// `application/strategic-merge-patch+json`.
 pub const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
-/// The patch types served, in upstream's order.
-pub const ACCEPTED_PATCH_TYPES: &[&str] = &[JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH];
-/// The patch types of custom resources.
-pub const CUSTOM_RESOURCE_PATCH_TYPES: &[&str] = &[JSON_PATCH, MERGE_PATCH];
+/// `application/apply-patch+yaml`: server-side apply.
+pub const APPLY_PATCH: &str = "application/apply-patch+yaml";
+/// The patch types served, in upstream's order (`installer.go`).
+pub const ACCEPTED_PATCH_TYPES: &[&str] =
+    &[JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH];
+/// The patch types of custom resources (apiextensions' `crdHandler`).
+pub const CUSTOM_RESOURCE_PATCH_TYPES: &[&str] = &[JSON_PATCH, MERGE_PATCH, APPLY_PATCH];
 
 /// The most operations one JSON patch may hold, as upstream.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
@@ -46,6 +52,12 @@ enum PatchDocument {
     Json(json_patch::Patch),
     Merge(Value),
     Strategic(Value),
+    /// A server-side apply configuration, by its manager, with `force`.
+    Apply {
+        config: Value,
+        manager: String,
+        force: bool,
+    },
 }
 
 /// Upstream's `NewGenericServerResponse(422, ...)`: reason Invalid with the cause as
@@ -162,6 +174,69 @@ fn decode_patch(
     }
 }
 
+/// The options of an apply: those of any patch, `force` allowed, and `fieldManager` required
+/// (upstream's `ValidatePatchOptions`: `fieldManager: Required value: is required for apply patch`
+/// first among the errors).
+fn apply_params(parts: &Parts) -> ApiResult<query::WriteParams> {
+    let without_force: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|raw| serde_urlencoded::from_str::<Vec<(String, String)>>(raw).unwrap_or_default())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "force")
+        .collect();
+    let raw = serde_urlencoded::to_string(&without_force).unwrap_or_default();
+    let query = query::QueryParams::parse(Some(&raw));
+    let parsed = query::write_params(&query, WriteKind::Patch);
+    if !query.string("fieldManager").is_empty() {
+        return parsed;
+    }
+    let mut causes = vec![StatusCause {
+        reason: "FieldValueRequired".into(),
+        message: "Required value: is required for apply patch".into(),
+        field: "fieldManager".into(),
+    }];
+    if let Err(err) = parsed {
+        causes.extend(err.status.details.map(|d| d.causes).unwrap_or_default());
+    }
+    Err(ApiError::invalid("meta.k8s.io", "PatchOptions", "", causes))
+}
+
+/// Reads an apply configuration: YAML (JSON included) holding one object.
+fn decode_apply(
+    bytes: &[u8],
+    manager: String,
+    force: bool,
+) -> ApiResult<(PatchDocument, Vec<String>)> {
+    let config = match body::parse_document(bytes, body::InputFormat::Yaml) {
+        // An empty document is an empty object, as Go's YAML decoding into a map.
+        Ok(Value::Null) => Value::Object(Default::default()),
+        Ok(config) => config,
+        Err(why) => return Err(ApiError::bad_request(format!("error decoding YAML: {why}"))),
+    };
+    let go_type = match &config {
+        Value::Array(_) => Some("array"),
+        Value::String(_) => Some("string"),
+        Value::Number(_) => Some("number"),
+        Value::Bool(_) => Some("bool"),
+        Value::Object(_) | Value::Null => None,
+    };
+    if let Some(go_type) = go_type {
+        return Err(ApiError::bad_request(format!(
+            "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {go_type} into Go value of type map[string]interface {{}}"
+        )));
+    }
+    Ok((
+        PatchDocument::Apply {
+            config,
+            manager,
+            force,
+        },
+        Vec::new(),
+    ))
+}
+
 /// The strategic merge of `patch` into `current`, for the kind of `scope`.
 fn strategic_merge(scope: &Scope, current: &Value, patch: &Value) -> ApiResult<Value> {
     let info = scope.info;
@@ -181,9 +256,14 @@ struct Patcher<'a> {
 }
 
 impl Patcher<'_> {
-    fn apply(&mut self, current: &Value) -> ApiResult<Value> {
+    /// Patches `current` (for an apply, `None` when the object does not exist yet).
+    fn apply(&mut self, current: Option<&Value>) -> ApiResult<Value> {
         self.warnings.clear();
-        let current = negotiation::with_type_meta(self.scope.info, current.clone());
+        let live = current;
+        let current = negotiation::with_type_meta(
+            self.scope.info,
+            current.cloned().unwrap_or_else(|| serde_json::json!({})),
+        );
         let patched = match &self.document {
             PatchDocument::Json(patch) => {
                 let mut doc = current;
@@ -196,6 +276,19 @@ impl Patcher<'_> {
                 doc
             }
             PatchDocument::Strategic(patch) => strategic_merge(self.scope, &current, patch)?,
+            PatchDocument::Apply {
+                config,
+                manager,
+                force,
+            } => {
+                let request = crate::fieldmanager::ApplyRequest {
+                    info: self.scope.info,
+                    manager,
+                    force: *force,
+                    subresource: self.scope.subresource.as_deref(),
+                };
+                crate::fieldmanager::apply(&request, live.is_some().then_some(&current), config)?
+            }
         };
         let rendered = || match &self.document {
             PatchDocument::Strategic(patch) => go_quote(&go_value(patch)),
@@ -257,9 +350,27 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
     };
     let result = async {
         let bytes = body::read_body(request_body).await?;
-        let mut params = query::write_params(&scope.query, WriteKind::Patch)?;
+        let mut params = if patch_type == APPLY_PATCH {
+            apply_params(&parts)?
+        } else {
+            query::write_params(&scope.query, WriteKind::Patch)?
+        };
         params.write.subresource = scope.subresource.clone();
-        let (document, patch_errors) = decode_patch(&patch_type, &bytes, params.field_validation)?;
+        let (document, patch_errors) = if patch_type == APPLY_PATCH {
+            // The apply records managedFields itself: the store must not track it as an Update.
+            let manager = std::mem::take(&mut params.write.field_manager);
+            let force = scope.query.boolean("force").unwrap_or(false);
+            decode_apply(&bytes, manager, force)?
+        } else {
+            let user_agent = parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
+            params.write.field_manager =
+                crate::fieldmanager::manager_or_user_agent(&params.write.field_manager, user_agent);
+            decode_patch(&patch_type, &bytes, params.field_validation)?
+        };
+        let is_apply = matches!(document, PatchDocument::Apply { .. });
         let mut patcher = Patcher {
             scope: &scope,
             document,
@@ -267,20 +378,32 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
             validation: params.field_validation,
             warnings: Vec::new(),
         };
-        let object = scope
+        let updated = scope
             .store
             .guaranteed_update(scope.namespace(), scope.name(), &params.write, |current| {
-                let patched = patcher.apply(current)?;
+                let patched = patcher.apply(Some(current))?;
                 scope.check_rbac_write(&parts, &patched, Some(current))?;
                 Ok(patched)
             })
-            .await?;
-        Ok::<_, ApiError>((object, patcher.warnings))
+            .await;
+        match updated {
+            Err(err) if is_apply && err.status.code == 404 && scope.subresource.is_none() => {
+                let object = patcher.apply(None)?;
+                scope.check_rbac_write(&parts, &object, None)?;
+                let created = scope
+                    .store
+                    .create(scope.namespace(), object, &params.write)
+                    .await?;
+                Ok::<_, ApiError>((created, StatusCode::CREATED, patcher.warnings))
+            }
+            Err(err) => Err(err),
+            Ok(object) => Ok((object, StatusCode::OK, patcher.warnings)),
+        }
     }
     .await;
     match result {
-        Ok((object, warnings)) => {
-            respond_object(&scope, &output, StatusCode::OK, object, &warnings)
+        Ok((object, status, warnings)) => {
+            respond_object(&scope, &output, status, object, &warnings)
         }
         Err(err) => negotiation::respond_error(&output, err, &[]),
     }

@@ -41,6 +41,13 @@ async fn update_object(
     let bytes = body::read_body(request_body).await?;
     let mut params = query::write_params(&scope.query, WriteKind::Update)?;
     params.write.subresource = scope.subresource.clone();
+    // Upstream's managerOrUserAgent: the manager recorded in managedFields.
+    let user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    params.write.field_manager =
+        crate::fieldmanager::manager_or_user_agent(&params.write.field_manager, user_agent);
     let expected = ExpectedType::of(scope.info);
     let (object, warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;

@@ -130,9 +130,22 @@ async fn patch_errors() {
         .await;
     assert_status(
         &apply,
+        422,
+        "Invalid",
+        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+    );
+    let unknown = api
+        .patch(
+            &format!("{CM}/nope"),
+            "application/apply-patch+cbor",
+            &json!({}),
+        )
+        .await;
+    assert_status(
+        &unknown,
         415,
         "UnsupportedMediaType",
-        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json",
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml",
     );
 
     let created = api.post(CM, &configmap("a", json!({}))).await.json();
