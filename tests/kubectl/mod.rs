@@ -771,6 +771,34 @@ fn workloads_scale_through_their_scale_subresource() {
         ]),
         "5"
     );
+    // The scale write is recorded in managedFields as an Update of the `scale` subresource.
+    let deployment: serde_json::Value = serde_json::from_str(&apiary.ok(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]))
+    .expect("deployment");
+    let scale_entry = deployment["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .find(|entry| entry["subresource"] == "scale")
+        .cloned()
+        .unwrap_or_else(|| panic!("no scale entry in {deployment}"));
+    assert_eq!(scale_entry["operation"], "Update");
+    assert!(
+        scale_entry["manager"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("kubectl")),
+        "{scale_entry}"
+    );
+    assert_eq!(
+        scale_entry["fieldsV1"],
+        serde_json::json!({"f:spec": {"f:replicas": {}}})
+    );
     let scale: serde_json::Value = serde_json::from_str(&apiary.ok(&[
         "get",
         "--raw",

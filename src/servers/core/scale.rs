@@ -12,10 +12,10 @@ use http::{header, Method, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::api::status::{ApiError, ApiResult, StatusCause};
-use crate::registry::options::WriteOptions;
 use crate::registry::store::Store;
 use crate::servers::core::body;
 use crate::servers::core::negotiation::{self, Output};
+use crate::servers::core::query::{self, QueryParams, WriteKind};
 use crate::servers::core::routes::ParsedPath;
 use crate::servers::core::CoreContext;
 
@@ -240,10 +240,26 @@ async fn answer(
     match method {
         Method::GET => Ok(to_scale(&store.get(namespace, name).await?, paths)),
         Method::PUT | Method::PATCH => {
+            let kind = if method == Method::PUT {
+                WriteKind::Update
+            } else {
+                WriteKind::Patch
+            };
+            let query = QueryParams::parse(request.uri().query());
+            let mut write = query::write_params(&query, kind)?.write;
+            // Upstream records a scale write as an Update of the `scale` subresource by the
+            // request's manager; the store itself records nothing for it.
+            let user_agent = request
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
+            let manager =
+                crate::fieldmanager::manager_or_user_agent(&write.field_manager, user_agent);
+            write.field_manager = String::new();
             let bytes = body::read_body(request.into_body()).await?;
             let name = name.clone();
             let updated = store
-                .guaranteed_update(namespace, &name, &WriteOptions::default(), |current| {
+                .guaranteed_update(namespace, &name, &write, |current| {
                     let scale = if method == Method::PUT {
                         serde_json::from_slice::<Value>(&bytes).map_err(|e| {
                             ApiError::bad_request(format!(
@@ -263,6 +279,15 @@ async fn answer(
                         .filter(|rv| !rv.is_empty())
                     {
                         next["metadata"]["resourceVersion"] = Value::from(rv);
+                    }
+                    if !manager.is_empty() {
+                        crate::fieldmanager::track_update(
+                            info,
+                            Some(current),
+                            &mut next,
+                            &manager,
+                            Some("scale"),
+                        );
                     }
                     Ok(next)
                 })
