@@ -323,6 +323,15 @@ pub(super) async fn create(
         ));
     }
     store.prepare_create(&mut obj);
+    // Admission, as upstream: NamespaceLifecycle first, then the resource's plugins, before the
+    // name is generated and the object validated.
+    let ns = object_namespace(&obj).to_string();
+    if store.info.namespaced {
+        store
+            .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
+            .await?;
+    }
+    store.strategy.admit_create(&mut obj).await?;
     let generate_name = meta_str(&obj, "generateName").to_string();
     let generated = meta_str(&obj, "name").is_empty() && !generate_name.is_empty();
     if generated {
@@ -334,12 +343,6 @@ pub(super) async fn create(
     let mut errors = validate_object_meta(&obj, store.strategy.name_rule(), store.info.namespaced);
     errors.extend(store.strategy.validate_create(&obj));
     store.invalid(meta_str(&obj, "name"), errors)?;
-    let ns = object_namespace(&obj).to_string();
-    if store.info.namespaced {
-        store
-            .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
-            .await?;
-    }
     if opts.dry_run {
         return Ok(obj);
     }
