@@ -23,6 +23,8 @@ mod tests;
 
 use serde_json::{json, Map, Value};
 
+use crate::registry::validation::quantity::canonicalize_resource_list;
+
 pub use pod::{pod, pod_spec, pod_template};
 pub use workloads::{
     cron_job, daemon_set, deployment, job, job_generated_selector, replica_set,
@@ -48,6 +50,15 @@ pub fn apply(group: &str, plural: &str, obj: &mut Value) {
         ("", "persistentvolumeclaims") => persistent_volume_claim(obj),
         ("", "persistentvolumes") => persistent_volume(obj),
         ("", "endpoints") => endpoints(obj),
+        ("", "resourcequotas") => {
+            let hard = obj
+                .as_object_mut()
+                .and_then(|m| child(m, "spec"))
+                .and_then(|s| child(s, "hard"));
+            if let Some(hard) = hard {
+                canonicalize_resource_list(hard);
+            }
+        }
         ("apps", "deployments") => deployment(obj),
         ("apps", "replicasets") => replica_set(obj),
         ("apps", "statefulsets") => stateful_set(obj),
@@ -133,6 +144,13 @@ pub(crate) fn child<'a>(
 /// `SetDefaults_PersistentVolumeClaimSpec`: `volumeMode: Filesystem`.
 pub(crate) fn persistent_volume_claim_spec(spec: &mut Map<String, Value>) {
     set_default(spec, "volumeMode", json!("Filesystem"));
+    if let Some(resources) = child(spec, "resources") {
+        for list in ["requests", "limits"] {
+            if let Some(list) = child(resources, list) {
+                canonicalize_resource_list(list);
+            }
+        }
+    }
 }
 
 /// PersistentVolumeClaims: the spec's defaults and `status.phase: Pending`.

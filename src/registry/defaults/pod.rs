@@ -6,6 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{child, each_object, object_entry, persistent_volume_claim_spec, set_default};
+use crate::registry::validation::quantity::{canonical, canonicalize_resource_list};
 
 /// Upstream's `DefaultTerminationGracePeriodSeconds`.
 const TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;
@@ -76,6 +77,9 @@ pub fn pod_spec(spec: &mut Map<String, Value>) {
         json!(TERMINATION_GRACE_PERIOD_SECONDS),
     );
     set_default(spec, "schedulerName", json!("default-scheduler"));
+    if let Some(overhead) = child(spec, "overhead") {
+        canonicalize_resource_list(overhead);
+    }
     service_account_alias(spec);
     for list in ["containers", "initContainers", "ephemeralContainers"] {
         each_object(spec, list, container);
@@ -122,6 +126,13 @@ fn container(c: &mut Map<String, Value>) {
     set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
     set_default(c, "terminationMessagePolicy", json!("File"));
     set_default(c, "resources", json!({}));
+    if let Some(resources) = child(c, "resources") {
+        for list in ["requests", "limits"] {
+            if let Some(list) = child(resources, list) {
+                canonicalize_resource_list(list);
+            }
+        }
+    }
     each_object(c, "ports", |port| {
         set_default(port, "protocol", json!("TCP"));
     });
@@ -263,6 +274,15 @@ fn volume(v: &mut Map<String, Value>) {
                 downward_api_items(downward);
             }
         });
+    }
+    if let Some(empty_dir) = child(v, "emptyDir") {
+        let limit = empty_dir
+            .get("sizeLimit")
+            .and_then(Value::as_str)
+            .and_then(|text| canonical(text, false));
+        if let Some(limit) = limit {
+            empty_dir.insert("sizeLimit".into(), json!(limit));
+        }
     }
     if let Some(host_path) = child(v, "hostPath") {
         set_default(host_path, "type", json!(""));

@@ -365,6 +365,17 @@ pub fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
         if old_grace.is_some_and(|g| g < 0) && new_grace == Some(1) {
             map.insert("terminationGracePeriodSeconds".into(), 1.into());
         }
+        // Binding a pod (`pods/binding`, which Apiary writes through the main resource) sets
+        // `nodeName` once; upstream's binding storage skips this validation.
+        let unbound = old_spec
+            .get("nodeName")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if unbound {
+            if let Some(node) = new_spec.get("nodeName") {
+                map.insert("nodeName".into(), node.clone());
+            }
+        }
     }
     if &munged != new_spec {
         errs.push(FieldError::forbidden(

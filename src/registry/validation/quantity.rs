@@ -133,3 +133,174 @@ pub fn first_pod_spec_error(spec: &Value) -> Option<&'static str> {
         .filter_map(quantity_text)
         .find_map(|text| parse(&text).err())
 }
+
+/// How a quantity was written, which decides how it is printed back (Go's `Format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// `Ki`, `Mi`, ...
+    BinarySI,
+    /// `m`, `k`, `M`, ... or no suffix.
+    DecimalSI,
+    /// `e3`, `E-2`.
+    DecimalExponent,
+}
+
+/// An exact decimal value `mantissa × 10^exponent`.
+#[derive(Debug, Clone, Copy)]
+struct Decimal {
+    mantissa: i128,
+    exponent: i32,
+}
+
+/// The exact value and format of a quantity text, or `None` when it does not parse (or is too
+/// large to handle exactly).
+fn exact(text: &str) -> Option<(Decimal, Format)> {
+    let text = text.trim();
+    parse(text).ok()?;
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(text.len());
+    // A sign after digits belongs to an exponent suffix; the number part is the leading run.
+    let (number, suffix) = text.split_at(split);
+    let (negative, digits) = match number.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, number.strip_prefix('+').unwrap_or(number)),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all: String = format!("{whole}{fraction}");
+    let mut mantissa: i128 = if all.is_empty() { 0 } else { all.parse().ok()? };
+    if negative {
+        mantissa = -mantissa;
+    }
+    let mut exponent = -(fraction.len() as i32);
+    let format = match suffix {
+        "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" => {
+            let power = match suffix {
+                "Ki" => 1,
+                "Mi" => 2,
+                "Gi" => 3,
+                "Ti" => 4,
+                "Pi" => 5,
+                _ => 6,
+            };
+            mantissa = mantissa.checked_mul(1i128 << (10 * power))?;
+            Format::BinarySI
+        }
+        "" => Format::DecimalSI,
+        "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E" => {
+            exponent += match suffix {
+                "n" => -9,
+                "u" => -6,
+                "m" => -3,
+                "k" => 3,
+                "M" => 6,
+                "G" => 9,
+                "T" => 12,
+                "P" => 15,
+                _ => 18,
+            };
+            Format::DecimalSI
+        }
+        _ => {
+            exponent += suffix[1..].parse::<i32>().ok()?;
+            Format::DecimalExponent
+        }
+    };
+    Some((Decimal { mantissa, exponent }, format))
+}
+
+/// Rounds `value` up (away from zero) to a multiple of 10^scale, as Go's `RoundUp`.
+fn round_up(value: Decimal, scale: i32) -> Option<Decimal> {
+    if value.exponent >= scale {
+        return Some(value);
+    }
+    let divisor = 10i128.checked_pow((scale - value.exponent) as u32)?;
+    let quotient = value.mantissa / divisor;
+    let rounded = if value.mantissa % divisor == 0 {
+        quotient
+    } else {
+        quotient + value.mantissa.signum()
+    };
+    Some(Decimal {
+        mantissa: rounded,
+        exponent: scale,
+    })
+}
+
+/// The text Go prints for a quantity (`Quantity.String()`, its canonical form): `1.5` is
+/// `1500m`, `2000m` is `2`, `1024Mi` is `1Gi`, `1536Mi` stays. With `round_to_milli`, values
+/// are first rounded up to milli units, as upstream's `SetDefaults_ResourceList` does.
+/// `None` when the text is not a quantity.
+pub fn canonical(text: &str, round_to_milli: bool) -> Option<String> {
+    let (mut value, mut format) = exact(text)?;
+    if round_to_milli {
+        value = round_up(value, -3)?;
+    }
+    if value.mantissa == 0 {
+        return Some("0".into());
+    }
+    if format == Format::BinarySI {
+        let integer = if value.exponent >= 0 {
+            value
+                .mantissa
+                .checked_mul(10i128.checked_pow(value.exponent as u32)?)
+        } else {
+            let divisor = 10i128.checked_pow((-value.exponent) as u32)?;
+            (value.mantissa % divisor == 0).then(|| value.mantissa / divisor)
+        };
+        match integer {
+            Some(n) if n.abs() >= 1024 => {
+                let (mut n, mut power) = (n, 0);
+                while power < 6 && n % 1024 == 0 {
+                    n /= 1024;
+                    power += 1;
+                }
+                let suffix = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][power];
+                return Some(format!("{n}{suffix}"));
+            }
+            _ => format = Format::DecimalSI,
+        }
+    }
+    let (mut mantissa, mut exponent) = (value.mantissa, value.exponent);
+    while mantissa % 10 == 0 {
+        mantissa /= 10;
+        exponent += 1;
+    }
+    match exponent.rem_euclid(3) {
+        1 => {
+            mantissa *= 10;
+            exponent -= 1;
+        }
+        2 => {
+            mantissa *= 100;
+            exponent -= 2;
+        }
+        _ => {}
+    }
+    let suffix = match (format, exponent) {
+        (_, 0) => String::new(),
+        (Format::DecimalSI, -9) => "n".into(),
+        (Format::DecimalSI, -6) => "u".into(),
+        (Format::DecimalSI, -3) => "m".into(),
+        (Format::DecimalSI, 3) => "k".into(),
+        (Format::DecimalSI, 6) => "M".into(),
+        (Format::DecimalSI, 9) => "G".into(),
+        (Format::DecimalSI, 12) => "T".into(),
+        (Format::DecimalSI, 15) => "P".into(),
+        (Format::DecimalSI, 18) => "E".into(),
+        (_, e) => format!("e{e}"),
+    };
+    Some(format!("{mantissa}{suffix}"))
+}
+
+/// Replaces every quantity of a resource list (`requests`, `limits`, `hard`, ...) with its
+/// canonical text rounded up to milli units (`SetDefaults_ResourceList`).
+pub fn canonicalize_resource_list(list: &mut serde_json::Map<String, Value>) {
+    for value in list.values_mut() {
+        if let Some(text) = quantity_text(value) {
+            if let Some(canonical) = canonical(&text, true) {
+                *value = Value::String(canonical);
+            }
+        }
+    }
+}

@@ -251,3 +251,34 @@ fn go_renders_selectors_and_labels() {
         "v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:\"k\", Operator:\"Exists\", Values:[]string(nil)}}}"
     );
 }
+
+#[test]
+fn quantities_print_in_gos_canonical_form() {
+    use super::quantity::canonical;
+    for (text, want) in [
+        ("0.5", "500m"),
+        ("1.5", "1500m"),
+        ("2000m", "2"),
+        ("100m", "100m"),
+        ("1", "1"),
+        ("0", "0"),
+        ("1024Mi", "1Gi"),
+        ("1536Mi", "1536Mi"),
+        ("0.5Gi", "512Mi"),
+        ("512", "512"),
+        ("1000", "1k"),
+        ("1500", "1500"),
+        ("1e3", "1e3"),
+        ("12e2", "1200"),
+        ("128974848", "128974848"),
+        ("1000Ki", "1000Ki"),
+        ("1.5Ki", "1536"),
+        ("-1Mi", "-1Mi"),
+        ("0.0001", "1m"),
+        ("100M", "100M"),
+    ] {
+        assert_eq!(canonical(text, true).as_deref(), Some(want), "{text}");
+    }
+    assert_eq!(canonical("1n", false).as_deref(), Some("1n"));
+    assert_eq!(canonical("lots", true), None);
+}
