@@ -225,3 +225,42 @@ async fn follow(controller: NamespaceDefaults, store: Arc<Store>, trigger: Trigg
         tokio::time::sleep(RETRY_DELAY).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_relevant_events_trigger_a_check() {
+        let ns = json!({"metadata": {"name": "team"}, "status": {"phase": "Active"}});
+        assert_eq!(
+            namespace_trigger(WatchEventType::Added, &ns).as_deref(),
+            Some("team")
+        );
+        let terminating = json!({"metadata": {"name": "team"}, "status": {"phase": "Terminating"}});
+        assert_eq!(
+            namespace_trigger(WatchEventType::Modified, &terminating),
+            None
+        );
+        assert_eq!(namespace_trigger(WatchEventType::Deleted, &ns), None);
+
+        let sa = json!({"metadata": {"name": "default", "namespace": "team"}});
+        assert_eq!(
+            service_account_trigger(WatchEventType::Deleted, &sa).as_deref(),
+            Some("team")
+        );
+        assert_eq!(service_account_trigger(WatchEventType::Modified, &sa), None);
+        let other = json!({"metadata": {"name": "robot", "namespace": "team"}});
+        assert_eq!(
+            service_account_trigger(WatchEventType::Deleted, &other),
+            None
+        );
+
+        let cm = json!({"metadata": {"name": ROOT_CA_CONFIG_MAP, "namespace": "team"}});
+        assert_eq!(
+            config_map_trigger(WatchEventType::Modified, &cm).as_deref(),
+            Some("team")
+        );
+        assert_eq!(config_map_trigger(WatchEventType::Added, &cm), None);
+    }
+}

@@ -70,6 +70,7 @@ pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<FieldError> {
         if !names.insert(name) {
             errs.push(FieldError::duplicate(format!("{at}.name"), name));
         }
+        validate_probes(container, &at, &mut errs);
     }
     for (i, container) in list(spec, "initContainers").iter().enumerate() {
         let at = format!("{path}.initContainers[{i}]");
@@ -77,6 +78,21 @@ pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<FieldError> {
         let name = text(container, "name");
         if !names.insert(name) {
             errs.push(FieldError::duplicate(format!("{at}.name"), name));
+        }
+        if text(container, "restartPolicy") != "Always" {
+            for field in [
+                "lifecycle",
+                "livenessProbe",
+                "readinessProbe",
+                "startupProbe",
+            ] {
+                if container.get(field).is_some_and(|v| !v.is_null()) {
+                    errs.push(FieldError::forbidden(
+                        format!("{at}.{field}"),
+                        "may not be set for init containers without restartPolicy=Always",
+                    ));
+                }
+            }
         }
     }
     match text(spec, "restartPolicy") {
@@ -163,6 +179,7 @@ fn validate_container(
         )),
     }
     validate_ports(list(container, "ports"), &format!("{path}.ports"), errs);
+    validate_env(list(container, "env"), &format!("{path}.env"), errs);
     validate_volume_mounts(
         list(container, "volumeMounts"),
         volumes,
@@ -233,6 +250,134 @@ fn validate_ports(ports: &[Value], path: &str, errs: &mut Vec<FieldError>) {
                 &["SCTP", "TCP", "UDP"],
             )),
         }
+    }
+}
+
+/// `ValidateEnv`: names required, printable ASCII without `=` (upstream's relaxed rule, on by
+/// default since 1.32).
+fn validate_env(env: &[Value], path: &str, errs: &mut Vec<FieldError>) {
+    for (i, var) in env.iter().enumerate() {
+        let at = format!("{path}[{i}].name");
+        let name = text(var, "name");
+        if name.is_empty() {
+            errs.push(FieldError::required(&at, ""));
+        } else if name.chars().any(|c| !(' '..='~').contains(&c) || c == '=') {
+            errs.push(FieldError::invalid(
+                &at,
+                name,
+                "a valid environment variable name must consist only of printable ASCII characters other than '='",
+            ));
+        }
+    }
+}
+
+/// The probes of a regular container (`validateLivenessProbe`, `validateReadinessProbe`,
+/// `validateStartupProbe`): one handler, non-negative numbers, liveness and startup probes
+/// succeed after exactly one success.
+fn validate_probes(container: &Value, path: &str, errs: &mut Vec<FieldError>) {
+    for field in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        let Some(probe) = container.get(field).filter(|p| p.is_object()) else {
+            continue;
+        };
+        let at = format!("{path}.{field}");
+        validate_handler(probe, &at, errs);
+        for number in [
+            "initialDelaySeconds",
+            "timeoutSeconds",
+            "periodSeconds",
+            "successThreshold",
+            "failureThreshold",
+        ] {
+            if let Some(n) = probe.get(number).and_then(Value::as_i64).filter(|n| *n < 0) {
+                errs.push(FieldError::invalid_rendered(
+                    format!("{at}.{number}"),
+                    n.to_string(),
+                    "must be greater than or equal to 0",
+                ));
+            }
+        }
+        let success = probe.get("successThreshold").and_then(Value::as_i64);
+        if field != "readinessProbe" && success.is_some_and(|n| n != 1) {
+            errs.push(FieldError::invalid_rendered(
+                format!("{at}.successThreshold"),
+                success.unwrap_or(0).to_string(),
+                "must be 1",
+            ));
+        }
+    }
+}
+
+/// `validateHandler`: exactly one of exec, httpGet, tcpSocket, grpc; its port valid.
+fn validate_handler(handler: &Value, path: &str, errs: &mut Vec<FieldError>) {
+    let mut handlers = 0;
+    for kind in ["exec", "httpGet", "tcpSocket", "grpc"] {
+        let Some(action) = handler.get(kind).filter(|a| !a.is_null()) else {
+            continue;
+        };
+        if handlers > 0 {
+            errs.push(FieldError::forbidden(
+                format!("{path}.{kind}"),
+                "may not specify more than 1 handler type",
+            ));
+            continue;
+        }
+        handlers += 1;
+        let at = format!("{path}.{kind}");
+        match kind {
+            "exec" => {
+                if list(action, "command").is_empty() {
+                    errs.push(FieldError::required(format!("{at}.command"), ""));
+                }
+            }
+            "httpGet" | "tcpSocket" => {
+                validate_port_num_or_name(action.get("port"), &format!("{at}.port"), errs);
+                if kind == "httpGet" {
+                    match text(action, "scheme") {
+                        "HTTP" | "HTTPS" => {}
+                        other => errs.push(FieldError::not_supported(
+                            format!("{at}.scheme"),
+                            other,
+                            &["HTTP", "HTTPS"],
+                        )),
+                    }
+                }
+            }
+            _ => {
+                let port = action.get("port").and_then(Value::as_i64).unwrap_or(0);
+                for msg in is_valid_port_num(port) {
+                    errs.push(FieldError::invalid_rendered(
+                        format!("{at}.port"),
+                        port.to_string(),
+                        msg,
+                    ));
+                }
+            }
+        }
+    }
+    if handlers == 0 {
+        errs.push(FieldError::required(path, "must specify a handler type"));
+    }
+}
+
+/// `ValidatePortNumOrName`: a number in range or a valid port name.
+fn validate_port_num_or_name(port: Option<&Value>, path: &str, errs: &mut Vec<FieldError>) {
+    match port {
+        Some(Value::String(name)) => {
+            for msg in is_valid_port_name(name) {
+                errs.push(FieldError::invalid(path, name, msg));
+            }
+        }
+        Some(Value::Number(n)) => {
+            let n = n.as_i64().unwrap_or(0);
+            for msg in is_valid_port_num(n) {
+                errs.push(FieldError::invalid_rendered(path, n.to_string(), msg));
+            }
+        }
+        _ => errs.push(FieldError::invalid_rendered(
+            path,
+            "0",
+            "must be between 1 and 65535, inclusive",
+        )),
     }
 }
 

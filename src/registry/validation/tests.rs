@@ -282,3 +282,28 @@ fn quantities_print_in_gos_canonical_form() {
     assert_eq!(canonical("1n", false).as_deref(), Some("1n"));
     assert_eq!(canonical("lots", true), None);
 }
+
+#[test]
+fn probes_and_env() {
+    let bad = pod(json!([{"name": "c", "image": "x",
+        "env": [{"name": ""}, {"name": "A=B"}],
+        "livenessProbe": {"successThreshold": 2, "httpGet": {"port": 0}},
+        "readinessProbe": {"periodSeconds": 5}}]));
+    assert_eq!(
+        lines(&validate_create("", "pods", &bad)),
+        [
+            "spec.containers[0].env[0].name: Required value",
+            "spec.containers[0].env[1].name: Invalid value: \"A=B\": a valid environment variable name must consist only of printable ASCII characters other than '='",
+            "spec.containers[0].livenessProbe.httpGet.port: Invalid value: 0: must be between 1 and 65535, inclusive",
+            "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+            "spec.containers[0].readinessProbe: Required value: must specify a handler type",
+        ]
+    );
+    let mut init = pod(json!([{"name": "c", "image": "x"}]));
+    init["spec"]["initContainers"] = json!([{"name": "i", "image": "x", "imagePullPolicy": "Always",
+        "terminationMessagePolicy": "File", "readinessProbe": {"exec": {"command": ["true"]}}}]);
+    assert_eq!(
+        lines(&validate_create("", "pods", &init)),
+        ["spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always"]
+    );
+}
