@@ -6,6 +6,7 @@
 //! [`backend`]).
 
 pub mod access;
+pub mod admission;
 pub mod api;
 pub mod apiextensions;
 pub mod app;

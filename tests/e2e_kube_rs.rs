@@ -72,7 +72,13 @@ async fn configmaps_crud_and_watcher_sees_each_change_once() {
     );
 
     let listed = api.list(&ListParams::default()).await.expect("list");
-    assert_eq!(listed.items.len(), 1);
+    let names: Vec<&str> = listed
+        .items
+        .iter()
+        .filter_map(|cm| cm.metadata.name.as_deref())
+        .collect();
+    // Every namespace also holds the cluster CA's ConfigMap, as upstream's.
+    assert_eq!(names, ["a", "kube-root-ca.crt"]);
 
     let mut changed = fetched.clone();
     changed.data = Some(BTreeMap::from([("k".to_string(), "2".to_string())]));

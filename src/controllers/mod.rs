@@ -6,5 +6,6 @@ pub mod clusterrole_aggregation;
 pub mod garbage_collector;
 pub mod namespace;
 pub mod rbac_bootstrap;
+pub mod service_accounts;
 pub mod system_namespaces;
 pub mod watch_loop;

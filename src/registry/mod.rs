@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod continue_token;
 pub mod conversion;
 pub mod converter;
+pub mod defaults;
 pub mod keys;
 pub mod metadata;
 pub mod options;

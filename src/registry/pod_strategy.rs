@@ -2,22 +2,32 @@
 //! a client sees right after a create: a new pod's status is reset to phase `Pending` with its QoS
 //! class, whatever the client sent, as kube-apiserver does before any kubelet reports on it.
 
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::catalog::ResourceInfo;
 use super::strategy::{DefaultStrategy, Strategy};
+use crate::admission::pod::PodAdmission;
+use crate::api::status::ApiResult;
+use crate::registry::store::Store;
 use crate::registry::validation::names::NameRule;
+use crate::registry::validation::FieldError;
 
-/// The pod strategy: the generic rules plus the create-time status.
-#[derive(Debug, Clone)]
+/// The pod strategy: the generic rules, pod defaults and validation, the pod admission plugins,
+/// and the create-time status.
+#[derive(Debug)]
 pub struct PodStrategy {
     base: DefaultStrategy,
+    admission: PodAdmission,
 }
 
 impl PodStrategy {
     pub fn new(info: &ResourceInfo) -> Self {
         Self {
             base: DefaultStrategy::for_resource(info),
+            admission: PodAdmission::default(),
         }
     }
 }
@@ -38,7 +48,30 @@ impl Strategy for PodStrategy {
     fn graceful_delete_period(&self, pod: &Value, requested: Option<i64>) -> Option<i64> {
         Some(pod_grace_period(pod, requested))
     }
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        self.base.prepare_for_update(new, old);
+    }
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        self.base.validate_create(obj)
+    }
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
+        self.base.validate_update(new, old)
+    }
+    fn admit_create<'a>(&'a self, obj: &'a mut Value) -> BoxFuture<'a, ApiResult<()>> {
+        Box::pin(self.admission.admit(obj))
+    }
+    fn connect(&self, stores: &dyn Fn(&str, &str) -> Option<Arc<Store>>) {
+        if let Some(service_accounts) = stores("", "serviceaccounts") {
+            self.admission.connect(
+                service_accounts,
+                stores("scheduling.k8s.io", "priorityclasses"),
+            );
+        }
+    }
+    /// Pod defaults, then the status of a new pod (its QoS class follows the defaulted
+    /// requests).
     fn prepare_for_create(&self, obj: &mut Value) {
+        self.base.prepare_for_create(obj);
         let qos = qos_class(obj);
         if let Some(map) = obj.as_object_mut() {
             map.insert(
@@ -168,7 +201,9 @@ mod tests {
     #[test]
     fn a_created_pod_is_pending_whatever_status_was_sent() {
         let strategy = PodStrategy {
+            admission: PodAdmission::default(),
             base: DefaultStrategy {
+                resource: ("", "pods"),
                 name_rule: NameRule::Dns1123Subdomain,
                 status_subresource: true,
                 tracks_generation: false,

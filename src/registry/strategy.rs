@@ -8,10 +8,15 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
+use crate::api::status::ApiResult;
 use crate::registry::catalog::ResourceInfo;
+use crate::registry::defaults;
 use crate::registry::metadata::{finalizers, meta_mut, meta_str, now_rfc3339};
+use crate::registry::store::Store;
+use crate::registry::validation::builtin;
 use crate::registry::validation::names::NameRule;
 use crate::registry::validation::FieldError;
 
@@ -79,6 +84,19 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Admission of a create: upstream's admission plugins that change or refuse new objects of
+    /// the resource (pods: ServiceAccount, DefaultTolerationSeconds, Priority). The store runs
+    /// it after `prepare_for_create` and the namespace check, before name generation and
+    /// validation. MUST answer upstream's error (usually 403 Forbidden) when the object is
+    /// refused. The default admits everything unchanged.
+    fn admit_create<'a>(&'a self, _obj: &'a mut Value) -> BoxFuture<'a, ApiResult<()>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Called once every built-in store exists, for strategies whose admission reads other
+    /// resources: `stores` finds a store by group and plural. The default needs nothing.
+    fn connect(&self, _stores: &dyn Fn(&str, &str) -> Option<Arc<Store>>) {}
+
     /// Resource-specific validation of a new object (metadata is validated by the store).
     fn validate_create(&self, _obj: &Value) -> Vec<FieldError> {
         Vec::new()
@@ -119,6 +137,8 @@ pub trait Strategy: Send + Sync + 'static {
 /// The strategy of resources without special rules, configured by upstream's tables.
 #[derive(Debug, Clone)]
 pub struct DefaultStrategy {
+    /// The resource's group and plural: which built-in defaults and validation apply.
+    pub resource: (&'static str, &'static str),
     pub name_rule: NameRule,
     pub status_subresource: bool,
     pub tracks_generation: bool,
@@ -129,6 +149,7 @@ impl DefaultStrategy {
     /// The strategy of `info`'s resource, from upstream's per-type choices.
     pub fn for_resource(info: &ResourceInfo) -> Self {
         Self {
+            resource: (info.group, info.plural),
             name_rule: NameRule::for_resource(info.group, info.plural),
             status_subresource: info.subresource("status").is_some(),
             tracks_generation: tracks_generation(info.group, info.plural),
@@ -149,6 +170,47 @@ impl Strategy for DefaultStrategy {
     }
     fn allow_create_on_update(&self) -> bool {
         self.allow_create_on_update
+    }
+
+    /// Upstream's defaults of the type, then the status its strategy starts objects with (and
+    /// for Jobs the generated selector, then the labels defaulted from the template again, as
+    /// upstream's read back from storage does).
+    fn prepare_for_create(&self, obj: &mut Value) {
+        let (group, plural) = self.resource;
+        defaults::apply(group, plural, obj);
+        if let Some(status) = defaults::initial_status(group, plural) {
+            if let Some(map) = obj.as_object_mut() {
+                map.insert("status".into(), status);
+            }
+        }
+        if self.resource == ("batch", "jobs") {
+            defaults::job_generated_selector(obj);
+            defaults::job(obj);
+        }
+    }
+
+    /// Upstream's defaults of the type (an update's body is decoded, hence defaulted, too).
+    fn prepare_for_update(&self, new: &mut Value, _old: &Value) {
+        defaults::apply(self.resource.0, self.resource.1, new);
+    }
+
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        builtin::validate_create(self.resource.0, self.resource.1, obj)
+    }
+
+    /// Validation of the update. Objects stored before defaulting existed are compared as
+    /// upstream compares them: defaulted on read.
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
+        let (group, plural) = self.resource;
+        if matches!(
+            self.resource,
+            ("", "pods") | ("batch", "jobs") | ("apps", "statefulsets")
+        ) {
+            let mut old = old.clone();
+            defaults::apply(group, plural, &mut old);
+            return builtin::validate_update(group, plural, new, &old);
+        }
+        builtin::validate_update(group, plural, new, old)
     }
 }
 
@@ -371,6 +433,7 @@ mod tests {
     #[test]
     fn default_delete_is_the_stores_generic_deletion() {
         let s = DefaultStrategy {
+            resource: ("", "configmaps"),
             name_rule: NameRule::Dns1123Subdomain,
             status_subresource: false,
             tracks_generation: false,

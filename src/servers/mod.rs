@@ -22,7 +22,9 @@ use crate::access::AccessControl;
 use crate::api::status::ApiError;
 use crate::apiextensions::{controller, crd_store, server};
 use crate::config::Config;
-use crate::controllers::{clusterrole_aggregation, namespace, rbac_bootstrap, system_namespaces};
+use crate::controllers::{
+    clusterrole_aggregation, namespace, rbac_bootstrap, service_accounts, system_namespaces,
+};
 use crate::filters::httplog::{self, mark_handled_by};
 use crate::metrics::Metrics;
 use crate::registry::catalog;
@@ -56,6 +58,7 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
         .await
         .map_err(|err| anyhow::anyhow!("creating the system namespaces: {err}"))?;
     tokio::spawn(system_namespaces::run(namespaces.clone()));
+    start_namespace_defaults(&ctx, &stores, &namespaces).await?;
     // The bootstrap controller: Service allocation, the kubernetes Service and its endpoints.
     crate::controllers::bootstrap::start(&ctx.config, ctx.storage.clone(), &stores).await?;
     let contents = namespace::namespaced_stores(
@@ -216,6 +219,52 @@ fn core_server(
         .merge(openapi)
         .merge(rest)
         .fallback_service(discovery)
+}
+
+/// Connects the strategies' admission to the stores it reads, gives every namespace its
+/// `default` ServiceAccount and `kube-root-ca.crt` ConfigMap, and keeps them so in the
+/// background ([`service_accounts`]).
+async fn start_namespace_defaults(
+    ctx: &ServerContext,
+    stores: &core::StoreRegistry,
+    namespaces: &Arc<Store>,
+) -> anyhow::Result<()> {
+    let find = |group: &str, plural: &str| {
+        stores
+            .resources()
+            .find(|info| info.group == group && info.plural == plural)
+            .and_then(|info| stores.get(info.group, info.version, info.plural))
+            .cloned()
+    };
+    for info in stores.resources() {
+        if let Some(store) = stores.get(info.group, info.version, info.plural) {
+            store.strategy().connect(&find);
+        }
+    }
+    let (Some(service_accounts), Some(config_maps)) =
+        (find("", "serviceaccounts"), find("", "configmaps"))
+    else {
+        return Ok(());
+    };
+    let ca_path = ctx.config.server.data_dir.join(crate::pki::CA_CERT_FILE);
+    let ca_cert_pem = match tokio::fs::read_to_string(&ca_path).await {
+        Ok(pem) => Some(Arc::from(pem)),
+        Err(err) => {
+            tracing::warn!(path = %ca_path.display(), error = %err, "no cluster CA to publish");
+            None
+        }
+    };
+    let controller = service_accounts::NamespaceDefaults {
+        namespaces: namespaces.clone(),
+        service_accounts,
+        config_maps,
+        ca_cert_pem,
+    };
+    controller.ensure_all().await.map_err(|err| {
+        anyhow::anyhow!("creating the namespaces' default ServiceAccounts: {err}")
+    })?;
+    tokio::spawn(service_accounts::run(controller));
+    Ok(())
 }
 
 /// One store per built-in resource, with namespaced creates checked against the namespaces store.

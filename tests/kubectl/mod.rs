@@ -110,7 +110,8 @@ fn configmap_lifecycle_and_error_lines() {
         apiary
             .ok(&["get", "cm", "-l", "tier!=web", "-o", "name"])
             .trim(),
-        ""
+        // Every namespace holds the cluster CA's ConfigMap, as upstream's.
+        "configmap/kube-root-ca.crt"
     );
     assert_eq!(
         apiary

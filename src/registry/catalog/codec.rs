@@ -118,7 +118,49 @@ where
         fill_type_meta(map, T::API_VERSION, T::KIND);
     }
     let typed: T = serde_json::from_value(object)?;
-    serde_json::to_value(&typed)
+    let decoded = serde_json::to_value(&typed)?;
+    check_quantities(T::KIND, &decoded)?;
+    Ok(decoded)
+}
+
+/// Upstream decodes resource quantities into `resource.Quantity`, which refuses text that is not
+/// a quantity (`quantities must match the regular expression ...`); k8s-openapi keeps them as
+/// strings, so the quantities of the kinds users write them in are parsed here.
+fn check_quantities(kind: &str, object: &Value) -> Result<(), serde_json::Error> {
+    use crate::registry::validation::quantity::{first_pod_spec_error, parse, quantity_text};
+    let pod_spec = match kind {
+        "Pod" => object.get("spec"),
+        "PodTemplate" => object.pointer("/template/spec"),
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicationController" => object.pointer("/spec/template/spec"),
+        "CronJob" => object.pointer("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    };
+    let error = match kind {
+        "PersistentVolumeClaim" => ["requests", "limits"]
+            .iter()
+            .filter_map(|k| object.pointer(&format!("/spec/resources/{k}")))
+            .filter_map(Value::as_object)
+            .flat_map(|m| m.values())
+            .filter_map(quantity_text)
+            .find_map(|text| parse(&text).err()),
+        "ResourceQuota" => object
+            .pointer("/spec/hard")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(quantity_text)
+            .find_map(|text| parse(&text).err()),
+        _ => pod_spec.and_then(first_pod_spec_error),
+    };
+    match error {
+        Some(message) => Err(serde::de::Error::custom(message)),
+        None => Ok(()),
+    }
 }
 
 /// The paths of fields present in `before` but gone from `after` (its round trip), in upstream's

@@ -350,6 +350,20 @@ pub(super) async fn create(
         ));
     }
     store.prepare_create(&mut obj);
+    // managedFields, as upstream's create handler records them: of the decoded, defaulted object,
+    // before mutating admission (fields admission adds belong to no manager).
+    if !opts.field_manager.is_empty() {
+        crate::fieldmanager::track_update(store.info, None, &mut obj, &opts.field_manager, None);
+    }
+    // Admission, as upstream: NamespaceLifecycle first, then the resource's plugins, before the
+    // name is generated and the object validated.
+    let ns = object_namespace(&obj).to_string();
+    if store.info.namespaced {
+        store
+            .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
+            .await?;
+    }
+    store.strategy.admit_create(&mut obj).await?;
     let generate_name = meta_str(&obj, "generateName").to_string();
     let generated = meta_str(&obj, "name").is_empty() && !generate_name.is_empty();
     if generated {
@@ -358,18 +372,9 @@ pub(super) async fn create(
             Value::String(format!("{generate_name}{}", random_name_suffix())),
         );
     }
-    if !opts.field_manager.is_empty() {
-        crate::fieldmanager::track_update(store.info, None, &mut obj, &opts.field_manager, None);
-    }
     let mut errors = validate_object_meta(&obj, store.strategy.name_rule(), store.info.namespaced);
     errors.extend(store.strategy.validate_create(&obj));
     store.invalid(meta_str(&obj, "name"), errors)?;
-    let ns = object_namespace(&obj).to_string();
-    if store.info.namespaced {
-        store
-            .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
-            .await?;
-    }
     let hook = match store.write_hook.get() {
         Some(hook) => Some(hook.begin_create(&mut obj, opts.dry_run).await?),
         None => None,

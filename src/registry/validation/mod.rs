@@ -1,8 +1,18 @@
 //! Field validation shared by the store: field errors shaped like upstream's
 //! `k8s.io/apimachinery/pkg/util/validation/field`, name rules, and metadata checks.
 
+pub mod apps;
+pub mod batch;
+pub mod builtin;
+pub mod core;
+pub mod label_selector;
 pub mod metadata;
 pub mod names;
+pub mod pod;
+pub mod quantity;
+
+#[cfg(test)]
+mod tests;
 
 use crate::api::status::StatusCause;
 
@@ -20,6 +30,8 @@ pub enum FieldErrorKind {
     Duplicate,
     /// Too many items (`field.TooMany`).
     TooMany,
+    /// A reference to something that does not exist (`field.NotFound`).
+    NotFound,
 }
 
 impl FieldErrorKind {
@@ -33,6 +45,7 @@ impl FieldErrorKind {
             Self::TypeInvalid => "FieldValueTypeInvalid",
             Self::Duplicate => "FieldValueDuplicate",
             Self::TooMany => "FieldValueTooMany",
+            Self::NotFound => "FieldValueNotFound",
         }
     }
 }
@@ -89,6 +102,58 @@ impl FieldError {
         }
     }
 
+    /// `field: Invalid value: <value>: detail` with `value` already rendered as Go prints it
+    /// (numbers bare, structs in `%#v` form).
+    pub fn invalid_rendered(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind: FieldErrorKind::Invalid,
+            field: field.into(),
+            value: Some(value.into()),
+            detail: detail.into(),
+        }
+    }
+
+    /// `field: Unsupported value: "value": supported values: "a", "b"` (upstream's
+    /// `field.NotSupported`: the supported values quoted, in the given order).
+    pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
+        let quoted: Vec<String> = supported.iter().map(|v| quote(v)).collect();
+        let detail = if quoted.is_empty() {
+            String::new()
+        } else {
+            format!("supported values: {}", quoted.join(", "))
+        };
+        Self {
+            kind: FieldErrorKind::NotSupported,
+            field: field.into(),
+            value: Some(quote(value)),
+            detail,
+        }
+    }
+
+    /// `field: Duplicate value: "value"`.
+    pub fn duplicate(field: impl Into<String>, value: &str) -> Self {
+        Self {
+            kind: FieldErrorKind::Duplicate,
+            field: field.into(),
+            value: Some(quote(value)),
+            detail: String::new(),
+        }
+    }
+
+    /// `field: Not found: "value"`.
+    pub fn not_found(field: impl Into<String>, value: &str) -> Self {
+        Self {
+            kind: FieldErrorKind::NotFound,
+            field: field.into(),
+            value: Some(quote(value)),
+            detail: String::new(),
+        }
+    }
+
     /// The message without the field, as upstream's `ErrorBody()`.
     pub fn body(&self) -> String {
         let head = match self.kind {
@@ -100,6 +165,7 @@ impl FieldError {
             FieldErrorKind::TypeInvalid => "Invalid value",
             FieldErrorKind::Duplicate => "Duplicate value",
             FieldErrorKind::TooMany => "Too many",
+            FieldErrorKind::NotFound => "Not found",
         };
         let mut out = head.to_string();
         if let Some(value) = &self.value {

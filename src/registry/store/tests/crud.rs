@@ -12,6 +12,12 @@ fn write() -> WriteOptions {
     WriteOptions::default()
 }
 
+/// A Deployment spec that passes the built-in validation.
+fn deployment_spec(replicas: i64) -> Value {
+    json!({"replicas": replicas, "selector": {"matchLabels": {"app": "a"}},
+        "template": {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}})
+}
+
 #[tokio::test]
 async fn create_sets_system_metadata_and_stores_without_resource_version() {
     let fx = Fixture::new().await;
@@ -73,7 +79,7 @@ async fn create_rejects_bad_input_as_upstream() {
             "resourceVersion should not be set on objects to be created",
         ),
         (
-            json!({"metadata": {}}),
+            json!({"metadata": {}, "spec": deployment_spec(1)}),
             422,
             "Deployment.apps \"\" is invalid: metadata.name: Required value: name or generateName is required",
         ),
@@ -91,7 +97,7 @@ async fn create_rejects_bad_input_as_upstream() {
     let err = store
         .create(
             Some("default"),
-            json!({"metadata": {"name": "Bad_Name"}}),
+            json!({"metadata": {"name": "Bad_Name"}, "spec": deployment_spec(1)}),
             &write(),
         )
         .await
@@ -111,7 +117,7 @@ async fn create_rejects_bad_input_as_upstream() {
 async fn generate_name_and_generation_and_dry_run() {
     let fx = Fixture::new().await;
     let store = fx.store(&DEPLOYMENTS);
-    let body = json!({"metadata": {"generateName": "web-"}, "spec": {"replicas": 1}, "status": {"replicas": 9}});
+    let body = json!({"metadata": {"generateName": "web-"}, "spec": deployment_spec(1), "status": {"replicas": 9}});
     let created = store
         .create(Some("ns"), body.clone(), &write())
         .await
@@ -119,8 +125,9 @@ async fn generate_name_and_generation_and_dry_run() {
     let name = created["metadata"]["name"].as_str().unwrap();
     assert!(name.starts_with("web-") && name.len() == 9, "{name}");
     assert_eq!(created["metadata"]["generation"], 1);
-    assert!(
-        created.get("status").is_none(),
+    assert_eq!(
+        created["status"],
+        json!({}),
         "status is reset on create of a resource with /status"
     );
 
@@ -129,7 +136,11 @@ async fn generate_name_and_generation_and_dry_run() {
         ..Default::default()
     };
     let would = store
-        .create(Some("ns"), json!({"metadata": {"name": "dry"}}), &dry)
+        .create(
+            Some("ns"),
+            json!({"metadata": {"name": "dry"}, "spec": deployment_spec(1)}),
+            &dry,
+        )
         .await
         .unwrap();
     assert!(would["metadata"].get("resourceVersion").is_none());
@@ -146,7 +157,7 @@ async fn update_conflicts_noops_and_status_split() {
     let created = store
         .create(
             Some("ns"),
-            json!({"metadata": {"name": "d"}, "spec": {"replicas": 1}}),
+            json!({"metadata": {"name": "d"}, "spec": deployment_spec(1)}),
             &write(),
         )
         .await
@@ -167,7 +178,7 @@ async fn update_conflicts_noops_and_status_split() {
     next["metadata"]["uid"] = json!("forged");
     let (updated, _) = store.update(Some("ns"), "d", next, &write()).await.unwrap();
     assert_eq!(updated["metadata"]["generation"], 2);
-    assert!(updated.get("status").is_none());
+    assert_eq!(updated["status"], json!({}), "the stored status is kept");
     assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
     assert!(rv(&updated) > rv(&created));
 

@@ -1,0 +1,225 @@
+//! Defaulting of built-in types, as upstream's defaulters (`pkg/apis/core/v1/defaults.go`,
+//! `pkg/apis/apps/v1/defaults.go`, `pkg/apis/batch/v1/defaults.go`,
+//! `pkg/apis/networking/v1/defaults.go` and the generated `zz_generated.defaults.go` that walks
+//! nested types: pod templates, containers, probes, ports, volumes).
+//!
+//! Upstream defaults every object when it is decoded: request bodies (so creates, updates and
+//! patches) and values read back from storage. Apiary applies [`apply`] in the strategy's create
+//! and update hooks, so what is stored is already defaulted and reads need nothing.
+//!
+//! Go prints some empty structs that k8s-openapi drops (`resources: {}`, a template's
+//! `metadata: {creationTimestamp: null}`): the defaulters put them back where Go's serialisation
+//! shows them, so `kubectl get -o yaml` prints what kube-apiserver prints.
+//!
+//! Contract of every defaulter here: it MUST only fill fields that are absent (or null), never
+//! overwrite a value the client set, and MUST leave a value of the wrong JSON type alone
+//! (the codec rejected wrongly-typed bodies before).
+
+mod pod;
+mod workloads;
+
+#[cfg(test)]
+mod tests;
+
+use serde_json::{json, Map, Value};
+
+use crate::registry::validation::quantity::canonicalize_resource_list;
+
+pub use pod::{pod, pod_spec, pod_template};
+pub use workloads::{
+    cron_job, daemon_set, deployment, job, job_generated_selector, replica_set,
+    replication_controller, stateful_set, CONTROLLER_UID_LABELS, JOB_NAME_LABELS,
+};
+
+/// Applies upstream's defaults of the built-in resource `group`/`plural` to `obj`. Resources
+/// without defaults are left unchanged.
+pub fn apply(group: &str, plural: &str, obj: &mut Value) {
+    match (group, plural) {
+        ("", "pods") => pod(obj),
+        ("", "podtemplates") => {
+            if let Some(template) = obj.get_mut("template") {
+                pod_template(template);
+            }
+        }
+        ("", "replicationcontrollers") => replication_controller(obj),
+        ("", "secrets") => {
+            if let Some(map) = obj.as_object_mut() {
+                set_default(map, "type", json!("Opaque"));
+            }
+        }
+        ("", "persistentvolumeclaims") => persistent_volume_claim(obj),
+        ("", "persistentvolumes") => persistent_volume(obj),
+        ("", "endpoints") => endpoints(obj),
+        ("", "resourcequotas") => {
+            let hard = obj
+                .as_object_mut()
+                .and_then(|m| child(m, "spec"))
+                .and_then(|s| child(s, "hard"));
+            if let Some(hard) = hard {
+                canonicalize_resource_list(hard);
+            }
+        }
+        ("apps", "deployments") => deployment(obj),
+        ("apps", "replicasets") => replica_set(obj),
+        ("apps", "statefulsets") => stateful_set(obj),
+        ("apps", "daemonsets") => daemon_set(obj),
+        ("batch", "jobs") => job(obj),
+        ("batch", "cronjobs") => cron_job(obj),
+        ("networking.k8s.io", "networkpolicies") => network_policy(obj),
+        ("scheduling.k8s.io", "priorityclasses") => {
+            if let Some(map) = obj.as_object_mut() {
+                set_default(map, "preemptionPolicy", json!("PreemptLowerPriority"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The status a new object of `group`/`plural` starts with, as upstream's strategies reset it in
+/// `PrepareForCreate` and Go prints it (fields without `omitempty` show as 0). `None` for
+/// resources whose status is not reset here.
+pub fn initial_status(group: &str, plural: &str) -> Option<Value> {
+    Some(match (group, plural) {
+        ("apps", "deployments") | ("batch", "jobs") | ("batch", "cronjobs") => json!({}),
+        ("apps", "replicasets") | ("", "replicationcontrollers") => json!({"replicas": 0}),
+        ("apps", "statefulsets") => json!({"availableReplicas": 0, "replicas": 0}),
+        ("apps", "daemonsets") => json!({
+            "currentNumberScheduled": 0,
+            "desiredNumberScheduled": 0,
+            "numberMisscheduled": 0,
+            "numberReady": 0,
+        }),
+        ("", "persistentvolumeclaims") | ("", "persistentvolumes") => json!({"phase": "Pending"}),
+        ("policy", "poddisruptionbudgets") => json!({
+            "currentHealthy": 0,
+            "desiredHealthy": 0,
+            "disruptionsAllowed": 0,
+            "expectedPods": 0,
+        }),
+        _ => return None,
+    })
+}
+
+/// Sets `map[key] = value` when the key is absent or null.
+pub(crate) fn set_default(map: &mut Map<String, Value>, key: &str, value: Value) {
+    match map.get(key) {
+        None | Some(Value::Null) => {
+            map.insert(key.to_string(), value);
+        }
+        Some(_) => {}
+    }
+}
+
+/// The object at `map[key]`, created empty when absent or null. `None` when the value is of
+/// another type.
+pub(crate) fn object_entry<'a>(
+    map: &'a mut Map<String, Value>,
+    key: &str,
+) -> Option<&'a mut Map<String, Value>> {
+    set_default(map, key, json!({}));
+    map.get_mut(key).and_then(Value::as_object_mut)
+}
+
+/// Runs `f` on every object of the array at `map[key]`.
+pub(crate) fn each_object(
+    map: &mut Map<String, Value>,
+    key: &str,
+    mut f: impl FnMut(&mut Map<String, Value>),
+) {
+    if let Some(items) = map.get_mut(key).and_then(Value::as_array_mut) {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            f(item);
+        }
+    }
+}
+
+/// The object at `map[key]` when present and an object.
+pub(crate) fn child<'a>(
+    map: &'a mut Map<String, Value>,
+    key: &str,
+) -> Option<&'a mut Map<String, Value>> {
+    map.get_mut(key).and_then(Value::as_object_mut)
+}
+
+/// `SetDefaults_PersistentVolumeClaimSpec`: `volumeMode: Filesystem`.
+pub(crate) fn persistent_volume_claim_spec(spec: &mut Map<String, Value>) {
+    set_default(spec, "volumeMode", json!("Filesystem"));
+    if let Some(resources) = child(spec, "resources") {
+        for list in ["requests", "limits"] {
+            if let Some(list) = child(resources, list) {
+                canonicalize_resource_list(list);
+            }
+        }
+    }
+}
+
+/// PersistentVolumeClaims: the spec's defaults and `status.phase: Pending`.
+fn persistent_volume_claim(obj: &mut Value) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    if let Some(spec) = object_entry(map, "spec") {
+        persistent_volume_claim_spec(spec);
+    }
+    if let Some(status) = object_entry(map, "status") {
+        set_default(status, "phase", json!("Pending"));
+    }
+}
+
+/// `SetDefaults_PersistentVolume`: reclaim policy `Retain`, `volumeMode: Filesystem`, phase
+/// `Pending`.
+fn persistent_volume(obj: &mut Value) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    if let Some(spec) = object_entry(map, "spec") {
+        set_default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+        set_default(spec, "volumeMode", json!("Filesystem"));
+    }
+    if let Some(status) = object_entry(map, "status") {
+        set_default(status, "phase", json!("Pending"));
+    }
+}
+
+/// `SetDefaults_EndpointPort`: `protocol: TCP`.
+fn endpoints(obj: &mut Value) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    each_object(map, "subsets", |subset| {
+        each_object(subset, "ports", |port| {
+            set_default(port, "protocol", json!("TCP"));
+        });
+    });
+}
+
+/// `SetDefaults_NetworkPolicy` and `SetDefaults_NetworkPolicyPort`: `podSelector: {}` (a Go
+/// struct), `policyTypes` `[Ingress]` (plus `Egress` with egress rules), port `protocol: TCP`.
+fn network_policy(obj: &mut Value) {
+    let Some(spec) = obj.as_object_mut().and_then(|m| object_entry(m, "spec")) else {
+        return;
+    };
+    set_default(spec, "podSelector", json!({}));
+    let has_egress = spec
+        .get("egress")
+        .and_then(Value::as_array)
+        .is_some_and(|rules| !rules.is_empty());
+    let no_types = spec
+        .get("policyTypes")
+        .and_then(Value::as_array)
+        .is_none_or(|types| types.is_empty());
+    if no_types {
+        let mut types = vec![json!("Ingress")];
+        if has_egress {
+            types.push(json!("Egress"));
+        }
+        spec.insert("policyTypes".into(), Value::Array(types));
+    }
+    for direction in ["ingress", "egress"] {
+        each_object(spec, direction, |rule| {
+            each_object(rule, "ports", |port| {
+                set_default(port, "protocol", json!("TCP"));
+            });
+        });
+    }
+}
