@@ -54,9 +54,11 @@ pub enum Shape {
     List(ListKind),
 }
 
-fn custom_registry() -> &'static RwLock<HashMap<(String, String, String), Arc<Value>>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<(String, String, String), Arc<Value>>>> =
-        OnceLock::new();
+/// The `openAPIV3Schema` of each served custom resource version, by (group, version, plural).
+type CustomSchemas = HashMap<(String, String, String), Arc<Value>>;
+
+fn custom_registry() -> &'static RwLock<CustomSchemas> {
+    static REGISTRY: OnceLock<RwLock<CustomSchemas>> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)
 }
 

@@ -139,6 +139,11 @@ impl Graph {
         self.nodes.len()
     }
 
+    /// Whether no object is observed.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
     /// The observed dependents of `uid`.
     pub fn dependents(&self, uid: &str) -> Vec<&Node> {
         self.dependents

@@ -57,6 +57,7 @@ fn owner_refs_are_read_with_their_group() {
 #[test]
 fn a_dependent_of_an_unseen_owner_is_verified_once() {
     let mut graph = Graph::default();
+    assert!(graph.is_empty());
     let rs = object("rs", "rs1", &[("d1", true)]);
     assert_eq!(
         graph.observe(node("replicasets", &rs)),

@@ -95,7 +95,7 @@ impl IpRange {
             IpAddr::V6(v6) => (true, 128u32, u128::from(v6)),
         };
         let host_bits = width - u32::from(bits);
-        if host_bits < 2 || host_bits > 64 {
+        if !(2..=64).contains(&host_bits) {
             return Err(format!(
                 "a service range needs between 2 and 64 host bits, {cidr} has {host_bits}"
             ));

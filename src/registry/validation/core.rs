@@ -78,15 +78,11 @@ pub fn validate_secret(obj: &Value) -> Vec<FieldError> {
                 }
             }
         }
-        "kubernetes.io/dockerconfigjson" => {
-            if !has(".dockerconfigjson") {
-                errs.push(FieldError::required("data[.dockerconfigjson]", ""));
-            }
+        "kubernetes.io/dockerconfigjson" if !has(".dockerconfigjson") => {
+            errs.push(FieldError::required("data[.dockerconfigjson]", ""));
         }
-        "kubernetes.io/dockercfg" => {
-            if !has(".dockercfg") {
-                errs.push(FieldError::required("data[.dockercfg]", ""));
-            }
+        "kubernetes.io/dockercfg" if !has(".dockercfg") => {
+            errs.push(FieldError::required("data[.dockercfg]", ""));
         }
         "kubernetes.io/service-account-token" => {
             let annotated = obj

@@ -227,6 +227,67 @@ impl NameRule {
     }
 }
 
+/// Upstream's `IsValidPortNum`: 1 to 65535.
+pub fn is_valid_port_num(port: i64) -> Vec<String> {
+    if (1..=65535).contains(&port) {
+        Vec::new()
+    } else {
+        vec!["must be between 1 and 65535, inclusive".into()]
+    }
+}
+
+/// Upstream's `IsValidPortName` (an IANA_SVC_NAME): at most 15 characters of `a-z`, `0-9` and
+/// `-`, at least one letter, no `--`, not starting or ending with `-`.
+pub fn is_valid_port_name(port: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if port.len() > 15 {
+        errs.push(max_len_error(15));
+    }
+    if !port
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || port.is_empty()
+    {
+        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".into());
+    }
+    if !port.bytes().any(|b| b.is_ascii_lowercase()) {
+        errs.push("must contain at least one letter (a-z)".into());
+    }
+    if port.contains("--") {
+        errs.push("must not contain consecutive hyphens".into());
+    }
+    if port.starts_with('-') || port.ends_with('-') {
+        errs.push("must not begin or end with a hyphen".into());
+    }
+    errs
+}
+
+const CONFIG_MAP_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
+static CONFIG_MAP_KEY: LazyLock<Regex> = LazyLock::new(|| anchored(CONFIG_MAP_KEY_FMT));
+
+/// Upstream's `IsConfigMapKey` (keys of ConfigMaps and Secrets).
+pub fn is_config_map_key(key: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if key.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
+        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
+    }
+    if !CONFIG_MAP_KEY.is_match(key) {
+        errs.push(regex_error(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+            CONFIG_MAP_KEY_FMT,
+            &["key.name", "KEY_NAME", "key-name"],
+        ));
+    }
+    if key == "." {
+        errs.push("must not be '.'".into());
+    } else if key == ".." {
+        errs.push("must not be '..'".into());
+    } else if key.starts_with("..") {
+        errs.push("must not start with '..'".into());
+    }
+    errs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,65 +361,4 @@ mod tests {
         );
         assert_eq!(NameRule::PathSegment.check("a/b%", false).len(), 2);
     }
-}
-
-/// Upstream's `IsValidPortNum`: 1 to 65535.
-pub fn is_valid_port_num(port: i64) -> Vec<String> {
-    if (1..=65535).contains(&port) {
-        Vec::new()
-    } else {
-        vec!["must be between 1 and 65535, inclusive".into()]
-    }
-}
-
-/// Upstream's `IsValidPortName` (an IANA_SVC_NAME): at most 15 characters of `a-z`, `0-9` and
-/// `-`, at least one letter, no `--`, not starting or ending with `-`.
-pub fn is_valid_port_name(port: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if port.len() > 15 {
-        errs.push(max_len_error(15));
-    }
-    if !port
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        || port.is_empty()
-    {
-        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".into());
-    }
-    if !port.bytes().any(|b| b.is_ascii_lowercase()) {
-        errs.push("must contain at least one letter (a-z)".into());
-    }
-    if port.contains("--") {
-        errs.push("must not contain consecutive hyphens".into());
-    }
-    if port.starts_with('-') || port.ends_with('-') {
-        errs.push("must not begin or end with a hyphen".into());
-    }
-    errs
-}
-
-const CONFIG_MAP_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
-static CONFIG_MAP_KEY: LazyLock<Regex> = LazyLock::new(|| anchored(CONFIG_MAP_KEY_FMT));
-
-/// Upstream's `IsConfigMapKey` (keys of ConfigMaps and Secrets).
-pub fn is_config_map_key(key: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if key.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
-        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
-    }
-    if !CONFIG_MAP_KEY.is_match(key) {
-        errs.push(regex_error(
-            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-            CONFIG_MAP_KEY_FMT,
-            &["key.name", "KEY_NAME", "key-name"],
-        ));
-    }
-    if key == "." {
-        errs.push("must not be '.'".into());
-    } else if key == ".." {
-        errs.push("must not be '..'".into());
-    } else if key.starts_with("..") {
-        errs.push("must not start with '..'".into());
-    }
-    errs
 }
