@@ -65,6 +65,20 @@ fn template_for_controller(spec: &Value, kind: &str, errs: &mut Vec<FieldError>)
         errs.push(template_labels_mismatch(labels));
     }
     errs.extend(validate_pod_template(Some(template), "spec.template"));
+    restart_policy_always(template, errs);
+    if template.pointer("/spec/activeDeadlineSeconds").is_some() {
+        errs.push(FieldError::forbidden(
+            "spec.template.spec.activeDeadlineSeconds",
+            format!("activeDeadlineSeconds in {kind} is not Supported"),
+        ));
+    }
+}
+
+/// `spec.template.metadata.labels: Invalid value: map[string]string{...}: `selector` does not
+/// match template `labels``.
+/// Controllers' pod templates MUST restart always: upstream's NotSupported on
+/// `spec.template.spec.restartPolicy` otherwise (an unset policy is defaulted to `Always` before).
+fn restart_policy_always(template: &Value, errs: &mut Vec<FieldError>) {
     let restart = template
         .pointer("/spec/restartPolicy")
         .and_then(Value::as_str)
@@ -76,16 +90,8 @@ fn template_for_controller(spec: &Value, kind: &str, errs: &mut Vec<FieldError>)
             &["Always"],
         ));
     }
-    if template.pointer("/spec/activeDeadlineSeconds").is_some() {
-        errs.push(FieldError::forbidden(
-            "spec.template.spec.activeDeadlineSeconds",
-            format!("activeDeadlineSeconds in {kind} is not Supported"),
-        ));
-    }
 }
 
-/// `spec.template.metadata.labels: Invalid value: map[string]string{...}: `selector` does not
-/// match template `labels``.
 pub fn template_labels_mismatch(labels: Option<&Map<String, Value>>) -> FieldError {
     FieldError::invalid_rendered(
         "spec.template.metadata.labels",
@@ -191,17 +197,7 @@ pub fn validate_daemon_set(obj: &Value) -> Vec<FieldError> {
         ));
     }
     errs.extend(validate_pod_template(spec.get("template"), "spec.template"));
-    let restart = spec
-        .pointer("/template/spec/restartPolicy")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if restart != "Always" {
-        errs.push(FieldError::not_supported(
-            "spec.template.spec.restartPolicy",
-            restart,
-            &["Always"],
-        ));
-    }
+    restart_policy_always(spec.get("template").unwrap_or(&Value::Null), &mut errs);
     if spec
         .pointer("/template/spec/activeDeadlineSeconds")
         .is_some()
@@ -245,17 +241,7 @@ pub fn validate_replication_controller(obj: &Value) -> Vec<FieldError> {
         }
     }
     errs.extend(validate_pod_template(Some(template), "spec.template"));
-    let restart = template
-        .pointer("/spec/restartPolicy")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if restart != "Always" {
-        errs.push(FieldError::not_supported(
-            "spec.template.spec.restartPolicy",
-            restart,
-            &["Always"],
-        ));
-    }
+    restart_policy_always(template, &mut errs);
     errs
 }
 
