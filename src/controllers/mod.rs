@@ -8,4 +8,5 @@ pub mod namespace;
 pub mod rbac_bootstrap;
 pub mod service_accounts;
 pub mod system_namespaces;
+pub mod system_priority_classes;
 pub mod watch_loop;

@@ -58,6 +58,12 @@ pub async fn build(ctx: ServerContext) -> anyhow::Result<Router> {
         .await
         .map_err(|err| anyhow::anyhow!("creating the system namespaces: {err}"))?;
     tokio::spawn(system_namespaces::run(namespaces.clone()));
+    // Upstream's scheduling post-start hook: the system PriorityClasses pods may name.
+    if let Some(priority_classes) = stores.get("scheduling.k8s.io", "v1", "priorityclasses") {
+        crate::controllers::system_priority_classes::ensure(priority_classes)
+            .await
+            .map_err(|err| anyhow::anyhow!("creating the system priority classes: {err}"))?;
+    }
     start_namespace_defaults(&ctx, &stores, &namespaces).await?;
     // The bootstrap controller: Service allocation, the kubernetes Service and its endpoints.
     crate::controllers::bootstrap::start(&ctx.config, ctx.storage.clone(), &stores).await?;

@@ -453,3 +453,59 @@ fn immutable_fields_are_refused_on_update() {
         stderr(&out)
     );
 }
+
+/// The system PriorityClasses exist from the start, as upstream's post-start hook creates them,
+/// and a pod naming one gets its priority from the Priority admission plugin.
+#[test]
+fn system_priority_classes_exist_and_pods_may_name_them() {
+    let apiary = Apiary::start();
+    let table = apiary.ok(&["get", "priorityclasses"]);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    );
+    // The AGE column (the fourth) varies; the others are fixed.
+    let rows: Vec<Vec<&str>> = lines
+        .map(|line| {
+            let mut cells: Vec<&str> = line.split_whitespace().collect();
+            cells.remove(3);
+            cells
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            [
+                "system-cluster-critical",
+                "2000000000",
+                "false",
+                "PreemptLowerPriority"
+            ],
+            [
+                "system-node-critical",
+                "2000001000",
+                "false",
+                "PreemptLowerPriority"
+            ],
+        ]
+    );
+    let class = get_json(&apiary, &["get", "priorityclass", "system-node-critical"]);
+    assert_eq!(
+        class["description"],
+        "Used for system critical pods that must not be moved from their current node."
+    );
+    assert_eq!(class["preemptionPolicy"], "PreemptLowerPriority");
+    let manifest = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "critical"},
+        "spec": {"priorityClassName": "system-cluster-critical",
+                 "containers": [{"name": "c", "image": "nginx"}]}}"#;
+    apiary.ok_stdin(&["create", "-f", "-"], manifest);
+    let pod = get_json(&apiary, &["get", "pod", "critical"]);
+    assert_eq!(pod["spec"]["priority"], 2_000_000_000_i64);
+    assert_eq!(pod["spec"]["preemptionPolicy"], "PreemptLowerPriority");
+}
