@@ -281,7 +281,8 @@ impl Store {
         write::guaranteed_update(self, namespace, name, opts, mutate).await
     }
 
-    /// Deletes an object, or marks it for deletion when finalizers remain.
+    /// Deletes an object, or marks it for deletion when finalizers remain; a delete the strategy
+    /// refuses is a 403.
     pub async fn delete(
         &self,
         namespace: Option<&str>,
@@ -289,6 +290,9 @@ impl Store {
         opts: &DeleteOptions,
         write: &WriteOptions,
     ) -> ApiResult<DeleteOutcome> {
+        if let Some(why) = self.strategy.refuse_delete(name) {
+            return Err(ApiError::forbidden(&self.resource, name, why));
+        }
         delete::delete(self, namespace, name, opts, write).await
     }
 

@@ -123,6 +123,13 @@ pub trait Strategy: Send + Sync + 'static {
         None
     }
 
+    /// Why a single delete of the object named `name` is refused with a 403, for resources whose
+    /// upstream REST storage vetoes it before deleting (the system PriorityClasses); `None`
+    /// lets it go ahead. Not asked by deletecollection, which upstream runs on the generic store.
+    fn refuse_delete(&self, _name: &str) -> Option<&'static str> {
+        None
+    }
+
     /// Whether an object marked for deletion may now leave storage (checked after every update of
     /// a marked object). The default: no finalizers remain and no grace period is pending.
     fn ready_to_remove(&self, obj: &Value) -> bool {
@@ -159,6 +166,15 @@ impl DefaultStrategy {
 }
 
 impl Strategy for DefaultStrategy {
+    fn refuse_delete(&self, name: &str) -> Option<&'static str> {
+        use crate::controllers::system_priority_classes::SYSTEM_PRIORITY_CLASSES;
+        let system_class = self.resource == ("scheduling.k8s.io", "priorityclasses")
+            && SYSTEM_PRIORITY_CLASSES
+                .iter()
+                .any(|(class, ..)| *class == name);
+        // Upstream's `pkg/registry/scheduling/priorityclass/storage` Delete.
+        system_class.then_some("this is a system priority class and cannot be deleted")
+    }
     fn name_rule(&self) -> NameRule {
         self.name_rule
     }
@@ -443,5 +459,22 @@ mod tests {
         assert_eq!(s.begin_delete(&with), DeleteAction::Generic);
         assert_eq!(s.graceful_delete_period(&with, Some(5)), None);
         assert!(!s.ready_to_remove(&with));
+        assert_eq!(s.refuse_delete("a"), None);
+    }
+
+    #[test]
+    fn system_priority_classes_refuse_deletion() {
+        let s = DefaultStrategy {
+            resource: ("scheduling.k8s.io", "priorityclasses"),
+            name_rule: NameRule::Dns1123Subdomain,
+            status_subresource: false,
+            tracks_generation: false,
+            allow_create_on_update: false,
+        };
+        assert_eq!(
+            s.refuse_delete("system-node-critical"),
+            Some("this is a system priority class and cannot be deleted")
+        );
+        assert_eq!(s.refuse_delete("high"), None);
     }
 }

@@ -508,4 +508,20 @@ fn system_priority_classes_exist_and_pods_may_name_them() {
     let pod = get_json(&apiary, &["get", "pod", "critical"]);
     assert_eq!(pod["spec"]["priority"], 2_000_000_000_i64);
     assert_eq!(pod["spec"]["preemptionPolicy"], "PreemptLowerPriority");
+    // As upstream, the system classes cannot be deleted; other classes can.
+    assert_eq!(
+        apiary
+            .fails(&["delete", "priorityclass", "system-cluster-critical"])
+            .trim_end(),
+        "Error from server (Forbidden): priorityclasses.scheduling.k8s.io \"system-cluster-critical\" is forbidden: this is a system priority class and cannot be deleted"
+    );
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        r#"{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": "high"}, "value": 1000}"#,
+    );
+    assert_eq!(
+        apiary.ok(&["delete", "priorityclass", "high"]).trim(),
+        "priorityclass.scheduling.k8s.io \"high\" deleted"
+    );
 }
