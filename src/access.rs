@@ -13,9 +13,9 @@ use std::sync::Arc;
 use crate::config::{AuthorizationMode, Config, ConfigError};
 use crate::filters::audit::Auditor;
 use crate::filters::authn::Authentication;
-use crate::filters::authz::rbac::RbacAuthorizer;
-use crate::filters::authz::{AlwaysAllow, AlwaysDeny, Authorization, Authorizer};
-use crate::servers::core::StoreRegistry;
+use crate::rbac::RbacAuthorizer;
+use crate::registry::stores::ResourceStores;
+use crate::request::authorization::{AlwaysAllow, AlwaysDeny, Authorization, Authorizer};
 
 /// The shared access-control state.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ impl AccessControl {
     /// Connects the parts that read objects to the stores: RBAC starts following roles and
     /// bindings, ServiceAccount tokens are checked against their ServiceAccounts. Returns once
     /// RBAC has read every role and binding, so nothing is decided on a partial view.
-    pub async fn attach(&self, stores: &Arc<StoreRegistry>) -> anyhow::Result<()> {
+    pub async fn attach(&self, stores: &Arc<ResourceStores>) -> anyhow::Result<()> {
         self.rbac
             .start(stores)
             .map_err(|err| anyhow::anyhow!("starting the RBAC authorizer: {err}"))?;

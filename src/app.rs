@@ -11,10 +11,10 @@ use std::sync::Arc;
 use crate::access::AccessControl;
 use crate::chain::ChainConfig;
 use crate::config::Config;
+use crate::control_plane::ControlPlaneContext;
 use crate::filters::cors::CorsConfig;
 use crate::filters::max_in_flight::InFlightLimits;
-use crate::metrics::Metrics;
-use crate::servers::ServerContext;
+use crate::filters::metrics::Metrics;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -88,14 +88,14 @@ pub async fn run_until(
         .map_err(|err| StartupError::Setting(format!("server.cors_allowed_origins: {err}")))?;
 
     let ready = Arc::new(AtomicBool::new(false));
-    let ctx = ServerContext {
+    let ctx = ControlPlaneContext {
         storage: storage.clone(),
         config: config.clone(),
         ready: ready.clone(),
         access: access.clone(),
         metrics: metrics.clone(),
     };
-    let servers = crate::servers::build(ctx)
+    let servers = crate::control_plane::build(ctx)
         .await
         .map_err(StartupError::Fatal)?;
     let chain = ChainConfig {

@@ -32,12 +32,13 @@ use tower::ServiceBuilder;
 
 use crate::filters::audit::{self, Auditor};
 use crate::filters::authn::{self, Authentication};
-use crate::filters::authz::{self, Authorization};
+use crate::filters::authz;
 use crate::filters::cors::{self, CorsConfig};
 use crate::filters::httplog::log_request;
 use crate::filters::max_in_flight::{self, InFlightLimits};
+use crate::filters::metrics::{self, Metrics};
 use crate::filters::{audit_id, impersonation, panic, request_info, timeout};
-use crate::metrics::{self, Metrics};
+use crate::request::authorization::Authorization;
 
 /// What the filters need: settings and the shared access-control state.
 #[derive(Debug, Clone)]
@@ -102,7 +103,7 @@ pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
         ))
         .layer(from_fn_with_state(
             cfg.authorization.clone(),
-            authz::filter::authorize,
+            authz::authorize,
         ));
     axum::Router::new().fallback_service(filters.service(handler))
 }
@@ -111,10 +112,10 @@ pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
 mod tests {
     use super::*;
     use crate::filters::audit_id::AuditId;
-    use crate::filters::authn::UserInfo;
-    use crate::filters::request_info::RequestInfo;
     use crate::filters::timeout::RequestDeadline;
-    use crate::serve::ClientCertIdentity;
+    use crate::request::connection::ClientCertIdentity;
+    use crate::request::info::RequestInfo;
+    use crate::request::user::UserInfo;
     use axum::body::Body;
     use axum::extract::Request;
     use tower::ServiceExt as _;
@@ -154,7 +155,9 @@ mod tests {
             cors: None,
             authentication: Arc::new(Authentication::new(anonymous)),
             auditor: None,
-            authorization: Arc::new(Authorization::new(vec![Arc::new(authz::AlwaysAllow)])),
+            authorization: Arc::new(Authorization::new(vec![Arc::new(
+                crate::request::authorization::AlwaysAllow,
+            )])),
             in_flight: InFlightLimits::new(400, 200),
             metrics: Arc::new(Metrics::new().expect("metrics")),
         };

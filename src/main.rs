@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => {
-            let info = apiary::servers::system::VersionInfo::current();
+            let info = apiary::api::version::VersionInfo::current();
             println!(
                 "apiary {} (Kubernetes API {}, {})",
                 env!("CARGO_PKG_VERSION"),

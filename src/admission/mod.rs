@@ -1,11 +1,11 @@
 //! Admission: the mutating and validating admission plugins of kube-apiserver's default set that
 //! change or refuse objects of built-in types (`plugin/pkg/admission/...`).
 //!
-//! Apiary runs them in the create path of the generic store, through the strategy's
-//! `admit_create` hook: after the store's create rules and the defaults, before name generation
-//! and validation, as upstream runs mutating admission after decoding and before
-//! `BeforeCreate`. Plugins that consult other resources read them through the stores handed to
-//! the strategy's `connect` hook once every built-in store exists.
+//! Apiary runs them in the create path of the generic store: each plugin set implements
+//! [`crate::registry::store::hooks::CreateAdmission`] and the composition root gives it to the
+//! store of the resource it admits when that store is built, with the stores the plugins read.
+//! The store runs it after the create rules and the defaults, before name generation and
+//! validation, as upstream runs mutating admission after decoding and before `BeforeCreate`.
 
 pub mod pod;
 

@@ -3,7 +3,7 @@
 //! `DefaultTolerationSeconds` (`plugin/pkg/admission/defaulttolerationseconds/admission.go`) and
 //! `Priority` (`plugin/pkg/admission/priority/admission.go`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::registry::metadata::{meta_str, random_name_suffix};
 use crate::registry::options::ListOptions;
+use crate::registry::store::hooks::CreateAdmission;
 use crate::registry::store::Store;
 
 /// The ServiceAccount of pods that name none.
@@ -31,12 +32,11 @@ const UNREACHABLE_TAINT: &str = "node.kubernetes.io/unreachable";
 /// The annotation of mirror pods (created by kubelets from static manifests).
 const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
-/// The pod admission plugins. Until [`PodAdmission::connect`] gives them the stores they read,
-/// they admit pods unchanged (unit tests of the store).
-#[derive(Default)]
+/// The pod admission plugins, over the stores they read.
 pub struct PodAdmission {
-    service_accounts: OnceLock<Arc<Store>>,
-    priority_classes: OnceLock<Arc<Store>>,
+    service_accounts: Arc<Store>,
+    /// `None` without the `scheduling.k8s.io` PriorityClasses: pods then get no priority.
+    priority_classes: Option<Arc<Store>>,
 }
 
 impl std::fmt::Debug for PodAdmission {
@@ -45,16 +45,23 @@ impl std::fmt::Debug for PodAdmission {
     }
 }
 
+#[async_trait::async_trait]
+impl CreateAdmission for PodAdmission {
+    async fn admit(&self, pod: &mut Value) -> ApiResult<()> {
+        PodAdmission::admit(self, pod).await
+    }
+}
+
 fn pods() -> GroupResource {
     GroupResource::new("", "pods")
 }
 
 impl PodAdmission {
-    /// Keeps the stores the plugins read. Later calls are ignored.
-    pub fn connect(&self, service_accounts: Arc<Store>, priority_classes: Option<Arc<Store>>) {
-        let _ = self.service_accounts.set(service_accounts);
-        if let Some(store) = priority_classes {
-            let _ = self.priority_classes.set(store);
+    /// The plugins, reading ServiceAccounts and PriorityClasses from these stores.
+    pub fn new(service_accounts: Arc<Store>, priority_classes: Option<Arc<Store>>) -> Self {
+        Self {
+            service_accounts,
+            priority_classes,
         }
     }
 
@@ -62,10 +69,7 @@ impl PodAdmission {
     /// DefaultTolerationSeconds, then Priority. MUST answer upstream's 403 when a plugin
     /// refuses the pod.
     pub async fn admit(&self, pod: &mut Value) -> ApiResult<()> {
-        let Some(service_accounts) = self.service_accounts.get() else {
-            return Ok(());
-        };
-        self.service_account(service_accounts, pod).await?;
+        self.service_account(&self.service_accounts, pod).await?;
         default_tolerations(pod);
         self.priority(pod).await
     }
@@ -132,7 +136,7 @@ impl PodAdmission {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let classes = self.priority_classes.get();
+        let classes = self.priority_classes.as_ref();
         let (class_name, priority, preemption) = if class_name.is_empty() {
             let default_class = match classes {
                 Some(store) => global_default_class(store).await?,

@@ -1,6 +1,8 @@
-//! Wire types of the API: Status, lists, watch events, tables, discovery documents.
+//! Wire types of the API (Status, discovery documents, version, quantities) and Go-style printing.
 
 pub mod discovery;
-pub mod protobuf_body;
+pub mod go_fmt;
+pub mod names;
+pub mod quantity;
 pub mod status;
-pub mod table;
+pub mod version;

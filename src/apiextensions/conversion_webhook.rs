@@ -11,22 +11,21 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::api::status::{ApiError, ApiResult};
-use crate::registry::converter::VersionConverter;
-use crate::servers::aggregator::webhook::WebhookTarget;
-use crate::servers::aggregator::Aggregator;
+use crate::outbound::webhook::{WebhookClient, WebhookTarget};
+use crate::registry::conversion::VersionConverter;
 
 /// The converter of one CRD's webhook.
 pub struct WebhookConverter {
     target: WebhookTarget,
     ca_bundle: Option<Vec<u8>>,
     kind: String,
-    aggregator: Arc<Aggregator>,
+    client: Arc<WebhookClient>,
 }
 
 impl WebhookConverter {
     /// The converter of a `clientConfig` (`url` or `service`, and `caBundle`); `None` when it
     /// names neither (CRD validation refuses such CRDs).
-    pub fn new(config: &Value, kind: &str, aggregator: Arc<Aggregator>) -> Option<Self> {
+    pub fn new(config: &Value, kind: &str, client: Arc<WebhookClient>) -> Option<Self> {
         let ca_bundle = config
             .get("caBundle")
             .and_then(Value::as_str)
@@ -39,7 +38,7 @@ impl WebhookConverter {
             target: WebhookTarget::from_client_config(config)?,
             ca_bundle,
             kind: kind.to_string(),
-            aggregator,
+            client,
         })
     }
 
@@ -105,8 +104,8 @@ impl VersionConverter for WebhookConverter {
             },
         });
         let answer = self
-            .aggregator
-            .call_webhook(&self.target, self.ca_bundle.as_deref(), &review)
+            .client
+            .call(&self.target, self.ca_bundle.as_deref(), &review)
             .await
             .map_err(|why| self.failed(&from, why))?;
         let response = answer

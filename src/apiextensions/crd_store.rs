@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::cel::CelValidator;
 use super::conditions::{set_condition, Condition};
 use super::crd_validation;
-use crate::registry::catalog::{ResourceInfo, SubresourceInfo};
+use crate::catalog::{ResourceInfo, SubresourceInfo};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_mut, now_rfc3339};
 use crate::registry::strategy::{DeleteAction, Strategy};
 use crate::registry::validation::FieldError;

@@ -9,12 +9,12 @@ use serde_json::Value;
 
 use super::cel::CelValidator;
 use super::schema::{self, Structural};
-use crate::registry::catalog::codec::fill_type_meta;
-use crate::registry::catalog::dynamic::{intern, intern_str, intern_strs};
-use crate::registry::catalog::{ObjectCodec, ResourceInfo, SubresourceInfo};
+use crate::catalog::codec::fill_type_meta;
+use crate::catalog::dynamic::{intern, intern_str, intern_strs};
+use crate::catalog::{ObjectCodec, ResourceInfo, SubresourceInfo};
+use crate::registry::scale::{ScalePaths, ScaleSelector};
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{FieldError, FieldErrorKind};
-use crate::servers::core::scale::{ScalePaths, ScaleSelector};
 
 /// The verbs of every custom resource, in upstream's discovery order.
 const VERBS: &[&str] = &[

@@ -500,14 +500,12 @@ impl Config {
                 "audit.policy_file and audit.log_path must be given together",
             ));
         }
-        crate::registry::service::ip_allocator::IpRange::parse(&self.server.service_cidr).map_err(
-            |why| {
-                ConfigError::new(
-                    "server.service_cidr",
-                    format!("\"{}\": {why}", self.server.service_cidr),
-                )
-            },
-        )?;
+        parse_service_cidr(&self.server.service_cidr).map_err(|why| {
+            ConfigError::new(
+                "server.service_cidr",
+                format!("\"{}\": {why}", self.server.service_cidr),
+            )
+        })?;
         parse_port_range(&self.server.service_node_port_range).map_err(|why| {
             ConfigError::new(
                 "server.service_node_port_range",
@@ -569,6 +567,20 @@ pub fn parse_cidr(cidr: &str) -> Result<(std::net::IpAddr, u8), String> {
     let max = if addr.is_ipv4() { 32 } else { 128 };
     if bits > max {
         return Err(format!("prefix length {bits} is larger than {max}"));
+    }
+    Ok((addr, bits))
+}
+
+/// Parses a service CIDR (`server.service_cidr`): a CIDR whose host part has between 2 and 64
+/// bits, so that it has allocatable addresses and fits the allocator's arithmetic.
+pub fn parse_service_cidr(cidr: &str) -> Result<(std::net::IpAddr, u8), String> {
+    let (addr, bits) = parse_cidr(cidr)?;
+    let width: u32 = if addr.is_ipv4() { 32 } else { 128 };
+    let host_bits = width - u32::from(bits);
+    if !(2..=64).contains(&host_bits) {
+        return Err(format!(
+            "a service range needs between 2 and 64 host bits, {cidr} has {host_bits}"
+        ));
     }
     Ok((addr, bits))
 }

@@ -12,17 +12,16 @@
 //! aggregation (`view` into `edit` into `admin`) is complete when it returns: start-up calls it
 //! before reporting ready.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::api::status::{ApiError, ApiResult};
-use crate::controllers::rbac_bootstrap::PolicyRule;
 use crate::controllers::watch_loop;
+use crate::rbac::rules::PolicyRule;
 use crate::registry::options::{ListOptions, WriteOptions};
-use crate::registry::selectors::label::{LabelSelector, Operator, Requirement};
+use crate::registry::selectors::label::label_selector;
 use crate::registry::store::Store;
 
 /// The field manager of the controller's writes, as upstream's.
@@ -33,75 +32,6 @@ pub const FIELD_MANAGER: &str = "clusterrole-aggregation-controller";
 const MAX_PASSES: usize = 16;
 /// Pause before listing again after the watch failed, and before retrying a failed pass.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
-
-/// Converts a `metav1.LabelSelector` (JSON) into a selector, as upstream's
-/// `LabelSelectorAsSelector`: an empty selector selects everything.
-pub fn label_selector(selector: &Value) -> Result<LabelSelector, String> {
-    let mut requirements = Vec::new();
-    if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object) {
-        for (key, value) in labels {
-            let value = value.as_str().unwrap_or("").to_string();
-            requirements.push(Requirement {
-                key: key.clone(),
-                operator: Operator::Equals,
-                values: BTreeSet::from([value]),
-            });
-        }
-    }
-    for expression in selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let key = expression
-            .get("key")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let values: BTreeSet<String> = expression
-            .get("values")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        let op = expression
-            .get("operator")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let operator = match op {
-            "In" => Operator::In,
-            "NotIn" => Operator::NotIn,
-            "Exists" => Operator::Exists,
-            "DoesNotExist" => Operator::DoesNotExist,
-            other => return Err(format!("{other:?} is not a valid label selector operator")),
-        };
-        match operator {
-            Operator::In | Operator::NotIn if values.is_empty() => {
-                return Err(
-                    "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty"
-                        .into(),
-                )
-            }
-            Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
-                return Err(
-                    "values: Invalid value: values set must be empty for exists and does not exist"
-                        .into(),
-                )
-            }
-            _ => {}
-        }
-        requirements.push(Requirement {
-            key,
-            operator,
-            values,
-        });
-    }
-    requirements.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(LabelSelector { requirements })
-}
 
 fn name_of(role: &Value) -> &str {
     role.pointer("/metadata/name")

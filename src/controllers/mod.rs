@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod clusterrole_aggregation;
+pub mod crd;
 pub mod garbage_collector;
 pub mod namespace;
 pub mod rbac_bootstrap;

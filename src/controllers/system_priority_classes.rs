@@ -1,30 +1,14 @@
-//! The system PriorityClasses: `system-node-critical` and `system-cluster-critical` exist after
-//! start-up, as kube-apiserver's `scheduling/bootstrap-system-priority-classes` post-start hook
-//! creates them (values and descriptions from upstream's `pkg/apis/scheduling/helpers.go`), so
-//! pods naming them pass the Priority admission plugin.
+//! The system PriorityClasses ([`SYSTEM_PRIORITY_CLASSES`]): `system-node-critical` and
+//! `system-cluster-critical` exist after start-up, as kube-apiserver's
+//! `scheduling/bootstrap-system-priority-classes` post-start hook creates them, so pods naming
+//! them pass the Priority admission plugin.
 
 use serde_json::{json, Value};
 
 use crate::api::status::ApiResult;
 use crate::registry::options::WriteOptions;
+use crate::registry::resources::scheduling::SYSTEM_PRIORITY_CLASSES;
 use crate::registry::store::Store;
-
-/// Upstream's `SystemCriticalPriority`: twice the highest user-definable priority.
-const SYSTEM_CRITICAL_PRIORITY: i64 = 2_000_000_000;
-
-/// The system PriorityClasses, in upstream's order: (name, value, description).
-pub const SYSTEM_PRIORITY_CLASSES: [(&str, i64, &str); 2] = [
-    (
-        "system-node-critical",
-        SYSTEM_CRITICAL_PRIORITY + 1000,
-        "Used for system critical pods that must not be moved from their current node.",
-    ),
-    (
-        "system-cluster-critical",
-        SYSTEM_CRITICAL_PRIORITY,
-        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
-    ),
-];
 
 /// The PriorityClass object of one system class (defaults are the store's).
 fn priority_class(name: &str, value: i64, description: &str) -> Value {

@@ -1,5 +1,4 @@
-//! The request log, as upstream's `httplog` (`k8s.io/apiserver/pkg/server/httplog`), and the
-//! "satisfied by" markers of the servers.
+//! The request log, as upstream's `httplog` (`k8s.io/apiserver/pkg/server/httplog`).
 //!
 //! [`log_request`] writes one `info` event per request (target `apiary::http`) when the response
 //! body ends, with upstream's fields in upstream's order:
@@ -8,78 +7,29 @@
 //! HTTP verb="LIST" URI="/api/v1/pods?limit=500" latency="1.2ms" userAgent="kubectl/v1.33.0" audit-ID="..." srcIP="127.0.0.1:53412" user="alice" resp=200
 //! ```
 //!
-//! `verb` is upstream's normalized verb ([`crate::metrics::normalized_verb`]), `latency` a Go
+//! `verb` is upstream's normalized verb ([`crate::filters::metrics::normalized_verb`]), `latency` a Go
 //! duration, strings quoted as Go's `%q`. `user` (the authenticated requester, not a field of
 //! upstream's line) comes before `resp` as upstream's added key/value pairs do; when the requester
 //! impersonated someone, `addedInfo` says who acts as whom, as upstream's impersonation filter adds.
-//!
-//! [`mark_handled_by`] is a route layer on each server's router: the innermost server that
-//! answered puts a [`HandledBy`] into the response extensions and logs at `debug`
-//! `satisfied by <server>` with the method and path, as upstream's directors log which handler
-//! satisfied a path. The metrics filter reads the marker too.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::filters::body_guard::drop_with_body;
-use axum::extract::{Request, State};
+use crate::filters::handled_by::TARGET;
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::api::go_fmt::go_quote;
 use crate::filters::audit_id::AuditId;
-use crate::filters::authn::UserInfo;
 use crate::filters::impersonation::Impersonation;
-use crate::filters::request_info::RequestInfoFactory;
-use crate::serve::PeerAddr;
-
-/// The tracing target of the request log.
-pub const TARGET: &str = "apiary::http";
-
-/// The REST handlers of the built-in resources.
-pub const CORE_REST: &str = "core/rest";
-/// `/api`, `/apis` and the group/version discovery documents.
-pub const CORE_DISCOVERY: &str = "core/discovery";
-/// `/openapi/v2` and `/openapi/v3`.
-pub const CORE_OPENAPI: &str = "core/openapi";
-/// Health, version and metrics endpoints.
-pub const SYSTEM: &str = "system";
-/// The last server: 404 for every path.
-pub const NOT_FOUND: &str = "not-found";
-/// The apiextensions server: CRDs and custom resources.
-pub const APIEXTENSIONS: &str = "apiextensions";
+use crate::request::connection::PeerAddr;
+use crate::request::info::RequestInfoFactory;
+use crate::request::user::UserInfo;
 
 /// Upstream truncates audit IDs in logs to this many characters.
 const MAX_AUDIT_ID_LENGTH: usize = 64;
-
-/// Which server answered a request, in the response extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandledBy {
-    /// One of [`CORE_REST`], [`CORE_DISCOVERY`], [`CORE_OPENAPI`], [`SYSTEM`], [`NOT_FOUND`].
-    pub server: &'static str,
-}
-
-/// The route layer of a server named `server` (use with `from_fn_with_state(server, ...)`).
-/// The innermost server wins: a server that delegated keeps the marker of the one that answered.
-pub async fn mark_handled_by(
-    State(server): State<&'static str>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let mut response = next.run(req).await;
-    if response.extensions().get::<HandledBy>().is_none() {
-        tracing::debug!(
-            target: TARGET,
-            server,
-            method = %method,
-            path = %path,
-            "satisfied by {server}"
-        );
-        response.extensions_mut().insert(HandledBy { server });
-    }
-    response
-}
 
 /// One line of the request log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -146,8 +96,12 @@ pub async fn log_request(req: Request, next: Next) -> Response {
     let info = RequestInfoFactory::default()
         .new_request_info(req.method(), req.uri())
         .ok();
-    let verb =
-        crate::metrics::normalized_verb(req.method(), req.uri(), req.headers(), info.as_ref());
+    let verb = crate::filters::metrics::normalized_verb(
+        req.method(),
+        req.uri(),
+        req.headers(),
+        info.as_ref(),
+    );
     let uri = req
         .uri()
         .path_and_query()
@@ -194,35 +148,6 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         started,
     };
     drop_with_body(response, pending)
-}
-
-/// A string quoted as Go's `%q` / `strconv.Quote` does for printable text: `"`, `\` and control
-/// characters escaped, other characters kept.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{0b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A duration as Go's `time.Duration.String`: `812ns`, `1.5µs`, `2.000001ms`, `1.5s`, `1m0s`,
@@ -289,6 +214,9 @@ pub fn go_user_info(user: &UserInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filters::handled_by::{
+        mark_handled_by, HandledBy, CORE_DISCOVERY, CORE_REST, NOT_FOUND,
+    };
     use axum::body::Body;
     use std::collections::BTreeMap;
 

@@ -22,10 +22,10 @@ use http::{header, HeaderValue, StatusCode};
 use tokio::sync::Semaphore;
 
 use crate::api::status::ApiError;
-use crate::filters::authn::UserInfo;
-use crate::filters::request_info::RequestInfo;
+use crate::filters::metrics::{Metrics, MUTATING_KIND, READ_ONLY_KIND};
 use crate::filters::timeout::is_long_running;
-use crate::metrics::{Metrics, MUTATING_KIND, READ_ONLY_KIND};
+use crate::request::info::RequestInfo;
+use crate::request::user::UserInfo;
 
 /// The group upstream never rate-limits (`user.SystemPrivilegedGroup`).
 pub const SYSTEM_MASTERS: &str = "system:masters";
@@ -150,7 +150,7 @@ mod tests {
             .uri(path)
             .body(Body::empty())
             .expect("request");
-        let info = crate::filters::request_info::RequestInfoFactory::default()
+        let info = crate::request::info::RequestInfoFactory::default()
             .new_request_info(req.method(), req.uri())
             .expect("request info");
         req.extensions_mut().insert(info);

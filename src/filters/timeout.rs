@@ -17,8 +17,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
-use super::request_info::RequestInfo;
 use crate::api::status::ApiError;
+use crate::request::info::RequestInfo;
 
 /// Verbs whose requests run for long (upstream's `BasicLongRunningRequestCheck` in kube-apiserver).
 const LONG_RUNNING_VERBS: &[&str] = &["watch", "proxy"];
@@ -256,7 +256,7 @@ mod tests {
 
     #[test]
     fn long_running_requests() {
-        let factory = super::super::request_info::RequestInfoFactory::default();
+        let factory = crate::request::info::RequestInfoFactory::default();
         let rows: &[(&str, &str, bool)] = &[
             ("GET", "/api/v1/pods?watch=true", true),
             ("GET", "/api/v1/watch/pods", true),
@@ -297,7 +297,7 @@ mod tests {
                 enforce_deadline,
             ))
             .layer(axum::middleware::from_fn(
-                super::super::request_info::attach_request_info,
+                crate::filters::request_info::attach_request_info,
             ))
     }
 

@@ -18,7 +18,6 @@
 //! per-resource part is in [`operations`]), [`params`] holds upstream's parameter table, [`v3`] and
 //! [`v2`] render documents, [`proto`] is the gnostic v2 protobuf form, [`routes`] serves them over
 //! HTTP.
-pub mod definitions;
 
 mod operations;
 mod params;
@@ -35,7 +34,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use crate::registry::catalog::{Catalog, ResourceInfo};
+use crate::catalog::{Catalog, ResourceInfo};
 pub use routes::router;
 
 /// A document ready to serve: its bytes, its ETag (without quotes) and when it was built.
@@ -150,8 +149,8 @@ impl OpenApiService {
     pub fn builtin(catalog: &Catalog) -> Self {
         Self::new(
             catalog.iter(),
-            Arc::new(definitions::definitions().clone()),
-            crate::servers::system::KUBERNETES_GIT_VERSION,
+            Arc::new(crate::catalog::definitions::definitions().clone()),
+            crate::api::version::KUBERNETES_GIT_VERSION,
         )
     }
 

@@ -10,7 +10,7 @@ use super::paths::{
     Response, ANY_MEDIA_TYPE, CUSTOM_RESOURCE_PATCH_MEDIA_TYPES, DELETE_OPTIONS, LOG_MEDIA_TYPES,
     OBJECT_MEDIA_TYPES, PATCH, PATCH_MEDIA_TYPES, STATUS, STREAM_MEDIA_TYPES, WATCH_EVENT,
 };
-use crate::registry::catalog::{ResourceInfo, SubresourceInfo};
+use crate::catalog::{ResourceInfo, SubresourceInfo};
 
 /// Everything needed to describe one resource's operations.
 pub(super) struct ResourceContext<'a> {
@@ -405,7 +405,7 @@ fn add_patch(
         format!("partially update {sub} of the specified {kind}")
     };
     // Custom resources take no strategic merge patch; clients (kubectl apply) read that here.
-    let custom = crate::registry::catalog::dynamic::lookup(ctx.resource).is_some();
+    let custom = crate::catalog::dynamic::lookup(ctx.resource).is_some();
     let body = RequestBody {
         payload: Payload::Definition(PATCH.to_string()),
         required: true,

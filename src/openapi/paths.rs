@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::operations::{add_resource, add_subresource, ok, unauthorized, ResourceContext};
 use super::params::{self, Parameter};
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::ResourceInfo;
 
 /// `io.k8s.apimachinery.pkg.apis.meta.v1.Status`, the result of deletes.
 pub(crate) const STATUS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Status";

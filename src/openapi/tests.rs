@@ -7,7 +7,7 @@ use prost::Message;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::registry::catalog;
+use crate::catalog;
 
 /// Built once: generating every document takes a moment.
 fn service() -> &'static OpenApiService {
@@ -297,7 +297,7 @@ fn fake_crd_definitions() -> BTreeMap<String, Value> {
 fn group_versions_are_added_and_removed_without_touching_the_others() {
     let service = OpenApiService::new(
         catalog::builtin().resources("apps", "v1"),
-        Arc::new(definitions::definitions().clone()),
+        Arc::new(crate::catalog::definitions::definitions().clone()),
         "v1.33.0",
     );
     let before = service.snapshot();
@@ -356,7 +356,7 @@ mod http_api {
     fn apps_only() -> Arc<OpenApiService> {
         Arc::new(OpenApiService::new(
             catalog::builtin().resources("apps", "v1"),
-            Arc::new(definitions::definitions().clone()),
+            Arc::new(crate::catalog::definitions::definitions().clone()),
             "v1.33.0",
         ))
     }

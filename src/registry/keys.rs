@@ -13,39 +13,10 @@
 //!
 //! Upstream's integration test `test/integration/etcd/data.go` lists the expected path of every type.
 
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::{is_built_in_group, ResourceInfo};
 
 /// The root every key lives under.
 pub const REGISTRY_ROOT: &str = "/registry";
-
-/// Groups served by kube-apiserver itself, whose keys carry no group segment.
-const BUILT_IN_GROUPS: &[&str] = &[
-    "",
-    "admissionregistration.k8s.io",
-    "apps",
-    "autoscaling",
-    "batch",
-    "certificates.k8s.io",
-    "coordination.k8s.io",
-    "discovery.k8s.io",
-    "events.k8s.io",
-    "extensions",
-    "flowcontrol.apiserver.k8s.io",
-    "internal.apiserver.k8s.io",
-    "networking.k8s.io",
-    "node.k8s.io",
-    "policy",
-    "rbac.authorization.k8s.io",
-    "resource.k8s.io",
-    "scheduling.k8s.io",
-    "storage.k8s.io",
-    "storagemigration.k8s.io",
-];
-
-/// Whether `group` is served by kube-apiserver itself (its keys carry no group segment).
-pub fn is_built_in_group(group: &str) -> bool {
-    BUILT_IN_GROUPS.contains(&group)
-}
 
 /// Upstream's historic prefixes: (group, resource) -> prefix under `/registry/`.
 const SPECIAL_PREFIXES: &[(&str, &str, &str)] = &[

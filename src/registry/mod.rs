@@ -1,17 +1,20 @@
-//! The generic registry: the catalogue of resources and the store of each.
+//! The generic registry: the store of each resource, over the storage trait.
 
-pub mod catalog;
 pub mod continue_token;
 pub mod conversion;
-pub mod converter;
 pub mod defaults;
+pub mod fieldmanager;
 pub mod keys;
 pub mod metadata;
 pub mod options;
-pub mod pod_strategy;
+pub mod patch;
+pub mod resources;
+pub mod scale;
 pub mod selectors;
-pub mod service;
 pub mod store;
+pub mod stores;
 pub mod strategy;
+pub mod table;
+#[cfg(test)]
+pub mod test_support;
 pub mod validation;
-pub mod watch_hub;

@@ -1,342 +1,37 @@
-//! The conformance suite against a small in-memory reference store, and proof that the suite
-//! catches broken stores: each mutant below breaks one rule and must fail the case that checks it.
+//! The conformance suite against the in-memory reference store, and proof that the suite catches
+//! broken stores: each mutant below breaks one rule and must fail the case that checks it.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-
+use apiary_storage::testkit::memory::{MemoryStorage, Mutant};
 use apiary_storage::testkit::{run_case, TestStore};
-use apiary_storage::*;
-use async_trait::async_trait;
-use bytes::Bytes;
-use futures::StreamExt;
-use tokio::sync::broadcast;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mutant {
-    None,
-    /// Updates ignore the expected revision.
-    LostUpdate,
-    /// A lagging watcher silently skips what it missed.
-    SilentLag,
-    /// Lists ignore the requested revision.
-    ListIgnoresRevision,
+/// The buffer that makes the slow-watcher case overflow it.
+const SMALL_WATCH_BUFFER: usize = 256;
+
+fn store(mutant: Mutant) -> TestStore {
+    TestStore::new(MemoryStorage::with(mutant, SMALL_WATCH_BUFFER))
 }
 
-#[derive(Default)]
-struct State {
-    revision: Revision,
-    compacted: Revision,
-    current: BTreeMap<Vec<u8>, KeyValue>,
-    /// Every change after the compacted revision, in order.
-    log: Vec<Event>,
-}
-
-struct Memory {
-    state: Mutex<State>,
-    events: broadcast::Sender<Event>,
-    mutant: Mutant,
-}
-
-impl Memory {
-    fn store(mutant: Mutant) -> TestStore {
-        let (events, _) = broadcast::channel(256);
-        let state = Mutex::new(State {
-            revision: 1,
-            ..Default::default()
-        });
-        TestStore::new(Arc::new(Memory {
-            state,
-            events,
-            mutant,
-        }))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn commit(
-        &self,
-        state: &mut State,
-        kind: EventKind,
-        key: &[u8],
-        value: Bytes,
-    ) -> (Revision, Option<KeyValue>) {
-        state.revision += 1;
-        let rev = state.revision;
-        let prev = state.current.get(key).cloned();
-        let create_revision = match (&prev, kind) {
-            (Some(kv), EventKind::Update | EventKind::Delete) => kv.create_revision,
-            _ => rev,
-        };
-        let event = Event {
-            kind,
-            key: key.to_vec(),
-            revision: rev,
-            value: if kind == EventKind::Delete {
-                prev.as_ref().map(|kv| kv.value.clone()).unwrap_or_default()
-            } else {
-                value.clone()
-            },
-            prev_value: prev.as_ref().map(|kv| kv.value.clone()),
-            create_revision,
-        };
-        if kind == EventKind::Delete {
-            state.current.remove(key);
-        } else {
-            let kv = KeyValue {
-                key: key.to_vec(),
-                value,
-                create_revision,
-                mod_revision: rev,
-            };
-            state.current.insert(key.to_vec(), kv);
-        }
-        state.log.push(event.clone());
-        let _ = self.events.send(event);
-        (rev, prev)
-    }
-
-    /// The keys under `prefix` as they were at `revision`, by undoing the later log entries.
-    fn at(state: &State, prefix: &[u8], revision: Revision) -> BTreeMap<Vec<u8>, KeyValue> {
-        let mut keys: BTreeMap<_, _> = state
-            .current
-            .iter()
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for e in state.log.iter().rev().take_while(|e| e.revision > revision) {
-            if !e.key.starts_with(prefix) {
-                continue;
-            }
-            match (&e.prev_value, e.kind) {
-                (None, _) => {
-                    keys.remove(&e.key);
-                }
-                (Some(prev), _) => {
-                    let mod_revision = state
-                        .log
-                        .iter()
-                        .rev()
-                        .find(|p| p.key == e.key && p.revision < e.revision)
-                        .map_or(0, |p| p.revision);
-                    let kv = KeyValue {
-                        key: e.key.clone(),
-                        value: prev.clone(),
-                        create_revision: e.create_revision,
-                        mod_revision,
-                    };
-                    keys.insert(e.key.clone(), kv);
-                }
-            }
-        }
-        keys
-    }
-}
-
-#[async_trait]
-impl Storage for Memory {
-    fn backend_name(&self) -> &'static str {
-        "memory"
-    }
-
-    async fn get(&self, key: &[u8]) -> Result<GetResponse> {
-        let state = self.lock();
-        Ok(GetResponse {
-            kv: state.current.get(key).cloned(),
-            revision: state.revision,
-        })
-    }
-
-    async fn list(&self, req: ListRequest) -> Result<ListResponse> {
-        let state = self.lock();
-        let revision = if req.revision == 0 {
-            state.revision
-        } else {
-            req.revision
-        };
-        if req.revision != 0 && revision <= state.compacted {
-            return Err(Error::Compacted {
-                requested: revision,
-                compacted: state.compacted,
-            });
-        }
-        if revision > state.revision {
-            return Err(Error::FutureRevision {
-                requested: revision,
-                current: state.revision,
-            });
-        }
-        let read_at = if self.mutant == Mutant::ListIgnoresRevision {
-            state.revision
-        } else {
-            revision
-        };
-        let start = req.start_key.unwrap_or_default();
-        let mut kvs: Vec<_> = Self::at(&state, &req.prefix, read_at)
-            .into_values()
-            .filter(|kv| kv.key >= start)
-            .collect();
-        let more = req.limit > 0 && kvs.len() > req.limit;
-        if more {
-            kvs.truncate(req.limit);
-        }
-        Ok(ListResponse {
-            kvs,
-            more,
-            revision,
-        })
-    }
-
-    async fn count(&self, prefix: &[u8]) -> Result<usize> {
-        Ok(self
-            .lock()
-            .current
-            .keys()
-            .filter(|k| k.starts_with(prefix))
-            .count())
-    }
-
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
-        let mut state = self.lock();
-        if state.current.contains_key(key) {
-            return Err(Error::AlreadyExists { key: key.to_vec() });
-        }
-        Ok(self.commit(&mut state, EventKind::Create, key, value).0)
-    }
-
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
-        let mut state = self.lock();
-        let actual = state
-            .current
-            .get(key)
-            .map(|kv| kv.mod_revision)
-            .ok_or(Error::NotFound { key: key.to_vec() })?;
-        if actual != expected && self.mutant != Mutant::LostUpdate {
-            return Err(Error::Conflict {
-                key: key.to_vec(),
-                expected,
-                actual,
-            });
-        }
-        Ok(self.commit(&mut state, EventKind::Update, key, value).0)
-    }
-
-    async fn delete(&self, key: &[u8], expected: Option<Revision>) -> Result<(Revision, KeyValue)> {
-        let mut state = self.lock();
-        let actual = state
-            .current
-            .get(key)
-            .map(|kv| kv.mod_revision)
-            .ok_or(Error::NotFound { key: key.to_vec() })?;
-        if let Some(expected) = expected.filter(|e| *e != actual) {
-            return Err(Error::Conflict {
-                key: key.to_vec(),
-                expected,
-                actual,
-            });
-        }
-        let (rev, prev) = self.commit(&mut state, EventKind::Delete, key, Bytes::new());
-        Ok((
-            rev,
-            prev.ok_or_else(|| Error::Internal("deleted nothing".into()))?,
-        ))
-    }
-
-    async fn watch(&self, prefix: &[u8], after: Revision) -> Result<WatchStream> {
-        let state = self.lock();
-        if after != 0 && after <= state.compacted {
-            return Err(Error::Compacted {
-                requested: after,
-                compacted: state.compacted,
-            });
-        }
-        let after = if after == 0 { state.revision } else { after };
-        let replay: Vec<_> = state
-            .log
-            .iter()
-            .filter(|e| e.revision > after)
-            .cloned()
-            .map(Ok)
-            .collect();
-        let last = replay.last().map_or(after, |e: &Result<Event>| {
-            e.as_ref().map_or(after, |e| e.revision)
-        });
-        let live = self.events.subscribe();
-        drop(state);
-        let (prefix, silent) = (prefix.to_vec(), self.mutant == Mutant::SilentLag);
-        let live = futures::stream::unfold((live, false), move |(mut rx, done)| async move {
-            loop {
-                if done {
-                    return None;
-                }
-                match rx.recv().await {
-                    Ok(e) => return Some((Ok(e), (rx, false))),
-                    Err(broadcast::error::RecvError::Lagged(_)) if silent => continue,
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        return Some((Err(Error::WatchLagged), (rx, true)))
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        });
-        let stream = futures::stream::iter(replay)
-            .chain(live.filter(move |e| {
-                std::future::ready(e.as_ref().map_or(true, |e| e.revision > last))
-            }))
-            .filter(move |e| {
-                std::future::ready(e.as_ref().map_or(true, |e| e.key.starts_with(&prefix)))
-            });
-        Ok(Box::pin(stream))
-    }
-
-    async fn current_revision(&self) -> Result<Revision> {
-        Ok(self.lock().revision)
-    }
-
-    async fn compacted_revision(&self) -> Result<Revision> {
-        Ok(self.lock().compacted)
-    }
-
-    async fn compact(&self, revision: Revision) -> Result<()> {
-        let mut state = self.lock();
-        if revision > state.revision {
-            return Err(Error::FutureRevision {
-                requested: revision,
-                current: state.revision,
-            });
-        }
-        if revision > state.compacted {
-            state.compacted = revision;
-            // The model keeps its log (it needs it to undo); compaction only refuses old reads.
-        }
-        Ok(())
-    }
-}
-
-apiary_storage::conformance_tests!(Memory::store(Mutant::None));
+apiary_storage::conformance_tests!(TestStore::new(MemoryStorage::new()));
 
 #[test]
 #[should_panic]
 fn suite_catches_lost_updates() {
     run_case("concurrent_compare_and_swap", || async {
-        Memory::store(Mutant::LostUpdate)
+        store(Mutant::LostUpdate)
     });
 }
 
 #[test]
 #[should_panic(expected = "silent gap")]
 fn suite_catches_silent_watch_gaps() {
-    run_case("watch_slow_watcher", || async {
-        Memory::store(Mutant::SilentLag)
-    });
+    run_case("watch_slow_watcher", || async { store(Mutant::SilentLag) });
 }
 
 #[test]
 #[should_panic]
 fn suite_catches_lists_ignoring_the_revision() {
     run_case("list_at_older_revision", || async {
-        Memory::store(Mutant::ListIgnoresRevision)
+        store(Mutant::ListIgnoresRevision)
     });
 }
 
@@ -345,6 +40,6 @@ fn run_all_runs_every_case() {
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
-            apiary_storage::testkit::run_all(|| async { Memory::store(Mutant::None) }).await;
+            apiary_storage::testkit::run_all(|| async { store(Mutant::None) }).await;
         });
 }

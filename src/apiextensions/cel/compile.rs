@@ -11,7 +11,8 @@ use serde_json::Value as Json;
 
 use super::convert::{flag, schema_type};
 use super::{field_path, references};
-use crate::registry::validation::{quote, FieldError, FieldErrorKind};
+use crate::api::go_fmt::go_quote;
+use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// The reasons a rule may give, sorted as upstream's `supportedValidationReason.List()`.
 const SUPPORTED_REASONS: [&str; 4] = [
@@ -241,11 +242,12 @@ fn compile_rules(
             Some("FieldValueRequired") => FieldErrorKind::Required,
             Some("FieldValueDuplicate") => FieldErrorKind::Duplicate,
             Some(other) => {
-                let supported: Vec<String> = SUPPORTED_REASONS.iter().map(|r| quote(r)).collect();
+                let supported: Vec<String> =
+                    SUPPORTED_REASONS.iter().map(|r| go_quote(r)).collect();
                 errors.push(FieldError {
                     kind: FieldErrorKind::NotSupported,
                     field: format!("{rule_path}.reason"),
-                    value: Some(quote(other)),
+                    value: Some(go_quote(other)),
                     detail: format!("supported values: {}", supported.join(", ")),
                 });
                 FieldErrorKind::Invalid
@@ -438,11 +440,11 @@ fn go_syntax(
     };
     format!(
         "apiextensions.ValidationRule{{Rule:{}, Message:{}, MessageExpression:{}, Reason:{}, FieldPath:{}, OptionalOldSelf:{}}}",
-        quote(rule),
-        quote(message),
-        quote(message_expression),
+        go_quote(rule),
+        go_quote(message),
+        go_quote(message_expression),
         pointer("*apiextensions.FieldValueErrorReason", reason.is_some()),
-        quote(field_path),
+        go_quote(field_path),
         pointer("*bool", optional_old_self.is_some()),
     )
 }

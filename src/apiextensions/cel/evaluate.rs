@@ -13,7 +13,8 @@ use serde_json::Value as Json;
 
 use super::compile::{CompiledRule, Node};
 use super::convert::to_cel;
-use crate::registry::validation::{quote, FieldError, FieldErrorKind};
+use crate::api::go_fmt::go_quote;
+use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// Upstream's `celconfig.MaxEvaluatedMessageExpressionSizeBytes`.
 const MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES: usize = 5 * 1024;
@@ -217,7 +218,7 @@ fn failed_rule_error(
         FieldErrorKind::Duplicate => FieldError {
             kind: FieldErrorKind::Duplicate,
             field,
-            value: Some(quote(&node.schema_type)),
+            value: Some(go_quote(&node.schema_type)),
             detail: String::new(),
         },
         _ => FieldError::invalid(field, &node.schema_type, detail),

@@ -16,10 +16,11 @@ mod schema_rules;
 #[cfg(test)]
 mod tests;
 
+use crate::api::go_fmt::go_quote;
 use serde_json::Value;
 
-use crate::registry::validation::names::{is_dns1035_label, is_dns1123_subdomain};
-use crate::registry::validation::{quote, FieldError, FieldErrorKind};
+use crate::api::names::{is_dns1035_label, is_dns1123_subdomain};
+use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// The scopes a CRD may declare.
 const SCOPES: [&str; 2] = ["Cluster", "Namespaced"];
@@ -175,11 +176,11 @@ pub(crate) fn not_supported(
     value: &str,
     supported: &[&str],
 ) -> FieldError {
-    let list: Vec<String> = supported.iter().map(|s| quote(s)).collect();
+    let list: Vec<String> = supported.iter().map(|s| go_quote(s)).collect();
     FieldError {
         kind: FieldErrorKind::NotSupported,
         field: field.into(),
-        value: Some(quote(value)),
+        value: Some(go_quote(value)),
         detail: format!("supported values: {}", list.join(", ")),
     }
 }
@@ -202,7 +203,7 @@ pub(crate) fn invalid_rendered(
 fn go_string_list(values: &[Value]) -> String {
     let items: Vec<String> = values
         .iter()
-        .map(|v| quote(v.as_str().unwrap_or("")))
+        .map(|v| go_quote(v.as_str().unwrap_or("")))
         .collect();
     format!("[]string{{{}}}", items.join(", "))
 }

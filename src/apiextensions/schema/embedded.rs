@@ -6,11 +6,12 @@
 
 use serde_json::{Map, Value};
 
-use super::go_fmt::bad_value;
 use super::{AdditionalProperties, Structural};
+use crate::api::go_fmt::bad_value;
+use crate::api::go_fmt::go_quote;
+use crate::api::names::{is_dns1035_label, NameRule};
 use crate::registry::validation::metadata::validate_object_meta;
-use crate::registry::validation::names::{is_dns1035_label, NameRule};
-use crate::registry::validation::{quote, FieldError};
+use crate::registry::validation::FieldError;
 
 /// Appends the embedded-resource errors below the object `obj` at `path` (the root itself is
 /// not an embedded resource).
@@ -69,12 +70,12 @@ fn validate_embedded(obj: &Map<String, Value>, path: &str, errors: &mut Vec<Fiel
     match obj.get("apiVersion") {
         None => {}
         Some(Value::String(v)) if v.is_empty() => {
-            errors.push(invalid(api_version_path, quote(v), "must not be empty"));
+            errors.push(invalid(api_version_path, go_quote(v), "must not be empty"));
         }
         Some(Value::String(v)) if v.matches('/').count() > 1 => {
             errors.push(invalid(
                 api_version_path,
-                quote(v),
+                go_quote(v),
                 format!("unexpected GroupVersion string: {v}"),
             ));
         }
@@ -88,14 +89,14 @@ fn validate_embedded(obj: &Map<String, Value>, path: &str, errors: &mut Vec<Fiel
     match obj.get("kind") {
         None => {}
         Some(Value::String(v)) if v.is_empty() => {
-            errors.push(invalid(kind_path, quote(v), "must not be empty"));
+            errors.push(invalid(kind_path, go_quote(v), "must not be empty"));
         }
         Some(Value::String(v)) => {
             let problems = is_dns1035_label(&v.to_lowercase());
             if !problems.is_empty() {
                 errors.push(invalid(
                     kind_path,
-                    quote(v),
+                    go_quote(v),
                     format!(
                         "may have mixed case, but should otherwise match: {}",
                         problems.join(",")

@@ -6,8 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use super::go_fmt::bad_value;
 use super::{AdditionalProperties, Structural};
+use crate::api::go_fmt::bad_value;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// Appends the list-type errors of the object `obj` at `path` (empty at the root).

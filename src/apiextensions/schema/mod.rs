@@ -25,11 +25,8 @@ use crate::registry::validation::FieldError;
 
 mod embedded;
 mod formats;
-mod go_fmt;
 mod list_types;
 mod validate;
-
-pub(crate) use go_fmt::go_float;
 
 /// A `pattern` compiled once by [`Structural::from_value`]: the regex, or why it does not
 /// compile (then every value fails, with upstream's "but pattern is invalid" message).
@@ -348,7 +345,7 @@ pub fn validate(schema: &Structural, value: &Value) -> Vec<FieldError> {
 pub fn unknown_field_messages(pruned: &[String]) -> Vec<String> {
     pruned
         .iter()
-        .map(|path| format!("unknown field {}", crate::registry::validation::quote(path)))
+        .map(|path| format!("unknown field {}", crate::api::go_fmt::go_quote(path)))
         .collect()
 }
 

@@ -10,9 +10,10 @@
 use serde_json::{Number, Value};
 
 use super::formats;
-use super::go_fmt::{bad_value, go_float, go_number};
 use super::{AdditionalProperties, Structural};
-use crate::registry::validation::{quote, FieldError, FieldErrorKind};
+use crate::api::go_fmt::go_quote;
+use crate::api::go_fmt::{bad_value, go_float, go_number};
+use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// A field error at `path`; the root (empty path) is Go's nil `*field.Path`, which upstream
 /// names `<nil>` (in the message and in the StatusCause's `field`).
@@ -119,10 +120,10 @@ fn type_error(path: &str, expected: &str, actual: &str) -> FieldError {
     error(
         FieldErrorKind::TypeInvalid,
         path,
-        Some(quote(actual)),
+        Some(go_quote(actual)),
         format!(
             "{path} in body must be of type {expected}: {}",
-            quote(actual)
+            go_quote(actual)
         ),
     )
 }
@@ -166,7 +167,7 @@ fn check_type(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldE
 }
 
 fn check_composition(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldError>) {
-    let shown = quote(path);
+    let shown = go_quote(path);
     if !s.any_of.is_empty() {
         let mut best: Option<Vec<FieldError>> = None;
         let mut succeeded = false;
@@ -260,7 +261,7 @@ fn check_string(s: &Structural, text: &str, path: &str, errors: &mut Vec<FieldEr
         if len < min {
             errors.push(invalid(
                 path,
-                quote(text),
+                go_quote(text),
                 format!("{path} in body should be at least {min} chars long"),
             ));
             return;
@@ -278,7 +279,7 @@ fn check_string(s: &Structural, text: &str, path: &str, errors: &mut Vec<FieldEr
             };
             errors.push(invalid(
                 path,
-                quote(text),
+                go_quote(text),
                 format!("{path} in body should match '{shown}'"),
             ));
         }
@@ -294,8 +295,11 @@ fn check_format(s: &Structural, text: &str, path: &str, errors: &mut Vec<FieldEr
         errors.push(error(
             FieldErrorKind::TypeInvalid,
             path,
-            Some(quote(text)),
-            format!("{path} in body must be of type {format}: {}", quote(text)),
+            Some(go_quote(text)),
+            format!(
+                "{path} in body must be of type {format}: {}",
+                go_quote(text)
+            ),
         ));
     }
 }
@@ -448,8 +452,8 @@ fn check_enum(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldE
         .enum_
         .iter()
         .map(|v| match v {
-            Value::String(text) => quote(text),
-            other => quote(&other.to_string()),
+            Value::String(text) => go_quote(text),
+            other => go_quote(&other.to_string()),
         })
         .collect();
     errors.push(error(

@@ -24,9 +24,10 @@ use serde_json::{json, Value};
 
 use crate::api::status::ApiResult;
 use crate::registry::options::WriteOptions;
-use crate::registry::service::ip_allocator::IpRange;
-use crate::registry::service::ServiceAllocator;
+use crate::registry::resources::core::services::ip_allocator::IpRange;
+use crate::registry::resources::core::services::ServiceAllocator;
 use crate::registry::store::Store;
+use crate::registry::stores::ResourceStores;
 
 /// The name of the default Service, its Endpoints, EndpointSlice and the default ServiceCIDR.
 pub const KUBERNETES: &str = "kubernetes";
@@ -237,43 +238,28 @@ impl Bootstrap {
     }
 }
 
-/// Wires Service allocation into the services store, runs the bootstrap once (normally the
-/// `kubernetes` Service exists when this returns) and spawns the periodic loops.
+/// The bootstrap controller over `stores`, allocating with `allocator` (the services store's
+/// write hook) in `range`. Runs the bootstrap once (normally the `kubernetes` Service exists when
+/// this returns); the periodic loops are [`Bootstrap::run`].
 pub async fn start(
     config: &crate::config::Config,
-    storage: Arc<dyn apiary_storage::Storage>,
-    stores: &crate::servers::core::StoreRegistry,
-) -> anyhow::Result<()> {
+    stores: &ResourceStores,
+    allocator: Arc<ServiceAllocator>,
+    range: IpRange,
+) -> anyhow::Result<Bootstrap> {
     let store = |group: &str, plural: &str| {
         stores
             .get(group, "v1", plural)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("the catalogue has no {plural} resource"))
     };
-    let range = IpRange::parse(&config.server.service_cidr)
-        .map_err(|why| anyhow::anyhow!("server.service_cidr: {why}"))?;
-    let (first_port, port_count) =
-        crate::config::parse_port_range(&config.server.service_node_port_range)
-            .map_err(|why| anyhow::anyhow!("server.service_node_port_range: {why}"))?;
-    let services = store("", "services")?;
-    let ip_addresses = store("networking.k8s.io", "ipaddresses")?;
-    let allocator = Arc::new(ServiceAllocator::new(
-        range.clone(),
-        ip_addresses.clone(),
-        storage,
-        first_port,
-        port_count,
-    ));
-    services.set_write_hook(Arc::new(crate::registry::service::ServiceAllocationHook(
-        allocator.clone(),
-    )));
     let bootstrap = Bootstrap {
-        services,
+        services: store("", "services")?,
         endpoints: store("", "endpoints")?,
         endpoint_slices: store("discovery.k8s.io", "endpointslices")?,
         leases: store("coordination.k8s.io", "leases")?,
         service_cidrs: store("networking.k8s.io", "servicecidrs")?,
-        ip_addresses,
+        ip_addresses: store("networking.k8s.io", "ipaddresses")?,
         allocator,
         range,
         advertise: advertise_address(config),
@@ -282,8 +268,7 @@ pub async fn start(
         .ensure()
         .await
         .map_err(|err| anyhow::anyhow!("writing the kubernetes endpoints: {err}"))?;
-    tokio::spawn(bootstrap.run());
-    Ok(())
+    Ok(bootstrap)
 }
 
 /// The advertised endpoint of this replica: `server.advertise_address` (or the listen IP) and

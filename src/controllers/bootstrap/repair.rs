@@ -13,12 +13,12 @@ use super::Bootstrap;
 use crate::api::status::{ApiError, ApiResult};
 use crate::registry::metadata::meta_str;
 use crate::registry::options::{DeleteOptions, ListOptions, Preconditions, WriteOptions};
-use crate::registry::service::ip_allocator::{
+use crate::registry::resources::core::services::ip_allocator::{
     ip_address_object, references, ServiceRef, LABEL_IP_FAMILY, LABEL_MANAGED_BY,
     MANAGED_BY_ALLOCATOR,
 };
-use crate::registry::service::port_allocator::PortBitmap;
-use crate::registry::service::spec;
+use crate::registry::resources::core::services::port_allocator::PortBitmap;
+use crate::registry::resources::core::services::spec;
 
 /// How long an IPAddress without its Service is left alone: the Service may still be being
 /// created (upstream: 60 seconds, the default request timeout).

@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::endpoints::{endpoint_slice_object, endpoints_object, lease_name, live_endpoints};
 use super::repair::{judge_ip_address, rebuild_node_ports, IpAddressVerdict, LeakTracker};
-use crate::registry::service::port_allocator::PortBitmap;
+use crate::registry::resources::core::services::port_allocator::PortBitmap;
 
 #[test]
 fn expired_leases_drop_out() {

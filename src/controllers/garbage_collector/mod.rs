@@ -31,10 +31,10 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::registry::catalog::{Persistence, ResourceInfo};
+use crate::catalog::{Persistence, ResourceInfo};
 use crate::registry::options::ListOptions;
 use crate::registry::store::{Store, WatchEventType};
-use crate::servers::core::StoreRegistry;
+use crate::registry::stores::ResourceStores;
 use graph::{Graph, Node, ResourceKey, Work};
 
 /// Gives the stores of the resources served at run time (custom resources, CRDs).
@@ -64,7 +64,7 @@ pub fn collectable(info: &ResourceInfo) -> bool {
 }
 
 /// The collectable stores of `registry`, one per resource.
-pub fn collectable_stores(registry: &StoreRegistry) -> Vec<Arc<Store>> {
+pub fn collectable_stores(registry: &ResourceStores) -> Vec<Arc<Store>> {
     let mut seen = HashSet::new();
     registry
         .resources()

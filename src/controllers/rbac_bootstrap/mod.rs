@@ -9,7 +9,7 @@
 //!   removed, with upstream's two exceptions: an `aggregationRule` on a role the policy does not
 //!   aggregate is dropped, and a binding whose `roleRef` differs is deleted and re-created (a
 //!   `roleRef` cannot be updated). The rules of aggregated roles are left to the aggregation
-//!   controller ([`crate::controllers::clusterrole_aggregation`]).
+//!   controller (`controllers::clusterrole_aggregation`).
 //!
 //! [`ensure`] is idempotent (a second run writes nothing) and safe when several replicas start at
 //! once on one database: a create that finds the object already there, a stale update and a
@@ -24,9 +24,9 @@ use crate::api::status::ApiResult;
 use crate::registry::metadata::meta_str;
 use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
 use crate::registry::store::Store;
-use crate::servers::core::StoreRegistry;
+use crate::registry::stores::ResourceStores;
 
-pub use crate::filters::authz::rbac::rules::PolicyRule;
+pub use crate::rbac::rules::PolicyRule;
 
 /// How many times one object is looked at again after losing a race with another writer.
 const MAX_ATTEMPTS: usize = 10;
@@ -35,7 +35,7 @@ const MAX_ATTEMPTS: usize = 10;
 ///
 /// MUST be idempotent; MUST NOT touch an object annotated `autoupdate: "false"`; MUST NOT remove
 /// rules or subjects. Fails when the RBAC stores are not served or a write keeps failing.
-pub async fn ensure(stores: &StoreRegistry) -> anyhow::Result<()> {
+pub async fn ensure(stores: &ResourceStores) -> anyhow::Result<()> {
     let roles = stores
         .get(policy::RBAC_GROUP, "v1", "clusterroles")
         .context("the rbac.authorization.k8s.io/v1 clusterroles store is not served")?;
@@ -134,7 +134,7 @@ fn reconcile_role(existing: &Value, expected: &Value) -> Reconciled {
     let mut result = existing.clone();
     let mut changed = merge_metadata(&mut result, expected);
 
-    let missing = crate::filters::authz::rbac::escalation::uncovered(
+    let missing = crate::rbac::escalation::uncovered(
         &PolicyRule::list_of(existing),
         &PolicyRule::list_of(expected),
     );

@@ -2,34 +2,27 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use apiary_storage::Storage;
 use serde_json::{json, Value};
 
 use super::policy::{self, AUTOUPDATE_ANNOTATION};
 use super::{ensure, reconcile_binding, reconcile_role, PolicyRule, Reconciled};
-use crate::registry::catalog::builtin;
+use crate::catalog::builtin;
 use crate::registry::options::{ListOptions, WriteOptions};
+use crate::registry::resources::strategy_for;
 use crate::registry::store::{Store, StoreConfig};
-use crate::registry::strategy::strategy_for;
-use crate::servers::core::StoreRegistry;
+use crate::registry::stores::ResourceStores;
 
-/// The `clusterroles` and `clusterrolebindings` stores over a fresh RocksDB.
+/// The `clusterroles` and `clusterrolebindings` stores over a fresh storage.
 pub(crate) struct RbacStores {
-    pub registry: StoreRegistry,
+    pub registry: ResourceStores,
     pub roles: Arc<Store>,
     pub bindings: Arc<Store>,
-    _dir: tempfile::TempDir,
 }
 
 impl RbacStores {
     pub(crate) async fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut opts = apiary_rocksdb::RocksDbOptions::new(dir.path().join("db"));
-        opts.sync = false;
-        opts.compaction_interval = Duration::ZERO;
-        let storage: Arc<dyn Storage> = apiary_rocksdb::open(opts).await.expect("open rocksdb");
+        let storage = crate::registry::test_support::memory_storage();
         let store = |kind: &str| {
             let info = builtin()
                 .by_kind(policy::RBAC_GROUP, "v1", kind)
@@ -43,14 +36,13 @@ impl RbacStores {
         };
         let roles = store("ClusterRole");
         let bindings = store("ClusterRoleBinding");
-        let mut registry = StoreRegistry::new();
+        let mut registry = ResourceStores::new();
         registry.insert(roles.clone());
         registry.insert(bindings.clone());
         Self {
             registry,
             roles,
             bindings,
-            _dir: dir,
         }
     }
 }

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::policy::{Level, Stage};
-use crate::filters::authn::UserInfo;
-use crate::filters::request_info::RequestInfo;
+use crate::request::info::RequestInfo;
+use crate::request::user::UserInfo;
 
 /// User agents longer than this are cut (upstream's `maxUserAgentLength`).
 pub const MAX_USER_AGENT_LENGTH: usize = 1024;

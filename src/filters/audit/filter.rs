@@ -28,10 +28,10 @@ use super::event::{self, Event, EventUser, ObjectReference, ResponseStatus};
 use super::policy::{Level, PolicyAttributes, Stage};
 use super::{AuditContext, Auditor};
 use crate::filters::audit_id::AuditId;
-use crate::filters::authn::UserInfo;
-use crate::filters::request_info::{RequestInfo, RequestInfoFactory};
 use crate::filters::timeout::{is_long_running, timeout_error, RequestDeadline};
-use crate::serve::{ClientCertIdentity, PeerAddr};
+use crate::request::connection::{ClientCertIdentity, PeerAddr};
+use crate::request::info::{RequestInfo, RequestInfoFactory};
+use crate::request::user::UserInfo;
 
 /// The largest request body recorded (upstream's default `MaxRequestBodyBytes`, 3 MiB).
 pub const MAX_REQUEST_CAPTURE_BYTES: usize = 3 * 1024 * 1024;
@@ -381,8 +381,8 @@ fn decode_body(bytes: &[u8], content_type: &str) -> Option<Value> {
     match base.as_str() {
         "" | "*/*" | "application/json" => serde_json::from_slice(bytes).ok(),
         "application/yaml" | "application/apply-patch+yaml" => serde_yaml::from_slice(bytes).ok(),
-        media if media == crate::api::protobuf_body::MEDIA_TYPE => {
-            crate::api::protobuf_body::decode_object(bytes).ok()
+        media if media == crate::catalog::protobuf::MEDIA_TYPE => {
+            crate::catalog::protobuf::decode_object(bytes).ok()
         }
         media if media.ends_with("+json") => serde_json::from_slice(bytes).ok(),
         _ => None,

@@ -33,7 +33,7 @@ pub use log_backend::{LogBackend, LogTarget};
 pub use policy::{Level, Policy, RequestAuditConfig, Stage};
 
 use crate::config::{AuditConfig, ConfigError};
-use crate::filters::authn::UserInfo;
+use crate::request::user::UserInfo;
 use event::EventUser;
 
 /// The audit annotation key of the authorization decision (`allow` or `forbid`).

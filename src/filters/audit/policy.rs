@@ -15,9 +15,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::filters::authn::UserInfo;
-use crate::filters::request_info::RequestInfo;
-use crate::registry::validation::names::is_dns1123_subdomain;
+use crate::api::go_fmt::go_string_slice;
+use crate::api::names::is_dns1123_subdomain;
+use crate::request::info::RequestInfo;
+use crate::request::user::UserInfo;
 
 /// The only accepted `apiVersion` of a policy file.
 pub const POLICY_API_VERSION: &str = "audit.k8s.io/v1";
@@ -483,12 +484,6 @@ fn unknown_fields(document: &Value) -> Vec<String> {
         }
     }
     unknown
-}
-
-/// Go's `%#v` of a `[]string`.
-fn go_string_slice(values: &[String]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-    format!("[]string{{{}}}", quoted.join(", "))
 }
 
 fn validate_stages(stages: &[String], path: &str, errs: &mut Vec<String>) -> StageSet {

@@ -17,8 +17,8 @@ use super::*;
 use crate::api::status::{ApiError, GroupResource};
 use crate::filters::audit_id::AuditId;
 use crate::filters::authn::{self, Authentication};
-use crate::filters::request_info::RequestInfoFactory;
-use crate::serve::{ClientCertIdentity, PeerAddr};
+use crate::request::connection::{ClientCertIdentity, PeerAddr};
+use crate::request::info::RequestInfoFactory;
 
 struct Harness {
     _dir: tempfile::TempDir,

@@ -22,7 +22,6 @@ pub mod service_account;
 pub(crate) mod test_support;
 pub mod token_file;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -32,47 +31,11 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::status::ApiError;
 use crate::config::{Config, ConfigError};
-use crate::serve::ClientCertIdentity;
+use crate::request::connection::ClientCertIdentity;
+use crate::request::user::{UserInfo, ALL_AUTHENTICATED, ALL_UNAUTHENTICATED};
 
 use service_account::{ObjectGetter, ServiceAccountAuthenticator, SigningKey, TokenIssuer};
 use token_file::TokenFileAuthenticator;
-
-/// The group every authenticated user is in.
-pub const ALL_AUTHENTICATED: &str = "system:authenticated";
-/// The group of anonymous requests.
-pub const ALL_UNAUTHENTICATED: &str = "system:unauthenticated";
-/// The user of anonymous requests.
-pub const ANONYMOUS_USER: &str = "system:anonymous";
-
-/// Who is making a request (upstream's `user.Info`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UserInfo {
-    /// The user name: `kubernetes-admin`, `system:serviceaccount:ns:sa`.
-    #[serde(rename = "username")]
-    pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub uid: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, Vec<String>>,
-}
-
-impl UserInfo {
-    /// The anonymous user.
-    pub fn anonymous() -> Self {
-        Self {
-            name: ANONYMOUS_USER.to_string(),
-            groups: vec![ALL_UNAUTHENTICATED.to_string()],
-            ..Default::default()
-        }
-    }
-
-    /// Whether the user is in `group`.
-    pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
-    }
-}
 
 /// Credentials were presented but are not valid (a bad token, an unknown user).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

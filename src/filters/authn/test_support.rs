@@ -1,15 +1,9 @@
-//! Helpers for the authentication tests: real stores over RocksDB in a temporary directory, and
-//! an authentication setup with a fresh ServiceAccount key.
+//! Helpers for the authentication tests: an authentication setup with a fresh ServiceAccount key.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::service_account::{ServiceAccountAuthenticator, SigningKey, TokenIssuer};
 use super::{Authentication, TokenAuthenticator};
-use crate::registry::catalog::builtin;
-use crate::registry::store::{Store, StoreConfig};
-use crate::registry::strategy::strategy_for;
-use crate::servers::core::StoreRegistry;
 
 /// The issuer the tests use.
 pub const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
@@ -17,33 +11,6 @@ pub const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 /// The API audiences the tests use.
 pub fn api_audiences() -> Vec<String> {
     vec![ISSUER.to_string()]
-}
-
-/// Stores of the resources `resources` (group, version, plural) over RocksDB in `dir`.
-pub async fn rocksdb_stores(
-    dir: &std::path::Path,
-    resources: &[(&str, &str, &str)],
-) -> Arc<StoreRegistry> {
-    let options = apiary_rocksdb::RocksDbOptions {
-        sync: false,
-        compaction_interval: Duration::ZERO,
-        ..apiary_rocksdb::RocksDbOptions::new(dir.join("db"))
-    };
-    let storage: Arc<dyn apiary_storage::Storage> =
-        apiary_rocksdb::open(options).await.expect("open rocksdb");
-    let mut stores = StoreRegistry::new();
-    for (group, version, plural) in resources {
-        let info = builtin()
-            .lookup(group, version, plural)
-            .expect("built-in resource");
-        stores.insert(Arc::new(Store::new(
-            info,
-            storage.clone(),
-            strategy_for(info),
-            StoreConfig::default(),
-        )));
-    }
-    Arc::new(stores)
 }
 
 /// A fresh signing key.

@@ -1,6 +1,7 @@
 //! Tests of the authentication filter, the bearer-token union and [`Authentication::from_config`].
 
 use super::*;
+use crate::request::user::{UserInfo, ALL_AUTHENTICATED};
 use axum::body::Body;
 use tower::ServiceExt as _;
 

@@ -18,7 +18,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 
-use super::{intersect, TokenAuthenticator, TokenResponse, UserInfo};
+use super::{intersect, TokenAuthenticator, TokenResponse};
+use crate::request::user::UserInfo;
 
 /// Why a token file could not be read: the message names the line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,252 +1,321 @@
-//! Authorization: upstream's `WithAuthorization` over a union of authorizers
-//! (`k8s.io/apiserver/pkg/authorization/authorizer`).
+//! The authorization filter: upstream's `WithAuthorization`
+//! (`k8s.io/apiserver/pkg/endpoints/filters/authorization.go`).
 //!
-//! Each request is described by [`Attributes`] (who, and what from [`RequestInfo`]); the
-//! configured [`Authorizer`]s (`auth.authorization_modes`, in order) are asked until one answers
-//! [`Decision::Allow`] or [`Decision::Deny`]. No opinion from all of them is a denial.
+//! The request's [`Attributes`] (from the [`UserInfo`] and [`RequestInfo`] extensions) go to the
+//! [`Authorization`] union. Allowed requests go on; anything else is answered with a 403 Forbidden
+//! Status worded as upstream's `responsewriters.Forbidden`:
 //!
-//! Decisions are synchronous on purpose: authorizers keep what they decide on in memory (RBAC
-//! keeps roles and bindings in a cache fed by the stores' watches), so the request path never
-//! waits on storage here.
-
-pub mod filter;
-pub mod rbac;
+//! ```text
+//! configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "default"
+//! nodes "n1" is forbidden: User "alice" cannot get resource "nodes" in API group "" at the cluster scope
+//! pods "p" is forbidden: User "alice" cannot get resource "pods/log" in API group "" in the namespace "default"
+//! forbidden: User "alice" cannot get path "/metrics"
+//! ```
+//!
+//! followed by `: <reason>` when the authorizer gave one.
 
 use std::sync::Arc;
 
-use crate::filters::authn::UserInfo;
-use crate::filters::request_info::RequestInfo;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
-/// The group whose members every authorizer allows everything (upstream's
-/// `user.SystemPrivilegedGroup`).
-pub const SUPERUSER_GROUP: &str = "system:masters";
+use crate::api::go_fmt::go_quote;
+use crate::api::status::{ApiError, GroupResource};
+use crate::filters::audit::{AuditContext, DECISION_ANNOTATION, REASON_ANNOTATION};
+use crate::request::authorization::{Attributes, Authorization};
+use crate::request::info::RequestInfo;
+use crate::request::user::UserInfo;
 
-/// What a request asks to do, as upstream's `authorizer.AttributesRecord`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attributes {
-    pub user: UserInfo,
-    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`,
-    /// `impersonate`, `escalate`, `bind`, ... or for a non-resource request the lower-case method.
-    pub verb: String,
-    pub is_resource_request: bool,
-    /// The URL path of a non-resource request (`/healthz`, `/metrics`).
-    pub path: String,
-    pub api_group: String,
-    pub api_version: String,
-    /// Empty for cluster-scoped resources and cluster-wide lists.
-    pub namespace: String,
-    pub resource: String,
-    pub subresource: String,
-    pub name: String,
+/// Escapes what could read as HTML, as upstream's sanitizer does to the message.
+fn sanitize(message: &str) -> String {
+    message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
-impl Attributes {
-    /// The attributes of a request by `user` described by `info`.
-    pub fn of_request(user: &UserInfo, info: &RequestInfo) -> Self {
-        Self {
-            user: user.clone(),
-            verb: info.verb.clone(),
-            is_resource_request: info.is_resource_request,
-            path: info.path.clone(),
-            api_group: info.api_group.clone(),
-            api_version: info.api_version.clone(),
-            namespace: info.namespace.clone(),
-            resource: info.resource.clone(),
-            subresource: info.subresource.clone(),
-            name: info.name.clone(),
+/// Upstream's `forbiddenMessage`.
+fn forbidden_message(attrs: &Attributes) -> String {
+    let user = go_quote(&attrs.user.name);
+    if !attrs.is_resource_request {
+        return format!(
+            "User {user} cannot {} path {}",
+            attrs.verb,
+            go_quote(&attrs.path)
+        );
+    }
+    let resource = if attrs.subresource.is_empty() {
+        attrs.resource.clone()
+    } else {
+        format!("{}/{}", attrs.resource, attrs.subresource)
+    };
+    let scope = if attrs.namespace.is_empty() {
+        "at the cluster scope".to_string()
+    } else {
+        format!("in the namespace {}", go_quote(&attrs.namespace))
+    };
+    format!(
+        "User {user} cannot {} resource {} in API group {} {scope}",
+        attrs.verb,
+        go_quote(&resource),
+        go_quote(&attrs.api_group)
+    )
+}
+
+/// The 403 of a request that was not allowed, with the authorizer's `reason` (may be empty).
+pub fn forbidden(attrs: &Attributes, reason: &str) -> ApiError {
+    let message = sanitize(&forbidden_message(attrs));
+    let why = if reason.is_empty() {
+        message
+    } else {
+        format!("{message}: {reason}")
+    };
+    let gr = GroupResource::new(attrs.api_group.clone(), attrs.resource.clone());
+    ApiError::forbidden(&gr, &attrs.name, &why)
+}
+
+/// The filter. It needs [`RequestInfo`] in the extensions (a 500 without it, as upstream) and
+/// reads the [`UserInfo`] authentication put there.
+pub async fn authorize(
+    State(authorization): State<Arc<Authorization>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(info) = req.extensions().get::<RequestInfo>() else {
+        return ApiError::internal("no RequestInfo found in the context").into_response();
+    };
+    let user = req
+        .extensions()
+        .get::<UserInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let attrs = Attributes::of_request(&user, info);
+    let decision = authorization.authorize(&attrs);
+    if let Some(audit) = req.extensions().get::<Arc<AuditContext>>() {
+        let verdict = if decision.is_allowed() {
+            "allow"
+        } else {
+            "forbid"
+        };
+        audit.add_annotation(DECISION_ANNOTATION, verdict);
+        audit.add_annotation(REASON_ANNOTATION, decision.reason.clone());
+    }
+    if decision.is_allowed() {
+        return next.run(req).await;
+    }
+    tracing::debug!(
+        user = %attrs.user.name,
+        verb = %attrs.verb,
+        resource = %attrs.resource,
+        path = %attrs.path,
+        reason = %decision.reason,
+        "request forbidden"
+    );
+    forbidden(&attrs, &decision.reason).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::authorization::{
+        AlwaysAllow, AlwaysDeny, Authorized, Authorizer, RulesInfo,
+    };
+    use axum::body::Body;
+    use tower::ServiceExt as _;
+
+    fn alice() -> UserInfo {
+        UserInfo {
+            name: "alice".into(),
+            groups: vec!["system:authenticated".into()],
+            ..Default::default()
         }
     }
-}
 
-/// An authorizer's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Allowed; no later authorizer is asked.
-    Allow,
-    /// Denied; no later authorizer is asked.
-    Deny,
-    /// This authorizer does not decide; the next one is asked.
-    NoOpinion,
-}
-
-/// A decision with the authorizer's reason (shown in Forbidden messages and access reviews).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorized {
-    pub decision: Decision,
-    pub reason: String,
-}
-
-impl Authorized {
-    pub fn allow(reason: impl Into<String>) -> Self {
-        Self {
-            decision: Decision::Allow,
-            reason: reason.into(),
+    fn resource(verb: &str, group: &str, ns: &str, res: &str, sub: &str, name: &str) -> Attributes {
+        Attributes {
+            user: alice(),
+            verb: verb.into(),
+            is_resource_request: true,
+            api_group: group.into(),
+            api_version: "v1".into(),
+            namespace: ns.into(),
+            resource: res.into(),
+            subresource: sub.into(),
+            name: name.into(),
+            ..Default::default()
         }
     }
-    pub fn deny(reason: impl Into<String>) -> Self {
-        Self {
-            decision: Decision::Deny,
-            reason: reason.into(),
+
+    #[test]
+    fn messages() {
+        let cases = [
+            (
+                resource("list", "", "default", "configmaps", "", ""),
+                "",
+                r#"configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "default""#,
+            ),
+            (
+                resource("get", "", "", "nodes", "", "n1"),
+                "",
+                r#"nodes "n1" is forbidden: User "alice" cannot get resource "nodes" in API group "" at the cluster scope"#,
+            ),
+            (
+                resource("get", "", "default", "pods", "log", "p"),
+                "",
+                r#"pods "p" is forbidden: User "alice" cannot get resource "pods/log" in API group "" in the namespace "default""#,
+            ),
+            (
+                resource("create", "apps", "prod", "deployments", "", ""),
+                "",
+                r#"deployments.apps is forbidden: User "alice" cannot create resource "deployments" in API group "apps" in the namespace "prod""#,
+            ),
+            (
+                resource(
+                    "list",
+                    "rbac.authorization.k8s.io",
+                    "",
+                    "clusterroles",
+                    "",
+                    "",
+                ),
+                r#"RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found"#,
+                r#"clusterroles.rbac.authorization.k8s.io is forbidden: User "alice" cannot list resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope: RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found"#,
+            ),
+            (
+                Attributes {
+                    user: alice(),
+                    verb: "get".into(),
+                    path: "/metrics".into(),
+                    ..Default::default()
+                },
+                "",
+                r#"forbidden: User "alice" cannot get path "/metrics""#,
+            ),
+            (
+                Attributes {
+                    user: alice(),
+                    verb: "get".into(),
+                    path: "/<script>".into(),
+                    ..Default::default()
+                },
+                "",
+                r#"forbidden: User "alice" cannot get path "/&lt;script&gt;""#,
+            ),
+        ];
+        for (attrs, reason, want) in cases {
+            let err = forbidden(&attrs, reason);
+            assert_eq!(err.status.code, 403);
+            assert_eq!(err.status.reason, "Forbidden");
+            assert_eq!(err.status.message, want);
         }
+        let details = forbidden(
+            &resource("get", "apps", "ns", "deployments", "scale", "d"),
+            "",
+        )
+        .status
+        .details
+        .expect("details");
+        assert_eq!(
+            (
+                details.name.as_str(),
+                details.group.as_str(),
+                details.kind.as_str()
+            ),
+            ("d", "apps", "deployments")
+        );
     }
-    pub fn no_opinion(reason: impl Into<String>) -> Self {
-        Self {
-            decision: Decision::NoOpinion,
-            reason: reason.into(),
+
+    /// Allows only `get` and says why it has no opinion on the rest.
+    struct OnlyGet;
+    impl Authorizer for OnlyGet {
+        fn name(&self) -> &'static str {
+            "OnlyGet"
         }
-    }
-    pub fn is_allowed(&self) -> bool {
-        self.decision == Decision::Allow
-    }
-}
-
-/// One resource rule a user holds (as `authorization.k8s.io/v1` `ResourceRule`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceRule {
-    pub verbs: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub api_groups: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub resource_names: Vec<String>,
-}
-
-/// One non-resource rule a user holds (as `authorization.k8s.io/v1` `NonResourceRule`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NonResourceRule {
-    pub verbs: Vec<String>,
-    #[serde(rename = "nonResourceURLs", skip_serializing_if = "Vec::is_empty")]
-    pub non_resource_urls: Vec<String>,
-}
-
-/// What a user may do in a namespace: the answer of a `SelfSubjectRulesReview`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RulesInfo {
-    pub resource_rules: Vec<ResourceRule>,
-    pub non_resource_rules: Vec<NonResourceRule>,
-    /// Some rules could not be resolved (a binding to a missing role); the lists may be short.
-    pub incomplete: bool,
-    pub evaluation_error: String,
-}
-
-/// One authorization mode.
-pub trait Authorizer: Send + Sync + 'static {
-    /// A short name for logs: `RBAC`, `AlwaysAllow`.
-    fn name(&self) -> &'static str;
-
-    /// Decides on `attrs`.
-    ///
-    /// MUST NOT block (no storage access, no locks held across awaits); MUST be deterministic
-    /// for the state the authorizer has seen; MUST answer [`Decision::NoOpinion`] rather than
-    /// [`Decision::Deny`] when it merely grants nothing, so a later mode can still allow.
-    fn authorize(&self, attrs: &Attributes) -> Authorized;
-
-    /// The rules `user` holds in `namespace` (cluster-wide ones included), for
-    /// `SelfSubjectRulesReview` and `kubectl auth can-i --list`.
-    fn rules_for(&self, user: &UserInfo, namespace: &str) -> RulesInfo;
-}
-
-/// The configured authorizers, in `auth.authorization_modes` order.
-#[derive(Clone)]
-pub struct Authorization {
-    authorizers: Vec<Arc<dyn Authorizer>>,
-}
-
-impl std::fmt::Debug for Authorization {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.authorizers.iter().map(|a| a.name()).collect();
-        f.debug_struct("Authorization")
-            .field("authorizers", &names)
-            .finish()
-    }
-}
-
-impl Authorization {
-    /// A union of `authorizers`, asked in order.
-    pub fn new(authorizers: Vec<Arc<dyn Authorizer>>) -> Self {
-        Self { authorizers }
-    }
-
-    /// The first decision that is not "no opinion"; the reasons of those that had none are
-    /// joined as upstream's union authorizer does.
-    pub fn authorize(&self, attrs: &Attributes) -> Authorized {
-        let mut reasons = Vec::new();
-        for authorizer in &self.authorizers {
-            let answer = authorizer.authorize(attrs);
-            match answer.decision {
-                Decision::Allow | Decision::Deny => return answer,
-                Decision::NoOpinion => {
-                    if !answer.reason.is_empty() {
-                        reasons.push(answer.reason);
-                    }
-                }
+        fn authorize(&self, attrs: &Attributes) -> Authorized {
+            if attrs.verb == "get" {
+                Authorized::allow("")
+            } else {
+                Authorized::no_opinion("only get")
             }
         }
-        Authorized::no_opinion(reasons.join("\n"))
-    }
-
-    /// The union of every authorizer's rules for `user` in `namespace`.
-    pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> RulesInfo {
-        let mut all = RulesInfo::default();
-        let mut errors = Vec::new();
-        for authorizer in &self.authorizers {
-            let rules = authorizer.rules_for(user, namespace);
-            all.resource_rules.extend(rules.resource_rules);
-            all.non_resource_rules.extend(rules.non_resource_rules);
-            all.incomplete |= rules.incomplete;
-            if !rules.evaluation_error.is_empty() {
-                errors.push(rules.evaluation_error);
-            }
-        }
-        all.evaluation_error = errors.join(", ");
-        all
-    }
-}
-
-/// `AlwaysAllow`: every request is allowed.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AlwaysAllow;
-
-impl Authorizer for AlwaysAllow {
-    fn name(&self) -> &'static str {
-        "AlwaysAllow"
-    }
-    fn authorize(&self, _attrs: &Attributes) -> Authorized {
-        Authorized::allow("")
-    }
-    fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> RulesInfo {
-        RulesInfo {
-            resource_rules: vec![ResourceRule {
-                verbs: vec!["*".into()],
-                api_groups: vec!["*".into()],
-                resources: vec!["*".into()],
-                resource_names: Vec::new(),
-            }],
-            non_resource_rules: vec![NonResourceRule {
-                verbs: vec!["*".into()],
-                non_resource_urls: vec!["*".into()],
-            }],
-            incomplete: false,
-            evaluation_error: String::new(),
+        fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> RulesInfo {
+            RulesInfo::default()
         }
     }
-}
 
-/// `AlwaysDeny`: every request is denied.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AlwaysDeny;
+    async fn call(authorization: Authorization, method: &str, user: bool) -> (u16, String) {
+        let app = axum::Router::new()
+            .route(
+                "/api/v1/namespaces/{ns}/pods",
+                axum::routing::any(|| async { "through" }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(authorization),
+                authorize,
+            ));
+        let mut request = Request::builder()
+            .method(method)
+            .uri("/api/v1/namespaces/default/pods")
+            .body(Body::empty())
+            .expect("request");
+        let info = crate::request::info::RequestInfo {
+            is_resource_request: true,
+            path: "/api/v1/namespaces/default/pods".into(),
+            verb: if method == "GET" { "get" } else { "create" }.into(),
+            api_prefix: "api".into(),
+            api_version: "v1".into(),
+            namespace: "default".into(),
+            resource: "pods".into(),
+            ..Default::default()
+        };
+        request.extensions_mut().insert(info);
+        if user {
+            request.extensions_mut().insert(alice());
+        }
+        let response = app.oneshot(request).await.expect("response");
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 8192)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
 
-impl Authorizer for AlwaysDeny {
-    fn name(&self) -> &'static str {
-        "AlwaysDeny"
-    }
-    fn authorize(&self, _attrs: &Attributes) -> Authorized {
-        Authorized::deny("Everything is forbidden.")
-    }
-    fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> RulesInfo {
-        RulesInfo::default()
+    #[tokio::test]
+    async fn filter_decisions() {
+        let (status, body) = call(
+            Authorization::new(vec![Arc::new(AlwaysAllow)]),
+            "POST",
+            true,
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "through"));
+
+        let (status, body) = call(Authorization::new(vec![Arc::new(OnlyGet)]), "GET", true).await;
+        assert_eq!((status, body.as_str()), (200, "through"));
+
+        let (status, body) = call(Authorization::new(vec![Arc::new(OnlyGet)]), "POST", true).await;
+        assert_eq!(status, 403);
+        let status_body: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(
+            status_body["message"],
+            r#"pods is forbidden: User "alice" cannot create resource "pods" in API group "" in the namespace "default": only get"#
+        );
+        assert_eq!(status_body["details"], serde_json::json!({"kind": "pods"}));
+
+        // No authorizer has an opinion: denied; a Deny stops the union.
+        let (status, _) = call(Authorization::new(Vec::new()), "GET", true).await;
+        assert_eq!(status, 403);
+        let (status, body) = call(
+            Authorization::new(vec![Arc::new(AlwaysDeny), Arc::new(AlwaysAllow)]),
+            "GET",
+            false,
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert!(
+            body.contains(r#"User \"\" cannot get resource \"pods\" in API group \"\" in the namespace \"default\": Everything is forbidden."#),
+            "{body}"
+        );
     }
 }

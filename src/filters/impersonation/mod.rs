@@ -45,12 +45,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 
+use crate::api::go_fmt::go_quote;
+use crate::api::names::{is_dns1123_label, is_dns1123_subdomain};
 use crate::api::status::{ApiError, GroupResource};
 use crate::filters::audit::AuditContext;
-use crate::filters::authn::{UserInfo, ALL_AUTHENTICATED, ALL_UNAUTHENTICATED, ANONYMOUS_USER};
-use crate::filters::authz::{Attributes, Authorization};
-use crate::filters::httplog::go_quote;
-use crate::registry::validation::names::{is_dns1123_label, is_dns1123_subdomain};
+use crate::request::authorization::{Attributes, Authorization};
+use crate::request::user::{UserInfo, ALL_AUTHENTICATED, ALL_UNAUTHENTICATED, ANONYMOUS_USER};
 
 /// The header naming the user to act as.
 pub const IMPERSONATE_USER: &str = "impersonate-user";

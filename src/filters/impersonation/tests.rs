@@ -1,5 +1,5 @@
 use super::*;
-use crate::filters::authz::{Authorized, Authorizer, RulesInfo};
+use crate::request::authorization::{Authorized, Authorizer, RulesInfo};
 use axum::body::Body;
 use axum::middleware::from_fn_with_state;
 use tower::ServiceExt as _;

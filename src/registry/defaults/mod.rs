@@ -4,8 +4,9 @@
 //! nested types: pod templates, containers, probes, ports, volumes).
 //!
 //! Upstream defaults every object when it is decoded: request bodies (so creates, updates and
-//! patches) and values read back from storage. Apiary applies [`apply`] in the strategy's create
-//! and update hooks, so what is stored is already defaulted and reads need nothing.
+//! patches) and values read back from storage. Apiary applies them in the strategy's create and
+//! update hooks (each resource names its defaulter in its rules, `registry::resources`), so what is
+//! stored is already defaulted and reads need nothing.
 //!
 //! Go prints some empty structs that k8s-openapi drops (`resources: {}`, a template's
 //! `metadata: {creationTimestamp: null}`): the defaulters put them back where Go's serialisation
@@ -23,7 +24,7 @@ mod tests;
 
 use serde_json::{json, Map, Value};
 
-use crate::registry::validation::quantity::canonicalize_resource_list;
+use crate::api::quantity::canonicalize_resource_list;
 
 pub use pod::{pod, pod_spec, pod_template};
 pub use workloads::{
@@ -31,73 +32,36 @@ pub use workloads::{
     replication_controller, stateful_set, CONTROLLER_UID_LABELS, JOB_NAME_LABELS,
 };
 
-/// Applies upstream's defaults of the built-in resource `group`/`plural` to `obj`. Resources
-/// without defaults are left unchanged.
-pub fn apply(group: &str, plural: &str, obj: &mut Value) {
-    match (group, plural) {
-        ("", "pods") => pod(obj),
-        ("", "podtemplates") => {
-            if let Some(template) = obj.get_mut("template") {
-                pod_template(template);
-            }
-        }
-        ("", "replicationcontrollers") => replication_controller(obj),
-        ("", "secrets") => {
-            if let Some(map) = obj.as_object_mut() {
-                set_default(map, "type", json!("Opaque"));
-            }
-        }
-        ("", "persistentvolumeclaims") => persistent_volume_claim(obj),
-        ("", "persistentvolumes") => persistent_volume(obj),
-        ("", "endpoints") => endpoints(obj),
-        ("", "resourcequotas") => {
-            let hard = obj
-                .as_object_mut()
-                .and_then(|m| child(m, "spec"))
-                .and_then(|s| child(s, "hard"));
-            if let Some(hard) = hard {
-                canonicalize_resource_list(hard);
-            }
-        }
-        ("apps", "deployments") => deployment(obj),
-        ("apps", "replicasets") => replica_set(obj),
-        ("apps", "statefulsets") => stateful_set(obj),
-        ("apps", "daemonsets") => daemon_set(obj),
-        ("batch", "jobs") => job(obj),
-        ("batch", "cronjobs") => cron_job(obj),
-        ("networking.k8s.io", "networkpolicies") => network_policy(obj),
-        ("scheduling.k8s.io", "priorityclasses") => {
-            if let Some(map) = obj.as_object_mut() {
-                set_default(map, "preemptionPolicy", json!("PreemptLowerPriority"));
-            }
-        }
-        _ => {}
+/// `SetDefaults_Secret`: `type: Opaque`.
+pub fn secret(obj: &mut Value) {
+    if let Some(map) = obj.as_object_mut() {
+        set_default(map, "type", json!("Opaque"));
     }
 }
 
-/// The status a new object of `group`/`plural` starts with, as upstream's strategies reset it in
-/// `PrepareForCreate` and Go prints it (fields without `omitempty` show as 0). `None` for
-/// resources whose status is not reset here.
-pub fn initial_status(group: &str, plural: &str) -> Option<Value> {
-    Some(match (group, plural) {
-        ("apps", "deployments") | ("batch", "jobs") | ("batch", "cronjobs") => json!({}),
-        ("apps", "replicasets") | ("", "replicationcontrollers") => json!({"replicas": 0}),
-        ("apps", "statefulsets") => json!({"availableReplicas": 0, "replicas": 0}),
-        ("apps", "daemonsets") => json!({
-            "currentNumberScheduled": 0,
-            "desiredNumberScheduled": 0,
-            "numberMisscheduled": 0,
-            "numberReady": 0,
-        }),
-        ("", "persistentvolumeclaims") | ("", "persistentvolumes") => json!({"phase": "Pending"}),
-        ("policy", "poddisruptionbudgets") => json!({
-            "currentHealthy": 0,
-            "desiredHealthy": 0,
-            "disruptionsAllowed": 0,
-            "expectedPods": 0,
-        }),
-        _ => return None,
-    })
+/// A PodTemplate object: its `template` defaulted as a pod template.
+pub fn pod_template_object(obj: &mut Value) {
+    if let Some(template) = obj.get_mut("template") {
+        pod_template(template);
+    }
+}
+
+/// ResourceQuotas: `spec.hard` in canonical quantities.
+pub fn resource_quota(obj: &mut Value) {
+    let hard = obj
+        .as_object_mut()
+        .and_then(|m| child(m, "spec"))
+        .and_then(|s| child(s, "hard"));
+    if let Some(hard) = hard {
+        canonicalize_resource_list(hard);
+    }
+}
+
+/// `SetDefaults_PriorityClass`: `preemptionPolicy: PreemptLowerPriority`.
+pub fn priority_class(obj: &mut Value) {
+    if let Some(map) = obj.as_object_mut() {
+        set_default(map, "preemptionPolicy", json!("PreemptLowerPriority"));
+    }
 }
 
 /// Sets `map[key] = value` when the key is absent or null.
@@ -154,7 +118,7 @@ pub(crate) fn persistent_volume_claim_spec(spec: &mut Map<String, Value>) {
 }
 
 /// PersistentVolumeClaims: the spec's defaults and `status.phase: Pending`.
-fn persistent_volume_claim(obj: &mut Value) {
+pub fn persistent_volume_claim(obj: &mut Value) {
     let Some(map) = obj.as_object_mut() else {
         return;
     };
@@ -168,7 +132,7 @@ fn persistent_volume_claim(obj: &mut Value) {
 
 /// `SetDefaults_PersistentVolume`: reclaim policy `Retain`, `volumeMode: Filesystem`, phase
 /// `Pending`.
-fn persistent_volume(obj: &mut Value) {
+pub fn persistent_volume(obj: &mut Value) {
     let Some(map) = obj.as_object_mut() else {
         return;
     };
@@ -182,7 +146,7 @@ fn persistent_volume(obj: &mut Value) {
 }
 
 /// `SetDefaults_EndpointPort`: `protocol: TCP`.
-fn endpoints(obj: &mut Value) {
+pub fn endpoints(obj: &mut Value) {
     let Some(map) = obj.as_object_mut() else {
         return;
     };
@@ -195,7 +159,7 @@ fn endpoints(obj: &mut Value) {
 
 /// `SetDefaults_NetworkPolicy` and `SetDefaults_NetworkPolicyPort`: `podSelector: {}` (a Go
 /// struct), `policyTypes` `[Ingress]` (plus `Egress` with egress rules), port `protocol: TCP`.
-fn network_policy(obj: &mut Value) {
+pub fn network_policy(obj: &mut Value) {
     let Some(spec) = obj.as_object_mut().and_then(|m| object_entry(m, "spec")) else {
         return;
     };

@@ -6,7 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{child, each_object, object_entry, persistent_volume_claim_spec, set_default};
-use crate::registry::validation::quantity::{canonical, canonicalize_resource_list};
+use crate::api::quantity::{canonical, canonicalize_resource_list};
 
 /// Upstream's `DefaultTerminationGracePeriodSeconds`.
 const TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;

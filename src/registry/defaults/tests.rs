@@ -1,6 +1,19 @@
 use serde_json::json;
 
+use serde_json::Value;
+
 use super::*;
+use crate::registry::resources::rules_of;
+
+/// The defaults of the built-in resource `group`/`plural`, as its rules apply them.
+fn apply(group: &str, plural: &str, obj: &mut Value) {
+    (rules_of(group, plural).defaults)(obj)
+}
+
+/// The status a create of `group`/`plural` starts with.
+fn initial_status(group: &str, plural: &str) -> Option<Value> {
+    rules_of(group, plural).initial_status()
+}
 
 #[test]
 fn pod_defaults_match_upstream() {

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::registry::validation::names::{is_qualified_name, is_valid_label_value};
-use crate::registry::validation::quote;
+use crate::api::go_fmt::go_quote;
+use crate::api::names::{is_qualified_name, is_valid_label_value};
 
 /// A requirement's operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,7 +406,13 @@ impl Parser {
 
 fn key_error(key: &str) -> Option<String> {
     let errs = is_qualified_name(key);
-    (!errs.is_empty()).then(|| format!("<nil>: Invalid value: {}: {}", quote(key), errs.join("; ")))
+    (!errs.is_empty()).then(|| {
+        format!(
+            "<nil>: Invalid value: {}: {}",
+            go_quote(key),
+            errs.join("; ")
+        )
+    })
 }
 
 /// Checks values against the operator, as upstream's `NewRequirement`.
@@ -421,7 +427,7 @@ fn new_requirement(
             if v.parse::<i64>().is_err() {
                 errs.push(format!(
                     "values[{i}]: Invalid value: {}: for 'Gt', 'Lt' operators, the value must be an integer",
-                    quote(v)
+                    go_quote(v)
                 ));
             }
         }
@@ -431,7 +437,7 @@ fn new_requirement(
         if !problems.is_empty() {
             errs.push(format!(
                 "values[{i}][{key}]: Invalid value: {}: {}",
-                quote(v),
+                go_quote(v),
                 problems.join("; ")
             ));
         }
@@ -445,6 +451,75 @@ fn new_requirement(
         1 => Err(errs.remove(0)),
         _ => Err(format!("[{}]", errs.join(", "))),
     }
+}
+
+/// Converts a `metav1.LabelSelector` (JSON) into a selector, as upstream's
+/// `LabelSelectorAsSelector`: an empty selector selects everything.
+pub fn label_selector(selector: &Value) -> Result<LabelSelector, String> {
+    let mut requirements = Vec::new();
+    if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object) {
+        for (key, value) in labels {
+            let value = value.as_str().unwrap_or("").to_string();
+            requirements.push(Requirement {
+                key: key.clone(),
+                operator: Operator::Equals,
+                values: BTreeSet::from([value]),
+            });
+        }
+    }
+    for expression in selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = expression
+            .get("key")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let values: BTreeSet<String> = expression
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        let op = expression
+            .get("operator")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let operator = match op {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            other => return Err(format!("{other:?} is not a valid label selector operator")),
+        };
+        match operator {
+            Operator::In | Operator::NotIn if values.is_empty() => {
+                return Err(
+                    "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty"
+                        .into(),
+                )
+            }
+            Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
+                return Err(
+                    "values: Invalid value: values set must be empty for exists and does not exist"
+                        .into(),
+                )
+            }
+            _ => {}
+        }
+        requirements.push(Requirement {
+            key,
+            operator,
+            values,
+        });
+    }
+    requirements.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(LabelSelector { requirements })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ pub mod label;
 use serde_json::Value;
 
 use crate::api::status::{ApiError, ApiResult};
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::ResourceInfo;
 pub use field::FieldSelector;
 pub use label::LabelSelector;
 

@@ -1,14 +1,19 @@
-//! Asynchronous, resource-specific work around a store's writes, as upstream's generic store
-//! `BeginCreate`, `BeginUpdate` and `AfterDelete` hooks (`pkg/registry/generic/registry/store.go`).
-//! Services use them to allocate ClusterIPs and NodePorts through storage
-//! ([`crate::registry::service`]); a store without a hook skips them.
+//! Asynchronous, resource-specific work around a store's writes, given to a store when it is built
+//! ([`super::StoreConfig`]):
+//! * [`WriteHook`]: upstream's generic store `BeginCreate`, `BeginUpdate` and `AfterDelete` hooks
+//!   (`pkg/registry/generic/registry/store.go`). Services use them to allocate ClusterIPs and
+//!   NodePorts through storage;
+//! * [`CreateAdmission`]: the admission plugins that change or refuse new objects of one
+//!   resource (pods: ServiceAccount, DefaultTolerationSeconds, Priority).
+//!
+//! A store without them skips them.
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::api::status::ApiResult;
 
-/// The hook of one store; wired with [`super::Store::set_write_hook`].
+/// The write hook of one store.
 #[async_trait]
 pub trait WriteHook: Send + Sync + 'static {
     /// Runs on a validated new object right before it is written. It MAY change the object (fill
@@ -28,6 +33,16 @@ pub trait WriteHook: Send + Sync + 'static {
 
     /// Runs after `obj` left storage (not for dry runs).
     async fn after_delete(&self, obj: &Value);
+}
+
+/// Admission of creates of one resource. The store runs it after the strategy's
+/// `prepare_for_create` and the namespace check, before name generation and validation, as
+/// upstream runs mutating admission after decoding and defaulting and before `BeforeCreate`.
+#[async_trait]
+pub trait CreateAdmission: Send + Sync + 'static {
+    /// Changes or refuses `obj`. MUST answer upstream's error (usually 403 Forbidden) when the
+    /// object is refused, and leave it unchanged then.
+    async fn admit(&self, obj: &mut Value) -> ApiResult<()>;
 }
 
 /// What a begun write does once its outcome is known.

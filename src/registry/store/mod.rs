@@ -4,32 +4,18 @@
 //! resourceVersion), preconditions, the status subresource split, namespace checks and the shared
 //! watch of its resource.
 //!
-//! CONTRACT (written by the lead before implementation; the implementer may extend it but must keep
-//! these signatures or update every caller):
-//!
-//! ```ignore
-//! impl Store {
-//!     pub fn info(&self) -> &'static ResourceInfo;
-//!     pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value>;
-//!     pub async fn list(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList>;
-//!     pub async fn create(&self, namespace: Option<&str>, obj: Value, opts: &WriteOptions) -> ApiResult<Value>;
-//!     /// PUT: returns the object and whether it was created (201) rather than updated (200).
-//!     pub async fn update(&self, namespace: Option<&str>, name: &str, obj: Value, opts: &WriteOptions) -> ApiResult<(Value, bool)>;
-//!     /// Read-modify-write with retry on conflict (PATCH): `mutate` receives the current object
-//!     /// and returns the new one; a stale resourceVersion inside the result gives 409.
-//!     pub async fn guaranteed_update<F>(&self, namespace: Option<&str>, name: &str, opts: &WriteOptions, mutate: F) -> ApiResult<Value>
-//!         where F: FnMut(&Value) -> ApiResult<Value> + Send;
-//!     pub async fn delete(&self, namespace: Option<&str>, name: &str, opts: &DeleteOptions, write: &WriteOptions) -> ApiResult<DeleteOutcome>;
-//!     pub async fn delete_collection(&self, namespace: Option<&str>, list: &ListOptions, opts: &DeleteOptions, write: &WriteOptions) -> ApiResult<ObjectList>;
-//!     pub async fn watch(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<WatchEvents>;
-//! }
-//! ```
-
-//!
-//! Beyond the contract: [`Store::new`] takes a [`StoreConfig`]; namespaced stores check the
-//! namespace of every create through a [`NamespaceLookup`] wired with
-//! [`Store::set_namespace_lookup`] (the namespaces' own `Store` implements it);
-//! [`WriteOptions::subresource`] selects the `status` (or a strategy's own, e.g. `finalize`) write.
+//! What the store MUST do, whatever the resource:
+//! * every read sets `metadata.resourceVersion` from the storage revision of the key, and every
+//!   list the list's revision; writes never store it;
+//! * create fails with 409 AlreadyExists, update and delete with preconditions fail with 409
+//!   Conflict, never overwriting a newer object; `guaranteed_update` retries on conflicts up to
+//!   [`StoreConfig::max_update_retries`];
+//! * the per-resource rules come from the [`Strategy`] and the collaborators of [`StoreConfig`]
+//!   (namespace lookup, write hook, admission), all fixed when the store is built;
+//! * `status` writes change only `.status` and main-resource writes leave it alone when the
+//!   strategy has a status subresource ([`WriteOptions::subresource`] selects the write);
+//! * one shared watch per store: every watcher sees every change after its resourceVersion once,
+//!   in order, or its stream ends with 410 Expired.
 //!
 //! Storage layout and wire rules: keys as [`crate::registry::keys`]; values are the object's JSON
 //! without `metadata.resourceVersion`, which every read sets from the key's mod revision.
@@ -37,11 +23,12 @@
 mod delete;
 pub mod hooks;
 mod list;
+pub mod watch_hub;
 mod write;
 
 pub(crate) use list::too_large_resource_version;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use apiary_storage::{KeyValue, Storage};
@@ -50,14 +37,14 @@ use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use crate::api::status::{ApiError, ApiResult, GroupResource};
-use crate::registry::catalog::ResourceInfo;
-use crate::registry::converter::ConverterHandle;
+use crate::catalog::ResourceInfo;
+use crate::registry::conversion::ConverterHandle;
 use crate::registry::keys::KeyLayout;
 use crate::registry::metadata::{meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
+use crate::registry::store::watch_hub::WatchHub;
+pub use crate::registry::store::watch_hub::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
 use crate::registry::strategy::Strategy;
-use crate::registry::watch_hub::WatchHub;
-pub use crate::registry::watch_hub::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
 
 /// One page of a list.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,8 +93,8 @@ pub struct DeleteOutcome {
     pub deleted: bool,
 }
 
-/// Tunables of a store and its shared watch.
-#[derive(Debug, Clone)]
+/// Tunables of a store and its shared watch, and the collaborators fixed when it is built.
+#[derive(Clone)]
 pub struct StoreConfig {
     /// Recent events kept for watchers that start from a recent resourceVersion.
     pub watch_history: usize,
@@ -120,6 +107,28 @@ pub struct StoreConfig {
     /// Converts objects between the served and the stored version when that is not done
     /// in-process (custom resources of a CRD with conversion webhooks).
     pub converter: Option<ConverterHandle>,
+    /// Where a namespaced store checks that the namespace of a create exists and is not
+    /// terminating (the namespaces' own store); `None` checks nothing.
+    pub namespaces: Option<Arc<dyn NamespaceLookup>>,
+    /// Asynchronous work around writes (Service allocation); `None` has none.
+    pub write_hook: Option<Arc<dyn hooks::WriteHook>>,
+    /// The admission plugins of creates of the resource (pods); `None` admits everything.
+    pub admission: Option<Arc<dyn hooks::CreateAdmission>>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("watch_history", &self.watch_history)
+            .field("watcher_backlog", &self.watcher_backlog)
+            .field("bookmark_interval", &self.bookmark_interval)
+            .field("max_update_retries", &self.max_update_retries)
+            .field("converter", &self.converter)
+            .field("namespaces", &self.namespaces.is_some())
+            .field("write_hook", &self.write_hook.is_some())
+            .field("admission", &self.admission.is_some())
+            .finish()
+    }
 }
 
 impl Default for StoreConfig {
@@ -130,6 +139,9 @@ impl Default for StoreConfig {
             bookmark_interval: Duration::from_secs(60),
             max_update_retries: 32,
             converter: None,
+            namespaces: None,
+            write_hook: None,
+            admission: None,
         }
     }
 }
@@ -159,8 +171,6 @@ pub struct Store {
     strategy: Arc<dyn Strategy>,
     layout: KeyLayout,
     resource: GroupResource,
-    namespaces: OnceLock<Arc<dyn NamespaceLookup>>,
-    write_hook: OnceLock<Arc<dyn hooks::WriteHook>>,
     hub: Arc<WatchHub>,
     config: StoreConfig,
 }
@@ -186,27 +196,14 @@ impl Store {
             strategy,
             layout,
             resource: info.group_resource(),
-            namespaces: OnceLock::new(),
-            write_hook: OnceLock::new(),
             hub,
             config,
         }
     }
 
-    /// Wires the namespace lookup of creates. Only the first call takes effect.
-    pub fn set_namespace_lookup(&self, lookup: Arc<dyn NamespaceLookup>) {
-        let _ = self.namespaces.set(lookup);
-    }
-
-    /// Wires the asynchronous write hook (e.g. Service allocation). Only the first call takes
-    /// effect.
-    pub fn set_write_hook(&self, hook: Arc<dyn hooks::WriteHook>) {
-        let _ = self.write_hook.set(hook);
-    }
-
     /// Runs the write hook's `after_delete` on an object that left storage.
     async fn after_delete_hook(&self, obj: &Value) {
-        if let Some(hook) = self.write_hook.get() {
+        if let Some(hook) = &self.config.write_hook {
             hook.after_delete(obj).await;
         }
     }
@@ -363,7 +360,7 @@ impl Store {
                 };
                 converter.convert_one(obj.clone(), &to).await?
             }
-            _ => crate::registry::conversion::to_storage(self.info, obj.clone()),
+            _ => crate::registry::conversion::builtin::to_storage(self.info, obj.clone()),
         };
         if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("resourceVersion");
@@ -379,7 +376,7 @@ impl Store {
 pub(crate) fn decode_value(info: &ResourceInfo, bytes: &[u8], revision: i64) -> ApiResult<Value> {
     let stored: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
-    let mut obj = crate::registry::conversion::to_served(info, stored);
+    let mut obj = crate::registry::conversion::builtin::to_served(info, stored);
     meta_mut(&mut obj).insert(
         "resourceVersion".into(),
         Value::String(revision.to_string()),
@@ -420,7 +417,7 @@ pub(crate) fn parse_resource_version(rv: &str) -> ApiResult<Option<i64>> {
         .ok_or_else(|| {
             ApiError::bad_request(format!(
                 "resourceVersion: Invalid value: {}: invalid resource version",
-                crate::registry::validation::quote(rv)
+                crate::api::go_fmt::go_quote(rv)
             ))
         })
 }

@@ -102,7 +102,7 @@ impl Store {
     /// Upstream's NamespaceLifecycle admission for creates: 404 for a missing namespace, 403 for
     /// one being terminated.
     async fn check_namespace_accepts_content(&self, namespace: &str, name: &str) -> ApiResult<()> {
-        let Some(lookup) = self.namespaces.get() else {
+        let Some(lookup) = &self.config.namespaces else {
             return Ok(());
         };
         let namespaces = crate::api::status::GroupResource::new("", "namespaces");
@@ -222,7 +222,7 @@ impl Store {
         // managedFields of an Update, after the store's own preparations (server-side apply
         // computes them itself and leaves `field_manager` empty).
         if !opts.field_manager.is_empty() {
-            crate::fieldmanager::track_update(
+            crate::registry::fieldmanager::track_update(
                 self.info,
                 Some(old),
                 &mut new,
@@ -254,7 +254,7 @@ impl Store {
         }
         let remove = is_being_deleted(&new) && self.strategy.ready_to_remove(&new);
         let mut new = new;
-        let hook = match (self.write_hook.get(), remove) {
+        let hook = match (&self.config.write_hook, remove) {
             (Some(hook), false) => Some(hook.begin_update(old, &mut new, opts.dry_run).await?),
             _ => None,
         };
@@ -353,7 +353,13 @@ pub(super) async fn create(
     // managedFields, as upstream's create handler records them: of the decoded, defaulted object,
     // before mutating admission (fields admission adds belong to no manager).
     if !opts.field_manager.is_empty() {
-        crate::fieldmanager::track_update(store.info, None, &mut obj, &opts.field_manager, None);
+        crate::registry::fieldmanager::track_update(
+            store.info,
+            None,
+            &mut obj,
+            &opts.field_manager,
+            None,
+        );
     }
     // Admission, as upstream: NamespaceLifecycle first, then the resource's plugins, before the
     // name is generated and the object validated.
@@ -363,7 +369,9 @@ pub(super) async fn create(
             .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
             .await?;
     }
-    store.strategy.admit_create(&mut obj).await?;
+    if let Some(admission) = &store.config.admission {
+        admission.admit(&mut obj).await?;
+    }
     let generate_name = meta_str(&obj, "generateName").to_string();
     let generated = meta_str(&obj, "name").is_empty() && !generate_name.is_empty();
     if generated {
@@ -375,7 +383,7 @@ pub(super) async fn create(
     let mut errors = validate_object_meta(&obj, store.strategy.name_rule(), store.info.namespaced);
     errors.extend(store.strategy.validate_create(&obj));
     store.invalid(meta_str(&obj, "name"), errors)?;
-    let hook = match store.write_hook.get() {
+    let hook = match &store.config.write_hook {
         Some(hook) => Some(hook.begin_create(&mut obj, opts.dry_run).await?),
         None => None,
     };

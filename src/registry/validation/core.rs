@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::apps::FIELD_IMMUTABLE;
-use super::names::is_config_map_key;
 use super::FieldError;
+use crate::api::names::is_config_map_key;
 
 /// The message of a change to an immutable ConfigMap or Secret.
 const IMMUTABLE_WHEN_SET: &str = "field is immutable when `immutable` is set";

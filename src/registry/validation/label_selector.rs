@@ -4,9 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use super::names::{is_qualified_name, is_valid_label_value};
-use super::{quote, FieldError};
-use crate::controllers::clusterrole_aggregation::label_selector;
+use super::FieldError;
+use crate::api::go_fmt::go_quote;
+use crate::api::names::{is_qualified_name, is_valid_label_value};
+use crate::registry::selectors::label::label_selector;
 
 /// Go's `%#v` of a `map[string]string`: `map[string]string{"a":"1", "b":"2"}` (keys sorted),
 /// `map[string]string(nil)` for an absent map.
@@ -21,7 +22,7 @@ pub fn render_labels(labels: Option<&Map<String, Value>>) -> String {
     pairs.sort();
     let body: Vec<String> = pairs
         .iter()
-        .map(|(k, v)| format!("{}:{}", quote(k), quote(v)))
+        .map(|(k, v)| format!("{}:{}", go_quote(k), go_quote(v)))
         .collect();
     format!("map[string]string{{{}}}", body.join(", "))
 }
@@ -33,7 +34,7 @@ fn render_strings(values: Option<&Vec<Value>>) -> String {
         Some(values) => {
             let body: Vec<String> = values
                 .iter()
-                .map(|v| quote(v.as_str().unwrap_or("")))
+                .map(|v| go_quote(v.as_str().unwrap_or("")))
                 .collect();
             format!("[]string{{{}}}", body.join(", "))
         }
@@ -45,7 +46,7 @@ fn render_strings(values: Option<&Vec<Value>>) -> String {
 /// `v1.LabelSelector{MatchLabels:map[string]string{"app":"x"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}`.
 pub fn render_label_selector(selector: Option<&Value>) -> String {
     let Some(selector) = selector.filter(|s| s.is_object()) else {
-        return quote("null");
+        return go_quote("null");
     };
     let labels = render_labels(selector.get("matchLabels").and_then(Value::as_object));
     let expressions = match selector.get("matchExpressions").and_then(Value::as_array) {
@@ -57,8 +58,8 @@ pub fn render_label_selector(selector: Option<&Value>) -> String {
                     let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
                     format!(
                         "v1.LabelSelectorRequirement{{Key:{}, Operator:{}, Values:{}}}",
-                        quote(text("key")),
-                        quote(text("operator")),
+                        go_quote(text("key")),
+                        go_quote(text("operator")),
                         render_strings(r.get("values").and_then(Value::as_array))
                     )
                 })

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::names::{is_qualified_name, is_valid_label_value, NameRule};
 use super::FieldError;
+use crate::api::names::{is_qualified_name, is_valid_label_value, NameRule};
 
 /// The largest total size of all annotations, as upstream (256 KiB).
 pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;

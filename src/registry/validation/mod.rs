@@ -3,17 +3,15 @@
 
 pub mod apps;
 pub mod batch;
-pub mod builtin;
 pub mod core;
 pub mod label_selector;
 pub mod metadata;
-pub mod names;
 pub mod pod;
-pub mod quantity;
 
 #[cfg(test)]
 mod tests;
 
+use crate::api::go_fmt::go_quote;
 use crate::api::status::StatusCause;
 
 /// The kind of a field error; its reason and its message prefix, as upstream's `field.ErrorType`.
@@ -67,7 +65,7 @@ impl FieldError {
         Self {
             kind: FieldErrorKind::Invalid,
             field: field.into(),
-            value: Some(quote(value)),
+            value: Some(go_quote(value)),
             detail: detail.into(),
         }
     }
@@ -120,7 +118,7 @@ impl FieldError {
     /// `field: Unsupported value: "value": supported values: "a", "b"` (upstream's
     /// `field.NotSupported`: the supported values quoted, in the given order).
     pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
-        let quoted: Vec<String> = supported.iter().map(|v| quote(v)).collect();
+        let quoted: Vec<String> = supported.iter().map(|v| go_quote(v)).collect();
         let detail = if quoted.is_empty() {
             String::new()
         } else {
@@ -129,7 +127,7 @@ impl FieldError {
         Self {
             kind: FieldErrorKind::NotSupported,
             field: field.into(),
-            value: Some(quote(value)),
+            value: Some(go_quote(value)),
             detail,
         }
     }
@@ -139,7 +137,7 @@ impl FieldError {
         Self {
             kind: FieldErrorKind::Duplicate,
             field: field.into(),
-            value: Some(quote(value)),
+            value: Some(go_quote(value)),
             detail: String::new(),
         }
     }
@@ -149,7 +147,7 @@ impl FieldError {
         Self {
             kind: FieldErrorKind::NotFound,
             field: field.into(),
-            value: Some(quote(value)),
+            value: Some(go_quote(value)),
             detail: String::new(),
         }
     }
@@ -198,9 +196,4 @@ impl std::fmt::Display for FieldError {
         };
         write!(f, "{field}: {}", self.body())
     }
-}
-
-/// A Go `%q`-style quoted string (JSON string escaping is close enough for error messages).
-pub fn quote(value: &str) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| format!("\"{value}\""))
 }

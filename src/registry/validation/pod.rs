@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::label_selector::validate_labels;
-use super::names::{is_dns1123_label, is_valid_port_name, is_valid_port_num};
-use super::quantity::{parse, quantity_text};
 use super::FieldError;
+use crate::api::names::{is_dns1123_label, is_valid_port_name, is_valid_port_num};
+use crate::api::quantity::{parse, quantity_text};
 
 /// The pod spec fields an update may change, in upstream's message.
 const UPDATABLE_POD_SPEC_FIELDS: &str = "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";

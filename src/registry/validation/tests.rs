@@ -1,6 +1,16 @@
 use serde_json::{json, Value};
 
-use super::builtin::{validate_create, validate_update};
+use crate::registry::resources::rules_of;
+
+/// The problems of a new object of the built-in resource `group`/`plural`, as its rules find them.
+fn validate_create(group: &str, plural: &str, obj: &Value) -> Vec<FieldError> {
+    (rules_of(group, plural).validate_create)(obj)
+}
+
+/// The problems of an update of the built-in resource `group`/`plural` from `old` to `new`.
+fn validate_update(group: &str, plural: &str, new: &Value, old: &Value) -> Vec<FieldError> {
+    rules_of(group, plural).validate_update_of(new, old)
+}
 use super::FieldError;
 use crate::registry::defaults;
 
@@ -10,7 +20,7 @@ fn lines(errs: &[FieldError]) -> Vec<String> {
 
 fn pod(containers: Value) -> Value {
     let mut pod = json!({"metadata": {"name": "p"}, "spec": {"containers": containers}});
-    defaults::apply("", "pods", &mut pod);
+    (rules_of("", "pods").defaults)(&mut pod);
     pod
 }
 
@@ -83,7 +93,7 @@ fn restart_policy_and_volume_mounts() {
 fn deployment(selector: Value, labels: Value) -> Value {
     let mut d = json!({"metadata": {"name": "web"}, "spec": {"selector": selector,
         "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
-    defaults::apply("apps", "deployments", &mut d);
+    (rules_of("apps", "deployments").defaults)(&mut d);
     d
 }
 
@@ -137,7 +147,7 @@ fn deployment_selector_is_immutable() {
 fn job() -> Value {
     let mut job = json!({"metadata": {"name": "pi", "uid": "u"}, "spec": {"template": {"spec": {
         "containers": [{"name": "pi", "image": "perl"}], "restartPolicy": "Never"}}}});
-    defaults::apply("batch", "jobs", &mut job);
+    (rules_of("batch", "jobs").defaults)(&mut job);
     defaults::job_generated_selector(&mut job);
     job
 }
@@ -229,7 +239,7 @@ fn pod_updates_may_change_images_only() {
 
 #[test]
 fn quantities_parse_as_upstream() {
-    use super::quantity::{parse, FORMAT_WRONG, SUFFIX};
+    use crate::api::quantity::{parse, FORMAT_WRONG, SUFFIX};
     assert_eq!(parse("1Gi").unwrap().0, 1073741824.0);
     assert_eq!(parse("500m").unwrap().0, 0.5);
     assert_eq!(parse("1e3").unwrap().0, 1000.0);
@@ -254,7 +264,7 @@ fn go_renders_selectors_and_labels() {
 
 #[test]
 fn quantities_print_in_gos_canonical_form() {
-    use super::quantity::canonical;
+    use crate::api::quantity::canonical;
     for (text, want) in [
         ("0.5", "500m"),
         ("1.5", "1500m"),

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{Aggregator, APIREGISTRATION_PRIORITY};
 use crate::api::status::ApiResult;
-use crate::registry::catalog::{
+use crate::catalog::{
     api_service_priority, ApiServicePriority, Catalog, APIREGISTRATION_GROUP, DEFAULT_PRIORITY,
 };
 use crate::registry::options::{DeleteOptions, WriteOptions};

@@ -22,10 +22,10 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use super::proxy::{self, ProxyRoute};
-use super::resolve::{resolve_endpoint, Unreachable};
 use super::Aggregator;
 use crate::api::discovery::{APIResourceList, FRESHNESS_CURRENT, FRESHNESS_STALE};
-use crate::registry::catalog::ApiServicePriority;
+use crate::catalog::ApiServicePriority;
+use crate::outbound::resolve::{resolve_endpoint, Unreachable};
 use crate::registry::metadata::now_rfc3339;
 use crate::registry::options::{ListOptions, WriteOptions};
 use crate::registry::store::Store;
@@ -179,7 +179,7 @@ pub async fn check(
     }
     let server_name = format!("{name}.{namespace}.svc");
     let fetch = async {
-        let response = proxy::send(&address, &server_name, config, request)
+        let response = crate::outbound::tls::send(&address, &server_name, config, request)
             .await
             .map_err(|err| format!("failing or missing response from {url}: {err}"))?;
         let status = response.status();
@@ -452,7 +452,9 @@ async fn notify_on_change(
                         };
                         let slice_service = object
                             .pointer("/metadata/labels")
-                            .and_then(|labels| labels.get(super::resolve::SERVICE_NAME_LABEL))
+                            .and_then(|labels| {
+                                labels.get(crate::outbound::resolve::SERVICE_NAME_LABEL)
+                            })
                             .and_then(Value::as_str)
                             .unwrap_or("");
                         aggregator.references_service(meta("namespace"), meta("name"))

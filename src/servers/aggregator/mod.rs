@@ -20,9 +20,7 @@ pub mod authentication_config;
 pub mod autoregister;
 pub mod available;
 pub mod proxy;
-pub mod resolve;
 pub mod validation;
-pub mod webhook;
 
 #[cfg(test)]
 mod tests;
@@ -39,12 +37,15 @@ use axum::Router;
 use tower::ServiceExt;
 
 use crate::api::discovery::FRESHNESS_CURRENT;
-use crate::filters::httplog::{self, mark_handled_by};
-use crate::registry::catalog::{
+use crate::catalog::{
     build, ApiServicePriority, ResourceInfo, SubresourceInfo, APIREGISTRATION_GROUP,
 };
+use crate::filters::handled_by::{self, mark_handled_by};
+use crate::outbound::tls::ProxyIdentity;
+use crate::outbound::webhook::WebhookClient;
 use crate::registry::store::{Store, StoreConfig};
-use crate::servers::core::{self, StoreRegistry};
+use crate::registry::stores::ResourceStores;
+use crate::servers::core;
 use crate::servers::discovery::{
     resource_entries, DiscoveryRegistry, DiscoverySource, GroupVersionDocument,
 };
@@ -87,7 +88,7 @@ pub struct Aggregator {
     endpoint_slices: Arc<Store>,
     configmaps: Arc<Store>,
     discovery: Arc<DiscoveryRegistry>,
-    identity: proxy::ProxyIdentity,
+    identity: Arc<ProxyIdentity>,
     /// The front-proxy CA (PEM), published for extension servers.
     front_proxy_ca_pem: String,
     /// The cluster CA (PEM), published as `client-ca-file` when present.
@@ -118,7 +119,7 @@ impl Aggregator {
     /// MUST fail when a needed core store is missing or the certificates cannot be made.
     pub fn new(
         storage: Arc<dyn apiary_storage::Storage>,
-        core_stores: &StoreRegistry,
+        core_stores: &ResourceStores,
         discovery: Arc<DiscoveryRegistry>,
         data_dir: &Path,
     ) -> anyhow::Result<Arc<Self>> {
@@ -130,16 +131,16 @@ impl Aggregator {
         };
         let front_proxy = crate::pki::ensure_front_proxy(data_dir)
             .map_err(|err| anyhow::anyhow!("creating the front-proxy certificates: {err}"))?;
-        let identity = proxy::ProxyIdentity::from_pem(
-            &front_proxy.client_cert_pem,
-            &front_proxy.client_key_pem,
-        )
-        .map_err(|err| anyhow::anyhow!("loading the front-proxy client certificate: {err}"))?;
+        let identity =
+            ProxyIdentity::from_pem(&front_proxy.client_cert_pem, &front_proxy.client_key_pem)
+                .map_err(|err| {
+                    anyhow::anyhow!("loading the front-proxy client certificate: {err}")
+                })?;
         let client_ca_pem = std::fs::read_to_string(data_dir.join(crate::pki::CA_CERT_FILE)).ok();
         let api_services = Arc::new(Store::new(
             &API_SERVICES,
             storage,
-            Arc::new(validation::ApiServiceStrategy::new(&API_SERVICES)),
+            Arc::new(validation::ApiServiceStrategy),
             StoreConfig::default(),
         ));
         Ok(Arc::new(Self {
@@ -152,13 +153,23 @@ impl Aggregator {
                 .ok_or_else(|| anyhow::anyhow!("the core server has no endpointslices store"))?,
             configmaps: core_store("configmaps")?,
             discovery,
-            identity,
+            identity: Arc::new(identity),
             front_proxy_ca_pem: front_proxy.ca_cert_pem,
             client_ca_pem,
             routes: RwLock::new(HashMap::new()),
             registered: Mutex::new(BTreeSet::new()),
             referenced_services: RwLock::new(HashSet::new()),
         }))
+    }
+
+    /// A client for webhooks, reaching Services as the aggregator reaches APIServices.
+    pub fn webhook_client(&self) -> Arc<WebhookClient> {
+        Arc::new(WebhookClient {
+            services: self.services.clone(),
+            endpoints: self.endpoints.clone(),
+            endpoint_slices: self.endpoint_slices.clone(),
+            identity: self.identity.clone(),
+        })
     }
 
     /// The store of `apiservices`.
@@ -173,7 +184,7 @@ impl Aggregator {
     /// MUST be called once, from within a Tokio runtime, before the server reports ready.
     pub async fn start(
         self: &Arc<Self>,
-        catalog: &'static crate::registry::catalog::Catalog,
+        catalog: &'static crate::catalog::Catalog,
     ) -> anyhow::Result<()> {
         self.register_own_group();
         autoregister::ensure_builtin(self, catalog)
@@ -221,7 +232,7 @@ impl Aggregator {
     /// The aggregator's router: APIServices and proxied group/versions here, everything else
     /// to `next`.
     pub fn router(self: &Arc<Self>, next: Router) -> Router {
-        let mut stores = StoreRegistry::new();
+        let mut stores = ResourceStores::new();
         stores.insert(self.api_services.clone());
         let rest =
             core::router(core::CoreContext::new(Arc::new(stores)).with_delegate(next.clone()))
@@ -261,7 +272,7 @@ async fn dispatch(State(state): State<Arc<RouterState>>, request: Request) -> Re
         Some((group, version)) => match state.aggregator.route(&group, &version) {
             Some(route) => {
                 let mut response = proxy::forward(&state.aggregator, &route, request).await;
-                response.extensions_mut().insert(httplog::HandledBy {
+                response.extensions_mut().insert(handled_by::HandledBy {
                     server: AGGREGATOR_PROXY,
                 });
                 return response;

@@ -17,13 +17,12 @@ use tower::ServiceExt;
 use super::autoregister::{self, Automanaged, AUTOMANAGED_LABEL, CRD_PRIORITY};
 use super::available::{self, with_condition, Availability};
 use super::proxy::{escape_extra_key, set_auth_proxy_headers};
-use super::resolve::{endpoint_address, endpoint_slice_address};
 use super::validation::validate_api_service;
 use super::*;
-use crate::filters::authn::UserInfo;
-use crate::registry::catalog;
+use crate::catalog;
+use crate::outbound::resolve::{endpoint_address, endpoint_slice_address};
 use crate::registry::options::{ListOptions, WriteOptions};
-use crate::registry::strategy::strategy_for;
+use crate::request::user::UserInfo;
 
 fn remote(name: &str, group: &str, version: &str) -> Value {
     json!({
@@ -236,36 +235,26 @@ fn authentication_config_names_the_request_headers() {
 
 struct Fixture {
     aggregator: Arc<Aggregator>,
-    stores: StoreRegistry,
+    stores: ResourceStores,
     discovery: Arc<DiscoveryRegistry>,
     dir: tempfile::TempDir,
 }
 
 async fn fixture() -> Fixture {
+    // The front-proxy certificates go to a data directory.
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut opts = apiary_rocksdb::RocksDbOptions::new(dir.path().join("db"));
-    opts.sync = false;
-    opts.compaction_interval = Duration::ZERO;
-    let storage: Arc<dyn apiary_storage::Storage> =
-        apiary_rocksdb::open(opts).await.expect("open rocksdb");
-    let mut stores = StoreRegistry::new();
-    let builtin = catalog::builtin();
-    for (group, plural) in [
-        ("", "services"),
-        ("", "endpoints"),
-        ("", "configmaps"),
-        ("", "namespaces"),
-        ("discovery.k8s.io", "endpointslices"),
-    ] {
-        let info = builtin.lookup(group, "v1", plural).expect("catalogue row");
-        stores.insert(Arc::new(Store::new(
-            info,
-            storage.clone(),
-            strategy_for(info),
-            StoreConfig::default(),
-        )));
-    }
-    let discovery = Arc::new(DiscoveryRegistry::new(builtin, None));
+    let storage = crate::registry::test_support::memory_storage();
+    let stores = crate::registry::test_support::builtin_stores(
+        &storage,
+        &[
+            ("", "v1", "services"),
+            ("", "v1", "endpoints"),
+            ("", "v1", "configmaps"),
+            ("", "v1", "namespaces"),
+            ("discovery.k8s.io", "v1", "endpointslices"),
+        ],
+    );
+    let discovery = Arc::new(DiscoveryRegistry::new(catalog::builtin(), None));
     let aggregator =
         Aggregator::new(storage, &stores, discovery.clone(), dir.path()).expect("aggregator");
     Fixture {

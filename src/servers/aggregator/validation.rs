@@ -4,28 +4,16 @@
 
 use serde_json::{json, Value};
 
-use crate::registry::catalog::ResourceInfo;
-use crate::registry::strategy::{DefaultStrategy, Strategy};
-use crate::registry::validation::names::{is_dns1035_label, is_dns1123_subdomain, NameRule};
+use crate::api::names::{is_dns1035_label, is_dns1123_subdomain, NameRule};
+use crate::registry::strategy::Strategy;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// The port `spec.service.port` defaults to (upstream's v1 defaulting).
 pub const DEFAULT_SERVICE_PORT: i64 = 443;
 
 /// The store strategy of `apiservices`.
-#[derive(Debug, Clone)]
-pub struct ApiServiceStrategy {
-    inner: DefaultStrategy,
-}
-
-impl ApiServiceStrategy {
-    /// The strategy of `info` (the `apiservices` resource).
-    pub fn new(info: &ResourceInfo) -> Self {
-        Self {
-            inner: DefaultStrategy::for_resource(info),
-        }
-    }
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiServiceStrategy;
 
 impl Strategy for ApiServiceStrategy {
     /// Names are checked by [`validate_api_service`] (only a path segment, and `<version>.<group>`),
@@ -36,8 +24,9 @@ impl Strategy for ApiServiceStrategy {
     fn has_status_subresource(&self) -> bool {
         true
     }
+    /// As every resource served outside kube-apiserver's own groups.
     fn tracks_generation(&self) -> bool {
-        self.inner.tracks_generation()
+        true
     }
     fn allow_create_on_update(&self) -> bool {
         false

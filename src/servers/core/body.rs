@@ -21,10 +21,10 @@ use serde_json::Value;
 
 use super::query::FieldValidation;
 use crate::api::status::{ApiError, ApiResult};
-use crate::registry::catalog::codec::{
+use crate::catalog::codec::{
     dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message,
 };
-use crate::registry::catalog::{Codec, ResourceInfo};
+use crate::catalog::{Codec, ResourceInfo};
 
 /// The largest request body accepted, as upstream's default `MaxRequestBodyBytes` (3 MiB).
 pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -57,7 +57,7 @@ pub async fn read_body(body: Body) -> ApiResult<Bytes> {
 pub enum InputFormat {
     Json,
     Yaml,
-    /// `application/vnd.kubernetes.protobuf`, for built-in kinds (see [`crate::api::protobuf_body`]).
+    /// `application/vnd.kubernetes.protobuf`, for built-in kinds (see [`crate::catalog::protobuf`]).
     Protobuf,
 }
 
@@ -90,7 +90,7 @@ pub fn input_format(content_type: Option<&str>) -> ApiResult<InputFormat> {
     match content_type.map(base_media_type).as_deref() {
         None | Some("") | Some("application/json") | Some("*/*") => Ok(InputFormat::Json),
         Some("application/yaml") => Ok(InputFormat::Yaml),
-        Some(crate::api::protobuf_body::MEDIA_TYPE) => Ok(InputFormat::Protobuf),
+        Some(crate::catalog::protobuf::MEDIA_TYPE) => Ok(InputFormat::Protobuf),
         Some(_) => Err(unsupported_media_type(ACCEPTED_INPUT)),
     }
 }
@@ -106,7 +106,7 @@ pub fn parse_document(bytes: &[u8], format: InputFormat) -> Result<Value, String
                 .map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
             serde_json::to_value(yaml).map_err(|e| format!("error converting YAML to JSON: {e}"))
         }
-        InputFormat::Protobuf => crate::api::protobuf_body::decode_object(bytes),
+        InputFormat::Protobuf => crate::catalog::protobuf::decode_object(bytes),
     }
 }
 

@@ -27,83 +27,20 @@ pub mod scale;
 pub mod token_request;
 pub mod token_review;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::routing::any;
 use axum::Router;
 
-use crate::filters::authz::rbac::RbacAuthorizer;
-use crate::filters::authz::Authorization;
-use crate::registry::catalog::ResourceInfo;
-use crate::registry::store::Store;
-
-/// The stores of the served resources, keyed by group, version and plural resource name.
-///
-/// It is also the core server's catalogue: a resource is served exactly when its store is here.
-#[derive(Default, Clone)]
-pub struct StoreRegistry {
-    stores: HashMap<(String, String, String), Arc<Store>>,
-}
-
-impl std::fmt::Debug for StoreRegistry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut keys: Vec<String> = self
-            .stores
-            .keys()
-            .map(|(g, v, r)| format!("{g}/{v}/{r}"))
-            .collect();
-        keys.sort();
-        f.debug_struct("StoreRegistry")
-            .field("resources", &keys)
-            .finish()
-    }
-}
-
-impl StoreRegistry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Serves `store` at the group, version and plural of its [`ResourceInfo`], replacing any
-    /// store registered there before.
-    pub fn insert(&mut self, store: Arc<Store>) {
-        let info = store.info();
-        self.stores.insert(
-            (
-                info.group.to_string(),
-                info.version.to_string(),
-                info.plural.to_string(),
-            ),
-            store,
-        );
-    }
-
-    /// The store of `plural` in `group`/`version` (`""` for the core group).
-    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<Store>> {
-        self.stores
-            .get(&(group.to_string(), version.to_string(), plural.to_string()))
-    }
-
-    /// Whether any resource of `group`/`version` is served here.
-    pub fn serves_group_version(&self, group: &str, version: &str) -> bool {
-        self.stores
-            .keys()
-            .any(|(g, v, _)| g == group && v == version)
-    }
-
-    /// Every served resource, in no particular order.
-    pub fn resources(&self) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
-        self.stores.values().map(|store| store.info())
-    }
-}
+use crate::rbac::RbacAuthorizer;
+use crate::registry::stores::ResourceStores;
+use crate::request::authorization::Authorization;
 
 /// What the core server needs at run time.
 #[derive(Clone)]
 pub struct CoreContext {
     /// The stores of the served resources.
-    pub stores: Arc<StoreRegistry>,
+    pub stores: Arc<ResourceStores>,
     /// Where requests go whose group/version this server does not serve (the apiextensions
     /// server, then "not found"). `None` answers them with upstream's 404 Status.
     pub delegate: Option<Router>,
@@ -121,7 +58,7 @@ pub struct CoreContext {
 
 impl CoreContext {
     /// A context serving `stores`, answering 404 for every other group/version.
-    pub fn new(stores: Arc<StoreRegistry>) -> Self {
+    pub fn new(stores: Arc<ResourceStores>) -> Self {
         Self {
             stores,
             delegate: None,

@@ -20,9 +20,9 @@ use http::{header, HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::api::status::{ApiError, ApiResult};
-use crate::api::table::{self, IncludeObject};
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::ResourceInfo;
 use crate::registry::store::ObjectList;
+use crate::registry::table::{self, IncludeObject};
 
 /// The media types objects can be answered in.
 pub const ACCEPTED_OUTPUT: &[&str] = &["application/json", "application/yaml"];
@@ -187,7 +187,7 @@ pub fn table_include(include_object: Option<&str>) -> ApiResult<IncludeObject> {
         "" | "Metadata" | "None" | "Object" => IncludeObject::from_query(include_object),
         other => Err(ApiError::bad_request(format!(
             "Unable to convert to Table as requested: includeObject: Invalid value: {}: must be 'Metadata', 'Object', 'None', or empty",
-            super::query::go_quote(other)
+            crate::api::go_fmt::go_quote(other)
         ))),
     }
 }
@@ -294,7 +294,7 @@ pub fn render_list(
     let metadata = list_meta(&list);
     match output.transform {
         Transform::None => {
-            let typed = crate::registry::catalog::dynamic::lookup(info).is_none();
+            let typed = crate::catalog::dynamic::lookup(info).is_none();
             let items: Vec<Value> = list
                 .items
                 .into_iter()

@@ -7,6 +7,7 @@
 //! Unknown keys are ignored. Option validation failures answer upstream's 422, e.g.
 //! `CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"x"}: supported values: "All"`.
 
+use crate::api::go_fmt::go_quote;
 use crate::api::status::{ApiError, ApiResult, StatusCause};
 use crate::registry::options::{DeleteOptions, ListOptions, PropagationPolicy, WriteOptions};
 
@@ -71,11 +72,6 @@ impl QueryParams {
     pub fn string(&self, key: &str) -> String {
         self.get(key).unwrap_or_default().to_string()
     }
-}
-
-/// Quotes a string as Go's `%q` does for the printable ASCII found in parameters.
-pub fn go_quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
 /// One field error of an options object, rendered as upstream's `field.Error`.

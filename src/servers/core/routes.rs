@@ -39,7 +39,7 @@ use super::negotiation::{self, Output};
 use super::query::QueryParams;
 use super::CoreContext;
 use crate::api::status::{ApiError, StatusDetails};
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::ResourceInfo;
 
 /// A request path split into its API parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +190,11 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         return delegate(&ctx, request).await;
     }
     if path.subresource.as_deref() == Some("scale") && path.extra.is_empty() {
-        if let Some(paths) = super::scale::builtin(&path.group, &path.resource) {
+        let scale = ctx
+            .stores
+            .get(&path.group, &path.version, &path.resource)
+            .and_then(|store| store.strategy().scale());
+        if let Some(paths) = scale {
             return super::scale::serve(&ctx, &paths, path, request).await;
         }
     }

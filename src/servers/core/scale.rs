@@ -9,131 +9,16 @@ use std::sync::Arc;
 use axum::extract::Request;
 use axum::response::Response;
 use http::{header, Method, StatusCode};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::status::{ApiError, ApiResult, StatusCause};
+use crate::registry::scale::{set_at, to_scale, ScalePaths};
 use crate::registry::store::Store;
 use crate::servers::core::body;
 use crate::servers::core::negotiation::{self, Output};
 use crate::servers::core::query::{self, QueryParams, WriteKind};
 use crate::servers::core::routes::ParsedPath;
 use crate::servers::core::CoreContext;
-
-/// Where the selector of the Scale's status comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScaleSelector {
-    /// No selector.
-    None,
-    /// A selector string at this path (a CRD's `labelSelectorPath`).
-    Text(String),
-    /// A `metav1.LabelSelector` at this path (Deployments, ReplicaSets, StatefulSets).
-    LabelSelector(String),
-    /// A map of labels at this path (ReplicationControllers).
-    MatchLabels(String),
-}
-
-/// Where a resource keeps what its Scale shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScalePaths {
-    /// `.spec.replicas`.
-    pub spec_replicas: String,
-    /// `.status.replicas`.
-    pub status_replicas: String,
-    pub selector: ScaleSelector,
-}
-
-/// The scale of the built-in resources that have one.
-pub fn builtin(group: &str, plural: &str) -> Option<ScalePaths> {
-    let selector = match (group, plural) {
-        ("apps", "deployments" | "replicasets" | "statefulsets") => {
-            ScaleSelector::LabelSelector(".spec.selector".into())
-        }
-        ("", "replicationcontrollers") => ScaleSelector::MatchLabels(".spec.selector".into()),
-        _ => return None,
-    };
-    Some(ScalePaths {
-        spec_replicas: ".spec.replicas".into(),
-        status_replicas: ".status.replicas".into(),
-        selector,
-    })
-}
-
-/// The field names of a `.a.b.c` path.
-fn segments(path: &str) -> Vec<&str> {
-    path.split('.').filter(|s| !s.is_empty()).collect()
-}
-
-fn value_at<'a>(object: &'a Value, path: &str) -> Option<&'a Value> {
-    segments(path)
-        .into_iter()
-        .try_fold(object, |value, key| value.get(key))
-}
-
-fn set_at(object: &mut Value, path: &str, new: Value) {
-    let keys = segments(path);
-    let Some((last, parents)) = keys.split_last() else {
-        return;
-    };
-    let mut current = object;
-    for key in parents {
-        if !current.get(*key).is_some_and(Value::is_object) {
-            if let Some(map) = current.as_object_mut() {
-                map.insert((*key).to_string(), Value::Object(Map::new()));
-            }
-        }
-        match current.get_mut(*key) {
-            Some(next) => current = next,
-            None => return,
-        }
-    }
-    if let Some(map) = current.as_object_mut() {
-        map.insert((*last).to_string(), new);
-    }
-}
-
-/// The Scale of `object`.
-pub fn to_scale(object: &Value, paths: &ScalePaths) -> Value {
-    let meta = object.get("metadata").cloned().unwrap_or_default();
-    let mut scale_meta = Map::new();
-    for key in [
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-    ] {
-        if let Some(value) = meta.get(key) {
-            scale_meta.insert(key.into(), value.clone());
-        }
-    }
-    let replicas = |path: &str| value_at(object, path).and_then(Value::as_i64).unwrap_or(0);
-    let mut status = Map::new();
-    status.insert("replicas".into(), json!(replicas(&paths.status_replicas)));
-    let selector = match &paths.selector {
-        ScaleSelector::None => None,
-        ScaleSelector::Text(path) => value_at(object, path)
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        ScaleSelector::LabelSelector(path) => {
-            crate::api::table::label_selector_string(value_at(object, path)).ok()
-        }
-        ScaleSelector::MatchLabels(path) => {
-            let labels = value_at(object, path).cloned().unwrap_or_default();
-            crate::api::table::label_selector_string(Some(&json!({ "matchLabels": labels }))).ok()
-        }
-    };
-    // `selector` is `omitempty`.
-    if let Some(selector) = selector.filter(|s| !s.is_empty()) {
-        status.insert("selector".into(), Value::from(selector));
-    }
-    json!({
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": scale_meta,
-        "spec": {"replicas": replicas(&paths.spec_replicas)},
-        "status": status,
-    })
-}
 
 /// Upstream's `ValidateScale`: replicas not negative.
 fn validate_scale(scale: &Value, name: &str) -> ApiResult<i64> {
@@ -253,8 +138,10 @@ async fn answer(
                 .headers()
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok());
-            let manager =
-                crate::fieldmanager::manager_or_user_agent(&write.field_manager, user_agent);
+            let manager = crate::registry::fieldmanager::manager_or_user_agent(
+                &write.field_manager,
+                user_agent,
+            );
             write.field_manager = String::new();
             let bytes = body::read_body(request.into_body()).await?;
             let name = name.clone();
@@ -281,7 +168,7 @@ async fn answer(
                         next["metadata"]["resourceVersion"] = Value::from(rv);
                     }
                     if !manager.is_empty() {
-                        crate::fieldmanager::track_update(
+                        crate::registry::fieldmanager::track_update(
                             info,
                             Some(current),
                             &mut next,
@@ -304,6 +191,7 @@ async fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::scale::ScaleSelector;
 
     fn paths() -> ScalePaths {
         ScalePaths {
@@ -333,18 +221,17 @@ mod tests {
             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"},
                 "matchExpressions": [{"key": "tier", "operator": "In", "values": ["b", "a"]}]}},
             "status": {"replicas": 1}});
-        let scale = to_scale(&deployment, &builtin("apps", "deployments").unwrap());
+        let scale = to_scale(&deployment, &ScalePaths::workload());
         assert_eq!(
             scale["status"],
             json!({"replicas": 1, "selector": "app=web,tier in (a,b)"})
         );
         let rc = json!({"metadata": {"name": "rc"}, "spec": {"selector": {"b": "2", "a": "1"}}});
-        let scale = to_scale(&rc, &builtin("", "replicationcontrollers").unwrap());
+        let scale = to_scale(&rc, &ScalePaths::replication_controller());
         assert_eq!(
             scale["status"],
             json!({"replicas": 0, "selector": "a=1,b=2"})
         );
-        assert!(builtin("", "pods").is_none());
     }
 
     #[test]

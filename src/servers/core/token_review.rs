@@ -121,10 +121,9 @@ pub async fn answer(
 mod tests {
     use super::*;
     use crate::filters::authn::service_account::{now_seconds, BoundObjects};
-    use crate::filters::authn::test_support::{
-        api_audiences, authentication, rocksdb_stores, signing_key, ISSUER,
-    };
+    use crate::filters::authn::test_support::{api_audiences, authentication, signing_key, ISSUER};
     use crate::registry::options::WriteOptions;
+    use std::sync::Arc;
 
     fn review_of(token: &str, audiences: &[&str]) -> Value {
         json!({
@@ -136,8 +135,10 @@ mod tests {
 
     #[tokio::test]
     async fn reviews_token_file_and_service_account_tokens() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let stores = rocksdb_stores(dir.path(), &[("", "v1", "serviceaccounts")]).await;
+        let stores = Arc::new(crate::registry::test_support::builtin_stores(
+            &crate::registry::test_support::memory_storage(),
+            &[("", "v1", "serviceaccounts")],
+        ));
         let created = stores
             .get("", "v1", "serviceaccounts")
             .expect("served")

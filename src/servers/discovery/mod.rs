@@ -24,7 +24,7 @@ use crate::api::discovery::{
     APIGROUP_DISCOVERY_LIST_KIND, FRESHNESS_CURRENT,
 };
 use crate::api::status::ApiError;
-use crate::registry::catalog::{
+use crate::catalog::{
     api_service_priority, compare_kube_versions, group_order, split_group_version,
     ApiServicePriority, Catalog, ResourceInfo, DEFAULT_PRIORITY,
 };

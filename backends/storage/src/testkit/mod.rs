@@ -1,4 +1,6 @@
-//! The conformance suite: one set of behaviour tests every backend runs (feature `testkit`).
+//! The conformance suite: one set of behaviour tests every backend runs (feature `testkit`), and
+//! the in-memory reference store ([`memory::MemoryStorage`]) that passes it, for tests of code above
+//! the storage trait.
 //!
 //! # Using it from a backend
 //!
@@ -41,6 +43,7 @@ use crate::{Error, Event, Result, Revision, Storage, WatchStream};
 
 mod crud;
 mod list;
+pub mod memory;
 mod watch;
 
 /// The longest a whole case may run.

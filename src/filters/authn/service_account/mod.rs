@@ -22,8 +22,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{intersect, TokenAuthenticator, TokenResponse, UserInfo};
-use crate::servers::core::query::go_quote;
+use super::{intersect, TokenAuthenticator, TokenResponse};
+use crate::api::go_fmt::{go_quote, go_quote_list};
+use crate::request::user::UserInfo;
 
 /// The user name prefix of ServiceAccounts.
 pub const SERVICE_ACCOUNT_USER_PREFIX: &str = "system:serviceaccount:";
@@ -282,7 +283,7 @@ pub trait ObjectGetter: Send + Sync + 'static {
 }
 
 #[async_trait]
-impl ObjectGetter for crate::servers::core::StoreRegistry {
+impl ObjectGetter for crate::registry::stores::ResourceStores {
     async fn get_object(
         &self,
         resource: &str,
@@ -555,12 +556,6 @@ impl TokenAuthenticator for ServiceAccountAuthenticator {
     ) -> Result<Option<TokenResponse>, String> {
         self.authenticate_at(token, audiences, now_seconds()).await
     }
-}
-
-/// Go's `%q` of a string slice: `["a" "b"]`.
-fn go_quote_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| go_quote(s)).collect();
-    format!("[{}]", quoted.join(" "))
 }
 
 /// `metadata.uid` of an object, or `""`.

@@ -9,9 +9,10 @@ use base64::Engine as _;
 use serde_json::json;
 
 use super::*;
-use crate::filters::authn::test_support::{api_audiences, rocksdb_stores, signing_key, ISSUER};
-use crate::filters::authn::{TokenAuthenticator, TokenResponse, UserInfo};
+use crate::filters::authn::test_support::{api_audiences, signing_key, ISSUER};
+use crate::filters::authn::{TokenAuthenticator, TokenResponse};
 use crate::registry::options::{DeleteOptions, WriteOptions};
+use crate::request::user::UserInfo;
 
 /// Objects in memory, keyed by `resource/namespace/name`.
 #[derive(Default)]
@@ -312,8 +313,10 @@ async fn bound_objects_must_still_exist_with_their_uid() {
 
 #[tokio::test]
 async fn deleted_or_recreated_service_account_over_a_real_store() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let stores = rocksdb_stores(dir.path(), &[("", "v1", "serviceaccounts")]).await;
+    let stores = Arc::new(crate::registry::test_support::builtin_stores(
+        &crate::registry::test_support::memory_storage(),
+        &[("", "v1", "serviceaccounts")],
+    ));
     let store = stores
         .get("", "v1", "serviceaccounts")
         .expect("served")

@@ -11,7 +11,7 @@
 //!   only shorten the grace period, else it is answered unchanged;
 //! * the garbage collector's finalizers: `orphan` or `foregroundDeletion` are added or removed as
 //!   the request's `propagationPolicy`/`orphanDependents`, the finalizers present and the
-//!   resource's default policy ([`default_gc_policy`]) say (`deletionFinalizersForGarbageCollection`);
+//!   resource's default policy ([`Strategy::gc_policy`]) say (`deletionFinalizersForGarbageCollection`);
 //! * an object with finalizers left is marked (`markAsDeleting`: `deletionTimestamp` now unless
 //!   already earlier, `deletionGracePeriodSeconds` 0) and kept; otherwise it is removed.
 //!
@@ -25,7 +25,7 @@ use super::{ObjectList, Store};
 use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, PropagationPolicy, WriteOptions};
-use crate::registry::strategy::{DeleteAction, Strategy};
+use crate::registry::strategy::{DeleteAction, GcPolicy, Strategy};
 
 use super::DeleteOutcome;
 
@@ -33,32 +33,6 @@ use super::DeleteOutcome;
 pub const ORPHAN_FINALIZER: &str = "orphan";
 /// The finalizer that makes the garbage collector delete an object's dependents before it goes.
 pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
-
-/// Upstream's `rest.GarbageCollectionPolicy`: what happens to dependents when a delete names no
-/// policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GcPolicy {
-    /// Dependents are deleted (in the background).
-    DeleteDependents,
-    /// Dependents are orphaned: the `orphan` finalizer is added.
-    OrphanDependents,
-    /// The resource takes no garbage-collection finalizers at all.
-    Unsupported,
-}
-
-/// The `DefaultGarbageCollectionPolicy` of a resource as served by kube-apiserver 1.33:
-/// `OrphanDependents` for `replicationcontrollers` (`pkg/registry/core/replicationcontroller`) and
-/// `batch/v1` `jobs` (`pkg/registry/batch/job`), kept for backwards compatibility; `Unsupported`
-/// for events (`pkg/registry/core/event`); `DeleteDependents` for everything else (the
-/// `apps/v1` workloads and `batch/v1` cronjobs default to it; their orphaning versions are no
-/// longer served).
-pub fn default_gc_policy(group: &str, plural: &str) -> GcPolicy {
-    match (group, plural) {
-        ("", "replicationcontrollers") | ("batch", "jobs") => GcPolicy::OrphanDependents,
-        ("", "events") | ("events.k8s.io", "events") => GcPolicy::Unsupported,
-        _ => GcPolicy::DeleteDependents,
-    }
-}
 
 /// What the generic deletion does to an object.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,7 +283,7 @@ fn plan(store: &Store, obj: &Value, opts: &DeleteOptions) -> DeletePlan {
             store.strategy.as_ref(),
             obj,
             opts,
-            default_gc_policy(store.info.group, store.info.plural),
+            store.strategy.gc_policy(),
             jiff::Timestamp::now(),
         ),
         DeleteAction::Remove => DeletePlan::Remove,

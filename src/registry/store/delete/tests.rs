@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::registry::options::Preconditions;
-use crate::registry::pod_strategy::pod_grace_period;
+use crate::registry::resources::core::pods::pod_grace_period;
 use crate::registry::strategy::Strategy;
 
 /// A strategy without graceful deletion (every built-in but pods).
@@ -35,27 +35,6 @@ fn kept(plan: DeletePlan) -> Value {
         DeletePlan::Keep(obj) => obj,
         other => panic!("expected the object kept, got {other:?}"),
     }
-}
-
-#[test]
-fn default_policies_follow_upstream_strategies() {
-    assert_eq!(
-        default_gc_policy("", "replicationcontrollers"),
-        GcPolicy::OrphanDependents
-    );
-    assert_eq!(
-        default_gc_policy("batch", "jobs"),
-        GcPolicy::OrphanDependents
-    );
-    assert_eq!(default_gc_policy("", "events"), GcPolicy::Unsupported);
-    assert_eq!(
-        default_gc_policy("apps", "deployments"),
-        GcPolicy::DeleteDependents
-    );
-    assert_eq!(
-        default_gc_policy("example.com", "widgets"),
-        GcPolicy::DeleteDependents
-    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{configmap, rv, Fixture, CONFIGMAPS, DEPLOYMENTS, LEASES, NAMESPACES};
 use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
-use crate::registry::store::NamespaceLookup;
+use crate::registry::store::{NamespaceLookup, StoreConfig};
 
 fn write() -> WriteOptions {
     WriteOptions::default()
@@ -388,8 +388,13 @@ async fn delete_preconditions_finalizers_and_dry_run() {
 async fn namespace_lifecycle_and_admission() {
     let fx = Fixture::new().await;
     let namespaces = Arc::new(fx.store(&NAMESPACES));
-    let configmaps = fx.store(&CONFIGMAPS);
-    configmaps.set_namespace_lookup(namespaces.clone() as Arc<dyn NamespaceLookup>);
+    let configmaps = fx.store_with(
+        &CONFIGMAPS,
+        StoreConfig {
+            namespaces: Some(namespaces.clone() as Arc<dyn NamespaceLookup>),
+            ..StoreConfig::default()
+        },
+    );
 
     let err = configmaps
         .create(Some("team"), configmap("a", json!({})), &write())

@@ -5,14 +5,13 @@ mod lists;
 mod watches;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use apiary_storage::Storage;
 use serde_json::{json, Value};
 
 use super::{Store, StoreConfig};
-use crate::registry::catalog::{ResourceInfo, SubresourceInfo};
-use crate::registry::strategy::strategy_for;
+use crate::catalog::{ResourceInfo, SubresourceInfo};
+use crate::registry::resources::strategy_for;
 
 const VERBS: &[&str] = &[
     "create",
@@ -89,20 +88,16 @@ pub(super) static NAMESPACES: ResourceInfo = ResourceInfo {
     storage_version: true,
 };
 
-/// A fresh RocksDB store and a way to build resource stores over it.
+/// A fresh storage and a way to build resource stores over it.
 pub(super) struct Fixture {
     pub storage: Arc<dyn Storage>,
-    _dir: tempfile::TempDir,
 }
 
 impl Fixture {
     pub async fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut opts = apiary_rocksdb::RocksDbOptions::new(dir.path().join("db"));
-        opts.sync = false;
-        opts.compaction_interval = Duration::ZERO;
-        let storage: Arc<dyn Storage> = apiary_rocksdb::open(opts).await.expect("open rocksdb");
-        Self { storage, _dir: dir }
+        Self {
+            storage: crate::registry::test_support::memory_storage(),
+        }
     }
 
     pub fn store(&self, info: &'static ResourceInfo) -> Store {

@@ -39,15 +39,17 @@ async fn create_object(
         .headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    params.write.field_manager =
-        crate::fieldmanager::manager_or_user_agent(&params.write.field_manager, user_agent);
+    params.write.field_manager = crate::registry::fieldmanager::manager_or_user_agent(
+        &params.write.field_manager,
+        user_agent,
+    );
     let pod_binding = scope.subresource.as_deref() == Some("binding");
     let expected = if pod_binding {
         ExpectedType {
             group: "",
             version: "v1",
             kind: "Binding",
-            codec: crate::registry::catalog::codec_for("", "v1", "Binding")
+            codec: crate::catalog::codec_for("", "v1", "Binding")
                 .ok_or_else(|| crate::api::status::ApiError::internal("no codec for Binding"))?,
         }
     } else {
@@ -60,7 +62,7 @@ async fn create_object(
             .await
             .map(|status| (status, warnings));
     }
-    let user = parts.extensions.get::<crate::filters::authn::UserInfo>();
+    let user = parts.extensions.get::<crate::request::user::UserInfo>();
     if let Some(answer) = crate::servers::core::reviews::review(
         scope.info,
         object.clone(),

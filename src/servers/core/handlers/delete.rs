@@ -18,24 +18,10 @@ use serde_json::{json, Value};
 
 use super::{content_type, fallback_output, respond_object, Scope};
 use crate::api::status::{ApiError, ApiResult};
-use crate::registry::catalog::ResourceInfo;
 use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
 use crate::servers::core::body;
 use crate::servers::core::negotiation;
 use crate::servers::core::query::{self, RawDeleteOptions};
-
-/// Resources whose upstream store sets `ReturnDeletedObject`: their delete answers the object
-/// rather than a Status.
-fn returns_deleted_object(info: &ResourceInfo) -> bool {
-    matches!(
-        (info.group, info.plural),
-        ("", "pods")
-            | ("", "services")
-            | ("", "namespaces")
-            | ("", "serviceaccounts")
-            | ("storage.k8s.io", "storageclasses")
-    )
-}
 
 /// Reads DeleteOptions from a non-empty body.
 fn options_from_body(scope: &Scope, parts: &Parts, bytes: &[u8]) -> ApiResult<RawDeleteOptions> {
@@ -131,7 +117,7 @@ pub async fn delete(scope: Scope, parts: Parts, request_body: Body) -> Response 
         Ok(done) => done,
         Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
-    if outcome.deleted && !returns_deleted_object(scope.info) {
+    if outcome.deleted && !scope.store.strategy().returns_deleted_object() {
         let metadata = outcome.object.get("metadata");
         let text = |key: &str| {
             metadata

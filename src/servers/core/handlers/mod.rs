@@ -19,16 +19,16 @@ use serde_json::Value;
 use super::negotiation::{self, Output};
 use super::query::{self, QueryParams};
 use crate::api::status::{ApiError, ApiResult};
-use crate::api::table::IncludeObject;
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::ResourceInfo;
 use crate::registry::store::Store;
+use crate::registry::table::IncludeObject;
 
 /// What a request addresses, parsed from its path.
 #[derive(Clone)]
 pub struct Scope {
     pub store: Arc<Store>,
     /// Every served store, for operations that write another resource (a Binding writes its pod).
-    pub stores: Arc<crate::servers::core::StoreRegistry>,
+    pub stores: Arc<crate::registry::stores::ResourceStores>,
     pub info: &'static ResourceInfo,
     /// The namespace of the path; `None` for cluster-scoped resources and all-namespace lists.
     pub namespace: Option<String>,
@@ -39,9 +39,9 @@ pub struct Scope {
     /// The decoded query string.
     pub query: QueryParams,
     /// The server's authorizers (access reviews, RBAC escalation checks); `None` allows all.
-    pub authorization: Option<Arc<crate::filters::authz::Authorization>>,
+    pub authorization: Option<Arc<crate::request::authorization::Authorization>>,
     /// The RBAC rule resolver of the escalation checks.
-    pub rbac: Option<Arc<crate::filters::authz::rbac::RbacAuthorizer>>,
+    pub rbac: Option<Arc<crate::rbac::RbacAuthorizer>>,
 }
 
 impl std::fmt::Debug for Scope {
@@ -68,19 +68,17 @@ impl Scope {
         object: &Value,
         old: Option<&Value>,
     ) -> ApiResult<()> {
-        use crate::filters::authz::rbac::escalation::{
-            check_rbac_write, is_rbac_resource, RbacWrite,
-        };
+        use crate::rbac::escalation::{check_rbac_write, is_rbac_resource, RbacWrite};
         let (Some(authorization), Some(rbac)) = (&self.authorization, &self.rbac) else {
             return Ok(());
         };
         if !is_rbac_resource(self.info) {
             return Ok(());
         }
-        let anonymous = crate::filters::authn::UserInfo::default();
+        let anonymous = crate::request::user::UserInfo::default();
         let user = parts
             .extensions
-            .get::<crate::filters::authn::UserInfo>()
+            .get::<crate::request::user::UserInfo>()
             .unwrap_or(&anonymous);
         let write = RbacWrite {
             user,

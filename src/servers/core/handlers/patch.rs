@@ -3,7 +3,7 @@
 //! * `Content-Type` picks the patch type: `application/json-patch+json` (RFC 6902),
 //!   `application/merge-patch+json` (RFC 7386), `application/strategic-merge-patch+json` (not for
 //!   custom resources) or server-side apply (`application/apply-patch+yaml`, a YAML or JSON
-//!   configuration merged by [`crate::fieldmanager::apply`]). Anything else is a 415 listing the
+//!   configuration merged by [`crate::registry::fieldmanager::apply`]). Anything else is a 415 listing the
 //!   accepted types in upstream's order.
 //! * Apply requires `fieldManager` and is the only patch that may say `force`; applying to a
 //!   missing object creates it (201), as upstream's patcher does.
@@ -22,13 +22,14 @@ use http::StatusCode;
 use serde_json::Value;
 
 use super::{check_name, content_type, fallback_output, respond_object, Scope};
+use crate::api::go_fmt::go_quote;
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
-use crate::registry::catalog::codec::{
+use crate::catalog::codec::{
     dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message,
 };
 use crate::servers::core::body;
 use crate::servers::core::negotiation;
-use crate::servers::core::query::{self, go_quote, FieldValidation, WriteKind};
+use crate::servers::core::query::{self, FieldValidation, WriteKind};
 
 /// `application/json-patch+json`.
 pub const JSON_PATCH: &str = "application/json-patch+json";
@@ -240,7 +241,7 @@ fn decode_apply(
 /// The strategic merge of `patch` into `current`, for the kind of `scope`.
 fn strategic_merge(scope: &Scope, current: &Value, patch: &Value) -> ApiResult<Value> {
     let info = scope.info;
-    crate::patch::strategic::apply(current, patch, info.group, info.version, info.kind)
+    crate::registry::patch::strategic::apply(current, patch, info.group, info.version, info.kind)
         .map_err(ApiError::from)
 }
 
@@ -281,13 +282,17 @@ impl Patcher<'_> {
                 manager,
                 force,
             } => {
-                let request = crate::fieldmanager::ApplyRequest {
+                let request = crate::registry::fieldmanager::ApplyRequest {
                     info: self.scope.info,
                     manager,
                     force: *force,
                     subresource: self.scope.subresource.as_deref(),
                 };
-                crate::fieldmanager::apply(&request, live.is_some().then_some(&current), config)?
+                crate::registry::fieldmanager::apply(
+                    &request,
+                    live.is_some().then_some(&current),
+                    config,
+                )?
             }
         };
         let rendered = || match &self.document {
@@ -335,7 +340,7 @@ impl Patcher<'_> {
 pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
     let patch_type = body::base_media_type(content_type(&parts).unwrap_or_default());
     // Custom resources have no patch strategies: upstream refuses strategic merge patches on them.
-    let accepted = if crate::registry::catalog::dynamic::lookup(scope.info).is_some() {
+    let accepted = if crate::catalog::dynamic::lookup(scope.info).is_some() {
         CUSTOM_RESOURCE_PATCH_TYPES
     } else {
         ACCEPTED_PATCH_TYPES
@@ -366,8 +371,10 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
                 .headers
                 .get(http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok());
-            params.write.field_manager =
-                crate::fieldmanager::manager_or_user_agent(&params.write.field_manager, user_agent);
+            params.write.field_manager = crate::registry::fieldmanager::manager_or_user_agent(
+                &params.write.field_manager,
+                user_agent,
+            );
             decode_patch(&patch_type, &bytes, params.field_validation)?
         };
         let is_apply = matches!(document, PatchDocument::Apply { .. });

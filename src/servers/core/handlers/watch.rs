@@ -24,10 +24,10 @@ use serde_json::{json, Value};
 
 use super::{accept, Scope};
 use crate::api::status::{ApiError, ApiResult};
-use crate::api::table::{self, IncludeObject};
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::ResourceInfo;
 use crate::registry::options::ListOptions;
 use crate::registry::store::{WatchEvent, WatchEventType};
+use crate::registry::table::{self, IncludeObject};
 use crate::servers::core::negotiation::{self, Output, Transform};
 use crate::servers::core::query;
 

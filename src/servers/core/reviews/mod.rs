@@ -12,9 +12,9 @@
 use serde_json::{json, Value};
 
 use crate::api::status::{ApiError, ApiResult};
-use crate::filters::authn::UserInfo;
-use crate::filters::authz::Authorization;
-use crate::registry::catalog::ResourceInfo;
+use crate::catalog::ResourceInfo;
+use crate::request::authorization::Authorization;
+use crate::request::user::UserInfo;
 
 mod access;
 
@@ -52,7 +52,7 @@ pub fn review(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::catalog;
+    use crate::catalog;
 
     #[test]
     fn self_subject_review_reports_the_caller() {

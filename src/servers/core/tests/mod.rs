@@ -5,10 +5,10 @@ mod crud;
 mod errors;
 mod formats;
 mod patches;
+mod rbac_writes;
 mod watches;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::Router;
@@ -18,10 +18,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use super::{router, CoreContext, StoreRegistry};
-use crate::registry::catalog::builtin;
-use crate::registry::store::{Store, StoreConfig};
-use crate::registry::strategy::strategy_for;
+use super::{router, CoreContext};
 
 /// The resources the tests serve.
 const SERVED: &[(&str, &str, &str)] = &[
@@ -31,10 +28,9 @@ const SERVED: &[(&str, &str, &str)] = &[
     ("apps", "v1", "deployments"),
 ];
 
-/// A core server over a fresh RocksDB directory.
+/// A core server over a fresh storage.
 pub(super) struct Api {
     router: Router,
-    _dir: tempfile::TempDir,
 }
 
 /// A response: status, headers, body bytes.
@@ -70,30 +66,10 @@ impl Answer {
 
 impl Api {
     pub async fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let options = apiary_rocksdb::RocksDbOptions {
-            sync: false,
-            compaction_interval: Duration::ZERO,
-            ..apiary_rocksdb::RocksDbOptions::new(dir.path().join("db"))
-        };
-        let storage: Arc<dyn apiary_storage::Storage> =
-            apiary_rocksdb::open(options).await.expect("open rocksdb");
-        let mut stores = StoreRegistry::new();
-        for (group, version, plural) in SERVED {
-            let info = builtin()
-                .lookup(group, version, plural)
-                .expect("built-in resource");
-            let store = Store::new(
-                info,
-                storage.clone(),
-                strategy_for(info),
-                StoreConfig::default(),
-            );
-            stores.insert(Arc::new(store));
-        }
+        let storage = crate::registry::test_support::memory_storage();
+        let stores = crate::registry::test_support::builtin_stores(&storage, SERVED);
         let api = Self {
             router: router(CoreContext::new(Arc::new(stores))),
-            _dir: dir,
         };
         let ns = api
             .post(

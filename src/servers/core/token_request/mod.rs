@@ -21,10 +21,10 @@ use super::negotiation;
 use super::query::{self, WriteKind};
 use super::CoreContext;
 use crate::api::status::{ApiError, ApiResult, GroupResource};
+use crate::catalog::codec_for;
 use crate::filters::authn::service_account::{
     now_seconds, uid_of, BoundObjects, ObjectRef, TokenIssuer,
 };
-use crate::registry::catalog::codec_for;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
 const GROUP: &str = "authentication.k8s.io";
@@ -272,7 +272,7 @@ async fn bind(
             if runs_as != sa_name {
                 return Err(ApiError::bad_request(format!(
                     "cannot bind token for serviceaccount {} to pod running with different serviceaccount name.",
-                    query::go_quote(sa_name)
+                    crate::api::go_fmt::go_quote(sa_name)
                 )));
             }
             let uid = uid_of(&pod);

@@ -8,16 +8,16 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::filters::authn::test_support::{authentication, rocksdb_stores, signing_key, ISSUER};
+use crate::filters::authn::test_support::{authentication, signing_key, ISSUER};
 use crate::filters::authn::Authentication;
 use crate::registry::options::WriteOptions;
-use crate::servers::core::{router, CoreContext, StoreRegistry};
+use crate::registry::stores::ResourceStores;
+use crate::servers::core::{router, CoreContext};
 
 struct Api {
     router: axum::Router,
-    stores: Arc<StoreRegistry>,
+    stores: Arc<ResourceStores>,
     authentication: Arc<Authentication>,
-    _dir: tempfile::TempDir,
 }
 
 struct Answer {
@@ -28,17 +28,15 @@ struct Answer {
 
 impl Api {
     async fn new(max_expiration_seconds: i64, with_authentication: bool) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let stores = rocksdb_stores(
-            dir.path(),
+        let stores = Arc::new(crate::registry::test_support::builtin_stores(
+            &crate::registry::test_support::memory_storage(),
             &[
                 ("", "v1", "serviceaccounts"),
                 ("", "v1", "pods"),
                 ("", "v1", "secrets"),
                 ("authentication.k8s.io", "v1", "tokenreviews"),
             ],
-        )
-        .await;
+        ));
         let authentication = Arc::new(authentication(signing_key(), None, max_expiration_seconds));
         authentication.set_object_getter(stores.clone());
         let mut ctx = CoreContext::new(stores.clone());
@@ -49,7 +47,6 @@ impl Api {
             router: router(ctx),
             stores,
             authentication,
-            _dir: dir,
         };
         api.create(
             "serviceaccounts",

@@ -16,9 +16,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::api::go_fmt::go_quote;
 use crate::api::status::{ApiError, ApiResult, StatusCause};
-use crate::filters::authn::UserInfo;
-use crate::filters::authz::{AlwaysAllow, Attributes, Authorization, Decision};
+use crate::request::authorization::{AlwaysAllow, Attributes, Authorization, Decision};
+use crate::request::user::UserInfo;
 
 const GROUP: &str = "authorization.k8s.io";
 
@@ -60,16 +61,12 @@ fn invalid(field: &str, rendered_value: &str, detail: &str) -> StatusCause {
     }
 }
 
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
-}
-
 /// Go's `%#v` of the internal `NonResourceAttributes`.
 fn render_non_resource(attrs: &NonResourceAttributes) -> String {
     format!(
         "authorization.NonResourceAttributes{{Path:{}, Verb:{}}}",
-        quote(&attrs.path),
-        quote(&attrs.verb)
+        go_quote(&attrs.path),
+        go_quote(&attrs.verb)
     )
 }
 
@@ -296,7 +293,7 @@ fn local_subject_access(
         if resource.namespace != namespace {
             causes.push(invalid(
                 "spec.resourceAttributes.namespace",
-                &quote(&resource.namespace),
+                &go_quote(&resource.namespace),
                 "must match metadata.namespace",
             ));
         }

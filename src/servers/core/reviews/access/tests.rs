@@ -1,5 +1,5 @@
 use super::*;
-use crate::filters::authz::{
+use crate::request::authorization::{
     AlwaysDeny, Authorized, Authorizer, NonResourceRule, ResourceRule, RulesInfo,
 };
 

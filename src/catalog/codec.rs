@@ -1,0 +1,308 @@
+//! Typed round trips of JSON objects, and the strict-decoding reports built on them.
+//!
+//! kube-apiserver decodes every body into the Go struct of its kind: fields the struct does not know
+//! are dropped, fields of the wrong type fail the request. [`Codec`] does the same through the
+//! k8s-openapi (v1_33) type of the kind. With `fieldValidation=Strict` upstream rejects unknown and
+//! duplicate fields (`strict decoding error: unknown field "spec.foo", duplicate field "x"`); with
+//! `Warn` it returns them as warnings. [`dropped_fields`], [`duplicate_fields`] and
+//! [`unknown_field_message`]/[`duplicate_field_message`] give exactly those paths and messages.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The function behind a [`Codec`].
+pub type CodecFn = fn(Value) -> Result<Value, serde_json::Error>;
+
+/// Round-trips an object through a typed k8s-openapi struct, or through a run-time
+/// [`ObjectCodec`] (a custom resource's structural schema).
+///
+/// Contract of [`Codec::round_trip`]:
+/// - MUST fill a missing, null or empty `apiVersion`/`kind` with the type's own (as upstream's
+///   decoder defaults them from the endpoint), and MUST fail when they name another type (callers
+///   that want upstream's mismatch messages check before calling).
+/// - MUST drop fields the type does not know, at any depth, and fail on wrongly-typed values
+///   (a string for an integer, invalid base64 for bytes, a bad timestamp, ...).
+/// - MUST keep free-form maps (labels, annotations, data) and embedded raw JSON as they are.
+#[derive(Clone)]
+pub struct Codec(CodecImpl);
+
+#[derive(Clone)]
+enum CodecImpl {
+    Typed(CodecFn),
+    Object(Arc<dyn ObjectCodec>),
+}
+
+/// A codec built at run time: custom resources decode through their CRD version's schema
+/// (upstream prunes unknown fields and applies defaults while decoding). Implementations follow
+/// [`Codec`]'s contract for what their schema knows.
+pub trait ObjectCodec: Send + Sync + 'static {
+    /// Decodes `object` as the type knows it: unknown fields dropped, defaults applied.
+    fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error>;
+}
+
+impl Codec {
+    /// The codec of k8s-openapi type `T`.
+    pub const fn of<T>() -> Self
+    where
+        T: k8s_openapi::Resource + DeserializeOwned + Serialize,
+    {
+        Codec(CodecImpl::Typed(round_trip::<T>))
+    }
+
+    /// A codec that returns its input unchanged (for kinds without a typed struct).
+    pub const fn identity() -> Self {
+        Codec(CodecImpl::Typed(identity))
+    }
+
+    /// A codec backed by a run-time [`ObjectCodec`].
+    pub fn object(codec: Arc<dyn ObjectCodec>) -> Self {
+        Codec(CodecImpl::Object(codec))
+    }
+
+    /// Decodes `object` into the typed struct and encodes it back.
+    pub fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error> {
+        match &self.0 {
+            CodecImpl::Typed(f) => f(object),
+            CodecImpl::Object(codec) => codec.round_trip(object),
+        }
+    }
+}
+
+impl PartialEq for Codec {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (CodecImpl::Typed(a), CodecImpl::Typed(b)) => std::ptr::fn_addr_eq(*a, *b),
+            (CodecImpl::Object(a), CodecImpl::Object(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Codec {}
+
+impl fmt::Debug for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Codec")
+    }
+}
+
+fn identity(object: Value) -> Result<Value, serde_json::Error> {
+    Ok(object)
+}
+
+/// Fills a missing, null or empty `apiVersion`/`kind` of an object with the given ones (the
+/// first rule of [`Codec`]'s contract).
+pub fn fill_type_meta(map: &mut serde_json::Map<String, Value>, api_version: &str, kind: &str) {
+    for (key, default) in [("apiVersion", api_version), ("kind", kind)] {
+        let missing = match map.get(key) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(_) => false,
+        };
+        if missing {
+            map.insert(key.to_string(), Value::String(default.to_string()));
+        }
+    }
+}
+
+fn round_trip<T>(mut object: Value) -> Result<Value, serde_json::Error>
+where
+    T: k8s_openapi::Resource + DeserializeOwned + Serialize,
+{
+    if let Value::Object(map) = &mut object {
+        fill_type_meta(map, T::API_VERSION, T::KIND);
+    }
+    let typed: T = serde_json::from_value(object)?;
+    let decoded = serde_json::to_value(&typed)?;
+    check_quantities(T::KIND, &decoded)?;
+    Ok(decoded)
+}
+
+/// Upstream decodes resource quantities into `resource.Quantity`, which refuses text that is not
+/// a quantity (`quantities must match the regular expression ...`); k8s-openapi keeps them as
+/// strings, so the quantities of the kinds users write them in are parsed here.
+fn check_quantities(kind: &str, object: &Value) -> Result<(), serde_json::Error> {
+    use crate::api::quantity::{first_pod_spec_error, parse, quantity_text};
+    let pod_spec = match kind {
+        "Pod" => object.get("spec"),
+        "PodTemplate" => object.pointer("/template/spec"),
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "ReplicationController" => object.pointer("/spec/template/spec"),
+        "CronJob" => object.pointer("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    };
+    let error = match kind {
+        "PersistentVolumeClaim" => ["requests", "limits"]
+            .iter()
+            .filter_map(|k| object.pointer(&format!("/spec/resources/{k}")))
+            .filter_map(Value::as_object)
+            .flat_map(|m| m.values())
+            .filter_map(quantity_text)
+            .find_map(|text| parse(&text).err()),
+        "ResourceQuota" => object
+            .pointer("/spec/hard")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(quantity_text)
+            .find_map(|text| parse(&text).err()),
+        _ => pod_spec.and_then(first_pod_spec_error),
+    };
+    match error {
+        Some(message) => Err(serde::de::Error::custom(message)),
+        None => Ok(()),
+    }
+}
+
+/// The paths of fields present in `before` but gone from `after` (its round trip), in upstream's
+/// notation: `spec.foo`, `spec.containers[0].bar`, `metadata.baz`.
+///
+/// Fields whose value was `null` are not reported: a null known field also vanishes in a round trip.
+pub fn dropped_fields(before: &Value, after: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut path = String::new();
+    walk_dropped(before, after, &mut path, &mut out);
+    out
+}
+
+fn walk_dropped(before: &Value, after: &Value, path: &mut String, out: &mut Vec<String>) {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            for (key, value) in b {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                match a.get(key) {
+                    Some(kept) => walk_dropped(value, kept, path, out),
+                    None if !value.is_null() => out.push(path.clone()),
+                    None => {}
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Array(b), Value::Array(a)) => {
+            for (i, (value, kept)) in b.iter().zip(a).enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk_dropped(value, kept, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Upstream's text for one unknown field: `unknown field "spec.foo"`.
+pub fn unknown_field_message(path: &str) -> String {
+    format!("unknown field \"{path}\"")
+}
+
+/// Upstream's text for one duplicate field: `duplicate field "metadata.name"`.
+pub fn duplicate_field_message(path: &str) -> String {
+    format!("duplicate field \"{path}\"")
+}
+
+/// The paths of keys that appear more than once in the same JSON object of `body`, in document
+/// order (`metadata.name`, `spec.containers[0].image`). A body that is not valid JSON gives an error.
+pub fn duplicate_fields(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    DuplicateScan {
+        path: String::new(),
+        out: &mut out,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(out)
+}
+
+/// Walks any JSON value, recording duplicate keys under `path`.
+struct DuplicateScan<'a> {
+    path: String,
+    out: &'a mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for DuplicateScan<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl DuplicateScan<'_> {
+    fn child(&mut self, segment: &str, is_index: bool) -> DuplicateScan<'_> {
+        let path = if is_index {
+            format!("{}{segment}", self.path)
+        } else if self.path.is_empty() {
+            segment.to_string()
+        } else {
+            format!("{}.{segment}", self.path)
+        };
+        DuplicateScan {
+            path,
+            out: self.out,
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for DuplicateScan<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            let segment = format!("[{index}]");
+            if seq.next_element_seed(self.child(&segment, true))?.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let child = self.child(&key, false);
+            if !seen.insert(key) {
+                child.out.push(child.path.clone());
+            }
+            map.next_value_seed(child)?;
+        }
+        Ok(())
+    }
+}

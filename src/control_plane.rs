@@ -1,0 +1,333 @@
+//! The composition root of the API: builds the stores of the built-in resources, the servers
+//! (aggregator -> core -> apiextensions -> not found) and the in-process controllers, and starts
+//! them in kube-apiserver's order. Every module below gets what it needs from here as arguments;
+//! none builds what it does not own.
+//!
+//! [`build`] runs, in order:
+//! 1. the stores, each with its strategy and the collaborators fixed when it is built
+//!    ([`builtin_stores`]);
+//! 2. upstream's post-start hooks that finish before the server reports ready: the system
+//!    namespaces and PriorityClasses, the namespaces' defaults, the bootstrap controller's first
+//!    pass, the bootstrap RBAC policy and its aggregation, and access control following RBAC;
+//! 3. the servers, the CRDs stored so far served before returning;
+//! 4. the controllers that run in the background, started from one list.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use axum::Router;
+use futures::future::BoxFuture;
+use futures::FutureExt as _;
+use tracing::Instrument as _;
+
+use crate::access::AccessControl;
+use crate::admission::pod::PodAdmission;
+use crate::apiextensions::crd_store::{self, CrdStrategy};
+use crate::catalog::{self, Catalog, ResourceInfo};
+use crate::config::Config;
+use crate::controllers::crd::CrdController;
+use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector};
+use crate::controllers::namespace::{namespaced_stores, NamespaceController};
+use crate::controllers::{
+    bootstrap, clusterrole_aggregation, rbac_bootstrap, service_accounts, system_namespaces,
+    system_priority_classes,
+};
+use crate::filters::metrics::Metrics;
+use crate::openapi::OpenApiService;
+use crate::registry::resources::core::services::ip_allocator::IpRange;
+use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
+use crate::registry::resources::strategy_for;
+use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
+use crate::registry::stores::ResourceStores;
+use crate::servers::aggregator::{self, Aggregator};
+use crate::servers::apiextensions::ApiExtensionsServer;
+use crate::servers::discovery::DiscoveryRegistry;
+use crate::servers::{self, CoreServer};
+
+/// What the control plane is built from.
+#[derive(Clone)]
+pub struct ControlPlaneContext {
+    pub storage: Arc<dyn apiary_storage::Storage>,
+    pub config: Arc<Config>,
+    /// Set once every API is served; `/readyz` fails until then.
+    pub ready: Arc<AtomicBool>,
+    /// Authentication, authorization and audit, shared with the filter chain.
+    pub access: AccessControl,
+    /// The request metrics `/metrics` serves.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Builds the stores, runs the post-start hooks, builds the server chain and starts the
+/// controllers. Returns the aggregator, the first server of the chain.
+pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
+    let catalog = catalog::builtin();
+    let BuiltinStores {
+        stores,
+        service_allocator,
+        service_range,
+    } = builtin_stores(&ctx, catalog)?;
+    let stores = Arc::new(stores);
+    let namespaces = required(&stores, "", "namespaces")?;
+    let clusterroles = required(&stores, "rbac.authorization.k8s.io", "clusterroles")?;
+
+    // Post-start hooks, in upstream's order.
+    system_namespaces::ensure(&namespaces)
+        .await
+        .map_err(|err| anyhow!("creating the system namespaces: {err}"))?;
+    if let Some(priority_classes) = stores.get("scheduling.k8s.io", "v1", "priorityclasses") {
+        system_priority_classes::ensure(priority_classes)
+            .await
+            .map_err(|err| anyhow!("creating the system priority classes: {err}"))?;
+    }
+    let namespace_defaults = namespace_defaults(&ctx, &stores, &namespaces).await?;
+    namespace_defaults
+        .ensure_all()
+        .await
+        .map_err(|err| anyhow!("creating the namespaces' default ServiceAccounts: {err}"))?;
+    let bootstrap =
+        bootstrap::start(&ctx.config, &stores, service_allocator, service_range).await?;
+    rbac_bootstrap::ensure(&stores)
+        .await
+        .map_err(|err| anyhow!("creating the bootstrap RBAC policy: {err:#}"))?;
+    clusterrole_aggregation::aggregate_once(&clusterroles)
+        .await
+        .map_err(|err| anyhow!("aggregating the bootstrap ClusterRoles: {err}"))?;
+    ctx.access.attach(&stores).await?;
+
+    // The servers. One discovery registry: core serves it; the aggregator (APIServices) and the
+    // CRD controller register their group/versions in it.
+    let discovery = Arc::new(DiscoveryRegistry::new(
+        catalog,
+        Some(ctx.config.server.listen.to_string()),
+    ));
+    let aggregator = Aggregator::new(
+        ctx.storage.clone(),
+        &stores,
+        discovery.clone(),
+        &ctx.config.server.data_dir,
+    )?;
+    aggregator.start(catalog).await?;
+    let openapi = builtin_openapi(catalog);
+    let crds = Arc::new(Store::new(
+        &crd_store::CRD_RESOURCE,
+        ctx.storage.clone(),
+        Arc::new(CrdStrategy),
+        StoreConfig::default(),
+    ));
+    let mut crd_stores = ResourceStores::new();
+    crd_stores.insert(crds.clone());
+    let extensions = ApiExtensionsServer::new(crd_stores, servers::not_found());
+    let crd_controller = CrdController::new(
+        crds,
+        namespaces.clone(),
+        ctx.storage.clone(),
+        discovery.clone(),
+        extensions.clone(),
+        aggregator.clone(),
+        openapi.clone(),
+    );
+    crd_controller
+        .reconcile()
+        .await
+        .map_err(|err| anyhow!("serving the stored CRDs: {err}"))?;
+    let core = servers::core_server(
+        CoreServer {
+            ready: ctx.ready.clone(),
+            storage: ctx.storage.clone(),
+            metrics: ctx.metrics.clone(),
+            discovery,
+            openapi,
+            authorization: ctx.access.authorization.clone(),
+            rbac: ctx.access.rbac.clone(),
+            authentication: ctx.access.authentication.clone(),
+        },
+        stores.clone(),
+        servers::apiextensions_server(extensions.clone()),
+    );
+    let router = aggregator.router(core);
+
+    // The controllers that run in the background.
+    let (crs_of_namespaces, crs_to_collect) = (extensions.clone(), extensions);
+    let namespace_contents = namespaced_stores(
+        stores
+            .resources()
+            .filter_map(|info| stores.get(info.group, info.version, info.plural)),
+    );
+    let controllers: [(&str, BoxFuture<'static, ()>); 7] = [
+        (
+            "system-namespaces",
+            system_namespaces::run(namespaces.clone()).boxed(),
+        ),
+        (
+            "namespace-defaults",
+            service_accounts::run(namespace_defaults).boxed(),
+        ),
+        ("bootstrap", bootstrap.run().boxed()),
+        (
+            "clusterrole-aggregation",
+            clusterrole_aggregation::run(clusterroles).boxed(),
+        ),
+        ("crd", crd_controller.run().boxed()),
+        (
+            "namespace",
+            NamespaceController::new(namespaces, namespace_contents)
+                .with_dynamic_contents(Arc::new(move || crs_of_namespaces.namespaced_stores()))
+                .run()
+                .boxed(),
+        ),
+        (
+            "garbage-collector",
+            GarbageCollector::new(collectable_stores(&stores))
+                .with_dynamic_stores(Arc::new(move || {
+                    collectable_stores(&crs_to_collect.serving().rest.stores)
+                }))
+                .run()
+                .boxed(),
+        ),
+    ];
+    for (name, controller) in controllers {
+        tokio::spawn(controller.instrument(tracing::info_span!("controller", name)));
+    }
+    Ok(router)
+}
+
+/// The built-in stores, with what the bootstrap controller shares with the services store.
+struct BuiltinStores {
+    stores: ResourceStores,
+    service_allocator: Arc<ServiceAllocator>,
+    service_range: IpRange,
+}
+
+/// One store per built-in resource, with its strategy. Namespaced stores check creates against
+/// the namespaces store; the services store allocates ClusterIPs and NodePorts through the
+/// IPAddresses store and storage; the pods store runs pod admission over the ServiceAccounts and
+/// PriorityClasses stores. Each is built after the stores it reads.
+fn builtin_stores(
+    ctx: &ControlPlaneContext,
+    catalog: &'static Catalog,
+) -> anyhow::Result<BuiltinStores> {
+    let build = |info: &'static ResourceInfo, config: StoreConfig| {
+        Arc::new(Store::new(
+            info,
+            ctx.storage.clone(),
+            strategy_for(info),
+            config,
+        ))
+    };
+    let find = |group: &str, plural: &str| {
+        catalog
+            .iter()
+            .find(|info| info.group == group && info.plural == plural)
+            .ok_or_else(|| anyhow!("the catalogue has no {plural} resource"))
+    };
+    let (namespaces_info, services_info, pods_info) = (
+        find("", "namespaces")?,
+        find("", "services")?,
+        find("", "pods")?,
+    );
+    let namespaces = build(namespaces_info, StoreConfig::default());
+    let in_namespaces = |info: &ResourceInfo| StoreConfig {
+        namespaces: info
+            .namespaced
+            .then(|| namespaces.clone() as Arc<dyn NamespaceLookup>),
+        ..StoreConfig::default()
+    };
+    let mut stores = ResourceStores::new();
+    stores.insert(namespaces.clone());
+    let built_later = [namespaces_info, services_info, pods_info];
+    for info in catalog.iter() {
+        if !built_later.iter().any(|later| std::ptr::eq(*later, info)) {
+            stores.insert(build(info, in_namespaces(info)));
+        }
+    }
+
+    let config = &ctx.config.server;
+    let service_range = IpRange::parse(&config.service_cidr)
+        .map_err(|why| anyhow!("server.service_cidr: {why}"))?;
+    let (first_port, port_count) = crate::config::parse_port_range(&config.service_node_port_range)
+        .map_err(|why| anyhow!("server.service_node_port_range: {why}"))?;
+    let service_allocator = Arc::new(ServiceAllocator::new(
+        service_range.clone(),
+        required(&stores, "networking.k8s.io", "ipaddresses")?,
+        ctx.storage.clone(),
+        first_port,
+        port_count,
+    ));
+    stores.insert(build(
+        services_info,
+        StoreConfig {
+            write_hook: Some(Arc::new(ServiceAllocationHook(service_allocator.clone()))),
+            ..in_namespaces(services_info)
+        },
+    ));
+
+    let pod_admission = PodAdmission::new(
+        required(&stores, "", "serviceaccounts")?,
+        stores
+            .get("scheduling.k8s.io", "v1", "priorityclasses")
+            .cloned(),
+    );
+    stores.insert(build(
+        pods_info,
+        StoreConfig {
+            admission: Some(Arc::new(pod_admission)),
+            ..in_namespaces(pods_info)
+        },
+    ));
+    Ok(BuiltinStores {
+        stores,
+        service_allocator,
+        service_range,
+    })
+}
+
+/// The store of the `v1` resource `group`/`plural`, which the control plane cannot do without.
+fn required(stores: &ResourceStores, group: &str, plural: &str) -> anyhow::Result<Arc<Store>> {
+    stores
+        .get(group, "v1", plural)
+        .cloned()
+        .ok_or_else(|| anyhow!("the catalogue has no {plural} resource"))
+}
+
+/// The built-in OpenAPI documents, plus the groups of the aggregator and the apiextensions server
+/// (whose types the built-in definitions describe); CRD versions are added at run time.
+fn builtin_openapi(catalog: &'static Catalog) -> Arc<OpenApiService> {
+    let openapi = Arc::new(OpenApiService::builtin(catalog));
+    openapi.upsert_group_version(
+        catalog::APIREGISTRATION_GROUP,
+        "v1",
+        &[&aggregator::API_SERVICES],
+        Default::default(),
+    );
+    openapi.upsert_group_version(
+        crd_store::GROUP,
+        "v1",
+        &[&crd_store::CRD_RESOURCE],
+        Default::default(),
+    );
+    openapi
+}
+
+/// The controller giving every namespace its `default` ServiceAccount and `kube-root-ca.crt`
+/// ConfigMap (with the cluster CA when there is one).
+async fn namespace_defaults(
+    ctx: &ControlPlaneContext,
+    stores: &ResourceStores,
+    namespaces: &Arc<Store>,
+) -> anyhow::Result<service_accounts::NamespaceDefaults> {
+    let ca_path = ctx.config.server.data_dir.join(crate::pki::CA_CERT_FILE);
+    let ca_cert_pem = match tokio::fs::read_to_string(&ca_path).await {
+        Ok(pem) => Some(Arc::from(pem)),
+        Err(err) => {
+            tracing::warn!(path = %ca_path.display(), error = %err, "no cluster CA to publish");
+            None
+        }
+    };
+    Ok(service_accounts::NamespaceDefaults {
+        namespaces: namespaces.clone(),
+        service_accounts: required(stores, "", "serviceaccounts")?,
+        config_maps: required(stores, "", "configmaps")?,
+        ca_cert_pem,
+    })
+}

@@ -1,0 +1,513 @@
+//! The CRD controller: keeps what the apiextensions server serves in step with the stored CRDs.
+//!
+//! It does, level-triggered over the whole list of CRDs after every burst of CRD events, what
+//! upstream spreads over several controllers:
+//! * naming and establishing ([`crate::apiextensions::names`]): `status.acceptedNames`, `NamesAccepted`,
+//!   `Established`;
+//! * serving: a [`Store`] per served version of every established CRD, registered with the
+//!   dynamic catalogue (codec, storage version), the REST layer and discovery;
+//! * finalizing (upstream's `crdFinalizer`): a CRD being deleted gets `Terminating`
+//!   `InstanceDeletionInProgress`, its custom resources are deleted, then the cleanup finalizer is
+//!   removed and the CRD leaves storage, and with it its paths.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::api::discovery::{APIResource, FRESHNESS_CURRENT};
+use crate::api::status::ApiResult;
+use crate::apiextensions::conditions::{has_condition, set_condition, Condition};
+use crate::apiextensions::conversion_webhook::WebhookConverter;
+use crate::apiextensions::crd_store::{CLEANUP_FINALIZER, CRD_RESOURCE, GROUP};
+use crate::apiextensions::custom_resource::{
+    served_versions, CustomResourceStrategy, SchemaCodec, ServedVersion,
+};
+use crate::catalog::dynamic::{self, DynamicResource};
+use crate::catalog::{api_service_priority, Codec, ResourceInfo};
+use crate::controllers::watch_loop;
+use crate::openapi::OpenApiService;
+use crate::registry::conversion::ConverterHandle;
+use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
+use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
+use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
+use crate::registry::stores::ResourceStores;
+use crate::servers::aggregator::autoregister::{self, Automanaged, CRD_PRIORITY};
+use crate::servers::aggregator::Aggregator;
+use crate::servers::apiextensions::ApiExtensionsServer;
+use crate::servers::discovery::{DiscoveryRegistry, DiscoverySource, GroupVersionDocument};
+
+/// Pause before retrying a failed pass or listing again after a failed watch.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Per group/version: its resources and the OpenAPI definitions of their kinds.
+type GroupVersionSchemas =
+    BTreeMap<(String, String), (Vec<&'static ResourceInfo>, BTreeMap<String, Value>)>;
+
+/// One served custom resource version and the store serving it.
+struct ServedStore {
+    version: ServedVersion,
+    store: Arc<Store>,
+}
+
+/// What the controller needs.
+pub struct CrdController {
+    crds: Arc<Store>,
+    namespaces: Arc<Store>,
+    storage: Arc<dyn apiary_storage::Storage>,
+    discovery: Arc<DiscoveryRegistry>,
+    server: Arc<ApiExtensionsServer>,
+    /// `(group, version, plural)` -> the store currently serving it.
+    served: tokio::sync::Mutex<HashMap<(String, String, String), ServedStore>>,
+    /// Keeps a local APIService per served group/version (upstream's `crdregistration`).
+    aggregator: Arc<Aggregator>,
+    /// The group/versions whose local APIService exists.
+    registered: tokio::sync::Mutex<HashSet<(String, String)>>,
+    /// Where the served versions' schemas are published (`/openapi/v2`, `/openapi/v3`).
+    openapi: Arc<OpenApiService>,
+    /// The definitions published per group/version, to publish only changes.
+    published: tokio::sync::Mutex<BTreeMap<(String, String), BTreeMap<String, Value>>>,
+}
+
+impl CrdController {
+    pub fn new(
+        crds: Arc<Store>,
+        namespaces: Arc<Store>,
+        storage: Arc<dyn apiary_storage::Storage>,
+        discovery: Arc<DiscoveryRegistry>,
+        server: Arc<ApiExtensionsServer>,
+        aggregator: Arc<Aggregator>,
+        openapi: Arc<OpenApiService>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            crds,
+            namespaces,
+            storage,
+            discovery,
+            server,
+            served: tokio::sync::Mutex::new(HashMap::new()),
+            aggregator,
+            registered: tokio::sync::Mutex::new(HashSet::new()),
+            openapi,
+            published: tokio::sync::Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// One pass over every CRD. Returns whether work is left (a CRD waits for its custom
+    /// resources to go), so the caller passes again shortly.
+    pub async fn reconcile(&self) -> ApiResult<bool> {
+        let mut crds = self.crds.list(None, &ListOptions::default()).await?.items;
+        crds.sort_by(|a, b| {
+            meta_str(a, "creationTimestamp")
+                .cmp(meta_str(b, "creationTimestamp"))
+                .then_with(|| meta_str(a, "name").cmp(meta_str(b, "name")))
+        });
+        for i in 0..crds.len() {
+            if let Some(updated) = self.accept_names(&crds, i).await? {
+                crds[i] = updated;
+            }
+        }
+        self.serve(&crds).await;
+        let mut pending = false;
+        for crd in crds.iter().filter(|crd| is_being_deleted(crd)) {
+            pending |= !self.finalize(crd).await?;
+        }
+        Ok(pending)
+    }
+
+    /// Naming and establishing of `crds[i]`; the updated CRD when its status changed.
+    async fn accept_names(&self, crds: &[Value], i: usize) -> ApiResult<Option<Value>> {
+        let crd = &crds[i];
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let others: Vec<&Value> = crds
+            .iter()
+            .enumerate()
+            .filter(|(j, other)| {
+                *j != i && other.pointer("/spec/group").and_then(Value::as_str) == Some(group)
+            })
+            .filter_map(|(_, other)| other.pointer("/status/acceptedNames"))
+            .collect();
+        let decision = crate::apiextensions::names::decide(crd, &others);
+        let unchanged = crd.pointer("/status/acceptedNames") == Some(&decision.accepted_names)
+            && has_condition(crd, &decision.names_accepted)
+            && has_condition(crd, &decision.established);
+        if unchanged {
+            return Ok(None);
+        }
+        let name = meta_str(crd, "name").to_string();
+        let resource_version = meta_str(crd, "resourceVersion").to_string();
+        let status_write = WriteOptions {
+            subresource: Some("status".into()),
+            ..Default::default()
+        };
+        let result = self
+            .crds
+            .guaranteed_update(None, &name, &status_write, |current| {
+                let mut next = current.clone();
+                next["status"]["acceptedNames"] = decision.accepted_names.clone();
+                set_condition(&mut next, decision.names_accepted.clone());
+                set_condition(&mut next, decision.established.clone());
+                Ok(next)
+            })
+            .await;
+        match result {
+            Ok(updated) => Ok(Some(updated)),
+            // Deleted meanwhile: the next pass sees it gone.
+            Err(err) if err.code() == http::StatusCode::NOT_FOUND => Ok(None),
+            Err(err) => {
+                tracing::warn!(crd = %name, %resource_version, error = %err, "CRD naming: status update failed");
+                Err(err)
+            }
+        }
+    }
+
+    /// Serves exactly the versions of established CRDs, reusing unchanged stores.
+    async fn serve(&self, crds: &[Value]) {
+        let mut wanted: Vec<ServedVersion> = Vec::new();
+        let mut terminating = HashSet::new();
+        for crd in crds {
+            if !crate::apiextensions::conditions::is_true(crd, "Established") {
+                continue;
+            }
+            match served_versions(crd) {
+                Ok(versions) => {
+                    if is_being_deleted(crd) {
+                        if let Some(first) = versions.first() {
+                            terminating.insert((
+                                first.info.group.to_string(),
+                                first.info.plural.to_string(),
+                            ));
+                        }
+                    }
+                    wanted.extend(versions);
+                }
+                Err(why) => tracing::warn!(
+                    crd = %meta_str(crd, "name"),
+                    %why,
+                    "CRD not served: schema is not structural"
+                ),
+            }
+        }
+        let mut served = self.served.lock().await;
+        let mut next: HashMap<(String, String, String), ServedStore> = HashMap::new();
+        for version in wanted {
+            let info = version.info;
+            let key = (
+                info.group.to_string(),
+                info.version.to_string(),
+                info.plural.to_string(),
+            );
+            let reusable = served.remove(&key).filter(|old| {
+                std::ptr::eq(old.version.info, info)
+                    && old.version.storage_version == version.storage_version
+                    && old.version.definition == version.definition
+                    && old.version.conversion_webhook == version.conversion_webhook
+            });
+            let entry = match reusable {
+                Some(old) => old,
+                None => {
+                    let store = self.store_for(&version);
+                    ServedStore { version, store }
+                }
+            };
+            next.insert(key, entry);
+        }
+        for (group, version, plural) in served.keys() {
+            if !next.contains_key(&(group.clone(), version.clone(), plural.clone())) {
+                dynamic::unregister(group, version, plural);
+                crate::registry::table::unregister(group, version, plural);
+            }
+        }
+        *served = next;
+        let mut stores = ResourceStores::new();
+        stores.insert(self.crds.clone());
+        let mut scale = HashMap::new();
+        let mut documents: BTreeMap<(String, String), Vec<APIResource>> = BTreeMap::new();
+        for (key, entry) in served.iter() {
+            stores.insert(entry.store.clone());
+            if let Some(paths) = &entry.version.scale {
+                scale.insert(key.clone(), paths.clone());
+            }
+            documents
+                .entry((key.0.clone(), key.1.clone()))
+                .or_default()
+                .extend(crate::servers::discovery::resource_entries(
+                    entry.version.info,
+                ));
+        }
+        let mut crd_resources = crate::servers::discovery::resource_entries(&CRD_RESOURCE);
+        crd_resources.sort_by(|a, b| a.name.cmp(&b.name));
+        let crd_document = GroupVersionDocument {
+            group: GROUP.to_string(),
+            version: "v1".to_string(),
+            priority: api_service_priority(GROUP, "v1").unwrap_or(CRD_PRIORITY),
+            resources: crd_resources,
+            freshness: FRESHNESS_CURRENT.into(),
+        };
+        let documents = std::iter::once(crd_document)
+            .chain(
+                documents
+                    .into_iter()
+                    .map(|((group, version), mut resources)| {
+                        resources.sort_by(|a, b| a.name.cmp(&b.name));
+                        GroupVersionDocument {
+                            group,
+                            version,
+                            priority: CRD_PRIORITY,
+                            resources,
+                            freshness: FRESHNESS_CURRENT.into(),
+                        }
+                    }),
+            )
+            .collect();
+        let group_versions: HashSet<(String, String)> = served
+            .keys()
+            .map(|(group, version, _)| (group.clone(), version.clone()))
+            .collect();
+        let mut schemas = GroupVersionSchemas::new();
+        for ((group, version, _), entry) in served.iter() {
+            let slot = schemas.entry((group.clone(), version.clone())).or_default();
+            slot.0.push(entry.version.info);
+            slot.1
+                .extend(crate::apiextensions::openapi::definitions(&entry.version));
+        }
+        drop(served);
+        self.publish_openapi(schemas).await;
+        self.server.publish(stores, terminating, scale);
+        self.discovery
+            .set_source(DiscoverySource::CustomResources, documents);
+        self.sync_api_services(group_versions).await;
+    }
+
+    /// Publishes the OpenAPI documents of the served group/versions whose definitions changed,
+    /// and withdraws those no longer served.
+    async fn publish_openapi(&self, schemas: GroupVersionSchemas) {
+        let mut published = self.published.lock().await;
+        for ((group, version), (mut resources, definitions)) in
+            schemas.iter().map(|(k, v)| (k, v.clone()))
+        {
+            if published.get(&(group.clone(), version.clone())) == Some(&definitions) {
+                continue;
+            }
+            resources.sort_by_key(|info| info.plural);
+            self.openapi
+                .upsert_group_version(group, version, &resources, definitions.clone());
+            published.insert((group.clone(), version.clone()), definitions);
+        }
+        let gone: Vec<(String, String)> = published
+            .keys()
+            .filter(|key| !schemas.contains_key(*key))
+            .cloned()
+            .collect();
+        for (group, version) in gone {
+            self.openapi.remove_group_version(&group, &version);
+            published.remove(&(group, version));
+        }
+    }
+
+    /// One local APIService per group/version CRDs serve, and one for the CRD group itself.
+    async fn sync_api_services(&self, mut wanted: HashSet<(String, String)>) {
+        wanted.insert((GROUP.to_string(), "v1".to_string()));
+        let mut registered = self.registered.lock().await;
+        for (group, version) in &wanted {
+            if registered.contains(&(group.clone(), version.clone())) {
+                continue;
+            }
+            let (priority, managed) = match api_service_priority(group, version) {
+                Some(priority) if group == GROUP => (priority, Automanaged::OnStart),
+                _ => (CRD_PRIORITY, Automanaged::Sync),
+            };
+            let result = autoregister::ensure_local_api_service(
+                &self.aggregator,
+                group,
+                version,
+                priority,
+                managed,
+            )
+            .await;
+            match result {
+                Ok(()) => {
+                    registered.insert((group.clone(), version.clone()));
+                }
+                Err(err) => {
+                    tracing::warn!(%group, %version, error = %err, "CRD APIService not registered")
+                }
+            }
+        }
+        let gone: Vec<(String, String)> = registered.difference(&wanted).cloned().collect();
+        for (group, version) in gone {
+            match autoregister::remove_local_api_service(&self.aggregator, &group, &version).await {
+                Ok(()) => {
+                    registered.remove(&(group, version));
+                }
+                Err(err) => {
+                    tracing::warn!(%group, %version, error = %err, "CRD APIService not removed")
+                }
+            }
+        }
+    }
+
+    /// A new store for `version`, registered with the dynamic catalogue and the printer.
+    fn store_for(&self, version: &ServedVersion) -> Arc<Store> {
+        let info: &'static ResourceInfo = version.info;
+        let codec = SchemaCodec {
+            api_version: info.api_version(),
+            kind: info.kind,
+            schema: version.schema.clone(),
+        };
+        dynamic::register(DynamicResource {
+            info,
+            storage_version: version.storage_version,
+            codec: Codec::object(Arc::new(codec)),
+        });
+        // Server-side apply types the version's objects by its schema.
+        crate::registry::fieldmanager::register_custom_schema(
+            info,
+            version
+                .definition
+                .pointer("/schema/openAPIV3Schema")
+                .cloned(),
+        );
+        match crate::registry::table::CustomColumns::from_version(&version.definition) {
+            Ok(columns) => {
+                crate::registry::table::register(info.group, info.version, info.plural, columns)
+            }
+            Err(why) => {
+                tracing::warn!(resource = %info.plural, %why, "CRD printer columns ignored")
+            }
+        }
+        let strategy = CustomResourceStrategy {
+            schema: version.schema.clone(),
+            rules: version.rules.clone(),
+            status_subresource: info.subresource("status").is_some(),
+        };
+        Arc::new(Store::new(
+            info,
+            self.storage.clone(),
+            Arc::new(strategy),
+            StoreConfig {
+                converter: version.conversion_webhook.as_ref().and_then(|config| {
+                    let converter =
+                        WebhookConverter::new(config, info.kind, self.aggregator.webhook_client())?;
+                    Some(ConverterHandle(Arc::new(converter)))
+                }),
+                namespaces: info
+                    .namespaced
+                    .then(|| self.namespaces.clone() as Arc<dyn NamespaceLookup>),
+                ..StoreConfig::default()
+            },
+        ))
+    }
+
+    /// Upstream's `crdFinalizer` for one CRD being deleted. Returns whether it is done.
+    async fn finalize(&self, crd: &Value) -> ApiResult<bool> {
+        let name = meta_str(crd, "name").to_string();
+        if !finalizers(crd).iter().any(|f| f == CLEANUP_FINALIZER) {
+            return Ok(true);
+        }
+        let status_write = WriteOptions {
+            subresource: Some("status".into()),
+            ..Default::default()
+        };
+        let in_progress = Condition::new(
+            "Terminating",
+            "True",
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+        );
+        if !has_condition(crd, &in_progress) {
+            self.crds
+                .guaranteed_update(None, &name, &status_write, |current| {
+                    let mut next = current.clone();
+                    set_condition(&mut next, in_progress.clone());
+                    Ok(next)
+                })
+                .await?;
+        }
+        // Delete the custom resources through any served version's store (they share storage);
+        // a CRD that serves nothing has no instances anyone could have created through it.
+        let group = crd
+            .pointer("/spec/group")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let plural = crd
+            .pointer("/status/acceptedNames/plural")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let store = {
+            let served = self.served.lock().await;
+            served
+                .iter()
+                .find(|((g, _, p), _)| g == group && p == plural)
+                .map(|(_, entry)| entry.store.clone())
+        };
+        if let Some(store) = store {
+            store
+                .delete_collection(
+                    None,
+                    &ListOptions::default(),
+                    &DeleteOptions::default(),
+                    &WriteOptions::default(),
+                )
+                .await?;
+            if !store
+                .list(None, &ListOptions::default())
+                .await?
+                .items
+                .is_empty()
+            {
+                // Instances with finalizers of their own: wait for them.
+                return Ok(false);
+            }
+        }
+        let completed = Condition::new(
+            "Terminating",
+            "False",
+            "InstanceDeletionCompleted",
+            "removed all instances",
+        );
+        self.crds
+            .guaranteed_update(None, &name, &status_write, |current| {
+                let mut next = current.clone();
+                set_condition(&mut next, completed.clone());
+                Ok(next)
+            })
+            .await?;
+        self.crds
+            .guaranteed_update(None, &name, &WriteOptions::default(), |current| {
+                let mut next = current.clone();
+                let remaining: Vec<String> = finalizers(current)
+                    .into_iter()
+                    .filter(|f| f != CLEANUP_FINALIZER)
+                    .collect();
+                next["metadata"]["finalizers"] = serde_json::json!(remaining);
+                Ok(next)
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// Runs until the task is dropped: a pass at start, then after every burst of CRD events;
+    /// failed passes and pending finalizations run again after [`RETRY_DELAY`] (see
+    /// [`watch_loop`]).
+    pub async fn run(self: Arc<Self>) {
+        let crds = self.crds.clone();
+        watch_loop::run(crds, "CRD controller", RETRY_DELAY, || {
+            let controller = self.clone();
+            async move {
+                match controller.reconcile().await {
+                    Ok(pending) => pending,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "CRD controller: pass failed");
+                        true
+                    }
+                }
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,209 @@
+//! Pods (`pkg/registry/core/pod/strategy.go`): defaults and validation, graceful deletion, a delete
+//! answering the pod, and what a client sees right after a create: a new pod's status is reset to
+//! phase `Pending` with its QoS class, whatever the client sent, as kube-apiserver does before any
+//! kubelet reports on it. Pod admission is given to the pods' store by the composition root
+//! ([`crate::registry::store::hooks::CreateAdmission`]).
+
+use serde_json::{json, Value};
+
+use crate::api::names::NameRule;
+use crate::registry::defaults;
+use crate::registry::resources::{Rules, RulesStrategy};
+use crate::registry::strategy::Strategy;
+use crate::registry::validation::{pod, FieldError};
+
+/// The rules of pods: defaults and validation (the stored pod defaulted before an update is
+/// compared with it), and a delete answers the pod.
+pub const RULES: Rules = Rules {
+    returns_deleted_object: true,
+    defaults: defaults::pod,
+    validate_create: pod::validate_pod,
+    validate_update: Some(pod::validate_pod_update),
+    defaults_stored_before_update: true,
+    ..Rules::GENERIC
+};
+
+/// The pod strategy: the pods' [`RULES`], graceful deletion and the create-time status.
+#[derive(Debug)]
+pub struct PodStrategy {
+    base: RulesStrategy,
+}
+
+impl PodStrategy {
+    pub fn new(rules: Rules, status_subresource: bool) -> Self {
+        Self {
+            base: RulesStrategy::new(rules, status_subresource),
+        }
+    }
+}
+
+impl Strategy for PodStrategy {
+    fn name_rule(&self) -> NameRule {
+        self.base.name_rule()
+    }
+    fn has_status_subresource(&self) -> bool {
+        self.base.has_status_subresource()
+    }
+    fn tracks_generation(&self) -> bool {
+        self.base.tracks_generation()
+    }
+    fn allow_create_on_update(&self) -> bool {
+        self.base.allow_create_on_update()
+    }
+    fn graceful_delete_period(&self, pod: &Value, requested: Option<i64>) -> Option<i64> {
+        Some(pod_grace_period(pod, requested))
+    }
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        self.base.prepare_for_update(new, old);
+    }
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        self.base.validate_create(obj)
+    }
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
+        self.base.validate_update(new, old)
+    }
+    fn returns_deleted_object(&self) -> bool {
+        self.base.returns_deleted_object()
+    }
+    /// Pod defaults, then the status of a new pod (its QoS class follows the defaulted
+    /// requests).
+    fn prepare_for_create(&self, obj: &mut Value) {
+        self.base.prepare_for_create(obj);
+        let qos = qos_class(obj);
+        if let Some(map) = obj.as_object_mut() {
+            map.insert(
+                "status".into(),
+                json!({"phase": "Pending", "qosClass": qos}),
+            );
+        }
+    }
+}
+
+/// The termination grace period of a pod whose `spec.terminationGracePeriodSeconds` is unset
+/// (upstream's defaulting sets it on create).
+pub const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;
+
+/// The grace period of a pod's first delete, as upstream's pod `CheckGracefulDelete`
+/// (`pkg/registry/core/pod/strategy.go`): the requested `gracePeriodSeconds`, else
+/// `spec.terminationGracePeriodSeconds` (30 when unset); 0 for a pod not bound to a node
+/// (`spec.nodeName` empty) or terminated (phase `Succeeded` or `Failed`); a negative result
+/// becomes 1.
+pub fn pod_grace_period(pod: &Value, requested: Option<i64>) -> i64 {
+    let mut period = requested.unwrap_or_else(|| {
+        pod.pointer("/spec/terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    });
+    let bound = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|node| !node.is_empty());
+    let terminated = matches!(
+        pod.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
+    if !bound || terminated {
+        period = 0;
+    }
+    if period < 0 {
+        1
+    } else {
+        period
+    }
+}
+
+/// Upstream's `GetPodQOS`: `Guaranteed` when every container (init containers included) limits
+/// CPU and memory with requests equal to the limits, `BestEffort` when none requests or limits
+/// anything, `Burstable` otherwise.
+pub fn qos_class(pod: &Value) -> &'static str {
+    let containers = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|field| {
+            pod.pointer(&format!("/spec/{field}"))
+                .and_then(Value::as_array)
+        })
+        .flatten();
+    let mut any_resources = false;
+    let mut guaranteed = true;
+    for container in containers {
+        let requests = container
+            .pointer("/resources/requests")
+            .and_then(Value::as_object);
+        let limits = container
+            .pointer("/resources/limits")
+            .and_then(Value::as_object);
+        let relevant = |map: Option<&serde_json::Map<String, Value>>, name: &str| {
+            map.and_then(|m| m.get(name))
+                .filter(|q| q.as_str() != Some("0"))
+                .cloned()
+        };
+        for resource in ["cpu", "memory"] {
+            let request = relevant(requests, resource);
+            let limit = relevant(limits, resource);
+            any_resources |= request.is_some() || limit.is_some();
+            match (&request, &limit) {
+                (_, None) => guaranteed = false,
+                (Some(request), Some(limit)) if request != limit => guaranteed = false,
+                _ => {}
+            }
+        }
+    }
+    match (any_resources, guaranteed) {
+        (false, _) => "BestEffort",
+        (true, true) => "Guaranteed",
+        (true, false) => "Burstable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(resources: Value) -> Value {
+        json!({"spec": {"containers": [{"name": "c", "image": "i", "resources": resources}]}})
+    }
+
+    #[test]
+    fn qos_classes_follow_requests_and_limits() {
+        assert_eq!(qos_class(&pod(json!({}))), "BestEffort");
+        assert_eq!(
+            qos_class(&pod(json!({"requests": {"cpu": "100m"}}))),
+            "Burstable"
+        );
+        let equal = json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}});
+        assert_eq!(qos_class(&pod(equal)), "Guaranteed");
+        // Limits alone default the requests to them upstream: still Guaranteed.
+        assert_eq!(
+            qos_class(&pod(json!({"limits": {"cpu": "1", "memory": "1Gi"}}))),
+            "Guaranteed"
+        );
+        let unequal = json!({"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}});
+        assert_eq!(qos_class(&pod(unequal)), "Burstable");
+    }
+
+    #[test]
+    fn graceful_delete_needs_a_bound_running_pod() {
+        let bound = json!({"spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 45}, "status": {"phase": "Running"}});
+        assert_eq!(pod_grace_period(&bound, None), 45);
+        assert_eq!(pod_grace_period(&bound, Some(5)), 5);
+        assert_eq!(pod_grace_period(&bound, Some(0)), 0);
+        let defaulted = json!({"spec": {"nodeName": "n1"}});
+        assert_eq!(pod_grace_period(&defaulted, None), 30);
+        let unbound = json!({"spec": {"terminationGracePeriodSeconds": 45}});
+        assert_eq!(pod_grace_period(&unbound, Some(10)), 0);
+        let done = json!({"spec": {"nodeName": "n1"}, "status": {"phase": "Succeeded"}});
+        assert_eq!(pod_grace_period(&done, None), 0);
+    }
+
+    #[test]
+    fn a_created_pod_is_pending_whatever_status_was_sent() {
+        let strategy = PodStrategy::new(RULES, true);
+        let mut obj = pod(json!({}));
+        obj["status"] = json!({"phase": "Running", "podIP": "10.0.0.9"});
+        strategy.prepare_for_create(&mut obj);
+        assert_eq!(
+            obj["status"],
+            json!({"phase": "Pending", "qosClass": "BestEffort"})
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Every built-in resource's rules, in one place per resource, fixed when its store is built: what
+//! upstream keeps in `pkg/registry/<group>/<resource>/strategy.go` and in the flags of the
+//! resource's `Store` (`ReturnDeletedObject`, the garbage-collection policy, the scale
+//! subresource).
+//!
+//! A resource's [`Rules`] (names, generation, create on update, defaults, initial status,
+//! validation, deletion) are a constant in its group's module ([`core`], [`apps`], [`batch`],
+//! ...). A resource whose behaviour goes beyond rules has its own file there with its own
+//! [`Strategy`]: [`core::namespaces`], [`core::pods`], [`core::services`]. [`rules_of`] and
+//! [`strategy_for`] are the table of the built-in resources: the one place the registry tells
+//! resources apart by name, as upstream's storage providers do when they build each store. The
+//! generic store and the HTTP handlers ask a store's strategy and know no resource by name.
+
+pub mod admissionregistration;
+pub mod apps;
+pub mod batch;
+pub mod core;
+pub mod networking;
+pub mod policy;
+pub mod rbac;
+mod rules;
+pub mod scheduling;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use rules::{Rules, RulesStrategy};
+
+use crate::catalog::ResourceInfo;
+use crate::registry::strategy::Strategy;
+
+/// The strategy of the built-in resource `info`.
+pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
+    let status = info.subresource("status").is_some();
+    let rules = rules_of(info.group, info.plural);
+    match (info.group, info.plural) {
+        ("", "namespaces") => Arc::new(core::namespaces::NamespaceStrategy),
+        ("", "pods") => Arc::new(core::pods::PodStrategy::new(rules, status)),
+        ("", "services") => Arc::new(core::services::ServiceStrategy::new(rules, status)),
+        _ => Arc::new(RulesStrategy::new(rules, status)),
+    }
+}
+
+/// The rules of the built-in resource `group`/`plural` ([`Rules::GENERIC`] for those upstream
+/// gives nothing particular).
+pub fn rules_of(group: &str, plural: &str) -> Rules {
+    match (group, plural) {
+        ("", "configmaps") => core::CONFIG_MAPS,
+        ("", "endpoints") => core::ENDPOINTS,
+        ("", "events") => core::EVENTS,
+        ("", "limitranges") => core::LIMIT_RANGES,
+        ("", "namespaces") => core::namespaces::RULES,
+        ("", "persistentvolumeclaims") => core::PERSISTENT_VOLUME_CLAIMS,
+        ("", "persistentvolumes") => core::PERSISTENT_VOLUMES,
+        ("", "pods") => core::pods::RULES,
+        ("", "podtemplates") => core::POD_TEMPLATES,
+        ("", "replicationcontrollers") => core::REPLICATION_CONTROLLERS,
+        ("", "resourcequotas") => core::RESOURCE_QUOTAS,
+        ("", "secrets") => core::SECRETS,
+        ("", "serviceaccounts") => core::SERVICE_ACCOUNTS,
+        ("", "services") => core::services::RULES,
+        ("admissionregistration.k8s.io", plural) => admissionregistration::rules(plural),
+        ("apps", "daemonsets") => apps::DAEMON_SETS,
+        ("apps", "deployments") => apps::DEPLOYMENTS,
+        ("apps", "replicasets") => apps::REPLICA_SETS,
+        ("apps", "statefulsets") => apps::STATEFUL_SETS,
+        ("autoscaling", "horizontalpodautoscalers") => Rules::TRACKS_GENERATION,
+        ("batch", "cronjobs") => batch::CRON_JOBS,
+        ("batch", "jobs") => batch::JOBS,
+        ("coordination.k8s.io", "leases") => Rules::CREATE_ON_UPDATE,
+        ("discovery.k8s.io", "endpointslices") => Rules::CREATE_ON_UPDATE,
+        ("events.k8s.io", "events") => core::EVENTS,
+        ("flowcontrol.apiserver.k8s.io", "flowschemas" | "prioritylevelconfigurations") => {
+            Rules::TRACKS_GENERATION
+        }
+        ("networking.k8s.io", "ingresses") => Rules::TRACKS_GENERATION,
+        ("networking.k8s.io", "networkpolicies") => networking::NETWORK_POLICIES,
+        ("policy", "poddisruptionbudgets") => policy::POD_DISRUPTION_BUDGETS,
+        ("rbac.authorization.k8s.io", _) => rbac::RULES,
+        ("resource.k8s.io", "resourceclaims" | "deviceclasses") => Rules::TRACKS_GENERATION,
+        ("scheduling.k8s.io", "priorityclasses") => scheduling::PRIORITY_CLASSES,
+        ("storage.k8s.io", "storageclasses") => Rules::RETURNS_DELETED_OBJECT,
+        _ => Rules::GENERIC,
+    }
+}

@@ -1,0 +1,11 @@
+//! `networking.k8s.io`: NetworkPolicies (`pkg/registry/networking/networkpolicy`).
+
+use super::Rules;
+use crate::registry::defaults;
+
+/// NetworkPolicies: generation and upstream's defaults.
+pub const NETWORK_POLICIES: Rules = Rules {
+    tracks_generation: true,
+    defaults: defaults::network_policy,
+    ..Rules::GENERIC
+};

@@ -1,0 +1,211 @@
+//! One API watcher: a task that turns its subscription into the events of one client, filtered
+//! and shaped as upstream's `cacheWatcher`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apiary_storage::EventKind;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::registry::conversion::ConverterHandle;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::hub::{watch_error, HubEvent, HubMessage, Subscription};
+use super::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
+use crate::api::status::ApiError;
+use crate::catalog::ResourceInfo;
+use crate::registry::keys::KeyLayout;
+use crate::registry::selectors::Selection;
+
+/// The annotation of the BOOKMARK that ends the initial events of `sendInitialEvents=true`.
+pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
+
+/// How many events may wait between the watcher task and the client's consumer.
+const OUTBOX: usize = 64;
+
+/// Everything one watcher needs to know.
+pub(crate) struct WatcherPlan {
+    pub info: &'static ResourceInfo,
+    /// The store's converter, for events read straight from storage.
+    pub converter: Option<ConverterHandle>,
+    pub layout: KeyLayout,
+    /// Only this namespace's objects (namespaced resources only).
+    pub namespace: Option<String>,
+    pub selection: Selection,
+    /// Events at or below this revision are not sent (the initial state covers them).
+    pub start: i64,
+    /// Synthetic ADDED objects sent first.
+    pub initial: Vec<Value>,
+    /// Send the `k8s.io/initial-events-end` BOOKMARK after the initial objects.
+    pub initial_events_end: bool,
+    /// Send periodic BOOKMARKs.
+    pub bookmarks: bool,
+    pub bookmark_interval: Duration,
+    /// End the watch after this long.
+    pub timeout: Option<Duration>,
+}
+
+impl WatcherPlan {
+    fn bookmark(&self, revision: i64, initial_events_end: bool) -> WatchEvent {
+        let mut metadata = json!({"resourceVersion": revision.to_string()});
+        if initial_events_end {
+            metadata["annotations"] = json!({INITIAL_EVENTS_END_ANNOTATION: "true"});
+        }
+        WatchEvent::new(
+            WatchEventType::Bookmark,
+            json!({"kind": self.info.kind, "apiVersion": self.info.api_version(), "metadata": metadata}),
+        )
+    }
+
+    fn in_scope(&self, key: &[u8]) -> bool {
+        match &self.namespace {
+            Some(ns) => self.layout.namespace_of(key) == Some(ns.as_str()),
+            None => true,
+        }
+    }
+
+    /// The event this watcher sends for `event`, if any (upstream's selector transitions).
+    fn convert(&self, event: &HubEvent) -> Option<WatchEvent> {
+        if event.revision <= self.start || !self.in_scope(&event.key) {
+            return None;
+        }
+        let everything = self.selection.is_everything();
+        let passes = |obj: &WatchObject| everything || self.selection.matches(obj.value());
+        let shaped = |event_type, object: &Arc<WatchObject>| WatchEvent {
+            event_type,
+            object: object.clone(),
+        };
+        match event.kind {
+            EventKind::Create => {
+                passes(&event.object).then(|| shaped(WatchEventType::Added, &event.object))
+            }
+            EventKind::Delete => {
+                passes(&event.object).then(|| shaped(WatchEventType::Deleted, &event.object))
+            }
+            EventKind::Update if everything => {
+                Some(shaped(WatchEventType::Modified, &event.object))
+            }
+            EventKind::Update => {
+                let now = passes(&event.object);
+                let before = event.prev().filter(|prev| passes(prev));
+                match (before, now) {
+                    (Some(_), true) => Some(shaped(WatchEventType::Modified, &event.object)),
+                    (None, true) => Some(shaped(WatchEventType::Added, &event.object)),
+                    (Some(prev), false) => Some(shaped(WatchEventType::Deleted, prev)),
+                    (None, false) => None,
+                }
+            }
+        }
+    }
+}
+
+fn error_event(err: &ApiError) -> WatchEvent {
+    WatchEvent::new(
+        WatchEventType::Error,
+        serde_json::to_value(&err.status).unwrap_or(Value::Null),
+    )
+}
+
+/// Starts the watcher task and answers the client's stream.
+pub(crate) fn spawn(plan: WatcherPlan, subscription: Subscription) -> WatchEvents {
+    let (tx, rx) = mpsc::channel(OUTBOX);
+    tokio::spawn(run(plan, subscription, tx));
+    Box::pin(ReceiverStream::new(rx))
+}
+
+/// The next message of a subscription; `None` when it ended.
+enum Next {
+    Event(Arc<HubEvent>),
+    Failed(ApiError),
+    Ended,
+}
+
+async fn next(
+    subscription: &mut Subscription,
+    info: &'static ResourceInfo,
+    converter: Option<&ConverterHandle>,
+) -> Next {
+    let resource = &info.group_resource();
+    match subscription {
+        Subscription::Hub { backlog, live, .. } => {
+            if let Some(event) = backlog.pop_front() {
+                return Next::Event(event);
+            }
+            match live.recv().await {
+                Ok(HubMessage::Event(event)) => Next::Event(event),
+                Ok(HubMessage::Failed(err)) => Next::Failed(err),
+                Err(broadcast::error::RecvError::Lagged(_)) => Next::Failed(
+                    ApiError::from_storage(apiary_storage::Error::WatchLagged, resource, ""),
+                ),
+                Err(broadcast::error::RecvError::Closed) => Next::Ended,
+            }
+        }
+        Subscription::Direct(stream) => match stream.next().await {
+            Some(Ok(event)) => match HubEvent::decode(info, event, converter).await {
+                Ok(event) => Next::Event(Arc::new(event)),
+                Err(err) => Next::Failed(err),
+            },
+            Some(Err(err)) => Next::Failed(watch_error(err, resource)),
+            None => Next::Ended,
+        },
+    }
+}
+
+async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Sender<WatchEvent>) {
+    let deadline = tokio::time::sleep(plan.timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
+    tokio::pin!(deadline);
+
+    for object in std::mem::take(&mut plan.initial) {
+        if tx
+            .send(WatchEvent::new(WatchEventType::Added, object))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    if plan.initial_events_end && tx.send(plan.bookmark(plan.start, true)).await.is_err() {
+        return;
+    }
+
+    let mut seen = plan.start;
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + plan.bookmark_interval,
+        plan.bookmark_interval.max(Duration::from_millis(1)),
+    );
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = &mut deadline => return,
+            _ = ticker.tick(), if plan.bookmarks => {
+                // With nothing queued the watcher has seen every broadcast event.
+                if let Subscription::Hub { backlog, live, hub } = &subscription {
+                    if backlog.is_empty() && live.is_empty() {
+                        seen = seen.max(hub.progress());
+                    }
+                }
+                if tx.send(plan.bookmark(seen, false)).await.is_err() {
+                    return;
+                }
+            }
+            message = next(&mut subscription, plan.info, plan.converter.as_ref()) => match message {
+                Next::Event(event) => {
+                    seen = seen.max(event.revision);
+                    if let Some(out) = plan.convert(&event) {
+                        if tx.send(out).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Next::Failed(err) => {
+                    let _ = tx.send(error_event(&err)).await;
+                    return;
+                }
+                Next::Ended => return,
+            },
+        }
+    }
+}
