@@ -1,5 +1,6 @@
 //! Wire types of the API (Status, discovery documents, version, quantities) and Go-style printing.
 
+pub mod accept;
 pub mod discovery;
 pub mod go_fmt;
 pub mod names;

@@ -18,8 +18,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
 
 use crate::sql::{self, Ranged};
-use crate::writer::{self, Op};
+use crate::writer;
 use crate::{compaction, watch, OpenError, PostgresOptions};
+use apiary_storage::WriteOp;
 
 /// The schema, embedded at build time from `migrations/` at the repository root.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -372,7 +373,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    async fn write(&self, op: Op) -> Result<writer::Outcome> {
+    async fn write(&self, op: WriteOp) -> Result<writer::Outcome> {
         writer::submit(&self.writes, op).await
     }
 }
@@ -471,7 +472,7 @@ impl Storage for PostgresStore {
     }
 
     async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
-        let op = Op::Create {
+        let op = WriteOp::Create {
             key: key.to_vec(),
             value,
         };
@@ -479,7 +480,7 @@ impl Storage for PostgresStore {
     }
 
     async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
-        let op = Op::Update {
+        let op = WriteOp::Update {
             key: key.to_vec(),
             value,
             expected,
@@ -488,7 +489,7 @@ impl Storage for PostgresStore {
     }
 
     async fn delete(&self, key: &[u8], expected: Option<Revision>) -> Result<(Revision, KeyValue)> {
-        let op = Op::Delete {
+        let op = WriteOp::Delete {
             key: key.to_vec(),
             expected,
         };

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use apiary_storage::{Error, KeyValue, Result, Revision};
+use apiary_storage::{Error, KeyValue, Result, Revision, WriteOp};
 use bytes::Bytes;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -16,31 +16,6 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::sql;
 use crate::store::{decode_err, Inner};
-
-/// One write.
-pub(crate) enum Op {
-    Create {
-        key: Vec<u8>,
-        value: Bytes,
-    },
-    Update {
-        key: Vec<u8>,
-        value: Bytes,
-        expected: Revision,
-    },
-    Delete {
-        key: Vec<u8>,
-        expected: Option<Revision>,
-    },
-}
-
-impl Op {
-    fn key(&self) -> &[u8] {
-        match self {
-            Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key, .. } => key,
-        }
-    }
-}
 
 /// A successful write: its revision and, for a delete, the key as it was.
 pub(crate) struct Outcome {
@@ -50,7 +25,7 @@ pub(crate) struct Outcome {
 
 /// A queued write and where its answer goes.
 pub(crate) struct Request {
-    op: Op,
+    op: WriteOp,
     reply: oneshot::Sender<Result<Outcome>>,
 }
 
@@ -63,7 +38,7 @@ pub(crate) fn start(inner: Arc<Inner>) -> mpsc::Sender<Request> {
 }
 
 /// Queues a write and waits for its outcome.
-pub(crate) async fn submit(writes: &mpsc::Sender<Request>, op: Op) -> Result<Outcome> {
+pub(crate) async fn submit(writes: &mpsc::Sender<Request>, op: WriteOp) -> Result<Outcome> {
     let (reply, answer) = oneshot::channel();
     writes
         .send(Request { op, reply })
@@ -110,11 +85,11 @@ async fn commit(inner: &Inner, group: Vec<Request>) {
     );
     for request in &group {
         let (op, value, exp): (i16, &[u8], Option<Revision>) = match &request.op {
-            Op::Create { value, .. } => (1, value, None),
-            Op::Update {
+            WriteOp::Create { value, .. } => (1, value, None),
+            WriteOp::Update {
                 value, expected, ..
             } => (2, value, Some(*expected)),
-            Op::Delete { expected, .. } => (3, &[], *expected),
+            WriteOp::Delete { expected, .. } => (3, &[], *expected),
         };
         ops.push(op);
         keys.push(request.op.key());
@@ -197,7 +172,7 @@ async fn commit(inner: &Inner, group: Vec<Request>) {
 }
 
 /// Reads one answer row of `apiary_write`.
-fn outcome(op: &Op, row: &PgRow) -> Result<Outcome> {
+fn outcome(op: &WriteOp, row: &PgRow) -> Result<Outcome> {
     let status: i16 = row.try_get(1).map_err(decode_err)?;
     let revision: Option<i64> = row.try_get(2).map_err(decode_err)?;
     let key = op.key().to_vec();
@@ -206,7 +181,7 @@ fn outcome(op: &Op, row: &PgRow) -> Result<Outcome> {
             let revision = revision
                 .ok_or_else(|| Error::Internal("postgres: a write without a revision".into()))?;
             let prior = match op {
-                Op::Delete { .. } => Some(KeyValue {
+                WriteOp::Delete { .. } => Some(KeyValue {
                     key,
                     value: Bytes::from(
                         row.try_get::<Option<Vec<u8>>, _>(5)
@@ -227,9 +202,9 @@ fn outcome(op: &Op, row: &PgRow) -> Result<Outcome> {
         3 => Err(Error::Conflict {
             key,
             expected: match op {
-                Op::Update { expected, .. } => *expected,
-                Op::Delete { expected, .. } => expected.unwrap_or(0),
-                Op::Create { .. } => 0,
+                WriteOp::Update { expected, .. } => *expected,
+                WriteOp::Delete { expected, .. } => expected.unwrap_or(0),
+                WriteOp::Create { .. } => 0,
             },
             actual: row.try_get(4).map_err(decode_err)?,
         }),

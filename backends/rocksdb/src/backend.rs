@@ -17,8 +17,9 @@ use rocksdb::{
 use tokio::sync::broadcast;
 
 use crate::encoding::*;
-use crate::writer::{Op, Writer};
+use crate::writer::Writer;
 use crate::{compaction, watch, RocksDbOptions};
+use apiary_storage::WriteOp;
 
 /// A committed group of events, published to watchers in revision order.
 pub(crate) type Batch = Arc<Vec<apiary_storage::Event>>;
@@ -214,7 +215,7 @@ impl RocksDbStorage {
         .await
     }
 
-    async fn write(&self, op: Op) -> Result<(Revision, Option<KeyValue>)> {
+    async fn write(&self, op: WriteOp) -> Result<(Revision, Option<KeyValue>)> {
         self.writer.submit(op).await
     }
 }
@@ -417,7 +418,7 @@ impl Storage for RocksDbStorage {
 
     async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
         Ok(self
-            .write(Op::Create {
+            .write(WriteOp::Create {
                 key: key.to_vec(),
                 value,
             })
@@ -427,7 +428,7 @@ impl Storage for RocksDbStorage {
 
     async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
         Ok(self
-            .write(Op::Update {
+            .write(WriteOp::Update {
                 key: key.to_vec(),
                 value,
                 expected,
@@ -438,7 +439,7 @@ impl Storage for RocksDbStorage {
 
     async fn delete(&self, key: &[u8], expected: Option<Revision>) -> Result<(Revision, KeyValue)> {
         let (rev, prior) = self
-            .write(Op::Delete {
+            .write(WriteOp::Delete {
                 key: key.to_vec(),
                 expected,
             })

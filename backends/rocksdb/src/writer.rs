@@ -12,45 +12,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use apiary_storage::{Error, Event, EventKind, KeyValue, Result, Revision};
-use bytes::Bytes;
+use apiary_storage::{Error, Event, EventKind, KeyValue, Result, Revision, WriteOp};
 use rocksdb::{WriteBatch, WriteOptions};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::backend::{internal, Batch, Shared};
 use crate::encoding::*;
 
-/// One requested write.
-#[derive(Debug)]
-pub(crate) enum Op {
-    Create {
-        key: Vec<u8>,
-        value: Bytes,
-    },
-    Update {
-        key: Vec<u8>,
-        value: Bytes,
-        expected: Revision,
-    },
-    Delete {
-        key: Vec<u8>,
-        expected: Option<Revision>,
-    },
-}
-
-impl Op {
-    fn key(&self) -> &[u8] {
-        match self {
-            Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key, .. } => key,
-        }
-    }
-}
-
 /// The outcome of a write: its revision and, for a delete, the key as it was.
 type Outcome = Result<(Revision, Option<KeyValue>)>;
 
 struct Request {
-    op: Op,
+    op: WriteOp,
     reply: oneshot::Sender<Outcome>,
 }
 
@@ -73,7 +46,7 @@ impl Writer {
         })
     }
 
-    pub async fn submit(&self, op: Op) -> Outcome {
+    pub async fn submit(&self, op: WriteOp) -> Outcome {
         let closed = || Error::Unavailable("the rocksdb writer has stopped".into());
         let queue = self.queue.as_ref().ok_or_else(closed)?;
         let (reply, answer) = oneshot::channel();
@@ -185,9 +158,9 @@ fn prepare(
         }
         rev += 1;
         let (kind, value, prev) = match op {
-            Op::Create { value, .. } => (EventKind::Create, value.clone(), None),
-            Op::Update { value, .. } => (EventKind::Update, value.clone(), current),
-            Op::Delete { .. } => {
+            WriteOp::Create { value, .. } => (EventKind::Create, value.clone(), None),
+            WriteOp::Update { value, .. } => (EventKind::Update, value.clone(), current),
+            WriteOp::Delete { .. } => {
                 let prev = current
                     .ok_or_else(|| Error::Internal("delete without a current value".into()))?;
                 (EventKind::Delete, prev.value.clone(), Some(prev))
@@ -249,15 +222,17 @@ fn prepare(
 }
 
 /// The precondition of `op` against the key's current state.
-fn check(op: &Op, current: Option<&Current>) -> Result<()> {
+fn check(op: &WriteOp, current: Option<&Current>) -> Result<()> {
     let key = || op.key().to_vec();
     match (op, current) {
-        (Op::Create { .. }, Some(_)) => Err(Error::AlreadyExists { key: key() }),
-        (Op::Create { .. }, None) => Ok(()),
-        (Op::Update { .. } | Op::Delete { .. }, None) => Err(Error::NotFound { key: key() }),
-        (Op::Update { expected, .. }, Some(cur))
+        (WriteOp::Create { .. }, Some(_)) => Err(Error::AlreadyExists { key: key() }),
+        (WriteOp::Create { .. }, None) => Ok(()),
+        (WriteOp::Update { .. } | WriteOp::Delete { .. }, None) => {
+            Err(Error::NotFound { key: key() })
+        }
+        (WriteOp::Update { expected, .. }, Some(cur))
         | (
-            Op::Delete {
+            WriteOp::Delete {
                 expected: Some(expected),
                 ..
             },
@@ -267,6 +242,6 @@ fn check(op: &Op, current: Option<&Current>) -> Result<()> {
             expected: *expected,
             actual: cur.mod_rev,
         }),
-        (Op::Update { .. } | Op::Delete { .. }, Some(_)) => Ok(()),
+        (WriteOp::Update { .. } | WriteOp::Delete { .. }, Some(_)) => Ok(()),
     }
 }

@@ -72,6 +72,34 @@ impl fmt::Debug for KeyValue {
     }
 }
 
+/// One write of the [`Storage`] trait as a value, for backends that queue writes to a single
+/// writer (group commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    /// [`Storage::create`].
+    Create { key: Vec<u8>, value: Bytes },
+    /// [`Storage::update`].
+    Update {
+        key: Vec<u8>,
+        value: Bytes,
+        expected: Revision,
+    },
+    /// [`Storage::delete`].
+    Delete {
+        key: Vec<u8>,
+        expected: Option<Revision>,
+    },
+}
+
+impl WriteOp {
+    /// The key written.
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Self::Create { key, .. } | Self::Update { key, .. } | Self::Delete { key, .. } => key,
+        }
+    }
+}
+
 /// The answer to [`Storage::get`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetResponse {

@@ -336,6 +336,29 @@ fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
     strip(old) != strip(new)
 }
 
+impl Store {
+    /// The current object at `key`, as a read-modify-write starts from: its storage entry and
+    /// decoded value; `None` when absent.
+    pub(super) async fn current(
+        &self,
+        key: &str,
+        name: &str,
+    ) -> ApiResult<Option<(KeyValue, Value)>> {
+        let current = self
+            .storage
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| self.storage_error(e, name))?;
+        match current.kv {
+            Some(kv) => {
+                let obj = self.decode(&kv).await?;
+                Ok(Some((kv, obj)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
 pub(super) async fn create(
     store: &Store,
     namespace: Option<&str>,
@@ -460,12 +483,7 @@ pub(super) async fn update(
     }
     let key = store.layout.object_key(namespace, name);
     for _ in 0..store.config.max_update_retries {
-        let current = store
-            .storage
-            .get(key.as_bytes())
-            .await
-            .map_err(|e| store.storage_error(e, name))?;
-        let Some(kv) = current.kv else {
+        let Some((kv, old)) = store.current(&key, name).await? else {
             if store.strategy.allow_create_on_update() && opts.subresource.is_none() {
                 let mut fresh = obj.clone();
                 meta_mut(&mut fresh).remove("resourceVersion");
@@ -480,7 +498,6 @@ pub(super) async fn update(
         if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
             return Err(ApiError::stale_object(&store.resource, name));
         }
-        let old = store.decode(&kv).await?;
         let new = store.prepare_update(&old, obj.clone(), opts)?;
         match store.write_update(&key, &kv, &old, new, opts).await? {
             Some(stored) => return Ok((stored, false)),
@@ -505,15 +522,9 @@ where
 {
     let key = store.layout.object_key(namespace, name);
     for _ in 0..store.config.max_update_retries {
-        let current = store
-            .storage
-            .get(key.as_bytes())
-            .await
-            .map_err(|e| store.storage_error(e, name))?;
-        let Some(kv) = current.kv else {
+        let Some((kv, old)) = store.current(&key, name).await? else {
             return Err(ApiError::not_found(&store.resource, name));
         };
-        let old = store.decode(&kv).await?;
         let mut new = mutate(&old)?;
         store.check_type(&mut new, opts.subresource.as_deref())?;
         let new_name = meta_str(&new, "name");

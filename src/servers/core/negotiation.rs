@@ -19,6 +19,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
 
+use crate::api::accept::{parse_accept, AcceptClause};
 use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::ResourceInfo;
 use crate::registry::store::ObjectList;
@@ -68,52 +69,6 @@ pub struct Output {
     pub transform: Transform,
     /// Indent JSON.
     pub pretty: bool,
-}
-
-/// One clause of an `Accept` header.
-#[derive(Debug, Clone, PartialEq)]
-struct AcceptClause<'a> {
-    media_type: &'a str,
-    params: Vec<(&'a str, &'a str)>,
-    quality: f32,
-}
-
-fn parse_accept(header: &str) -> Vec<AcceptClause<'_>> {
-    let mut clauses: Vec<AcceptClause<'_>> = header
-        .split(',')
-        .filter_map(|clause| {
-            let mut parts = clause.split(';').map(str::trim);
-            let media_type = parts.next().filter(|m| !m.is_empty())?;
-            let mut params = Vec::new();
-            let mut quality = 1.0;
-            for part in parts {
-                let Some((key, value)) = part.split_once('=') else {
-                    continue;
-                };
-                let (key, value) = (key.trim(), value.trim().trim_matches('"'));
-                if key == "q" {
-                    quality = value.parse().unwrap_or(0.0);
-                } else {
-                    params.push((key, value));
-                }
-            }
-            Some(AcceptClause {
-                media_type,
-                params,
-                quality,
-            })
-        })
-        .filter(|clause| clause.quality > 0.0)
-        .collect();
-    // Best quality first; among equals, specific types before wildcards (stable otherwise).
-    let wildcards = |m: &str| m.matches('*').count();
-    clauses.sort_by(|a, b| {
-        b.quality
-            .partial_cmp(&a.quality)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| wildcards(a.media_type).cmp(&wildcards(b.media_type)))
-    });
-    clauses
 }
 
 fn clause_output(clause: &AcceptClause<'_>, streaming: bool) -> Option<(Encoding, Transform)> {

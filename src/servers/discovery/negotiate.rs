@@ -5,6 +5,8 @@
 
 use http::HeaderValue;
 
+use crate::api::accept::{parse_accept, AcceptClause};
+
 /// The aggregated discovery version a client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggregatedVersion {
@@ -34,55 +36,6 @@ pub enum MediaType {
     },
 }
 
-struct Clause<'a> {
-    kind: &'a str,
-    subtype: &'a str,
-    quality: f32,
-    params: Vec<(&'a str, &'a str)>,
-}
-
-fn parse(accept: &str) -> Vec<Clause<'_>> {
-    let mut clauses: Vec<Clause<'_>> = accept
-        .split(',')
-        .filter_map(|part| {
-            let mut pieces = part.split(';').map(str::trim);
-            let range = pieces.next().filter(|r| !r.is_empty())?;
-            let (kind, subtype) = match range.split_once('/') {
-                Some((k, s)) => (k.trim(), s.trim()),
-                None if range == "*" => ("*", "*"),
-                None => return None,
-            };
-            let mut quality = 1.0f32;
-            let mut params = Vec::new();
-            for piece in pieces {
-                let Some((key, value)) = piece.split_once('=') else {
-                    continue;
-                };
-                let (key, value) = (key.trim(), value.trim().trim_matches('"'));
-                if key == "q" {
-                    quality = value.parse().unwrap_or(0.0);
-                } else {
-                    params.push((key, value));
-                }
-            }
-            Some(Clause {
-                kind,
-                subtype,
-                quality,
-                params,
-            })
-        })
-        .collect();
-    let specificity = |c: &Clause<'_>| u8::from(c.kind != "*") + u8::from(c.subtype != "*");
-    clauses.sort_by(|a, b| {
-        b.quality
-            .partial_cmp(&a.quality)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(specificity(b).cmp(&specificity(a)))
-    });
-    clauses
-}
-
 /// Chooses the response form for an `Accept` header. A missing or empty header gives JSON;
 /// `None` means nothing acceptable (406). `allow_aggregated` is true on `/api` and `/apis` only.
 pub fn negotiate(accept: Option<&HeaderValue>, allow_aggregated: bool) -> Option<MediaType> {
@@ -90,14 +43,13 @@ pub fn negotiate(accept: Option<&HeaderValue>, allow_aggregated: bool) -> Option
         None | Some("") => return Some(MediaType::Json),
         Some(text) => text,
     };
-    parse(accept)
+    parse_accept(accept)
         .into_iter()
-        .filter(|c| c.quality > 0.0)
         .find_map(|clause| accept_clause(&clause, allow_aggregated))
 }
 
-fn accept_clause(clause: &Clause<'_>, allow_aggregated: bool) -> Option<MediaType> {
-    let yaml = match (clause.kind, clause.subtype) {
+fn accept_clause(clause: &AcceptClause<'_>, allow_aggregated: bool) -> Option<MediaType> {
+    let yaml = match clause.type_and_subtype()? {
         ("application", "json") | ("application", "*") | ("*", "*") => false,
         ("application", "yaml") => true,
         _ => return None,

@@ -312,15 +312,9 @@ pub(super) async fn delete(
     let dry_run = write.dry_run || opts.dry_run.iter().any(|d| d == "All");
     let key = store.layout.object_key(namespace, name);
     for _ in 0..store.config.max_update_retries {
-        let current = store
-            .storage
-            .get(key.as_bytes())
-            .await
-            .map_err(|e| store.storage_error(e, name))?;
-        let Some(kv) = current.kv else {
+        let Some((kv, obj)) = store.current(&key, name).await? else {
             return Err(ApiError::not_found(&store.resource, name));
         };
-        let obj = store.decode(&kv).await?;
         check_preconditions(store.info.group, store.info.kind, &obj, opts)?;
         match plan(store, &obj, opts) {
             DeletePlan::Pending => {
