@@ -25,6 +25,25 @@ pub enum GcPolicy {
     Unsupported,
 }
 
+/// What a create of a resource, or of one of its subresources, does when the generic store does
+/// not serve it: upstream's REST objects of operations (`pods/binding`, `serviceaccounts/token`)
+/// and of the review resources, whose creates answer without storing the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateRest {
+    /// The generic store's create.
+    Store,
+    /// A Binding sets a pod's node (`bindings`, `pods/binding`).
+    Binding,
+    /// A TokenRequest issues a ServiceAccount token (`serviceaccounts/token`).
+    TokenRequest,
+    /// A TokenReview authenticates a token.
+    TokenReview,
+    /// A SelfSubjectReview answers who the requester is.
+    SelfSubjectReview,
+    /// The access reviews of `authorization.k8s.io`.
+    AccessReview,
+}
+
 /// What a delete request does to an existing object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeleteAction {
@@ -97,6 +116,13 @@ pub trait Strategy: Send + Sync + 'static {
     /// Resource-specific validation of an update.
     fn validate_update(&self, _new: &Value, _old: &Value) -> Vec<FieldError> {
         Vec::new()
+    }
+
+    /// What a create of the resource (`subresource` `None`) or of one of its subresources does;
+    /// `None` when that subresource takes no create. The default: the store creates the resource
+    /// itself, and no subresource takes a create.
+    fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
+        subresource.is_none().then_some(CreateRest::Store)
     }
 
     /// What a delete does to dependents when the request does not say. The default:

@@ -4,7 +4,7 @@
 //! subresource).
 //!
 //! A resource's [`Rules`] (names, generation, create on update, defaults, initial status,
-//! validation, deletion) are a constant in its group's module ([`core`], [`apps`], [`batch`],
+//! validation, deletion, the REST of its creates) are a constant in its group's module ([`core`], [`apps`], [`batch`],
 //! ...). A resource whose behaviour goes beyond rules has its own file there with its own
 //! [`Strategy`]: [`core::namespaces`], [`core::pods`], [`core::services`]. [`rules_of`] and
 //! [`strategy_for`] are the table of the built-in resources: the one place the registry tells
@@ -13,6 +13,8 @@
 
 pub mod admissionregistration;
 pub mod apps;
+pub mod authentication;
+pub mod authorization;
 pub mod batch;
 pub mod core;
 pub mod networking;
@@ -47,6 +49,7 @@ pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
 /// gives nothing particular).
 pub fn rules_of(group: &str, plural: &str) -> Rules {
     match (group, plural) {
+        ("", "bindings") => core::BINDINGS,
         ("", "configmaps") => core::CONFIG_MAPS,
         ("", "endpoints") => core::ENDPOINTS,
         ("", "events") => core::EVENTS,
@@ -62,6 +65,9 @@ pub fn rules_of(group: &str, plural: &str) -> Rules {
         ("", "serviceaccounts") => core::SERVICE_ACCOUNTS,
         ("", "services") => core::services::RULES,
         ("admissionregistration.k8s.io", plural) => admissionregistration::rules(plural),
+        ("authentication.k8s.io", "selfsubjectreviews") => authentication::SELF_SUBJECT_REVIEWS,
+        ("authentication.k8s.io", "tokenreviews") => authentication::TOKEN_REVIEWS,
+        ("authorization.k8s.io", _) => authorization::ACCESS_REVIEWS,
         ("apps", "daemonsets") => apps::DAEMON_SETS,
         ("apps", "deployments") => apps::DEPLOYMENTS,
         ("apps", "replicasets") => apps::REPLICA_SETS,

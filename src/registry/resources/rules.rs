@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::api::names::NameRule;
 use crate::registry::scale::ScalePaths;
-use crate::registry::strategy::{GcPolicy, Strategy};
+use crate::registry::strategy::{CreateRest, GcPolicy, Strategy};
 use crate::registry::validation::FieldError;
 
 /// The rules of one built-in resource. A resource states what differs from [`Rules::GENERIC`].
@@ -42,6 +42,8 @@ pub struct Rules {
     pub refuse_delete: fn(&str) -> Option<&'static str>,
     /// Where the `scale` subresource reads and writes; `None`: the resource has none.
     pub scale: Option<fn() -> ScalePaths>,
+    /// What a create of the resource or of a subresource does (see [`Strategy::create_rest`]).
+    pub create_rest: fn(Option<&str>) -> Option<CreateRest>,
 }
 
 fn no_defaults(_: &mut Value) {}
@@ -52,6 +54,10 @@ fn no_validation(_: &Value) -> Vec<FieldError> {
 
 fn deletable(_: &str) -> Option<&'static str> {
     None
+}
+
+fn store_creates(subresource: Option<&str>) -> Option<CreateRest> {
+    subresource.is_none().then_some(CreateRest::Store)
 }
 
 impl Rules {
@@ -70,6 +76,7 @@ impl Rules {
         defaults_stored_before_update: false,
         refuse_delete: deletable,
         scale: None,
+        create_rest: store_creates,
     };
 
     /// Upstream's generic rules with generation tracking.
@@ -163,6 +170,9 @@ impl Strategy for RulesStrategy {
     }
     fn refuse_delete(&self, name: &str) -> Option<&'static str> {
         (self.rules.refuse_delete)(name)
+    }
+    fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
+        (self.rules.create_rest)(subresource)
     }
 
     /// The defaults, then the initial status, then what the resource does after them.

@@ -117,3 +117,38 @@ fn names_generation_and_create_on_update_per_resource() {
     assert!(!strategy("", "pods").allow_create_on_update());
     assert!(strategy("", "pods").has_status_subresource());
 }
+
+#[test]
+fn creates_served_by_their_own_rest() {
+    use crate::registry::strategy::CreateRest;
+    assert_eq!(
+        strategy("", "configmaps").create_rest(None),
+        Some(CreateRest::Store)
+    );
+    assert_eq!(strategy("", "configmaps").create_rest(Some("status")), None);
+    assert_eq!(
+        strategy("", "pods").create_rest(Some("binding")),
+        Some(CreateRest::Binding)
+    );
+    assert_eq!(strategy("", "pods").create_rest(Some("eviction")), None);
+    assert_eq!(
+        strategy("", "bindings").create_rest(None),
+        Some(CreateRest::Binding)
+    );
+    assert_eq!(
+        strategy("", "serviceaccounts").create_rest(Some("token")),
+        Some(CreateRest::TokenRequest)
+    );
+    assert_eq!(
+        strategy("authentication.k8s.io", "tokenreviews").create_rest(None),
+        Some(CreateRest::TokenReview)
+    );
+    assert_eq!(
+        strategy("authentication.k8s.io", "selfsubjectreviews").create_rest(None),
+        Some(CreateRest::SelfSubjectReview)
+    );
+    assert_eq!(
+        strategy("authorization.k8s.io", "subjectaccessreviews").create_rest(None),
+        Some(CreateRest::AccessReview)
+    );
+}

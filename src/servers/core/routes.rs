@@ -40,6 +40,7 @@ use super::query::QueryParams;
 use super::CoreContext;
 use crate::api::status::{ApiError, StatusDetails};
 use crate::catalog::ResourceInfo;
+use crate::registry::strategy::CreateRest;
 
 /// A request path split into its API parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,13 +235,14 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         let Some(sub) = info.subresource(subresource) else {
             return error(ApiError::path_not_found());
         };
-        let binding = sub.name == "binding" && verb == Verb::Create;
-        let token = sub.name == "token" && verb == Verb::Create;
-        if !(sub.name == "status" || binding || token) || !path.extra.is_empty() {
+        // A subresource with its own create (`pods/binding`, `serviceaccounts/token`).
+        let creates =
+            verb == Verb::Create && store.strategy().create_rest(Some(subresource)).is_some();
+        if !(sub.name == "status" || creates) || !path.extra.is_empty() {
             return error(subresource_not_served(info, subresource));
         }
         if !sub.verbs.contains(&verb.as_str())
-            || !(binding || token || matches!(verb, Verb::Get | Verb::Update | Verb::Patch))
+            || !(creates || matches!(verb, Verb::Get | Verb::Update | Verb::Patch))
         {
             return error(method_not_allowed(info, verb.as_str()));
         }
@@ -259,11 +261,15 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         rbac: ctx.rbac.clone(),
     };
     if verb == Verb::Create {
-        match (info.group, info.plural, path.subresource.as_deref()) {
-            ("", "serviceaccounts", Some("token")) => {
+        match scope
+            .store
+            .strategy()
+            .create_rest(path.subresource.as_deref())
+        {
+            Some(CreateRest::TokenRequest) => {
                 return super::token_request::create(&ctx, scope, parts, body).await
             }
-            ("authentication.k8s.io", "tokenreviews", None) => {
+            Some(CreateRest::TokenReview) => {
                 return super::token_review::create(&ctx, scope, parts, body).await
             }
             _ => {}

@@ -9,8 +9,14 @@ use serde_json::{json, Value};
 
 use super::Rules;
 use crate::registry::defaults;
-use crate::registry::strategy::GcPolicy;
+use crate::registry::strategy::{CreateRest, GcPolicy};
 use crate::registry::validation::{apps, core, pod, FieldError};
+
+/// Bindings: a create sets the pod's node (`pkg/registry/core/pod/storage` BindingREST).
+pub const BINDINGS: Rules = Rules {
+    create_rest: binding_creates,
+    ..Rules::GENERIC
+};
 
 /// ConfigMaps: data keys and immutability.
 pub const CONFIG_MAPS: Rules = Rules {
@@ -85,8 +91,25 @@ pub const SECRETS: Rules = Rules {
     ..Rules::GENERIC
 };
 
-/// ServiceAccounts: a delete answers the deleted object.
-pub const SERVICE_ACCOUNTS: Rules = Rules::RETURNS_DELETED_OBJECT;
+/// ServiceAccounts: a delete answers the deleted object; `serviceaccounts/<name>/token` issues a
+/// token (`pkg/registry/core/serviceaccount/storage` TokenREST).
+pub const SERVICE_ACCOUNTS: Rules = Rules {
+    returns_deleted_object: true,
+    create_rest: service_account_creates,
+    ..Rules::GENERIC
+};
+
+fn binding_creates(subresource: Option<&str>) -> Option<CreateRest> {
+    subresource.is_none().then_some(CreateRest::Binding)
+}
+
+fn service_account_creates(subresource: Option<&str>) -> Option<CreateRest> {
+    match subresource {
+        None => Some(CreateRest::Store),
+        Some("token") => Some(CreateRest::TokenRequest),
+        Some(_) => None,
+    }
+}
 
 fn pending() -> Value {
     json!({"phase": "Pending"})

@@ -9,13 +9,14 @@ use serde_json::{json, Value};
 use crate::api::names::NameRule;
 use crate::registry::defaults;
 use crate::registry::resources::{Rules, RulesStrategy};
-use crate::registry::strategy::Strategy;
+use crate::registry::strategy::{CreateRest, Strategy};
 use crate::registry::validation::{pod, FieldError};
 
 /// The rules of pods: defaults and validation (the stored pod defaulted before an update is
-/// compared with it), and a delete answers the pod.
+/// compared with it), a delete answers the pod, and `pods/<name>/binding` takes a Binding.
 pub const RULES: Rules = Rules {
     returns_deleted_object: true,
+    create_rest: pod_creates,
     defaults: defaults::pod,
     validate_create: pod::validate_pod,
     validate_update: Some(pod::validate_pod_update),
@@ -65,6 +66,9 @@ impl Strategy for PodStrategy {
     fn returns_deleted_object(&self) -> bool {
         self.base.returns_deleted_object()
     }
+    fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
+        self.base.create_rest(subresource)
+    }
     /// Pod defaults, then the status of a new pod (its QoS class follows the defaulted
     /// requests).
     fn prepare_for_create(&self, obj: &mut Value) {
@@ -76,6 +80,14 @@ impl Strategy for PodStrategy {
                 json!({"phase": "Pending", "qosClass": qos}),
             );
         }
+    }
+}
+
+fn pod_creates(subresource: Option<&str>) -> Option<CreateRest> {
+    match subresource {
+        None => Some(CreateRest::Store),
+        Some("binding") => Some(CreateRest::Binding),
+        Some(_) => None,
     }
 }
 

@@ -7,6 +7,7 @@ use http::StatusCode;
 
 use super::{content_type, fallback_output, respond_object, Scope};
 use crate::api::status::ApiResult;
+use crate::registry::strategy::CreateRest;
 use crate::servers::core::body::{self, ExpectedType};
 use crate::servers::core::negotiation;
 use crate::servers::core::query::{self, WriteKind};
@@ -43,7 +44,12 @@ async fn create_object(
         &params.write.field_manager,
         user_agent,
     );
-    let pod_binding = scope.subresource.as_deref() == Some("binding");
+    let rest = scope
+        .store
+        .strategy()
+        .create_rest(scope.subresource.as_deref());
+    // `pods/<name>/binding` takes a Binding, not a Pod.
+    let pod_binding = rest == Some(CreateRest::Binding) && scope.subresource.is_some();
     let expected = if pod_binding {
         ExpectedType {
             group: "",
@@ -57,20 +63,30 @@ async fn create_object(
     };
     let (object, warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
-    if pod_binding || (scope.info.group, scope.info.plural) == ("", "bindings") {
-        return create_binding(scope, object, &params.write, pod_binding)
-            .await
-            .map(|status| (status, warnings));
-    }
-    let user = parts.extensions.get::<crate::request::user::UserInfo>();
-    if let Some(answer) = crate::servers::core::reviews::review(
-        scope.info,
-        object.clone(),
-        user,
-        scope.namespace(),
-        scope.authorization.as_deref(),
-    ) {
-        return Ok((answer?, warnings));
+    match rest {
+        Some(CreateRest::Binding) => {
+            return create_binding(scope, object, &params.write, pod_binding)
+                .await
+                .map(|status| (status, warnings));
+        }
+        Some(CreateRest::SelfSubjectReview | CreateRest::AccessReview) => {
+            let user = parts.extensions.get::<crate::request::user::UserInfo>();
+            let answer = crate::servers::core::reviews::review(
+                scope.info,
+                object,
+                user,
+                scope.namespace(),
+                scope.authorization.as_deref(),
+            )
+            .unwrap_or_else(|| {
+                Err(crate::api::status::ApiError::internal(format!(
+                    "no review for {}",
+                    scope.info.kind
+                )))
+            });
+            return answer.map(|answer| (answer, warnings));
+        }
+        _ => {}
     }
     scope.check_rbac_write(parts, &object, None)?;
     let created = scope

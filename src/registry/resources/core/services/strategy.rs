@@ -53,6 +53,12 @@ impl Strategy for ServiceStrategy {
     fn returns_deleted_object(&self) -> bool {
         self.base.returns_deleted_object()
     }
+    fn create_rest(
+        &self,
+        subresource: Option<&str>,
+    ) -> Option<crate::registry::strategy::CreateRest> {
+        self.base.create_rest(subresource)
+    }
 
     /// Defaults, `clusterIPs` from a lone `clusterIP`, and an empty status as upstream's
     /// `PrepareForCreate` (`status: {loadBalancer: {}}` on the wire).
