@@ -5,8 +5,9 @@
 //!
 //! A resource's [`Rules`] (names, generation, create on update, defaults, initial status,
 //! validation, deletion, the REST of its creates) are a constant in its group's module ([`core`], [`apps`], [`batch`],
-//! ...). A resource whose behaviour goes beyond rules has its own file there with its own
-//! [`Strategy`]: [`core::namespaces`], [`core::pods`], [`core::services`]. [`rules_of`] and
+//! ...); a resource with more to say has its own file there ([`core::pods`],
+//! [`core::services`]), and namespaces, whose deletion is their own, their own [`Strategy`]
+//! ([`core::namespaces`]). [`rules_of`] and
 //! [`strategy_for`] are the table of the built-in resources: the one place the registry tells
 //! resources apart by name, as upstream's storage providers do when they build each store. The
 //! generic store and the HTTP handlers ask a store's strategy and know no resource by name.
@@ -39,8 +40,6 @@ pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
     let rules = rules_of(info.group, info.plural);
     match (info.group, info.plural) {
         ("", "namespaces") => Arc::new(core::namespaces::NamespaceStrategy),
-        ("", "pods") => Arc::new(core::pods::PodStrategy::new(rules, status)),
-        ("", "services") => Arc::new(core::services::ServiceStrategy::new(rules, status)),
         _ => Arc::new(RulesStrategy::new(rules, status)),
     }
 }

@@ -26,6 +26,9 @@ pub struct Rules {
     pub returns_deleted_object: bool,
     /// Upstream's defaulters of the type, on every create and update.
     pub defaults: fn(&mut Value),
+    /// What an update does after the defaults, given the stored object (new, old): upstream's
+    /// `PrepareForUpdate`.
+    pub prepare_update: Option<fn(&mut Value, &Value)>,
     /// The status a create starts with, whatever the client sent.
     pub initial_status: Option<fn() -> Value>,
     /// What a create does after the defaults and the initial status (Jobs: the generated
@@ -38,6 +41,9 @@ pub struct Rules {
     /// The stored object is defaulted before an update is validated against it, as upstream's
     /// decoding of stored objects defaults them (objects stored before a default existed).
     pub defaults_stored_before_update: bool,
+    /// The grace period of a first delete, from the requested one (see
+    /// [`Strategy::graceful_delete_period`]); `None`: the resource has no graceful deletion.
+    pub graceful_delete: Option<fn(&Value, Option<i64>) -> i64>,
     /// Why a single delete of the named object is refused with a 403; `None` lets it go ahead.
     pub refuse_delete: fn(&str) -> Option<&'static str>,
     /// Where the `scale` subresource reads and writes; `None`: the resource has none.
@@ -69,11 +75,13 @@ impl Rules {
         gc_policy: GcPolicy::DeleteDependents,
         returns_deleted_object: false,
         defaults: no_defaults,
+        prepare_update: None,
         initial_status: None,
         after_create_defaults: None,
         validate_create: no_validation,
         validate_update: None,
         defaults_stored_before_update: false,
+        graceful_delete: None,
         refuse_delete: deletable,
         scale: None,
         create_rest: store_creates,
@@ -171,6 +179,11 @@ impl Strategy for RulesStrategy {
     fn refuse_delete(&self, name: &str) -> Option<&'static str> {
         (self.rules.refuse_delete)(name)
     }
+    fn graceful_delete_period(&self, obj: &Value, requested: Option<i64>) -> Option<i64> {
+        self.rules
+            .graceful_delete
+            .map(|period| period(obj, requested))
+    }
     fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
         (self.rules.create_rest)(subresource)
     }
@@ -188,9 +201,13 @@ impl Strategy for RulesStrategy {
         }
     }
 
-    /// The defaults (an update's body is decoded, hence defaulted, too).
-    fn prepare_for_update(&self, new: &mut Value, _old: &Value) {
+    /// The defaults (an update's body is decoded, hence defaulted, too), then what the resource
+    /// does with the stored object.
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         (self.rules.defaults)(new);
+        if let Some(prepare) = self.rules.prepare_update {
+            prepare(new, old);
+        }
     }
 
     fn validate_create(&self, obj: &Value) -> Vec<FieldError> {

@@ -1,5 +1,6 @@
-//! The core group (`/api/v1`): the rules of its resources (`pkg/registry/core/<resource>`), and
-//! the resources with their own strategy: [`namespaces`], [`pods`], [`services`].
+//! The core group (`/api/v1`): the rules of its resources (`pkg/registry/core/<resource>`); those
+//! with more to say have their own files: [`namespaces`] (with its own strategy), [`pods`],
+//! [`services`] (with the ClusterIP and NodePort allocators).
 
 pub mod namespaces;
 pub mod pods;

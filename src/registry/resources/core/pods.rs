@@ -6,17 +6,19 @@
 
 use serde_json::{json, Value};
 
-use crate::api::names::NameRule;
 use crate::registry::defaults;
-use crate::registry::resources::{Rules, RulesStrategy};
-use crate::registry::strategy::{CreateRest, Strategy};
-use crate::registry::validation::{pod, FieldError};
+use crate::registry::resources::Rules;
+use crate::registry::strategy::CreateRest;
+use crate::registry::validation::pod;
 
 /// The rules of pods: defaults and validation (the stored pod defaulted before an update is
-/// compared with it), a delete answers the pod, and `pods/<name>/binding` takes a Binding.
+/// compared with it), a new pod's status, graceful deletion, a delete answers the pod, and
+/// `pods/<name>/binding` takes a Binding.
 pub const RULES: Rules = Rules {
     returns_deleted_object: true,
     create_rest: pod_creates,
+    after_create_defaults: Some(pending_status),
+    graceful_delete: Some(pod_grace_period),
     defaults: defaults::pod,
     validate_create: pod::validate_pod,
     validate_update: Some(pod::validate_pod_update),
@@ -24,62 +26,14 @@ pub const RULES: Rules = Rules {
     ..Rules::GENERIC
 };
 
-/// The pod strategy: the pods' [`RULES`], graceful deletion and the create-time status.
-#[derive(Debug)]
-pub struct PodStrategy {
-    base: RulesStrategy,
-}
-
-impl PodStrategy {
-    pub fn new(rules: Rules, status_subresource: bool) -> Self {
-        Self {
-            base: RulesStrategy::new(rules, status_subresource),
-        }
-    }
-}
-
-impl Strategy for PodStrategy {
-    fn name_rule(&self) -> NameRule {
-        self.base.name_rule()
-    }
-    fn has_status_subresource(&self) -> bool {
-        self.base.has_status_subresource()
-    }
-    fn tracks_generation(&self) -> bool {
-        self.base.tracks_generation()
-    }
-    fn allow_create_on_update(&self) -> bool {
-        self.base.allow_create_on_update()
-    }
-    fn graceful_delete_period(&self, pod: &Value, requested: Option<i64>) -> Option<i64> {
-        Some(pod_grace_period(pod, requested))
-    }
-    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        self.base.prepare_for_update(new, old);
-    }
-    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        self.base.validate_create(obj)
-    }
-    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
-        self.base.validate_update(new, old)
-    }
-    fn returns_deleted_object(&self) -> bool {
-        self.base.returns_deleted_object()
-    }
-    fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
-        self.base.create_rest(subresource)
-    }
-    /// Pod defaults, then the status of a new pod (its QoS class follows the defaulted
-    /// requests).
-    fn prepare_for_create(&self, obj: &mut Value) {
-        self.base.prepare_for_create(obj);
-        let qos = qos_class(obj);
-        if let Some(map) = obj.as_object_mut() {
-            map.insert(
-                "status".into(),
-                json!({"phase": "Pending", "qosClass": qos}),
-            );
-        }
+/// A new pod's status: phase `Pending` with the QoS class of its (defaulted) requests.
+fn pending_status(pod: &mut Value) {
+    let qos = qos_class(pod);
+    if let Some(map) = pod.as_object_mut() {
+        map.insert(
+            "status".into(),
+            json!({"phase": "Pending", "qosClass": qos}),
+        );
     }
 }
 
@@ -170,6 +124,7 @@ pub fn qos_class(pod: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::strategy::Strategy;
 
     fn pod(resources: Value) -> Value {
         json!({"spec": {"containers": [{"name": "c", "image": "i", "resources": resources}]}})
@@ -209,7 +164,7 @@ mod tests {
 
     #[test]
     fn a_created_pod_is_pending_whatever_status_was_sent() {
-        let strategy = PodStrategy::new(RULES, true);
+        let strategy = crate::registry::resources::RulesStrategy::new(RULES, true);
         let mut obj = pod(json!({}));
         obj["status"] = json!({"phase": "Running", "podIP": "10.0.0.9"});
         strategy.prepare_for_create(&mut obj);

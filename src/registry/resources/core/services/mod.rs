@@ -28,7 +28,7 @@ use crate::registry::store::hooks::{WriteFinish, WriteHook};
 use crate::registry::store::Store;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
-pub use strategy::{ServiceStrategy, RULES};
+pub use strategy::RULES;
 
 /// The ClusterIP and NodePort allocators of the cluster.
 pub struct ServiceAllocator {

@@ -8,89 +8,52 @@ use serde_json::{json, Map, Value};
 use super::spec;
 use crate::api::go_fmt::{go_quote, go_string_slice};
 use crate::api::names::{is_dns1123_label, is_qualified_name, is_valid_label_value, NameRule};
-use crate::registry::resources::{Rules, RulesStrategy};
-use crate::registry::strategy::Strategy;
+use crate::registry::resources::Rules;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// Upstream's `DefaultClientIPServiceAffinitySeconds` (three hours).
 const DEFAULT_CLIENT_IP_AFFINITY_SECONDS: i64 = 10800;
 
-/// The rules Services share with the generic ones: names are DNS-1035 labels, and a delete
-/// answers the Service.
+/// The rules of Services: names are DNS-1035 labels, upstream's defaults, the update preparation
+/// that keeps allocated values, validation, and a delete answers the Service.
 pub const RULES: Rules = Rules {
     name_rule: NameRule::Dns1035Label,
     returns_deleted_object: true,
+    defaults: set_defaults,
+    initial_status: Some(empty_status),
+    after_create_defaults: Some(cluster_ips_of_cluster_ip),
+    prepare_update: Some(prepare_update),
+    validate_create: validate_service,
+    validate_update: Some(validate_update),
     ..Rules::GENERIC
 };
 
-/// The Service strategy: the Services' [`RULES`] plus Service defaults and validation.
-#[derive(Debug, Clone)]
-pub struct ServiceStrategy {
-    base: RulesStrategy,
-}
-
-impl ServiceStrategy {
-    pub fn new(rules: Rules, status_subresource: bool) -> Self {
-        Self {
-            base: RulesStrategy::new(rules, status_subresource),
-        }
+/// `clusterIPs` from a lone `clusterIP`, as upstream's `PrepareForCreate`.
+fn cluster_ips_of_cluster_ip(obj: &mut Value) {
+    let spec = spec_mut(obj);
+    let ip = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("");
+    if !ip.is_empty() && spec::strings(spec.get("clusterIPs")).is_empty() {
+        let ips = json!([ip]);
+        spec.insert("clusterIPs".into(), ips);
     }
 }
 
-impl Strategy for ServiceStrategy {
-    fn name_rule(&self) -> NameRule {
-        self.base.name_rule()
-    }
-    fn has_status_subresource(&self) -> bool {
-        self.base.has_status_subresource()
-    }
-    fn tracks_generation(&self) -> bool {
-        self.base.tracks_generation()
-    }
-    fn allow_create_on_update(&self) -> bool {
-        self.base.allow_create_on_update()
-    }
-    fn returns_deleted_object(&self) -> bool {
-        self.base.returns_deleted_object()
-    }
-    fn create_rest(
-        &self,
-        subresource: Option<&str>,
-    ) -> Option<crate::registry::strategy::CreateRest> {
-        self.base.create_rest(subresource)
-    }
+/// An empty status, as a new Service has (`status: {loadBalancer: {}}` on the wire).
+fn empty_status() -> Value {
+    json!({"loadBalancer": {}})
+}
 
-    /// Defaults, `clusterIPs` from a lone `clusterIP`, and an empty status as upstream's
-    /// `PrepareForCreate` (`status: {loadBalancer: {}}` on the wire).
-    fn prepare_for_create(&self, obj: &mut Value) {
-        set_defaults(obj);
-        let spec = spec_mut(obj);
-        let ip = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("");
-        if !ip.is_empty() && spec::strings(spec.get("clusterIPs")).is_empty() {
-            let ips = json!([ip]);
-            spec.insert("clusterIPs".into(), ips);
-        }
-        if let Some(map) = obj.as_object_mut() {
-            map.insert("status".into(), json!({"loadBalancer": {}}));
-        }
-    }
+/// Upstream's `PrepareForUpdate` and `patchAllocatedValues`.
+fn prepare_update(new: &mut Value, old: &Value) {
+    normalize_cluster_ips(new, old);
+    patch_allocated_values(new, old);
+    drop_type_dependent_fields(new, old);
+}
 
-    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        set_defaults(new);
-        normalize_cluster_ips(new, old);
-        patch_allocated_values(new, old);
-        drop_type_dependent_fields(new, old);
-    }
-
-    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        validate_service(obj)
-    }
-
-    fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
-        let mut errors = validate_cluster_ips_update(new, old);
-        errors.extend(validate_service(new));
-        errors
-    }
+fn validate_update(new: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errors = validate_cluster_ips_update(new, old);
+    errors.extend(validate_service(new));
+    errors
 }
 
 /// `.spec` as a map, created when missing.

@@ -121,7 +121,8 @@ fn updates_keep_allocated_values_and_drop_them_on_type_change() {
     let info = catalog::builtin()
         .lookup("", "v1", "services")
         .expect("services");
-    let strategy = ServiceStrategy::new(RULES, info.subresource("status").is_some());
+    let strategy =
+        crate::registry::resources::RulesStrategy::new(RULES, info.subresource("status").is_some());
     let old = json!({"metadata": {"name": "a"}, "spec": {
         "type": "NodePort", "clusterIP": "10.0.0.5", "clusterIPs": ["10.0.0.5"],
         "ports": [{"name": "http", "port": 80, "nodePort": 30080}],
