@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use super::rules::{empty_status, no_replicas};
 use super::Rules;
 use crate::registry::defaults;
 use crate::registry::scale::ScalePaths;
@@ -54,14 +55,6 @@ pub const DAEMON_SETS: Rules = Rules {
     validate_update: Some(validate_daemon_set_update),
     ..Rules::GENERIC
 };
-
-fn empty_status() -> Value {
-    json!({})
-}
-
-fn no_replicas() -> Value {
-    json!({"replicas": 0})
-}
 
 fn stateful_set_status() -> Value {
     json!({"availableReplicas": 0, "replicas": 0})

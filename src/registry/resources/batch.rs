@@ -1,7 +1,8 @@
 //! `batch`: Jobs and CronJobs (`pkg/registry/batch/<resource>`).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::rules::empty_status;
 use super::Rules;
 use crate::registry::defaults;
 use crate::registry::strategy::GcPolicy;
@@ -31,10 +32,6 @@ pub const CRON_JOBS: Rules = Rules {
     validate_create: batch::validate_cron_job,
     ..Rules::GENERIC
 };
-
-fn empty_status() -> Value {
-    json!({})
-}
 
 fn generated_selector(job: &mut Value) {
     defaults::job_generated_selector(job);

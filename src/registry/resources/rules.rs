@@ -66,6 +66,16 @@ fn store_creates(subresource: Option<&str>) -> Option<CreateRest> {
     subresource.is_none().then_some(CreateRest::Store)
 }
 
+/// The initial status `{}` (Deployments, Jobs, CronJobs).
+pub(super) fn empty_status() -> Value {
+    serde_json::json!({})
+}
+
+/// The initial status `{replicas: 0}` (ReplicaSets, ReplicationControllers).
+pub(super) fn no_replicas() -> Value {
+    serde_json::json!({"replicas": 0})
+}
+
 impl Rules {
     /// Upstream's generic store and strategy.
     pub const GENERIC: Rules = Rules {

@@ -8,6 +8,7 @@ pub mod services;
 
 use serde_json::{json, Value};
 
+use super::rules::no_replicas;
 use super::Rules;
 use crate::registry::defaults;
 use crate::registry::strategy::{CreateRest, GcPolicy};
@@ -114,10 +115,6 @@ fn service_account_creates(subresource: Option<&str>) -> Option<CreateRest> {
 
 fn pending() -> Value {
     json!({"phase": "Pending"})
-}
-
-fn no_replicas() -> Value {
-    json!({"replicas": 0})
 }
 
 fn validate_pod_template_object(obj: &Value) -> Vec<FieldError> {
