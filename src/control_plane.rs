@@ -35,9 +35,9 @@ use crate::controllers::{
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
+use crate::registry::resources::builtin_store;
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
-use crate::registry::resources::strategy_for;
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
 use crate::servers::aggregator::{self, Aggregator};
@@ -110,7 +110,7 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     aggregator.start(catalog).await?;
     let openapi = builtin_openapi(catalog);
     let crds = Arc::new(Store::new(
-        &crd_store::CRD_RESOURCE,
+        Arc::new(crd_store::crd_resource()),
         ctx.storage.clone(),
         Arc::new(CrdStrategy),
         StoreConfig::default(),
@@ -152,7 +152,7 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     let namespace_contents = namespaced_stores(
         stores
             .resources()
-            .filter_map(|info| stores.get(info.group, info.version, info.plural)),
+            .filter_map(|info| stores.get(&info.group, &info.version, &info.plural)),
     );
     let controllers: [(&str, BoxFuture<'static, ()>); 7] = [
         (
@@ -207,13 +207,8 @@ fn builtin_stores(
     ctx: &ControlPlaneContext,
     catalog: &'static Catalog,
 ) -> anyhow::Result<BuiltinStores> {
-    let build = |info: &'static ResourceInfo, config: StoreConfig| {
-        Arc::new(Store::new(
-            info,
-            ctx.storage.clone(),
-            strategy_for(info),
-            config,
-        ))
+    let build = |info: &Arc<ResourceInfo>, config: StoreConfig| {
+        Arc::new(builtin_store(info, ctx.storage.clone(), config))
     };
     let find = |group: &str, plural: &str| {
         catalog
@@ -237,7 +232,7 @@ fn builtin_stores(
     stores.insert(namespaces.clone());
     let built_later = [namespaces_info, services_info, pods_info];
     for info in catalog.iter() {
-        if !built_later.iter().any(|later| std::ptr::eq(*later, info)) {
+        if !built_later.iter().any(|later| Arc::ptr_eq(later, info)) {
             stores.insert(build(info, in_namespaces(info)));
         }
     }
@@ -297,13 +292,13 @@ fn builtin_openapi(catalog: &'static Catalog) -> Arc<OpenApiService> {
     openapi.upsert_group_version(
         catalog::APIREGISTRATION_GROUP,
         "v1",
-        &[&aggregator::API_SERVICES],
+        &[&aggregator::api_services()],
         Default::default(),
     );
     openapi.upsert_group_version(
         crd_store::GROUP,
         "v1",
-        &[&crd_store::CRD_RESOURCE],
+        &[&crd_store::crd_resource()],
         Default::default(),
     );
     openapi

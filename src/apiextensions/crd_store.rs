@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::cel::CelValidator;
 use super::conditions::{set_condition, Condition};
 use super::crd_validation;
-use crate::catalog::{ResourceInfo, SubresourceInfo};
+use crate::catalog::{build, ResourceInfo};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_mut, now_rfc3339};
 use crate::registry::strategy::{DeleteAction, Strategy};
 use crate::registry::validation::FieldError;
@@ -18,33 +18,21 @@ pub const GROUP: &str = "apiextensions.k8s.io";
 pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 
 /// `apiextensions.k8s.io/v1` `customresourcedefinitions`, as upstream's discovery lists it.
-pub static CRD_RESOURCE: ResourceInfo = ResourceInfo {
-    group: GROUP,
-    version: "v1",
-    kind: "CustomResourceDefinition",
-    plural: "customresourcedefinitions",
-    singular: "customresourcedefinition",
-    namespaced: false,
-    verbs: &[
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ],
-    short_names: &["crd", "crds"],
-    categories: &["api-extensions"],
-    subresources: &[SubresourceInfo {
-        name: "status",
-        kind: "CustomResourceDefinition",
-        group_version: None,
-        verbs: &["get", "patch", "update"],
-    }],
-    storage_version: true,
-};
+pub fn crd_resource() -> ResourceInfo {
+    ResourceInfo {
+        short_names: build::names(&["crd", "crds"]),
+        categories: build::names(&["api-extensions"]),
+        subresources: vec![build::status("CustomResourceDefinition")],
+        ..build::resource(
+            GROUP,
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            "customresourcedefinition",
+            false,
+        )
+    }
+}
 
 /// The storage version a CRD's `spec.versions` names (the one with `storage: true`).
 pub fn storage_version(crd: &Value) -> Option<&str> {

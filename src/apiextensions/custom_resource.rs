@@ -10,8 +10,7 @@ use serde_json::Value;
 use super::cel::CelValidator;
 use super::schema::{self, Structural};
 use crate::catalog::codec::fill_type_meta;
-use crate::catalog::dynamic::{intern, intern_str, intern_strs};
-use crate::catalog::{ObjectCodec, ResourceInfo, SubresourceInfo};
+use crate::catalog::{Codec, CustomVersion, Name, ObjectCodec, ResourceInfo, SubresourceInfo};
 use crate::registry::scale::{ScalePaths, ScaleSelector};
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{FieldError, FieldErrorKind};
@@ -31,9 +30,8 @@ const VERBS: &[&str] = &[
 /// One served version of a CRD, as the apiextensions server serves it.
 #[derive(Clone)]
 pub struct ServedVersion {
-    pub info: &'static ResourceInfo,
-    /// The CRD's storage version.
-    pub storage_version: &'static str,
+    /// The version's catalogue row, carrying its codec and the CRD's storage version.
+    pub info: Arc<ResourceInfo>,
     pub schema: Option<Arc<Structural>>,
     /// The version's `x-kubernetes-validations` rules, when it has any.
     pub rules: Option<Arc<CelValidator>>,
@@ -66,18 +64,24 @@ pub(super) fn strings_at(value: &Value, pointer: &str) -> Vec<String> {
 /// The versions `crd` serves, named by its accepted names. Fails (with the reason) when a served
 /// version's schema is not structural; CRD validation rejects such CRDs before they are stored.
 pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
-    let group = intern_str(str_at(crd, "/spec/group"));
+    let group = Name::new(str_at(crd, "/spec/group"));
     let namespaced = str_at(crd, "/spec/scope") == "Namespaced";
     let accepted = crd
         .pointer("/status/acceptedNames")
         .cloned()
         .unwrap_or_default();
-    let kind = intern_str(str_at(&accepted, "/kind"));
-    let plural = intern_str(str_at(&accepted, "/plural"));
-    let singular = intern_str(str_at(&accepted, "/singular"));
-    let short_names = intern_strs(&strings_at(&accepted, "/shortNames"));
-    let categories = intern_strs(&strings_at(&accepted, "/categories"));
-    let storage = intern_str(super::crd_store::storage_version(crd).unwrap_or(""));
+    let kind = Name::new(str_at(&accepted, "/kind"));
+    let plural = Name::new(str_at(&accepted, "/plural"));
+    let singular = Name::new(str_at(&accepted, "/singular"));
+    let names = |pointer| {
+        strings_at(&accepted, pointer)
+            .into_iter()
+            .map(Name::from)
+            .collect()
+    };
+    let short_names: Vec<Name> = names("/shortNames");
+    let categories: Vec<Name> = names("/categories");
+    let storage = Name::new(super::crd_store::storage_version(crd).unwrap_or(""));
     let conversion_webhook = (str_at(crd, "/spec/conversion/strategy") == "Webhook")
         .then(|| {
             crd.pointer("/spec/conversion/webhook/clientConfig")
@@ -94,7 +98,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
         if version.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
-        let name = intern_str(str_at(&version, "/name"));
+        let name = Name::new(str_at(&version, "/name"));
         let raw_schema = version.pointer("/schema/openAPIV3Schema");
         let schema = match raw_schema {
             Some(raw) => Some(Arc::new(
@@ -112,7 +116,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
         if version.pointer("/subresources/status").is_some() {
             subresources.push(SubresourceInfo {
                 name: "status",
-                kind,
+                kind: kind.clone(),
                 group_version: None,
                 verbs: &["get", "patch", "update"],
             });
@@ -130,30 +134,36 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
         if scale.is_some() {
             subresources.push(SubresourceInfo {
                 name: "scale",
-                kind: "Scale",
+                kind: Name::new_static("Scale"),
                 group_version: Some("autoscaling/v1"),
                 verbs: &["get", "patch", "update"],
             });
         }
-        let info = intern(
-            ResourceInfo {
-                group,
-                version: name,
-                kind,
-                plural,
-                singular,
-                namespaced,
-                verbs: VERBS,
-                short_names,
-                categories,
-                subresources: &[],
-                storage_version: name == storage,
-            },
+        let codec = SchemaCodec {
+            api_version: format!("{group}/{name}"),
+            kind: kind.clone(),
+            schema: schema.clone(),
+        };
+        let info = Arc::new(ResourceInfo {
+            group: group.clone(),
+            storage_version: name == storage,
+            version: name,
+            kind: kind.clone(),
+            plural: plural.clone(),
+            singular: singular.clone(),
+            namespaced,
+            verbs: VERBS,
+            short_names: short_names.clone(),
+            categories: categories.clone(),
             subresources,
-        );
+            custom: Some(CustomVersion {
+                storage_version: storage.clone(),
+                codec: Codec::object(Arc::new(codec)),
+                schema: raw_schema.cloned().map(Arc::new),
+            }),
+        });
         out.push(ServedVersion {
             info,
-            storage_version: storage,
             schema,
             rules,
             scale,
@@ -169,14 +179,14 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
 /// wrong types refused), unknown fields pruned, then defaults applied.
 pub struct SchemaCodec {
     pub api_version: String,
-    pub kind: &'static str,
+    pub kind: Name,
     pub schema: Option<Arc<Structural>>,
 }
 
 impl ObjectCodec for SchemaCodec {
     fn round_trip(&self, mut object: Value) -> Result<Value, serde_json::Error> {
         if let Value::Object(map) = &mut object {
-            fill_type_meta(map, &self.api_version, self.kind);
+            fill_type_meta(map, &self.api_version, &self.kind);
             if let Some(meta) = map.get("metadata").cloned() {
                 let decoded: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta =
                     serde_json::from_value(meta)?;
@@ -291,13 +301,13 @@ mod tests {
     fn served_versions_follow_accepted_names() {
         let versions = served_versions(&crd()).expect("structural");
         assert_eq!(versions.len(), 1, "v1beta1 is not served");
-        let info = versions[0].info;
+        let info = &versions[0].info;
         assert_eq!(
             (
-                info.group,
-                info.version,
-                info.kind,
-                info.plural,
+                info.group.as_str(),
+                info.version.as_str(),
+                info.kind.as_str(),
+                info.plural.as_str(),
                 info.namespaced
             ),
             ("stable.example.com", "v1", "CronTab", "crontabs", true)
@@ -317,7 +327,7 @@ mod tests {
         let versions = served_versions(&crd()).unwrap();
         let codec = SchemaCodec {
             api_version: "stable.example.com/v1".into(),
-            kind: "CronTab",
+            kind: "CronTab".into(),
             schema: versions[0].schema.clone(),
         };
         let out = codec

@@ -28,7 +28,7 @@ pub fn definition_name(group: &str, version: &str, kind: &str) -> String {
 
 /// The definitions of one served version: the kind and its list.
 pub fn definitions(version: &ServedVersion) -> BTreeMap<String, Value> {
-    let info = version.info;
+    let info = &version.info;
     let gvk = |kind: &str| json!([{"group": info.group, "kind": kind, "version": info.version}]);
     let mut schema = version
         .definition
@@ -54,9 +54,9 @@ pub fn definitions(version: &ServedVersion) -> BTreeMap<String, Value> {
                 }),
             );
         }
-        map.insert("x-kubernetes-group-version-kind".into(), gvk(info.kind));
+        map.insert("x-kubernetes-group-version-kind".into(), gvk(&info.kind));
     }
-    let kind_name = definition_name(info.group, info.version, info.kind);
+    let kind_name = definition_name(&info.group, &info.version, &info.kind);
     let list = json!({
         "description": format!("{}List is a list of {}", info.kind, info.kind),
         "type": "object",
@@ -79,7 +79,7 @@ pub fn definitions(version: &ServedVersion) -> BTreeMap<String, Value> {
     BTreeMap::from([
         (kind_name.clone(), schema),
         (
-            definition_name(info.group, info.version, &info.list_kind()),
+            definition_name(&info.group, &info.version, &info.list_kind()),
             list,
         ),
     ])

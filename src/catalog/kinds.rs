@@ -21,7 +21,7 @@ use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::api::scheduling::v1 as scheduling;
 use k8s_openapi::api::storage::v1 as storage;
 
-use super::{Codec, GroupVersionKind, Persistence, ResourceInfo};
+use super::{Codec, GroupVersionKind, Name, Persistence, ResourceInfo};
 
 /// The codec of a built-in kind served by a default 1.33 kube-apiserver, including the bodies of
 /// subresources (`autoscaling/v1 Scale`, `policy/v1 Eviction`, `authentication.k8s.io/v1
@@ -132,22 +132,22 @@ pub fn codec_for(group: &str, version: &str, kind: &str) -> Option<Codec> {
 
 /// HPAs of every version are stored as `autoscaling/v2`.
 const HPA_STORAGE: GroupVersionKind = GroupVersionKind {
-    group: "autoscaling",
-    version: "v2",
-    kind: "HorizontalPodAutoscaler",
+    group: Name::new_static("autoscaling"),
+    version: Name::new_static("v2"),
+    kind: Name::new_static("HorizontalPodAutoscaler"),
 };
 
 /// `events.k8s.io` Events share the core Events' storage, encoded as core `v1`.
 const CORE_EVENT: GroupVersionKind = GroupVersionKind {
-    group: "",
-    version: "v1",
-    kind: "Event",
+    group: Name::new_static(""),
+    version: Name::new_static("v1"),
+    kind: Name::new_static("Event"),
 };
 
 /// How a resource is persisted: the built-in operations and computed resources store nothing,
 /// HPAs and `events.k8s.io` Events are stored as another version/group; everything else as itself.
 pub fn persistence_of(info: &ResourceInfo) -> Persistence {
-    match (info.group, info.plural) {
+    match (info.group.as_str(), info.plural.as_str()) {
         ("", "bindings" | "componentstatuses")
         | ("authentication.k8s.io" | "authorization.k8s.io", _) => Persistence::Virtual,
         ("autoscaling", "horizontalpodautoscalers") => Persistence::StoredAs(HPA_STORAGE),

@@ -17,29 +17,32 @@ mod data_cluster;
 mod data_core;
 mod data_workloads;
 pub mod definitions;
-pub mod dynamic;
 mod kinds;
 pub mod protobuf;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub use codec::{Codec, CodecFn, ObjectCodec};
+
+/// A resource's group, version, kind or name: static for built-in resources, shared for the
+/// custom resources a CRD defines (cheap to clone either way).
+pub type Name = smol_str::SmolStr;
 pub use kinds::codec_for;
 
 /// A group, version and kind, e.g. `autoscaling/v1 Scale`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GroupVersionKind {
     /// `""` for the core group.
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
+    pub group: Name,
+    pub version: Name,
+    pub kind: Name,
 }
 
 /// How a resource's objects are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Persistence {
     /// Nothing is stored: the resource is an operation (`tokenreviews`, `bindings`,
     /// `selfsubjectaccessreviews`) or computed (`componentstatuses`). Discovery lists no
@@ -58,7 +61,7 @@ pub struct SubresourceInfo {
     /// `status`, `scale`, `log`, ...
     pub name: &'static str,
     /// The kind the subresource takes and returns (`Pod` for `pods/status`, `Scale` for `scale`).
-    pub kind: &'static str,
+    pub kind: Name,
     /// The group/version of that kind when it differs from the parent's (`autoscaling/v1` for Scale).
     pub group_version: Option<&'static str>,
     pub verbs: &'static [&'static str],
@@ -69,7 +72,7 @@ impl SubresourceInfo {
     pub fn kind_group_version<'a>(&'a self, parent: &'a ResourceInfo) -> (&'a str, &'a str) {
         match self.group_version {
             Some(gv) => split_group_version(gv),
-            None => (parent.group, parent.version),
+            None => (&parent.group, &parent.version),
         }
     }
 
@@ -81,7 +84,7 @@ impl SubresourceInfo {
             return None;
         }
         let (group, version) = self.kind_group_version(parent);
-        match kinds::codec_for(group, version, self.kind) {
+        match kinds::codec_for(group, version, &self.kind) {
             Some(codec) => Some(codec),
             None if self.kind == parent.kind => Some(parent.codec()),
             None => None,
@@ -89,24 +92,39 @@ impl SubresourceInfo {
     }
 }
 
-/// One resource at one group/version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One resource at one group/version. Built-in rows live in the static catalogue ([`builtin`]);
+/// the apiextensions server builds one per served CRD version and shares it with the version's
+/// store (`Arc<ResourceInfo>`), so nothing about a custom resource outlives its CRD.
+#[derive(Debug, Clone)]
 pub struct ResourceInfo {
     /// `""` for the core group.
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
+    pub group: Name,
+    pub version: Name,
+    pub kind: Name,
     /// The plural, lower-case resource name used in paths: `deployments`.
-    pub plural: &'static str,
-    pub singular: &'static str,
+    pub plural: Name,
+    pub singular: Name,
     pub namespaced: bool,
     /// The verbs of the resource itself, as discovery lists them.
     pub verbs: &'static [&'static str],
-    pub short_names: &'static [&'static str],
-    pub categories: &'static [&'static str],
-    pub subresources: &'static [SubresourceInfo],
+    pub short_names: Vec<Name>,
+    pub categories: Vec<Name>,
+    pub subresources: Vec<SubresourceInfo>,
     /// Whether this group/version is the one objects are stored at (the preferred version).
     pub storage_version: bool,
+    /// Set for a custom resource: how its CRD serves this version.
+    pub custom: Option<CustomVersion>,
+}
+
+/// What a CRD decides about one served version of its custom resource.
+#[derive(Debug, Clone)]
+pub struct CustomVersion {
+    /// The CRD's storage version: objects are stored as `<group>/<storage_version>`.
+    pub storage_version: Name,
+    /// The codec bodies of this version decode through (pruning and defaulting by its schema).
+    pub codec: Codec,
+    /// The version's `openAPIV3Schema`, which server-side apply types objects by.
+    pub schema: Option<Arc<serde_json::Value>>,
 }
 
 impl ResourceInfo {
@@ -120,7 +138,28 @@ impl ResourceInfo {
     }
 
     pub fn group_resource(&self) -> crate::api::status::GroupResource {
-        crate::api::status::GroupResource::new(self.group, self.plural)
+        crate::api::status::GroupResource::new(self.group.as_str(), self.plural.as_str())
+    }
+
+    /// Whether this is a custom resource (served for a CRD).
+    pub fn is_custom(&self) -> bool {
+        self.custom.is_some()
+    }
+
+    /// Whether `self` and `other` name the same resource the same way: group, version, kind,
+    /// names, scope, verbs and subresources (not how a CRD serves it).
+    pub fn same_names(&self, other: &ResourceInfo) -> bool {
+        self.group == other.group
+            && self.version == other.version
+            && self.kind == other.kind
+            && self.plural == other.plural
+            && self.singular == other.singular
+            && self.namespaced == other.namespaced
+            && self.verbs == other.verbs
+            && self.short_names == other.short_names
+            && self.categories == other.categories
+            && self.subresources == other.subresources
+            && self.storage_version == other.storage_version
     }
 
     pub fn supports(&self, verb: &str) -> bool {
@@ -137,17 +176,26 @@ impl ResourceInfo {
     }
 
     /// Round-trips an object through the k8s-openapi type of `kind` (see [`Codec`]); for a custom
-    /// resource, through the codec its CRD registered ([`dynamic`]); else the identity.
+    /// resource, through the codec its CRD gave it; else the identity.
     pub fn codec(&self) -> Codec {
-        kinds::codec_for(self.group, self.version, self.kind)
-            .or_else(|| dynamic::lookup(self).map(|resource| resource.codec.clone()))
-            .unwrap_or(Codec::identity())
+        match &self.custom {
+            Some(custom) => custom.codec.clone(),
+            None => kinds::codec_for(&self.group, &self.version, &self.kind)
+                .unwrap_or(Codec::identity()),
+        }
     }
 
     /// How objects are kept; decides the discovery `storageVersionHash`.
     pub fn persistence(&self) -> Persistence {
-        match dynamic::lookup(self) {
-            Some(resource) => dynamic::persistence(&resource),
+        match &self.custom {
+            Some(custom) if custom.storage_version != self.version => {
+                Persistence::StoredAs(GroupVersionKind {
+                    group: self.group.clone(),
+                    version: custom.storage_version.clone(),
+                    kind: self.kind.clone(),
+                })
+            }
+            Some(_) => Persistence::Stored,
             None => kinds::persistence_of(self),
         }
     }
@@ -157,9 +205,9 @@ impl ResourceInfo {
         match self.persistence() {
             Persistence::Virtual => None,
             Persistence::Stored => Some(GroupVersionKind {
-                group: self.group,
-                version: self.version,
-                kind: self.kind,
+                group: self.group.clone(),
+                version: self.version.clone(),
+                kind: self.kind.clone(),
             }),
             Persistence::StoredAs(gvk) => Some(gvk),
         }
@@ -168,7 +216,7 @@ impl ResourceInfo {
     /// The discovery `storageVersionHash` (see [`storage_version_hash`]); `None` for virtual resources.
     pub fn storage_version_hash(&self) -> Option<String> {
         self.storage_gvk()
-            .map(|gvk| storage_version_hash(gvk.group, gvk.version, gvk.kind))
+            .map(|gvk| storage_version_hash(&gvk.group, &gvk.version, &gvk.kind))
     }
 }
 
@@ -273,27 +321,27 @@ pub fn api_service_priority(group: &str, version: &str) -> Option<ApiServicePrio
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupInfo {
     /// `""` for the core group.
-    pub name: &'static str,
+    pub name: Name,
     /// Served versions, in discovery order (highest priority first): the first is the preferred one.
-    pub versions: Vec<&'static str>,
+    pub versions: Vec<Name>,
     /// The group's APIService priority (its highest `GroupPriorityMinimum`).
     pub priority: i32,
 }
 
 impl GroupInfo {
     /// The preferred version: the first of [`GroupInfo::versions`].
-    pub fn preferred_version(&self) -> &'static str {
-        self.versions.first().copied().unwrap_or("v1")
+    pub fn preferred_version(&self) -> &str {
+        self.versions.first().map_or("v1", Name::as_str)
     }
 }
 
 /// A set of resources with the lookups the server needs. Built once; read-only afterwards.
 #[derive(Debug)]
 pub struct Catalog {
-    resources: Vec<&'static ResourceInfo>,
+    resources: Vec<Arc<ResourceInfo>>,
     groups: Vec<GroupInfo>,
-    by_path: HashMap<(&'static str, &'static str, &'static str), usize>,
-    by_kind: HashMap<(&'static str, &'static str, &'static str), usize>,
+    by_path: HashMap<(Name, Name, Name), usize>,
+    by_kind: HashMap<(Name, Name, Name), usize>,
 }
 
 impl Catalog {
@@ -301,24 +349,24 @@ impl Catalog {
     /// descending, then name), versions by priority; rows are kept in group, version, plural order.
     ///
     /// MUST: `(group, version, plural)` and `(group, version, kind)` are unique across `rows`.
-    pub fn new(rows: impl IntoIterator<Item = &'static ResourceInfo>) -> Self {
-        let mut resources: Vec<&'static ResourceInfo> = rows.into_iter().collect();
+    pub fn new(rows: impl IntoIterator<Item = ResourceInfo>) -> Self {
+        let mut resources: Vec<Arc<ResourceInfo>> = rows.into_iter().map(Arc::new).collect();
         let mut groups: Vec<GroupInfo> = Vec::new();
         for info in &resources {
             match groups.iter_mut().find(|g| g.name == info.group) {
                 Some(group) if group.versions.contains(&info.version) => {}
-                Some(group) => group.versions.push(info.version),
+                Some(group) => group.versions.push(info.version.clone()),
                 None => groups.push(GroupInfo {
-                    name: info.group,
-                    versions: vec![info.version],
+                    name: info.group.clone(),
+                    versions: vec![info.version.clone()],
                     priority: 0,
                 }),
             }
         }
         for group in &mut groups {
-            let priority = |version: &str| {
-                api_service_priority(group.name, version).unwrap_or(DEFAULT_PRIORITY)
-            };
+            let name = group.name.clone();
+            let priority =
+                |version: &str| api_service_priority(&name, version).unwrap_or(DEFAULT_PRIORITY);
             group.priority = group
                 .versions
                 .iter()
@@ -332,7 +380,7 @@ impl Catalog {
                     .then_with(|| compare_kube_versions(b, a))
             });
         }
-        groups.sort_by(|a, b| group_order(a.name, a.priority, b.name, b.priority));
+        groups.sort_by(|a, b| group_order(&a.name, a.priority, &b.name, b.priority));
         let group_index = |name: &str| {
             groups
                 .iter()
@@ -347,20 +395,20 @@ impl Catalog {
                 .unwrap_or(usize::MAX)
         };
         resources.sort_by(|a, b| {
-            group_index(a.group)
-                .cmp(&group_index(b.group))
+            group_index(&a.group)
+                .cmp(&group_index(&b.group))
                 .then_with(|| version_index(a).cmp(&version_index(b)))
-                .then_with(|| a.plural.cmp(b.plural))
+                .then_with(|| a.plural.cmp(&b.plural))
         });
         let by_path = resources
             .iter()
             .enumerate()
-            .map(|(i, r)| ((r.group, r.version, r.plural), i))
+            .map(|(i, r)| ((r.group.clone(), r.version.clone(), r.plural.clone()), i))
             .collect();
         let by_kind = resources
             .iter()
             .enumerate()
-            .map(|(i, r)| ((r.group, r.version, r.kind), i))
+            .map(|(i, r)| ((r.group.clone(), r.version.clone(), r.kind.clone()), i))
             .collect();
         Self {
             resources,
@@ -371,26 +419,21 @@ impl Catalog {
     }
 
     /// The resource served at `/apis/<group>/<version>/<plural>` (`/api/v1/<plural>` for `""`).
-    pub fn lookup(
-        &self,
-        group: &str,
-        version: &str,
-        plural: &str,
-    ) -> Option<&'static ResourceInfo> {
+    pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<ResourceInfo>> {
         self.by_path
-            .get(&(group, version, plural))
-            .map(|&i| self.resources[i])
+            .get(&(Name::new(group), Name::new(version), Name::new(plural)))
+            .map(|&i| &self.resources[i])
     }
 
     /// The resource of a kind at a group/version.
-    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&'static ResourceInfo> {
+    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&Arc<ResourceInfo>> {
         self.by_kind
-            .get(&(group, version, kind))
-            .map(|&i| self.resources[i])
+            .get(&(Name::new(group), Name::new(version), Name::new(kind)))
+            .map(|&i| &self.resources[i])
     }
 
     /// The resource `plural` of `group` at the group's preferred version.
-    pub fn preferred(&self, group: &str, plural: &str) -> Option<&'static ResourceInfo> {
+    pub fn preferred(&self, group: &str, plural: &str) -> Option<&Arc<ResourceInfo>> {
         let group_info = self.group(group)?;
         group_info
             .versions
@@ -409,28 +452,25 @@ impl Catalog {
     }
 
     /// The resources of one group/version, sorted by plural (empty when not served).
-    pub fn resources(
-        &self,
-        group: &str,
-        version: &str,
-    ) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
-        let group = group.to_string();
-        let version = version.to_string();
+    pub fn resources<'a>(
+        &'a self,
+        group: &'a str,
+        version: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<ResourceInfo>> + 'a {
         self.resources
             .iter()
-            .copied()
             .filter(move |r| r.group == group && r.version == version)
     }
 
     /// Every resource, in group, version, plural order.
-    pub fn iter(&self) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
-        self.resources.iter().copied()
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ResourceInfo>> + '_ {
+        self.resources.iter()
     }
 
     /// Whether `group`/`version` is served.
     pub fn serves(&self, group: &str, version: &str) -> bool {
         self.group(group)
-            .is_some_and(|g| g.versions.contains(&version))
+            .is_some_and(|g| g.versions.iter().any(|v| v == version))
     }
 }
 
@@ -484,10 +524,10 @@ pub fn builtin() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
         Catalog::new(
-            data_core::RESOURCES
-                .iter()
-                .chain(data_workloads::RESOURCES)
-                .chain(data_cluster::RESOURCES),
+            data_core::resources()
+                .into_iter()
+                .chain(data_workloads::resources())
+                .chain(data_cluster::resources()),
         )
     })
 }
@@ -527,11 +567,16 @@ pub(crate) mod verbs {
 
 /// Row constructors shared by the data files.
 pub(crate) mod build {
-    use super::{verbs, ResourceInfo, SubresourceInfo};
+    use super::{verbs, Name, ResourceInfo, SubresourceInfo};
+
+    /// Names of a static list (`shortNames`, `categories`).
+    pub fn names(list: &[&'static str]) -> Vec<Name> {
+        list.iter().map(|name| Name::new_static(name)).collect()
+    }
 
     /// A preferred resource with every generic verb and no short names, categories or
     /// subresources; rows override what differs with struct update syntax.
-    pub const fn resource(
+    pub fn resource(
         group: &'static str,
         version: &'static str,
         kind: &'static str,
@@ -540,22 +585,23 @@ pub(crate) mod build {
         namespaced: bool,
     ) -> ResourceInfo {
         ResourceInfo {
-            group,
-            version,
-            kind,
-            plural,
-            singular,
+            group: Name::new_static(group),
+            version: Name::new_static(version),
+            kind: Name::new_static(kind),
+            plural: Name::new_static(plural),
+            singular: Name::new_static(singular),
             namespaced,
             verbs: verbs::ALL,
-            short_names: &[],
-            categories: &[],
-            subresources: &[],
+            short_names: Vec::new(),
+            categories: Vec::new(),
+            subresources: Vec::new(),
             storage_version: true,
+            custom: None,
         }
     }
 
     /// A `create`-only operation (reviews, bindings).
-    pub const fn operation(
+    pub fn operation(
         group: &'static str,
         version: &'static str,
         kind: &'static str,
@@ -570,34 +616,34 @@ pub(crate) mod build {
     }
 
     /// `<resource>/status` of `kind`.
-    pub const fn status(kind: &'static str) -> SubresourceInfo {
+    pub fn status(kind: &'static str) -> SubresourceInfo {
         SubresourceInfo {
             name: "status",
-            kind,
+            kind: Name::new_static(kind),
             group_version: None,
             verbs: verbs::GET_PATCH_UPDATE,
         }
     }
 
     /// `<resource>/scale`: `autoscaling/v1` Scale.
-    pub const fn scale() -> SubresourceInfo {
+    pub fn scale() -> SubresourceInfo {
         SubresourceInfo {
             name: "scale",
-            kind: "Scale",
+            kind: Name::new_static("Scale"),
             group_version: Some("autoscaling/v1"),
             verbs: verbs::GET_PATCH_UPDATE,
         }
     }
 
     /// A connect subresource (`log`, `exec`, `proxy`, ...), whose body is not an object.
-    pub const fn connect(
+    pub fn connect(
         name: &'static str,
         kind: &'static str,
         verbs: &'static [&'static str],
     ) -> SubresourceInfo {
         SubresourceInfo {
             name,
-            kind,
+            kind: Name::new_static(kind),
             group_version: None,
             verbs,
         }

@@ -11,7 +11,7 @@ use super::*;
 fn every_codec_round_trips_a_minimal_object_of_its_kind() {
     for info in builtin().iter() {
         assert!(
-            codec_for(info.group, info.version, info.kind).is_some(),
+            codec_for(&info.group, &info.version, &info.kind).is_some(),
             "{} has no typed codec",
             info.kind
         );
@@ -27,7 +27,7 @@ fn every_codec_round_trips_a_minimal_object_of_its_kind() {
         );
         assert_eq!(out["kind"], json!(info.kind), "{}", info.plural);
         assert_eq!(out["metadata"]["name"], json!("x"), "{}", info.plural);
-        for sub in info.subresources {
+        for sub in &info.subresources {
             let connect = ["attach", "exec", "log", "portforward", "proxy"].contains(&sub.name);
             assert_eq!(
                 sub.codec(info).is_none(),
@@ -66,12 +66,12 @@ fn plurals_and_kinds_are_unique_per_group_version() {
     let mut kinds = HashSet::new();
     for info in builtin().iter() {
         assert!(
-            paths.insert((info.group, info.version, info.plural)),
+            paths.insert((&info.group, &info.version, &info.plural)),
             "duplicate {}",
             info.plural
         );
         assert!(
-            kinds.insert((info.group, info.version, info.kind)),
+            kinds.insert((&info.group, &info.version, &info.kind)),
             "duplicate {}",
             info.kind
         );
@@ -173,8 +173,9 @@ fn rows_match_upstream() {
             .unwrap_or_else(|| panic!("missing {group}/{version} {plural}"));
         assert_eq!(info.kind, kind, "{plural}");
         assert_eq!(info.namespaced, namespaced, "{plural}");
-        assert_eq!(owned(info.short_names), split(short), "{plural}");
-        assert_eq!(owned(info.categories), split(categories), "{plural}");
+        let names = |s: &[Name]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&info.short_names), split(short), "{plural}");
+        assert_eq!(names(&info.categories), split(categories), "{plural}");
         assert_eq!(owned(info.verbs), split(verbs), "{plural}");
         if !hash.is_empty() {
             assert_eq!(
@@ -187,7 +188,9 @@ fn rows_match_upstream() {
             assert_eq!(info.storage_version_hash(), None, "{plural}");
         }
         assert_eq!(
-            builtin().by_kind(group, version, kind).map(|r| r.plural),
+            builtin()
+                .by_kind(group, version, kind)
+                .map(|r| r.plural.as_str()),
             Some(plural)
         );
     }
@@ -214,7 +217,11 @@ fn pod_subresources_match_upstream() {
     );
     let eviction = pods.subresource("eviction").expect("eviction");
     assert_eq!(
-        (eviction.kind, eviction.group_version, eviction.verbs),
+        (
+            eviction.kind.as_str(),
+            eviction.group_version,
+            eviction.verbs
+        ),
         ("Eviction", Some("policy/v1"), &["create"][..])
     );
     let proxy = pods.subresource("proxy").expect("proxy");
@@ -225,7 +232,7 @@ fn pod_subresources_match_upstream() {
         .and_then(|d| d.subresource("scale"))
         .expect("scale");
     assert_eq!(
-        (scale.kind, scale.group_version),
+        (scale.kind.as_str(), scale.group_version),
         ("Scale", Some("autoscaling/v1"))
     );
     let token = builtin()
@@ -233,7 +240,7 @@ fn pod_subresources_match_upstream() {
         .and_then(|d| d.subresource("token"))
         .expect("token");
     assert_eq!(
-        (token.kind, token.group_version),
+        (token.kind.as_str(), token.group_version),
         ("TokenRequest", Some("authentication.k8s.io/v1"))
     );
     let finalize = builtin()
@@ -245,7 +252,7 @@ fn pod_subresources_match_upstream() {
 
 #[test]
 fn groups_follow_upstream_order_and_preferred_versions() {
-    let names: Vec<&str> = builtin().groups().iter().map(|g| g.name).collect();
+    let names: Vec<&str> = builtin().groups().iter().map(|g| g.name.as_str()).collect();
     assert_eq!(
         names,
         [
@@ -275,7 +282,7 @@ fn groups_follow_upstream_order_and_preferred_versions() {
     assert_eq!(
         builtin()
             .preferred("autoscaling", "horizontalpodautoscalers")
-            .map(|r| r.version),
+            .map(|r| r.version.as_str()),
         Some("v2")
     );
     assert!(builtin()
@@ -451,4 +458,47 @@ fn duplicate_fields_are_found_with_paths() {
         .expect("valid")
         .is_empty());
     assert!(duplicate_fields(b"{\"a\":").is_err());
+}
+
+#[test]
+fn custom_versions_report_their_storage_version_and_codec() {
+    let custom = |version: &'static str| ResourceInfo {
+        storage_version: version == "v2",
+        custom: Some(CustomVersion {
+            storage_version: Name::new_static("v2"),
+            codec: Codec::identity(),
+            schema: None,
+        }),
+        ..build::resource(
+            "dynamic.example.com",
+            version,
+            "Thing",
+            "things",
+            "thing",
+            true,
+        )
+    };
+    let (v1, v2) = (custom("v1"), custom("v2"));
+    assert!(v1.is_custom());
+    assert_eq!(
+        v1.persistence(),
+        Persistence::StoredAs(GroupVersionKind {
+            group: Name::new_static("dynamic.example.com"),
+            version: Name::new_static("v2"),
+            kind: Name::new_static("Thing"),
+        })
+    );
+    assert_eq!(v2.persistence(), Persistence::Stored);
+    assert_eq!(
+        v1.storage_version_hash(),
+        Some(storage_version_hash("dynamic.example.com", "v2", "Thing"))
+    );
+    // Without a CRD's serving state the same names are an ordinary, untyped resource.
+    let plain = ResourceInfo {
+        custom: None,
+        ..custom("v1")
+    };
+    assert!(!plain.is_custom());
+    assert_eq!(plain.persistence(), Persistence::Stored);
+    assert!(plain.same_names(&v1));
 }

@@ -20,12 +20,11 @@ use crate::api::discovery::{APIResource, FRESHNESS_CURRENT};
 use crate::api::status::ApiResult;
 use crate::apiextensions::conditions::{has_condition, set_condition, Condition};
 use crate::apiextensions::conversion_webhook::WebhookConverter;
-use crate::apiextensions::crd_store::{CLEANUP_FINALIZER, CRD_RESOURCE, GROUP};
+use crate::apiextensions::crd_store::{CLEANUP_FINALIZER, GROUP};
 use crate::apiextensions::custom_resource::{
-    served_versions, CustomResourceStrategy, SchemaCodec, ServedVersion,
+    served_versions, CustomResourceStrategy, ServedVersion,
 };
-use crate::catalog::dynamic::{self, DynamicResource};
-use crate::catalog::{api_service_priority, Codec, ResourceInfo};
+use crate::catalog::{api_service_priority, ResourceInfo};
 use crate::controllers::watch_loop;
 use crate::openapi::OpenApiService;
 use crate::registry::conversion::ConverterHandle;
@@ -33,6 +32,7 @@ use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
+use crate::registry::table::{CustomColumns, TableConvertor};
 use crate::servers::aggregator::autoregister::{self, Automanaged, CRD_PRIORITY};
 use crate::servers::aggregator::Aggregator;
 use crate::servers::apiextensions::ApiExtensionsServer;
@@ -43,7 +43,7 @@ const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Per group/version: its resources and the OpenAPI definitions of their kinds.
 type GroupVersionSchemas =
-    BTreeMap<(String, String), (Vec<&'static ResourceInfo>, BTreeMap<String, Value>)>;
+    BTreeMap<(String, String), (Vec<Arc<ResourceInfo>>, BTreeMap<String, Value>)>;
 
 /// One served custom resource version and the store serving it.
 struct ServedStore {
@@ -195,15 +195,16 @@ impl CrdController {
         let mut served = self.served.lock().await;
         let mut next: HashMap<(String, String, String), ServedStore> = HashMap::new();
         for version in wanted {
-            let info = version.info;
+            let info = &version.info;
             let key = (
                 info.group.to_string(),
                 info.version.to_string(),
                 info.plural.to_string(),
             );
             let reusable = served.remove(&key).filter(|old| {
-                std::ptr::eq(old.version.info, info)
-                    && old.version.storage_version == version.storage_version
+                old.version.info.same_names(info)
+                    && old.version.info.custom.as_ref().map(|c| &c.storage_version)
+                        == info.custom.as_ref().map(|c| &c.storage_version)
                     && old.version.definition == version.definition
                     && old.version.conversion_webhook == version.conversion_webhook
             });
@@ -215,12 +216,6 @@ impl CrdController {
                 }
             };
             next.insert(key, entry);
-        }
-        for (group, version, plural) in served.keys() {
-            if !next.contains_key(&(group.clone(), version.clone(), plural.clone())) {
-                dynamic::unregister(group, version, plural);
-                crate::registry::table::unregister(group, version, plural);
-            }
         }
         *served = next;
         let mut stores = ResourceStores::new();
@@ -236,10 +231,10 @@ impl CrdController {
                 .entry((key.0.clone(), key.1.clone()))
                 .or_default()
                 .extend(crate::servers::discovery::resource_entries(
-                    entry.version.info,
+                    &entry.version.info,
                 ));
         }
-        let mut crd_resources = crate::servers::discovery::resource_entries(&CRD_RESOURCE);
+        let mut crd_resources = crate::servers::discovery::resource_entries(self.crds.info());
         crd_resources.sort_by(|a, b| a.name.cmp(&b.name));
         let crd_document = GroupVersionDocument {
             group: GROUP.to_string(),
@@ -271,7 +266,7 @@ impl CrdController {
         let mut schemas = GroupVersionSchemas::new();
         for ((group, version, _), entry) in served.iter() {
             let slot = schemas.entry((group.clone(), version.clone())).or_default();
-            slot.0.push(entry.version.info);
+            slot.0.push(entry.version.info.clone());
             slot.1
                 .extend(crate::apiextensions::openapi::definitions(&entry.version));
         }
@@ -293,7 +288,8 @@ impl CrdController {
             if published.get(&(group.clone(), version.clone())) == Some(&definitions) {
                 continue;
             }
-            resources.sort_by_key(|info| info.plural);
+            resources.sort_by(|a, b| a.plural.cmp(&b.plural));
+            let resources: Vec<&ResourceInfo> = resources.iter().map(|info| &**info).collect();
             self.openapi
                 .upsert_group_version(group, version, &resources, definitions.clone());
             published.insert((group.clone(), version.clone()), definitions);
@@ -351,53 +347,38 @@ impl CrdController {
         }
     }
 
-    /// A new store for `version`, registered with the dynamic catalogue and the printer.
+    /// A new store for `version`: its schema, rules, printer columns and conversion.
     fn store_for(&self, version: &ServedVersion) -> Arc<Store> {
-        let info: &'static ResourceInfo = version.info;
-        let codec = SchemaCodec {
-            api_version: info.api_version(),
-            kind: info.kind,
-            schema: version.schema.clone(),
-        };
-        dynamic::register(DynamicResource {
-            info,
-            storage_version: version.storage_version,
-            codec: Codec::object(Arc::new(codec)),
-        });
-        // Server-side apply types the version's objects by its schema.
-        crate::registry::fieldmanager::register_custom_schema(
-            info,
-            version
-                .definition
-                .pointer("/schema/openAPIV3Schema")
-                .cloned(),
-        );
-        match crate::registry::table::CustomColumns::from_version(&version.definition) {
-            Ok(columns) => {
-                crate::registry::table::register(info.group, info.version, info.plural, columns)
-            }
+        let info = &version.info;
+        let table = match CustomColumns::from_version(&version.definition) {
+            Ok(columns) => TableConvertor::custom(columns),
             Err(why) => {
-                tracing::warn!(resource = %info.plural, %why, "CRD printer columns ignored")
+                tracing::warn!(resource = %info.plural, %why, "CRD printer columns ignored");
+                TableConvertor::default()
             }
-        }
+        };
         let strategy = CustomResourceStrategy {
             schema: version.schema.clone(),
             rules: version.rules.clone(),
             status_subresource: info.subresource("status").is_some(),
         };
         Arc::new(Store::new(
-            info,
+            info.clone(),
             self.storage.clone(),
             Arc::new(strategy),
             StoreConfig {
                 converter: version.conversion_webhook.as_ref().and_then(|config| {
-                    let converter =
-                        WebhookConverter::new(config, info.kind, self.aggregator.webhook_client())?;
+                    let converter = WebhookConverter::new(
+                        config,
+                        &info.kind,
+                        self.aggregator.webhook_client(),
+                    )?;
                     Some(ConverterHandle(Arc::new(converter)))
                 }),
                 namespaces: info
                     .namespaced
                     .then(|| self.namespaces.clone() as Arc<dyn NamespaceLookup>),
+                table,
                 ..StoreConfig::default()
             },
         ))

@@ -207,10 +207,12 @@ pub fn namespaced_stores<'a>(stores: impl Iterator<Item = &'a Arc<Store>>) -> Ve
     let mut seen = HashSet::new();
     let mut out: Vec<Arc<Store>> = stores
         .filter(|store| store.info().namespaced && store.info().storage_version)
-        .filter(|store| seen.insert((store.info().group, store.info().plural)))
+        .filter(|store| seen.insert((store.info().group.clone(), store.info().plural.clone())))
         .cloned()
         .collect();
-    out.sort_by_key(|store| (store.info().group, store.info().plural));
+    out.sort_by(|a, b| {
+        (&a.info().group, &a.info().plural).cmp(&(&b.info().group, &b.info().plural))
+    });
     out
 }
 

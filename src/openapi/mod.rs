@@ -148,7 +148,7 @@ impl OpenApiService {
     /// The documents of every resource of `catalog`, with the built-in definitions.
     pub fn builtin(catalog: &Catalog) -> Self {
         Self::new(
-            catalog.iter(),
+            catalog.iter().map(|info| &**info),
             Arc::new(crate::catalog::definitions::definitions().clone()),
             crate::api::version::KUBERNETES_GIT_VERSION,
         )
@@ -165,7 +165,7 @@ impl OpenApiService {
         let mut by_group_version: BTreeMap<(&str, &str), Vec<&ResourceInfo>> = BTreeMap::new();
         for resource in resources {
             by_group_version
-                .entry((resource.group, resource.version))
+                .entry((&resource.group, &resource.version))
                 .or_default()
                 .push(resource);
         }

@@ -40,16 +40,16 @@ impl ResourceContext<'_> {
 
     fn object(&self) -> Option<Payload> {
         self.definition(
-            self.resource.group,
-            self.resource.version,
-            self.resource.kind,
+            &self.resource.group,
+            &self.resource.version,
+            &self.resource.kind,
         )
     }
 
     fn list(&self) -> Option<Payload> {
         self.definition(
-            self.resource.group,
-            self.resource.version,
+            &self.resource.group,
+            &self.resource.version,
             &format!("{}List", self.resource.kind),
         )
     }
@@ -73,7 +73,7 @@ impl ResourceContext<'_> {
 
     fn item_params(&self) -> Vec<Parameter> {
         let mut p = self.scope_params();
-        p.push(params::name(self.resource.kind));
+        p.push(params::name(&self.resource.kind));
         p
     }
 
@@ -148,7 +148,7 @@ fn with(mut base: Vec<Parameter>, extra: Vec<Parameter>) -> Vec<Parameter> {
 
 pub(super) fn add_resource(set: &mut PathSet, ctx: &ResourceContext<'_>) {
     let r = ctx.resource;
-    let kind = r.kind;
+    let kind = &r.kind;
     let scope = ctx.scope;
     let collection = format!("{}/{}", ctx.prefix, ctx.collection_path());
     let item = format!("{collection}/{{name}}");
@@ -363,7 +363,7 @@ fn add_replace(
     object: Option<Payload>,
     path_params: Vec<Parameter>,
 ) {
-    let kind = ctx.resource.kind;
+    let kind = &ctx.resource.kind;
     let doc = if sub.is_empty() {
         format!("replace the specified {kind}")
     } else {
@@ -398,14 +398,14 @@ fn add_patch(
     object: Option<Payload>,
     path_params: Vec<Parameter>,
 ) {
-    let kind = ctx.resource.kind;
+    let kind = &ctx.resource.kind;
     let doc = if sub.is_empty() {
         format!("partially update the specified {kind}")
     } else {
         format!("partially update {sub} of the specified {kind}")
     };
     // Custom resources take no strategic merge patch; clients (kubectl apply) read that here.
-    let custom = crate::catalog::dynamic::lookup(ctx.resource).is_some();
+    let custom = ctx.resource.is_custom();
     let body = RequestBody {
         payload: Payload::Definition(PATCH.to_string()),
         required: true,
@@ -453,7 +453,7 @@ fn connect_methods(name: &str) -> Option<&'static [Method]> {
 
 pub(super) fn add_subresource(set: &mut PathSet, ctx: &ResourceContext<'_>, sub: &SubresourceInfo) {
     let r = ctx.resource;
-    let kind = r.kind;
+    let kind = &r.kind;
     let scope = ctx.scope;
     let path = format!(
         "{}/{}/{{name}}/{}",
@@ -467,7 +467,7 @@ pub(super) fn add_subresource(set: &mut PathSet, ctx: &ResourceContext<'_>, sub:
         version: sub_version.to_string(),
         kind: sub.kind.to_string(),
     };
-    let object = ctx.definition(sub_group, sub_version, sub.kind);
+    let object = ctx.definition(sub_group, sub_version, &sub.kind);
     let base = || with(vec![params::pretty()], ctx.item_params());
     let with_gvk = |mut op: Operation| {
         op.gvk = Some(sub_gvk.clone());

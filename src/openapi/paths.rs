@@ -370,7 +370,7 @@ pub(crate) fn group_version_paths(
             },
         };
         add_resource(&mut set, &ctx);
-        for sub in resource.subresources {
+        for sub in &resource.subresources {
             add_subresource(&mut set, &ctx, sub);
         }
     }

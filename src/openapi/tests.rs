@@ -42,7 +42,7 @@ fn index_lists_every_served_group_version_with_its_hash() {
     let index: Value = serde_json::from_slice(&snapshot.v3_index().bytes).unwrap_or(Value::Null);
     for group in catalog::builtin().groups() {
         for version in &group.versions {
-            let key = paths::group_version_key(group.name, version);
+            let key = paths::group_version_key(&group.name, version);
             let url = index["paths"][&key]["serverRelativeURL"]
                 .as_str()
                 .unwrap_or_default();
@@ -254,14 +254,14 @@ fn v2_json_and_protobuf_agree() {
 fn fake_crd_resource() -> ResourceInfo {
     let mut info = catalog::builtin()
         .lookup("apps", "v1", "deployments")
-        .cloned()
+        .map(|info| (**info).clone())
         .unwrap_or_else(|| panic!("no deployments"));
-    info.group = "stable.example.com";
-    info.version = "v1";
-    info.kind = "CronTab";
-    info.plural = "crontabs";
-    info.singular = "crontab";
-    info.subresources = &[];
+    info.group = "stable.example.com".into();
+    info.version = "v1".into();
+    info.kind = "CronTab".into();
+    info.plural = "crontabs".into();
+    info.singular = "crontab".into();
+    info.subresources = Vec::new();
     info
 }
 
@@ -296,7 +296,9 @@ fn fake_crd_definitions() -> BTreeMap<String, Value> {
 #[test]
 fn group_versions_are_added_and_removed_without_touching_the_others() {
     let service = OpenApiService::new(
-        catalog::builtin().resources("apps", "v1"),
+        catalog::builtin()
+            .resources("apps", "v1")
+            .map(|info| &**info),
         Arc::new(crate::catalog::definitions::definitions().clone()),
         "v1.33.0",
     );
@@ -355,7 +357,9 @@ mod http_api {
 
     fn apps_only() -> Arc<OpenApiService> {
         Arc::new(OpenApiService::new(
-            catalog::builtin().resources("apps", "v1"),
+            catalog::builtin()
+                .resources("apps", "v1")
+                .map(|info| &**info),
             Arc::new(crate::catalog::definitions::definitions().clone()),
             "v1.33.0",
         ))

@@ -42,7 +42,7 @@ pub struct RbacWrite<'a> {
 pub fn is_rbac_resource(info: &ResourceInfo) -> bool {
     info.group == RBAC_GROUP
         && matches!(
-            info.plural,
+            info.plural.as_str(),
             "roles" | "clusterroles" | "rolebindings" | "clusterrolebindings"
         )
 }
@@ -68,7 +68,7 @@ pub fn check_rbac_write(
     let only_gc_fields = write
         .old
         .is_some_and(|old| is_only_mutating_gc_fields(write.object, old));
-    match write.info.plural {
+    match write.info.plural.as_str() {
         "roles" | "clusterroles" => {
             if role_escalation_authorized(authorization, write) || only_gc_fields {
                 return Ok(());
@@ -111,10 +111,10 @@ fn role_escalation_authorized(authorization: &Authorization, write: &RbacWrite<'
         user: write.user.clone(),
         verb: "escalate".into(),
         is_resource_request: true,
-        api_group: write.info.group.into(),
+        api_group: write.info.group.to_string(),
         api_version: "*".into(),
         namespace: write.namespace.unwrap_or_default().into(),
-        resource: write.info.plural.into(),
+        resource: write.info.plural.to_string(),
         name: write.url_name.unwrap_or_default().into(),
         ..Default::default()
     };

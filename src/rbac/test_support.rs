@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{RbacAuthorizer, RBAC_GROUP};
 use crate::catalog::{self, ResourceInfo};
 use crate::registry::options::WriteOptions;
-use crate::registry::resources::strategy_for;
+use crate::registry::resources::builtin_store;
 use crate::registry::store::{Store, StoreConfig};
 use crate::request::user::UserInfo;
 
@@ -21,7 +21,7 @@ pub(crate) struct Fixture {
 }
 
 /// The catalogue row of the RBAC resource `plural`.
-pub(crate) fn info(plural: &str) -> &'static ResourceInfo {
+pub(crate) fn info(plural: &str) -> &'static Arc<ResourceInfo> {
     catalog::builtin()
         .lookup(RBAC_GROUP, "v1", plural)
         .expect("an RBAC resource")
@@ -32,12 +32,7 @@ impl Fixture {
         let storage = crate::registry::test_support::memory_storage();
         let store = |plural: &str| {
             let info = info(plural);
-            Arc::new(Store::new(
-                info,
-                storage.clone(),
-                strategy_for(info),
-                StoreConfig::default(),
-            ))
+            Arc::new(builtin_store(info, storage.clone(), StoreConfig::default()))
         };
         Self {
             roles: store("roles"),

@@ -39,7 +39,7 @@ pub struct KeyLayout {
 impl KeyLayout {
     /// The layout of `info`'s resource.
     pub fn for_resource(info: &ResourceInfo) -> Self {
-        Self::new(info.group, info.plural, info.namespaced)
+        Self::new(&info.group, &info.plural, info.namespaced)
     }
 
     /// The layout of a resource given by group, plural and scope.

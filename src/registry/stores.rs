@@ -63,7 +63,7 @@ impl ResourceStores {
     }
 
     /// Every served resource, in no particular order.
-    pub fn resources(&self) -> impl Iterator<Item = &'static ResourceInfo> + '_ {
+    pub fn resources(&self) -> impl Iterator<Item = &Arc<ResourceInfo>> + '_ {
         self.stores.values().map(|store| store.info())
     }
 }

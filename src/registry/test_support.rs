@@ -8,7 +8,7 @@ use apiary_storage::testkit::memory::MemoryStorage;
 use apiary_storage::Storage;
 
 use crate::catalog::builtin;
-use crate::registry::resources::strategy_for;
+use crate::registry::resources;
 use crate::registry::store::{Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
 
@@ -27,12 +27,7 @@ pub fn builtin_store_with(
     let info = builtin()
         .lookup(group, version, plural)
         .unwrap_or_else(|| panic!("no built-in {group}/{version}/{plural}"));
-    Arc::new(Store::new(
-        info,
-        storage.clone(),
-        strategy_for(info),
-        config,
-    ))
+    Arc::new(resources::builtin_store(info, storage.clone(), config))
 }
 
 /// The store of the built-in resource `group`/`version`/`plural` over `storage`.

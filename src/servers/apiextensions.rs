@@ -82,12 +82,12 @@ impl ApiExtensionsServer {
             .rest
             .stores
             .resources()
-            .filter(|info| info.namespaced && seen.insert((info.group, info.plural)))
+            .filter(|info| info.namespaced && seen.insert((&info.group, &info.plural)))
             .filter_map(|info| {
                 serving
                     .rest
                     .stores
-                    .get(info.group, info.version, info.plural)
+                    .get(&info.group, &info.version, &info.plural)
             })
             .cloned()
             .collect()

@@ -58,7 +58,7 @@ pub fn collectable(info: &ResourceInfo) -> bool {
             .iter()
             .all(|verb| info.supports(verb))
         && !matches!(
-            (info.group, info.plural),
+            (info.group.as_str(), info.plural.as_str()),
             ("", "events") | ("events.k8s.io", "events")
         )
 }
@@ -68,8 +68,8 @@ pub fn collectable_stores(registry: &ResourceStores) -> Vec<Arc<Store>> {
     let mut seen = HashSet::new();
     registry
         .resources()
-        .filter(|info| collectable(info) && seen.insert((info.group, info.plural)))
-        .filter_map(|info| registry.get(info.group, info.version, info.plural))
+        .filter(|info| collectable(info) && seen.insert((info.group.clone(), info.plural.clone())))
+        .filter_map(|info| registry.get(&info.group, &info.version, &info.plural))
         .cloned()
         .collect()
 }
@@ -313,7 +313,7 @@ impl State {
                 let mut work = self.graph.replace(&key, nodes);
                 if first_list {
                     let info = self.stores[&key].info();
-                    work.extend(self.graph.unseen_owners_of_kind(info.group, info.kind));
+                    work.extend(self.graph.unseen_owners_of_kind(&info.group, &info.kind));
                 }
                 if was_blocking && self.unsynced.is_empty() {
                     tracing::debug!(objects = self.graph.len(), "garbage collector: synced");

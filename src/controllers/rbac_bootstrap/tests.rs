@@ -9,7 +9,7 @@ use super::policy::{self, AUTOUPDATE_ANNOTATION};
 use super::{ensure, reconcile_binding, reconcile_role, PolicyRule, Reconciled};
 use crate::catalog::builtin;
 use crate::registry::options::{ListOptions, WriteOptions};
-use crate::registry::resources::strategy_for;
+use crate::registry::resources::builtin_store;
 use crate::registry::store::{Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
 
@@ -27,12 +27,7 @@ impl RbacStores {
             let info = builtin()
                 .by_kind(policy::RBAC_GROUP, "v1", kind)
                 .expect("rbac kinds are in the catalogue");
-            Arc::new(Store::new(
-                info,
-                storage.clone(),
-                strategy_for(info),
-                StoreConfig::default(),
-            ))
+            Arc::new(builtin_store(info, storage.clone(), StoreConfig::default()))
         };
         let roles = store("ClusterRole");
         let bindings = store("ClusterRoleBinding");

@@ -32,7 +32,7 @@ pub fn to_served(info: &ResourceInfo, stored: Value) -> Value {
     if !matches!(info.persistence(), Persistence::StoredAs(_)) {
         // A custom resource stored before its CRD changed storage version still carries the old
         // `apiVersion`.
-        if crate::catalog::dynamic::lookup(info).is_some() {
+        if info.is_custom() {
             let mut served = stored;
             if let Some(map) = served.as_object_mut() {
                 set_type(map, info);
@@ -41,7 +41,11 @@ pub fn to_served(info: &ResourceInfo, stored: Value) -> Value {
         }
         return stored;
     }
-    match (info.group, info.version, info.kind) {
+    match (
+        info.group.as_str(),
+        info.version.as_str(),
+        info.kind.as_str(),
+    ) {
         ("autoscaling", "v1", "HorizontalPodAutoscaler") => hpa_v2_to_v1(stored),
         ("events.k8s.io", "v1", "Event") => {
             rename_fields(stored, info, EVENT_FIELDS.iter().copied())
@@ -62,7 +66,11 @@ pub fn to_storage(info: &ResourceInfo, served: Value) -> Value {
     let Persistence::StoredAs(gvk) = info.persistence() else {
         return served;
     };
-    let mut stored = match (info.group, info.version, info.kind) {
+    let mut stored = match (
+        info.group.as_str(),
+        info.version.as_str(),
+        info.kind.as_str(),
+    ) {
         ("autoscaling", "v1", "HorizontalPodAutoscaler") => hpa_v1_to_v2(served),
         ("events.k8s.io", "v1", "Event") => {
             rename_fields(served, info, EVENT_FIELDS.iter().map(|(a, b)| (*b, *a)))
@@ -279,10 +287,11 @@ mod tests {
     use super::*;
     use crate::catalog;
 
-    fn info(group: &str, version: &str, plural: &str) -> &'static ResourceInfo {
+    fn info(group: &str, version: &str, plural: &str) -> std::sync::Arc<ResourceInfo> {
         catalog::builtin()
             .lookup(group, version, plural)
             .expect("catalogue row")
+            .clone()
     }
 
     #[test]
@@ -301,7 +310,7 @@ mod tests {
             },
             "status": {"currentReplicas": 2, "desiredReplicas": 2}
         });
-        let served = to_served(v1, stored.clone());
+        let served = to_served(&v1, stored.clone());
         assert_eq!(served["apiVersion"], "autoscaling/v1");
         assert_eq!(served["spec"]["targetCPUUtilizationPercentage"], 50);
         assert_eq!(served["spec"]["maxReplicas"], 5);
@@ -313,7 +322,7 @@ mod tests {
             served["status"],
             json!({"currentReplicas": 2, "desiredReplicas": 2})
         );
-        assert_eq!(to_storage(v1, served), stored);
+        assert_eq!(to_storage(&v1, served), stored);
     }
 
     #[test]
@@ -324,21 +333,21 @@ mod tests {
             "involvedObject": {"kind": "Pod", "name": "p"}, "message": "hello", "reason": "Started",
             "reportingComponent": "kubelet", "count": 3
         });
-        let served = to_served(events, stored.clone());
+        let served = to_served(&events, stored.clone());
         assert_eq!(served["apiVersion"], "events.k8s.io/v1");
         assert_eq!(served["regarding"]["name"], "p");
         assert_eq!(served["note"], "hello");
         assert_eq!(served["reportingController"], "kubelet");
         assert_eq!(served["deprecatedCount"], 3);
         assert!(served.get("message").is_none());
-        assert_eq!(to_storage(events, served), stored);
+        assert_eq!(to_storage(&events, served), stored);
     }
 
     #[test]
     fn other_resources_pass_unchanged() {
         let configmaps = info("", "v1", "configmaps");
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}});
-        assert_eq!(to_served(configmaps, cm.clone()), cm);
-        assert_eq!(to_storage(configmaps, cm.clone()), cm);
+        assert_eq!(to_served(&configmaps, cm.clone()), cm);
+        assert_eq!(to_storage(&configmaps, cm.clone()), cm);
     }
 }

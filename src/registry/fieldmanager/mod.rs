@@ -32,7 +32,7 @@ use serde_json::{json, Map, Value};
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
 use crate::catalog::ResourceInfo;
 use managed::{Entry, Managed, Operation};
-pub use schema::{register_custom_schema, TypeRef};
+pub use schema::TypeRef;
 use set::{path_string, FieldSet, Path};
 
 /// The most Update entries an object keeps (upstream's `DefaultMaxUpdateManagers`).
@@ -246,7 +246,7 @@ pub fn conflict_error(mut conflicts: Vec<Conflict>) -> ApiError {
 /// A server-side apply request.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyRequest<'a> {
-    pub info: &'static ResourceInfo,
+    pub info: &'a ResourceInfo,
     /// The `fieldManager` (required by the handler).
     pub manager: &'a str,
     /// `force=true`: take conflicting fields.

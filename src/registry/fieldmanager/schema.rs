@@ -8,8 +8,7 @@
 //! `x-kubernetes-list-type`, else a `merge` patch strategy (associative by its merge key, a set
 //! without one), else atomic.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -54,46 +53,21 @@ pub enum Shape {
     List(ListKind),
 }
 
-/// The `openAPIV3Schema` of each served custom resource version, by (group, version, plural).
-type CustomSchemas = HashMap<(String, String, String), Arc<Value>>;
-
-fn custom_registry() -> &'static RwLock<CustomSchemas> {
-    static REGISTRY: OnceLock<RwLock<CustomSchemas>> = OnceLock::new();
-    REGISTRY.get_or_init(Default::default)
-}
-
-/// Records the `openAPIV3Schema` of a served custom resource version (group, version, plural),
-/// so field management types its objects; `None` forgets it (objects are then deduced).
-pub fn register_custom_schema(info: &ResourceInfo, schema: Option<Value>) {
-    let key = (
-        info.group.to_string(),
-        info.version.to_string(),
-        info.plural.to_string(),
-    );
-    let mut registry = custom_registry().write().unwrap_or_else(|e| e.into_inner());
-    match schema {
-        Some(schema) => registry.insert(key, Arc::new(schema)),
-        None => registry.remove(&key),
-    };
-}
-
 impl TypeRef {
     /// The type of a whole object of `info`'s resource.
     pub fn for_resource(info: &ResourceInfo) -> TypeRef {
-        if let Some(node) = SchemaNode::for_gvk(info.group, info.version, info.kind) {
+        if let Some(node) = SchemaNode::for_gvk(&info.group, &info.version, &info.kind) {
             return TypeRef::Builtin {
                 node,
                 meta: Arc::default(),
             };
         }
-        let key = (
-            info.group.to_string(),
-            info.version.to_string(),
-            info.plural.to_string(),
-        );
-        let registry = custom_registry().read().unwrap_or_else(|e| e.into_inner());
-        match registry.get(&key) {
-            Some(schema) => TypeRef::Custom(schema.clone(), Vec::new()),
+        match info
+            .custom
+            .as_ref()
+            .and_then(|custom| custom.schema.clone())
+        {
+            Some(schema) => TypeRef::Custom(schema, Vec::new()),
             None => TypeRef::Deduced,
         }
     }

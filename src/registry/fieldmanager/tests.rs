@@ -1,6 +1,7 @@
 //! Unit tests of field management: FieldsV1, set operations, merges by list type, conflicts.
 
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 use super::managed::{self, Entry, Managed, Operation};
 use super::set::{path_string, FieldSet, PathElement};
@@ -11,14 +12,15 @@ fn field(name: &str) -> PathElement {
     PathElement::Field(name.into())
 }
 
-fn info(group: &str, version: &str, kind: &str) -> &'static ResourceInfo {
+fn info(group: &str, version: &str, kind: &str) -> Arc<ResourceInfo> {
     crate::catalog::builtin()
         .by_kind(group, version, kind)
         .expect("built-in kind")
+        .clone()
 }
 
 fn deployment_type() -> TypeRef {
-    TypeRef::for_resource(info("apps", "v1", "Deployment"))
+    TypeRef::for_resource(&info("apps", "v1", "Deployment"))
 }
 
 fn deployment(replicas: i64) -> Value {
@@ -45,7 +47,7 @@ fn entries(object: &Value) -> Vec<Value> {
 
 fn apply_as(manager: &str, live: Option<&Value>, config: &Value, force: bool) -> ApiResult<Value> {
     let request = ApplyRequest {
-        info: info("apps", "v1", "Deployment"),
+        info: &info("apps", "v1", "Deployment"),
         manager,
         force,
         subresource: None,
@@ -119,7 +121,7 @@ fn created_objects_own_added_maps_with_a_dot() {
         "metadata": {"name": "cfg", "namespace": "default", "labels": {"a": "b"}},
         "data": {"k": "v"}
     });
-    track_update(cm_info, None, &mut object, "kubectl-create", None);
+    track_update(&cm_info, None, &mut object, "kubectl-create", None);
     let managed = entries(&object);
     assert_eq!(managed.len(), 1);
     assert_eq!(managed[0]["manager"], "kubectl-create");
@@ -134,7 +136,7 @@ fn created_objects_own_added_maps_with_a_dot() {
     let mut new = object.clone();
     new["data"]["k"] = json!("w");
     new["data"]["n"] = json!("x");
-    track_update(cm_info, Some(&old), &mut new, "editor", None);
+    track_update(&cm_info, Some(&old), &mut new, "editor", None);
     let managed = entries(&new);
     assert_eq!(managed.len(), 2);
     let editor = managed.iter().find(|e| e["manager"] == "editor").unwrap();
@@ -153,12 +155,12 @@ fn created_objects_own_added_maps_with_a_dot() {
     // An explicit empty list resets the entries.
     let mut reset = new.clone();
     reset["metadata"]["managedFields"] = json!([]);
-    track_update(cm_info, Some(&new), &mut reset, "editor", None);
+    track_update(&cm_info, Some(&new), &mut reset, "editor", None);
     assert!(reset["metadata"].get("managedFields").is_none());
     // Invalid entries are replaced by the live ones.
     let mut invalid = new.clone();
     invalid["metadata"]["managedFields"] = json!([{"manager": "x", "operation": "Update"}]);
-    track_update(cm_info, Some(&new), &mut invalid, "editor", None);
+    track_update(&cm_info, Some(&new), &mut invalid, "editor", None);
     assert_eq!(entries(&invalid).len(), 2);
 }
 
@@ -166,7 +168,7 @@ fn created_objects_own_added_maps_with_a_dot() {
 fn created_workloads_do_not_add_their_value_structs() {
     let mut object = deployment(1);
     track_update(
-        info("apps", "v1", "Deployment"),
+        &info("apps", "v1", "Deployment"),
         None,
         &mut object,
         "kubectl-create",
@@ -256,7 +258,7 @@ fn apply_creates_then_conflicts_then_forces() {
 fn update_managers_conflict_with_their_api_version() {
     let d_info = info("apps", "v1", "Deployment");
     let mut live = deployment(1);
-    track_update(d_info, None, &mut live, "mgr", None);
+    track_update(&d_info, None, &mut live, "mgr", None);
     let mut config = deployment(5);
     config["metadata"]["labels"]["app"] = json!("other");
     let err = apply_as("applier", Some(&live), &config, false).unwrap_err();
@@ -304,7 +306,7 @@ fn kubectl_takes_fields_of_its_last_applied_configuration() {
     let mut live = deployment(1);
     let last = serde_json::to_string(&deployment(1)).unwrap();
     live["metadata"]["annotations"] = json!({ LAST_APPLIED_ANNOTATION: last });
-    track_update(d_info, None, &mut live, "kubectl-client-side-apply", None);
+    track_update(&d_info, None, &mut live, "kubectl-client-side-apply", None);
     let err = apply_as("someone", Some(&live), &deployment(2), false).unwrap_err();
     assert_eq!(err.status.code, 409);
     let applied = apply_as("kubectl", Some(&live), &deployment(2), false).expect("migrates");

@@ -9,8 +9,9 @@
 //! [`core::services`]), and namespaces, whose deletion is their own, their own [`Strategy`]
 //! ([`core::namespaces`]). [`rules_of`] and
 //! [`strategy_for`] are the table of the built-in resources: the one place the registry tells
-//! resources apart by name, as upstream's storage providers do when they build each store. The
-//! generic store and the HTTP handlers ask a store's strategy and know no resource by name.
+//! resources apart by name, as upstream's storage providers do when they build each store
+//! ([`builtin_store`]: the strategy and the table printer). The generic store and the HTTP
+//! handlers ask a store and know no resource by name.
 
 pub mod admissionregistration;
 pub mod apps;
@@ -31,14 +32,38 @@ use std::sync::Arc;
 
 pub use rules::{Rules, RulesStrategy};
 
+use apiary_storage::Storage;
+
 use crate::catalog::ResourceInfo;
+use crate::registry::selectors::SelectableFields;
+use crate::registry::store::{Store, StoreConfig};
 use crate::registry::strategy::Strategy;
+use crate::registry::table::TableConvertor;
+
+/// The store of the built-in resource `info` over `storage`: its strategy, table printer and
+/// selectable fields, with `config`'s collaborators.
+pub fn builtin_store(
+    info: &Arc<ResourceInfo>,
+    storage: Arc<dyn Storage>,
+    config: StoreConfig,
+) -> Store {
+    Store::new(
+        info.clone(),
+        storage,
+        strategy_for(info),
+        StoreConfig {
+            table: TableConvertor::builtin(&info.group, &info.plural),
+            fields: SelectableFields::builtin(&info.group, &info.plural),
+            ..config
+        },
+    )
+}
 
 /// The strategy of the built-in resource `info`.
 pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
     let status = info.subresource("status").is_some();
-    let rules = rules_of(info.group, info.plural);
-    match (info.group, info.plural) {
+    let rules = rules_of(&info.group, &info.plural);
+    match (info.group.as_str(), info.plural.as_str()) {
         ("", "namespaces") => Arc::new(core::namespaces::NamespaceStrategy),
         _ => Arc::new(RulesStrategy::new(rules, status)),
     }

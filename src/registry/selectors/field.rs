@@ -1,6 +1,6 @@
 //! Field selectors, as upstream's `k8s.io/apimachinery/pkg/fields`: terms `f=v`, `f==v`, `f!=v`
 //! joined by `,`, with `\` escaping `,`, `=`, `!` and `\` in values; plus the per-resource field
-//! sets of upstream's `GetAttrs`/`ToSelectableFields` functions. Every resource supports
+//! sets of upstream's `GetAttrs`/`ToSelectableFields` functions ([`SelectableFields`]). Every resource supports
 //! `metadata.name` and `metadata.namespace` (cluster-scoped: `metadata.name`, and `metadata.namespace`
 //! which is always empty); a field outside the set is `field label not supported: <f>`.
 
@@ -59,9 +59,9 @@ impl FieldSelector {
     }
 
     /// Whether `obj` of resource `group`/`plural` is selected.
-    pub fn matches(&self, group: &str, plural: &str, obj: &Value) -> bool {
+    pub fn matches(&self, fields: &SelectableFields, obj: &Value) -> bool {
         self.requirements.iter().all(|r| {
-            let actual = field_value(group, plural, obj, &r.field);
+            let actual = fields.value(obj, &r.field);
             (actual == r.value) != r.not_equals
         })
     }
@@ -125,12 +125,26 @@ fn unescape(value: &str) -> Result<String, String> {
     Ok(out)
 }
 
-const COMMON: &[&str] = &["metadata.name", "metadata.namespace"];
+/// The fields a resource's objects can be selected by, and how each reads from an object: what
+/// upstream's per-resource `GetAttrs`/`ToSelectableFields` give. Fixed when the store is built.
+#[derive(Debug, Clone, Copy)]
+pub struct SelectableFields {
+    supported: &'static [&'static str],
+    value: fn(&Value, &str) -> String,
+}
 
-/// The selectable fields of a resource, as upstream.
-pub fn supported_fields(group: &str, plural: &str) -> &'static [&'static str] {
-    match (group, plural) {
-        ("", "pods") => &[
+impl Default for SelectableFields {
+    fn default() -> Self {
+        Self::COMMON
+    }
+}
+
+impl SelectableFields {
+    /// Every resource: `metadata.name` and `metadata.namespace` (always empty when
+    /// cluster-scoped).
+    pub const COMMON: Self = Self::new(&["metadata.name", "metadata.namespace"]);
+    pub const PODS: Self = Self {
+        supported: &[
             "metadata.name",
             "metadata.namespace",
             "spec.nodeName",
@@ -143,7 +157,11 @@ pub fn supported_fields(group: &str, plural: &str) -> &'static [&'static str] {
             "status.podIPs",
             "status.nominatedNodeName",
         ],
-        ("", "events") => &[
+        value: pod_field,
+    };
+    /// Core `v1` Events.
+    pub const EVENTS: Self = Self {
+        supported: &[
             "metadata.name",
             "metadata.namespace",
             "involvedObject.kind",
@@ -158,78 +176,135 @@ pub fn supported_fields(group: &str, plural: &str) -> &'static [&'static str] {
             "source",
             "type",
         ],
-        ("events.k8s.io", "events") => &[
-            "metadata.name",
-            "metadata.namespace",
-            "regarding.kind",
-            "regarding.namespace",
-            "regarding.name",
-            "regarding.uid",
-            "regarding.apiVersion",
-            "regarding.resourceVersion",
-            "regarding.fieldPath",
-            "reason",
-            "reportingController",
-            "type",
-        ],
-        ("", "secrets") => &["metadata.name", "metadata.namespace", "type"],
-        ("", "namespaces") => &["metadata.name", "metadata.namespace", "status.phase"],
-        ("", "nodes") => &["metadata.name", "metadata.namespace", "spec.unschedulable"],
-        ("", "replicationcontrollers") | ("apps", "replicasets") => {
-            &["metadata.name", "metadata.namespace", "status.replicas"]
+        value: core_event_field,
+    };
+    /// `events.k8s.io` Events.
+    pub const EVENTS_API_EVENTS: Self = Self::new(&[
+        "metadata.name",
+        "metadata.namespace",
+        "regarding.kind",
+        "regarding.namespace",
+        "regarding.name",
+        "regarding.uid",
+        "regarding.apiVersion",
+        "regarding.resourceVersion",
+        "regarding.fieldPath",
+        "reason",
+        "reportingController",
+        "type",
+    ]);
+    pub const SECRETS: Self = Self::new(&["metadata.name", "metadata.namespace", "type"]);
+    pub const NAMESPACES: Self =
+        Self::new(&["metadata.name", "metadata.namespace", "status.phase"]);
+    pub const NODES: Self = Self {
+        supported: &["metadata.name", "metadata.namespace", "spec.unschedulable"],
+        value: bool_or_text,
+    };
+    /// ReplicationControllers and ReplicaSets.
+    pub const REPLICAS: Self = Self {
+        supported: &["metadata.name", "metadata.namespace", "status.replicas"],
+        value: integer_or_text,
+    };
+    pub const JOBS: Self = Self {
+        supported: &["metadata.name", "metadata.namespace", "status.successful"],
+        value: integer_or_text,
+    };
+    pub const CERTIFICATE_SIGNING_REQUESTS: Self =
+        Self::new(&["metadata.name", "metadata.namespace", "spec.signerName"]);
+    pub const SERVICES: Self = Self::new(&[
+        "metadata.name",
+        "metadata.namespace",
+        "spec.clusterIP",
+        "spec.type",
+    ]);
+
+    /// Fields read as the text at their path.
+    const fn new(supported: &'static [&'static str]) -> Self {
+        Self {
+            supported,
+            value: text_field,
         }
-        ("batch", "jobs") => &["metadata.name", "metadata.namespace", "status.successful"],
-        ("certificates.k8s.io", "certificatesigningrequests") => {
-            &["metadata.name", "metadata.namespace", "spec.signerName"]
+    }
+
+    /// The fields upstream gives the built-in resource `plural` in `group`.
+    pub fn builtin(group: &str, plural: &str) -> Self {
+        match (group, plural) {
+            ("", "pods") => Self::PODS,
+            ("", "events") => Self::EVENTS,
+            ("events.k8s.io", "events") => Self::EVENTS_API_EVENTS,
+            ("", "secrets") => Self::SECRETS,
+            ("", "namespaces") => Self::NAMESPACES,
+            ("", "nodes") => Self::NODES,
+            ("", "replicationcontrollers") | ("apps", "replicasets") => Self::REPLICAS,
+            ("batch", "jobs") => Self::JOBS,
+            ("certificates.k8s.io", "certificatesigningrequests") => {
+                Self::CERTIFICATE_SIGNING_REQUESTS
+            }
+            ("", "services") => Self::SERVICES,
+            _ => Self::COMMON,
         }
-        ("", "services") => &[
-            "metadata.name",
-            "metadata.namespace",
-            "spec.clusterIP",
-            "spec.type",
-        ],
-        _ => COMMON,
+    }
+
+    /// The selectable field names.
+    pub fn supported(&self) -> &'static [&'static str] {
+        self.supported
+    }
+
+    /// The value of the selectable `field` of `obj`, as a string; missing fields read as `""`.
+    pub fn value(&self, obj: &Value, field: &str) -> String {
+        (self.value)(obj, field)
     }
 }
 
-/// The value of a selectable field of `obj`, as a string; missing fields read as `""`.
-pub fn field_value(group: &str, plural: &str, obj: &Value, field: &str) -> String {
-    let text = |pointer: &str| match obj.pointer(pointer) {
+/// The text at the field's path: strings as they are, booleans and numbers printed.
+fn text_field(obj: &Value, field: &str) -> String {
+    match obj.pointer(&format!("/{}", field.replace('.', "/"))) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
-    };
-    match (group, plural, field) {
-        (_, _, "metadata.name") => text("/metadata/name"),
-        (_, _, "metadata.namespace") => text("/metadata/namespace"),
-        ("", "pods", "spec.hostNetwork") => obj
-            .pointer("/spec/hostNetwork")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-            .to_string(),
-        ("", "pods", "status.podIP") | ("", "pods", "status.podIPs") => {
+    }
+}
+
+/// Metadata as text; other fields as a boolean, `false` when missing.
+fn bool_or_text(obj: &Value, field: &str) -> String {
+    if field.starts_with("metadata.") {
+        return text_field(obj, field);
+    }
+    obj.pointer(&format!("/{}", field.replace('.', "/")))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        .to_string()
+}
+
+/// Metadata as text; other fields as an integer, `0` when missing.
+fn integer_or_text(obj: &Value, field: &str) -> String {
+    if field.starts_with("metadata.") {
+        return text_field(obj, field);
+    }
+    obj.pointer(&format!("/{}", field.replace('.', "/")))
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        .to_string()
+}
+
+fn pod_field(obj: &Value, field: &str) -> String {
+    match field {
+        "spec.hostNetwork" => bool_or_text(obj, field),
+        "status.podIP" | "status.podIPs" => {
             match obj.pointer("/status/podIPs/0/ip").and_then(Value::as_str) {
                 Some(ip) => ip.to_string(),
-                None => text("/status/podIP"),
+                None => text_field(obj, "status.podIP"),
             }
         }
-        ("", "nodes", "spec.unschedulable") => obj
-            .pointer("/spec/unschedulable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-            .to_string(),
-        ("", "replicationcontrollers", "status.replicas")
-        | ("apps", "replicasets", "status.replicas")
-        | ("batch", "jobs", "status.successful") => {
-            let pointer = format!("/{}", field.replace('.', "/"));
-            obj.pointer(&pointer)
-                .and_then(Value::as_i64)
-                .unwrap_or(0)
-                .to_string()
-        }
-        ("", "events", "source") => text("/source/component"),
-        _ => text(&format!("/{}", field.replace('.', "/"))),
+        _ => text_field(obj, field),
+    }
+}
+
+fn core_event_field(obj: &Value, field: &str) -> String {
+    match field {
+        "source" => text_field(obj, "source.component"),
+        _ => text_field(obj, field),
     }
 }
 
@@ -246,7 +321,7 @@ mod tests {
             "spec": {"nodeName": "n1", "restartPolicy": "Always"},
             "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}]}
         });
-        let fields = supported_fields("", "pods");
+        let fields = SelectableFields::PODS;
         let cases: &[(&str, bool)] = &[
             ("", true),
             ("metadata.name=p1", true),
@@ -261,38 +336,40 @@ mod tests {
             ("metadata.namespace=ns,metadata.name=p1", true),
         ];
         for (input, want) in cases {
-            let sel =
-                FieldSelector::parse(input, fields).unwrap_or_else(|e| panic!("{input}: {e}"));
-            assert_eq!(sel.matches("", "pods", &pod), *want, "{input}");
+            let sel = FieldSelector::parse(input, fields.supported())
+                .unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(sel.matches(&fields, &pod), *want, "{input}");
         }
     }
 
     #[test]
     fn per_type_fields() {
+        // The sets stores of these resources are built with.
+        let [nodes, events, replica_sets, secrets] = [
+            SelectableFields::builtin("", "nodes"),
+            SelectableFields::builtin("", "events"),
+            SelectableFields::builtin("apps", "replicasets"),
+            SelectableFields::builtin("", "secrets"),
+        ];
         let node = json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}});
-        let sel =
-            FieldSelector::parse("spec.unschedulable=true", supported_fields("", "nodes")).unwrap();
-        assert!(sel.matches("", "nodes", &node));
+        let sel = FieldSelector::parse("spec.unschedulable=true", nodes.supported()).unwrap();
+        assert!(sel.matches(&nodes, &node));
         let event = json!({"metadata": {"name": "e"}, "source": {"component": "kubelet"}, "involvedObject": {"kind": "Pod"}});
-        let sel = FieldSelector::parse(
-            "source=kubelet,involvedObject.kind=Pod",
-            supported_fields("", "events"),
-        )
-        .unwrap();
-        assert!(sel.matches("", "events", &event));
-        let rs = json!({"metadata": {"name": "r"}});
         let sel =
-            FieldSelector::parse("status.replicas=0", supported_fields("apps", "replicasets"))
+            FieldSelector::parse("source=kubelet,involvedObject.kind=Pod", events.supported())
                 .unwrap();
-        assert!(sel.matches("apps", "replicasets", &rs));
+        assert!(sel.matches(&events, &event));
+        let rs = json!({"metadata": {"name": "r"}});
+        let sel = FieldSelector::parse("status.replicas=0", replica_sets.supported()).unwrap();
+        assert!(sel.matches(&replica_sets, &rs));
         let secret = json!({"metadata": {"name": "s"}, "type": "Opaque"});
-        let sel = FieldSelector::parse("type=Opaque", supported_fields("", "secrets")).unwrap();
-        assert!(sel.matches("", "secrets", &secret));
+        let sel = FieldSelector::parse("type=Opaque", secrets.supported()).unwrap();
+        assert!(sel.matches(&secrets, &secret));
     }
 
     #[test]
     fn errors_and_escapes() {
-        let common = supported_fields("", "configmaps");
+        let common = SelectableFields::builtin("", "configmaps").supported();
         assert_eq!(
             FieldSelector::parse("spec.x=1", common).unwrap_err(),
             "field label not supported: spec.x"
@@ -305,6 +382,9 @@ mod tests {
         let sel = FieldSelector::parse("metadata.name=a\\,b", common).unwrap();
         assert_eq!(sel.requirements[0].value, "a,b");
         assert_eq!(sel.pinned_name(), Some("a,b"));
-        assert!(sel.matches("", "configmaps", &json!({"metadata": {"name": "a,b"}})));
+        assert!(sel.matches(
+            &SelectableFields::COMMON,
+            &json!({"metadata": {"name": "a,b"}})
+        ));
     }
 }

@@ -45,7 +45,11 @@ pub(super) async fn list(
     namespace: Option<&str>,
     opts: &ListOptions,
 ) -> ApiResult<ObjectList> {
-    let selection = Selection::parse(store.info, &opts.label_selector, &opts.field_selector)?;
+    let selection = Selection::parse(
+        store.config.fields,
+        &opts.label_selector,
+        &opts.field_selector,
+    )?;
     let version_match = opts.version_match()?;
     let requested = parse_resource_version(&opts.resource_version)?;
     let limit = opts.page_limit();

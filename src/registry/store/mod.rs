@@ -42,9 +42,11 @@ use crate::registry::conversion::ConverterHandle;
 use crate::registry::keys::KeyLayout;
 use crate::registry::metadata::{meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
+use crate::registry::selectors::SelectableFields;
 use crate::registry::store::watch_hub::WatchHub;
 pub use crate::registry::store::watch_hub::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
 use crate::registry::strategy::Strategy;
+use crate::registry::table::TableConvertor;
 
 /// One page of a list.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -114,6 +116,10 @@ pub struct StoreConfig {
     pub write_hook: Option<Arc<dyn hooks::WriteHook>>,
     /// The admission plugins of creates of the resource (pods); `None` admits everything.
     pub admission: Option<Arc<dyn hooks::CreateAdmission>>,
+    /// How the resource's objects print as Tables.
+    pub table: TableConvertor,
+    /// The fields a field selector may name, and how they read.
+    pub fields: SelectableFields,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -127,7 +133,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("namespaces", &self.namespaces.is_some())
             .field("write_hook", &self.write_hook.is_some())
             .field("admission", &self.admission.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,6 +148,8 @@ impl Default for StoreConfig {
             namespaces: None,
             write_hook: None,
             admission: None,
+            table: TableConvertor::default(),
+            fields: SelectableFields::COMMON,
         }
     }
 }
@@ -166,7 +174,7 @@ impl NamespaceLookup for Store {
 
 /// The generic store of one resource.
 pub struct Store {
-    info: &'static ResourceInfo,
+    info: Arc<ResourceInfo>,
     storage: Arc<dyn Storage>,
     strategy: Arc<dyn Strategy>,
     layout: KeyLayout,
@@ -178,24 +186,24 @@ pub struct Store {
 impl Store {
     /// A store of `info`'s resource over `storage`, with `strategy`'s per-resource rules.
     pub fn new(
-        info: &'static ResourceInfo,
+        info: Arc<ResourceInfo>,
         storage: Arc<dyn Storage>,
         strategy: Arc<dyn Strategy>,
         config: StoreConfig,
     ) -> Self {
-        let layout = KeyLayout::for_resource(info);
+        let layout = KeyLayout::for_resource(&info);
         let hub = Arc::new(WatchHub::new(
-            info,
+            info.clone(),
             storage.clone(),
             layout.clone(),
             config.clone(),
         ));
         Self {
+            resource: info.group_resource(),
             info,
             storage,
             strategy,
             layout,
-            resource: info.group_resource(),
             hub,
             config,
         }
@@ -208,8 +216,13 @@ impl Store {
         }
     }
 
-    pub fn info(&self) -> &'static ResourceInfo {
-        self.info
+    pub fn info(&self) -> &Arc<ResourceInfo> {
+        &self.info
+    }
+
+    /// How the resource's objects print as Tables.
+    pub fn table(&self) -> &TableConvertor {
+        &self.config.table
     }
 
     /// The key layout of the resource.
@@ -340,7 +353,7 @@ impl Store {
     /// Decodes a stored value and sets its resourceVersion to the key's mod revision.
     async fn decode(&self, kv: &KeyValue) -> ApiResult<Value> {
         decode_converted(
-            self.info,
+            &self.info,
             self.config.converter.as_ref(),
             &kv.value,
             kv.mod_revision,
@@ -360,7 +373,7 @@ impl Store {
                 };
                 converter.convert_one(obj.clone(), &to).await?
             }
-            _ => crate::registry::conversion::builtin::to_storage(self.info, obj.clone()),
+            _ => crate::registry::conversion::builtin::to_storage(&self.info, obj.clone()),
         };
         if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("resourceVersion");

@@ -92,8 +92,8 @@ impl Store {
         }
         let causes: Vec<StatusCause> = errors.iter().map(FieldError::to_cause).collect();
         Err(ApiError::invalid(
-            self.info.group,
-            self.info.kind,
+            &self.info.group,
+            &self.info.kind,
             name,
             causes,
         ))
@@ -223,7 +223,7 @@ impl Store {
         // computes them itself and leaves `field_manager` empty).
         if !opts.field_manager.is_empty() {
             crate::registry::fieldmanager::track_update(
-                self.info,
+                &self.info,
                 Some(old),
                 &mut new,
                 &opts.field_manager,
@@ -377,7 +377,7 @@ pub(super) async fn create(
     // before mutating admission (fields admission adds belong to no manager).
     if !opts.field_manager.is_empty() {
         crate::registry::fieldmanager::track_update(
-            store.info,
+            &store.info,
             None,
             &mut obj,
             &opts.field_manager,

@@ -1,13 +1,13 @@
 //! Server-side printing: objects as a `meta.k8s.io/v1` `Table`, the form `kubectl get` asks for with
 //! `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`.
 //!
-//! Upstream builds tables in two ways, and so do we:
+//! Each store is built with its [`TableConvertor`], one of three kinds, as upstream's:
 //!
 //! - resources with a printer in `pkg/printers/internalversion/printers.go` (pods, deployments,
 //!   services, ...) get that printer's columns and cells. The server always prints the *wide* form:
 //!   every column, priority 1 ones included; `kubectl` hides priority > 0 columns unless `-o wide`;
-//! - custom resources whose CRD version was registered with [`register`] get `Name` and that
-//!   version's printer columns (`custom.rs`, upstream's CRD table convertor);
+//! - custom resources get `Name` and their CRD version's printer columns (`custom.rs`, upstream's
+//!   CRD table convertor, [`TableConvertor::custom`]);
 //! - every other resource gets the default table of `rest.defaultTableConvertor`: `Name` and
 //!   `Created At` (an RFC 3339 date), which kubectl shows as `NAME   CREATED AT`.
 //!
@@ -43,11 +43,13 @@ mod pod;
 mod storage;
 
 pub use age::human_duration;
-pub use custom::{register, unregister, CustomColumns};
+pub use custom::CustomColumns;
 pub(crate) use fields::label_selector_string;
 
 use jiff::Timestamp;
 use serde_json::{json, Map, Value};
+
+use std::sync::Arc;
 
 use crate::api::status::ApiError;
 use crate::catalog::ResourceInfo;
@@ -172,14 +174,14 @@ const DEFAULT_COLUMNS: &[Column] = &[
 
 /// What printers need besides the object.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PrintContext {
+pub(crate) struct PrintContext<'a> {
     /// The instant ages are measured to.
     pub now: Timestamp,
     /// The version the objects are in (`v1`, `v2`, ...), for printers whose fields moved.
-    pub version: &'static str,
+    pub version: &'a str,
 }
 
-impl PrintContext {
+impl PrintContext<'_> {
     /// The age of `object` (`metadata.creationTimestamp`).
     pub(crate) fn age(&self, object: &Value) -> String {
         self.since(fields::get(object, &["metadata", "creationTimestamp"]))
@@ -228,22 +230,65 @@ fn printer_for(group: &str, plural: &str) -> Option<Printer> {
         })
 }
 
+/// How one resource's objects become Table rows (upstream's `rest.TableConvertor`), fixed when
+/// the resource's store is built.
+#[derive(Clone, Default)]
+pub struct TableConvertor(Convertor);
+
+#[derive(Clone, Default)]
+enum Convertor {
+    /// A built-in printer, the order it prints lists in, and whether later watch events still
+    /// carry column definitions.
+    Printer {
+        printer: Printer,
+        order: Option<fn(&Value, &Value) -> std::cmp::Ordering>,
+        always_headers: bool,
+    },
+    /// The printer columns of a CRD version.
+    Custom(Arc<CustomColumns>),
+    /// Upstream's default convertor: `Name` and `Created At`.
+    #[default]
+    Default,
+}
+
+impl TableConvertor {
+    /// The convertor upstream registers for the built-in resource `plural` in `group`: its
+    /// printer, else the default one.
+    pub fn builtin(group: &str, plural: &str) -> Self {
+        Self(match printer_for(group, plural) {
+            Some(printer) => Convertor::Printer {
+                printer,
+                order: control_plane::list_order(group, plural),
+                always_headers: cluster::ignores_no_headers(group, plural),
+            },
+            None => Convertor::Default,
+        })
+    }
+
+    /// The convertor of a CRD version with `columns`.
+    pub fn custom(columns: CustomColumns) -> Self {
+        Self(Convertor::Custom(Arc::new(columns)))
+    }
+}
+
 /// The objects of a list (or the one object of a get) as a `meta.k8s.io/v1` Table, aged to now.
 ///
 /// `list_meta` is the list's `metadata`; its `resourceVersion`, `continue` and
 /// `remainingItemCount` become the Table's. Without it (a single get), the Table's
 /// `resourceVersion` is the single object's.
 pub fn to_table(
+    table: &TableConvertor,
     info: &ResourceInfo,
     objects: &[Value],
     include: IncludeObject,
     list_meta: Option<Value>,
 ) -> Value {
-    to_table_at(info, objects, include, list_meta, Timestamp::now())
+    to_table_at(table, info, objects, include, list_meta, Timestamp::now())
 }
 
 /// [`to_table`] with ages measured to `now`.
 pub fn to_table_at(
+    table: &TableConvertor,
     info: &ResourceInfo,
     objects: &[Value],
     include: IncludeObject,
@@ -257,23 +302,25 @@ pub fn to_table_at(
             _ => Map::new(),
         },
     };
-    build_table(info, objects, include, metadata, true, now)
+    build_table(table, info, objects, include, metadata, true, now)
 }
 
 /// One watch event's object as a Table with a single row, aged to now. The MUST rule of upstream's
 /// watch encoding: `with_columns` is true for the first event of a watch and false for every later
 /// one (those carry `"columnDefinitions": null`). The Table's `resourceVersion` is the object's.
 pub fn row_table(
+    table: &TableConvertor,
     info: &ResourceInfo,
     object: &Value,
     include: IncludeObject,
     with_columns: bool,
 ) -> Value {
-    row_table_at(info, object, include, with_columns, Timestamp::now())
+    row_table_at(table, info, object, include, with_columns, Timestamp::now())
 }
 
 /// [`row_table`] with ages measured to `now`.
 pub fn row_table_at(
+    table: &TableConvertor,
     info: &ResourceInfo,
     object: &Value,
     include: IncludeObject,
@@ -282,6 +329,7 @@ pub fn row_table_at(
 ) -> Value {
     let metadata = object_table_meta(object);
     build_table(
+        table,
         info,
         std::slice::from_ref(object),
         include,
@@ -292,6 +340,7 @@ pub fn row_table_at(
 }
 
 fn build_table(
+    table: &TableConvertor,
     info: &ResourceInfo,
     objects: &[Value],
     include: IncludeObject,
@@ -301,43 +350,49 @@ fn build_table(
 ) -> Value {
     let context = PrintContext {
         now,
-        version: info.version,
+        version: &info.version,
     };
-    let printer = printer_for(info.group, info.plural);
-    // Custom resources: the printer columns of their CRD version, when registered.
-    let custom = match printer {
-        Some(_) => None,
-        None => custom::lookup(info.group, info.version, info.plural),
-    };
-    let columns = printer.map_or(DEFAULT_COLUMNS, |p| p.columns);
-    // Upstream sorts a few lists (flow schemas) before printing them.
     let mut ordered: Vec<&Value> = objects.iter().collect();
-    if let Some(order) = control_plane::list_order(info.group, info.plural) {
+    if let Convertor::Printer {
+        order: Some(order), ..
+    } = &table.0
+    {
         ordered.sort_by(|a, b| order(a, b));
     }
     let rows: Vec<Value> = ordered
         .into_iter()
         .map(|object| {
-            let row = match (printer, &custom) {
-                (Some(printer), _) => (printer.print)(object, &context),
-                (None, Some(custom)) => custom.row(object, now),
-                (None, None) => default_row(object),
+            let row = match &table.0 {
+                Convertor::Printer { printer, .. } => (printer.print)(object, &context),
+                Convertor::Custom(custom) => custom.row(object, now),
+                Convertor::Default => default_row(object),
             };
             row_json(info, object, row, include)
         })
         .collect();
-    let column_definitions = if with_columns || cluster::ignores_no_headers(info.group, info.plural)
-    {
-        match &custom {
-            Some(custom) => custom.column_definitions(),
-            None => Value::Array(columns.iter().map(|c| c.to_json()).collect()),
+    let always_headers = matches!(
+        table.0,
+        Convertor::Printer {
+            always_headers: true,
+            ..
+        }
+    );
+    let column_definitions = if with_columns || always_headers {
+        match &table.0 {
+            Convertor::Printer { printer, .. } => {
+                Value::Array(printer.columns.iter().map(|c| c.to_json()).collect())
+            }
+            Convertor::Custom(custom) => custom.column_definitions(),
+            Convertor::Default => {
+                Value::Array(DEFAULT_COLUMNS.iter().map(|c| c.to_json()).collect())
+            }
         }
     } else {
         Value::Null
     };
     // The default convertor appends to a nil slice, so an empty table has `"rows": null` there;
     // printers (and the custom-resource convertor) always return a (possibly empty) list.
-    let rows = if rows.is_empty() && printer.is_none() && custom.is_none() {
+    let rows = if rows.is_empty() && matches!(table.0, Convertor::Default) {
         Value::Null
     } else {
         Value::Array(rows)
@@ -383,7 +438,7 @@ fn row_object(info: &ResourceInfo, object: &Value, include: IncludeObject) -> Va
             let mut full = object.clone();
             if let Some(map) = full.as_object_mut() {
                 map.insert("apiVersion".into(), Value::from(info.api_version()));
-                map.insert("kind".into(), Value::from(info.kind));
+                map.insert("kind".into(), Value::from(info.kind.as_str()));
             }
             full
         }

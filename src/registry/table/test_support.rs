@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use serde_json::{json, Value};
 
-use super::{to_table_at, IncludeObject, PrintContext, Printer};
+use super::{row_table_at, to_table_at, IncludeObject, PrintContext, Printer, TableConvertor};
 use crate::catalog::{builtin, ResourceInfo};
 
 /// The instant every test measures ages to: 2024-05-01T12:00:00Z.
@@ -43,12 +43,36 @@ pub(crate) fn info(
         .next()
         .expect("the built-in catalogue has resources");
     ResourceInfo {
-        group,
-        version,
-        kind,
-        plural,
-        ..template.clone()
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+        ..(**template).clone()
     }
+}
+
+/// [`to_table_at`] with the built-in convertor of `info`'s resource, as its store has it.
+pub(crate) fn builtin_table_at(
+    info: &ResourceInfo,
+    objects: &[Value],
+    include: IncludeObject,
+    list_meta: Option<Value>,
+    now: Timestamp,
+) -> Value {
+    let table = TableConvertor::builtin(&info.group, &info.plural);
+    to_table_at(&table, info, objects, include, list_meta, now)
+}
+
+/// [`row_table_at`] with the built-in convertor of `info`'s resource, as its store has it.
+pub(crate) fn builtin_row_table_at(
+    info: &ResourceInfo,
+    object: &Value,
+    include: IncludeObject,
+    with_columns: bool,
+    now: Timestamp,
+) -> Value {
+    let table = TableConvertor::builtin(&info.group, &info.plural);
+    row_table_at(&table, info, object, include, with_columns, now)
 }
 
 /// The cells `printer` prints for `object` at version `version`, aged to [`now`].
@@ -70,7 +94,7 @@ pub(crate) fn table_cells(
     plural: &'static str,
     object: &Value,
 ) -> Vec<Value> {
-    let table = to_table_at(
+    let table = builtin_table_at(
         &info(group, version, plural, "Kind"),
         std::slice::from_ref(object),
         IncludeObject::None,
@@ -85,7 +109,7 @@ pub(crate) fn table_cells(
 
 /// The column names of the Table for resource `plural` in `group`.
 pub(crate) fn column_names(group: &'static str, plural: &'static str) -> Vec<String> {
-    let table = to_table_at(
+    let table = builtin_table_at(
         &info(group, "v1", plural, "Kind"),
         &[],
         IncludeObject::None,

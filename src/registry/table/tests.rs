@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::test_support::{info, now, object};
+use super::test_support::{builtin_row_table_at, builtin_table_at, info, now, object};
 use super::*;
 
 fn deployment() -> Value {
@@ -26,7 +26,7 @@ fn deployments() -> ResourceInfo {
 
 #[test]
 fn list_table_shape() {
-    let table = to_table_at(
+    let table = builtin_table_at(
         &deployments(),
         &[deployment()],
         IncludeObject::Metadata,
@@ -55,7 +55,7 @@ fn list_table_shape() {
 
 #[test]
 fn list_metadata_skips_empty_fields() {
-    let table = to_table_at(
+    let table = builtin_table_at(
         &deployments(),
         &[],
         IncludeObject::Metadata,
@@ -64,7 +64,7 @@ fn list_metadata_skips_empty_fields() {
     );
     assert_eq!(table["metadata"], json!({"resourceVersion": "7"}));
     assert_eq!(table["rows"], json!([]));
-    let table = to_table_at(
+    let table = builtin_table_at(
         &deployments(),
         &[deployment()],
         IncludeObject::Metadata,
@@ -78,7 +78,7 @@ fn list_metadata_skips_empty_fields() {
 fn include_object_modes() {
     let object = deployment();
     let row_object = |include| {
-        to_table_at(
+        builtin_table_at(
             &deployments(),
             std::slice::from_ref(&object),
             include,
@@ -99,7 +99,7 @@ fn include_object_modes() {
         m.remove("kind");
         m.remove("apiVersion")
     });
-    let table = to_table_at(&deployments(), &[bare], IncludeObject::Object, None, now());
+    let table = builtin_table_at(&deployments(), &[bare], IncludeObject::Object, None, now());
     assert_eq!(table["rows"][0]["object"]["apiVersion"], "apps/v1");
     assert_eq!(table["rows"][0]["object"]["kind"], "Deployment");
 }
@@ -133,7 +133,7 @@ fn include_object_query_values() {
 fn default_table_for_resources_without_a_printer() {
     let roles = info("rbac.authorization.k8s.io", "v1", "roles", "Role");
     let role = object("reader", "2024-05-01T13:00:00.5+02:00", json!({}));
-    let table = to_table_at(
+    let table = builtin_table_at(
         &roles,
         &[role],
         IncludeObject::None,
@@ -153,14 +153,14 @@ fn default_table_for_resources_without_a_printer() {
         json!([{"cells": ["reader", "2024-05-01T11:00:00Z"], "object": null}])
     );
     // An empty default table has no rows at all, as upstream's nil slice.
-    let empty = to_table_at(&roles, &[], IncludeObject::None, Some(json!({})), now());
+    let empty = builtin_table_at(&roles, &[], IncludeObject::None, Some(json!({})), now());
     assert_eq!(empty["rows"], Value::Null);
     assert_eq!(empty["metadata"], json!({}));
 }
 
 #[test]
 fn watch_rows_carry_columns_only_when_asked() {
-    let first = row_table_at(
+    let first = builtin_row_table_at(
         &deployments(),
         &deployment(),
         IncludeObject::Metadata,
@@ -170,7 +170,7 @@ fn watch_rows_carry_columns_only_when_asked() {
     assert_eq!(first["columnDefinitions"].as_array().map(Vec::len), Some(8));
     assert_eq!(first["metadata"], json!({"resourceVersion": "42"}));
     assert_eq!(first["rows"].as_array().map(Vec::len), Some(1));
-    let later = row_table_at(
+    let later = builtin_row_table_at(
         &deployments(),
         &deployment(),
         IncludeObject::Metadata,
@@ -189,7 +189,7 @@ fn finished_pod_rows_have_conditions() {
         "2024-05-01T11:00:00Z",
         json!({"spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Succeeded"}}),
     );
-    let table = to_table_at(&pods, &[pod], IncludeObject::None, None, now());
+    let table = builtin_table_at(&pods, &[pod], IncludeObject::None, None, now());
     assert_eq!(table["rows"][0]["conditions"][0]["type"], "Completed");
     assert_eq!(table["rows"][0]["cells"][2], "Succeeded");
 }
@@ -209,7 +209,7 @@ fn flow_schemas_are_listed_in_precedence_order() {
             json!({"spec": {"matchingPrecedence": precedence}}),
         )
     };
-    let table = to_table_at(
+    let table = builtin_table_at(
         &schemas,
         &[schema("b", 9000), schema("a", 1000), schema("c", 1000)],
         IncludeObject::None,
@@ -228,14 +228,14 @@ fn events_api_events_use_the_event_printer() {
     let events = info("events.k8s.io", "v1", "events", "Event");
     let event = json!({"metadata": {"name": "e"}, "regarding": {"kind": "Pod", "name": "p"}, "note": "hi",
                        "deprecatedLastTimestamp": "2024-05-01T11:59:00Z"});
-    let table = to_table_at(&events, &[event], IncludeObject::None, None, now());
+    let table = builtin_table_at(&events, &[event], IncludeObject::None, None, now());
     assert_eq!(table["columnDefinitions"][0]["name"], "Last Seen");
     assert_eq!(table["rows"][0]["cells"][3], "pod/p");
     assert_eq!(table["rows"][0]["cells"][6], "hi");
     // The stored (core v1) form listed through events.k8s.io reads the core fields.
     let stored = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
                         "involvedObject": {"kind": "Node", "name": "n"}, "message": "core"});
-    let table = to_table_at(&events, &[stored], IncludeObject::None, None, now());
+    let table = builtin_table_at(&events, &[stored], IncludeObject::None, None, now());
     assert_eq!(table["rows"][0]["cells"][3], "node/n");
     assert_eq!(table["rows"][0]["cells"][6], "core");
 }

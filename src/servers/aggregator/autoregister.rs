@@ -165,11 +165,11 @@ pub async fn ensure_builtin(aggregator: &Aggregator, catalog: &'static Catalog) 
     )
     .await?;
     for group in catalog.groups() {
-        for &version in &group.versions {
-            let priority = api_service_priority(group.name, version).unwrap_or(DEFAULT_PRIORITY);
+        for version in &group.versions {
+            let priority = api_service_priority(&group.name, version).unwrap_or(DEFAULT_PRIORITY);
             ensure_local_api_service(
                 aggregator,
-                group.name,
+                &group.name,
                 version,
                 priority,
                 Automanaged::OnStart,

@@ -466,7 +466,7 @@ async fn notify_on_change(
                 }
             }
             Err(err) => {
-                tracing::debug!(resource = store.info().plural, error = %err.status.message, "watch failed");
+                tracing::debug!(resource = %store.info().plural, error = %err.status.message, "watch failed");
             }
         }
         tokio::time::sleep(RETRY_DELAY).await;

@@ -37,14 +37,13 @@ use axum::Router;
 use tower::ServiceExt;
 
 use crate::api::discovery::FRESHNESS_CURRENT;
-use crate::catalog::{
-    build, ApiServicePriority, ResourceInfo, SubresourceInfo, APIREGISTRATION_GROUP,
-};
+use crate::catalog::{build, ApiServicePriority, ResourceInfo, APIREGISTRATION_GROUP};
 use crate::filters::handled_by::{self, mark_handled_by};
 use crate::outbound::tls::ProxyIdentity;
 use crate::outbound::webhook::WebhookClient;
 use crate::registry::store::{Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
+use crate::registry::table::TableConvertor;
 use crate::servers::core;
 use crate::servers::discovery::{
     resource_entries, DiscoveryRegistry, DiscoverySource, GroupVersionDocument,
@@ -55,22 +54,22 @@ pub const AGGREGATOR_REST: &str = "aggregator/rest";
 /// The request-log name of proxied requests.
 pub const AGGREGATOR_PROXY: &str = "aggregator/proxy";
 
-const API_SERVICE_SUBRESOURCES: &[SubresourceInfo] = &[build::status("APIService")];
-
 /// `apiregistration.k8s.io/v1` `apiservices`, as upstream's discovery lists it: cluster-scoped,
 /// every verb, category `api-extensions`, a `status` subresource, no short names.
-pub static API_SERVICES: ResourceInfo = ResourceInfo {
-    categories: &["api-extensions"],
-    subresources: API_SERVICE_SUBRESOURCES,
-    ..build::resource(
-        APIREGISTRATION_GROUP,
-        "v1",
-        "APIService",
-        "apiservices",
-        "apiservice",
-        false,
-    )
-};
+pub fn api_services() -> ResourceInfo {
+    ResourceInfo {
+        categories: build::names(&["api-extensions"]),
+        subresources: vec![build::status("APIService")],
+        ..build::resource(
+            APIREGISTRATION_GROUP,
+            "v1",
+            "APIService",
+            "apiservices",
+            "apiservice",
+            false,
+        )
+    }
+}
 
 /// The discovery priority of `apiregistration.k8s.io/v1` (kube-apiserver's
 /// `apiVersionPriorities`); `/apis` lists the group first whatever its priority.
@@ -137,11 +136,16 @@ impl Aggregator {
                     anyhow::anyhow!("loading the front-proxy client certificate: {err}")
                 })?;
         let client_ca_pem = std::fs::read_to_string(data_dir.join(crate::pki::CA_CERT_FILE)).ok();
+        let info = api_services();
+        let table = TableConvertor::builtin(&info.group, &info.plural);
         let api_services = Arc::new(Store::new(
-            &API_SERVICES,
+            Arc::new(info),
             storage,
             Arc::new(validation::ApiServiceStrategy),
-            StoreConfig::default(),
+            StoreConfig {
+                table,
+                ..StoreConfig::default()
+            },
         ));
         Ok(Arc::new(Self {
             api_services,
@@ -206,7 +210,7 @@ impl Aggregator {
                 group: APIREGISTRATION_GROUP.to_string(),
                 version: "v1".to_string(),
                 priority: APIREGISTRATION_PRIORITY,
-                resources: resource_entries(&API_SERVICES),
+                resources: resource_entries(self.api_services.info()),
                 freshness: FRESHNESS_CURRENT.to_string(),
             },
         );

@@ -138,9 +138,9 @@ impl<'a> ExpectedType<'a> {
     /// The type of a resource's own objects.
     pub fn of(info: &'a ResourceInfo) -> Self {
         Self {
-            group: info.group,
-            version: info.version,
-            kind: info.kind,
+            group: &info.group,
+            version: &info.version,
+            kind: &info.kind,
             codec: info.codec(),
         }
     }

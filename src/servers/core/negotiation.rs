@@ -23,7 +23,7 @@ use crate::api::accept::{parse_accept, AcceptClause};
 use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::ResourceInfo;
 use crate::registry::store::ObjectList;
-use crate::registry::table::{self, IncludeObject};
+use crate::registry::table::{self, IncludeObject, TableConvertor};
 
 /// The media types objects can be answered in.
 pub const ACCEPTED_OUTPUT: &[&str] = &["application/json", "application/yaml"];
@@ -151,7 +151,7 @@ pub fn table_include(include_object: Option<&str>) -> ApiResult<IncludeObject> {
 pub fn with_type_meta(info: &ResourceInfo, mut object: Value) -> Value {
     if let Some(map) = object.as_object_mut() {
         if !map.contains_key("kind") {
-            map.insert("kind".into(), Value::from(info.kind));
+            map.insert("kind".into(), Value::from(info.kind.as_str()));
         }
         if !map.contains_key("apiVersion") {
             map.insert("apiVersion".into(), Value::from(info.api_version()));
@@ -165,7 +165,7 @@ fn internal_type_name(info: &ResourceInfo, list: bool) -> String {
     let package = if info.group.is_empty() {
         "core"
     } else {
-        info.group.split('.').next().unwrap_or(info.group)
+        info.group.split('.').next().unwrap_or(&info.group)
     };
     format!("*{package}.{}{}", info.kind, if list { "List" } else { "" })
 }
@@ -198,6 +198,7 @@ fn table_version(mut table: Value, version: &str) -> Value {
 /// `include` is the Table's `includeObject` (ignored by other forms).
 pub fn render_object(
     info: &ResourceInfo,
+    table: &TableConvertor,
     output: &Output,
     include: IncludeObject,
     object: Value,
@@ -213,7 +214,7 @@ pub fn render_object(
             internal_type_name(info, false)
         ))),
         Transform::Table { version } => Ok(table_version(
-            table::to_table(info, std::slice::from_ref(&object), include, None),
+            table::to_table(table, info, std::slice::from_ref(&object), include, None),
             version,
         )),
     }
@@ -242,6 +243,7 @@ pub fn list_meta(list: &ObjectList) -> Value {
 /// resources keep theirs, as upstream's unstructured lists.
 pub fn render_list(
     info: &ResourceInfo,
+    table: &TableConvertor,
     output: &Output,
     include: IncludeObject,
     list: ObjectList,
@@ -249,7 +251,7 @@ pub fn render_list(
     let metadata = list_meta(&list);
     match output.transform {
         Transform::None => {
-            let typed = crate::catalog::dynamic::lookup(info).is_none();
+            let typed = !info.is_custom();
             let items: Vec<Value> = list
                 .items
                 .into_iter()
@@ -292,7 +294,7 @@ pub fn render_list(
                 .map(|item| with_type_meta(info, item))
                 .collect();
             Ok(table_version(
-                table::to_table(info, &items, include, Some(metadata)),
+                table::to_table(table, info, &items, include, Some(metadata)),
                 version,
             ))
         }

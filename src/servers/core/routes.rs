@@ -209,7 +209,7 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
     else {
         return error(ApiError::path_not_found());
     };
-    let info = store.info();
+    let info = store.info().clone();
     let named = path.name.is_some();
     let scope_fits = match (&path.namespace, info.namespaced) {
         (Some(_), false) => false,
@@ -226,10 +226,10 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         Err(_) if parts.method == Method::POST && path.subresource.is_some() && !path.watch => {
             Verb::Create
         }
-        Err(verb) => return error(method_not_allowed(info, &verb)),
+        Err(verb) => return error(method_not_allowed(&info, &verb)),
     };
     if path.namespace.is_none() && info.namespaced && !matches!(verb, Verb::List | Verb::Watch) {
-        return error(method_not_allowed(info, verb.as_str()));
+        return error(method_not_allowed(&info, verb.as_str()));
     }
     if let Some(subresource) = &path.subresource {
         let Some(sub) = info.subresource(subresource) else {
@@ -239,15 +239,15 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         let creates =
             verb == Verb::Create && store.strategy().create_rest(Some(subresource)).is_some();
         if !(sub.name == "status" || creates) || !path.extra.is_empty() {
-            return error(subresource_not_served(info, subresource));
+            return error(subresource_not_served(&info, subresource));
         }
         if !sub.verbs.contains(&verb.as_str())
             || !(creates || matches!(verb, Verb::Get | Verb::Update | Verb::Patch))
         {
-            return error(method_not_allowed(info, verb.as_str()));
+            return error(method_not_allowed(&info, verb.as_str()));
         }
     } else if !info.supports(verb.as_str()) {
-        return error(method_not_allowed(info, verb.as_str()));
+        return error(method_not_allowed(&info, verb.as_str()));
     }
     let scope = Scope {
         store,

@@ -47,7 +47,7 @@ async fn review(
     let (object, warnings) = body::decode_with_validation(
         &bytes,
         format,
-        &ExpectedType::of(scope.info),
+        &ExpectedType::of(&scope.info),
         params.field_validation,
     )?;
     Ok((answer(authentication, object).await?, warnings))

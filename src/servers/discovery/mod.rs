@@ -212,7 +212,7 @@ pub fn resource_entries(info: &ResourceInfo) -> Vec<APIResource> {
         categories: info.categories.iter().map(|v| v.to_string()).collect(),
         storage_version_hash: info.storage_version_hash().unwrap_or_default(),
     }];
-    for sub in info.subresources {
+    for sub in &info.subresources {
         let (group, version) = sub
             .group_version
             .map(split_group_version)
@@ -314,13 +314,13 @@ fn build_snapshot(
         (DiscoverySource, ApiServicePriority, SnapshotVersion),
     > = BTreeMap::new();
     for group in catalog.groups() {
-        for &version in &group.versions {
+        for version in &group.versions {
             let mut resources: Vec<APIResource> = catalog
-                .resources(group.name, version)
-                .flat_map(resource_entries)
+                .resources(&group.name, version)
+                .flat_map(|info| resource_entries(info))
                 .collect();
             resources.sort_by(|a, b| a.name.cmp(&b.name));
-            let priority = api_service_priority(group.name, version).unwrap_or(DEFAULT_PRIORITY);
+            let priority = api_service_priority(&group.name, version).unwrap_or(DEFAULT_PRIORITY);
             let doc = SnapshotVersion {
                 version: version.to_string(),
                 resources,

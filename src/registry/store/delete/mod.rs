@@ -315,7 +315,7 @@ pub(super) async fn delete(
         let Some((kv, obj)) = store.current(&key, name).await? else {
             return Err(ApiError::not_found(&store.resource, name));
         };
-        check_preconditions(store.info.group, store.info.kind, &obj, opts)?;
+        check_preconditions(&store.info.group, &store.info.kind, &obj, opts)?;
         match plan(store, &obj, opts) {
             DeletePlan::Pending => {
                 return Ok(DeleteOutcome {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{configmap, rv, Fixture, CONFIGMAPS, DEPLOYMENTS, LEASES, NAMESPACES};
+use super::{configmap, configmaps, deployments, leases, namespaces, rv, Fixture};
 use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
 use crate::registry::store::{NamespaceLookup, StoreConfig};
 
@@ -21,7 +21,7 @@ fn deployment_spec(replicas: i64) -> Value {
 #[tokio::test]
 async fn create_sets_system_metadata_and_stores_without_resource_version() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let created = store
         .create(Some("default"), configmap("a", json!({})), &write())
         .await
@@ -61,7 +61,7 @@ async fn create_sets_system_metadata_and_stores_without_resource_version() {
 #[tokio::test]
 async fn create_rejects_bad_input_as_upstream() {
     let fx = Fixture::new().await;
-    let store = fx.store(&DEPLOYMENTS);
+    let store = fx.store(deployments());
     let cases: Vec<(Value, u16, &str)> = vec![
         (
             json!({"apiVersion": "apps/v2", "kind": "Deployment", "metadata": {"name": "d"}}),
@@ -116,7 +116,7 @@ async fn create_rejects_bad_input_as_upstream() {
 #[tokio::test]
 async fn generate_name_and_generation_and_dry_run() {
     let fx = Fixture::new().await;
-    let store = fx.store(&DEPLOYMENTS);
+    let store = fx.store(deployments());
     let body = json!({"metadata": {"generateName": "web-"}, "spec": deployment_spec(1), "status": {"replicas": 9}});
     let created = store
         .create(Some("ns"), body.clone(), &write())
@@ -153,7 +153,7 @@ async fn generate_name_and_generation_and_dry_run() {
 #[tokio::test]
 async fn update_conflicts_noops_and_status_split() {
     let fx = Fixture::new().await;
-    let store = fx.store(&DEPLOYMENTS);
+    let store = fx.store(deployments());
     let created = store
         .create(
             Some("ns"),
@@ -237,7 +237,7 @@ async fn update_conflicts_noops_and_status_split() {
 #[tokio::test]
 async fn create_on_update_where_upstream_allows_it() {
     let fx = Fixture::new().await;
-    let store = fx.store(&LEASES);
+    let store = fx.store(leases());
     let body = json!({"metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}});
     let (obj, created) = store.update(Some("ns"), "l", body, &write()).await.unwrap();
     assert!(created);
@@ -247,7 +247,7 @@ async fn create_on_update_where_upstream_allows_it() {
 #[tokio::test]
 async fn guaranteed_update_retries_concurrent_writers() {
     let fx = Fixture::new().await;
-    let store = Arc::new(fx.store(&CONFIGMAPS));
+    let store = Arc::new(fx.store(configmaps()));
     store
         .create(
             Some("ns"),
@@ -288,7 +288,7 @@ async fn guaranteed_update_retries_concurrent_writers() {
 #[tokio::test]
 async fn delete_preconditions_finalizers_and_dry_run() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let created = store
         .create(Some("ns"), configmap("a", json!({})), &write())
         .await
@@ -387,9 +387,9 @@ async fn delete_preconditions_finalizers_and_dry_run() {
 #[tokio::test]
 async fn namespace_lifecycle_and_admission() {
     let fx = Fixture::new().await;
-    let namespaces = Arc::new(fx.store(&NAMESPACES));
+    let namespaces = Arc::new(fx.store(namespaces()));
     let configmaps = fx.store_with(
-        &CONFIGMAPS,
+        configmaps(),
         StoreConfig {
             namespaces: Some(namespaces.clone() as Arc<dyn NamespaceLookup>),
             ..StoreConfig::default()

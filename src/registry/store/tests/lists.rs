@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{configmap, rv, Fixture, CONFIGMAPS};
+use super::{configmap, configmaps, rv, Fixture};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
 
 fn names(list: &crate::registry::store::ObjectList) -> Vec<String> {
@@ -17,7 +17,7 @@ fn names(list: &crate::registry::store::ObjectList) -> Vec<String> {
 #[tokio::test]
 async fn list_filters_by_namespace_and_selectors() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let w = WriteOptions::default();
     store
         .create(Some("a"), configmap("one", json!({"app": "web"})), &w)
@@ -35,7 +35,7 @@ async fn list_filters_by_namespace_and_selectors() {
     let all = store.list(None, &ListOptions::default()).await.unwrap();
     assert_eq!(names(&all), ["one", "two", "three"]);
     assert_eq!(all.resource_version, rv(&last).to_string());
-    assert_eq!(all.to_value(&CONFIGMAPS)["kind"], "ConfigMapList");
+    assert_eq!(all.to_value(&configmaps())["kind"], "ConfigMapList");
 
     let in_a = store
         .list(Some("a"), &ListOptions::default())
@@ -81,7 +81,7 @@ async fn list_filters_by_namespace_and_selectors() {
 #[tokio::test]
 async fn resource_version_semantics() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let w = WriteOptions::default();
     let first = store
         .create(Some("a"), configmap("one", json!({})), &w)
@@ -139,7 +139,7 @@ async fn resource_version_semantics() {
 #[tokio::test]
 async fn pagination_is_a_consistent_snapshot_under_concurrent_writes() {
     let fx = Fixture::new().await;
-    let store = Arc::new(fx.store(&CONFIGMAPS));
+    let store = Arc::new(fx.store(configmaps()));
     let w = WriteOptions::default();
     for i in 0..25 {
         let labels = if i % 2 == 0 {
@@ -243,7 +243,7 @@ async fn pagination_is_a_consistent_snapshot_under_concurrent_writes() {
 #[tokio::test]
 async fn compacted_continue_token_is_410_with_a_fresh_token() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let w = WriteOptions::default();
     for i in 0..4 {
         store
@@ -297,7 +297,7 @@ async fn compacted_continue_token_is_410_with_a_fresh_token() {
 #[tokio::test]
 async fn delete_collection_deletes_the_selection() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let w = WriteOptions::default();
     store
         .create(Some("ns"), configmap("x1", json!({"del": "yes"})), &w)

@@ -1,4 +1,4 @@
-//! Store tests against the real RocksDB backend in a temporary directory.
+//! Store tests against the storage crate's in-memory reference store.
 
 mod crud;
 mod lists;
@@ -10,83 +10,63 @@ use apiary_storage::Storage;
 use serde_json::{json, Value};
 
 use super::{Store, StoreConfig};
-use crate::catalog::{ResourceInfo, SubresourceInfo};
+use crate::catalog::build::{names, resource};
+use crate::catalog::{Name, ResourceInfo, SubresourceInfo};
 use crate::registry::resources::strategy_for;
 
-const VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
-const STATUS: &[SubresourceInfo] = &[SubresourceInfo {
-    name: "status",
-    kind: "",
-    group_version: None,
-    verbs: &["get", "patch", "update"],
-}];
+fn status() -> Vec<SubresourceInfo> {
+    vec![SubresourceInfo {
+        name: "status",
+        kind: Name::new_static(""),
+        group_version: None,
+        verbs: &["get", "patch", "update"],
+    }]
+}
 
-pub(super) static CONFIGMAPS: ResourceInfo = ResourceInfo {
-    group: "",
-    version: "v1",
-    kind: "ConfigMap",
-    plural: "configmaps",
-    singular: "configmap",
-    namespaced: true,
-    verbs: VERBS,
-    short_names: &["cm"],
-    categories: &[],
-    subresources: &[],
-    storage_version: true,
-};
+pub(super) fn configmaps() -> ResourceInfo {
+    ResourceInfo {
+        short_names: names(&["cm"]),
+        ..resource("", "v1", "ConfigMap", "configmaps", "configmap", true)
+    }
+}
 
-pub(super) static DEPLOYMENTS: ResourceInfo = ResourceInfo {
-    group: "apps",
-    version: "v1",
-    kind: "Deployment",
-    plural: "deployments",
-    singular: "deployment",
-    namespaced: true,
-    verbs: VERBS,
-    short_names: &["deploy"],
-    categories: &["all"],
-    subresources: STATUS,
-    storage_version: true,
-};
+pub(super) fn deployments() -> ResourceInfo {
+    ResourceInfo {
+        short_names: names(&["deploy"]),
+        categories: names(&["all"]),
+        subresources: status(),
+        ..resource(
+            "apps",
+            "v1",
+            "Deployment",
+            "deployments",
+            "deployment",
+            true,
+        )
+    }
+}
 
-pub(super) static LEASES: ResourceInfo = ResourceInfo {
-    group: "coordination.k8s.io",
-    version: "v1",
-    kind: "Lease",
-    plural: "leases",
-    singular: "lease",
-    namespaced: true,
-    verbs: VERBS,
-    short_names: &[],
-    categories: &[],
-    subresources: &[],
-    storage_version: true,
-};
+pub(super) fn leases() -> ResourceInfo {
+    resource(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        "lease",
+        true,
+    )
+}
 
-pub(super) static NAMESPACES: ResourceInfo = ResourceInfo {
-    group: "",
-    version: "v1",
-    kind: "Namespace",
-    plural: "namespaces",
-    singular: "namespace",
-    namespaced: false,
-    verbs: &[
-        "create", "delete", "get", "list", "patch", "update", "watch",
-    ],
-    short_names: &["ns"],
-    categories: &[],
-    subresources: STATUS,
-    storage_version: true,
-};
+pub(super) fn namespaces() -> ResourceInfo {
+    ResourceInfo {
+        verbs: &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+        short_names: names(&["ns"]),
+        subresources: status(),
+        ..resource("", "v1", "Namespace", "namespaces", "namespace", false)
+    }
+}
 
 /// A fresh storage and a way to build resource stores over it.
 pub(super) struct Fixture {
@@ -100,12 +80,13 @@ impl Fixture {
         }
     }
 
-    pub fn store(&self, info: &'static ResourceInfo) -> Store {
+    pub fn store(&self, info: ResourceInfo) -> Store {
         self.store_with(info, StoreConfig::default())
     }
 
-    pub fn store_with(&self, info: &'static ResourceInfo, config: StoreConfig) -> Store {
-        Store::new(info, self.storage.clone(), strategy_for(info), config)
+    pub fn store_with(&self, info: ResourceInfo, config: StoreConfig) -> Store {
+        let strategy = strategy_for(&info);
+        Store::new(Arc::new(info), self.storage.clone(), strategy, config)
     }
 }
 

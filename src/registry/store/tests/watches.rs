@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::json;
 
-use super::{configmap, rv, Fixture, CONFIGMAPS};
+use super::{configmap, configmaps, rv, Fixture};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
 use crate::registry::store::{StoreConfig, WatchEventType, WatchEvents};
 
@@ -32,7 +32,7 @@ fn from(rv: i64) -> ListOptions {
 #[tokio::test]
 async fn two_watchers_share_one_decoded_event() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let w = WriteOptions::default();
     let start = store
         .create(Some("ns"), configmap("seed", json!({})), &w)
@@ -79,7 +79,7 @@ async fn two_watchers_share_one_decoded_event() {
 #[tokio::test]
 async fn selector_transitions_and_namespace_scope() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let w = WriteOptions::default();
     let start = store
         .create(Some("ns"), configmap("c", json!({"app": "db"})), &w)
@@ -129,7 +129,7 @@ async fn selector_transitions_and_namespace_scope() {
 #[tokio::test]
 async fn synthetic_added_then_live_and_initial_events_end() {
     let fx = Fixture::new().await;
-    let store = fx.store(&CONFIGMAPS);
+    let store = fx.store(configmaps());
     let w = WriteOptions::default();
     store
         .create(Some("ns"), configmap("a", json!({})), &w)
@@ -184,7 +184,7 @@ async fn periodic_bookmarks_and_timeout() {
         bookmark_interval: Duration::from_millis(100),
         ..Default::default()
     };
-    let store = fx.store_with(&CONFIGMAPS, config);
+    let store = fx.store_with(configmaps(), config);
     let w = WriteOptions::default();
     let made = store
         .create(Some("ns"), configmap("a", json!({})), &w)
@@ -218,7 +218,7 @@ async fn old_revisions_come_from_storage_or_expire() {
         watch_history: 2,
         ..Default::default()
     };
-    let store = fx.store_with(&CONFIGMAPS, config);
+    let store = fx.store_with(configmaps(), config);
     let w = WriteOptions::default();
     let first = store
         .create(Some("ns"), configmap("c0", json!({})), &w)
@@ -275,7 +275,7 @@ async fn a_slow_watcher_is_ended_with_410_without_stalling_others() {
         watcher_backlog: 16,
         ..Default::default()
     };
-    let store = fx.store_with(&CONFIGMAPS, config);
+    let store = fx.store_with(configmaps(), config);
     let w = WriteOptions::default();
     let start = store
         .create(Some("ns"), configmap("s", json!({})), &w)

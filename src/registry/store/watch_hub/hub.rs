@@ -26,7 +26,7 @@ use crate::registry::store::{
 #[derive(Debug)]
 pub(crate) struct HubEvent {
     /// The resource (at the version served) the event is decoded for.
-    info: &'static ResourceInfo,
+    info: Arc<ResourceInfo>,
     pub kind: EventKind,
     pub revision: i64,
     pub key: Vec<u8>,
@@ -42,7 +42,7 @@ impl HubEvent {
     /// Objects go through `converter` when the store has one; the previous state is then
     /// converted at once (a conversion is a call that cannot wait for first use).
     pub async fn decode(
-        info: &'static ResourceInfo,
+        info: &Arc<ResourceInfo>,
         event: Event,
         converter: Option<&ConverterHandle>,
     ) -> ApiResult<Self> {
@@ -63,7 +63,7 @@ impl HubEvent {
             (_, prev_value) => (prev_value, OnceLock::new()),
         };
         Ok(Self {
-            info,
+            info: info.clone(),
             kind: event.kind,
             revision: event.revision,
             key: event.key,
@@ -79,7 +79,7 @@ impl HubEvent {
         self.prev
             .get_or_init(|| {
                 let bytes = self.prev_bytes.as_ref()?;
-                decode_value(self.info, bytes, self.revision)
+                decode_value(&self.info, bytes, self.revision)
                     .ok()
                     .map(|v| Arc::new(WatchObject::new(v)))
             })
@@ -137,7 +137,7 @@ impl HubShared {
 
 /// The shared watch of one resource.
 pub(crate) struct WatchHub {
-    info: &'static ResourceInfo,
+    info: Arc<ResourceInfo>,
     storage: Arc<dyn Storage>,
     layout: KeyLayout,
     config: StoreConfig,
@@ -148,7 +148,7 @@ pub(crate) struct WatchHub {
 
 impl WatchHub {
     pub fn new(
-        info: &'static ResourceInfo,
+        info: Arc<ResourceInfo>,
         storage: Arc<dyn Storage>,
         layout: KeyLayout,
         config: StoreConfig,
@@ -202,7 +202,7 @@ impl WatchHub {
             stream,
             shared,
             capacity,
-            self.info,
+            self.info.clone(),
             self.config.converter.clone(),
         ));
         Ok(())
@@ -264,7 +264,7 @@ impl WatchHub {
             revision = resp.revision;
             for kv in &resp.kvs {
                 let obj = decode_converted(
-                    self.info,
+                    &self.info,
                     self.config.converter.as_ref(),
                     &kv.value,
                     kv.mod_revision,
@@ -290,7 +290,11 @@ impl WatchHub {
         namespace: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<WatchEvents> {
-        let selection = Selection::parse(self.info, &opts.label_selector, &opts.field_selector)?;
+        let selection = Selection::parse(
+            self.config.fields,
+            &opts.label_selector,
+            &opts.field_selector,
+        )?;
         let version_match = watch_version_match(opts)?;
         let requested = parse_resource_version(&opts.resource_version)?;
         let namespace = namespace
@@ -327,7 +331,7 @@ impl WatchHub {
         };
         let subscription = self.subscribe(start).await?;
         let plan = WatcherPlan {
-            info: self.info,
+            info: self.info.clone(),
             converter: self.config.converter.clone(),
             layout: self.layout.clone(),
             namespace,
@@ -398,7 +402,7 @@ async fn pump(
     mut stream: WatchStream,
     shared: std::sync::Weak<HubShared>,
     capacity: usize,
-    info: &'static ResourceInfo,
+    info: Arc<ResourceInfo>,
     converter: Option<ConverterHandle>,
 ) {
     let resource = info.group_resource();
@@ -408,7 +412,7 @@ async fn pump(
             return;
         };
         let message = match item {
-            Some(Ok(event)) => match HubEvent::decode(info, event, converter.as_ref()).await {
+            Some(Ok(event)) => match HubEvent::decode(&info, event, converter.as_ref()).await {
                 Ok(event) => HubMessage::Event(Arc::new(event)),
                 Err(err) => HubMessage::Failed(err),
             },

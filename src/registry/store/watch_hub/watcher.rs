@@ -27,7 +27,7 @@ const OUTBOX: usize = 64;
 
 /// Everything one watcher needs to know.
 pub(crate) struct WatcherPlan {
-    pub info: &'static ResourceInfo,
+    pub info: Arc<ResourceInfo>,
     /// The store's converter, for events read straight from storage.
     pub converter: Option<ConverterHandle>,
     pub layout: KeyLayout,
@@ -124,7 +124,7 @@ enum Next {
 
 async fn next(
     subscription: &mut Subscription,
-    info: &'static ResourceInfo,
+    info: &Arc<ResourceInfo>,
     converter: Option<&ConverterHandle>,
 ) -> Next {
     let resource = &info.group_resource();
@@ -191,7 +191,7 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
                     return;
                 }
             }
-            message = next(&mut subscription, plan.info, plan.converter.as_ref()) => match message {
+            message = next(&mut subscription, &plan.info, plan.converter.as_ref()) => match message {
                 Next::Event(event) => {
                     seen = seen.max(event.revision);
                     if let Some(out) = plan.convert(&event) {

@@ -3,12 +3,8 @@
 //! `Name` column, then a CRD version's `additionalPrinterColumns` (or, when it has none, the
 //! `Age` column upstream's CRD handler serves by default, `serveDefaultColumnsIfEmpty`).
 //!
-//! Columns are registered per group/version/plural in a process-wide registry that
-//! [`super::to_table`] and [`super::row_table`] consult after the built-in printers. Readers
-//! take a snapshot (`Arc`) of the registry and never hold a lock while printing.
-
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, RwLock};
+//! The CRD controller builds one [`CustomColumns`] per served version and gives it to the
+//! version's store as its [`super::TableConvertor`].
 
 use jiff::Timestamp;
 use serde_json::{json, Value};
@@ -174,42 +170,6 @@ fn cell(kind: &str, value: &Value, now: Timestamp) -> Value {
         }
         _ => Value::Null,
     }
-}
-
-type Registry = HashMap<(String, String, String), Arc<CustomColumns>>;
-
-static REGISTRY: LazyLock<RwLock<Arc<Registry>>> =
-    LazyLock::new(|| RwLock::new(Arc::new(HashMap::new())));
-
-fn key(group: &str, version: &str, plural: &str) -> (String, String, String) {
-    (group.to_string(), version.to_string(), plural.to_string())
-}
-
-/// Makes tables of `plural` in `group`/`version` use `columns` (replacing earlier ones). Call it
-/// whenever a CRD version starts being served or its printer columns change.
-pub fn register(group: &str, version: &str, plural: &str, columns: CustomColumns) {
-    let mut guard = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    let mut next = Registry::clone(&guard);
-    next.insert(key(group, version, plural), Arc::new(columns));
-    *guard = Arc::new(next);
-}
-
-/// Forgets the columns of `plural` in `group`/`version` (its CRD version stopped being served);
-/// its tables fall back to the default table.
-pub fn unregister(group: &str, version: &str, plural: &str) {
-    let mut guard = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    if guard.contains_key(&key(group, version, plural)) {
-        let mut next = Registry::clone(&guard);
-        next.remove(&key(group, version, plural));
-        *guard = Arc::new(next);
-    }
-}
-
-/// The registered columns of `plural` in `group`/`version`. The registry lock is held only to
-/// clone the snapshot's `Arc`.
-pub(super) fn lookup(group: &str, version: &str, plural: &str) -> Option<Arc<CustomColumns>> {
-    let snapshot = Arc::clone(&REGISTRY.read().unwrap_or_else(|e| e.into_inner()));
-    snapshot.get(&key(group, version, plural)).cloned()
 }
 
 #[cfg(test)]

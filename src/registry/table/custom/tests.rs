@@ -1,7 +1,7 @@
 use serde_json::{json, Value};
 
 use super::super::test_support::{info, now, object};
-use super::super::{row_table_at, to_table_at, IncludeObject};
+use super::super::{row_table_at, to_table_at, IncludeObject, TableConvertor};
 use super::*;
 
 fn crontab_version() -> Value {
@@ -105,15 +105,13 @@ fn unparsable_json_path_is_rejected_with_upstream_message() {
 }
 
 #[test]
-fn registered_columns_print_tables_and_watch_rows() {
-    register(
-        "stable.example.com",
-        "v1",
-        "crontabs-table-test",
+fn custom_columns_print_tables_and_watch_rows() {
+    let convertor = TableConvertor::custom(
         CustomColumns::from_version(&crontab_version()).expect("columns parse"),
     );
-    let resource = info("stable.example.com", "v1", "crontabs-table-test", "CronTab");
+    let resource = info("stable.example.com", "v1", "crontabs", "CronTab");
     let table = to_table_at(
+        &convertor,
         &resource,
         std::slice::from_ref(&crontab()),
         IncludeObject::None,
@@ -122,14 +120,29 @@ fn registered_columns_print_tables_and_watch_rows() {
     );
     assert_eq!(table["columnDefinitions"][2]["name"], json!("Replicas"));
     assert_eq!(table["rows"][0]["cells"][2], json!(3));
-    let empty = to_table_at(&resource, &[], IncludeObject::None, None, now());
+    let empty = to_table_at(&convertor, &resource, &[], IncludeObject::None, None, now());
     assert_eq!(empty["rows"], json!([]));
-    let later = row_table_at(&resource, &crontab(), IncludeObject::None, false, now());
+    let later = row_table_at(
+        &convertor,
+        &resource,
+        &crontab(),
+        IncludeObject::None,
+        false,
+        now(),
+    );
     assert_eq!(later["columnDefinitions"], Value::Null);
     assert_eq!(later["rows"][0]["cells"][3], json!("True"));
 
-    unregister("stable.example.com", "v1", "crontabs-table-test");
-    let table = to_table_at(&resource, &[crontab()], IncludeObject::None, None, now());
+    // Without the CRD's columns the resource prints as upstream's default table.
+    let default = TableConvertor::default();
+    let table = to_table_at(
+        &default,
+        &resource,
+        &[crontab()],
+        IncludeObject::None,
+        None,
+        now(),
+    );
     assert_eq!(table["columnDefinitions"][1]["name"], json!("Created At"));
 }
 

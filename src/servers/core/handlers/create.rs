@@ -59,7 +59,7 @@ async fn create_object(
                 .ok_or_else(|| crate::api::status::ApiError::internal("no codec for Binding"))?,
         }
     } else {
-        ExpectedType::of(scope.info)
+        ExpectedType::of(&scope.info)
     };
     let (object, warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
@@ -72,7 +72,7 @@ async fn create_object(
         Some(CreateRest::SelfSubjectReview | CreateRest::AccessReview) => {
             let user = parts.extensions.get::<crate::request::user::UserInfo>();
             let answer = crate::servers::core::reviews::review(
-                scope.info,
+                &scope.info,
                 object,
                 user,
                 scope.namespace(),

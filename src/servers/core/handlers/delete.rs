@@ -127,7 +127,7 @@ pub async fn delete(scope: Scope, parts: Parts, request_body: Body) -> Response 
         };
         let mut details = json!({"name": text("name"), "kind": scope.info.plural});
         if !scope.info.group.is_empty() {
-            details["group"] = Value::from(scope.info.group);
+            details["group"] = Value::from(scope.info.group.as_str());
         }
         if !text("uid").is_empty() {
             details["uid"] = Value::from(text("uid"));
@@ -163,7 +163,7 @@ pub async fn delete_collection(scope: Scope, parts: Parts, request_body: Body) -
             .store
             .delete_collection(scope.namespace(), &list_opts, &opts, &write)
             .await?;
-        negotiation::render_list(scope.info, &output, include, list)
+        negotiation::render_list(&scope.info, scope.store.table(), &output, include, list)
     }
     .await;
     match result {

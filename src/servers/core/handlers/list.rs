@@ -25,7 +25,9 @@ pub async fn list(scope: Scope, parts: Parts) -> Response {
         Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
     let rendered = match scope.store.list(scope.namespace(), &opts).await {
-        Ok(list) => negotiation::render_list(scope.info, &output, include, list),
+        Ok(list) => {
+            negotiation::render_list(&scope.info, scope.store.table(), &output, include, list)
+        }
         Err(err) => Err(err),
     };
     match rendered {

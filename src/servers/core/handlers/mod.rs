@@ -29,7 +29,7 @@ pub struct Scope {
     pub store: Arc<Store>,
     /// Every served store, for operations that write another resource (a Binding writes its pod).
     pub stores: Arc<crate::registry::stores::ResourceStores>,
-    pub info: &'static ResourceInfo,
+    pub info: Arc<ResourceInfo>,
     /// The namespace of the path; `None` for cluster-scoped resources and all-namespace lists.
     pub namespace: Option<String>,
     /// The object name of the path, if any.
@@ -72,7 +72,7 @@ impl Scope {
         let (Some(authorization), Some(rbac)) = (&self.authorization, &self.rbac) else {
             return Ok(());
         };
-        if !is_rbac_resource(self.info) {
+        if !is_rbac_resource(&self.info) {
             return Ok(());
         }
         let anonymous = crate::request::user::UserInfo::default();
@@ -82,7 +82,7 @@ impl Scope {
             .unwrap_or(&anonymous);
         let write = RbacWrite {
             user,
-            info: self.info,
+            info: &self.info,
             namespace: self.namespace(),
             url_name: self.name.as_deref(),
             object,
@@ -163,7 +163,7 @@ pub fn respond_object(
         // Upstream never transforms a Status (doTransformObject passes it through).
         Ok(object)
     } else {
-        negotiation::render_object(scope.info, output, include, object)
+        negotiation::render_object(&scope.info, scope.store.table(), output, include, object)
     };
     match body {
         Ok(body) => negotiation::respond(output, status, &body, warnings),

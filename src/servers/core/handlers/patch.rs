@@ -240,8 +240,8 @@ fn decode_apply(
 
 /// The strategic merge of `patch` into `current`, for the kind of `scope`.
 fn strategic_merge(scope: &Scope, current: &Value, patch: &Value) -> ApiResult<Value> {
-    let info = scope.info;
-    crate::registry::patch::strategic::apply(current, patch, info.group, info.version, info.kind)
+    let info = &scope.info;
+    crate::registry::patch::strategic::apply(current, patch, &info.group, &info.version, &info.kind)
         .map_err(ApiError::from)
 }
 
@@ -262,7 +262,7 @@ impl Patcher<'_> {
         self.warnings.clear();
         let live = current;
         let current = negotiation::with_type_meta(
-            self.scope.info,
+            &self.scope.info,
             current.cloned().unwrap_or_else(|| serde_json::json!({})),
         );
         let patched = match &self.document {
@@ -283,7 +283,7 @@ impl Patcher<'_> {
                 force,
             } => {
                 let request = crate::registry::fieldmanager::ApplyRequest {
-                    info: self.scope.info,
+                    info: &self.scope.info,
                     manager,
                     force: *force,
                     subresource: self.scope.subresource.as_deref(),
@@ -340,7 +340,7 @@ impl Patcher<'_> {
 pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
     let patch_type = body::base_media_type(content_type(&parts).unwrap_or_default());
     // Custom resources have no patch strategies: upstream refuses strategic merge patches on them.
-    let accepted = if crate::catalog::dynamic::lookup(scope.info).is_some() {
+    let accepted = if scope.info.is_custom() {
         CUSTOM_RESOURCE_PATCH_TYPES
     } else {
         ACCEPTED_PATCH_TYPES

@@ -50,11 +50,11 @@ async fn update_object(
         &params.write.field_manager,
         user_agent,
     );
-    let expected = ExpectedType::of(scope.info);
+    let expected = ExpectedType::of(&scope.info);
     let (object, warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
     check_name(&object, scope.name(), scope.namespace())?;
-    if scope.rbac.is_some() && crate::rbac::escalation::is_rbac_resource(scope.info) {
+    if scope.rbac.is_some() && crate::rbac::escalation::is_rbac_resource(&scope.info) {
         let old = match scope.store.get(scope.namespace(), scope.name()).await {
             Ok(old) => Some(old),
             Err(err) if err.status.code == 404 => None,

@@ -12,6 +12,7 @@
 //!   another name in an explicit field selector is a 400, as upstream.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -27,7 +28,7 @@ use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::ResourceInfo;
 use crate::registry::options::ListOptions;
 use crate::registry::store::{WatchEvent, WatchEventType};
-use crate::registry::table::{self, IncludeObject};
+use crate::registry::table::{self, IncludeObject, TableConvertor};
 use crate::servers::core::negotiation::{self, Output, Transform};
 use crate::servers::core::query;
 
@@ -107,6 +108,7 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
         Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
     let mut encoder = EventEncoder {
+        table: scope.store.table().clone(),
         info: scope.info,
         transform: output.transform,
         include,
@@ -125,7 +127,8 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
 
 /// Turns events into newline-terminated JSON frames in the negotiated form.
 struct EventEncoder {
-    info: &'static ResourceInfo,
+    info: Arc<ResourceInfo>,
+    table: TableConvertor,
     transform: Transform,
     include: IncludeObject,
     /// Whether no object has been sent yet (Tables carry their columns only then).
@@ -147,7 +150,7 @@ impl EventEncoder {
                 {
                     return Self::cached_frame(event);
                 }
-                negotiation::with_type_meta(self.info, event.object().clone())
+                negotiation::with_type_meta(&self.info, event.object().clone())
             }
             Transform::PartialObjectMetadata { version } => json!({
                 "kind": "PartialObjectMetadata",
@@ -155,9 +158,14 @@ impl EventEncoder {
                 "metadata": event.object().get("metadata").cloned().unwrap_or_else(|| json!({})),
             }),
             Transform::Table { version } => {
-                let object = negotiation::with_type_meta(self.info, event.object().clone());
-                let mut table =
-                    table::row_table(self.info, &object, self.include, self.first_object);
+                let object = negotiation::with_type_meta(&self.info, event.object().clone());
+                let mut table = table::row_table(
+                    &self.table,
+                    &self.info,
+                    &object,
+                    self.include,
+                    self.first_object,
+                );
                 self.first_object = false;
                 if version != "v1" {
                     table["apiVersion"] = Value::from(format!("meta.k8s.io/{version}"));

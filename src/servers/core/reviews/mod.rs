@@ -29,7 +29,7 @@ pub fn review(
     namespace: Option<&str>,
     authorization: Option<&Authorization>,
 ) -> Option<ApiResult<Value>> {
-    let status = match (info.group, info.kind) {
+    let status = match (info.group.as_str(), info.kind.as_str()) {
         ("authentication.k8s.io", "SelfSubjectReview") => match user {
             Some(user) => json!({"userInfo": user}),
             None => return Some(Err(ApiError::internal("no user in the request"))),

@@ -48,7 +48,7 @@ pub async fn create(ctx: &CoreContext, scope: Scope, parts: Parts, request_body:
         .as_ref()
         .and_then(|authentication| authentication.token_issuer());
     let Some(issuer) = issuer else {
-        let err = super::routes::subresource_not_served(scope.info, "token");
+        let err = super::routes::subresource_not_served(&scope.info, "token");
         return negotiation::respond_error(&output, err, &[]);
     };
     match request_token(issuer, &scope, &parts, request_body, now_seconds()).await {
