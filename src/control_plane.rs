@@ -22,7 +22,7 @@ use futures::FutureExt as _;
 use tracing::Instrument as _;
 
 use crate::access::AccessControl;
-use crate::admission::pod::PodAdmission;
+use crate::admission::pod_plugins::PodAdmission;
 use crate::apiextensions::crd_store::{self, CrdStrategy};
 use crate::catalog::{self, Catalog, ResourceInfo};
 use crate::config::Config;

@@ -7,7 +7,7 @@
 //! The store runs it after the create rules and the defaults, before name generation and
 //! validation, as upstream runs mutating admission after decoding and before `BeforeCreate`.
 
-pub mod pod;
+pub mod pod_plugins;
 
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@
 //! overwrite a value the client set, and MUST leave a value of the wrong JSON type alone
 //! (the codec rejected wrongly-typed bodies before).
 
-mod pod;
+mod pod_spec;
 mod workloads;
 
 #[cfg(test)]
@@ -26,7 +26,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::quantity::canonicalize_resource_list;
 
-pub use pod::{pod, pod_spec, pod_template};
+pub use pod_spec::{pod, pod_spec, pod_template};
 pub use workloads::{
     cron_job, daemon_set, deployment, job, job_generated_selector, replica_set,
     replication_controller, stateful_set, CONTROLLER_UID_LABELS, JOB_NAME_LABELS,

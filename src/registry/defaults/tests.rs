@@ -59,13 +59,13 @@ fn pod_defaults_match_upstream() {
 
 #[test]
 fn image_tags_decide_the_pull_policy() {
-    assert_eq!(pod::image_tag("nginx"), Some("latest"));
-    assert_eq!(pod::image_tag("nginx:latest"), Some("latest"));
-    assert_eq!(pod::image_tag("nginx:1.27"), Some("1.27"));
-    assert_eq!(pod::image_tag("localhost:5000/app"), Some("latest"));
-    assert_eq!(pod::image_tag("localhost:5000/app:v2"), Some("v2"));
-    assert_eq!(pod::image_tag("app@sha256:abc"), None);
-    assert_eq!(pod::image_tag(""), None);
+    assert_eq!(pod_spec::image_tag("nginx"), Some("latest"));
+    assert_eq!(pod_spec::image_tag("nginx:latest"), Some("latest"));
+    assert_eq!(pod_spec::image_tag("nginx:1.27"), Some("1.27"));
+    assert_eq!(pod_spec::image_tag("localhost:5000/app"), Some("latest"));
+    assert_eq!(pod_spec::image_tag("localhost:5000/app:v2"), Some("v2"));
+    assert_eq!(pod_spec::image_tag("app@sha256:abc"), None);
+    assert_eq!(pod_spec::image_tag(""), None);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::pod::{pod_template, template_metadata};
+use super::pod_spec::{pod_template, template_metadata};
 use super::{child, each_object, object_entry, persistent_volume_claim_spec, set_default};
 use crate::registry::metadata::meta_str;
 

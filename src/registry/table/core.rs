@@ -1,6 +1,6 @@
 //! Printers of the core group: services, endpoints, config maps, secrets, namespaces, service
 //! accounts, nodes, replication controllers, pod templates, resource quotas, component statuses.
-//! Pods are in `pod.rs`, events in `events.rs`, volumes in `storage.rs`.
+//! Pods are in `pods.rs`, events in `events.rs`, volumes in `storage.rs`.
 
 use std::collections::BTreeSet;
 
@@ -12,7 +12,7 @@ use super::fields::{
     str_at,
 };
 use super::{
-    events, pod, storage, Column, PrintContext, Printer, Row, AGE_COLUMN, CONTAINERS_COLUMN,
+    events, pods, storage, Column, PrintContext, Printer, Row, AGE_COLUMN, CONTAINERS_COLUMN,
     IMAGES_COLUMN, NAME_COLUMN,
 };
 
@@ -22,7 +22,7 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<Printer> {
         return None;
     }
     Some(match plural {
-        "pods" => pod::PODS,
+        "pods" => pods::PODS,
         "services" => SERVICES,
         "endpoints" => ENDPOINTS,
         "configmaps" => CONFIG_MAPS,

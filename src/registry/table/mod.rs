@@ -39,7 +39,7 @@ mod events;
 mod fields;
 mod jsonpath;
 mod networking;
-mod pod;
+mod pods;
 mod storage;
 
 pub use age::human_duration;

@@ -9,7 +9,7 @@ use super::label_selector::{
     is_empty_selector, render_label_selector, render_labels, selector_matches,
     validate_label_selector,
 };
-use super::pod::validate_pod_template;
+use super::pod_spec::validate_pod_template;
 use super::FieldError;
 
 /// Upstream's `FieldImmutableErrorMsg`.

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::apps::{template_labels_mismatch, FIELD_IMMUTABLE};
 use super::label_selector::{render_label_selector, selector_matches, validate_label_selector};
-use super::pod::validate_pod_template;
+use super::pod_spec::validate_pod_template;
 use super::FieldError;
 use crate::registry::defaults::CONTROLLER_UID_LABELS;
 use crate::registry::metadata::meta_str;

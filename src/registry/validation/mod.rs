@@ -6,7 +6,7 @@ pub mod batch;
 pub mod core;
 pub mod label_selector;
 pub mod metadata;
-pub mod pod;
+pub mod pod_spec;
 
 #[cfg(test)]
 mod tests;

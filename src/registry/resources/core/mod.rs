@@ -12,7 +12,7 @@ use super::rules::no_replicas;
 use super::Rules;
 use crate::registry::defaults;
 use crate::registry::strategy::{CreateRest, GcPolicy};
-use crate::registry::validation::{apps, core, pod, FieldError};
+use crate::registry::validation::{apps, core, pod_spec, FieldError};
 
 /// Bindings: a create sets the pod's node (`pkg/registry/core/pod/storage` BindingREST).
 pub const BINDINGS: Rules = Rules {
@@ -118,5 +118,5 @@ fn pending() -> Value {
 }
 
 fn validate_pod_template_object(obj: &Value) -> Vec<FieldError> {
-    pod::validate_pod_template(obj.get("template"), "template")
+    pod_spec::validate_pod_template(obj.get("template"), "template")
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::registry::defaults;
 use crate::registry::resources::Rules;
 use crate::registry::strategy::CreateRest;
-use crate::registry::validation::pod;
+use crate::registry::validation::pod_spec;
 
 /// The rules of pods: defaults and validation (the stored pod defaulted before an update is
 /// compared with it), a new pod's status, graceful deletion, a delete answers the pod, and
@@ -20,8 +20,8 @@ pub const RULES: Rules = Rules {
     after_create_defaults: Some(pending_status),
     graceful_delete: Some(pod_grace_period),
     defaults: defaults::pod,
-    validate_create: pod::validate_pod,
-    validate_update: Some(pod::validate_pod_update),
+    validate_create: pod_spec::validate_pod,
+    validate_update: Some(pod_spec::validate_pod_update),
     defaults_stored_before_update: true,
     ..Rules::GENERIC
 };
