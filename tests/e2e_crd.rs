@@ -864,3 +864,50 @@ fn versions_convert_through_the_conversion_webhook() {
     // The storage version needs no webhook.
     apiary.ok(&["get", "hooks.v1.stable.example.com", "my-cron"]);
 }
+
+#[test]
+fn cel_rules_use_durations_timestamps_and_escaped_names() {
+    let apiary = Apiary::start();
+    let routes = include_str!("fixtures/routes.crd.yaml");
+    apiary.ok_stdin(&["apply", "-f", "-"], routes);
+    apiary.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=5s",
+        "crd/routes.gateway.example.com",
+    ]);
+    let route = r#"
+apiVersion: gateway.example.com/v1
+kind: Route
+metadata:
+  name: r1
+spec:
+  timeouts: {request: 10s, backendRequest: 2s}
+  resourceRef: {name: db, namespace: default}
+  notAfter: "2030-01-01T00:00:00Z"
+"#;
+    assert_eq!(
+        apiary.ok_stdin(&["create", "-f", "-"], route).trim(),
+        "route.gateway.example.com/r1 created"
+    );
+    let refused = |from: &str, to: &str| {
+        let out = apiary.kubectl_with_stdin(
+            &["create", "-f", "-"],
+            Some(&route.replace("name: r1", "name: r2").replace(from, to)),
+        );
+        assert!(!out.status.success(), "{to} was accepted");
+        stderr(&out).trim().to_string()
+    };
+    assert_eq!(
+        refused("backendRequest: 2s", "backendRequest: 1m"),
+        r#"The Route "r2" is invalid: spec.timeouts: Invalid value: "object": backendRequest timeout cannot be longer than request timeout"#
+    );
+    assert_eq!(
+        refused("namespace: default", "namespace: kube-system"),
+        r#"The Route "r2" is invalid: spec.resourceRef: Invalid value: "object": resources in kube-system cannot be referenced"#
+    );
+    assert_eq!(
+        refused("2030-01-01T00:00:00Z", "2130-01-01T00:00:00Z"),
+        r#"The Route "r2" is invalid: spec.notAfter: Invalid value: "string": notAfter must be in the 21st century"#
+    );
+}

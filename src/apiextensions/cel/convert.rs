@@ -5,7 +5,8 @@
 //! * `integer` -> `int`, `number` -> `double` (an integral JSON number too), `string` ->
 //!   `string`, `boolean` -> `bool`, `array` -> `list`;
 //! * `object` with `properties` -> a map holding the declared properties only (unknown fields are
-//!   not visible to rules); with `additionalProperties` -> a map of every entry;
+//!   not visible to rules), keyed by their escaped names ([`super::escaping`]); with
+//!   `additionalProperties` -> a map of every entry;
 //! * `x-kubernetes-int-or-string` -> `int` or `string`, whichever the value is;
 //! * the resource root and `x-kubernetes-embedded-resource` objects also show `apiVersion`,
 //!   `kind` and `metadata` with only `name` and `generateName`, as upstream's
@@ -13,7 +14,8 @@
 //! * an object with `x-kubernetes-preserve-unknown-fields` and no properties, or a node without
 //!   a type, is converted by the JSON value's own kind.
 //!
-//! Not done (see the module header): `format: byte`/`date-time`/`duration` stay strings.
+//! * `string` of `format: date-time` or `date` -> `timestamp`, `duration` -> `duration`,
+//!   `byte` -> `bytes` (as upstream's `SchemaDeclType`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +38,9 @@ pub(super) fn to_cel(value: &Json, schema: &Json, is_resource_root: bool) -> cel
             None => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         ("number", Json::Number(n)) => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        ("string", Json::String(s)) => {
+            formatted_string(s, schema).unwrap_or_else(|| untyped(value))
+        }
         ("array", Json::Array(items)) => {
             let item_schema = schema.get("items").unwrap_or(&Json::Null);
             let list = items
@@ -79,9 +84,14 @@ fn object_to_cel(
                 _ => {}
             }
         }
-        let property_schema = match (properties.and_then(|p| p.get(name)), additional) {
-            (Some(property), _) => property,
-            (None, Some(additional)) => additional,
+        let (key, property_schema) = match (properties.and_then(|p| p.get(name)), additional) {
+            // Declared properties are fields, selected by their escaped names
+            // (`self.__namespace__`); a name without one is not visible.
+            (Some(property), _) => match super::escaping::escape(name) {
+                Some(escaped) => (Key::from(escaped), property),
+                None => continue,
+            },
+            (None, Some(additional)) => (Key::from(name.as_str()), additional),
             (None, None)
                 if properties.is_none() && flag(schema, "x-kubernetes-preserve-unknown-fields") =>
             {
@@ -91,12 +101,72 @@ fn object_to_cel(
             (None, None) => continue,
         };
         let embedded = flag(property_schema, "x-kubernetes-embedded-resource");
-        entries.insert(
-            Key::from(name.as_str()),
-            to_cel(value, property_schema, embedded),
-        );
+        entries.insert(key, to_cel(value, property_schema, embedded));
     }
     cel::Value::Map(Map::from(entries))
+}
+
+/// A string of `format: date-time`/`date` as a `timestamp`, `duration` as a `duration`, `byte`
+/// as `bytes`, as upstream's `SchemaDeclType`; `None` for other formats and for values that do
+/// not parse (schema validation reports those).
+fn formatted_string(s: &str, schema: &Json) -> Option<cel::Value> {
+    use base64::Engine as _;
+    match schema.get("format").and_then(Json::as_str)? {
+        "date-time" => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(cel::Value::Timestamp),
+        "date" => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map(|midnight| cel::Value::Timestamp(midnight.and_utc().fixed_offset())),
+        "duration" => go_duration(s).map(cel::Value::Duration),
+        "byte" => base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .ok()
+            .map(|bytes| cel::Value::Bytes(Arc::new(bytes))),
+        _ => None,
+    }
+}
+
+/// A duration in Go's `time.ParseDuration` form (`1h30m`, `-1.5s`, `300ms`, `0`).
+fn go_duration(text: &str) -> Option<chrono::Duration> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Some(chrono::Duration::zero());
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut nanos: f64 = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|&end| end > 0)?;
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        nanos += number * scale;
+    }
+    if nanos > i64::MAX as f64 {
+        return None;
+    }
+    let duration = chrono::Duration::nanoseconds(nanos as i64);
+    Some(if negative { -duration } else { duration })
 }
 
 /// `metadata` of a resource: only `name` and `generateName` are visible, as upstream.

@@ -11,7 +11,9 @@
 //! `filter`), `matches`, cel-go's strings extension (`lowerAscii`, `upperAscii`, `indexOf`,
 //! `lastIndexOf`, `replace`, `split`, `substring`, `trim`, `join`, `format`, ...), the lists
 //! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and Kubernetes' `isSorted`, `sum`,
-//! `min`, `max`; `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with
+//! `min`, `max`; `duration` and `timestamp` with their methods (`format: date-time`/`date`
+//! values are timestamps, `duration` values durations, `byte` values bytes); property names
+//! escaped as upstream (`self.__namespace__`, `self.x__dash__y`); `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with
 //! `oldSelf` (map entries and `x-kubernetes-list-type: map` items correlated by key),
 //! `optionalOldSelf`, and ratcheting (a rule without `oldSelf` does not fail an update that
 //! leaves its value unchanged).
@@ -23,14 +25,14 @@
 //! * no cost estimation or runtime cost budget;
 //! * rules under `allOf` are not run; ratcheted failures (unchanged values) are dropped, not
 //!   returned as warnings;
-//! * `format: date-time`/`duration`/`byte` strings stay strings (no `timestamp`, `duration`,
-//!   `bytes`), and Kubernetes' `url`, `quantity`, `ip`, `cidr`, `semver`, `authz` libraries and
-//!   list `indexOf`/`lastIndexOf` are missing;
+//! * Kubernetes' `url`, `quantity`, `ip`, `cidr`, `semver`, `authz` libraries and list
+//!   `indexOf`/`lastIndexOf` are missing;
 //! * compile-error texts follow cel-go's form, but the parser's own wording of syntax errors may
 //!   differ from cel-go's.
 
 mod compile;
 mod convert;
+mod escaping;
 mod evaluate;
 mod field_path;
 mod references;

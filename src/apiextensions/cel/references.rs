@@ -226,8 +226,12 @@ impl<'s> TypedNode<'s> {
         let properties = self.schema.get("properties").and_then(Json::as_object);
         match properties {
             Some(properties) if schema_type(self.schema) == "object" => {
-                match properties.get(name) {
-                    Some(property) => plain(property),
+                // Rules select properties by their escaped names (`__namespace__`).
+                let declared = properties.iter().find(|(property, _)| {
+                    super::escaping::escape(property).as_deref() == Some(name)
+                });
+                match declared {
+                    Some((_, property)) => plain(property),
                     None => FieldLookup::Undefined,
                 }
             }

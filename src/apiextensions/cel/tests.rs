@@ -631,3 +631,82 @@ fn rules_whose_result_is_known_not_to_be_a_bool_are_crd_errors() {
         );
     }
 }
+
+#[test]
+fn escaped_property_names_are_selectable() {
+    // Crossplane's Usage: `has(self.of.resourceRef.__namespace__)`.
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "namespace": {"type": "string"},
+                "x-y": {"type": "string"},
+                "a.b": {"type": "string"},
+                "__x": {"type": "string"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "x-kubernetes-validations": [
+                {"rule": "!has(self.__namespace__) || self.__namespace__ != 'kube-system'", "message": "ns"},
+                {"rule": "!has(self.x__dash__y) || self.x__dash__y == 'ok'", "message": "dash"},
+                {"rule": "!has(self.a__dot__b) || self.a__dot__b == 'ok'", "message": "dot"},
+                {"rule": "!has(self.__underscores__x) || self.__underscores__x == 'ok'", "message": "underscores"},
+                // Map keys are not escaped: they are entries, not fields.
+                {"rule": "!has(self.labels) || !('x-y' in self.labels) || self.labels['x-y'] == 'ok'", "message": "map"},
+            ],
+        }},
+    });
+    let validator = compiled(&schema);
+    let good = json!({"spec": {"namespace": "default", "x-y": "ok", "a.b": "ok", "__x": "ok", "labels": {"x-y": "ok"}}});
+    assert_eq!(errors(&validator, good, None), Vec::<String>::new());
+    let bad = json!({"spec": {"namespace": "kube-system", "x-y": "no", "a.b": "no", "__x": "no", "labels": {"x-y": "no"}}});
+    let found = errors(&validator, bad, None);
+    for message in ["ns", "dash", "dot", "underscores", "map"] {
+        assert!(
+            found.iter().any(|e| e.ends_with(&format!(": {message}"))),
+            "{message} in {found:?}"
+        );
+    }
+    // An escaped name that no property has is an undefined field.
+    let unescaped = spec_schema(json!({
+        "properties": {"label": {"type": "string"}},
+        "x-kubernetes-validations": [{"rule": "self.x__dash__z == 'a'"}],
+    }));
+    let messages = compile_errors(&unescaped).join("\n");
+    assert!(
+        messages.contains("undefined field 'x__dash__z'"),
+        "{messages}"
+    );
+}
+
+#[test]
+fn durations_and_timestamps() {
+    // Gateway API's HTTPRoute timeouts, and formatted strings as upstream types them.
+    let schema = spec_schema(json!({
+        "properties": {
+            "request": {"type": "string"},
+            "backendRequest": {"type": "string"},
+            "expires": {"type": "string", "format": "date-time"},
+            "period": {"type": "string", "format": "duration"},
+        },
+        "x-kubernetes-validations": [
+            {"rule": "!(has(self.request) && has(self.backendRequest) && duration(self.request) != duration('0s') && duration(self.backendRequest) > duration(self.request))",
+             "message": "backendRequest timeout cannot be longer than request timeout"},
+            {"rule": "!has(self.expires) || self.expires > timestamp('2024-01-01T00:00:00Z')", "message": "expired"},
+            {"rule": "!has(self.period) || self.period >= duration('1m')", "message": "short"},
+            {"rule": "!has(self.expires) || self.expires.getFullYear() < 2100", "message": "year"},
+        ],
+    }));
+    let validator = compiled(&schema);
+    let ok = json!({"spec": {"request": "10s", "backendRequest": "5s", "expires": "2030-05-01T10:00:00Z", "period": "1h30m"}});
+    assert_eq!(errors(&validator, ok, None), Vec::<String>::new());
+    let bad = json!({"spec": {"request": "1s", "backendRequest": "1m", "expires": "2020-05-01T10:00:00+02:00", "period": "59s"}});
+    assert_eq!(
+        errors(&validator, bad, None),
+        vec![
+            "spec: Invalid value: \"object\": backendRequest timeout cannot be longer than request timeout",
+            "spec: Invalid value: \"object\": expired",
+            "spec: Invalid value: \"object\": short",
+        ]
+    );
+}
