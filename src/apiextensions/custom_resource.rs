@@ -36,8 +36,9 @@ pub struct ServedVersion {
     /// The version's `x-kubernetes-validations` rules, when it has any.
     pub rules: Option<Arc<CelValidator>>,
     pub scale: Option<ScalePaths>,
-    /// The version's `spec.versions[i]` object (printer columns, deprecation).
-    pub definition: Value,
+    /// The version's `spec.versions[i]` object (printer columns, deprecation) without its
+    /// `schema`, which is kept once, in `info.custom`.
+    pub definition: Arc<Value>,
     /// The CRD's `spec.conversion.webhook.clientConfig` when its strategy is `Webhook`.
     pub conversion_webhook: Option<Value>,
 }
@@ -94,19 +95,22 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
         .cloned()
         .unwrap_or_default();
     let mut out = Vec::new();
-    for version in versions {
+    for mut version in versions {
         if version.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
+        let raw_schema = version
+            .as_object_mut()
+            .and_then(|version| version.remove("schema"))
+            .and_then(|mut schema| schema.as_object_mut()?.remove("openAPIV3Schema"));
         let name = Name::new(str_at(&version, "/name"));
-        let raw_schema = version.pointer("/schema/openAPIV3Schema");
-        let schema = match raw_schema {
+        let schema = match &raw_schema {
             Some(raw) => Some(Arc::new(
                 Structural::from_value(raw).map_err(|why| format!("version {name}: {why}"))?,
             )),
             None => None,
         };
-        let rules = match raw_schema {
+        let rules = match &raw_schema {
             Some(raw) => CelValidator::compile(raw, "openAPIV3Schema")
                 .map_err(|errors| format!("version {name}: {} invalid rules", errors.len()))?
                 .map(Arc::new),
@@ -159,7 +163,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             custom: Some(CustomVersion {
                 storage_version: storage.clone(),
                 codec: Codec::object(Arc::new(codec)),
-                schema: raw_schema.cloned().map(Arc::new),
+                schema: raw_schema.map(Arc::new),
             }),
         });
         out.push(ServedVersion {
@@ -167,7 +171,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             schema,
             rules,
             scale,
-            definition: version,
+            definition: Arc::new(version),
             conversion_webhook: conversion_webhook.clone(),
         });
     }

@@ -30,9 +30,10 @@ pub fn definition_name(group: &str, version: &str, kind: &str) -> String {
 pub fn definitions(version: &ServedVersion) -> BTreeMap<String, Value> {
     let info = &version.info;
     let gvk = |kind: &str| json!([{"group": info.group, "kind": kind, "version": info.version}]);
-    let mut schema = version
-        .definition
-        .pointer("/schema/openAPIV3Schema")
+    let mut schema = info
+        .custom
+        .as_ref()
+        .and_then(|custom| custom.schema.as_deref())
         .cloned()
         .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
     if let Some(map) = schema.as_object_mut() {

@@ -41,14 +41,26 @@ use crate::servers::discovery::{DiscoveryRegistry, DiscoverySource, GroupVersion
 /// Pause before retrying a failed pass or listing again after a failed watch.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// Per group/version: its resources and the OpenAPI definitions of their kinds.
-type GroupVersionSchemas =
-    BTreeMap<(String, String), (Vec<Arc<ResourceInfo>>, BTreeMap<String, Value>)>;
+/// The OpenAPI definitions of one served version's kinds, shared with its [`ServedStore`].
+type Definitions = Arc<BTreeMap<String, Value>>;
 
-/// One served custom resource version and the store serving it.
+/// Per group/version, by plural: each resource and its definitions.
+type GroupVersionSchemas =
+    BTreeMap<(String, String), BTreeMap<String, (Arc<ResourceInfo>, Definitions)>>;
+
+/// One served custom resource version, the store serving it and its OpenAPI definitions.
 struct ServedStore {
     version: ServedVersion,
     store: Arc<Store>,
+    definitions: Definitions,
+}
+
+/// The served versions of one CRD as compiled from one of its states (name, uid and
+/// resourceVersion): compiled once per change of that CRD, not on every pass.
+struct CompiledCrd {
+    uid: String,
+    resource_version: String,
+    versions: Result<Vec<ServedVersion>, String>,
 }
 
 /// What the controller needs.
@@ -67,7 +79,9 @@ pub struct CrdController {
     /// Where the served versions' schemas are published (`/openapi/v2`, `/openapi/v3`).
     openapi: Arc<OpenApiService>,
     /// The definitions published per group/version, to publish only changes.
-    published: tokio::sync::Mutex<BTreeMap<(String, String), BTreeMap<String, Value>>>,
+    published: tokio::sync::Mutex<BTreeMap<(String, String), Vec<Definitions>>>,
+    /// The served versions compiled from each CRD's last seen state, by CRD name.
+    compiled: tokio::sync::Mutex<HashMap<String, CompiledCrd>>,
 }
 
 impl CrdController {
@@ -91,6 +105,7 @@ impl CrdController {
             registered: tokio::sync::Mutex::new(HashSet::new()),
             openapi,
             published: tokio::sync::Mutex::new(BTreeMap::new()),
+            compiled: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -169,11 +184,28 @@ impl CrdController {
     async fn serve(&self, crds: &[Value]) {
         let mut wanted: Vec<ServedVersion> = Vec::new();
         let mut terminating = HashSet::new();
+        let mut compiled = self.compiled.lock().await;
+        compiled.retain(|name, _| crds.iter().any(|crd| meta_str(crd, "name") == name));
         for crd in crds {
             if !crate::apiextensions::conditions::is_true(crd, "Established") {
                 continue;
             }
-            match served_versions(crd) {
+            let (uid, resource_version) = (meta_str(crd, "uid"), meta_str(crd, "resourceVersion"));
+            let entry = compiled
+                .entry(meta_str(crd, "name").to_string())
+                .or_insert_with(|| CompiledCrd {
+                    uid: String::new(),
+                    resource_version: String::new(),
+                    versions: Ok(Vec::new()),
+                });
+            if entry.uid != uid || entry.resource_version != resource_version {
+                *entry = CompiledCrd {
+                    uid: uid.to_string(),
+                    resource_version: resource_version.to_string(),
+                    versions: served_versions(crd),
+                };
+            }
+            match entry.versions.clone() {
                 Ok(versions) => {
                     if is_being_deleted(crd) {
                         if let Some(first) = versions.first() {
@@ -192,6 +224,7 @@ impl CrdController {
                 ),
             }
         }
+        drop(compiled);
         let mut served = self.served.lock().await;
         let mut next: HashMap<(String, String, String), ServedStore> = HashMap::new();
         for version in wanted {
@@ -202,17 +235,29 @@ impl CrdController {
                 info.plural.to_string(),
             );
             let reusable = served.remove(&key).filter(|old| {
-                old.version.info.same_names(info)
-                    && old.version.info.custom.as_ref().map(|c| &c.storage_version)
-                        == info.custom.as_ref().map(|c| &c.storage_version)
-                    && old.version.definition == version.definition
-                    && old.version.conversion_webhook == version.conversion_webhook
+                // The same compiled state, or a new one that serves the same way.
+                let custom = |info: &ResourceInfo| {
+                    info.custom
+                        .as_ref()
+                        .map(|c| (c.storage_version.clone(), c.schema.clone()))
+                };
+                Arc::ptr_eq(&old.version.info, info)
+                    || (old.version.info.same_names(info)
+                        && custom(&old.version.info) == custom(info)
+                        && old.version.definition == version.definition
+                        && old.version.conversion_webhook == version.conversion_webhook)
             });
             let entry = match reusable {
                 Some(old) => old,
                 None => {
                     let store = self.store_for(&version);
-                    ServedStore { version, store }
+                    let definitions =
+                        Arc::new(crate::apiextensions::openapi::definitions(&version));
+                    ServedStore {
+                        version,
+                        store,
+                        definitions,
+                    }
                 }
             };
             next.insert(key, entry);
@@ -264,11 +309,14 @@ impl CrdController {
             .map(|(group, version, _)| (group.clone(), version.clone()))
             .collect();
         let mut schemas = GroupVersionSchemas::new();
-        for ((group, version, _), entry) in served.iter() {
-            let slot = schemas.entry((group.clone(), version.clone())).or_default();
-            slot.0.push(entry.version.info.clone());
-            slot.1
-                .extend(crate::apiextensions::openapi::definitions(&entry.version));
+        for ((group, version, plural), entry) in served.iter() {
+            schemas
+                .entry((group.clone(), version.clone()))
+                .or_default()
+                .insert(
+                    plural.clone(),
+                    (entry.version.info.clone(), entry.definitions.clone()),
+                );
         }
         drop(served);
         self.publish_openapi(schemas).await;
@@ -282,16 +330,29 @@ impl CrdController {
     /// and withdraws those no longer served.
     async fn publish_openapi(&self, schemas: GroupVersionSchemas) {
         let mut published = self.published.lock().await;
-        for ((group, version), (mut resources, definitions)) in
-            schemas.iter().map(|(k, v)| (k, v.clone()))
-        {
-            if published.get(&(group.clone(), version.clone())) == Some(&definitions) {
+        for ((group, version), by_plural) in &schemas {
+            let definitions: Vec<Definitions> =
+                by_plural.values().map(|(_, d)| d.clone()).collect();
+            let unchanged = published
+                .get(&(group.clone(), version.clone()))
+                .is_some_and(|old| {
+                    old.len() == definitions.len()
+                        && old.iter().zip(&definitions).all(|(a, b)| Arc::ptr_eq(a, b))
+                });
+            if unchanged {
                 continue;
             }
-            resources.sort_by(|a, b| a.plural.cmp(&b.plural));
-            let resources: Vec<&ResourceInfo> = resources.iter().map(|info| &**info).collect();
+            let resources: Vec<&ResourceInfo> =
+                by_plural.values().map(|(info, _)| &**info).collect();
+            let merged: BTreeMap<String, Value> = definitions
+                .iter()
+                .flat_map(|d| {
+                    d.iter()
+                        .map(|(name, definition)| (name.clone(), definition.clone()))
+                })
+                .collect();
             self.openapi
-                .upsert_group_version(group, version, &resources, definitions.clone());
+                .upsert_group_version(group, version, &resources, merged);
             published.insert((group.clone(), version.clone()), definitions);
         }
         let gone: Vec<(String, String)> = published
