@@ -113,7 +113,12 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
         Arc::new(crd_store::crd_resource()),
         ctx.storage.clone(),
         Arc::new(CrdStrategy),
-        StoreConfig::default(),
+        StoreConfig {
+            // CRDs are large (hundreds of KiB each for operators); a short history bounds what
+            // their watch keeps, as upstream's default watch cache size of 100 does.
+            watch_history: CRD_WATCH_HISTORY,
+            ..StoreConfig::default()
+        },
     ));
     let mut crd_stores = ResourceStores::new();
     crd_stores.insert(crds.clone());
@@ -198,6 +203,9 @@ struct BuiltinStores {
     service_allocator: Arc<ServiceAllocator>,
     service_range: IpRange,
 }
+
+/// The recent CRD events kept for watchers resuming from a recent resourceVersion.
+const CRD_WATCH_HISTORY: usize = 100;
 
 /// One store per built-in resource, with its strategy. Namespaced stores check creates against
 /// the namespaces store; the services store allocates ClusterIPs and NodePorts through the

@@ -43,7 +43,8 @@ pub(super) struct CompiledRule {
 
 /// A schema node that holds rules, or has descendants that do.
 pub(super) struct Node {
-    /// This node's schema, to convert values with (kept only where there are rules).
+    /// This node's schema as [`conversion_schema`] keeps it, to convert values with (kept only
+    /// where there are rules).
     pub schema: Option<Json>,
     /// `type`: the value upstream prints in its field errors.
     pub schema_type: String,
@@ -58,6 +59,38 @@ pub(super) struct Node {
     /// `x-kubernetes-list-map-keys` of an `x-kubernetes-list-type: map` list: the only lists
     /// whose old items are correlated.
     pub list_map_keys: Option<Vec<String>>,
+}
+
+/// The parts of `schema` that converting a value to CEL reads (types, formats, structure and
+/// the `x-kubernetes-*` flags), without descriptions, validations or defaults: nodes with rules
+/// keep this, not the CRD's whole schema below them.
+fn conversion_schema(schema: &Json) -> Json {
+    let Json::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut kept = serde_json::Map::new();
+    for (key, value) in map {
+        let value = match key.as_str() {
+            "type"
+            | "format"
+            | "x-kubernetes-int-or-string"
+            | "x-kubernetes-embedded-resource"
+            | "x-kubernetes-preserve-unknown-fields" => value.clone(),
+            "items" | "additionalProperties" => conversion_schema(value),
+            "properties" => match value {
+                Json::Object(properties) => Json::Object(
+                    properties
+                        .iter()
+                        .map(|(name, property)| (name.clone(), conversion_schema(property)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            },
+            _ => continue,
+        };
+        kept.insert(key.clone(), value);
+    }
+    Json::Object(kept)
 }
 
 /// The CEL environment rules are compiled and run in: the standard library with the strings and
@@ -157,7 +190,7 @@ pub(super) fn compile_node(
             .unwrap_or_default()
     });
     Some(Node {
-        schema: (!rules.is_empty()).then(|| schema.clone()),
+        schema: (!rules.is_empty()).then(|| conversion_schema(schema)),
         schema_type: schema_type(schema).to_string(),
         is_resource_root,
         rules,
