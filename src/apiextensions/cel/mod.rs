@@ -10,29 +10,34 @@
 //! Supported: the CEL standard library and macros (`has`, `all`, `exists`, `exists_one`, `map`,
 //! `filter`), `matches`, cel-go's strings extension (`lowerAscii`, `upperAscii`, `indexOf`,
 //! `lastIndexOf`, `replace`, `split`, `substring`, `trim`, `join`, `format`, ...), the lists
-//! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and Kubernetes' `isSorted`, `sum`,
-//! `min`, `max`; `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with
-//! `oldSelf` (map entries and `x-kubernetes-list-type: map` items correlated by key),
-//! `optionalOldSelf`, and ratcheting (a rule without `oldSelf` does not fail an update that
-//! leaves its value unchanged).
+//! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and the Kubernetes libraries of
+//! kube-apiserver 1.33's base environment (`library`): lists (`isSorted`, `sum`, `min`, `max`,
+//! `indexOf`, `lastIndexOf`); `message`, `messageExpression`, `reason`, `fieldPath`, transition
+//! rules with `oldSelf` (map entries and `x-kubernetes-list-type: map` items correlated by
+//! key), `optionalOldSelf`, and ratcheting (a rule without `oldSelf` does not fail an update
+//! that leaves its value unchanged).
 //!
 //! NOT DONE (differences from upstream):
 //! * no static type checking beyond undeclared identifiers: a rule that selects an undeclared
-//!   field, calls a function with the wrong types, or does not evaluate to a bool compiles here
-//!   and fails (or is reported as failed) at runtime, where upstream rejects the CRD;
+//!   field, calls an undeclared function or a function with the wrong types, or does not
+//!   evaluate to a bool compiles here and fails (or is reported as failed) at runtime, where
+//!   upstream rejects the CRD;
 //! * no cost estimation or runtime cost budget;
 //! * rules under `allOf` are not run; ratcheted failures (unchanged values) are dropped, not
 //!   returned as warnings;
 //! * `format: date-time`/`duration`/`byte` strings stay strings (no `timestamp`, `duration`,
-//!   `bytes`), and Kubernetes' `url`, `quantity`, `ip`, `cidr`, `semver`, `authz` libraries and
-//!   list `indexOf`/`lastIndexOf` are missing;
-//! * compile-error texts follow cel-go's form, but the parser's own wording of syntax errors may
-//!   differ from cel-go's.
+//!   `bytes`, so lists of them have no `sum`, `min`, ...); cel-go's two-variable comprehensions
+//!   (`all(k, v, ...)`, `transformList`, ...; base environment 1.32), the authorizer libraries
+//!   (no `authorizer` in CRD rules) and Kubernetes' URL, regex, quantity, sets, IP, CIDR,
+//!   format and semver libraries are missing;
+//! * compile-error texts follow cel-go's form, but the parser's own wording of syntax errors
+//!   may differ from cel-go's.
 
 mod compile;
 mod convert;
 mod evaluate;
 mod field_path;
+mod library;
 mod references;
 
 #[cfg(test)]

@@ -631,3 +631,37 @@ fn rules_whose_result_is_known_not_to_be_a_bool_are_crd_errors() {
         );
     }
 }
+
+/// A CR schema whose `spec` has the string fields rules of the Kubernetes libraries take.
+fn library_schema(rules: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "address": {"type": "string"},
+                "network": {"type": "string"},
+                "endpoint": {"type": "string"},
+                "memory": {"type": "string"},
+                "version": {"type": "string"},
+                "name": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+            "x-kubernetes-validations": rules,
+        }},
+    })
+}
+
+#[test]
+fn list_functions_report_upstream_errors() {
+    let validator = compiled(&library_schema(json!([
+        {"rule": "self.tags.min() == 'a'"},
+        {"rule": "[1, 2].sum() + self.tags.size() > 0"},
+    ])));
+    assert_eq!(
+        errors(&validator, json!({"spec": {"tags": []}}), None),
+        [
+            r#"spec: Invalid value: "object": min called on empty list evaluating rule: self.tags.min() == 'a'"#
+        ]
+    );
+}

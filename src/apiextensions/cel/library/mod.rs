@@ -1,0 +1,73 @@
+//! The Kubernetes CEL libraries of kube-apiserver 1.33's base environment
+//! (`apiserver/pkg/cel/environment/base.go`), as CRD validation rules see them: upstream's
+//! function names, overloads, semantics and error texts, declared on the [`Env`] so that names
+//! resolve as the standard library's do.
+//!
+//! | library | since | file |
+//! |---|---|---|
+//! | lists (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`) | 1.0 | [`lists`] |
+//!
+//! Not here: the authorizer libraries (no `authorizer` variable in CRD rules), and cel-go's
+//! two-variable comprehensions (1.32).
+
+mod lists;
+
+use cel::common::value::CowVal;
+use cel::{DeclarationError, Env, ExecutionError};
+
+/// Declares every library on `env`, a standard environment with cel-go's strings and lists
+/// extensions.
+pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
+    lists::register(env)?;
+    Ok(())
+}
+
+/// An error raised by a library function, shown to users as `message` alone (cel-go's
+/// `types.NewErr`).
+fn error(function: &str, message: impl ToString) -> ExecutionError {
+    ExecutionError::function_error(function, message)
+}
+
+/// cel-go's "no such overload" for a call whose arguments a function cannot take.
+fn no_such_overload(function: &str, args: &[CowVal<'_, '_>]) -> ExecutionError {
+    ExecutionError::no_such_overload(
+        function,
+        args.iter()
+            .map(|arg| arg.get_type().name().to_owned())
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod testing {
+    //! Evaluating expressions in the environment rules are compiled and run in.
+
+    use super::super::{compile, evaluate};
+
+    /// The value of `expr`, or the text of its error as a CRD rule's failure shows it
+    /// (before ` evaluating rule: ...`).
+    pub(super) fn eval(expr: &str) -> Result<cel::Value, String> {
+        let env = compile::environment();
+        let program = env
+            .compile(expr)
+            .unwrap_or_else(|e| panic!("{expr} does not parse: {e:?}"));
+        let context = evaluate::root_context(&env);
+        program
+            .execute(&context)
+            .map_err(|err| evaluate::error_text(&err))
+    }
+
+    /// Every expression evaluates to `true`.
+    pub(super) fn assert_true(exprs: &[&str]) {
+        for expr in exprs {
+            assert_eq!(eval(expr), Ok(cel::Value::Bool(true)), "{expr}");
+        }
+    }
+
+    /// Every expression fails with exactly its error text.
+    pub(super) fn assert_errors(cases: &[(&str, &str)]) {
+        for (expr, error) in cases {
+            assert_eq!(eval(expr), Err(error.to_string()), "{expr}");
+        }
+    }
+}
