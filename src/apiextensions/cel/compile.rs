@@ -364,6 +364,28 @@ fn compile_rules(
             });
             continue;
         }
+        // Upstream compiles constant `find`/`findAll` patterns when it builds the program.
+        if let Some(err) = library::constant_pattern_errors(program.expression()) {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: format!("{rule_path}.rule"),
+                value: Some(go_value()),
+                detail: format!("program instantiation failed: {err}"),
+            });
+            continue;
+        }
+        if let Some(err) = message_program
+            .as_ref()
+            .and_then(|program| library::constant_pattern_errors(program.expression()))
+        {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: format!("{rule_path}.messageExpression"),
+                value: Some(go_value()),
+                detail: format!("messageExpression instantiation failed: {err}"),
+            });
+            continue;
+        }
         let uses_old_self = program.references().has_variable("oldSelf");
         if uses_old_self {
             if let Some(within) = uncorrelatable_within {

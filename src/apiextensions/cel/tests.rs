@@ -665,3 +665,23 @@ fn list_functions_report_upstream_errors() {
         ]
     );
 }
+
+#[test]
+fn constant_patterns_that_do_not_compile_are_crd_errors() {
+    let errors = compile_errors(&library_schema(json!([
+        {"rule": "self.name.find(')') == ''"},
+        {"rule": "self.name.findAll(self.name).size() > 0"},
+        {"rule": "true", "messageExpression": "self.name.findAll('a**', 1)[0]"},
+    ])));
+    assert_eq!(
+        errors,
+        [
+            format!(
+                r#"{PREFIX}.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{{Rule:"self.name.find(')') == ''", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}}: program instantiation failed: error parsing regexp: unexpected ): `)`"#
+            ),
+            format!(
+                r#"{PREFIX}.properties[spec].x-kubernetes-validations[2].messageExpression: Invalid value: apiextensions.ValidationRule{{Rule:"true", Message:"", MessageExpression:"self.name.findAll('a**', 1)[0]", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}}: messageExpression instantiation failed: error parsing regexp: invalid nested repetition operator: `**`"#
+            ),
+        ]
+    );
+}

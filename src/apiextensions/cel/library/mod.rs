@@ -5,19 +5,25 @@
 //!
 //! | library | since | file |
 //! |---|---|---|
+//! | regex (`find`, `findAll`) | 1.0 | [`regex`] |
 //! | lists (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`) | 1.0 | [`lists`] |
 //!
 //! Not here: the authorizer libraries (no `authorizer` variable in CRD rules), and cel-go's
 //! two-variable comprehensions (1.32).
 
 mod lists;
+mod regex;
 
-use cel::common::value::CowVal;
+use cel::common::types::{CelList, CelString};
+use cel::common::value::{CowVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
+
+pub(super) use regex::constant_pattern_errors;
 
 /// Declares every library on `env`, a standard environment with cel-go's strings and lists
 /// extensions.
 pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
+    regex::register(env)?;
     lists::register(env)?;
     Ok(())
 }
@@ -36,6 +42,15 @@ fn no_such_overload(function: &str, args: &[CowVal<'_, '_>]) -> ExecutionError {
             .map(|arg| arg.get_type().name().to_owned())
             .collect(),
     )
+}
+
+/// A `list(string)`.
+fn string_list(items: impl IntoIterator<Item = String>) -> CelList<'static> {
+    let items: Vec<Box<dyn Val>> = items
+        .into_iter()
+        .map(|item| Box::new(CelString::from(item)) as Box<dyn Val>)
+        .collect();
+    CelList::from(items)
 }
 
 #[cfg(test)]
