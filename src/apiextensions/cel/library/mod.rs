@@ -5,14 +5,58 @@
 //!
 //! | library | since | file |
 //! |---|---|---|
+//! | URLs (`url`, `isURL`, `getHost`, ...) | 1.0 | [`urls`] |
 //! | regex (`find`, `findAll`) | 1.0 | [`regex`] |
 //! | lists (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`) | 1.0 | [`lists`] |
 //!
 //! Not here: the authorizer libraries (no `authorizer` variable in CRD rules), and cel-go's
 //! two-variable comprehensions (1.32).
+//!
+//! Each library's values are opaque CEL types named as upstream's (`kubernetes.URL`), so
+//! `type(url('/')) == kubernetes.URL` holds; they compare with `==` as upstream's do, and have
+//! no other operators.
 
+/// Implements [`Val`](cel::common::value::Val) for a library's value type: an opaque CEL type
+/// of upstream's name, equality by the Rust type's `PartialEq`, and downcasts (`StaticVal`).
+macro_rules! opaque_value {
+    ($rust:ty, $name:literal) => {
+        impl cel::common::value::Val for $rust {
+            fn get_type(&self) -> &cel::common::types::Type {
+                <Self as cel::common::value::Val>::cel_type()
+            }
+
+            fn cel_type() -> &'static cel::common::types::Type {
+                static TYPE: std::sync::LazyLock<cel::common::types::Type> =
+                    std::sync::LazyLock::new(|| cel::common::types::Type::new_opaque_type($name));
+                &TYPE
+            }
+
+            fn equals(&self, other: &dyn cel::common::value::Val) -> bool {
+                other
+                    .downcast_ref::<Self>()
+                    .is_some_and(|other| self == other)
+            }
+
+            fn clone_as_boxed<'v>(&self) -> Box<dyn cel::common::value::Val + 'v>
+            where
+                Self: 'v,
+            {
+                Box::new(self.clone())
+            }
+
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                Some(self)
+            }
+        }
+
+        impl cel::common::value::StaticVal for $rust {}
+    };
+}
+
+mod gourl;
 mod lists;
 mod regex;
+mod urls;
 
 use cel::common::types::{CelList, CelString};
 use cel::common::value::{CowVal, Val};
@@ -20,9 +64,13 @@ use cel::{DeclarationError, Env, ExecutionError};
 
 pub(super) use regex::constant_pattern_errors;
 
+/// The qualified names of the libraries' types, which rules may name (`type(x) == kubernetes.URL`).
+pub(super) const TYPE_NAMES: &[&str] = &["kubernetes.URL"];
+
 /// Declares every library on `env`, a standard environment with cel-go's strings and lists
 /// extensions.
 pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
+    urls::register(env)?;
     regex::register(env)?;
     lists::register(env)?;
     Ok(())
