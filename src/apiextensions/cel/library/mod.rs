@@ -8,13 +8,15 @@
 //! | URLs (`url`, `isURL`, `getHost`, ...) | 1.0 | [`urls`] |
 //! | regex (`find`, `findAll`) | 1.0 | [`regex`] |
 //! | lists (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`) | 1.0 | [`lists`] |
+//! | quantity (`quantity`, `isQuantity`, `add`, `compareTo`, ...) | 1.28 | [`quantity`] |
+//! | cel-go's sets (`sets.contains`, `sets.equivalent`, `sets.intersects`) | 1.29 | [`sets`] |
 //!
 //! Not here: the authorizer libraries (no `authorizer` variable in CRD rules), and cel-go's
 //! two-variable comprehensions (1.32).
 //!
-//! Each library's values are opaque CEL types named as upstream's (`kubernetes.URL`), so
-//! `type(url('/')) == kubernetes.URL` holds; they compare with `==` as upstream's do, and have
-//! no other operators.
+//! Each library's values are opaque CEL types named as upstream's (`kubernetes.URL`,
+//! `kubernetes.Quantity`), so `type(url('/')) == kubernetes.URL` holds; they compare with `==`
+//! as upstream's do, and have no other operators.
 
 /// Implements [`Val`](cel::common::value::Val) for a library's value type: an opaque CEL type
 /// of upstream's name, equality by the Rust type's `PartialEq`, and downcasts (`StaticVal`).
@@ -55,7 +57,9 @@ macro_rules! opaque_value {
 
 mod gourl;
 mod lists;
+mod quantity;
 mod regex;
+mod sets;
 mod urls;
 
 use cel::common::types::{CelList, CelString};
@@ -65,7 +69,7 @@ use cel::{DeclarationError, Env, ExecutionError};
 pub(super) use regex::constant_pattern_errors;
 
 /// The qualified names of the libraries' types, which rules may name (`type(x) == kubernetes.URL`).
-pub(super) const TYPE_NAMES: &[&str] = &["kubernetes.URL"];
+pub(super) const TYPE_NAMES: &[&str] = &["kubernetes.URL", "kubernetes.Quantity"];
 
 /// Declares every library on `env`, a standard environment with cel-go's strings and lists
 /// extensions.
@@ -73,6 +77,8 @@ pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     urls::register(env)?;
     regex::register(env)?;
     lists::register(env)?;
+    quantity::register(env)?;
+    sets::register(env)?;
     Ok(())
 }
 
