@@ -12,10 +12,10 @@
 //! `lastIndexOf`, `replace`, `split`, `substring`, `trim`, `join`, `format`, ...), the lists
 //! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and the Kubernetes libraries of
 //! kube-apiserver 1.33's base environment (`library`): URLs, regex (`find`, `findAll`), lists
-//! (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), quantity and cel-go's sets;
-//! `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with `oldSelf` (map
-//! entries and `x-kubernetes-list-type: map` items correlated by key), `optionalOldSelf`, and
-//! ratcheting (a rule without `oldSelf` does not fail an update that leaves its value
+//! (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), quantity, cel-go's sets, IP and
+//! CIDR; `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with `oldSelf`
+//! (map entries and `x-kubernetes-list-type: map` items correlated by key), `optionalOldSelf`,
+//! and ratcheting (a rule without `oldSelf` does not fail an update that leaves its value
 //! unchanged).
 //!
 //! NOT DONE (differences from upstream):
@@ -29,8 +29,7 @@
 //! * `format: date-time`/`duration`/`byte` strings stay strings (no `timestamp`, `duration`,
 //!   `bytes`, so lists of them have no `sum`, `min`, ...); cel-go's two-variable comprehensions
 //!   (`all(k, v, ...)`, `transformList`, ...; base environment 1.32), the authorizer libraries
-//!   (no `authorizer` in CRD rules) and Kubernetes' IP, CIDR, format and semver libraries are
-//!   missing;
+//!   (no `authorizer` in CRD rules) and Kubernetes' format and semver libraries are missing;
 //! * `matches` keeps the `regex` crate's meaning and errors (Unicode `\d`, `\w`, `\s`, `\b`; an
 //!   invalid constant pattern fails at runtime), where `find`/`findAll` follow Go's; URLs
 //!   follow Go 1.24's `net/url` without its later security fixes for bracketed hosts;

@@ -685,3 +685,17 @@ fn constant_patterns_that_do_not_compile_are_crd_errors() {
         ]
     );
 }
+
+#[test]
+fn library_type_names_are_declared_and_others_are_not() {
+    let errors = compile_errors(&library_schema(json!([
+        {"rule": "type(cidr(self.network)) == net.CIDR && type(url(self.endpoint)) == kubernetes.URL"},
+        {"rule": "type(self.name) == net.Other"},
+    ])));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("x-kubernetes-validations[1].rule")
+            && errors[0].contains("undeclared reference to 'net'"),
+        "{errors:#?}"
+    );
+}

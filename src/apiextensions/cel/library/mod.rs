@@ -10,13 +10,15 @@
 //! | lists (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`) | 1.0 | [`lists`] |
 //! | quantity (`quantity`, `isQuantity`, `add`, `compareTo`, ...) | 1.28 | [`quantity`] |
 //! | cel-go's sets (`sets.contains`, `sets.equivalent`, `sets.intersects`) | 1.29 | [`sets`] |
+//! | IP (`ip`, `isIP`, `ip.isCanonical`, `family`, ...) | 1.30 | [`ip`] |
+//! | CIDR (`cidr`, `isCIDR`, `containsIP`, `masked`, ...) | 1.30 | [`cidr`] |
 //!
 //! Not here: the authorizer libraries (no `authorizer` variable in CRD rules), and cel-go's
 //! two-variable comprehensions (1.32).
 //!
-//! Each library's values are opaque CEL types named as upstream's (`kubernetes.URL`,
-//! `kubernetes.Quantity`), so `type(url('/')) == kubernetes.URL` holds; they compare with `==`
-//! as upstream's do, and have no other operators.
+//! Each library's values are opaque CEL types named as upstream's (`net.IP`, `net.CIDR`,
+//! `kubernetes.URL`, `kubernetes.Quantity`), so `type(ip('::1')) == net.IP` holds; they compare
+//! with `==` as upstream's do, and have no other operators.
 
 /// Implements [`Val`](cel::common::value::Val) for a library's value type: an opaque CEL type
 /// of upstream's name, equality by the Rust type's `PartialEq`, and downcasts (`StaticVal`).
@@ -55,8 +57,11 @@ macro_rules! opaque_value {
     };
 }
 
+mod cidr;
 mod gourl;
+mod ip;
 mod lists;
+mod netip;
 mod quantity;
 mod regex;
 mod sets;
@@ -68,8 +73,13 @@ use cel::{DeclarationError, Env, ExecutionError};
 
 pub(super) use regex::constant_pattern_errors;
 
-/// The qualified names of the libraries' types, which rules may name (`type(x) == kubernetes.URL`).
-pub(super) const TYPE_NAMES: &[&str] = &["kubernetes.URL", "kubernetes.Quantity"];
+/// The qualified names of the libraries' types, which rules may name (`type(x) == net.IP`).
+pub(super) const TYPE_NAMES: &[&str] = &[
+    "net.IP",
+    "net.CIDR",
+    "kubernetes.URL",
+    "kubernetes.Quantity",
+];
 
 /// Declares every library on `env`, a standard environment with cel-go's strings and lists
 /// extensions.
@@ -79,6 +89,8 @@ pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     lists::register(env)?;
     quantity::register(env)?;
     sets::register(env)?;
+    ip::register(env)?;
+    cidr::register(env)?;
     Ok(())
 }
 
