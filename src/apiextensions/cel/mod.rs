@@ -12,24 +12,27 @@
 //! `lastIndexOf`, `replace`, `split`, `substring`, `trim`, `join`, `format`, ...), the lists
 //! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and the Kubernetes libraries of
 //! kube-apiserver 1.33's base environment (`library`): URLs, regex (`find`, `findAll`), lists
-//! (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), quantity, cel-go's sets, IP and
-//! CIDR; `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with `oldSelf`
-//! (map entries and `x-kubernetes-list-type: map` items correlated by key), `optionalOldSelf`,
-//! and ratcheting (a rule without `oldSelf` does not fail an update that leaves its value
-//! unchanged).
+//! (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), quantity, cel-go's sets, IP,
+//! CIDR, format and semver; `message`, `messageExpression`, `reason`, `fieldPath`, transition
+//! rules with `oldSelf` (map entries and `x-kubernetes-list-type: map` items correlated by
+//! key), `optionalOldSelf`, and ratcheting (a rule without `oldSelf` does not fail an update
+//! that leaves its value unchanged).
 //!
 //! NOT DONE (differences from upstream):
 //! * no static type checking beyond undeclared identifiers: a rule that selects an undeclared
 //!   field, calls an undeclared function or a function with the wrong types, or does not
 //!   evaluate to a bool compiles here and fails (or is reported as failed) at runtime, where
 //!   upstream rejects the CRD;
+//! * one environment for new and stored rules: upstream 1.33 compiles rules a CRD write adds
+//!   against its compatibility version's environment (1.32 by default), which lacks the semver
+//!   library, so it rejects new rules calling `semver`/`isSemver` that this accepts;
 //! * no cost estimation or runtime cost budget;
 //! * rules under `allOf` are not run; ratcheted failures (unchanged values) are dropped, not
 //!   returned as warnings;
 //! * `format: date-time`/`duration`/`byte` strings stay strings (no `timestamp`, `duration`,
 //!   `bytes`, so lists of them have no `sum`, `min`, ...); cel-go's two-variable comprehensions
-//!   (`all(k, v, ...)`, `transformList`, ...; base environment 1.32), the authorizer libraries
-//!   (no `authorizer` in CRD rules) and Kubernetes' format and semver libraries are missing;
+//!   (`all(k, v, ...)`, `transformList`, ...; base environment 1.32) and the authorizer
+//!   libraries (no `authorizer` in CRD rules) are missing;
 //! * `matches` keeps the `regex` crate's meaning and errors (Unicode `\d`, `\w`, `\s`, `\b`; an
 //!   invalid constant pattern fails at runtime), where `find`/`findAll` follow Go's; URLs
 //!   follow Go 1.24's `net/url` without its later security fixes for bracketed hosts;

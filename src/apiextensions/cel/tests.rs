@@ -653,6 +653,40 @@ fn library_schema(rules: Value) -> Value {
 }
 
 #[test]
+fn kubernetes_libraries_are_available_to_rules() {
+    let validator = compiled(&library_schema(json!([
+        {"rule": "isIP(self.address) && type(ip(self.address)) == net.IP && cidr(self.network).containsIP(self.address)"},
+        {"rule": "ip(self.address).family() == 4"},
+        {"rule": "url(self.endpoint).getScheme() == 'https'"},
+        {"rule": "quantity(self.memory).isLessThan(quantity('1Gi')) && isQuantity(self.memory)"},
+        {"rule": "semver(self.version, true).major() >= 1"},
+        {"rule": "!format.dns1123Label().validate(self.name).hasValue()",
+         "messageExpression": "format.dns1123Label().validate(self.name).value()[0]"},
+        {"rule": "sets.contains(['a', 'b', 'c'], self.tags) && self.tags.indexOf('b') >= 0 && self.name.find('[0-9]+') != ''"},
+    ])));
+    let good = json!({"spec": {
+        "address": "10.0.0.1", "network": "10.0.0.0/8", "endpoint": "https://example.com/x",
+        "memory": "512Mi", "version": "v1.2", "name": "web-1", "tags": ["b"],
+    }});
+    assert_eq!(errors(&validator, good, None), Vec::<String>::new());
+    let bad = json!({"spec": {
+        "address": "bad", "network": "10.0.0.0/8", "endpoint": "https://a:b:c/",
+        "memory": "2Gi", "version": "v1.2", "name": "Web", "tags": ["d"],
+    }});
+    assert_eq!(
+        errors(&validator, bad, None),
+        [
+            r#"spec: Invalid value: "object": failed rule: isIP(self.address) && type(ip(self.address)) == net.IP && cidr(self.network).containsIP(self.address)"#,
+            r#"spec: Invalid value: "object": IP Address "bad" parse error during conversion from string: ParseAddr("bad"): unable to parse IP evaluating rule: ip(self.address).family() == 4"#,
+            r#"spec: Invalid value: "object": URL parse error during conversion from string: parse "https://a:b:c/": invalid port ":c" after host evaluating rule: url(self.endpoint).getScheme() == 'https'"#,
+            r#"spec: Invalid value: "object": failed rule: quantity(self.memory).isLessThan(quantity('1Gi')) && isQuantity(self.memory)"#,
+            r#"spec: Invalid value: "object": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"#,
+            r#"spec: Invalid value: "object": failed rule: sets.contains(['a', 'b', 'c'], self.tags) && self.tags.indexOf('b') >= 0 && self.name.find('[0-9]+') != ''"#,
+        ]
+    );
+}
+
+#[test]
 fn list_functions_report_upstream_errors() {
     let validator = compiled(&library_schema(json!([
         {"rule": "self.tags.min() == 'a'"},

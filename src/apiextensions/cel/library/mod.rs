@@ -12,13 +12,16 @@
 //! | cel-go's sets (`sets.contains`, `sets.equivalent`, `sets.intersects`) | 1.29 | [`sets`] |
 //! | IP (`ip`, `isIP`, `ip.isCanonical`, `family`, ...) | 1.30 | [`ip`] |
 //! | CIDR (`cidr`, `isCIDR`, `containsIP`, `masked`, ...) | 1.30 | [`cidr`] |
+//! | format (`format.dns1123Label()`, `format.named`, `validate`) | 1.31 | [`format`] |
+//! | semver, version 1 (`semver`, `isSemver`, with `normalize`) | 1.33 | [`semver`] |
 //!
 //! Not here: the authorizer libraries (no `authorizer` variable in CRD rules), and cel-go's
 //! two-variable comprehensions (1.32).
 //!
 //! Each library's values are opaque CEL types named as upstream's (`net.IP`, `net.CIDR`,
-//! `kubernetes.URL`, `kubernetes.Quantity`), so `type(ip('::1')) == net.IP` holds; they compare
-//! with `==` as upstream's do, and have no other operators.
+//! `kubernetes.URL`, `kubernetes.Quantity`, `kubernetes.Semver`, `kubernetes.NamedFormat`), so
+//! `type(ip('::1')) == net.IP` holds; they compare with `==` as upstream's do, and have no
+//! other operators.
 
 /// Implements [`Val`](cel::common::value::Val) for a library's value type: an opaque CEL type
 /// of upstream's name, equality by the Rust type's `PartialEq`, and downcasts (`StaticVal`).
@@ -58,12 +61,14 @@ macro_rules! opaque_value {
 }
 
 mod cidr;
+mod format;
 mod gourl;
 mod ip;
 mod lists;
 mod netip;
 mod quantity;
 mod regex;
+mod semver;
 mod sets;
 mod urls;
 
@@ -79,6 +84,8 @@ pub(super) const TYPE_NAMES: &[&str] = &[
     "net.CIDR",
     "kubernetes.URL",
     "kubernetes.Quantity",
+    "kubernetes.Semver",
+    "kubernetes.NamedFormat",
 ];
 
 /// Declares every library on `env`, a standard environment with cel-go's strings and lists
@@ -91,6 +98,8 @@ pub(super) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     sets::register(env)?;
     ip::register(env)?;
     cidr::register(env)?;
+    format::register(env)?;
+    semver::register(env)?;
     Ok(())
 }
 
