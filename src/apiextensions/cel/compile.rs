@@ -4,13 +4,13 @@
 //! (`ValidateCustomResourceDefinitionOpenAPISchema`) and the compile errors of
 //! `apiextensions-apiserver/pkg/apiserver/schema/cel/compilation.go` (`compileRule`).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use cel::{Env, ParseErrors, Program};
 use serde_json::Value as Json;
 
 use super::convert::{flag, schema_type};
-use super::{field_path, references};
+use super::{field_path, library, references};
 use crate::api::go_fmt::go_quote;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
@@ -93,15 +93,21 @@ fn conversion_schema(schema: &Json) -> Json {
     Json::Object(kept)
 }
 
-/// The CEL environment rules are compiled and run in: the standard library with the strings and
-/// lists extensions (upstream's base environment has cel-go's `ext.Strings` and k8s' lists).
+/// The CEL environment rules are compiled and run in, built once: the standard library, cel-go's
+/// strings and lists extensions, and the Kubernetes libraries of upstream's base environment
+/// ([`library`]).
 pub(super) fn environment() -> Arc<Env> {
-    let mut env = Env::stdlib();
-    // Both extensions declare disjoint names; failing here would be a bug in this function.
-    env.add_extension(cel::extensions::strings)
-        .and_then(|()| env.add_extension(cel::extensions::lists))
-        .expect("the strings and lists extensions register on the standard environment");
-    Arc::new(env)
+    static ENVIRONMENT: LazyLock<Arc<Env>> = LazyLock::new(|| {
+        let mut env = Env::stdlib();
+        // The extensions and libraries declare disjoint overloads; failing here would be a bug
+        // in one of them.
+        env.add_extension(cel::extensions::strings)
+            .and_then(|()| env.add_extension(cel::extensions::lists))
+            .and_then(|()| library::register(&mut env))
+            .expect("the extensions and Kubernetes libraries register on the standard environment");
+        Arc::new(env)
+    });
+    Arc::clone(&ENVIRONMENT)
 }
 
 /// Compiles the rules of `schema` and below; `path` is the schema's field path in the CRD
@@ -388,6 +394,28 @@ fn compile_rules(
                 field: format!("{rule_path}.rule"),
                 value: Some(go_value()),
                 detail: "cel expression must evaluate to a bool".into(),
+            });
+            continue;
+        }
+        // Upstream compiles constant `find`/`findAll` patterns when it builds the program.
+        if let Some(err) = library::constant_pattern_errors(program.expression()) {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: format!("{rule_path}.rule"),
+                value: Some(go_value()),
+                detail: format!("program instantiation failed: {err}"),
+            });
+            continue;
+        }
+        if let Some(err) = message_program
+            .as_ref()
+            .and_then(|program| library::constant_pattern_errors(program.expression()))
+        {
+            errors.push(FieldError {
+                kind: FieldErrorKind::Invalid,
+                field: format!("{rule_path}.messageExpression"),
+                value: Some(go_value()),
+                detail: format!("messageExpression instantiation failed: {err}"),
             });
             continue;
         }

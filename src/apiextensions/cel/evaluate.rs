@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use cel::extractors::This;
 use cel::objects::OptionalValue;
 use cel::{Context, Env, ExecutionError};
 use serde_json::Value as Json;
@@ -19,26 +18,10 @@ use crate::registry::validation::{FieldError, FieldErrorKind};
 /// Upstream's `celconfig.MaxEvaluatedMessageExpressionSizeBytes`.
 const MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES: usize = 5 * 1024;
 
-/// A function of a list receiver (`[1, 2].isSorted()`).
-type ListFunction = fn(This<Arc<Vec<cel::Value>>>) -> Result<cel::Value, ExecutionError>;
-
-/// The root context every rule runs in: the environment and the Kubernetes list functions
-/// (`isSorted`, `sum`, `min`, `max`) that the crate's library lacks.
+/// The root context every rule runs in: the environment, whose libraries declare every
+/// function rules call.
 pub(super) fn root_context(env: &Arc<Env>) -> Context<'static, 'static> {
-    let mut context = Context::with_env(Arc::clone(env));
-    let functions: [(&str, ListFunction); 4] = [
-        ("isSorted", is_sorted),
-        ("sum", sum),
-        ("min", min),
-        ("max", max),
-    ];
-    for (name, function) in functions {
-        // None of these names is declared by the environment: a conflict would be a bug here.
-        context
-            .add_function(name, function)
-            .expect("the Kubernetes list functions are not declared by the environment");
-    }
-    context
+    Context::with_env(Arc::clone(env))
 }
 
 /// Validates `new` (and `old`, its correlated old value) at `node`, whose field path is `path`.
@@ -259,18 +242,25 @@ fn rule_error_string(rule: &CompiledRule) -> String {
 /// The detail of a rule that failed to evaluate, in upstream's words: overload errors get
 /// their own sentence; others are `<cel-go error> evaluating rule: <rule>`.
 fn evaluation_error(err: &ExecutionError, rule: &CompiledRule) -> String {
-    let cause = match err {
+    match error_cause(err) {
+        Some(cause) => format!("{cause} evaluating rule: {}", rule_error_string(rule)),
+        None => format!(
+            "'no such overload': call arguments did not match a supported operator, function or macro signature for rule: {}",
+            rule_error_string(rule)
+        ),
+    }
+}
+
+/// cel-go's text of an evaluation error (`no such key: name`, `division by zero`, a library
+/// function's own message), or `None` for the overload errors upstream words apart.
+fn error_cause(err: &ExecutionError) -> Option<String> {
+    Some(match err {
         ExecutionError::NoSuchOverload(_)
         | ExecutionError::UnsupportedBinaryOperator(..)
         | ExecutionError::UnexpectedType { .. }
         | ExecutionError::ValuesNotComparable(..)
         | ExecutionError::UnsupportedTargetType { .. }
-        | ExecutionError::NotSupportedAsMethod { .. } => {
-            return format!(
-                "'no such overload': call arguments did not match a supported operator, function or macro signature for rule: {}",
-                rule_error_string(rule)
-            );
-        }
+        | ExecutionError::NotSupportedAsMethod { .. } => return None,
         ExecutionError::NoSuchKey(key) => format!("no such key: {key}"),
         ExecutionError::DivisionByZero(_) => "division by zero".to_string(),
         ExecutionError::RemainderByZero(_) => "modulus by zero".to_string(),
@@ -279,83 +269,14 @@ fn evaluation_error(err: &ExecutionError, rule: &CompiledRule) -> String {
             cel::Value::Int(i) => format!("index out of bounds: {i}"),
             other => format!("index out of bounds: {other:?}"),
         },
+        // Library functions raise cel-go's own texts (`types.NewErr`).
+        ExecutionError::FunctionError { message, .. } => message.clone(),
         other => other.to_string(),
-    };
-    format!("{cause} evaluating rule: {}", rule_error_string(rule))
+    })
 }
 
-/// `list.isSorted()`: each element is at most the next.
-fn is_sorted(This(list): This<Arc<Vec<cel::Value>>>) -> Result<cel::Value, ExecutionError> {
-    for pair in list.windows(2) {
-        match pair[0].partial_cmp(&pair[1]) {
-            Some(std::cmp::Ordering::Greater) => return Ok(cel::Value::Bool(false)),
-            Some(_) => {}
-            None => {
-                return Err(ExecutionError::ValuesNotComparable(
-                    pair[0].clone(),
-                    pair[1].clone(),
-                ))
-            }
-        }
-    }
-    Ok(cel::Value::Bool(true))
-}
-
-/// `list.sum()`: the sum of ints, uints or doubles; 0 for an empty list.
-fn sum(This(list): This<Arc<Vec<cel::Value>>>) -> Result<cel::Value, ExecutionError> {
-    let mut total = cel::Value::Int(0);
-    for (i, element) in list.iter().enumerate() {
-        total = match (&total, element) {
-            (_, value) if i == 0 => value.clone(),
-            (cel::Value::Int(a), cel::Value::Int(b)) => a
-                .checked_add(*b)
-                .map(cel::Value::Int)
-                .ok_or_else(|| ExecutionError::Overflow("+", total.clone(), element.clone()))?,
-            (cel::Value::UInt(a), cel::Value::UInt(b)) => {
-                a.checked_add(*b)
-                    .map(cel::Value::UInt)
-                    .ok_or_else(|| ExecutionError::Overflow("+", total.clone(), element.clone()))?
-            }
-            (cel::Value::Float(a), cel::Value::Float(b)) => cel::Value::Float(a + b),
-            _ => return Err(ExecutionError::no_such_overload("sum", vec![])),
-        };
-    }
-    Ok(total)
-}
-
-/// `list.min()`: the least element; an error for an empty list.
-fn min(This(list): This<Arc<Vec<cel::Value>>>) -> Result<cel::Value, ExecutionError> {
-    extreme(&list, "min", std::cmp::Ordering::Less)
-}
-
-/// `list.max()`: the greatest element; an error for an empty list.
-fn max(This(list): This<Arc<Vec<cel::Value>>>) -> Result<cel::Value, ExecutionError> {
-    extreme(&list, "max", std::cmp::Ordering::Greater)
-}
-
-fn extreme(
-    list: &[cel::Value],
-    name: &str,
-    wanted: std::cmp::Ordering,
-) -> Result<cel::Value, ExecutionError> {
-    let mut elements = list.iter();
-    let Some(mut best) = elements.next() else {
-        return Err(ExecutionError::function_error(
-            name,
-            format!("{name} called on an empty list"),
-        ));
-    };
-    for element in elements {
-        match element.partial_cmp(best) {
-            Some(ordering) if ordering == wanted => best = element,
-            Some(_) => {}
-            None => {
-                return Err(ExecutionError::ValuesNotComparable(
-                    element.clone(),
-                    best.clone(),
-                ))
-            }
-        }
-    }
-    Ok(best.clone())
+/// [`error_cause`], with `no such overload` for the overload errors.
+#[cfg(test)]
+pub(super) fn error_text(err: &ExecutionError) -> String {
+    error_cause(err).unwrap_or_else(|| "no such overload".to_string())
 }

@@ -10,31 +10,44 @@
 //! Supported: the CEL standard library and macros (`has`, `all`, `exists`, `exists_one`, `map`,
 //! `filter`), `matches`, cel-go's strings extension (`lowerAscii`, `upperAscii`, `indexOf`,
 //! `lastIndexOf`, `replace`, `split`, `substring`, `trim`, `join`, `format`, ...), the lists
-//! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and Kubernetes' `isSorted`, `sum`,
-//! `min`, `max`; `duration` and `timestamp` with their methods (`format: date-time`/`date`
-//! values are timestamps, `duration` values durations, `byte` values bytes); property names
-//! escaped as upstream (`self.__namespace__`, `self.x__dash__y`); `message`, `messageExpression`, `reason`, `fieldPath`, transition rules with
-//! `oldSelf` (map entries and `x-kubernetes-list-type: map` items correlated by key),
-//! `optionalOldSelf`, and ratcheting (a rule without `oldSelf` does not fail an update that
-//! leaves its value unchanged).
+//! extension (`slice`, `flatten`, `distinct`, `sort`, ...), and the Kubernetes libraries of
+//! kube-apiserver 1.33's base environment (`library`): URLs, regex (`find`, `findAll`), lists
+//! (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`), quantity, cel-go's sets, IP,
+//! CIDR, format and semver; `duration` and `timestamp` with their methods (`format:
+//! date-time`/`date` values are timestamps, `duration` values durations, `byte` values bytes);
+//! property names escaped as upstream (`self.__namespace__`, `self.x__dash__y`); `message`,
+//! `messageExpression`, `reason`, `fieldPath`, transition rules with `oldSelf` (map entries and
+//! `x-kubernetes-list-type: map` items correlated by key), `optionalOldSelf`, and ratcheting (a
+//! rule without `oldSelf` does not fail an update that leaves its value unchanged).
 //!
 //! NOT DONE (differences from upstream):
 //! * no static type checking beyond undeclared identifiers: a rule that selects an undeclared
-//!   field, calls a function with the wrong types, or does not evaluate to a bool compiles here
-//!   and fails (or is reported as failed) at runtime, where upstream rejects the CRD;
+//!   field, calls an undeclared function or a function with the wrong types, or does not
+//!   evaluate to a bool compiles here and fails (or is reported as failed) at runtime, where
+//!   upstream rejects the CRD;
+//! * one environment for new and stored rules: upstream 1.33 compiles rules a CRD write adds
+//!   against its compatibility version's environment (1.32 by default), which lacks the semver
+//!   library, so it rejects new rules calling `semver`/`isSemver` that this accepts;
 //! * no cost estimation or runtime cost budget;
 //! * rules under `allOf` are not run; ratcheted failures (unchanged values) are dropped, not
 //!   returned as warnings;
-//! * Kubernetes' `url`, `quantity`, `ip`, `cidr`, `semver`, `authz` libraries and list
-//!   `indexOf`/`lastIndexOf` are missing;
-//! * compile-error texts follow cel-go's form, but the parser's own wording of syntax errors may
-//!   differ from cel-go's.
+//! * `sum`, `min` and `max` do not take lists of durations or timestamps; cel-go's two-variable
+//!   comprehensions (`all(k, v, ...)`, `transformList`, ...; base environment 1.32) and the
+//!   authorizer libraries (no `authorizer` in CRD rules) are missing;
+//! * `matches` keeps the `regex` crate's meaning and errors (Unicode `\d`, `\w`, `\s`, `\b`; an
+//!   invalid constant pattern fails at runtime), where `find`/`findAll` follow Go's; URLs
+//!   follow Go 1.24's `net/url` without its later security fixes for bracketed hosts;
+//!   quantities whose decimal scales lie over 100000 digits apart fail to add, where upstream
+//!   computes (or exhausts memory computing) the exact result;
+//! * compile-error texts follow cel-go's form, but the parser's own wording of syntax errors
+//!   may differ from cel-go's.
 
 mod compile;
 mod convert;
 mod escaping;
 mod evaluate;
 mod field_path;
+mod library;
 mod references;
 
 #[cfg(test)]

@@ -116,8 +116,26 @@ fn walk(expr: &IdedExpr, scope: &mut Vec<String>, undeclared: &mut Vec<(u64, Str
                 walk_entry(&entry.expr, scope, undeclared);
             }
         }
-        Expr::Select(select) => walk(&select.operand, scope, undeclared),
+        Expr::Select(select) => {
+            // A library type's qualified name (`net.IP`) is declared.
+            let is_type_name = qualified_name(expr)
+                .is_some_and(|name| super::library::TYPE_NAMES.contains(&name.as_str()));
+            if !is_type_name {
+                walk(&select.operand, scope, undeclared);
+            }
+        }
         Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// The dotted name a chain of selections from an identifier spells (`net.IP`).
+fn qualified_name(expr: &IdedExpr) -> Option<String> {
+    match &expr.expr {
+        Expr::Ident(name) => Some(name.clone()),
+        Expr::Select(select) if !select.test => {
+            qualified_name(&select.operand).map(|operand| format!("{operand}.{}", select.field))
+        }
+        _ => None,
     }
 }
 

@@ -710,3 +710,105 @@ fn durations_and_timestamps() {
         ]
     );
 }
+
+/// A CR schema whose `spec` has the string fields rules of the Kubernetes libraries take.
+fn library_schema(rules: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "address": {"type": "string"},
+                "network": {"type": "string"},
+                "endpoint": {"type": "string"},
+                "memory": {"type": "string"},
+                "version": {"type": "string"},
+                "name": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+            "x-kubernetes-validations": rules,
+        }},
+    })
+}
+
+#[test]
+fn kubernetes_libraries_are_available_to_rules() {
+    let validator = compiled(&library_schema(json!([
+        {"rule": "isIP(self.address) && type(ip(self.address)) == net.IP && cidr(self.network).containsIP(self.address)"},
+        {"rule": "ip(self.address).family() == 4"},
+        {"rule": "url(self.endpoint).getScheme() == 'https'"},
+        {"rule": "quantity(self.memory).isLessThan(quantity('1Gi')) && isQuantity(self.memory)"},
+        {"rule": "semver(self.version, true).major() >= 1"},
+        {"rule": "!format.dns1123Label().validate(self.name).hasValue()",
+         "messageExpression": "format.dns1123Label().validate(self.name).value()[0]"},
+        {"rule": "sets.contains(['a', 'b', 'c'], self.tags) && self.tags.indexOf('b') >= 0 && self.name.find('[0-9]+') != ''"},
+    ])));
+    let good = json!({"spec": {
+        "address": "10.0.0.1", "network": "10.0.0.0/8", "endpoint": "https://example.com/x",
+        "memory": "512Mi", "version": "v1.2", "name": "web-1", "tags": ["b"],
+    }});
+    assert_eq!(errors(&validator, good, None), Vec::<String>::new());
+    let bad = json!({"spec": {
+        "address": "bad", "network": "10.0.0.0/8", "endpoint": "https://a:b:c/",
+        "memory": "2Gi", "version": "v1.2", "name": "Web", "tags": ["d"],
+    }});
+    assert_eq!(
+        errors(&validator, bad, None),
+        [
+            r#"spec: Invalid value: "object": failed rule: isIP(self.address) && type(ip(self.address)) == net.IP && cidr(self.network).containsIP(self.address)"#,
+            r#"spec: Invalid value: "object": IP Address "bad" parse error during conversion from string: ParseAddr("bad"): unable to parse IP evaluating rule: ip(self.address).family() == 4"#,
+            r#"spec: Invalid value: "object": URL parse error during conversion from string: parse "https://a:b:c/": invalid port ":c" after host evaluating rule: url(self.endpoint).getScheme() == 'https'"#,
+            r#"spec: Invalid value: "object": failed rule: quantity(self.memory).isLessThan(quantity('1Gi')) && isQuantity(self.memory)"#,
+            r#"spec: Invalid value: "object": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"#,
+            r#"spec: Invalid value: "object": failed rule: sets.contains(['a', 'b', 'c'], self.tags) && self.tags.indexOf('b') >= 0 && self.name.find('[0-9]+') != ''"#,
+        ]
+    );
+}
+
+#[test]
+fn list_functions_report_upstream_errors() {
+    let validator = compiled(&library_schema(json!([
+        {"rule": "self.tags.min() == 'a'"},
+        {"rule": "[1, 2].sum() + self.tags.size() > 0"},
+    ])));
+    assert_eq!(
+        errors(&validator, json!({"spec": {"tags": []}}), None),
+        [
+            r#"spec: Invalid value: "object": min called on empty list evaluating rule: self.tags.min() == 'a'"#
+        ]
+    );
+}
+
+#[test]
+fn constant_patterns_that_do_not_compile_are_crd_errors() {
+    let errors = compile_errors(&library_schema(json!([
+        {"rule": "self.name.find(')') == ''"},
+        {"rule": "self.name.findAll(self.name).size() > 0"},
+        {"rule": "true", "messageExpression": "self.name.findAll('a**', 1)[0]"},
+    ])));
+    assert_eq!(
+        errors,
+        [
+            format!(
+                r#"{PREFIX}.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{{Rule:"self.name.find(')') == ''", Message:"", MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}}: program instantiation failed: error parsing regexp: unexpected ): `)`"#
+            ),
+            format!(
+                r#"{PREFIX}.properties[spec].x-kubernetes-validations[2].messageExpression: Invalid value: apiextensions.ValidationRule{{Rule:"true", Message:"", MessageExpression:"self.name.findAll('a**', 1)[0]", Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:"", OptionalOldSelf:(*bool)(nil)}}: messageExpression instantiation failed: error parsing regexp: invalid nested repetition operator: `**`"#
+            ),
+        ]
+    );
+}
+
+#[test]
+fn library_type_names_are_declared_and_others_are_not() {
+    let errors = compile_errors(&library_schema(json!([
+        {"rule": "type(cidr(self.network)) == net.CIDR && type(url(self.endpoint)) == kubernetes.URL"},
+        {"rule": "type(self.name) == net.Other"},
+    ])));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("x-kubernetes-validations[1].rule")
+            && errors[0].contains("undeclared reference to 'net'"),
+        "{errors:#?}"
+    );
+}
