@@ -866,7 +866,7 @@ fn versions_convert_through_the_conversion_webhook() {
 }
 
 #[test]
-fn cel_rules_use_durations_timestamps_and_escaped_names() {
+fn cel_rules_use_kubernetes_libraries_durations_and_escaped_names() {
     let apiary = Apiary::start();
     let routes = include_str!("fixtures/routes.crd.yaml");
     apiary.ok_stdin(&["apply", "-f", "-"], routes);
@@ -884,6 +884,10 @@ metadata:
 spec:
   timeouts: {request: 10s, backendRequest: 2s}
   resourceRef: {name: db, namespace: default}
+  hostnames: [example.com]
+  sourceRanges: [10.0.0.0/8, "2001:db8::/32"]
+  bufferLimit: 512Mi
+  callback: https://hooks.example.com/route
   notAfter: "2030-01-01T00:00:00Z"
 "#;
     assert_eq!(
@@ -905,6 +909,25 @@ spec:
     assert_eq!(
         refused("namespace: default", "namespace: kube-system"),
         r#"The Route "r2" is invalid: spec.resourceRef: Invalid value: "object": resources in kube-system cannot be referenced"#
+    );
+    assert_eq!(
+        refused(
+            "hostnames: [example.com]",
+            "hostnames: [example.com, 192.0.2.1]"
+        ),
+        r#"The Route "r2" is invalid: spec.hostnames: Invalid value: "array": hostnames must not be IP addresses"#
+    );
+    assert_eq!(
+        refused("10.0.0.0/8,", "10.0.0.0/4,"),
+        r#"The Route "r2" is invalid: spec.sourceRanges[0]: Invalid value: "string": must be a CIDR"#
+    );
+    assert_eq!(
+        refused("bufferLimit: 512Mi", "bufferLimit: 2Gi"),
+        r#"The Route "r2" is invalid: spec.bufferLimit: Invalid value: "string": bufferLimit must be a quantity of at most 1Gi"#
+    );
+    assert_eq!(
+        refused("https://hooks", "http://hooks"),
+        r#"The Route "r2" is invalid: spec.callback: Invalid value: "string": callback must be an https URL"#
     );
     assert_eq!(
         refused("2030-01-01T00:00:00Z", "2130-01-01T00:00:00Z"),
