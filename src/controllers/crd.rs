@@ -185,7 +185,8 @@ impl CrdController {
         let mut wanted: Vec<ServedVersion> = Vec::new();
         let mut terminating = HashSet::new();
         let mut compiled = self.compiled.lock().await;
-        compiled.retain(|name, _| crds.iter().any(|crd| meta_str(crd, "name") == name));
+        let names: HashSet<&str> = crds.iter().map(|crd| meta_str(crd, "name")).collect();
+        compiled.retain(|name, _| names.contains(name.as_str()));
         for crd in crds {
             if !crate::apiextensions::conditions::is_true(crd, "Established") {
                 continue;
