@@ -114,9 +114,11 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
         ctx.storage.clone(),
         Arc::new(CrdStrategy),
         StoreConfig {
-            // CRDs are large (hundreds of KiB each for operators); a short history bounds what
-            // their watch keeps, as upstream's default watch cache size of 100 does.
+            // CRDs are large (hundreds of KiB each for operators, several MiB decoded): a short
+            // history, bounded in bytes too, keeps their watch's memory constant however many
+            // CRDs exist. Watchers resuming from further back read storage.
             watch_history: CRD_WATCH_HISTORY,
+            watch_history_bytes: CRD_WATCH_HISTORY_BYTES,
             ..StoreConfig::default()
         },
     ));
@@ -206,6 +208,9 @@ struct BuiltinStores {
 
 /// The recent CRD events kept for watchers resuming from a recent resourceVersion.
 const CRD_WATCH_HISTORY: usize = 100;
+
+/// The stored bytes those recent CRD events may hold.
+const CRD_WATCH_HISTORY_BYTES: usize = 2 << 20;
 
 /// One store per built-in resource, with its strategy. Namespaced stores check creates against
 /// the namespaces store; the services store allocates ClusterIPs and NodePorts through the
@@ -301,13 +306,13 @@ fn builtin_openapi(catalog: &'static Catalog) -> Arc<OpenApiService> {
         catalog::APIREGISTRATION_GROUP,
         "v1",
         &[&aggregator::api_services()],
-        Default::default(),
+        Vec::new(),
     );
     openapi.upsert_group_version(
         crd_store::GROUP,
         "v1",
         &[&crd_store::crd_resource()],
-        Default::default(),
+        Vec::new(),
     );
     openapi
 }

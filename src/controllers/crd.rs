@@ -26,7 +26,7 @@ use crate::apiextensions::custom_resource::{
 };
 use crate::catalog::{api_service_priority, ResourceInfo};
 use crate::controllers::watch_loop;
-use crate::openapi::OpenApiService;
+use crate::openapi::{Definitions, OpenApiService};
 use crate::registry::conversion::ConverterHandle;
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
@@ -40,9 +40,6 @@ use crate::servers::discovery::{DiscoveryRegistry, DiscoverySource, GroupVersion
 
 /// Pause before retrying a failed pass or listing again after a failed watch.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
-
-/// The OpenAPI definitions of one served version's kinds, shared with its [`ServedStore`].
-type Definitions = Arc<BTreeMap<String, Value>>;
 
 /// Per group/version, by plural: each resource and its definitions.
 type GroupVersionSchemas =
@@ -345,15 +342,8 @@ impl CrdController {
             }
             let resources: Vec<&ResourceInfo> =
                 by_plural.values().map(|(info, _)| &**info).collect();
-            let merged: BTreeMap<String, Value> = definitions
-                .iter()
-                .flat_map(|d| {
-                    d.iter()
-                        .map(|(name, definition)| (name.clone(), definition.clone()))
-                })
-                .collect();
             self.openapi
-                .upsert_group_version(group, version, &resources, merged);
+                .upsert_group_version(group, version, &resources, definitions.clone());
             published.insert((group.clone(), version.clone()), definitions);
         }
         let gone: Vec<(String, String)> = published

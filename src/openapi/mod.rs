@@ -84,9 +84,13 @@ struct GroupVersionEntry {
     v3: ServedDocument,
     /// Its paths in v2 form, for the aggregated v2 document.
     v2_paths: BTreeMap<String, Value>,
-    /// Definitions this group/version brings beyond the built-in ones (a CRD's schemas).
-    extra_definitions: Arc<BTreeMap<String, Value>>,
+    /// Definitions this group/version brings beyond the built-in ones (CRD schemas), shared with
+    /// whoever built them: never copied here.
+    extra_definitions: Vec<Definitions>,
 }
+
+/// A set of OpenAPI definitions by name (v2 form), shared by reference.
+pub type Definitions = Arc<BTreeMap<String, Value>>;
 
 /// An immutable view of every served document.
 #[derive(Debug)]
@@ -178,8 +182,7 @@ impl OpenApiService {
         let groups = by_group_version
             .into_iter()
             .map(|((group, version), resources)| {
-                let entry =
-                    service.build_entry(group, version, &resources, Arc::new(BTreeMap::new()));
+                let entry = service.build_entry(group, version, &resources, Vec::new());
                 (paths::group_version_key(group, version), Arc::new(entry))
             })
             .collect();
@@ -192,12 +195,17 @@ impl OpenApiService {
         group: &str,
         version: &str,
         resources: &[&ResourceInfo],
-        extra: Arc<BTreeMap<String, Value>>,
+        extra: Vec<Definitions>,
     ) -> GroupVersionEntry {
         let mut kinds = self.base_kinds.clone();
-        kinds.extend(extra.iter());
+        kinds.extend(extra.iter().flat_map(|set| set.iter()));
         let items = paths::group_version_paths(group, version, resources, &kinds);
-        let lookup = |name: &str| extra.get(name).or_else(|| self.base_definitions.get(name));
+        let lookup = |name: &str| {
+            extra
+                .iter()
+                .find_map(|set| set.get(name))
+                .or_else(|| self.base_definitions.get(name))
+        };
         let document = v3::document(&items, &lookup, &self.server_version);
         GroupVersionEntry {
             v3: ServedDocument::json(&document),
@@ -224,15 +232,16 @@ impl OpenApiService {
 
     /// Adds or replaces the documents of `group/version`, served by `resources` (which MUST all be
     /// of that group/version), whose kinds are described by `definitions` on top of the built-in
-    /// ones (a CRD's schemas, v2 form, carrying `x-kubernetes-group-version-kind`).
+    /// ones (CRD schemas, v2 form, carrying `x-kubernetes-group-version-kind`; the first set
+    /// that names a definition wins).
     pub fn upsert_group_version(
         &self,
         group: &str,
         version: &str,
         resources: &[&ResourceInfo],
-        definitions: BTreeMap<String, Value>,
+        definitions: Vec<Definitions>,
     ) {
-        let entry = Arc::new(self.build_entry(group, version, resources, Arc::new(definitions)));
+        let entry = Arc::new(self.build_entry(group, version, resources, definitions));
         let key = paths::group_version_key(group, version);
         let mut guard = self
             .snapshot
@@ -272,7 +281,11 @@ impl OpenApiService {
                 let mut definitions: BTreeMap<&String, &Value> =
                     self.base_definitions.iter().collect();
                 for entry in snapshot.groups.values() {
-                    definitions.extend(entry.extra_definitions.iter());
+                    for set in &entry.extra_definitions {
+                        for (name, definition) in set.iter() {
+                            definitions.entry(name).or_insert(definition);
+                        }
+                    }
                 }
                 let document = v2::document(paths, definitions, &self.server_version);
                 let protobuf = Bytes::from(proto::encode_document(&document));

@@ -307,7 +307,12 @@ fn group_versions_are_added_and_removed_without_touching_the_others() {
     assert!(apps_etag.is_some());
 
     let crd = fake_crd_resource();
-    service.upsert_group_version("stable.example.com", "v1", &[&crd], fake_crd_definitions());
+    service.upsert_group_version(
+        "stable.example.com",
+        "v1",
+        &[&crd],
+        vec![Arc::new(fake_crd_definitions())],
+    );
     let after = service.snapshot();
     assert_eq!(
         after.v3_document("apis/apps/v1").map(|d| d.etag.clone()),

@@ -100,6 +100,9 @@ pub struct DeleteOutcome {
 pub struct StoreConfig {
     /// Recent events kept for watchers that start from a recent resourceVersion.
     pub watch_history: usize,
+    /// The most stored bytes (objects and previous states) those recent events may hold; the
+    /// oldest go first beyond it. Bounds what a watch of large objects (CRDs) keeps in memory.
+    pub watch_history_bytes: usize,
     /// Events a watcher may fall behind by before it is ended with 410 Expired.
     pub watcher_backlog: usize,
     /// The period of BOOKMARK events for watchers that allow them (upstream: about a minute).
@@ -126,6 +129,7 @@ impl std::fmt::Debug for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreConfig")
             .field("watch_history", &self.watch_history)
+            .field("watch_history_bytes", &self.watch_history_bytes)
             .field("watcher_backlog", &self.watcher_backlog)
             .field("bookmark_interval", &self.bookmark_interval)
             .field("max_update_retries", &self.max_update_retries)
@@ -141,6 +145,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             watch_history: 4096,
+            watch_history_bytes: 64 << 20,
             watcher_backlog: 1024,
             bookmark_interval: Duration::from_secs(60),
             max_update_retries: 32,

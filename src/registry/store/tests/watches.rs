@@ -213,11 +213,27 @@ async fn periodic_bookmarks_and_timeout() {
 
 #[tokio::test]
 async fn old_revisions_come_from_storage_or_expire() {
-    let fx = Fixture::new().await;
-    let config = StoreConfig {
+    old_revisions_beyond_the_ring(StoreConfig {
         watch_history: 2,
         ..Default::default()
-    };
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_ring_holds_no_more_stored_bytes_than_its_bound() {
+    // Room for thousands of events, but for two ConfigMaps' bytes only.
+    old_revisions_beyond_the_ring(StoreConfig {
+        watch_history_bytes: 400,
+        ..Default::default()
+    })
+    .await;
+}
+
+/// With a ring too small for five events, a watch from before them is served by storage, and
+/// once storage compacts them, it expires with 410.
+async fn old_revisions_beyond_the_ring(config: StoreConfig) {
+    let fx = Fixture::new().await;
     let store = fx.store_with(configmaps(), config);
     let w = WriteOptions::default();
     let first = store

@@ -35,6 +35,9 @@ pub(crate) struct HubEvent {
     pub object: Arc<WatchObject>,
     prev_bytes: Option<Bytes>,
     prev: OnceLock<Option<Arc<WatchObject>>>,
+    /// The stored bytes the event carried (object and previous state): what the history's
+    /// byte bound counts.
+    stored_size: usize,
 }
 
 impl HubEvent {
@@ -46,6 +49,7 @@ impl HubEvent {
         event: Event,
         converter: Option<&ConverterHandle>,
     ) -> ApiResult<Self> {
+        let stored_size = event.value.len() + event.prev_value.as_ref().map_or(0, |p| p.len());
         let source = match event.kind {
             EventKind::Delete => event.prev_value.as_ref().unwrap_or(&event.value),
             _ => &event.value,
@@ -70,6 +74,7 @@ impl HubEvent {
             object,
             prev_bytes,
             prev,
+            stored_size,
         })
     }
 
@@ -113,6 +118,8 @@ struct HubState {
     /// Every event with a revision above this one is in `history`.
     window_start: i64,
     history: VecDeque<Arc<HubEvent>>,
+    /// The stored bytes of the events in `history`.
+    history_bytes: usize,
     /// The revision up to which every event has been broadcast.
     progress: i64,
 }
@@ -195,9 +202,13 @@ impl WatchHub {
             state.window_start = revision;
             state.progress = revision;
             state.history.clear();
+            state.history_bytes = 0;
         }
         let shared = Arc::downgrade(&self.shared);
-        let capacity = self.config.watch_history;
+        let capacity = HistoryCapacity {
+            events: self.config.watch_history.max(1),
+            bytes: self.config.watch_history_bytes,
+        };
         tokio::spawn(pump(
             stream,
             shared,
@@ -398,10 +409,18 @@ pub(crate) fn watch_error(
 }
 
 /// Decodes the storage watch into the ring and the broadcast until it fails or the hub is gone.
+/// How much of the recent past the ring keeps: at most `events` events, and no more stored
+/// bytes than `bytes` (but always the newest event).
+#[derive(Clone, Copy)]
+struct HistoryCapacity {
+    events: usize,
+    bytes: usize,
+}
+
 async fn pump(
     mut stream: WatchStream,
     shared: std::sync::Weak<HubShared>,
-    capacity: usize,
+    capacity: HistoryCapacity,
     info: Arc<ResourceInfo>,
     converter: Option<ConverterHandle>,
 ) {
@@ -423,10 +442,14 @@ async fn pump(
         match message {
             HubMessage::Event(event) => {
                 state.progress = event.revision;
+                state.history_bytes += event.stored_size;
                 state.history.push_back(event.clone());
-                while state.history.len() > capacity.max(1) {
+                while state.history.len() > capacity.events
+                    || (state.history_bytes > capacity.bytes && state.history.len() > 1)
+                {
                     if let Some(evicted) = state.history.pop_front() {
                         state.window_start = evicted.revision;
+                        state.history_bytes -= evicted.stored_size;
                     }
                 }
                 if let Some(sender) = &state.sender {
@@ -439,6 +462,7 @@ async fn pump(
                     let _ = sender.send(failed);
                 }
                 state.history.clear();
+                state.history_bytes = 0;
                 return;
             }
         }
