@@ -1,7 +1,9 @@
 //! The CRD controller: keeps what the apiextensions server serves in step with the stored CRDs.
 //!
-//! It does, level-triggered over the whole list of CRDs after every burst of CRD events, what
-//! upstream spreads over several controllers:
+//! It keeps its own view of the CRDs from their watch ([`KnownCrd`]: each CRD without its
+//! schemas, and the served versions compiled once per change of its spec or accepted names) and
+//! does, level-triggered over that view after every burst of CRD events, what upstream spreads
+//! over several controllers:
 //! * naming and establishing ([`crate::apiextensions::names`]): `status.acceptedNames`, `NamesAccepted`,
 //!   `Established`;
 //! * serving: a [`Store`] per served version of every established CRD, registered with the
@@ -25,12 +27,12 @@ use crate::apiextensions::custom_resource::{
     served_versions, CustomResourceStrategy, ServedVersion,
 };
 use crate::catalog::{api_service_priority, ResourceInfo};
-use crate::controllers::watch_loop;
+use crate::controllers::watch_loop::{self, Observed};
 use crate::openapi::{Definitions, OpenApiService};
 use crate::registry::conversion::ConverterHandle;
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
-use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
+use crate::registry::store::{NamespaceLookup, Store, StoreConfig, WatchEventType};
 use crate::registry::stores::ResourceStores;
 use crate::registry::table::{CustomColumns, TableConvertor};
 use crate::servers::aggregator::autoregister::{self, Automanaged, CRD_PRIORITY};
@@ -52,12 +54,58 @@ struct ServedStore {
     definitions: Definitions,
 }
 
-/// The served versions of one CRD as compiled from one of its states (name, uid and
-/// resourceVersion): compiled once per change of that CRD, not on every pass.
-struct CompiledCrd {
+/// What the controller knows of one CRD between passes.
+struct KnownCrd {
+    /// The CRD without its versions' schemas: what naming, establishing and finalizing read.
+    summary: Arc<Value>,
+    /// Its served versions, compiled from the last established state seen, with what they were
+    /// compiled from: recompiled only when its uid, generation (spec) or accepted names change.
+    compiled: Option<(CompiledFrom, Result<Vec<ServedVersion>, String>)>,
+}
+
+/// What a CRD's served versions depend on.
+#[derive(PartialEq)]
+struct CompiledFrom {
     uid: String,
-    resource_version: String,
-    versions: Result<Vec<ServedVersion>, String>,
+    generation: i64,
+    accepted_names: Value,
+}
+
+impl CompiledFrom {
+    fn of(crd: &Value) -> Self {
+        Self {
+            uid: meta_str(crd, "uid").to_string(),
+            generation: crd
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            accepted_names: crd
+                .pointer("/status/acceptedNames")
+                .cloned()
+                .unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// `crd` without `spec.versions[*].schema`, the bulk of an operator's CRD.
+fn summary(crd: &Value) -> Value {
+    let mut summary = crd.clone();
+    if let Some(versions) = summary
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut)
+    {
+        for version in versions {
+            if let Some(version) = version.as_object_mut() {
+                version.remove("schema");
+            }
+        }
+    }
+    summary
+}
+
+/// The resourceVersion of `crd` as a number (0 when unset).
+fn revision(crd: &Value) -> i64 {
+    meta_str(crd, "resourceVersion").parse().unwrap_or(0)
 }
 
 /// What the controller needs.
@@ -77,8 +125,8 @@ pub struct CrdController {
     openapi: Arc<OpenApiService>,
     /// The definitions published per group/version, to publish only changes.
     published: tokio::sync::Mutex<BTreeMap<(String, String), Vec<Definitions>>>,
-    /// The served versions compiled from each CRD's last seen state, by CRD name.
-    compiled: tokio::sync::Mutex<HashMap<String, CompiledCrd>>,
+    /// Every CRD seen, by name, kept current by [`CrdController::observe`].
+    known: std::sync::Mutex<HashMap<String, KnownCrd>>,
 }
 
 impl CrdController {
@@ -102,14 +150,72 @@ impl CrdController {
             registered: tokio::sync::Mutex::new(HashSet::new()),
             openapi,
             published: tokio::sync::Mutex::new(BTreeMap::new()),
-            compiled: tokio::sync::Mutex::new(HashMap::new()),
+            known: std::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<String, KnownCrd>> {
+        self.known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes in a list or an event of the CRDs' watch.
+    pub fn observe(&self, observed: Observed<'_>) {
+        match observed {
+            Observed::Listed(crds) => {
+                let names: HashSet<&str> = crds.iter().map(|crd| meta_str(crd, "name")).collect();
+                self.known().retain(|name, _| names.contains(name.as_str()));
+                for crd in crds {
+                    self.observe_crd(crd);
+                }
+            }
+            Observed::Event(event) if event.event_type == WatchEventType::Deleted => {
+                self.known().remove(meta_str(event.object(), "name"));
+            }
+            Observed::Event(event) => self.observe_crd(event.object()),
+        }
+    }
+
+    /// Takes in a CRD's current state: its summary, and its served versions compiled when it is
+    /// established and what they depend on changed. An older state than the one known (a watch
+    /// event of a write this controller has already seen the result of) is ignored.
+    fn observe_crd(&self, crd: &Value) {
+        let name = meta_str(crd, "name");
+        let mut known = self.known();
+        let stale = known.get(name).is_some_and(|previous| {
+            meta_str(&previous.summary, "uid") == meta_str(crd, "uid")
+                && revision(&previous.summary) > revision(crd)
+        });
+        if stale {
+            return;
+        }
+        let previous = known.remove(name);
+        let from = CompiledFrom::of(crd);
+        let compiled = match previous.and_then(|previous| previous.compiled) {
+            Some((old_from, versions)) if old_from == from => Some((old_from, versions)),
+            _ if crate::apiextensions::conditions::is_true(crd, "Established") => {
+                Some((from, served_versions(crd)))
+            }
+            _ => None,
+        };
+        known.insert(
+            name.to_string(),
+            KnownCrd {
+                summary: Arc::new(summary(crd)),
+                compiled,
+            },
+        );
     }
 
     /// One pass over every CRD. Returns whether work is left (a CRD waits for its custom
     /// resources to go), so the caller passes again shortly.
     pub async fn reconcile(&self) -> ApiResult<bool> {
-        let mut crds = self.crds.list(None, &ListOptions::default()).await?.items;
+        let mut crds: Vec<Arc<Value>> = self
+            .known()
+            .values()
+            .map(|known| known.summary.clone())
+            .collect();
         crds.sort_by(|a, b| {
             meta_str(a, "creationTimestamp")
                 .cmp(meta_str(b, "creationTimestamp"))
@@ -117,7 +223,8 @@ impl CrdController {
         });
         for i in 0..crds.len() {
             if let Some(updated) = self.accept_names(&crds, i).await? {
-                crds[i] = updated;
+                self.observe_crd(&updated);
+                crds[i] = Arc::new(summary(&updated));
             }
         }
         self.serve(&crds).await;
@@ -129,8 +236,8 @@ impl CrdController {
     }
 
     /// Naming and establishing of `crds[i]`; the updated CRD when its status changed.
-    async fn accept_names(&self, crds: &[Value], i: usize) -> ApiResult<Option<Value>> {
-        let crd = &crds[i];
+    async fn accept_names(&self, crds: &[Arc<Value>], i: usize) -> ApiResult<Option<Value>> {
+        let crd = &*crds[i];
         let group = crd
             .pointer("/spec/group")
             .and_then(Value::as_str)
@@ -178,51 +285,41 @@ impl CrdController {
     }
 
     /// Serves exactly the versions of established CRDs, reusing unchanged stores.
-    async fn serve(&self, crds: &[Value]) {
+    async fn serve(&self, crds: &[Arc<Value>]) {
         let mut wanted: Vec<ServedVersion> = Vec::new();
         let mut terminating = HashSet::new();
-        let mut compiled = self.compiled.lock().await;
-        let names: HashSet<&str> = crds.iter().map(|crd| meta_str(crd, "name")).collect();
-        compiled.retain(|name, _| names.contains(name.as_str()));
-        for crd in crds {
-            if !crate::apiextensions::conditions::is_true(crd, "Established") {
-                continue;
-            }
-            let (uid, resource_version) = (meta_str(crd, "uid"), meta_str(crd, "resourceVersion"));
-            let entry = compiled
-                .entry(meta_str(crd, "name").to_string())
-                .or_insert_with(|| CompiledCrd {
-                    uid: String::new(),
-                    resource_version: String::new(),
-                    versions: Ok(Vec::new()),
-                });
-            if entry.uid != uid || entry.resource_version != resource_version {
-                *entry = CompiledCrd {
-                    uid: uid.to_string(),
-                    resource_version: resource_version.to_string(),
-                    versions: served_versions(crd),
-                };
-            }
-            match entry.versions.clone() {
-                Ok(versions) => {
-                    if is_being_deleted(crd) {
-                        if let Some(first) = versions.first() {
-                            terminating.insert((
-                                first.info.group.to_string(),
-                                first.info.plural.to_string(),
-                            ));
-                        }
-                    }
-                    wanted.extend(versions);
+        {
+            let known = self.known();
+            for crd in crds {
+                if !crate::apiextensions::conditions::is_true(crd, "Established") {
+                    continue;
                 }
-                Err(why) => tracing::warn!(
-                    crd = %meta_str(crd, "name"),
-                    %why,
-                    "CRD not served: schema is not structural"
-                ),
+                let Some((_, compiled)) = known
+                    .get(meta_str(crd, "name"))
+                    .and_then(|known| known.compiled.as_ref())
+                else {
+                    continue;
+                };
+                match compiled {
+                    Ok(versions) => {
+                        if is_being_deleted(crd) {
+                            if let Some(first) = versions.first() {
+                                terminating.insert((
+                                    first.info.group.to_string(),
+                                    first.info.plural.to_string(),
+                                ));
+                            }
+                        }
+                        wanted.extend(versions.iter().cloned());
+                    }
+                    Err(why) => tracing::warn!(
+                        crd = %meta_str(crd, "name"),
+                        %why,
+                        "CRD not served: schema is not structural"
+                    ),
+                }
             }
         }
-        drop(compiled);
         let mut served = self.served.lock().await;
         let mut next: HashMap<(String, String, String), ServedStore> = HashMap::new();
         for version in wanted {
@@ -529,7 +626,9 @@ impl CrdController {
     /// [`watch_loop`]).
     pub async fn run(self: Arc<Self>) {
         let crds = self.crds.clone();
-        watch_loop::run(crds, "CRD controller", RETRY_DELAY, || {
+        let observer = self.clone();
+        let observe = move |observed: Observed<'_>| observer.observe(observed);
+        watch_loop::run_observing(crds, "CRD controller", RETRY_DELAY, observe, || {
             let controller = self.clone();
             async move {
                 match controller.reconcile().await {

@@ -9,13 +9,40 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 
+use serde_json::Value;
+
 use crate::registry::options::ListOptions;
-use crate::registry::store::{Store, WatchEventType};
+use crate::registry::store::{Store, WatchEvent, WatchEventType};
+
+/// What a controller that keeps its own view of the watched objects is told, before the pass
+/// that follows.
+pub enum Observed<'a> {
+    /// A fresh list: every object there is now (after a start or a restarted watch).
+    Listed(&'a [Value]),
+    /// One event of the watch (ADDED, MODIFIED or DELETED).
+    Event(&'a WatchEvent),
+}
 
 /// Runs until the task is dropped. `pass` returns whether it must run again after `retry` even
 /// without an event.
-pub async fn run<F, Fut>(store: Arc<Store>, name: &'static str, retry: Duration, mut pass: F)
+pub async fn run<F, Fut>(store: Arc<Store>, name: &'static str, retry: Duration, pass: F)
 where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    run_observing(store, name, retry, |_| {}, pass).await
+}
+
+/// [`run`], telling `observe` every list and event first, so that a pass can work from the
+/// controller's own view instead of listing.
+pub async fn run_observing<O, F, Fut>(
+    store: Arc<Store>,
+    name: &'static str,
+    retry: Duration,
+    mut observe: O,
+    mut pass: F,
+) where
+    O: FnMut(Observed<'_>),
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
@@ -28,6 +55,7 @@ where
                 continue;
             }
         };
+        observe(Observed::Listed(&list.items));
         let watch_opts = ListOptions {
             watch: Some(true),
             resource_version: list.resource_version,
@@ -70,6 +98,7 @@ where
                     }
                     Some(event) => {
                         if event.event_type != WatchEventType::Bookmark {
+                            observe(Observed::Event(&event));
                             dirty = true;
                         }
                     }
