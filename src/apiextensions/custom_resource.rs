@@ -3,6 +3,7 @@
 //! strategy (schema validation, status subresource, generation), as upstream's
 //! `apiextensions-apiserver/pkg/registry/customresource` and `pkg/apiserver/customresource_handler.go`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -41,6 +42,9 @@ pub struct ServedVersion {
     pub definition: Arc<Value>,
     /// The CRD's `spec.conversion.webhook.clientConfig` when its strategy is `Webhook`.
     pub conversion_webhook: Option<Value>,
+    /// The OpenAPI definitions of the version's kind and list (the one full copy of its schema
+    /// kept, with descriptions), built once with the version.
+    pub openapi: Arc<BTreeMap<String, Value>>,
 }
 
 /// The string at `pointer`, `""` when absent.
@@ -163,9 +167,12 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             custom: Some(CustomVersion {
                 storage_version: storage.clone(),
                 codec: Codec::object(Arc::new(codec)),
-                schema: raw_schema.map(Arc::new),
+                schema: raw_schema
+                    .as_ref()
+                    .map(|raw| Arc::new(schema::typing_schema(raw))),
             }),
         });
+        let openapi = Arc::new(super::openapi::definitions(&info, raw_schema.as_ref()));
         out.push(ServedVersion {
             info,
             schema,
@@ -173,6 +180,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             scale,
             definition: Arc::new(version),
             conversion_webhook: conversion_webhook.clone(),
+            openapi,
         });
     }
     Ok(out)

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::custom_resource::ServedVersion;
+use crate::catalog::ResourceInfo;
 
 const API_VERSION_DESCRIPTION: &str = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources";
 const KIND_DESCRIPTION: &str = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
@@ -26,14 +26,11 @@ pub fn definition_name(group: &str, version: &str, kind: &str) -> String {
     format!("{}.{version}.{kind}", reversed_group(group))
 }
 
-/// The definitions of one served version: the kind and its list.
-pub fn definitions(version: &ServedVersion) -> BTreeMap<String, Value> {
-    let info = &version.info;
+/// The definitions of one served version, `info`, whose `openAPIV3Schema` is `schema`: the kind
+/// and its list.
+pub fn definitions(info: &ResourceInfo, schema: Option<&Value>) -> BTreeMap<String, Value> {
     let gvk = |kind: &str| json!([{"group": info.group, "kind": kind, "version": info.version}]);
-    let mut schema = info
-        .custom
-        .as_ref()
-        .and_then(|custom| custom.schema.as_deref())
+    let mut schema = schema
         .cloned()
         .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
     if let Some(map) = schema.as_object_mut() {
@@ -100,7 +97,7 @@ mod tests {
             "status": {"acceptedNames": {"plural": "crontabs", "kind": "CronTab"}},
         });
         let versions = super::super::custom_resource::served_versions(&crd).unwrap();
-        let defs = definitions(&versions[0]);
+        let defs = &*versions[0].openapi;
         let keys: Vec<&str> = defs.keys().map(String::as_str).collect();
         assert_eq!(
             keys,

@@ -123,7 +123,8 @@ pub struct CustomVersion {
     pub storage_version: Name,
     /// The codec bodies of this version decode through (pruning and defaulting by its schema).
     pub codec: Codec,
-    /// The version's `openAPIV3Schema`, which server-side apply types objects by.
+    /// The typing part of the version's `openAPIV3Schema` (types, formats, list and map
+    /// semantics; no descriptions or validations), which server-side apply types objects by.
     pub schema: Option<Arc<serde_json::Value>>,
 }
 

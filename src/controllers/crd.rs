@@ -346,8 +346,7 @@ impl CrdController {
                 Some(old) => old,
                 None => {
                     let store = self.store_for(&version);
-                    let definitions =
-                        Arc::new(crate::apiextensions::openapi::definitions(&version));
+                    let definitions = version.openapi.clone();
                     ServedStore {
                         version,
                         store,
