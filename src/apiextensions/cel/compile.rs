@@ -10,7 +10,7 @@ use cel::{Env, ParseErrors, Program};
 use serde_json::Value as Json;
 
 use super::convert::{flag, schema_type};
-use super::{field_path, library, references};
+use super::{checker, field_path, library};
 use crate::api::go_fmt::go_quote;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
@@ -21,6 +21,11 @@ const SUPPORTED_REASONS: [&str; 4] = [
     "FieldValueInvalid",
     "FieldValueRequired",
 ];
+
+/// The name errors give the type of `self` when it is an object. Upstream names it
+/// `selfType<nanoseconds of the clock>`, changed at each compilation so that rules cannot
+/// depend on it; a fixed name stands in for it here.
+const SELF_TYPE_NAME: &str = "selfType0";
 
 /// One compiled rule.
 pub(super) struct CompiledRule {
@@ -331,94 +336,89 @@ fn compile_rules(
                 optional_old_self,
             )
         };
+        let rule_error = |detail: String| FieldError {
+            kind: FieldErrorKind::Invalid,
+            field: format!("{rule_path}.rule"),
+            value: Some(go_value()),
+            detail,
+        };
+        let message_error = |detail: String| FieldError {
+            kind: FieldErrorKind::Invalid,
+            field: format!("{rule_path}.messageExpression"),
+            value: Some(go_value()),
+            detail,
+        };
+        // Upstream's order: the rule is compiled (parsed and checked), must be a bool, and is
+        // instantiated; then the same for the message expression, which must be a string.
         let program = match env.compile(&rule) {
             Ok(program) => program,
             Err(parse_errors) => {
-                errors.push(FieldError {
-                    kind: FieldErrorKind::Invalid,
-                    field: format!("{rule_path}.rule"),
-                    value: Some(go_value()),
-                    detail: format!("compilation failed: {}", issues(&parse_errors, &rule)),
-                });
+                errors.push(rule_error(format!(
+                    "compilation failed: {}",
+                    issues(&parse_errors, &rule)
+                )));
                 continue;
             }
         };
-        let message_program = if message_expression.is_empty() {
-            None
-        } else {
-            match env.compile(&message_expression) {
-                Ok(program) => Some(program),
-                Err(parse_errors) => {
-                    errors.push(FieldError {
-                        kind: FieldErrorKind::Invalid,
-                        field: format!("{rule_path}.messageExpression"),
-                        value: Some(go_value()),
-                        detail: format!(
-                            "messageExpression compilation failed: {}",
-                            issues(&parse_errors, &message_expression)
-                        ),
-                    });
-                    continue;
-                }
-            }
-        };
-        let undeclared = references::undeclared_references(&program, &rule)
-            .or_else(|| references::undefined_fields(&program, &rule, schema, is_resource_root));
-        let message_undeclared = message_program.as_ref().and_then(|program| {
-            references::undeclared_references(program, &message_expression).or_else(|| {
-                references::undefined_fields(program, &message_expression, schema, is_resource_root)
-            })
-        });
-        if let Some(issues) = undeclared {
-            errors.push(FieldError {
-                kind: FieldErrorKind::Invalid,
-                field: format!("{rule_path}.rule"),
-                value: Some(go_value()),
-                detail: format!("compilation failed: {issues}"),
-            });
+        let self_ty = checker::schema_ty(schema, is_resource_root, SELF_TYPE_NAME);
+        let checked = checker::check(
+            &program,
+            &rule,
+            self_ty.clone(),
+            optional_old_self == Some(true),
+        );
+        if let Some(issues) = checked.issues {
+            errors.push(rule_error(format!("compilation failed: {issues}")));
             continue;
         }
-        if let Some(issues) = message_undeclared {
-            errors.push(FieldError {
-                kind: FieldErrorKind::Invalid,
-                field: format!("{rule_path}.messageExpression"),
-                value: Some(go_value()),
-                detail: format!("messageExpression compilation failed: {issues}"),
-            });
-            continue;
-        }
-        let result_type = references::known_result_type(&program, schema, is_resource_root);
-        if result_type.is_some_and(|result_type| result_type != "bool") {
-            errors.push(FieldError {
-                kind: FieldErrorKind::Invalid,
-                field: format!("{rule_path}.rule"),
-                value: Some(go_value()),
-                detail: "cel expression must evaluate to a bool".into(),
-            });
+        if !checker::may_be(&checked.result, &checker::Ty::Bool) {
+            errors.push(rule_error("cel expression must evaluate to a bool".into()));
             continue;
         }
         // Upstream compiles constant `find`/`findAll` patterns when it builds the program.
         if let Some(err) = library::constant_pattern_errors(program.expression()) {
-            errors.push(FieldError {
-                kind: FieldErrorKind::Invalid,
-                field: format!("{rule_path}.rule"),
-                value: Some(go_value()),
-                detail: format!("program instantiation failed: {err}"),
-            });
+            errors.push(rule_error(format!("program instantiation failed: {err}")));
             continue;
         }
-        if let Some(err) = message_program
-            .as_ref()
-            .and_then(|program| library::constant_pattern_errors(program.expression()))
-        {
-            errors.push(FieldError {
-                kind: FieldErrorKind::Invalid,
-                field: format!("{rule_path}.messageExpression"),
-                value: Some(go_value()),
-                detail: format!("messageExpression instantiation failed: {err}"),
-            });
-            continue;
-        }
+        let message_program = if message_expression.is_empty() {
+            None
+        } else {
+            let message_program = match env.compile(&message_expression) {
+                Ok(program) => program,
+                Err(parse_errors) => {
+                    errors.push(message_error(format!(
+                        "messageExpression compilation failed: {}",
+                        issues(&parse_errors, &message_expression)
+                    )));
+                    continue;
+                }
+            };
+            let checked = checker::check(
+                &message_program,
+                &message_expression,
+                self_ty,
+                optional_old_self == Some(true),
+            );
+            if let Some(issues) = checked.issues {
+                errors.push(message_error(format!(
+                    "messageExpression compilation failed: {issues}"
+                )));
+                continue;
+            }
+            if !checker::may_be(&checked.result, &checker::Ty::String) {
+                errors.push(message_error(
+                    "messageExpression must evaluate to a string".into(),
+                ));
+                continue;
+            }
+            if let Some(err) = library::constant_pattern_errors(message_program.expression()) {
+                errors.push(message_error(format!(
+                    "messageExpression instantiation failed: {err}"
+                )));
+                continue;
+            }
+            Some(message_program)
+        };
         let uses_old_self = program.references().has_variable("oldSelf");
         if uses_old_self {
             if let Some(within) = uncorrelatable_within {

@@ -21,10 +21,15 @@
 //! rule without `oldSelf` does not fail an update that leaves its value unchanged).
 //!
 //! NOT DONE (differences from upstream):
-//! * no static type checking beyond undeclared identifiers: a rule that selects an undeclared
-//!   field, calls an undeclared function or a function with the wrong types, or does not
-//!   evaluate to a bool compiles here and fails (or is reported as failed) at runtime, where
-//!   upstream rejects the CRD;
+//! * rules are type-checked ([`checker`]) with cel-go's error texts, but the checker is lenient
+//!   where it cannot be certain: int-or-string, preserve-unknown-fields and untyped values, and
+//!   objects without declared `properties` (upstream: objects with no fields, whose fields are
+//!   undefined), are `dyn`; objects also pass where maps are expected (`size(self)`, `'a' in
+//!   self`, `self['a']`), which upstream refuses; `null` matches any type in `==`/`!=`; a rule
+//!   whose result is `dyn` is accepted (upstream requires exactly `bool`, and `string` for
+//!   `messageExpression`); a member call may resolve to a global overload; struct literals are
+//!   not checked. Object types print as `selfType0.spec...` where upstream's root name is
+//!   `selfType<clock nanoseconds>`;
 //! * one environment for new and stored rules: upstream 1.33 compiles rules a CRD write adds
 //!   against its compatibility version's environment (1.32 by default), which lacks the semver
 //!   library, so it rejects new rules calling `semver`/`isSemver` that this accepts;
@@ -42,13 +47,13 @@
 //! * compile-error texts follow cel-go's form, but the parser's own wording of syntax errors
 //!   may differ from cel-go's.
 
+mod checker;
 mod compile;
 mod convert;
 mod escaping;
 mod evaluate;
 mod field_path;
 mod library;
-mod references;
 
 #[cfg(test)]
 mod tests;

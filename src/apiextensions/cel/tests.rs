@@ -420,7 +420,7 @@ fn evaluation_errors_are_reported_as_upstream() {
         "x-kubernetes-validations": [
             {"rule": "self.name == 'x'"},
             {"rule": "self.replicas / 0 == 1", "message": "never"},
-            {"rule": "self.replicas + 'a' == 1"},
+            {"rule": "dyn(self.replicas) + dyn('a') == 1"},
         ],
     }));
     let validator = compiled(&schema);
@@ -429,7 +429,7 @@ fn evaluation_errors_are_reported_as_upstream() {
         [
             r#"spec: Invalid value: "object": no such key: name evaluating rule: self.name == 'x'"#,
             r#"spec: Invalid value: "object": division by zero evaluating rule: never"#,
-            r#"spec: Invalid value: "object": 'no such overload': call arguments did not match a supported operator, function or macro signature for rule: self.replicas + 'a' == 1"#,
+            r#"spec: Invalid value: "object": 'no such overload': call arguments did not match a supported operator, function or macro signature for rule: dyn(self.replicas) + dyn('a') == 1"#,
         ]
     );
 }
@@ -811,4 +811,451 @@ fn library_type_names_are_declared_and_others_are_not() {
             && errors[0].contains("undeclared reference to 'net'"),
         "{errors:#?}"
     );
+}
+
+/// The `detail` of the one compile error `rule` has on the schema of [`checker_schema`].
+fn checker_error(rule: &str) -> String {
+    let schema = checker_schema(json!([{"rule": rule}]));
+    match CelValidator::compile(&schema, PREFIX) {
+        Ok(_) => panic!("{rule}: expected a compile error"),
+        Err(errors) => {
+            assert_eq!(errors.len(), 1, "{rule}: {errors:?}");
+            errors[0].detail.clone()
+        }
+    }
+}
+
+/// A CR schema whose `spec` holds values of many types, with `rules` on `spec`.
+fn checker_schema(rules: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "x-kubernetes-validations": rules,
+            "properties": {
+                "replicas": {"type": "integer"},
+                "ratio": {"type": "number"},
+                "name": {"type": "string"},
+                "enabled": {"type": "boolean"},
+                "timeout": {"type": "string", "format": "duration"},
+                "created": {"type": "string", "format": "date-time"},
+                "data": {"type": "string", "format": "byte"},
+                "port": {"x-kubernetes-int-or-string": true},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "rules": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "path": {"type": "string"},
+                        "weight": {"type": "integer"},
+                        "backends": {"type": "array", "items": {
+                            "type": "object",
+                            "properties": {"host": {"type": "string"}, "port": {"type": "integer"}},
+                        }},
+                    },
+                }},
+                "template": {
+                    "type": "object",
+                    "x-kubernetes-embedded-resource": true,
+                    "x-kubernetes-preserve-unknown-fields": true,
+                },
+            },
+        }},
+    })
+}
+
+fn issue_detail(message: &str, rule: &str, column: usize) -> String {
+    format!(
+        "compilation failed: ERROR: <input>:1:{column}: {message}\n | {rule}\n | {}^",
+        ".".repeat(column - 1)
+    )
+}
+
+#[test]
+fn checker_reports_undeclared_functions() {
+    let rule = "self.name.frobnicate()";
+    assert_eq!(
+        checker_error(rule),
+        issue_detail(
+            "undeclared reference to 'frobnicate' (in container '')",
+            rule,
+            21
+        )
+    );
+    let rule = "nosuch(self.name)";
+    assert_eq!(
+        checker_error(rule),
+        issue_detail(
+            "undeclared reference to 'nosuch' (in container '')",
+            rule,
+            7
+        )
+    );
+}
+
+#[test]
+fn checker_reports_overloads_that_do_not_match() {
+    for (rule, message, column) in [
+        (
+            "self.replicas + self.name == 1",
+            "found no matching overload for '_+_' applied to '(int, string)'",
+            15,
+        ),
+        (
+            "self.ratio == 1",
+            "found no matching overload for '_==_' applied to '(double, int)'",
+            12,
+        ),
+        (
+            "self.name.startsWith(1)",
+            "found no matching overload for 'startsWith' applied to 'string.(int)'",
+            21,
+        ),
+        (
+            "size(self.replicas) > 0",
+            "found no matching overload for 'size' applied to '(int)'",
+            5,
+        ),
+        (
+            "self.timeout > self.created",
+            "found no matching overload for '_>_' applied to '(google.protobuf.Duration, google.protobuf.Timestamp)'",
+            14,
+        ),
+        (
+            "self.tags.exists(t, t > 1)",
+            "found no matching overload for '_>_' applied to '(string, int)'",
+            23,
+        ),
+        (
+            "self.labels == {'a': 1}",
+            "found no matching overload for '_==_' applied to '(map(string, string), map(string, int))'",
+            13,
+        ),
+        (
+            "self.data == 'x'",
+            "found no matching overload for '_==_' applied to '(bytes, string)'",
+            11,
+        ),
+        (
+            "self.rules.all(r, r.backends.all(b, b.port == 'http'))",
+            "found no matching overload for '_==_' applied to '(int, string)'",
+            44,
+        ),
+        (
+            "isIP(self.replicas)",
+            "found no matching overload for 'isIP' applied to '(int)'",
+            5,
+        ),
+        (
+            "self.enabled == null || self.replicas == 1u",
+            "found no matching overload for '_==_' applied to '(int, uint)'",
+            39,
+        ),
+    ] {
+        assert_eq!(
+            checker_error(rule),
+            issue_detail(message, rule, column),
+            "{rule}"
+        );
+    }
+}
+
+#[test]
+fn checker_reports_undefined_fields_and_selections_on_scalars() {
+    let rule = "self.rules.all(r, r.weigth > 0)";
+    assert_eq!(
+        checker_error(rule),
+        issue_detail("undefined field 'weigth'", rule, 20)
+    );
+    let rule = "self.rules[0].backends[0].hots == ''";
+    assert_eq!(
+        checker_error(rule),
+        issue_detail("undefined field 'hots'", rule, 26)
+    );
+    let rule = "self.name.first == ''";
+    assert_eq!(
+        checker_error(rule),
+        issue_detail("type 'string' does not support field selection", rule, 10)
+    );
+}
+
+#[test]
+fn checker_sorts_several_issues_by_position() {
+    let rule = "self.nme == 'a' && foo";
+    assert_eq!(
+        checker_error(rule),
+        format!(
+            "compilation failed: ERROR: <input>:1:5: undefined field 'nme'\n | {rule}\n | ....^\nERROR: <input>:1:20: undeclared reference to 'foo' (in container '')\n | {rule}\n | ...................^"
+        )
+    );
+}
+
+#[test]
+fn checker_result_types_must_be_bool_and_messages_strings() {
+    for rule in [
+        "self.replicas + 1",
+        "self.tags.map(t, t)",
+        "self.name.lowerAscii()",
+        "quantity('1')",
+    ] {
+        assert_eq!(
+            checker_error(rule),
+            "cel expression must evaluate to a bool",
+            "{rule}"
+        );
+    }
+    let schema = checker_schema(json!([{"rule": "true", "messageExpression": "self.replicas"}]));
+    let errors = compile_errors(&schema);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].ends_with("}: messageExpression must evaluate to a string"),
+        "{errors:?}"
+    );
+    let schema = checker_schema(json!([{"rule": "true", "messageExpression": "self.nosuch"}]));
+    let errors = compile_errors(&schema);
+    assert!(
+        errors[0].contains(
+            "}: messageExpression compilation failed: ERROR: <input>:1:5: undefined field 'nosuch'"
+        ),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn checker_accepts_valid_rules_of_real_crd_styles() {
+    let rules = [
+        // Gateway-style rules.
+        "self.rules.all(r, r.backends.all(b, b.port >= 1 && b.port <= 65535))",
+        "self.rules.all(r, !has(r.path) || r.path.startsWith('/'))",
+        "self.rules.filter(r, has(r.weight)).map(r, r.weight).sum() <= 1000",
+        "size(self.rules.map(r, r.path)) == size(self.rules.map(r, r.path).distinct())",
+        "self.rules.exists_one(r, r.path == '/')",
+        "!has(self.name) || isIP(self.name) || isURL(self.name) || self.name.matches('^[a-z]+$')",
+        "!isIP(self.name) || ip(self.name).family() == 4 && !ip(self.name).isLoopback()",
+        "!isCIDR(self.name) || cidr(self.name).containsIP('10.0.0.1')",
+        "!isURL(self.name) || url(self.name).getScheme() in ['http', 'https']",
+        "self.timeout <= duration('1h') && self.timeout > duration('0s')",
+        "self.created < timestamp('2100-01-01T00:00:00Z') && self.created.getFullYear() > 2000",
+        "duration(self.name) < self.timeout",
+        // Istio/Crossplane-style rules.
+        "self.labels.all(k, k.size() < 64 && self.labels[k].size() < 64)",
+        "'app' in self.labels && self.labels['app'] != ''",
+        "self.port == 80 || self.port == 'http'",
+        "type(self.port) == string ? self.port.startsWith('h') : self.port > 0",
+        "self.extra.anything.goes == 1",
+        "has(self.template.spec) && self.template.kind == 'Pod' && self.template.metadata.name != ''",
+        "self.?name.orValue('') == '' || self.name.lowerAscii() == self.name",
+        "self.tags.all(t, t.size() > 0) && self.tags.join(',').size() < 100",
+        "self.name.split('/').size() <= 2 && self.name.indexOf('x') < 5",
+        "self.replicas * 2 > self.ratio",
+        "int(self.ratio) == self.replicas && double(self.replicas) >= self.ratio",
+        "string(self.replicas) + self.name != ''",
+        "quantity(self.name).isLessThan(quantity('1Gi')) && isQuantity(self.name)",
+        "semver(self.name).major() >= 1",
+        "format.dns1123Label().validate(self.name).hasValue() == false",
+        "sets.contains(self.tags, ['a']) && self.tags.isSorted()",
+        "self.data.size() < 10 && string(self.data) != ''",
+        "self.rules.map(r, r.backends.size()).max() < 10",
+        "self.name.find('[0-9]+') != '' && self.name.findAll('a').size() >= 0",
+        "self.labels.exists(k, k.startsWith('x')) || self.replicas == oldSelf.replicas",
+        "self.enabled ? self.replicas > 0 : true",
+        "[1, 2, 3].all(i, i > 0) && {'a': 1}.a == 1 && self.tags[0] == 'x'",
+        "type(self) == type(oldSelf) && self != null",
+        "lists.range(3).size() == 3 && self.tags.slice(0, 1).size() == 1",
+        "optional.of(self.name).hasValue() && self.rules[?0].hasValue()",
+        "self.name.charAt(0) == 'a' && self.name.substring(1).trim() != ''",
+    ];
+    let schema = checker_schema(Value::Array(
+        rules.iter().map(|rule| json!({"rule": rule})).collect(),
+    ));
+    if let Err(errors) = CelValidator::compile(&schema, PREFIX) {
+        panic!("valid rules refused: {errors:#?}");
+    }
+}
+
+#[test]
+fn checker_knows_every_function_of_the_environment() {
+    use std::collections::BTreeSet;
+    let known: BTreeSet<String> = super::checker::function_names()
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    // Every function the environment declares (the cel crate's standard library, strings,
+    // lists and optionals, and `library::register`), as declared there.
+    let declared = [
+        "!_",
+        "-_",
+        "@in",
+        "_!=_",
+        "_%_",
+        "_&&_",
+        "_*_",
+        "_+_",
+        "_-_",
+        "_/_",
+        "_<=_",
+        "_<_",
+        "_==_",
+        "_>=_",
+        "_>_",
+        "_?_:_",
+        "_[?_]",
+        "_[_]",
+        "_||_",
+        "add",
+        "asApproximateFloat",
+        "asInteger",
+        "bool",
+        "bytes",
+        "charAt",
+        "cidr",
+        "compareTo",
+        "containsCIDR",
+        "containsIP",
+        "contains",
+        "distinct",
+        "double",
+        "duration",
+        "dyn",
+        "endsWith",
+        "family",
+        "find",
+        "findAll",
+        "flatten",
+        "format",
+        "format.byte",
+        "format.date",
+        "format.datetime",
+        "format.dns1035Label",
+        "format.dns1035LabelPrefix",
+        "format.dns1123Label",
+        "format.dns1123LabelPrefix",
+        "format.dns1123Subdomain",
+        "format.dns1123SubdomainPrefix",
+        "format.labelValue",
+        "format.named",
+        "format.qualifiedName",
+        "format.uri",
+        "format.uuid",
+        "getDate",
+        "getDayOfMonth",
+        "getDayOfWeek",
+        "getDayOfYear",
+        "getEscapedPath",
+        "getFullYear",
+        "getHost",
+        "getHostname",
+        "getHours",
+        "getMilliseconds",
+        "getMinutes",
+        "getMonth",
+        "getPort",
+        "getQuery",
+        "getScheme",
+        "getSeconds",
+        "hasValue",
+        "indexOf",
+        "int",
+        "ip",
+        "ip.isCanonical",
+        "isCIDR",
+        "isGlobalUnicast",
+        "isGreaterThan",
+        "isIP",
+        "isInteger",
+        "isLessThan",
+        "isLinkLocalMulticast",
+        "isLinkLocalUnicast",
+        "isLoopback",
+        "isQuantity",
+        "isSemver",
+        "isSorted",
+        "isURL",
+        "isUnspecified",
+        "join",
+        "lastIndexOf",
+        "lists.range",
+        "lowerAscii",
+        "major",
+        "masked",
+        "matches",
+        "max",
+        "min",
+        "minor",
+        "optional.none",
+        "optional.of",
+        "optional.ofNonZeroValue",
+        "or",
+        "orValue",
+        "patch",
+        "prefixLength",
+        "quantity",
+        "replace",
+        "reverse",
+        "semver",
+        "sets.contains",
+        "sets.equivalent",
+        "sets.intersects",
+        "sign",
+        "size",
+        "slice",
+        "sort",
+        "split",
+        "startsWith",
+        "string",
+        "strings.quote",
+        "sub",
+        "substring",
+        "sum",
+        "timestamp",
+        "trim",
+        "type",
+        "uint",
+        "upperAscii",
+        "url",
+        "validate",
+        "value",
+    ];
+    let declared: BTreeSet<String> = declared.iter().map(|name| name.to_string()).collect();
+    assert_eq!(
+        known.difference(&declared).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "checked functions the environment does not declare"
+    );
+    assert_eq!(
+        declared.difference(&known).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "declared functions the checker does not know"
+    );
+    // Each non-operator function resolves in the environment: calling it with no arguments
+    // fails for want of an overload, never for an unknown name.
+    let env = super::compile::environment();
+    let context = super::evaluate::root_context(&env);
+    for name in &declared {
+        if name.contains('_') || name.starts_with('@') || name.starts_with('!') {
+            continue;
+        }
+        let global = if name.starts_with("format.") || name == "optional.none" {
+            format!("{name}()")
+        } else {
+            format!("{name}(dyn(0), dyn(0), dyn(0), dyn(0), dyn(0))")
+        };
+        let member = format!("dyn(0).{name}(dyn(0), dyn(0), dyn(0), dyn(0))");
+        let declared = [global, member].iter().any(|expr| {
+            let program = env.compile(expr).unwrap();
+            !matches!(
+                program.execute(&context),
+                Err(cel::ExecutionError::UndeclaredReference(_))
+            )
+        });
+        assert!(declared, "{name} is not declared");
+    }
+    for expr in ["nosuch(dyn(0))", "dyn(0).nosuch(dyn(0))"] {
+        let program = env.compile(expr).unwrap();
+        assert!(matches!(
+            program.execute(&context),
+            Err(cel::ExecutionError::UndeclaredReference(_))
+        ));
+    }
 }
