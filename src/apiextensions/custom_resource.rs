@@ -114,11 +114,16 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             )),
             None => None,
         };
-        let rules = match &raw_schema {
-            Some(raw) => CelValidator::compile(raw, "openAPIV3Schema")
-                .map_err(|errors| format!("version {name}: {} invalid rules", errors.len()))?
-                .map(Arc::new),
-            None => None,
+        let typing = raw_schema
+            .as_ref()
+            .map(|raw| Arc::new(schema::typing_schema(raw)));
+        let rules = match (&raw_schema, &typing) {
+            (Some(raw), Some(typing)) => {
+                CelValidator::compile_sharing(raw, typing.clone(), "openAPIV3Schema")
+                    .map_err(|errors| format!("version {name}: {} invalid rules", errors.len()))?
+                    .map(Arc::new)
+            }
+            _ => None,
         };
         let mut subresources = Vec::new();
         if version.pointer("/subresources/status").is_some() {

@@ -48,9 +48,8 @@ pub(super) struct CompiledRule {
 
 /// A schema node that holds rules, or has descendants that do.
 pub(super) struct Node {
-    /// This node's schema as [`conversion_schema`] keeps it, to convert values with (kept only
-    /// where there are rules).
-    pub schema: Option<Json>,
+    /// This node's typing schema, to convert values with (only where there are rules).
+    pub schema: Option<SchemaAt>,
     /// `type`: the value upstream prints in its field errors.
     pub schema_type: String,
     /// The custom resource's root or an `x-kubernetes-embedded-resource` node.
@@ -66,36 +65,41 @@ pub(super) struct Node {
     pub list_map_keys: Option<Vec<String>>,
 }
 
-/// The parts of `schema` that converting a value to CEL reads (types, formats, structure and
-/// the `x-kubernetes-*` flags), without descriptions, validations or defaults: nodes with rules
-/// keep this, not the CRD's whole schema below them.
-fn conversion_schema(schema: &Json) -> Json {
-    let Json::Object(map) = schema else {
-        return schema.clone();
-    };
-    let mut kept = serde_json::Map::new();
-    for (key, value) in map {
-        let value = match key.as_str() {
-            "type"
-            | "format"
-            | "x-kubernetes-int-or-string"
-            | "x-kubernetes-embedded-resource"
-            | "x-kubernetes-preserve-unknown-fields" => value.clone(),
-            "items" | "additionalProperties" => conversion_schema(value),
-            "properties" => match value {
-                Json::Object(properties) => Json::Object(
-                    properties
-                        .iter()
-                        .map(|(name, property)| (name.clone(), conversion_schema(property)))
-                        .collect(),
-                ),
-                other => other.clone(),
-            },
-            _ => continue,
-        };
-        kept.insert(key.clone(), value);
+/// A node's place in the version's typing schema
+/// ([`crate::apiextensions::schema::typing_schema`]), shared with the version's catalogue row:
+/// nodes with rules convert values by it without a copy of their own.
+#[derive(Clone)]
+pub(super) struct SchemaAt {
+    root: Arc<Json>,
+    /// The JSON pointer of the node in `root`.
+    pointer: String,
+}
+
+impl SchemaAt {
+    pub fn root(root: Arc<Json>) -> Self {
+        Self {
+            root,
+            pointer: String::new(),
+        }
     }
-    Json::Object(kept)
+
+    /// The node below this one at `keyword` (`items`), or at `keyword/name` (`properties/x`).
+    fn child(&self, keyword: &str, name: Option<&str>) -> Self {
+        let mut pointer = format!("{}/{keyword}", self.pointer);
+        if let Some(name) = name {
+            pointer.push('/');
+            pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+        }
+        Self {
+            root: self.root.clone(),
+            pointer,
+        }
+    }
+
+    /// The node's typing schema.
+    pub fn get(&self) -> &Json {
+        self.root.pointer(&self.pointer).unwrap_or(&Json::Null)
+    }
 }
 
 /// The CEL environment rules are compiled and run in, built once: the standard library, cel-go's
@@ -121,6 +125,7 @@ pub(super) fn environment() -> Arc<Env> {
 pub(super) fn compile_node(
     env: &Env,
     schema: &Json,
+    at: &SchemaAt,
     path: &str,
     is_resource_root: bool,
     uncorrelatable_within: Option<&str>,
@@ -142,6 +147,7 @@ pub(super) fn compile_node(
             if let Some(node) = compile_node(
                 env,
                 property,
+                &at.child("properties", Some(name)),
                 &property_path,
                 embedded,
                 uncorrelatable_within,
@@ -164,7 +170,15 @@ pub(super) fn compile_node(
             };
             let embedded = flag(items, "x-kubernetes-embedded-resource");
             let items_path = format!("{path}.items");
-            compile_node(env, items, &items_path, embedded, within.as_deref(), errors)
+            compile_node(
+                env,
+                items,
+                &at.child("items", None),
+                &items_path,
+                embedded,
+                within.as_deref(),
+                errors,
+            )
         });
     let additional_properties = schema
         .get("additionalProperties")
@@ -175,6 +189,7 @@ pub(super) fn compile_node(
             compile_node(
                 env,
                 additional,
+                &at.child("additionalProperties", None),
                 &additional_path,
                 embedded,
                 uncorrelatable_within,
@@ -201,7 +216,7 @@ pub(super) fn compile_node(
             .unwrap_or_default()
     });
     Some(Node {
-        schema: (!rules.is_empty()).then(|| conversion_schema(schema)),
+        schema: (!rules.is_empty()).then(|| at.clone()),
         schema_type: schema_type(schema).to_string(),
         is_resource_root,
         rules,

@@ -89,9 +89,21 @@ impl CelValidator {
         schema: &Json,
         path_prefix: &str,
     ) -> Result<Option<CelValidator>, Vec<FieldError>> {
+        let typing = Arc::new(crate::apiextensions::schema::typing_schema(schema));
+        Self::compile_sharing(schema, typing, path_prefix)
+    }
+
+    /// [`CelValidator::compile`], converting values by `typing`, the schema's
+    /// [`crate::apiextensions::schema::typing_schema`] shared with whoever else keeps it.
+    pub fn compile_sharing(
+        schema: &Json,
+        typing: Arc<Json>,
+        path_prefix: &str,
+    ) -> Result<Option<CelValidator>, Vec<FieldError>> {
         let env = compile::environment();
         let mut errors = Vec::new();
-        let root = compile::compile_node(&env, schema, path_prefix, true, None, &mut errors);
+        let at = compile::SchemaAt::root(typing);
+        let root = compile::compile_node(&env, schema, &at, path_prefix, true, None, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
