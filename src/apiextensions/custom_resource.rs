@@ -3,7 +3,6 @@
 //! strategy (schema validation, status subresource, generation), as upstream's
 //! `apiextensions-apiserver/pkg/registry/customresource` and `pkg/apiserver/customresource_handler.go`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -12,6 +11,7 @@ use super::cel::CelValidator;
 use super::schema::{self, Structural};
 use crate::catalog::codec::fill_type_meta;
 use crate::catalog::{Codec, CustomVersion, Name, ObjectCodec, ResourceInfo, SubresourceInfo};
+use crate::openapi::{DefinitionSet, Definitions};
 use crate::registry::scale::{ScalePaths, ScaleSelector};
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{FieldError, FieldErrorKind};
@@ -42,9 +42,9 @@ pub struct ServedVersion {
     pub definition: Arc<Value>,
     /// The CRD's `spec.conversion.webhook.clientConfig` when its strategy is `Webhook`.
     pub conversion_webhook: Option<Value>,
-    /// The OpenAPI definitions of the version's kind and list (the one full copy of its schema
-    /// kept, with descriptions), built once with the version.
-    pub openapi: Arc<BTreeMap<String, Value>>,
+    /// The OpenAPI definitions of the version's kind and list (the one copy of its full schema
+    /// kept, serialised), built once with the version.
+    pub openapi: Definitions,
 }
 
 /// The string at `pointer`, `""` when absent.
@@ -177,7 +177,10 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
                     .map(|raw| Arc::new(schema::typing_schema(raw))),
             }),
         });
-        let openapi = Arc::new(super::openapi::definitions(&info, raw_schema.as_ref()));
+        let openapi = Arc::new(DefinitionSet::new(&super::openapi::definitions(
+            &info,
+            raw_schema.as_ref(),
+        )));
         out.push(ServedVersion {
             info,
             schema,

@@ -97,7 +97,7 @@ mod tests {
             "status": {"acceptedNames": {"plural": "crontabs", "kind": "CronTab"}},
         });
         let versions = super::super::custom_resource::served_versions(&crd).unwrap();
-        let defs = &*versions[0].openapi;
+        let defs = versions[0].openapi.decode();
         let keys: Vec<&str> = defs.keys().map(String::as_str).collect();
         assert_eq!(
             keys,

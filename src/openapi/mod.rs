@@ -89,8 +89,29 @@ struct GroupVersionEntry {
     extra_definitions: Vec<Definitions>,
 }
 
-/// A set of OpenAPI definitions by name (v2 form), shared by reference.
-pub type Definitions = Arc<BTreeMap<String, Value>>;
+/// A set of OpenAPI definitions, shared by reference.
+pub type Definitions = Arc<DefinitionSet>;
+
+/// OpenAPI definitions by name (v2 form), kept serialised: CRD schemas are large and mostly
+/// descriptions, and are read only when a document that includes them is (re)built.
+#[derive(Debug)]
+pub struct DefinitionSet {
+    json: Bytes,
+}
+
+impl DefinitionSet {
+    pub fn new(definitions: &BTreeMap<String, Value>) -> Self {
+        Self {
+            // Serialising `serde_json::Value`s cannot fail: their keys are strings.
+            json: Bytes::from(serde_json::to_vec(definitions).unwrap_or_default()),
+        }
+    }
+
+    /// The definitions, decoded.
+    pub fn decode(&self) -> BTreeMap<String, Value> {
+        serde_json::from_slice(&self.json).unwrap_or_default()
+    }
+}
 
 /// An immutable view of every served document.
 #[derive(Debug)]
@@ -197,11 +218,12 @@ impl OpenApiService {
         resources: &[&ResourceInfo],
         extra: Vec<Definitions>,
     ) -> GroupVersionEntry {
+        let decoded: Vec<BTreeMap<String, Value>> = extra.iter().map(|set| set.decode()).collect();
         let mut kinds = self.base_kinds.clone();
-        kinds.extend(extra.iter().flat_map(|set| set.iter()));
+        kinds.extend(decoded.iter().flat_map(|set| set.iter()));
         let items = paths::group_version_paths(group, version, resources, &kinds);
         let lookup = |name: &str| {
-            extra
+            decoded
                 .iter()
                 .find_map(|set| set.get(name))
                 .or_else(|| self.base_definitions.get(name))
@@ -278,14 +300,15 @@ impl OpenApiService {
                     .groups
                     .values()
                     .flat_map(|entry| entry.v2_paths.iter());
+                let extra: Vec<BTreeMap<String, Value>> = snapshot
+                    .groups
+                    .values()
+                    .flat_map(|entry| entry.extra_definitions.iter().map(|set| set.decode()))
+                    .collect();
                 let mut definitions: BTreeMap<&String, &Value> =
                     self.base_definitions.iter().collect();
-                for entry in snapshot.groups.values() {
-                    for set in &entry.extra_definitions {
-                        for (name, definition) in set.iter() {
-                            definitions.entry(name).or_insert(definition);
-                        }
-                    }
+                for (name, definition) in extra.iter().flat_map(|set| set.iter()) {
+                    definitions.entry(name).or_insert(definition);
                 }
                 let document = v2::document(paths, definitions, &self.server_version);
                 let protobuf = Bytes::from(proto::encode_document(&document));

@@ -311,7 +311,7 @@ fn group_versions_are_added_and_removed_without_touching_the_others() {
         "stable.example.com",
         "v1",
         &[&crd],
-        vec![Arc::new(fake_crd_definitions())],
+        vec![Arc::new(DefinitionSet::new(&fake_crd_definitions()))],
     );
     let after = service.snapshot();
     assert_eq!(
