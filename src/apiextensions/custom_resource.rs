@@ -10,7 +10,9 @@ use serde_json::Value;
 use super::cel::CelValidator;
 use super::schema::{self, Structural};
 use crate::catalog::codec::fill_type_meta;
-use crate::catalog::{Codec, CustomVersion, Name, ObjectCodec, ResourceInfo, SubresourceInfo};
+use crate::catalog::{
+    Codec, CustomVersion, Name, ObjectCodec, ResourceInfo, SubresourceInfo, Typing,
+};
 use crate::openapi::{DefinitionSet, Definitions};
 use crate::registry::scale::{ScalePaths, ScaleSelector};
 use crate::registry::strategy::Strategy;
@@ -116,7 +118,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
         };
         let typing = raw_schema
             .as_ref()
-            .map(|raw| Arc::new(schema::typing_schema(raw)));
+            .map(|raw| Arc::new(Typing::from_schema(raw)));
         let rules = match (&raw_schema, &typing) {
             (Some(raw), Some(typing)) => {
                 CelValidator::compile_sharing(raw, typing.clone(), "openAPIV3Schema")
@@ -172,9 +174,7 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
             custom: Some(CustomVersion {
                 storage_version: storage.clone(),
                 codec: Codec::object(Arc::new(codec)),
-                schema: raw_schema
-                    .as_ref()
-                    .map(|raw| Arc::new(schema::typing_schema(raw))),
+                schema: typing,
             }),
         });
         let openapi = Arc::new(DefinitionSet::new(&super::openapi::definitions(

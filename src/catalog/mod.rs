@@ -21,6 +21,7 @@ mod kinds;
 pub mod protobuf;
 #[cfg(test)]
 mod tests;
+mod typing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -31,6 +32,7 @@ pub use codec::{Codec, CodecFn, ObjectCodec};
 /// custom resources a CRD defines (cheap to clone either way).
 pub type Name = smol_str::SmolStr;
 pub use kinds::codec_for;
+pub use typing::Typing;
 
 /// A group, version and kind, e.g. `autoscaling/v1 Scale`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -125,7 +127,7 @@ pub struct CustomVersion {
     pub codec: Codec,
     /// The typing part of the version's `openAPIV3Schema` (types, formats, list and map
     /// semantics; no descriptions or validations), which server-side apply types objects by.
-    pub schema: Option<Arc<serde_json::Value>>,
+    pub schema: Option<Arc<Typing>>,
 }
 
 impl ResourceInfo {

@@ -9,6 +9,8 @@ use std::sync::{Arc, LazyLock};
 use cel::{Env, ParseErrors, Program};
 use serde_json::Value as Json;
 
+use crate::catalog::Typing;
+
 use super::convert::{flag, schema_type};
 use super::{checker, field_path, library};
 use crate::api::go_fmt::go_quote;
@@ -65,40 +67,51 @@ pub(super) struct Node {
     pub list_map_keys: Option<Vec<String>>,
 }
 
-/// A node's place in the version's typing schema
-/// ([`crate::apiextensions::schema::typing_schema`]), shared with the version's catalogue row:
-/// nodes with rules convert values by it without a copy of their own.
+/// A node's place in the version's typing tree, shared with the version's catalogue row: nodes
+/// with rules convert values by it without a copy of their own.
 #[derive(Clone)]
 pub(super) struct SchemaAt {
-    root: Arc<Json>,
-    /// The JSON pointer of the node in `root`.
-    pointer: String,
+    root: Arc<Typing>,
+    /// The steps from the root: a property name, `None` for `items` and
+    /// `additionalProperties` (told apart by `Step`).
+    steps: Vec<Step>,
+}
+
+#[derive(Clone)]
+enum Step {
+    Property(String),
+    Items,
+    AdditionalProperties,
 }
 
 impl SchemaAt {
-    pub fn root(root: Arc<Json>) -> Self {
+    pub fn root(root: Arc<Typing>) -> Self {
         Self {
             root,
-            pointer: String::new(),
+            steps: Vec::new(),
         }
     }
 
-    /// The node below this one at `keyword` (`items`), or at `keyword/name` (`properties/x`).
-    fn child(&self, keyword: &str, name: Option<&str>) -> Self {
-        let mut pointer = format!("{}/{keyword}", self.pointer);
-        if let Some(name) = name {
-            pointer.push('/');
-            pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
-        }
+    fn child(&self, step: Step) -> Self {
+        let mut steps = self.steps.clone();
+        steps.push(step);
         Self {
             root: self.root.clone(),
-            pointer,
+            steps,
         }
     }
 
-    /// The node's typing schema.
-    pub fn get(&self) -> &Json {
-        self.root.pointer(&self.pointer).unwrap_or(&Json::Null)
+    /// The node's typing, `None` if the tree has no such node.
+    pub fn get(&self) -> Option<&Typing> {
+        let mut at = &*self.root;
+        for step in &self.steps {
+            at = match step {
+                Step::Property(name) => at.property(name)?,
+                Step::Items => at.items.as_deref()?,
+                Step::AdditionalProperties => at.additional_properties.as_deref()?,
+            };
+        }
+        Some(at)
     }
 }
 
@@ -147,7 +160,7 @@ pub(super) fn compile_node(
             if let Some(node) = compile_node(
                 env,
                 property,
-                &at.child("properties", Some(name)),
+                &at.child(Step::Property(name.clone())),
                 &property_path,
                 embedded,
                 uncorrelatable_within,
@@ -173,7 +186,7 @@ pub(super) fn compile_node(
             compile_node(
                 env,
                 items,
-                &at.child("items", None),
+                &at.child(Step::Items),
                 &items_path,
                 embedded,
                 within.as_deref(),
@@ -189,7 +202,7 @@ pub(super) fn compile_node(
             compile_node(
                 env,
                 additional,
-                &at.child("additionalProperties", None),
+                &at.child(Step::AdditionalProperties),
                 &additional_path,
                 embedded,
                 uncorrelatable_within,

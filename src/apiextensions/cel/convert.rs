@@ -23,16 +23,18 @@ use std::sync::Arc;
 use cel::objects::{Key, Map};
 use serde_json::Value as Json;
 
+use crate::catalog::Typing;
+
 /// `value` as CEL sees it under `schema`; `is_resource_root` is true at the custom resource's
 /// root and at `x-kubernetes-embedded-resource` nodes.
-pub(super) fn to_cel(value: &Json, schema: &Json, is_resource_root: bool) -> cel::Value {
+pub(super) fn to_cel(value: &Json, schema: &Typing, is_resource_root: bool) -> cel::Value {
     if value.is_null() {
         return cel::Value::Null;
     }
-    if flag(schema, "x-kubernetes-int-or-string") {
+    if schema.int_or_string {
         return untyped(value);
     }
-    match (schema_type(schema), value) {
+    match (schema.type_.as_str(), value) {
         ("integer", Json::Number(n)) => match n.as_i64() {
             Some(i) => cel::Value::Int(i),
             None => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
@@ -42,15 +44,11 @@ pub(super) fn to_cel(value: &Json, schema: &Json, is_resource_root: bool) -> cel
             formatted_string(s, schema).unwrap_or_else(|| untyped(value))
         }
         ("array", Json::Array(items)) => {
-            let item_schema = schema.get("items").unwrap_or(&Json::Null);
             let list = items
                 .iter()
-                .map(|item| {
-                    to_cel(
-                        item,
-                        item_schema,
-                        flag(item_schema, "x-kubernetes-embedded-resource"),
-                    )
+                .map(|item| match schema.items.as_deref() {
+                    Some(item_schema) => to_cel(item, item_schema, item_schema.embedded_resource),
+                    None => untyped(item),
                 })
                 .collect::<Vec<_>>();
             cel::Value::List(Arc::new(list))
@@ -62,13 +60,11 @@ pub(super) fn to_cel(value: &Json, schema: &Json, is_resource_root: bool) -> cel
 
 fn object_to_cel(
     object: &serde_json::Map<String, Json>,
-    schema: &Json,
+    schema: &Typing,
     is_resource_root: bool,
 ) -> cel::Value {
-    let properties = schema.get("properties").and_then(Json::as_object);
-    let additional = schema
-        .get("additionalProperties")
-        .filter(|additional| additional.is_object());
+    let declares_properties = schema.properties.is_some();
+    let additional = schema.additional_properties.as_deref();
     let mut entries: HashMap<Key, cel::Value> = HashMap::new();
     for (name, value) in object {
         if is_resource_root {
@@ -84,7 +80,7 @@ fn object_to_cel(
                 _ => {}
             }
         }
-        let (key, property_schema) = match (properties.and_then(|p| p.get(name)), additional) {
+        let (key, property_schema) = match (schema.property(name), additional) {
             // Declared properties are fields, selected by their escaped names
             // (`self.__namespace__`); a name without one is not visible.
             (Some(property), _) => match super::escaping::escape(name) {
@@ -92,16 +88,16 @@ fn object_to_cel(
                 None => continue,
             },
             (None, Some(additional)) => (Key::from(name.as_str()), additional),
-            (None, None)
-                if properties.is_none() && flag(schema, "x-kubernetes-preserve-unknown-fields") =>
-            {
+            (None, None) if !declares_properties && schema.preserve_unknown_fields => {
                 entries.insert(Key::from(name.as_str()), untyped(value));
                 continue;
             }
             (None, None) => continue,
         };
-        let embedded = flag(property_schema, "x-kubernetes-embedded-resource");
-        entries.insert(key, to_cel(value, property_schema, embedded));
+        entries.insert(
+            key,
+            to_cel(value, property_schema, property_schema.embedded_resource),
+        );
     }
     cel::Value::Map(Map::from(entries))
 }
@@ -109,9 +105,9 @@ fn object_to_cel(
 /// A string of `format: date-time`/`date` as a `timestamp`, `duration` as a `duration`, `byte`
 /// as `bytes`, as upstream's `SchemaDeclType`; `None` for other formats and for values that do
 /// not parse (schema validation reports those).
-fn formatted_string(s: &str, schema: &Json) -> Option<cel::Value> {
+fn formatted_string(s: &str, schema: &Typing) -> Option<cel::Value> {
     use base64::Engine as _;
-    match schema.get("format").and_then(Json::as_str)? {
+    match schema.format.as_deref()? {
         "date-time" => chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .map(cel::Value::Timestamp),

@@ -137,7 +137,7 @@ fn validate_rules(
     unchanged: bool,
     errors: &mut Vec<FieldError>,
 ) {
-    let Some(schema) = node.schema.as_ref().map(|at| at.get()) else {
+    let Some(schema) = node.schema.as_ref().and_then(|at| at.get()) else {
         return;
     };
     // One scope per node: `self` and `oldSelf` are converted and bound once for all its rules.

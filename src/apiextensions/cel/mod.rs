@@ -61,6 +61,8 @@ mod tests;
 use std::sync::Arc;
 
 use cel::Env;
+
+use crate::catalog::Typing;
 use serde_json::Value as Json;
 
 use crate::registry::validation::FieldError;
@@ -89,15 +91,15 @@ impl CelValidator {
         schema: &Json,
         path_prefix: &str,
     ) -> Result<Option<CelValidator>, Vec<FieldError>> {
-        let typing = Arc::new(crate::apiextensions::schema::typing_schema(schema));
+        let typing = Arc::new(Typing::from_schema(schema));
         Self::compile_sharing(schema, typing, path_prefix)
     }
 
-    /// [`CelValidator::compile`], converting values by `typing`, the schema's
-    /// [`crate::apiextensions::schema::typing_schema`] shared with whoever else keeps it.
+    /// [`CelValidator::compile`], converting values by `typing`, the schema's typing tree shared
+    /// with whoever else keeps it.
     pub fn compile_sharing(
         schema: &Json,
-        typing: Arc<Json>,
+        typing: Arc<Typing>,
         path_prefix: &str,
     ) -> Result<Option<CelValidator>, Vec<FieldError>> {
         let env = compile::environment();

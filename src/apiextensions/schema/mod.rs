@@ -26,10 +26,7 @@ use crate::registry::validation::FieldError;
 mod embedded;
 mod formats;
 mod list_types;
-mod typing;
 mod validate;
-
-pub use typing::typing_schema;
 
 /// A `pattern` compiled once by [`Structural::from_value`]: the regex, or why it does not
 /// compile (then every value fails, with upstream's "but pattern is invalid" message).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::catalog::definitions::{FieldPatchMeta, SchemaNode};
-use crate::catalog::ResourceInfo;
+use crate::catalog::{ResourceInfo, Typing};
 
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
@@ -25,8 +25,9 @@ pub enum TypeRef {
         node: SchemaNode,
         meta: Arc<FieldPatchMeta>,
     },
-    /// A custom resource schema position.
-    Custom(Arc<Value>, Vec<String>),
+    /// A custom resource schema position: the version's typing tree and the steps to it
+    /// (`properties`, `<name>`, `items`, `additionalProperties`).
+    Custom(Arc<Typing>, Vec<String>),
     /// No schema: upstream's deduced type.
     Deduced,
 }
@@ -82,11 +83,17 @@ impl TypeRef {
         }
     }
 
-    /// The custom schema at this position (following the stored pointer).
-    fn custom_schema<'a>(root: &'a Value, pointer: &[String]) -> Option<&'a Value> {
+    /// The custom schema at this position (following the stored steps).
+    fn custom_schema<'a>(root: &'a Typing, pointer: &[String]) -> Option<&'a Typing> {
         let mut at = root;
-        for step in pointer {
-            at = at.get(step.as_str())?;
+        let mut steps = pointer.iter();
+        while let Some(step) = steps.next() {
+            at = match step.as_str() {
+                "properties" => at.property(steps.next()?)?,
+                "items" => at.items.as_deref()?,
+                "additionalProperties" => at.additional_properties.as_deref()?,
+                _ => return None,
+            };
         }
         Some(at)
     }
@@ -130,33 +137,19 @@ impl TypeRef {
                 let Some(schema) = Self::custom_schema(root, pointer) else {
                     return deduced();
                 };
-                let text = |name: &str| schema.get(name).and_then(Value::as_str);
-                if schema
-                    .get("x-kubernetes-int-or-string")
-                    .and_then(Value::as_bool)
-                    == Some(true)
-                {
+                if schema.int_or_string {
                     return Shape::Scalar;
                 }
-                match text("type") {
-                    Some("object") => Shape::Map {
-                        atomic: text("x-kubernetes-map-type") == Some("atomic"),
+                match schema.type_.as_str() {
+                    "object" => Shape::Map {
+                        atomic: schema.map_type.as_deref() == Some("atomic"),
                     },
-                    Some("array") => {
-                        let keys = schema
-                            .get("x-kubernetes-list-map-keys")
-                            .and_then(Value::as_array)
-                            .map(|keys| {
-                                keys.iter()
-                                    .filter_map(Value::as_str)
-                                    .map(str::to_string)
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        Shape::List(list_kind(text("x-kubernetes-list-type"), keys, None, None))
+                    "array" => {
+                        let keys = schema.list_map_keys.iter().map(|k| k.to_string()).collect();
+                        Shape::List(list_kind(schema.list_type.as_deref(), keys, None, None))
                     }
-                    Some(_) => Shape::Scalar,
-                    None => deduced(),
+                    "" => deduced(),
+                    _ => Shape::Scalar,
                 }
             }
         }
@@ -180,26 +173,19 @@ impl TypeRef {
                 let Some(schema) = Self::custom_schema(root, pointer) else {
                     return TypeRef::Deduced;
                 };
-                if schema
-                    .get("x-kubernetes-embedded-resource")
-                    .and_then(Value::as_bool)
-                    == Some(true)
-                    && name == "metadata"
-                {
+                if schema.embedded_resource && name == "metadata" {
                     return Self::object_meta();
                 }
                 let mut next = pointer.clone();
-                if schema.get("properties").and_then(|p| p.get(name)).is_some() {
+                if schema.property(name).is_some() {
                     next.extend(["properties".to_string(), name.to_string()]);
                     return TypeRef::Custom(root.clone(), next);
                 }
-                match schema.get("additionalProperties") {
-                    Some(Value::Object(_)) => {
-                        next.push("additionalProperties".to_string());
-                        TypeRef::Custom(root.clone(), next)
-                    }
-                    _ => TypeRef::Deduced,
+                if schema.additional_properties.is_some() {
+                    next.push("additionalProperties".to_string());
+                    return TypeRef::Custom(root.clone(), next);
                 }
+                TypeRef::Deduced
             }
         }
     }
@@ -216,9 +202,7 @@ impl TypeRef {
                 if pointer.is_empty() && name == "metadata" {
                     return true;
                 }
-                Self::custom_schema(root, pointer)
-                    .and_then(|s| s.get("properties"))
-                    .is_some_and(|p| p.get(name).is_some())
+                Self::custom_schema(root, pointer).is_some_and(|s| s.property(name).is_some())
             }
         }
     }
