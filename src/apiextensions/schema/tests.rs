@@ -495,3 +495,25 @@ fn identical_error_texts_are_reported_once() {
         ]
     );
 }
+
+#[test]
+fn property_count_errors_do_not_stop_the_values_checks() {
+    let got = spec_errors(
+        json!({"type": "object", "properties": {
+            "few": {"type": "object", "minProperties": 2, "additionalProperties": {"type": "string"}},
+            "many": {"type": "object", "maxProperties": 1, "required": ["z"],
+                     "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}}
+        }}),
+        json!({"few": {"a": 1}, "many": {"x": "1", "y": 2}}),
+    );
+    assert_eq!(
+        got,
+        vec![
+            "spec.few: Invalid value: 1: spec.few in body should have at least 2 properties",
+            r#"spec.few.a: Invalid value: "integer": spec.few.a in body must be of type string: "integer""#,
+            "spec.many: Too many: 2: must have at most 1 item",
+            r#"spec.many.x: Invalid value: "string": spec.many.x in body must be of type integer: "string""#,
+            "spec.many.z: Required value",
+        ]
+    );
+}

@@ -530,7 +530,8 @@ fn check_enum(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldE
 }
 
 /// min/maxProperties, additionalProperties, properties, required; returns the counts of the
-/// values validated (kube-openapi's object validator adds none of its own).
+/// values validated (kube-openapi's object validator adds none of its own). A property count
+/// out of bounds does not stop the rest (kube-openapi since its #412, in 1.33's pin).
 fn check_object(
     s: &Structural,
     obj: &serde_json::Map<String, Value>,
@@ -545,13 +546,11 @@ fn check_object(
                 len.to_string(),
                 format!("{path} in body should have at least {min} properties"),
             ));
-            return 0;
         }
     }
     if let Some(max) = s.max_properties {
         if len > max {
             errors.push(too_many(path, obj.len(), max));
-            return 0;
         }
     }
     let mut count = 0;
