@@ -328,8 +328,7 @@ fn join(path: &str, name: &str) -> String {
 /// minimum, maximum), items then minItems/maxItems, enum, then object (min/maxProperties,
 /// additionalProperties, properties in key order, required).
 pub fn validate(schema: &Structural, value: &Value) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    validate::validate_node(schema, value, "", &mut errors);
+    let mut errors = validate::validate_root(schema, value);
     if let Value::Object(obj) = value {
         embedded::validate_object(schema, obj, "", &mut errors);
         list_types::validate_object(schema, obj, "", &mut errors);

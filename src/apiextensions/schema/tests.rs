@@ -392,3 +392,128 @@ fn unknown_field_messages_are_upstreams() {
         vec![r#"unknown field "spec.foo""#, r#"unknown field "bar""#]
     );
 }
+
+/// An address-like list item: a oneOf keyed on `kind` (the IP branch wants an ipv4 or ipv6
+/// `target`, the other branch that `kind` is not IP). For an IP kind with a bad target both
+/// branches fail; the IP branch passes more checks (kube-openapi's MatchCount: 23 against 10)
+/// and its errors are kept, though the other branch has fewer (one `not` error).
+fn endpoint_list_schema() -> Value {
+    json!({"type": "object", "properties": {"endpoints": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "oneOf": [
+                {"properties": {
+                    "kind": {"enum": ["IP"]},
+                    "target": {"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
+                }},
+                {"properties": {"kind": {"not": {"enum": ["IP"]}}}}
+            ],
+            "properties": {
+                "kind": {"type": "string", "minLength": 1},
+                "target": {"type": "string", "maxLength": 64}
+            }
+        }
+    }}})
+}
+
+#[test]
+fn one_of_keeps_the_alternative_with_the_most_matches() {
+    let got = spec_errors(
+        endpoint_list_schema(),
+        json!({"endpoints": [{"kind": "IP", "target": "10.0.0.1:80"}]}),
+    );
+    assert_eq!(
+        got,
+        vec![
+            r#"<nil>: Invalid value: "": "spec.endpoints[0]" must validate one and only one schema (oneOf). Found none valid"#,
+            r#"<nil>: Invalid value: "": "spec.endpoints[0].target" must validate at least one schema (anyOf)"#,
+            r#"spec.endpoints[0].target: Invalid value: "10.0.0.1:80": spec.endpoints[0].target in body must be of type ipv4: "10.0.0.1:80""#,
+        ]
+    );
+    // A valid IP (either family) and a non-IP kind each match exactly one branch.
+    for endpoint in [
+        json!({"kind": "IP", "target": "10.0.0.1"}),
+        json!({"kind": "IP", "target": "fd00::1"}),
+        json!({"kind": "Name", "target": "10.0.0.1:80"}),
+    ] {
+        let got = spec_errors(endpoint_list_schema(), json!({ "endpoints": [endpoint] }));
+        assert!(got.is_empty(), "{got:?}");
+    }
+}
+
+#[test]
+fn any_of_keeps_the_most_matches_not_the_fewest_errors() {
+    // The first alternative fails once (a missing field) after few checks; the second fails
+    // twice but deep inside the object, after many more: upstream keeps the second's errors.
+    let got = spec_errors(
+        json!({"type": "object",
+            "anyOf": [
+                {"required": ["c"]},
+                {"properties": {"a": {"type": "integer"}, "b": {"type": "string"}}}
+            ],
+            "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}
+        }),
+        json!({"a": "x", "b": 5}),
+    );
+    assert_eq!(
+        got,
+        vec![
+            r#"<nil>: Invalid value: "": "spec" must validate at least one schema (anyOf)"#,
+            r#"spec.a: Invalid value: "string": spec.a in body must be of type integer: "string""#,
+            r#"spec.b: Invalid value: "integer": spec.b in body must be of type string: "integer""#,
+        ]
+    );
+    // Equal counts: the first failing alternative's errors are kept.
+    let got = spec_errors(
+        json!({"type": "object", "properties": {"n": {"type": "string",
+            "anyOf": [{"maxLength": 1}, {"minLength": 5}]}}}),
+        json!({"n": "abc"}),
+    );
+    assert_eq!(
+        got,
+        vec![
+            r#"<nil>: Invalid value: "": "spec.n" must validate at least one schema (anyOf)"#,
+            "spec.n: Too long: may not be more than 1 byte",
+        ]
+    );
+}
+
+#[test]
+fn identical_error_texts_are_reported_once() {
+    // Both allOf parts fail with the same text; kube-openapi's result keeps it once.
+    let got = spec_errors(
+        json!({"type": "object", "properties": {"n": {"type": "string",
+            "allOf": [{"minLength": 3}, {"minLength": 3}]}}}),
+        json!({"n": "ab"}),
+    );
+    assert_eq!(
+        got,
+        vec![
+            r#"spec.n: Invalid value: "ab": spec.n in body should be at least 3 chars long"#,
+            r#"<nil>: Invalid value: "": "spec.n" must validate all the schemas (allOf). None validated"#,
+        ]
+    );
+}
+
+#[test]
+fn property_count_errors_do_not_stop_the_values_checks() {
+    let got = spec_errors(
+        json!({"type": "object", "properties": {
+            "few": {"type": "object", "minProperties": 2, "additionalProperties": {"type": "string"}},
+            "many": {"type": "object", "maxProperties": 1, "required": ["z"],
+                     "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}}
+        }}),
+        json!({"few": {"a": 1}, "many": {"x": "1", "y": 2}}),
+    );
+    assert_eq!(
+        got,
+        vec![
+            "spec.few: Invalid value: 1: spec.few in body should have at least 2 properties",
+            r#"spec.few.a: Invalid value: "integer": spec.few.a in body must be of type string: "integer""#,
+            "spec.many: Too many: 2: must have at most 1 item",
+            r#"spec.many.x: Invalid value: "string": spec.many.x in body must be of type integer: "string""#,
+            "spec.many.z: Required value",
+        ]
+    );
+}

@@ -81,39 +81,71 @@ fn effective_format(s: &Structural) -> Option<&str> {
         .filter(|f| formats::supported(f).is_some())
 }
 
-/// Validates `value` at `path` against `s`, appending errors in kube-openapi's order.
+/// Validates `value` at `path` against `s` as kube-openapi's `SchemaValidator.Validate` does:
+/// appends the errors in its order and returns the result's `MatchCount`. Upstream counts one
+/// per validator that applies to the value (type only when the schema has a type or format;
+/// schema-props and common always; string and format for strings; number; slice; object), one
+/// more at the end, plus what the validators' own results carry: the type check 1 when it
+/// passes, the schema props 1 and the counts of the alternatives they merge, the number and
+/// slice validators 1 each, the slice and object validators the counts of their items and
+/// properties. Null data only runs the type and enum checks, counting 1 when the type passes.
+/// The anyOf/oneOf alternative whose errors are kept is the failing one with the highest count.
 pub(super) fn validate_node(
     s: &Structural,
     value: &Value,
     path: &str,
     errors: &mut Vec<FieldError>,
-) {
+) -> usize {
     if value.is_null() {
-        check_type(s, value, path, errors);
+        let typed = check_type(s, value, path, errors);
         check_enum(s, value, path, errors);
-        return;
+        return usize::from(typed);
     }
-    check_type(s, value, path, errors);
-    check_composition(s, value, path, errors);
+    let mut count = 0;
+    if !types(s).is_empty() || effective_format(s).is_some() {
+        count += usize::from(check_type(s, value, path, errors)) + 1;
+    }
+    count += check_composition(s, value, path, errors) + 1;
     match value {
         Value::String(text) => {
             check_string(s, text, path, errors);
-            check_format(s, text, path, errors);
+            count += 1;
+            if effective_format(s).is_some() {
+                check_format(s, text, path, errors);
+                count += 1;
+            }
         }
-        Value::Number(n) => check_number(s, n, path, errors),
-        Value::Array(items) => check_array(s, items, path, errors),
+        Value::Number(n) => {
+            check_number(s, n, path, errors);
+            count += 2;
+        }
+        Value::Array(items) => count += check_array(s, items, path, errors) + 1,
         _ => {}
     }
     check_enum(s, value, path, errors);
+    count += 1;
     if let Value::Object(obj) = value {
-        check_object(s, obj, path, errors);
+        count += check_object(s, obj, path, errors) + 1;
     }
+    count + 1
 }
 
-fn collect(s: &Structural, value: &Value, path: &str) -> Vec<FieldError> {
+/// The errors of [`validate_node`] at the root, each text once (kube-openapi's
+/// `Result.AddErrors` drops an error whose text is already in the result; merging is
+/// concatenation, so dropping the later copies of the whole list is the same).
+pub(super) fn validate_root(s: &Structural, value: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    validate_node(s, value, path, &mut errors);
+    validate_node(s, value, "", &mut errors);
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert(e.to_string()));
     errors
+}
+
+/// The errors and the match count of one alternative.
+fn collect(s: &Structural, value: &Value, path: &str) -> (Vec<FieldError>, usize) {
+    let mut errors = Vec::new();
+    let count = validate_node(s, value, path, &mut errors);
+    (errors, count)
 }
 
 fn type_error(path: &str, expected: &str, actual: &str) -> FieldError {
@@ -128,17 +160,19 @@ fn type_error(path: &str, expected: &str, actual: &str) -> FieldError {
     )
 }
 
-fn check_type(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldError>) {
+/// The type check; whether it passed.
+fn check_type(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldError>) -> bool {
     let types = types(s);
     let format = effective_format(s).unwrap_or("");
     if types.is_empty() && format.is_empty() {
-        return;
+        return true;
     }
     if value.is_null() {
         if !types.is_empty() && !s.nullable {
             errors.push(type_error(path, &types.join(","), "null"));
+            return false;
         }
-        return;
+        return true;
     }
     let (actual, actual_format) = data_type(value);
     let integral_float = value
@@ -155,52 +189,72 @@ fn check_type(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldE
         && !int_float
     {
         errors.push(type_error(path, format, actual_format));
-        return;
+        return false;
     }
     let numeric = types.contains(&"number") || types.contains(&"integer");
     if !numeric && !format.is_empty() && string_or_array {
-        return;
+        return true;
     }
     if !(types.contains(&actual) || float_int || int_float) {
         errors.push(type_error(path, &types.join(","), actual));
+        return false;
     }
+    true
 }
 
-fn check_composition(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldError>) {
+/// kube-openapi's schema-props validator: anyOf, oneOf, allOf, not, in that order; returns
+/// its match count (1, plus the counts of the alternatives it merges: anyOf's kept failure or
+/// first success, oneOf's kept failure or its one success, every allOf part; never `not`'s).
+/// The failure kept is the one with the highest count, the first of equals; oneOf only weighs
+/// the failures before its first success.
+fn check_composition(
+    s: &Structural,
+    value: &Value,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+) -> usize {
     let shown = go_quote(path);
+    let mut count = 0;
     if !s.any_of.is_empty() {
-        let mut best: Option<Vec<FieldError>> = None;
-        let mut succeeded = false;
+        let mut best: Option<(Vec<FieldError>, usize)> = None;
+        let mut success = None;
         for alternative in &s.any_of {
-            let result = collect(alternative, value, path);
+            let (result, matched) = collect(alternative, value, path);
             if result.is_empty() {
-                succeeded = true;
+                success = Some(matched);
                 best = None;
                 break;
             }
-            if best.as_ref().is_none_or(|b| result.len() < b.len()) {
-                best = Some(result);
+            if best.as_ref().is_none_or(|(_, b)| matched > *b) {
+                best = Some((result, matched));
             }
         }
-        if !succeeded {
+        if success.is_none() {
             errors.push(composite(format!(
                 "{shown} must validate at least one schema (anyOf)"
             )));
         }
-        errors.extend(best.unwrap_or_default());
+        if let Some((result, matched)) = best {
+            errors.extend(result);
+            count += matched;
+        } else {
+            count += success.unwrap_or_default();
+        }
     }
     if !s.one_of.is_empty() {
-        let mut best: Option<Vec<FieldError>> = None;
+        let mut best: Option<(Vec<FieldError>, usize)> = None;
+        let mut first_success = None;
         let mut validated = 0;
         for alternative in &s.one_of {
-            let result = collect(alternative, value, path);
+            let (result, matched) = collect(alternative, value, path);
             if result.is_empty() {
                 validated += 1;
                 best = None;
+                first_success.get_or_insert(matched);
                 continue;
             }
-            if validated == 0 && best.as_ref().is_none_or(|b| result.len() < b.len()) {
-                best = Some(result);
+            if validated == 0 && best.as_ref().is_none_or(|(_, b)| matched > *b) {
+                best = Some((result, matched));
             }
         }
         if validated != 1 {
@@ -212,17 +266,23 @@ fn check_composition(s: &Structural, value: &Value, path: &str, errors: &mut Vec
             errors.push(composite(format!(
                 "{shown} must validate one and only one schema (oneOf). {found}"
             )));
-            errors.extend(best.unwrap_or_default());
+            if let Some((result, matched)) = best {
+                errors.extend(result);
+                count += matched;
+            }
+        } else {
+            count += first_success.unwrap_or_default();
         }
     }
     if !s.all_of.is_empty() {
         let mut validated = 0;
         for part in &s.all_of {
-            let result = collect(part, value, path);
+            let (result, matched) = collect(part, value, path);
             if result.is_empty() {
                 validated += 1;
             }
             errors.extend(result);
+            count += matched;
         }
         if validated != s.all_of.len() {
             let suffix = if validated == 0 {
@@ -236,12 +296,13 @@ fn check_composition(s: &Structural, value: &Value, path: &str, errors: &mut Vec
         }
     }
     if let Some(not) = &s.not {
-        if collect(not, value, path).is_empty() {
+        if collect(not, value, path).0.is_empty() {
             errors.push(composite(format!(
                 "{shown} must not validate the schema (not)"
             )));
         }
     }
+    count + 1
 }
 
 /// maxLength, minLength, pattern: the first failure only, as kube-openapi's string validator.
@@ -403,10 +464,13 @@ fn check_number(s: &Structural, n: &Number, path: &str, errors: &mut Vec<FieldEr
     }
 }
 
-fn check_array(s: &Structural, items: &[Value], path: &str, errors: &mut Vec<FieldError>) {
+/// The items, minItems, maxItems; returns the slice validator's own count (its items' counts
+/// and 1).
+fn check_array(s: &Structural, items: &[Value], path: &str, errors: &mut Vec<FieldError>) -> usize {
+    let mut count = 1;
     if let Some(item) = &s.items {
         for (i, v) in items.iter().enumerate() {
-            validate_node(item, v, &format!("{path}[{i}]"), errors);
+            count += validate_node(item, v, &format!("{path}[{i}]"), errors);
         }
     }
     let len = items.len() as u64;
@@ -424,6 +488,7 @@ fn check_array(s: &Structural, items: &[Value], path: &str, errors: &mut Vec<Fie
             errors.push(too_many(path, items.len(), max));
         }
     }
+    count
 }
 
 /// Whether `data` equals the enum value `allowed` after Go's conversion of `data` to the enum
@@ -464,12 +529,15 @@ fn check_enum(s: &Structural, value: &Value, path: &str, errors: &mut Vec<FieldE
     ));
 }
 
+/// min/maxProperties, additionalProperties, properties, required; returns the counts of the
+/// values validated (kube-openapi's object validator adds none of its own). A property count
+/// out of bounds does not stop the rest (kube-openapi since its #412, in 1.33's pin).
 fn check_object(
     s: &Structural,
     obj: &serde_json::Map<String, Value>,
     path: &str,
     errors: &mut Vec<FieldError>,
-) {
+) -> usize {
     let len = obj.len() as u64;
     if let Some(min) = s.min_properties {
         if len < min {
@@ -478,25 +546,24 @@ fn check_object(
                 len.to_string(),
                 format!("{path} in body should have at least {min} properties"),
             ));
-            return;
         }
     }
     if let Some(max) = s.max_properties {
         if len > max {
             errors.push(too_many(path, obj.len(), max));
-            return;
         }
     }
+    let mut count = 0;
     if let Some(AdditionalProperties::Schema(extra)) = &s.additional_properties {
         for (key, v) in obj {
             if s.property(key).is_none() {
-                validate_node(extra, v, &super::join(path, key), errors);
+                count += validate_node(extra, v, &super::join(path, key), errors);
             }
         }
     }
     for (key, v) in obj {
         if let Some(prop) = s.property(key) {
-            validate_node(prop, v, &super::join(path, key), errors);
+            count += validate_node(prop, v, &super::join(path, key), errors);
         }
     }
     for name in &s.required {
@@ -504,4 +571,5 @@ fn check_object(
             errors.push(FieldError::required(super::join(path, name), ""));
         }
     }
+    count
 }
