@@ -269,9 +269,30 @@ fn error_cause(err: &ExecutionError) -> Option<String> {
             cel::Value::Int(i) => format!("index out of bounds: {i}"),
             other => format!("index out of bounds: {other:?}"),
         },
-        // Library functions raise cel-go's own texts (`types.NewErr`).
-        ExecutionError::FunctionError { message, .. } => message.clone(),
+        ExecutionError::FunctionError { function, message } => {
+            match conversion_target(function) {
+                // A string that does not parse: cel-go's `String.ConvertToType` error.
+                Some(target) if !message.contains("overflow") => {
+                    format!("type conversion error from 'string' to '{target}'")
+                }
+                // Library functions raise cel-go's own texts (`types.NewErr`).
+                _ => message.clone(),
+            }
+        }
         other => other.to_string(),
+    })
+}
+
+/// The type a conversion function converts to, by cel-go's name.
+fn conversion_target(function: &str) -> Option<&'static str> {
+    Some(match function {
+        "int" => "int",
+        "uint" => "uint",
+        "double" => "double",
+        "bool" => "bool",
+        "duration" => "google.protobuf.Duration",
+        "timestamp" => "google.protobuf.Timestamp",
+        _ => return None,
     })
 }
 

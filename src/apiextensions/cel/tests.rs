@@ -435,6 +435,57 @@ fn evaluation_errors_are_reported_as_upstream() {
 }
 
 #[test]
+fn failed_conversions_say_what_cel_go_says() {
+    let schema = spec_schema(json!({
+        "x-kubernetes-validations": [
+            {"rule": "int(self.text) > 0"},
+            {"rule": "uint(self.text) > 0u"},
+            {"rule": "double(self.text) > 0.0"},
+            {"rule": "bool(self.text)"},
+            {"rule": "duration(self.text) > duration('1s')"},
+            {"rule": "timestamp(self.text) > timestamp('2020-01-01T00:00:00Z')"},
+            {"rule": "int(self.big) > 0"},
+        ],
+    }));
+    let schema = {
+        let mut schema = schema;
+        schema["properties"]["spec"]["properties"]["text"] = json!({"type": "string"});
+        schema["properties"]["spec"]["properties"]["big"] = json!({"type": "number"});
+        schema
+    };
+    let validator = compiled(&schema);
+    let failures = errors(
+        &validator,
+        json!({"spec": {"text": "abc", "big": 1e100}}),
+        None,
+    );
+    let cause = |target: &str, rule: &str| {
+        format!(
+            r#"spec: Invalid value: "object": type conversion error from 'string' to '{target}' evaluating rule: {rule}"#
+        )
+    };
+    assert_eq!(
+        failures,
+        [
+            cause("int", "int(self.text) > 0"),
+            cause("uint", "uint(self.text) > 0u"),
+            cause("double", "double(self.text) > 0.0"),
+            cause("bool", "bool(self.text)"),
+            cause(
+                "google.protobuf.Duration",
+                "duration(self.text) > duration('1s')"
+            ),
+            cause(
+                "google.protobuf.Timestamp",
+                "timestamp(self.text) > timestamp('2020-01-01T00:00:00Z')"
+            ),
+            r#"spec: Invalid value: "object": integer overflow evaluating rule: int(self.big) > 0"#
+                .to_string(),
+        ]
+    );
+}
+
+#[test]
 fn values_are_typed_by_the_schema() {
     let schema = json!({
         "type": "object",
