@@ -178,9 +178,6 @@ impl<'s> Object<'s> {
 pub(super) struct Checked<'s> {
     /// The type of the whole expression.
     pub result: Ty<'s>,
-    /// The type inferred for each expression, by id.
-    #[allow(dead_code)] // read by the cost estimator
-    pub types: HashMap<u64, Ty<'s>>,
     /// Errors in cel-go's issue form, sorted by position, joined by newlines; `None` if none.
     pub issues: Option<String>,
 }
@@ -200,7 +197,6 @@ pub(super) fn check<'s>(
     };
     let mut checker = Checker {
         scope: vec![("self".into(), self_ty), ("oldSelf".into(), old_self)],
-        types: HashMap::new(),
         errors: Vec::new(),
     };
     let result = checker.expr(program.expression());
@@ -228,7 +224,6 @@ pub(super) fn check<'s>(
         .collect();
     Checked {
         result,
-        types: checker.types,
         issues: (!issues.is_empty()).then(|| issues.join("\n")),
     }
 }
@@ -255,7 +250,6 @@ pub(super) fn may_be(ty: &Ty<'_>, expected: &Ty<'_>) -> bool {
 
 struct Checker<'s> {
     scope: Vec<(String, Ty<'s>)>,
-    types: HashMap<u64, Ty<'s>>,
     errors: Vec<(u64, String)>,
 }
 
@@ -309,9 +303,7 @@ impl<'s> Checker<'s> {
     }
 
     fn expr(&mut self, expr: &IdedExpr) -> Ty<'s> {
-        let ty = self.infer(expr);
-        self.types.insert(expr.id, ty.clone());
-        ty
+        self.infer(expr)
     }
 
     fn infer(&mut self, expr: &IdedExpr) -> Ty<'s> {

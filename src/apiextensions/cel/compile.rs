@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 use crate::catalog::Typing;
 
 use super::convert::{flag, schema_type};
+use super::cost::{self, Shape};
 use super::{checker, field_path, library};
 use crate::api::go_fmt::go_quote;
 use crate::registry::validation::{FieldError, FieldErrorKind};
@@ -28,6 +29,14 @@ const SUPPORTED_REASONS: [&str; 4] = [
 /// `selfType<nanoseconds of the clock>`, changed at each compilation so that rules cannot
 /// depend on it; a fixed name stands in for it here.
 const SELF_TYPE_NAME: &str = "selfType0";
+
+/// What compiling a schema's rules finds: CRD validation errors, and each rule's and message
+/// expression's estimated cost (times its node's cardinality) with its field path.
+#[derive(Default)]
+pub(super) struct Compilation {
+    pub errors: Vec<FieldError>,
+    pub costs: Vec<(String, u64)>,
+}
 
 /// One compiled rule.
 pub(super) struct CompiledRule {
@@ -142,7 +151,8 @@ pub(super) fn compile_node(
     path: &str,
     is_resource_root: bool,
     uncorrelatable_within: Option<&str>,
-    errors: &mut Vec<FieldError>,
+    cardinality: Option<u64>,
+    out: &mut Compilation,
 ) -> Option<Node> {
     let rules = compile_rules(
         env,
@@ -150,8 +160,18 @@ pub(super) fn compile_node(
         path,
         is_resource_root,
         uncorrelatable_within,
-        errors,
+        cardinality,
+        out,
     );
+    // How often values below a list or map may occur: unbounded (`None`) without `maxItems`
+    // or `maxProperties`.
+    let times = |key: &str| {
+        let bound = schema
+            .get(key)
+            .and_then(Json::as_i64)
+            .map(|n| n.max(0) as u64);
+        cardinality.zip(bound).map(|(c, b)| c.saturating_mul(b))
+    };
     let mut properties = Vec::new();
     if let Some(declared) = schema.get("properties").and_then(Json::as_object) {
         for (name, property) in declared {
@@ -164,7 +184,8 @@ pub(super) fn compile_node(
                 &property_path,
                 embedded,
                 uncorrelatable_within,
-                errors,
+                cardinality,
+                out,
             ) {
                 properties.push((name.clone(), node));
             }
@@ -190,7 +211,8 @@ pub(super) fn compile_node(
                 &items_path,
                 embedded,
                 within.as_deref(),
-                errors,
+                times("maxItems"),
+                out,
             )
         });
     let additional_properties = schema
@@ -206,7 +228,8 @@ pub(super) fn compile_node(
                 &additional_path,
                 embedded,
                 uncorrelatable_within,
-                errors,
+                times("maxProperties"),
+                out,
             )
         });
     if rules.is_empty()
@@ -249,8 +272,11 @@ fn compile_rules(
     path: &str,
     is_resource_root: bool,
     uncorrelatable_within: Option<&str>,
-    errors: &mut Vec<FieldError>,
+    cardinality: Option<u64>,
+    out: &mut Compilation,
 ) -> Vec<CompiledRule> {
+    let cardinality = cardinality.unwrap_or_else(|| cost::max_cardinality(cost::min_size(schema)));
+    let Compilation { errors, costs } = out;
     let Some(declared) = schema
         .get("x-kubernetes-validations")
         .and_then(Json::as_array)
@@ -408,6 +434,21 @@ fn compile_rules(
             errors.push(rule_error(format!("program instantiation failed: {err}")));
             continue;
         }
+        let shape = || Shape::Schema(schema, is_resource_root);
+        let rule_cost =
+            cost::estimate(program.expression(), shape(), shape()).saturating_mul(cardinality);
+        costs.push((format!("{rule_path}.rule"), rule_cost));
+        if rule_cost > cost::STATIC_ESTIMATED_COST_LIMIT {
+            errors.push(FieldError::forbidden(
+                format!("{rule_path}.rule"),
+                cost::cost_error_message(
+                    "estimated rule cost",
+                    rule_cost,
+                    cost::STATIC_ESTIMATED_COST_LIMIT,
+                ),
+            ));
+            continue;
+        }
         let message_program = if message_expression.is_empty() {
             None
         } else {
@@ -443,6 +484,20 @@ fn compile_rules(
                 errors.push(message_error(format!(
                     "messageExpression instantiation failed: {err}"
                 )));
+                continue;
+            }
+            let message_cost = cost::estimate(message_program.expression(), shape(), shape())
+                .saturating_mul(cardinality);
+            costs.push((format!("{rule_path}.messageExpression"), message_cost));
+            if message_cost > cost::STATIC_ESTIMATED_COST_LIMIT {
+                errors.push(FieldError::forbidden(
+                    format!("{rule_path}.messageExpression"),
+                    cost::cost_error_message(
+                        "estimated messageExpression cost",
+                        message_cost,
+                        cost::STATIC_ESTIMATED_COST_LIMIT,
+                    ),
+                ));
                 continue;
             }
             Some(message_program)

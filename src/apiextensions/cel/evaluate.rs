@@ -12,11 +12,19 @@ use serde_json::Value as Json;
 
 use super::compile::{CompiledRule, Node};
 use super::convert::to_cel;
+use super::cost::{self, Shape};
 use crate::api::go_fmt::go_quote;
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// Upstream's `celconfig.MaxEvaluatedMessageExpressionSizeBytes`.
 const MAX_EVALUATED_MESSAGE_EXPRESSION_SIZE_BYTES: usize = 5 * 1024;
+
+/// What validating an object finds: its errors, and the cost budget left
+/// (`RuntimeCELCostBudget` at first; negative once validation stopped).
+pub(super) struct Outcome {
+    pub errors: Vec<FieldError>,
+    pub budget: i64,
+}
 
 /// The root context every rule runs in: the environment, whose libraries declare every
 /// function rules call.
@@ -36,9 +44,9 @@ pub(super) fn validate_node(
     new: &Json,
     old: Option<&Json>,
     unchanged: bool,
-    errors: &mut Vec<FieldError>,
+    errors: &mut Outcome,
 ) {
-    if new.is_null() {
+    if new.is_null() || errors.budget < 0 {
         return;
     }
     let old = old.filter(|old| !old.is_null());
@@ -135,11 +143,19 @@ fn validate_rules(
     new: &Json,
     old: Option<&Json>,
     unchanged: bool,
-    errors: &mut Vec<FieldError>,
+    out: &mut Outcome,
 ) {
     let Some(schema) = node.schema.as_ref().and_then(|at| at.get()) else {
         return;
     };
+    if node.rules.is_empty() {
+        return;
+    }
+    if out.budget <= 0 {
+        out.errors.push(out_of_budget(path, node));
+        out.budget = -1;
+        return;
+    }
     // One scope per node: `self` and `oldSelf` are converted and bound once for all its rules.
     let mut scope = context.new_inner_scope();
     scope.add_variable_from_value("self", to_cel(new, schema, node.is_resource_root));
@@ -163,6 +179,30 @@ fn validate_rules(
             optional_scope
                 .add_variable_from_value("oldSelf", cel::Value::Opaque(Arc::new(optional)));
         }
+        // The interpreter does not count cost: an estimate over the actual sizes of the values
+        // bounds it from above, and is what the limits are checked against.
+        let shape = || Shape::Values(vec![new]);
+        let old_shape = || old.map_or(Shape::Unknown, |old| Shape::Values(vec![old]));
+        let cost = cost::estimate(rule.program.expression(), shape(), old_shape());
+        if cost > cost::PER_CALL_LIMIT {
+            out.errors.push(FieldError::invalid(
+                path,
+                &node.schema_type,
+                format!(
+                    "'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: {}",
+                    rule_error_string(rule)
+                ),
+            ));
+            out.budget = -1;
+            return;
+        }
+        if cost > out.budget as u64 {
+            out.errors.push(out_of_budget(path, node));
+            out.budget = -1;
+            return;
+        }
+        out.budget -= cost as i64;
+        let errors = &mut out.errors;
         match rule.program.execute(&optional_scope) {
             Ok(cel::Value::Bool(true)) => {}
             Ok(_) if unchanged && !rule.uses_old_self => {}
@@ -174,6 +214,15 @@ fn validate_rules(
             )),
         }
     }
+}
+
+/// Upstream's error once the object's cost budget is spent.
+fn out_of_budget(path: &str, node: &Node) -> FieldError {
+    FieldError::invalid(
+        path,
+        &node.schema_type,
+        "validation failed due to running out of cost budget, no further validation rules will be run",
+    )
 }
 
 /// The error of a rule that evaluated to false: at `fieldPath` below `path` when set, with the

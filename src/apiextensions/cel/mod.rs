@@ -33,7 +33,20 @@
 //! * one environment for new and stored rules: upstream 1.33 compiles rules a CRD write adds
 //!   against its compatibility version's environment (1.32 by default), which lacks the semver
 //!   library, so it rejects new rules calling `semver`/`isSemver` that this accepts;
-//! * no cost estimation or runtime cost budget;
+//! * costs ([`cost`]) are estimated after cel-go's estimator but not identically: sizes the
+//!   estimator cannot tell (results of most functions, `metadata`) count as 1 where cel-go
+//!   counts them unbounded, the costs of the Kubernetes libraries' functions are approximated
+//!   (a tenth of the strings they read, a list's size for list functions, its square for
+//!   `sort`/`distinct`, the product of sizes for `sets`), and upstream's per-expression cost
+//!   check is not suppressed for versions whose schema did not change on update. Estimates
+//!   over the limits are refused with upstream's messages (`StaticEstimatedCostLimit` per
+//!   expression times its node's cardinality, `StaticEstimatedCRDCostLimit` for the CRD);
+//! * runtime cost is not counted (the interpreter cannot): before each evaluation, the rule's
+//!   cost is estimated over the actual sizes of `self` and `oldSelf` (string lengths, list and
+//!   map sizes), an upper bound of its actual cost, and the rule is not run when that is over
+//!   `PerCallLimit`, or over what is left of the object's `RuntimeCELCostBudget` (which the
+//!   estimates are taken from), with upstream's errors. `messageExpression` evaluations are
+//!   not charged to the budget;
 //! * rules under `allOf` are not run; ratcheted failures (unchanged values) are dropped, not
 //!   returned as warnings;
 //! * `sum`, `min` and `max` do not take lists of durations or timestamps; cel-go's two-variable
@@ -50,6 +63,7 @@
 mod checker;
 mod compile;
 mod convert;
+mod cost;
 mod escaping;
 mod evaluate;
 mod field_path;
@@ -103,9 +117,20 @@ impl CelValidator {
         path_prefix: &str,
     ) -> Result<Option<CelValidator>, Vec<FieldError>> {
         let env = compile::environment();
-        let mut errors = Vec::new();
+        let mut out = compile::Compilation::default();
         let at = compile::SchemaAt::root(typing);
-        let root = compile::compile_node(&env, schema, &at, path_prefix, true, None, &mut errors);
+        let root = compile::compile_node(
+            &env,
+            schema,
+            &at,
+            path_prefix,
+            true,
+            None,
+            Some(1),
+            &mut out,
+        );
+        let mut errors = out.errors;
+        errors.extend(total_cost_errors(&out.costs, path_prefix));
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -123,9 +148,48 @@ impl CelValidator {
     /// that did not change are dropped (upstream's ratcheting, which returns them as warnings).
     pub fn validate(&self, new: &Json, old: Option<&Json>) -> Vec<FieldError> {
         let context = evaluate::root_context(&self.env);
-        let mut errors = Vec::new();
+        let mut out = evaluate::Outcome {
+            errors: Vec::new(),
+            budget: cost::RUNTIME_CEL_COST_BUDGET,
+        };
         let unchanged = old == Some(new);
-        evaluate::validate_node(&context, &self.root, "", new, old, unchanged, &mut errors);
-        errors
+        evaluate::validate_node(&context, &self.root, "", new, old, unchanged, &mut out);
+        out.errors
     }
+}
+
+/// Upstream's check of the CRD's total estimated cost (`TotalCost`): over
+/// `StaticEstimatedCRDCostLimit`, the (at most 4) most expensive expressions, of those costing
+/// 1% of the per-expression limit or more, are each forbidden, then the schema itself.
+fn total_cost_errors(costs: &[(String, u64)], path_prefix: &str) -> Vec<FieldError> {
+    let total = costs
+        .iter()
+        .fold(0u64, |total, (_, cost)| total.saturating_add(*cost));
+    if total <= cost::STATIC_ESTIMATED_CRD_COST_LIMIT {
+        return Vec::new();
+    }
+    let mut expensive: Vec<&(String, u64)> = costs
+        .iter()
+        .filter(|(_, cost)| *cost >= cost::STATIC_ESTIMATED_COST_LIMIT / 100)
+        .collect();
+    expensive.sort_by_key(|(_, cost)| std::cmp::Reverse(*cost));
+    expensive.truncate(4);
+    let mut errors: Vec<FieldError> = expensive
+        .into_iter()
+        .map(|(path, _)| {
+            FieldError::forbidden(
+                path.clone(),
+                "contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema",
+            )
+        })
+        .collect();
+    errors.push(FieldError::forbidden(
+        path_prefix.to_string(),
+        cost::cost_error_message(
+            "x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema",
+            total,
+            cost::STATIC_ESTIMATED_CRD_COST_LIMIT,
+        ),
+    ));
+    errors
 }

@@ -95,8 +95,8 @@ fn rule_runs_on_every_list_item() {
     let schema = json!({
         "type": "object",
         "properties": {"spec": {"type": "object", "properties": {"hosts": {
-            "type": "array",
-            "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self.matches('^[a-z.]+$')"}]},
+            "type": "array", "maxItems": 64,
+            "items": {"type": "string", "maxLength": 64, "x-kubernetes-validations": [{"rule": "self.matches('^[a-z.]+$')"}]},
         }}}},
     });
     let validator = compiled(&schema);
@@ -259,20 +259,21 @@ fn map_list_items_are_correlated_by_key_and_maps_by_entry() {
         "type": "object",
         "properties": {"spec": {"type": "object", "properties": {
             "ports": {
-                "type": "array",
+                "type": "array", "maxItems": 64,
                 "x-kubernetes-list-type": "map",
                 "x-kubernetes-list-map-keys": ["name"],
                 "items": {
                     "type": "object",
                     "required": ["name"],
-                    "properties": {"name": {"type": "string"}, "port": {"type": "integer"}},
+                    "properties": {"name": {"type": "string", "maxLength": 64}, "port": {"type": "integer"}},
                     "x-kubernetes-validations": [{"rule": "self.port == oldSelf.port", "message": "port is immutable"}],
                 },
             },
             "labels": {
+                "maxProperties": 64,
                 "type": "object",
                 "additionalProperties": {
-                    "type": "string",
+                    "type": "string", "maxLength": 64,
                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "labels are immutable"}],
                 },
             },
@@ -304,8 +305,8 @@ fn old_self_is_a_crd_error_below_an_uncorrelated_list() {
     let schema = json!({
         "type": "object",
         "properties": {"spec": {"type": "object", "properties": {"tags": {
-            "type": "array",
-            "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf"}]},
+            "type": "array", "maxItems": 64,
+            "items": {"type": "string", "maxLength": 64, "x-kubernetes-validations": [{"rule": "self == oldSelf"}]},
         }}}},
     });
     assert_eq!(
@@ -526,9 +527,9 @@ fn library_functions_real_crds_use_are_available() {
         "properties": {"spec": {
             "type": "object",
             "properties": {
-                "name": {"type": "string"},
-                "versions": {"type": "array", "items": {"type": "integer"}},
-                "rules": {"type": "array", "items": {"type": "object", "properties": {"host": {"type": "string"}}}},
+                "name": {"type": "string", "maxLength": 64},
+                "versions": {"type": "array", "maxItems": 64, "items": {"type": "integer"}},
+                "rules": {"type": "array", "maxItems": 64, "items": {"type": "object", "properties": {"host": {"type": "string", "maxLength": 64}}}},
             },
             "x-kubernetes-validations": [
                 {"rule": "self.name.lowerAscii() == 'web' && self.name.upperAscii() == 'WEB' && self.name.indexOf('e') == 1"},
@@ -769,13 +770,13 @@ fn library_schema(rules: Value) -> Value {
         "properties": {"spec": {
             "type": "object",
             "properties": {
-                "address": {"type": "string"},
-                "network": {"type": "string"},
-                "endpoint": {"type": "string"},
-                "memory": {"type": "string"},
-                "version": {"type": "string"},
-                "name": {"type": "string"},
-                "tags": {"type": "array", "items": {"type": "string"}},
+                "address": {"type": "string", "maxLength": 64},
+                "network": {"type": "string", "maxLength": 64},
+                "endpoint": {"type": "string", "maxLength": 64},
+                "memory": {"type": "string", "maxLength": 64},
+                "version": {"type": "string", "maxLength": 64},
+                "name": {"type": "string", "maxLength": 64},
+                "tags": {"type": "array", "maxItems": 64, "items": {"type": "string", "maxLength": 64}},
             },
             "x-kubernetes-validations": rules,
         }},
@@ -886,23 +887,23 @@ fn checker_schema(rules: Value) -> Value {
             "properties": {
                 "replicas": {"type": "integer"},
                 "ratio": {"type": "number"},
-                "name": {"type": "string"},
+                "name": {"type": "string", "maxLength": 253},
                 "enabled": {"type": "boolean"},
                 "timeout": {"type": "string", "format": "duration"},
                 "created": {"type": "string", "format": "date-time"},
                 "data": {"type": "string", "format": "byte"},
                 "port": {"x-kubernetes-int-or-string": true},
-                "tags": {"type": "array", "items": {"type": "string"}},
-                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "tags": {"type": "array", "maxItems": 16, "items": {"type": "string", "maxLength": 63}},
+                "labels": {"type": "object", "maxProperties": 16, "additionalProperties": {"type": "string", "maxLength": 63}},
                 "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                "rules": {"type": "array", "items": {
+                "rules": {"type": "array", "maxItems": 16, "items": {
                     "type": "object",
                     "properties": {
-                        "path": {"type": "string"},
+                        "path": {"type": "string", "maxLength": 1024},
                         "weight": {"type": "integer"},
-                        "backends": {"type": "array", "items": {
+                        "backends": {"type": "array", "maxItems": 16, "items": {
                             "type": "object",
-                            "properties": {"host": {"type": "string"}, "port": {"type": "integer"}},
+                            "properties": {"host": {"type": "string", "maxLength": 253}, "port": {"type": "integer"}},
                         }},
                     },
                 }},
@@ -1309,4 +1310,143 @@ fn checker_knows_every_function_of_the_environment() {
             Err(cel::ExecutionError::UndeclaredReference(_))
         ));
     }
+}
+
+#[test]
+fn rules_over_the_estimated_cost_limit_are_refused() {
+    // Unbounded lists of unbounded strings, compared pairwise: far over the limit.
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {"names": {"type": "array", "items": {"type": "string"}}},
+            "x-kubernetes-validations": [
+                {"rule": "self.names.all(a, self.names.all(b, a == b || !a.contains(b)))"},
+            ],
+        }},
+    });
+    let errors = CelValidator::compile(&schema, PREFIX).unwrap_err();
+    let expected = format!(
+        "{PREFIX}.properties[spec].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"
+    );
+    let printed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(printed[0], expected, "{printed:#?}");
+    // The CRD's total is over its limit too.
+    assert!(
+        printed.last().unwrap().starts_with(&format!(
+            "{PREFIX}: Forbidden: x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema exceeds budget by factor of"
+        )),
+        "{printed:#?}"
+    );
+    // With bounds the same rule is cheap enough.
+    let bounded = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {"names": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {"type": "string", "maxLength": 64},
+            }},
+            "x-kubernetes-validations": [
+                {"rule": "self.names.all(a, self.names.all(b, a == b || !a.contains(b)))"},
+            ],
+        }},
+    });
+    compiled(&bounded);
+}
+
+#[test]
+fn cost_error_factor_is_formatted_as_upstream() {
+    use super::cost::cost_error_message;
+    let tail = "(try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)";
+    assert_eq!(
+        cost_error_message("estimated rule cost", 12, 10),
+        format!("estimated rule cost exceeds budget by factor of 1.200000x {tail}")
+    );
+    assert_eq!(
+        cost_error_message("estimated rule cost", 25, 10),
+        format!("estimated rule cost exceeds budget by factor of 2.5x {tail}")
+    );
+    assert_eq!(
+        cost_error_message("estimated rule cost", 1001, 10),
+        format!("estimated rule cost exceeds budget by factor of more than 100x {tail}")
+    );
+}
+
+#[test]
+fn expensive_rules_on_big_values_are_stopped_at_runtime() {
+    // Bounded enough to compile: 2000 items, but each pair is compared.
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "names": {"type": "array", "maxItems": 900, "items": {"type": "string", "maxLength": 8}},
+                "replicas": {"type": "integer"},
+            },
+            "x-kubernetes-validations": [
+                {"rule": "self.names.all(a, self.names.exists(b, a == b))"},
+                {"rule": "self.replicas >= 0"},
+            ],
+        }},
+    });
+    let validator = compiled(&schema);
+    // Small values run, and a cheap rule still fails as it should.
+    assert_eq!(
+        errors(
+            &validator,
+            json!({"spec": {"names": ["a", "b"], "replicas": -1}}),
+            None
+        ),
+        [r#"spec: Invalid value: "object": failed rule: self.replicas >= 0"#]
+    );
+    // 900 items: 810000 comparisons, over the per-call limit.
+    let names: Vec<String> = (0..900).map(|i| format!("n{i}")).collect();
+    assert_eq!(
+        errors(
+            &validator,
+            json!({"spec": {"names": names, "replicas": -1}}),
+            None
+        ),
+        [
+            r#"spec: Invalid value: "object": 'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: self.names.all(a, self.names.exists(b, a == b))"#
+        ]
+    );
+}
+
+#[test]
+fn the_runtime_budget_is_shared_by_every_rule_of_the_object() {
+    // Each rule is under the per-call limit, but 20 of them together are over the budget.
+    let rules: Vec<Value> = (0..20)
+        .map(|i| json!({"rule": format!("self.names.all(a, a.size() > {i})")}))
+        .collect();
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {"names": {
+                "type": "array",
+                "maxItems": 80000,
+                "items": {"type": "string", "maxLength": 32},
+            }},
+            "x-kubernetes-validations": rules,
+        }},
+    });
+    let validator = compiled(&schema);
+    let many: Vec<String> = (0..80000).map(|i| format!("{i:024}")).collect();
+    let printed = errors(&validator, json!({"spec": {"names": many}}), None);
+    assert_eq!(
+        printed,
+        [
+            r#"spec: Invalid value: "object": validation failed due to running out of cost budget, no further validation rules will be run"#
+        ]
+    );
+    // Few items are within the budget.
+    assert!(errors(
+        &validator,
+        json!({"spec": {"names": ["abcdefghijklmnopqrstu"]}}),
+        None
+    )
+    .is_empty());
 }
