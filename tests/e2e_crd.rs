@@ -934,3 +934,90 @@ spec:
         r#"The Route "r2" is invalid: spec.notAfter: Invalid value: "string": notAfter must be in the 21st century"#
     );
 }
+
+/// A CRD of sieves: a bounded list of names, unique by a pairwise rule; `{rules}` replaces the
+/// rules of `spec`.
+fn sieves_crd(rules: &str, names_bound: &str) -> String {
+    format!(
+        r#"{{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {{"name": "sieves.costs.example.com"}},
+  "spec": {{"group": "costs.example.com", "scope": "Namespaced",
+    "names": {{"plural": "sieves", "singular": "sieve", "kind": "Sieve"}},
+    "versions": [{{"name": "v1", "served": true, "storage": true,
+      "schema": {{"openAPIV3Schema": {{"type": "object", "properties": {{"spec": {{
+        "type": "object",
+        "properties": {{
+          "replicas": {{"type": "integer"}},
+          "names": {{"type": "array", {names_bound} "items": {{"type": "string", "maxLength": 8}}}}
+        }},
+        "x-kubernetes-validations": {rules}
+      }}}}}}}}}}]}}}}"#
+    )
+}
+
+#[test]
+fn cel_rules_are_type_checked_and_their_cost_bounded() {
+    let apiary = Apiary::start();
+    // A rule that does not type-check is refused with cel-go's error.
+    let out = apiary.kubectl_with_stdin(
+        &["create", "-f", "-"],
+        Some(&sieves_crd(
+            r#"[{"rule": "self.replicas + 'a' == 1"}]"#,
+            r#""maxItems": 900,"#,
+        )),
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: ")
+            && err.contains("compilation failed: ERROR: <input>:1:15: found no matching overload for '_+_' applied to '(int, string)'"),
+        "{err}"
+    );
+    // So is a rule whose estimated cost is over the limit: pairs of an unbounded list.
+    let out = apiary.kubectl_with_stdin(
+        &["create", "-f", "-"],
+        Some(&sieves_crd(
+            r#"[{"rule": "self.names.all(a, self.names.exists(b, a == b))"}]"#,
+            "",
+        )),
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of"),
+        "{err}"
+    );
+    apiary.fails(&["get", "crd", "sieves.costs.example.com"]);
+    // Bounded, it is accepted, and runs on small lists...
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        &sieves_crd(
+            r#"[{"rule": "self.names.all(a, self.names.exists(b, a == b))", "message": "pairs"}]"#,
+            r#""maxItems": 900,"#,
+        ),
+    );
+    apiary.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=5s",
+        "crd/sieves.costs.example.com",
+    ]);
+    let sieve = |names: Vec<String>| {
+        serde_json::json!({"apiVersion": "costs.example.com/v1", "kind": "Sieve",
+            "metadata": {"name": format!("s{}", names.len())}, "spec": {"names": names}})
+        .to_string()
+    };
+    let small: Vec<String> = (0..3).map(|i| format!("n{i}")).collect();
+    let mut created = false;
+    eventually("sieves served", || {
+        let out = apiary.kubectl_with_stdin(&["create", "-f", "-"], Some(&sieve(small.clone())));
+        created = out.status.success();
+        created || !stderr(&out).contains("the server could not find the requested resource")
+    });
+    assert!(created, "a small sieve is created");
+    // ...but is stopped before it burns the CPU on the largest ones (named by its message).
+    let large: Vec<String> = (0..900).map(|i| format!("n{i}")).collect();
+    let out = apiary.kubectl_with_stdin(&["create", "-f", "-"], Some(&sieve(large)));
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"The Sieve "s900" is invalid: spec: Invalid value: "object": 'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: pairs"#
+    );
+}
