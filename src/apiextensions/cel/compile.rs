@@ -149,11 +149,12 @@ pub(super) fn compile_node(
     schema: &Json,
     at: &SchemaAt,
     path: &str,
-    is_resource_root: bool,
     uncorrelatable_within: Option<&str>,
     cardinality: Option<u64>,
     out: &mut Compilation,
 ) -> Option<Node> {
+    // The custom resource's root, or an embedded resource.
+    let is_resource_root = at.steps.is_empty() || flag(schema, "x-kubernetes-embedded-resource");
     let rules = compile_rules(
         env,
         schema,
@@ -176,13 +177,11 @@ pub(super) fn compile_node(
     if let Some(declared) = schema.get("properties").and_then(Json::as_object) {
         for (name, property) in declared {
             let property_path = format!("{path}.properties[{name}]");
-            let embedded = flag(property, "x-kubernetes-embedded-resource");
             if let Some(node) = compile_node(
                 env,
                 property,
                 &at.child(Step::Property(name.clone())),
                 &property_path,
-                embedded,
                 uncorrelatable_within,
                 cardinality,
                 out,
@@ -202,14 +201,12 @@ pub(super) fn compile_node(
                 (None, Some("map")) => None,
                 (None, _) => Some(path.to_string()),
             };
-            let embedded = flag(items, "x-kubernetes-embedded-resource");
             let items_path = format!("{path}.items");
             compile_node(
                 env,
                 items,
                 &at.child(Step::Items),
                 &items_path,
-                embedded,
                 within.as_deref(),
                 times("maxItems"),
                 out,
@@ -219,14 +216,12 @@ pub(super) fn compile_node(
         .get("additionalProperties")
         .filter(|additional| additional.is_object())
         .and_then(|additional| {
-            let embedded = flag(additional, "x-kubernetes-embedded-resource");
             let additional_path = format!("{path}.additionalProperties");
             compile_node(
                 env,
                 additional,
                 &at.child(Step::AdditionalProperties),
                 &additional_path,
-                embedded,
                 uncorrelatable_within,
                 times("maxProperties"),
                 out,

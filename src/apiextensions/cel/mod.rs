@@ -119,16 +119,7 @@ impl CelValidator {
         let env = compile::environment();
         let mut out = compile::Compilation::default();
         let at = compile::SchemaAt::root(typing);
-        let root = compile::compile_node(
-            &env,
-            schema,
-            &at,
-            path_prefix,
-            true,
-            None,
-            Some(1),
-            &mut out,
-        );
+        let root = compile::compile_node(&env, schema, &at, path_prefix, None, Some(1), &mut out);
         let mut errors = out.errors;
         errors.extend(total_cost_errors(&out.costs, path_prefix));
         if !errors.is_empty() {
