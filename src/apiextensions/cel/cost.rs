@@ -145,7 +145,9 @@ impl<'a> Shape<'a> {
     /// A map's keys.
     fn key(&self) -> Shape<'a> {
         match self {
-            Shape::Schema(..) => Shape::Sized(MAX_REQUEST_SIZE_BYTES - 2),
+            // Upstream's map keys are `StringType`, whose `MaxElements` is 0: their size is
+            // estimated as 0 (apiextensions' `sizeEstimator`, `@keys`).
+            Shape::Schema(..) => Shape::Sized(0),
             Shape::Values(values) => Shape::Sized(
                 values
                     .iter()

@@ -1450,3 +1450,45 @@ fn the_runtime_budget_is_shared_by_every_rule_of_the_object() {
     )
     .is_empty());
 }
+
+#[test]
+fn map_keys_cost_nothing_as_upstream_estimates_them() {
+    // Label-like maps with key rules, as Gateway API and Istio declare them: upstream sizes map
+    // keys as 0, so the estimate stays far under the limit however long the values may be.
+    let schema = json!({
+        "type": "object",
+        "properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "labels": {
+                    "type": "object",
+                    "maxProperties": 16,
+                    "additionalProperties": {"type": "string", "maxLength": 4096},
+                    "x-kubernetes-validations": [
+                        {"rule": r#"self.all(key, key.matches(r"""^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[A-Za-z0-9]$"""))"#},
+                        {"rule": r#"self.all(key, key.split("/")[0].size() < 253)"#},
+                    ],
+                },
+                "ports": {
+                    "type": "object",
+                    "maxProperties": 128,
+                    "additionalProperties": {"type": "integer"},
+                    "x-kubernetes-validations": [
+                        {"rule": "self.all(key, 0 < self[key] && self[key] <= 65535)"},
+                    ],
+                },
+            },
+        }},
+    });
+    let validator = compiled(&schema);
+    assert_eq!(
+        errors(
+            &validator,
+            json!({"spec": {"labels": {"a": "x"}, "ports": {"http": 70000}}}),
+            None
+        ),
+        [
+            r#"spec.ports: Invalid value: "object": failed rule: self.all(key, 0 < self[key] && self[key] <= 65535)"#
+        ]
+    );
+}
