@@ -89,18 +89,38 @@ impl CompiledFrom {
 
 /// `crd` without `spec.versions[*].schema`, the bulk of an operator's CRD.
 fn summary(crd: &Value) -> Value {
-    let mut summary = crd.clone();
-    if let Some(versions) = summary
-        .pointer_mut("/spec/versions")
-        .and_then(Value::as_array_mut)
-    {
-        for version in versions {
-            if let Some(version) = version.as_object_mut() {
-                version.remove("schema");
-            }
-        }
-    }
-    summary
+    // Copies everything but the schemas, rather than copying them only to drop them.
+    let without_schema = |version: &Value| match version {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(key, _)| key.as_str() != "schema")
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    let Value::Object(fields) = crd else {
+        return crd.clone();
+    };
+    let copy = |(key, value): (&String, &Value)| {
+        let value = match (key.as_str(), value) {
+            ("spec", Value::Object(spec)) => Value::Object(
+                spec.iter()
+                    .map(|(key, value)| match (key.as_str(), value) {
+                        ("versions", Value::Array(versions)) => (
+                            key.clone(),
+                            Value::Array(versions.iter().map(without_schema).collect()),
+                        ),
+                        _ => (key.clone(), value.clone()),
+                    })
+                    .collect(),
+            ),
+            _ => value.clone(),
+        };
+        (key.clone(), value)
+    };
+    Value::Object(fields.iter().map(copy).collect())
 }
 
 /// The resourceVersion of `crd` as a number (0 when unset).
@@ -640,5 +660,28 @@ impl CrdController {
             }
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_summary_is_the_crd_without_its_schemas() {
+        let crd = json!({
+            "metadata": {"name": "a.b", "uid": "u"},
+            "spec": {"group": "b", "names": {"plural": "a"}, "versions": [
+                {"name": "v1", "served": true, "schema": {"openAPIV3Schema": {"type": "object"}}},
+                {"name": "v2", "served": false},
+            ]},
+            "status": {"acceptedNames": {"plural": "a"}},
+        });
+        let mut expected = crd.clone();
+        expected["spec"]["versions"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("schema");
+        assert_eq!(super::summary(&crd), expected);
     }
 }
