@@ -1,13 +1,23 @@
-//! Admission: the mutating and validating admission plugins of kube-apiserver's default set that
-//! change or refuse objects of built-in types (`plugin/pkg/admission/...`).
+//! Admission: what changes or refuses a write between decoding and storage, as kube-apiserver's
+//! admission chain ([`chain`] lists the order).
 //!
-//! Apiary runs them in the create path of the generic store: each plugin set implements
-//! [`crate::registry::store::hooks::CreateAdmission`] and the composition root gives it to the
-//! store of the resource it admits when that store is built, with the stores the plugins read.
-//! The store runs it after the create rules and the defaults, before name generation and
-//! validation, as upstream runs mutating admission after decoding and before `BeforeCreate`.
+//! * [`pod_plugins`]: the built-in plugins that change or refuse new pods. Each plugin set
+//!   implements [`crate::registry::store::hooks::CreateAdmission`] and the composition root gives
+//!   it to the store of the resource it admits, which runs it after the create rules and the
+//!   defaults, before name generation and validation.
+//! * [`webhook`]: MutatingAdmissionWebhook and ValidatingAdmissionWebhook.
+//! * [`policy`]: ValidatingAdmissionPolicy.
+//! * [`configurations`]: the webhook configurations and policies in effect, compiled.
+//! * [`chain`]: the admission of one request, which the store runs at upstream's points of a
+//!   write ([`crate::registry::store::hooks::RequestAdmission`]).
 
+pub mod attributes;
+pub mod chain;
+pub mod configurations;
+pub mod metrics;
 pub mod pod_plugins;
+pub mod policy;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;

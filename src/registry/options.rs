@@ -92,7 +92,7 @@ impl ListOptions {
 }
 
 /// The options common to create, update, patch and delete.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct WriteOptions {
     /// `dryRun=All`: do everything except persisting; the answer is what would be stored.
     pub dry_run: bool,
@@ -103,7 +103,32 @@ pub struct WriteOptions {
     /// annotations are kept from the stored object too); a main write keeps the stored `.status`
     /// when the resource has a status subresource.
     pub subresource: Option<String>,
+    /// The request's dynamic admission (webhooks, policies); `None` admits without it (the
+    /// server's own writes).
+    pub admission: Option<std::sync::Arc<dyn crate::registry::store::hooks::RequestAdmission>>,
 }
+
+impl std::fmt::Debug for WriteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteOptions")
+            .field("dry_run", &self.dry_run)
+            .field("field_manager", &self.field_manager)
+            .field("subresource", &self.subresource)
+            .field("admission", &self.admission.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for WriteOptions {
+    fn eq(&self, other: &Self) -> bool {
+        self.dry_run == other.dry_run
+            && self.field_manager == other.field_manager
+            && self.subresource == other.subresource
+            && self.admission.is_some() == other.admission.is_some()
+    }
+}
+
+impl Eq for WriteOptions {}
 
 impl WriteOptions {
     /// Whether this write targets the `status` subresource.

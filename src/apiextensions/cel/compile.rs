@@ -536,7 +536,7 @@ fn has_newlines(text: &str) -> bool {
 }
 
 /// Parse errors in cel-go's `Issues.String()` form, one [`issue`] each.
-fn issues(parse_errors: &ParseErrors, source: &str) -> String {
+pub(super) fn issues(parse_errors: &ParseErrors, source: &str) -> String {
     parse_errors
         .errors
         .iter()

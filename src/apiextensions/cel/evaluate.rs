@@ -346,6 +346,11 @@ fn conversion_target(function: &str) -> Option<&'static str> {
 }
 
 /// [`error_cause`], with `no such overload` for the overload errors.
+pub(super) fn error_message(err: &ExecutionError) -> String {
+    error_cause(err).unwrap_or_else(|| "no such overload".to_string())
+}
+
+/// [`error_message`], as the tests name it.
 #[cfg(test)]
 pub(super) fn error_text(err: &ExecutionError) -> String {
     error_cause(err).unwrap_or_else(|| "no such overload".to_string())

@@ -66,6 +66,7 @@ mod convert;
 mod cost;
 mod escaping;
 mod evaluate;
+pub mod expression;
 mod field_path;
 mod library;
 

@@ -10,6 +10,7 @@ use crate::registry::metadata::{
     is_being_deleted, meta, meta_mut, meta_str, now_rfc3339, random_name_suffix,
 };
 use crate::registry::options::WriteOptions;
+use crate::registry::store::hooks::AdmissionOperation;
 use crate::registry::validation::metadata::validate_object_meta;
 use crate::registry::validation::FieldError;
 
@@ -237,6 +238,28 @@ impl Store {
         Ok(new)
     }
 
+    /// The object an update stores, admitted: the request's mutating admission on `requested`,
+    /// then the update rules and validation ([`Store::prepare_update`]), then its validating
+    /// admission (also for a no-op update, as upstream).
+    async fn admit_update(
+        &self,
+        old: &Value,
+        mut requested: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
+        let Some(admission) = &opts.admission else {
+            return self.prepare_update(old, requested, opts);
+        };
+        admission
+            .mutate(AdmissionOperation::Update, &mut requested, Some(old))
+            .await?;
+        let new = self.prepare_update(old, requested, opts)?;
+        admission
+            .validate(AdmissionOperation::Update, Some(&new), Some(old))
+            .await?;
+        Ok(new)
+    }
+
     /// Writes an update of `kv` (decoded as `old`) to `new`. `Ok(None)` means a concurrent write
     /// won (storage Conflict) and the caller may retry.
     async fn write_update(
@@ -395,6 +418,11 @@ pub(super) async fn create(
     if let Some(admission) = &store.config.admission {
         admission.admit(&mut obj).await?;
     }
+    if let Some(admission) = &opts.admission {
+        admission
+            .mutate(AdmissionOperation::Create, &mut obj, None)
+            .await?;
+    }
     let generate_name = meta_str(&obj, "generateName").to_string();
     let generated = meta_str(&obj, "name").is_empty() && !generate_name.is_empty();
     if generated {
@@ -406,6 +434,11 @@ pub(super) async fn create(
     let mut errors = validate_object_meta(&obj, store.strategy.name_rule(), store.info.namespaced);
     errors.extend(store.strategy.validate_create(&obj));
     store.invalid(meta_str(&obj, "name"), errors)?;
+    if let Some(admission) = &opts.admission {
+        admission
+            .validate(AdmissionOperation::Create, Some(&obj), None)
+            .await?;
+    }
     let hook = match &store.config.write_hook {
         Some(hook) => Some(hook.begin_create(&mut obj, opts.dry_run).await?),
         None => None,
@@ -498,7 +531,7 @@ pub(super) async fn update(
         if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
             return Err(ApiError::stale_object(&store.resource, name));
         }
-        let new = store.prepare_update(&old, obj.clone(), opts)?;
+        let new = store.admit_update(&old, obj.clone(), opts).await?;
         match store.write_update(&key, &kv, &old, new, opts).await? {
             Some(stored) => return Ok((stored, false)),
             None if requested_rv.is_some() => {
@@ -539,7 +572,7 @@ where
         if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
             return Err(ApiError::stale_object(&store.resource, name));
         }
-        let new = store.prepare_update(&old, new, opts)?;
+        let new = store.admit_update(&old, new, opts).await?;
         if let Some(stored) = store.write_update(&key, &kv, &old, new, opts).await? {
             return Ok(stored);
         }

@@ -263,6 +263,7 @@ pub fn write_params(query: &QueryParams, kind: WriteKind) -> ApiResult<WritePara
             dry_run,
             field_manager,
             subresource: None,
+            admission: None,
         },
         field_validation,
     })
@@ -424,6 +425,7 @@ pub fn delete_options(raw: RawDeleteOptions) -> ApiResult<(DeleteOptions, WriteO
         dry_run,
         field_manager: String::new(),
         subresource: None,
+        admission: None,
     };
     Ok((delete, write))
 }

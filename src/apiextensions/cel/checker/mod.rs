@@ -200,8 +200,21 @@ pub(super) fn check<'s>(
     } else {
         self_ty.clone()
     };
+    check_in_scope(
+        program,
+        source,
+        vec![("self".into(), self_ty), ("oldSelf".into(), old_self)],
+    )
+}
+
+/// Type-checks `program` (parsed from `source`) with the variables of `scope` declared.
+pub(super) fn check_in_scope<'s>(
+    program: &Program,
+    source: &str,
+    scope: Vec<(String, Ty<'s>)>,
+) -> Checked<'s> {
     let mut checker = Checker {
-        scope: vec![("self".into(), self_ty), ("oldSelf".into(), old_self)],
+        scope,
         errors: Vec::new(),
     };
     let result = checker.expr(program.expression());

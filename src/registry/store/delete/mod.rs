@@ -25,6 +25,7 @@ use super::{ObjectList, Store};
 use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, PropagationPolicy, WriteOptions};
+use crate::registry::store::hooks::AdmissionOperation;
 use crate::registry::strategy::{DeleteAction, GcPolicy, Strategy};
 
 use super::DeleteOutcome;
@@ -325,12 +326,14 @@ pub(super) async fn delete(
             }
             DeletePlan::Keep(marked) if marked == obj => {
                 // Nothing changes (e.g. a repeated delete of an object held by finalizers).
+                admit_delete(write, &obj).await?;
                 return Ok(DeleteOutcome {
                     object: obj,
                     deleted: false,
                 });
             }
             DeletePlan::Remove => {
+                admit_delete(write, &obj).await?;
                 if dry_run {
                     return Ok(DeleteOutcome {
                         object: obj,
@@ -354,6 +357,7 @@ pub(super) async fn delete(
                 }
             }
             DeletePlan::Keep(marked) => {
+                admit_delete(write, &obj).await?;
                 if dry_run {
                     return Ok(DeleteOutcome {
                         object: marked,
@@ -379,6 +383,19 @@ pub(super) async fn delete(
         }
     }
     Err(ApiError::stale_object(&store.resource, name))
+}
+
+/// The request's validating admission of deleting the stored `obj` (upstream's
+/// `deleteValidation`, run before the object is removed or marked).
+async fn admit_delete(write: &WriteOptions, obj: &Value) -> ApiResult<()> {
+    match &write.admission {
+        Some(admission) => {
+            admission
+                .validate(AdmissionOperation::Delete, None, Some(obj))
+                .await
+        }
+        None => Ok(()),
+    }
 }
 
 pub(super) async fn delete_collection(
