@@ -23,7 +23,13 @@ const VARIABLES: &[&str] = &[
 ];
 
 /// The same without `authorizer` (`messageExpression`s, as upstream declares them).
-const MESSAGE_VARIABLES: &[&str] = &["object", "oldObject", "request", "namespaceObject", "variables"];
+const MESSAGE_VARIABLES: &[&str] = &[
+    "object",
+    "oldObject",
+    "request",
+    "namespaceObject",
+    "variables",
+];
 
 /// One rule of `resourceRules` or `excludeResourceRules`.
 #[derive(Debug, Default)]
@@ -223,7 +229,12 @@ pub(super) fn policy(object: &Value) -> Policy {
             let source = text(validation, "expression");
             let message_expression = match text(validation, "messageExpression") {
                 "" => None,
-                message => Some(compile(message, MESSAGE_VARIABLES, params, ResultType::String)),
+                message => Some(compile(
+                    message,
+                    MESSAGE_VARIABLES,
+                    params,
+                    ResultType::String,
+                )),
             };
             Validation {
                 expression: expression(source, ResultType::Bool),
@@ -266,12 +277,15 @@ pub(super) fn policy(object: &Value) -> Policy {
 /// Reads a ValidatingAdmissionPolicyBinding object.
 pub(super) fn binding(object: &Value) -> Binding {
     let spec = object.get("spec").unwrap_or(&Value::Null);
-    let param_ref = spec.get("paramRef").filter(|r| r.is_object()).map(|r| ParamRef {
-        name: text(r, "name").to_string(),
-        namespace: text(r, "namespace").to_string(),
-        selector: r.get("selector").filter(|s| !s.is_null()).cloned(),
-        deny_not_found: text(r, "parameterNotFoundAction") == "Deny",
-    });
+    let param_ref = spec
+        .get("paramRef")
+        .filter(|r| r.is_object())
+        .map(|r| ParamRef {
+            name: text(r, "name").to_string(),
+            namespace: text(r, "namespace").to_string(),
+            selector: r.get("selector").filter(|s| !s.is_null()).cloned(),
+            deny_not_found: text(r, "parameterNotFoundAction") == "Deny",
+        });
     Binding {
         name: text(object.get("metadata").unwrap_or(&Value::Null), "name").to_string(),
         policy_name: text(spec, "policyName").to_string(),

@@ -82,12 +82,8 @@ pub(super) fn request_value(
     obj: Option<&Value>,
     old: Option<&Value>,
 ) -> Value {
-    let gvk = |kind: &crate::admission::attributes::GroupVersionKind| {
-        json!({"group": kind.group, "version": kind.version, "kind": kind.kind})
-    };
-    let gvr = |resource: &crate::admission::attributes::GroupVersionResource| {
-        json!({"group": resource.group, "version": resource.version, "resource": resource.resource})
-    };
+    let gvk = |kind: &crate::admission::attributes::GroupVersionKind| json!({"group": kind.group, "version": kind.version, "kind": kind.kind});
+    let gvr = |resource: &crate::admission::attributes::GroupVersionResource| json!({"group": resource.group, "version": resource.version, "resource": resource.resource});
     let mut request = json!({
         "uid": "",
         "kind": gvk(&matched.kind),
@@ -215,7 +211,11 @@ impl Scope {
 
     /// Evaluates `expression`, with upstream's error texts (`compilation error: ...`,
     /// `expression '<source>' resulted in error: ...`).
-    fn evaluate(&self, expression: &Compiled, source: &str) -> (Result<CelValue, String>, Duration) {
+    fn evaluate(
+        &self,
+        expression: &Compiled,
+        source: &str,
+    ) -> (Result<CelValue, String>, Duration) {
         let started = Instant::now();
         let result = match expression {
             Err(err) => Err(format!("compilation error: {err}")),

@@ -119,8 +119,8 @@ fn rule_matches(
         let (res, sub) = entry.split_once('/').unwrap_or((entry, ""));
         (res == "*" || res == resource.resource) && (sub == "*" || sub == attributes.subresource)
     });
-    let names = rule.resource_names.is_empty()
-        || rule.resource_names.iter().any(|n| *n == attributes.name);
+    let names =
+        rule.resource_names.is_empty() || rule.resource_names.iter().any(|n| *n == attributes.name);
     scope
         && operations
         && exact_or_wildcard(&rule.api_groups, &resource.group)
@@ -131,11 +131,7 @@ fn rule_matches(
 
 /// The first match of `rules`: the request's resource, or (with `equivalent`) another served
 /// version of its group and resource, as upstream's `matchesResourceRules`.
-fn rules_match(
-    rules: &[Rule],
-    equivalent: bool,
-    request: &Request<'_>,
-) -> Option<Matched> {
+fn rules_match(rules: &[Rule], equivalent: bool, request: &Request<'_>) -> Option<Matched> {
     let attributes = request.attributes;
     let namespace_request = request.is_namespace();
     if rules
@@ -184,7 +180,10 @@ fn rules_match(
     None
 }
 
-fn selects(selector: &crate::registry::selectors::label::LabelSelector, obj: Option<&Value>) -> bool {
+fn selects(
+    selector: &crate::registry::selectors::label::LabelSelector,
+    obj: Option<&Value>,
+) -> bool {
     obj.is_some_and(|obj| {
         selector.matches_labels(obj.pointer("/metadata/labels").and_then(Value::as_object))
     })
@@ -219,7 +218,13 @@ pub(super) async fn matches(
     if matches!(object, Ok(false)) {
         return Ok(None);
     }
-    if rules_match(&criteria.exclude_resource_rules, criteria.equivalent, request).is_some() {
+    if rules_match(
+        &criteria.exclude_resource_rules,
+        criteria.equivalent,
+        request,
+    )
+    .is_some()
+    {
         return Ok(None);
     }
     let matched = if criteria.resource_rules.is_empty() {

@@ -36,7 +36,7 @@ use compile::{Binding, Policy};
 use evaluate::{Decision, Evaluation, Inputs};
 use matching::Request;
 
-pub use typecheck::type_check;
+pub use typecheck::{type_check, type_check_with};
 
 /// The audit annotation of failed validations under the `Audit` action.
 const VALIDATION_FAILURE_ANNOTATION: &str = "validation.policy.admission.k8s.io/validation_failure";
@@ -184,18 +184,21 @@ pub async fn validate(
                     }
                 }
             }
-            let params =
-                match params::collect(store.as_ref(), binding.param_ref.as_ref(), &attributes.namespace)
-                    .await
-                {
-                    Ok(params) => params,
-                    Err(err) => {
-                        denials.extend(binding_error(err));
-                        checked.configuration_error(policy.ignore_failures);
-                        checked.observe(services, policy, binding, started);
-                        continue;
-                    }
-                };
+            let params = match params::collect(
+                store.as_ref(),
+                binding.param_ref.as_ref(),
+                &attributes.namespace,
+            )
+            .await
+            {
+                Ok(params) => params,
+                Err(err) => {
+                    denials.extend(binding_error(err));
+                    checked.configuration_error(policy.ignore_failures);
+                    checked.observe(services, policy, binding, started);
+                    continue;
+                }
+            };
             let namespace = if attributes.namespace.is_empty() || request.is_namespace() {
                 None
             } else {
