@@ -119,8 +119,7 @@ fn rule_matches(
         let (res, sub) = entry.split_once('/').unwrap_or((entry, ""));
         (res == "*" || res == resource.resource) && (sub == "*" || sub == attributes.subresource)
     });
-    let names =
-        rule.resource_names.is_empty() || rule.resource_names.iter().any(|n| *n == attributes.name);
+    let names = rule.resource_names.is_empty() || rule.resource_names.contains(&attributes.name);
     scope
         && operations
         && exact_or_wildcard(&rule.api_groups, &resource.group)
