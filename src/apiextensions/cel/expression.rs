@@ -184,6 +184,35 @@ impl Expression {
     }
 }
 
+/// Type-checks `source` as ValidatingAdmissionPolicy type checking does (upstream's
+/// `typechecking.go`): each of `typed` is typed from its JSON schema (`root`: a resource root,
+/// whose `metadata` shows only `name` and `generateName`), named `type_name` in errors; each of
+/// `dynamic` is `dyn`. Returns cel-go's issues (`ERROR: <input>:1:8: undefined field 'x'` and
+/// the source lines), or `None` when the expression checks.
+pub fn type_issues(
+    source: &str,
+    dynamic: &[&str],
+    typed: &[(&str, &Json, bool)],
+    type_name: &str,
+) -> Option<String> {
+    let env = compile::environment();
+    let program = match env.compile(source) {
+        Ok(program) => program,
+        Err(errors) => return Some(compile::issues(&errors, source)),
+    };
+    let mut scope: Vec<(String, Ty)> = dynamic
+        .iter()
+        .map(|name| (name.to_string(), Ty::Dyn))
+        .collect();
+    for (name, schema, root) in typed {
+        scope.push((
+            name.to_string(),
+            checker::schema_ty(schema, *root, type_name),
+        ));
+    }
+    checker::check_in_scope(&program, source, scope).issues
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
