@@ -313,13 +313,13 @@ pub(crate) struct Reinvocation {
 impl Reinvocation {
     /// Whether webhook `index` is called in `round` (the second round calls only those a later
     /// change concerns).
-    fn calls(&self, round: usize, index: usize) -> bool {
+    pub(crate) fn calls(&self, round: usize, index: usize) -> bool {
         round == 0 || self.reinvoke.contains(&index)
     }
 
     /// Notes a call of webhook `index` in `round`: a change concerns the IfNeeded webhooks
     /// called before it since the last change.
-    fn called(&mut self, round: usize, index: usize, changed: bool, if_needed: bool) {
+    pub(crate) fn called(&mut self, round: usize, index: usize, changed: bool, if_needed: bool) {
         if changed {
             let earlier: Vec<usize> = self.since_change.drain().collect();
             self.reinvoke.extend(earlier);
