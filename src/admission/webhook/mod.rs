@@ -127,7 +127,7 @@ impl Webhook {
                     .unwrap_or("")
                     .to_string();
                 MatchCondition {
-                    name: meta_free_str(condition, "name"),
+                    name: text_field(condition, "name"),
                     expression: Expression::compile(&source, CONDITION_VARIABLES, ResultType::Bool),
                     source,
                 }
@@ -167,7 +167,8 @@ impl Webhook {
     }
 }
 
-fn meta_free_str(value: &Value, key: &str) -> String {
+/// The string `value[key]`, empty when absent.
+fn text_field(value: &Value, key: &str) -> String {
     value
         .get(key)
         .and_then(Value::as_str)
