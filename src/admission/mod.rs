@@ -6,7 +6,7 @@
 //!   it to the store of the resource it admits, which runs it after the create rules and the
 //!   defaults, before name generation and validation.
 //! * [`webhook`]: MutatingAdmissionWebhook and ValidatingAdmissionWebhook.
-//! * [`policy`]: ValidatingAdmissionPolicy.
+//! * [`policy`]: the ValidatingAdmissionPolicy plugin.
 //! * [`registration`]: the validation of the webhook configurations, policies and bindings
 //!   themselves (their stores' strategy).
 //! * [`configurations`]: the webhook configurations and policies in effect, compiled.
