@@ -470,6 +470,17 @@ fn policy_expressions_follow_upstream() {
             "spec.validations[0].reason: Unsupported value: \"Teapot\": supported values: \"Forbidden\", \"Invalid\", \"RequestEntityTooLarge\"",
         ]
     );
+    // The authorizer library's calls are accepted where the authorizer is declared.
+    assert!(with(json!({
+        "matchConditions": [{"name": "can-get", "expression": "authorizer.group('apps').resource('deployments').namespace('default').check('get').allowed()"}],
+        "validations": [{"expression": "authorizer.serviceAccount('ns', 'sa').group('').resource('pods').check('create').allowed() || true"}],
+    }))
+    .is_empty());
+    let errs = with(json!({"validations": [{"expression": "nosuch(object)"}]}));
+    assert!(
+        errs[0].contains("undeclared reference to 'nosuch'"),
+        "{errs:?}"
+    );
     // Message expressions have no authorizer.
     let errs = with(
         json!({"validations": [{"expression": "true", "messageExpression": "authorizer == null ? 'a' : 'b'"}]}),
