@@ -27,6 +27,7 @@ use crate::admission::chain::{AdmissionChain, Services};
 use crate::admission::configurations::{ConfigurationKind, Configurations};
 use crate::admission::metrics::AdmissionMetrics;
 use crate::admission::pod_plugins::PodAdmission;
+use crate::admission::registration;
 use crate::apiextensions::crd_store::{self, CrdStrategy};
 use crate::catalog::{self, Catalog, ResourceInfo};
 use crate::config::Config;
@@ -40,9 +41,9 @@ use crate::controllers::{
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
 use crate::registry::options::ListOptions;
-use crate::registry::resources::builtin_store;
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
+use crate::registry::resources::{builtin_store, builtin_store_with_strategy};
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
 use crate::servers::aggregator::{self, Aggregator};
@@ -324,8 +325,14 @@ fn builtin_stores(
     ctx: &ControlPlaneContext,
     catalog: &'static Catalog,
 ) -> anyhow::Result<BuiltinStores> {
+    // The admission registration kinds' strategy compiles CEL, which the registry cannot name.
     let build = |info: &Arc<ResourceInfo>, config: StoreConfig| {
-        Arc::new(builtin_store(info, ctx.storage.clone(), config))
+        Arc::new(match registration::strategy_for(info) {
+            Some(strategy) => {
+                builtin_store_with_strategy(info, ctx.storage.clone(), strategy, config)
+            }
+            None => builtin_store(info, ctx.storage.clone(), config),
+        })
     };
     let find = |group: &str, plural: &str| {
         catalog

@@ -7,6 +7,8 @@
 //!   defaults, before name generation and validation.
 //! * [`webhook`] runs MutatingAdmissionWebhook and ValidatingAdmissionWebhook;
 //! * [`policy`] runs ValidatingAdmissionPolicy;
+//! * [`registration`] validates the webhook configurations, policies and bindings themselves
+//!   (their stores' strategy);
 //! * [`configurations`] holds the webhook configurations and policies in effect, compiled;
 //! * [`chain`] is the admission of one request, which the store runs at upstream's points of a
 //!   write ([`crate::registry::store::hooks::RequestAdmission`]).
@@ -17,6 +19,7 @@ pub mod configurations;
 pub mod metrics;
 pub mod pod_plugins;
 pub mod policy;
+pub mod registration;
 pub mod webhook;
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub struct Expression {
     env: Arc<Env>,
     program: Program,
     source: String,
+    /// The type the checker inferred for the result, as cel-go prints it (`bool`, `dyn`).
+    output_type: String,
 }
 
 impl std::fmt::Debug for Expression {
@@ -162,7 +164,14 @@ impl Expression {
             env,
             program,
             source: source.to_string(),
+            output_type: checked.result.to_string(),
         })
+    }
+
+    /// The type of the result as far as the checker can tell, as cel-go prints it (`bool`,
+    /// `string`, `list(int)`; `dyn` when it cannot tell).
+    pub fn output_type(&self) -> &str {
+        &self.output_type
     }
 
     /// The expression as written.
