@@ -35,8 +35,8 @@ use crate::controllers::crd::CrdController;
 use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector};
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
 use crate::controllers::{
-    admission_configurations, bootstrap, clusterrole_aggregation, rbac_bootstrap, service_accounts,
-    system_namespaces, system_priority_classes,
+    admission_configurations, bootstrap, clusterrole_aggregation, policy_type_checking,
+    rbac_bootstrap, service_accounts, system_namespaces, system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
@@ -176,7 +176,16 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
             .resources()
             .filter_map(|info| stores.get(&info.group, &info.version, &info.plural)),
     );
-    let controllers: [(&str, BoxFuture<'static, ()>); 8] = [
+    let policies = required(
+        &stores,
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicies",
+    )?;
+    let controllers: [(&str, BoxFuture<'static, ()>); 9] = [
+        (
+            "validatingadmissionpolicy-status",
+            policy_type_checking::run(policies).boxed(),
+        ),
         (
             "admission-configurations",
             admission_configurations::run(
