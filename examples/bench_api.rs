@@ -6,7 +6,7 @@
 //! ```text
 //! cargo build --workspace --all-targets
 //! target/debug/examples/bench_api --kubeconfig A/admin.kubeconfig [--clients 32] [--seconds 10] \
-//!     [--watch-kubeconfig B/admin.kubeconfig] [--custom-resource]
+//!     [--watch-kubeconfig B/admin.kubeconfig] [--custom-resource] [--admission none|policy|webhook]
 //! ```
 //!
 //! `examples/bench_api.sh` runs it on every backend next to the raw ceilings (docs/benchmarks.md).
@@ -44,6 +44,157 @@ struct Args {
     /// Create custom resources of a benchmark CRD (installed first) instead of ConfigMaps.
     #[arg(long)]
     custom_resource: bool,
+    /// Dynamic admission of the creates: `none`, `policy` (a ValidatingAdmissionPolicy and
+    /// binding matching every create of the benchmark resource) or `webhook` (a validating
+    /// webhook matching them, served by this process over HTTPS).
+    #[arg(long, default_value = "none")]
+    admission: String,
+}
+
+/// The label every benchmark object carries; admission configurations match on it.
+const BENCH_LABEL: &str = "apiary.dev/bench";
+
+/// Installs what `--admission` asks for, matching creates of `resource`, and waits until it is in
+/// effect (an object without the benchmark label is refused).
+async fn install_admission(
+    client: &kube::Client,
+    kind: &str,
+    resource: &ApiResource,
+    namespace: &str,
+) -> anyhow::Result<()> {
+    let rules = serde_json::json!([{
+        "apiGroups": [resource.group], "apiVersions": [resource.version],
+        "operations": ["CREATE"], "resources": [resource.plural]
+    }]);
+    let suffix = std::process::id();
+    let (api_resource, objects) = match kind {
+        "none" => return Ok(()),
+        "policy" => {
+            let policy = serde_json::json!({
+                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+                "metadata": {"name": format!("bench-{suffix}")},
+                "spec": {"matchConstraints": {"resourceRules": rules},
+                    "validations": [{"expression": format!("has(object.metadata.labels) && '{BENCH_LABEL}' in object.metadata.labels")}]}
+            });
+            let binding = serde_json::json!({
+                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+                "metadata": {"name": format!("bench-{suffix}")},
+                "spec": {"policyName": format!("bench-{suffix}"), "validationActions": ["Deny"]}
+            });
+            ("policy", vec![policy, binding])
+        }
+        "webhook" => {
+            let (ca_pem, port) = start_label_webhook().await?;
+            let config = serde_json::json!({
+                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": format!("bench-{suffix}")},
+                "webhooks": [{"name": "bench.apiary.dev", "sideEffects": "None",
+                    "admissionReviewVersions": ["v1"], "rules": rules,
+                    "clientConfig": {"url": format!("https://127.0.0.1:{port}/validate"),
+                        "caBundle": base64_encode(ca_pem.as_bytes())}}]
+            });
+            ("webhook", vec![config])
+        }
+        other => anyhow::bail!("--admission must be none, policy or webhook, not {other:?}"),
+    };
+    for object in objects {
+        let object: DynamicObject = serde_json::from_value(object)?;
+        let types = object.types.clone().unwrap_or_default();
+        let (group, version) = types.api_version.split_once('/').unwrap_or(("", ""));
+        let plural = format!("{}s", types.kind.to_lowercase());
+        let ar = ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: types.api_version.clone(),
+            kind: types.kind.clone(),
+            plural: plural.replace("policys", "policies"),
+        };
+        Api::<DynamicObject>::all_with(client.clone(), &ar)
+            .create(&PostParams::default(), &object)
+            .await?;
+    }
+    let probe: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut unlabelled = DynamicObject::new("probe", resource);
+        unlabelled.data = serde_json::json!({});
+        let dry = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        if probe.create(&dry, &unlabelled).await.is_err() {
+            println!("admission: one {api_resource} matching every create, in effect");
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the {api_resource} took no effect in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Serves a validating webhook over HTTPS on a loopback port, from a CA of its own: it allows
+/// objects with the benchmark label and denies the others. Returns the CA (PEM) and the port.
+async fn start_label_webhook() -> anyhow::Result<(String, u16)> {
+    use http_body_util::BodyExt as _;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, &ca_key);
+    let key = KeyPair::generate()?;
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])?.signed_by(&key, &issuer)?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    |request: http::Request<hyper::body::Incoming>| async move {
+                        let body = request.into_body().collect().await?.to_bytes();
+                        let review: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        let allowed = review
+                            .pointer("/request/object/metadata/labels")
+                            .and_then(|labels| labels.get(BENCH_LABEL))
+                            .is_some();
+                        let answer = serde_json::json!({
+                            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                            "response": {"uid": review.pointer("/request/uid"), "allowed": allowed}
+                        });
+                        Ok::<_, hyper::Error>(http::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from(answer.to_string()),
+                        )))
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    Ok((ca_cert.pem(), port))
 }
 
 /// The benchmark CRD: namespaced `BenchItem`s with a schema-checked `data` map.
@@ -135,6 +286,8 @@ async fn main() -> anyhow::Result<()> {
         ApiResource::erase::<ConfigMap>(&())
     };
 
+    install_admission(&writer, &args.admission, &resource, &namespace).await?;
+
     // Arrival time of each ADDED event, by name.
     let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let watched: Api<DynamicObject> = Api::namespaced_with(watcher, &namespace, &resource);
@@ -172,6 +325,8 @@ async fn main() -> anyhow::Result<()> {
                     let name = format!("obj-{c}-{i}");
                     let mut cm = DynamicObject::new(&name, &resource);
                     cm.data = serde_json::json!({"data": data.clone()});
+                    cm.metadata.labels =
+                        Some([(BENCH_LABEL.to_string(), "yes".to_string())].into());
                     let sent = Instant::now();
                     api.create(&PostParams::default(), &cm).await?;
                     writes.push((name, sent, Instant::now()));
