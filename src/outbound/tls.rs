@@ -147,6 +147,20 @@ pub async fn send(
     config: Arc<ClientConfig>,
     request: http::Request<Body>,
 ) -> Result<http::Response<hyper::body::Incoming>, String> {
+    let mut sender = connect(address, server_name, config).await?;
+    sender
+        .send_request(request)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+/// Opens an HTTP/1.1 connection over TLS to `address`, verifying the certificate for
+/// `server_name`; requests go through the returned sender, one at a time.
+pub async fn connect(
+    address: &str,
+    server_name: &str,
+    config: Arc<ClientConfig>,
+) -> Result<hyper::client::conn::http1::SendRequest<Body>, String> {
     let name = ServerName::try_from(server_name.to_string()).map_err(|err| err.to_string())?;
     let connect = async {
         let tcp = tokio::net::TcpStream::connect(address)
@@ -161,7 +175,7 @@ pub async fn send(
     let tls = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
         .map_err(|_| format!("dial tcp {address}: i/o timeout"))??;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
         .await
         .map_err(|err| err.to_string())?;
     tokio::spawn(async move {
@@ -169,8 +183,5 @@ pub async fn send(
             tracing::debug!(%err, "proxy connection ended");
         }
     });
-    sender
-        .send_request(request)
-        .await
-        .map_err(|err| err.to_string())
+    Ok(sender)
 }

@@ -2,11 +2,14 @@
 //! to a Service, reached through its endpoints as the aggregator reaches APIServices, with the
 //! front-proxy client certificate. Upstream's `webhook.ClientConfig` (`url` or `service`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use bytes::Bytes;
 use http_body_util::BodyExt;
+use hyper::client::conn::http1::SendRequest;
 use serde_json::Value;
 
 use super::tls::ProxyIdentity;
@@ -81,6 +84,59 @@ pub struct WebhookClient {
     pub endpoints: Arc<Store>,
     pub endpoint_slices: Arc<Store>,
     pub identity: Arc<ProxyIdentity>,
+    /// Idle connections and TLS settings kept between calls, as client-go keeps them.
+    pub pool: Arc<ConnectionPool>,
+}
+
+/// Idle keep-alive connections by (address, server name, CA bundle), and the TLS settings of
+/// each CA bundle, so that a webhook called often costs neither a handshake nor a CA parse per
+/// call.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: std::sync::Mutex<HashMap<ConnectionKey, Vec<SendRequest<Body>>>>,
+    configs: std::sync::Mutex<HashMap<Option<Vec<u8>>, Arc<rustls::ClientConfig>>>,
+}
+
+type ConnectionKey = (String, String, Option<Vec<u8>>);
+
+/// Idle connections kept per key.
+const IDLE_PER_KEY: usize = 64;
+
+impl ConnectionPool {
+    fn config(
+        &self,
+        identity: &ProxyIdentity,
+        ca_bundle: Option<&[u8]>,
+    ) -> Result<Arc<rustls::ClientConfig>, String> {
+        let key = ca_bundle.map(<[u8]>::to_vec);
+        let mut configs = self.configs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(config) = configs.get(&key) {
+            return Ok(config.clone());
+        }
+        let config = identity.client_config(ca_bundle, false)?;
+        configs.insert(key, config.clone());
+        Ok(config)
+    }
+
+    /// An idle connection of `key` that is still open, if any.
+    fn take(&self, key: &ConnectionKey) -> Option<SendRequest<Body>> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.get_mut(key)?;
+        while let Some(sender) = senders.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn put(&self, key: ConnectionKey, sender: SendRequest<Body>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.entry(key).or_default();
+        if senders.len() < IDLE_PER_KEY {
+            senders.push(sender);
+        }
+    }
 }
 
 /// A webhook call that got no usable answer.
@@ -168,20 +224,45 @@ impl WebhookClient {
         }
         let in_post = |status: u16, why: String| failed(status, format!("Post {shown:?}: {why}"));
         let config = self
-            .identity
-            .client_config(ca_bundle, false)
+            .pool
+            .config(&self.identity, ca_bundle)
             .map_err(|why| in_post(0, why))?;
-        let encoded = serde_json::to_vec(body).map_err(|e| in_post(0, e.to_string()))?;
-        let request = http::Request::post(&path)
-            .header(http::header::HOST, server_name.as_str())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::ACCEPT, "application/json")
-            .body(Body::from(encoded))
-            .map_err(|e| in_post(0, e.to_string()))?;
+        let key: ConnectionKey = (
+            address.clone(),
+            server_name.clone(),
+            ca_bundle.map(<[u8]>::to_vec),
+        );
+        let encoded = Bytes::from(serde_json::to_vec(body).map_err(|e| in_post(0, e.to_string()))?);
+        let make_request = || {
+            http::Request::post(&path)
+                .header(http::header::HOST, server_name.as_str())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::ACCEPT, "application/json")
+                .body(Body::from(encoded.clone()))
+                .map_err(|e| (0, e.to_string()))
+        };
         let call = async {
-            let response = super::tls::send(&address, &server_name, config, request)
-                .await
-                .map_err(|why| (0, why))?;
+            // A kept connection the server closed meanwhile fails at once: retried on a new one.
+            let pooled = match self.pool.take(&key) {
+                Some(mut sender) => match sender.send_request(make_request()?).await {
+                    Ok(response) => Some((sender, response)),
+                    Err(_) => None,
+                },
+                None => None,
+            };
+            let (sender, response) = match pooled {
+                Some(done) => done,
+                None => {
+                    let mut sender = super::tls::connect(&address, &server_name, config)
+                        .await
+                        .map_err(|why| (0, why))?;
+                    let response = sender
+                        .send_request(make_request()?)
+                        .await
+                        .map_err(|why| (0, why.to_string()))?;
+                    (sender, response)
+                }
+            };
             let status = response.status();
             let bytes = response
                 .into_body()
@@ -189,6 +270,7 @@ impl WebhookClient {
                 .await
                 .map_err(|e| (status.as_u16(), e.to_string()))?
                 .to_bytes();
+            self.pool.put(key.clone(), sender);
             if !status.is_success() {
                 return Err((
                     status.as_u16(),

@@ -67,6 +67,7 @@ async fn fixture() -> Fixture {
         endpoints: builtin_store(&storage, ("", "v1", "endpoints")),
         endpoint_slices: builtin_store(&storage, ("discovery.k8s.io", "v1", "endpointslices")),
         identity: Arc::new(identity),
+        pool: Default::default(),
     };
     let opts = WriteOptions::default();
     for (name, env) in [("default", "prod"), ("dev", "dev")] {

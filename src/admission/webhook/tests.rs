@@ -45,6 +45,7 @@ fn services() -> Services {
             endpoints: builtin_store(&storage, ("", "v1", "endpoints")),
             endpoint_slices: builtin_store(&storage, ("discovery.k8s.io", "v1", "endpointslices")),
             identity: Arc::new(identity),
+            pool: Default::default(),
         },
         namespaces: builtin_store(&storage, ("", "v1", "namespaces")),
         stores: Arc::new(NoStores),
