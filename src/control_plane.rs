@@ -13,7 +13,7 @@
 //! 4. the controllers that run in the background, started from one list.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::anyhow;
 use axum::Router;
@@ -22,6 +22,10 @@ use futures::FutureExt as _;
 use tracing::Instrument as _;
 
 use crate::access::AccessControl;
+use crate::admission::attributes::StoreLookup;
+use crate::admission::chain::{AdmissionChain, Services};
+use crate::admission::configurations::{ConfigurationKind, Configurations};
+use crate::admission::metrics::AdmissionMetrics;
 use crate::admission::pod_plugins::PodAdmission;
 use crate::apiextensions::crd_store::{self, CrdStrategy};
 use crate::catalog::{self, Catalog, ResourceInfo};
@@ -30,11 +34,12 @@ use crate::controllers::crd::CrdController;
 use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector};
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
 use crate::controllers::{
-    bootstrap, clusterrole_aggregation, rbac_bootstrap, service_accounts, system_namespaces,
-    system_priority_classes,
+    admission_configurations, bootstrap, clusterrole_aggregation, rbac_bootstrap, service_accounts,
+    system_namespaces, system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
+use crate::registry::options::ListOptions;
 use crate::registry::resources::builtin_store;
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
@@ -122,9 +127,17 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
             ..StoreConfig::default()
         },
     ));
+    let served = Arc::new(ServedStores {
+        builtin: stores.clone(),
+        custom: OnceLock::new(),
+    });
+    let (admission, admission_configurations) =
+        admission_chain(&ctx, &stores, &namespaces, &aggregator, served.clone()).await?;
     let mut crd_stores = ResourceStores::new();
     crd_stores.insert(crds.clone());
-    let extensions = ApiExtensionsServer::new(crd_stores, servers::not_found());
+    let extensions =
+        ApiExtensionsServer::new(crd_stores, servers::not_found(), Some(admission.clone()));
+    let _ = served.custom.set(extensions.clone());
     let crd_controller = CrdController::new(
         crds,
         namespaces.clone(),
@@ -148,6 +161,7 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
             authorization: ctx.access.authorization.clone(),
             rbac: ctx.access.rbac.clone(),
             authentication: ctx.access.authentication.clone(),
+            admission: Some(admission.clone()),
         },
         stores.clone(),
         servers::apiextensions_server(extensions.clone()),
@@ -161,7 +175,15 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
             .resources()
             .filter_map(|info| stores.get(&info.group, &info.version, &info.plural)),
     );
-    let controllers: [(&str, BoxFuture<'static, ()>); 7] = [
+    let controllers: [(&str, BoxFuture<'static, ()>); 8] = [
+        (
+            "admission-configurations",
+            admission_configurations::run(
+                admission.configurations().clone(),
+                admission_configurations,
+            )
+            .boxed(),
+        ),
         (
             "system-namespaces",
             system_namespaces::run(namespaces.clone()).boxed(),
@@ -197,6 +219,88 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
         tokio::spawn(controller.instrument(tracing::info_span!("controller", name)));
     }
     Ok(router)
+}
+
+/// The dynamic admission chain, with the configurations stored so far in effect, and the stores
+/// of the four configuration resources for the controller that keeps them current.
+async fn admission_chain(
+    ctx: &ControlPlaneContext,
+    stores: &ResourceStores,
+    namespaces: &Arc<Store>,
+    aggregator: &Aggregator,
+    served: Arc<ServedStores>,
+) -> anyhow::Result<(Arc<AdmissionChain>, Vec<(ConfigurationKind, Arc<Store>)>)> {
+    let metrics = AdmissionMetrics::register(ctx.metrics.registry())
+        .map_err(|err| anyhow!("registering the admission metrics: {err}"))?;
+    let services = Arc::new(Services {
+        webhooks: (*aggregator.webhook_client()).clone(),
+        namespaces: namespaces.clone(),
+        stores: served,
+        metrics,
+    });
+    let configurations = Arc::new(Configurations::default());
+    let mut followed = Vec::new();
+    for (kind, plural) in ConfigurationKind::ALL {
+        let store = required(stores, "admissionregistration.k8s.io", plural)?;
+        let listed = store
+            .list(None, &ListOptions::default())
+            .await
+            .map_err(|err| anyhow!("listing the {plural}: {err}"))?;
+        configurations.replace(kind, &listed.items);
+        followed.push((kind, store));
+    }
+    Ok((
+        Arc::new(AdmissionChain::new(configurations, services)),
+        followed,
+    ))
+}
+
+/// The stores of every served resource, built-in and custom, for admission.
+struct ServedStores {
+    builtin: Arc<ResourceStores>,
+    /// Set once the apiextensions server exists.
+    custom: OnceLock<Arc<ApiExtensionsServer>>,
+}
+
+impl ServedStores {
+    /// The built-in stores, then the custom resources' stores served now.
+    fn each<T>(&self, mut find: impl FnMut(&ResourceStores) -> Option<T>) -> Option<T> {
+        find(&self.builtin).or_else(|| {
+            let custom = self.custom.get()?.serving();
+            find(&custom.rest.stores)
+        })
+    }
+}
+
+impl StoreLookup for ServedStores {
+    fn by_resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Store>> {
+        self.each(|stores| stores.get(group, version, plural).cloned())
+    }
+
+    fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<Arc<Store>> {
+        self.each(|stores| {
+            let info = stores.resources().find(|info| {
+                info.group.as_str() == group
+                    && info.version.as_str() == version
+                    && info.kind.as_str() == kind
+            })?;
+            stores.get(group, version, &info.plural).cloned()
+        })
+    }
+
+    fn versions(&self, group: &str, plural: &str) -> Vec<String> {
+        let of = |stores: &ResourceStores| {
+            let mut found: Vec<(bool, String)> = stores
+                .resources()
+                .filter(|info| info.group.as_str() == group && info.plural.as_str() == plural)
+                .map(|info| (!info.storage_version, info.version.to_string()))
+                .collect();
+            found.sort();
+            found.dedup();
+            (!found.is_empty()).then(|| found.into_iter().map(|(_, v)| v).collect())
+        };
+        self.each(of).unwrap_or_default()
+    }
 }
 
 /// The built-in stores, with what the bootstrap controller shares with the services store.

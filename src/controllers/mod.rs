@@ -1,6 +1,7 @@
 //! Controllers that run inside the API server, as kube-apiserver's own post-start hooks and the
 //! namespace controller of kube-controller-manager that every cluster relies on.
 
+pub mod admission_configurations;
 pub mod bootstrap;
 pub mod clusterrole_aggregation;
 pub mod crd;

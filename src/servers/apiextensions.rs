@@ -17,6 +17,7 @@ use axum::routing::any;
 use axum::Router;
 use http::{Method, StatusCode};
 
+use crate::admission::chain::AdmissionChain;
 use crate::api::status::{ApiError, GroupResource, StatusDetails};
 use crate::registry::scale::ScalePaths;
 use crate::registry::stores::ResourceStores;
@@ -40,11 +41,17 @@ pub struct ApiExtensionsServer {
     serving: RwLock<Arc<Serving>>,
     /// Where requests this server does not serve go.
     next: Router,
+    /// The dynamic admission of custom resource writes.
+    admission: Option<Arc<AdmissionChain>>,
 }
 
 impl ApiExtensionsServer {
     /// A server answering `stores` (the CRD store at least), delegating the rest to `next`.
-    pub fn new(stores: ResourceStores, next: Router) -> Arc<Self> {
+    pub fn new(
+        stores: ResourceStores,
+        next: Router,
+        admission: Option<Arc<AdmissionChain>>,
+    ) -> Arc<Self> {
         let server = Arc::new(Self {
             serving: RwLock::new(Arc::new(Serving {
                 rest: Arc::new(CoreContext::new(Arc::new(ResourceStores::new()))),
@@ -52,6 +59,7 @@ impl ApiExtensionsServer {
                 scale: HashMap::new(),
             })),
             next,
+            admission,
         });
         server.publish(stores, HashSet::new(), HashMap::new());
         server
@@ -64,7 +72,9 @@ impl ApiExtensionsServer {
         terminating: HashSet<(String, String)>,
         scale: HashMap<(String, String, String), ScalePaths>,
     ) {
-        let rest = CoreContext::new(Arc::new(stores)).with_delegate(self.next.clone());
+        let rest = CoreContext::new(Arc::new(stores))
+            .with_admission(self.admission.clone())
+            .with_delegate(self.next.clone());
         let serving = Arc::new(Serving {
             rest: Arc::new(rest),
             terminating,

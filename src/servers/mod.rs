@@ -51,6 +51,8 @@ pub struct CoreServer {
     pub rbac: Arc<RbacAuthorizer>,
     /// For TokenReviews and TokenRequests.
     pub authentication: Arc<Authentication>,
+    /// The dynamic admission of writes.
+    pub admission: Option<Arc<crate::admission::chain::AdmissionChain>>,
 }
 
 /// The core server: system endpoints, OpenAPI, discovery and the REST layer of `stores`; what
@@ -78,6 +80,7 @@ pub fn core_server(server: CoreServer, stores: Arc<ResourceStores>, next: Router
             .with_authorization(server.authorization)
             .with_rbac(server.rbac)
             .with_authentication(server.authentication)
+            .with_admission(server.admission)
             .with_delegate(discovery.clone()),
     )
     .route_layer(from_fn_with_state(handled_by::CORE_REST, mark_handled_by));

@@ -54,6 +54,8 @@ pub struct CoreContext {
     /// `serviceaccounts/<name>/token`. `None`: TokenReviews authenticate nothing and the token
     /// subresource answers 405.
     pub authentication: Option<Arc<crate::filters::authn::Authentication>>,
+    /// The dynamic admission of writes; `None` runs none.
+    pub admission: Option<Arc<crate::admission::chain::AdmissionChain>>,
 }
 
 impl CoreContext {
@@ -65,7 +67,17 @@ impl CoreContext {
             authorization: None,
             rbac: None,
             authentication: None,
+            admission: None,
         }
+    }
+
+    /// Runs `admission` on every write.
+    pub fn with_admission(
+        mut self,
+        admission: Option<Arc<crate::admission::chain::AdmissionChain>>,
+    ) -> Self {
+        self.admission = admission;
+        self
     }
 
     /// Answers access reviews from `authorization` and checks RBAC writes against it.

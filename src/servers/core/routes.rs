@@ -259,6 +259,7 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         query,
         authorization: ctx.authorization.clone(),
         rbac: ctx.rbac.clone(),
+        admission: ctx.admission.clone(),
     };
     if verb == Verb::Create {
         match scope

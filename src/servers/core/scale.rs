@@ -11,10 +11,13 @@ use axum::response::Response;
 use http::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::admission::attributes::GroupVersionKind;
+use crate::admission::chain::SubresourceView;
 use crate::api::status::{ApiError, ApiResult, StatusCause};
 use crate::registry::scale::{set_at, to_scale, ScalePaths};
 use crate::registry::store::Store;
 use crate::servers::core::body;
+use crate::servers::core::handlers::admission::{admission_for, options_object, AdmissionTarget};
 use crate::servers::core::negotiation::{self, Output};
 use crate::servers::core::query::{self, QueryParams, WriteKind};
 use crate::servers::core::routes::ParsedPath;
@@ -93,9 +96,30 @@ pub async fn serve(
         Ok(output) => output,
         Err(err) => return negotiation::respond_error(&Output::default(), err, &[]),
     };
-    match answer(rest, paths, &path, request).await {
-        Ok(scale) => negotiation::respond(&output, StatusCode::OK, &scale, &[]),
-        Err(err) => negotiation::respond_error(&output, err, &[]),
+    let mut warnings = Vec::new();
+    match answer(rest, paths, &path, request, &mut warnings).await {
+        Ok(scale) => negotiation::respond(&output, StatusCode::OK, &scale, &warnings),
+        Err(err) => negotiation::respond_error(&output, err, &warnings),
+    }
+}
+
+/// How an object looks as its Scale to admission, and how a mutated Scale carries back.
+struct ScaleView(ScalePaths);
+
+impl SubresourceView for ScaleView {
+    fn to_view(&self, obj: &Value) -> Value {
+        to_scale(obj, &self.0)
+    }
+
+    fn from_view(&self, view: &Value, obj: &mut Value) -> ApiResult<()> {
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let replicas = validate_scale(view, &name)?;
+        set_at(obj, &self.0.spec_replicas, json!(replicas));
+        Ok(())
     }
 }
 
@@ -104,6 +128,7 @@ async fn answer(
     paths: &ScalePaths,
     path: &ParsedPath,
     request: Request,
+    warnings: &mut Vec<String>,
 ) -> ApiResult<Value> {
     let store: Arc<Store> = rest
         .stores
@@ -143,6 +168,33 @@ async fn answer(
                 user_agent,
             );
             write.field_manager = String::new();
+            let options_kind = if method == Method::PUT {
+                "UpdateOptions"
+            } else {
+                "PatchOptions"
+            };
+            let options = options_object(options_kind, &write, &[]);
+            let view: Arc<dyn SubresourceView> = Arc::new(ScaleView(paths.clone()));
+            let scale_kind = GroupVersionKind {
+                group: "autoscaling".into(),
+                version: "v1".into(),
+                kind: "Scale".into(),
+            };
+            let target = AdmissionTarget {
+                info,
+                subresource: Some("scale"),
+                namespace,
+                name: Some(name),
+            };
+            let extensions = request.extensions().clone();
+            let admission = admission_for(
+                rest.admission.as_ref(),
+                target,
+                &extensions,
+                &mut write,
+                options,
+                Some((scale_kind, view)),
+            );
             let bytes = body::read_body(request.into_body()).await?;
             let name = name.clone();
             let updated = store
@@ -178,8 +230,9 @@ async fn answer(
                     }
                     Ok(next)
                 })
-                .await?;
-            Ok(to_scale(&updated, paths))
+                .await;
+            admission.finish_with(&extensions, warnings);
+            Ok(to_scale(&updated?, paths))
         }
         other => Err(ApiError::method_not_supported(
             &info.group_resource(),

@@ -5,6 +5,7 @@ use axum::response::Response;
 use http::request::Parts;
 use http::StatusCode;
 
+use super::admission::options_object;
 use super::{content_type, fallback_output, respond_object, Scope};
 use crate::api::status::ApiResult;
 use crate::registry::strategy::CreateRest;
@@ -19,19 +20,21 @@ pub async fn create(scope: Scope, parts: Parts, request_body: Body) -> Response 
         Ok(output) => output,
         Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
     };
-    match create_object(&scope, &parts, request_body).await {
-        Ok((object, warnings)) => {
-            respond_object(&scope, &output, StatusCode::CREATED, object, &warnings)
-        }
-        Err(err) => negotiation::respond_error(&output, err, &[]),
+    let mut warnings = Vec::new();
+    match create_object(&scope, &parts, request_body, &mut warnings).await {
+        Ok(object) => respond_object(&scope, &output, StatusCode::CREATED, object, &warnings),
+        Err(err) => negotiation::respond_error(&output, err, &warnings),
     }
 }
 
+/// Creates the object; `warnings` gets the decoder's and admission's warnings, also when the
+/// create fails.
 async fn create_object(
     scope: &Scope,
     parts: &Parts,
     request_body: Body,
-) -> ApiResult<(serde_json::Value, Vec<String>)> {
+    warnings: &mut Vec<String>,
+) -> ApiResult<serde_json::Value> {
     let format = body::input_format(content_type(parts))?;
     let bytes = body::read_body(request_body).await?;
     let mut params = query::write_params(&scope.query, WriteKind::Create)?;
@@ -61,13 +64,12 @@ async fn create_object(
     } else {
         ExpectedType::of(&scope.info)
     };
-    let (object, warnings) =
+    let (object, decode_warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    warnings.extend(decode_warnings);
     match rest {
         Some(CreateRest::Binding) => {
-            return create_binding(scope, object, &params.write, pod_binding)
-                .await
-                .map(|status| (status, warnings));
+            return create_binding(scope, object, &params.write, pod_binding).await;
         }
         Some(CreateRest::SelfSubjectReview | CreateRest::AccessReview) => {
             let user = parts.extensions.get::<crate::request::user::UserInfo>();
@@ -84,16 +86,19 @@ async fn create_object(
                     scope.info.kind
                 )))
             });
-            return answer.map(|answer| (answer, warnings));
+            return answer;
         }
         _ => {}
     }
     scope.check_rbac_write(parts, &object, None)?;
+    let options = options_object("CreateOptions", &params.write, &[]);
+    let admission = scope.admission(parts, &mut params.write, options, None);
     let created = scope
         .store
         .create(scope.namespace(), object, &params.write)
-        .await?;
-    Ok((created, warnings))
+        .await;
+    admission.finish(parts, warnings);
+    created
 }
 
 /// A Binding (top-level `bindings`, or `pods/<name>/binding` whose URL names the pod).

@@ -104,18 +104,21 @@ pub async fn delete(scope: Scope, parts: Parts, request_body: Body) -> Response 
         Ok(output) => output,
         Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
     };
+    let mut warnings = Vec::new();
     let result = async {
-        let (opts, write) = delete_options(&scope, &parts, request_body).await?;
+        let (opts, mut write) = delete_options(&scope, &parts, request_body).await?;
+        let admission = scope.admission(&parts, &mut write, delete_options_object(&opts), None);
         let outcome = scope
             .store
             .delete(scope.namespace(), scope.name(), &opts, &write)
-            .await?;
-        Ok::<_, ApiError>((opts, outcome))
+            .await;
+        admission.finish(&parts, &mut warnings);
+        Ok::<_, ApiError>((opts, outcome?))
     }
     .await;
     let (opts, outcome) = match result {
         Ok(done) => done,
-        Err(err) => return negotiation::respond_error(&output, err, &[]),
+        Err(err) => return negotiation::respond_error(&output, err, &warnings),
     };
     if outcome.deleted && !scope.store.strategy().returns_deleted_object() {
         let metadata = outcome.object.get("metadata");
@@ -139,14 +142,25 @@ pub async fn delete(scope: Scope, parts: Parts, request_body: Body) -> Response 
             "status": "Success",
             "details": details,
         });
-        return respond_object(&scope, &output, StatusCode::OK, status, &[]);
+        return respond_object(&scope, &output, StatusCode::OK, status, &warnings);
     }
     let status = if !outcome.deleted && opts.orphan_dependents == Some(false) {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK
     };
-    respond_object(&scope, &output, status, outcome.object, &[])
+    respond_object(&scope, &output, status, outcome.object, &warnings)
+}
+
+/// The DeleteOptions admission sees.
+fn delete_options_object(opts: &DeleteOptions) -> Value {
+    let mut object = serde_json::to_value(opts).unwrap_or_else(|_| json!({}));
+    if let Some(map) = object.as_object_mut() {
+        map.retain(|_, v| !v.is_null() && v != &json!([]));
+        map.insert("kind".into(), Value::from("DeleteOptions"));
+        map.insert("apiVersion".into(), Value::from("meta.k8s.io/v1"));
+    }
+    object
 }
 
 /// Deletes the objects of a collection that match the list options; answers the deleted list.
@@ -155,19 +169,22 @@ pub async fn delete_collection(scope: Scope, parts: Parts, request_body: Body) -
         Ok(output) => output,
         Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
     };
+    let mut warnings = Vec::new();
     let result = async {
         let list_opts = query::list_options(&scope.query, false)?;
-        let (opts, write) = delete_options(&scope, &parts, request_body).await?;
+        let (opts, mut write) = delete_options(&scope, &parts, request_body).await?;
         let include = scope.include_object(&output)?;
+        let admission = scope.admission(&parts, &mut write, delete_options_object(&opts), None);
         let list = scope
             .store
             .delete_collection(scope.namespace(), &list_opts, &opts, &write)
-            .await?;
-        negotiation::render_list(&scope.info, scope.store.table(), &output, include, list)
+            .await;
+        admission.finish(&parts, &mut warnings);
+        negotiation::render_list(&scope.info, scope.store.table(), &output, include, list?)
     }
     .await;
     match result {
-        Ok(body) => negotiation::respond(&output, StatusCode::OK, &body, &[]),
-        Err(err) => negotiation::respond_error(&output, err, &[]),
+        Ok(body) => negotiation::respond(&output, StatusCode::OK, &body, &warnings),
+        Err(err) => negotiation::respond_error(&output, err, &warnings),
     }
 }

@@ -1,6 +1,7 @@
 //! One handler per verb, each the counterpart of an upstream `handlers/*.go` file. They share the
 //! [`Scope`] that [`super::routes`] builds from the path.
 
+pub mod admission;
 pub mod create;
 pub mod delete;
 pub mod get;
@@ -42,6 +43,8 @@ pub struct Scope {
     pub authorization: Option<Arc<crate::request::authorization::Authorization>>,
     /// The RBAC rule resolver of the escalation checks.
     pub rbac: Option<Arc<crate::rbac::RbacAuthorizer>>,
+    /// The server's dynamic admission (webhooks, policies); `None` runs none.
+    pub admission: Option<Arc<crate::admission::chain::AdmissionChain>>,
 }
 
 impl std::fmt::Debug for Scope {

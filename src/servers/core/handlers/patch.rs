@@ -21,6 +21,7 @@ use http::request::Parts;
 use http::StatusCode;
 use serde_json::Value;
 
+use super::admission::options_object;
 use super::{check_name, content_type, fallback_output, respond_object, Scope};
 use crate::api::go_fmt::go_quote;
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
@@ -378,6 +379,15 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
             decode_patch(&patch_type, &bytes, params.field_validation)?
         };
         let is_apply = matches!(document, PatchDocument::Apply { .. });
+        let mut extra = Vec::new();
+        if let PatchDocument::Apply { force: true, .. } = &document {
+            extra.push(("force", serde_json::Value::Bool(true)));
+        }
+        let mut options = options_object("PatchOptions", &params.write, &extra);
+        if let PatchDocument::Apply { manager, .. } = &document {
+            options["fieldManager"] = serde_json::Value::from(manager.as_str());
+        }
+        let admission = scope.admission(&parts, &mut params.write, options, None);
         let mut patcher = Patcher {
             scope: &scope,
             document,
@@ -393,25 +403,29 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
                 Ok(patched)
             })
             .await;
-        match updated {
+        let result = match updated {
             Err(err) if is_apply && err.status.code == 404 && scope.subresource.is_none() => {
                 let object = patcher.apply(None)?;
                 scope.check_rbac_write(&parts, &object, None)?;
                 let created = scope
                     .store
                     .create(scope.namespace(), object, &params.write)
-                    .await?;
-                Ok::<_, ApiError>((created, StatusCode::CREATED, patcher.warnings))
+                    .await;
+                created.map(|created| (created, StatusCode::CREATED))
             }
             Err(err) => Err(err),
-            Ok(object) => Ok((object, StatusCode::OK, patcher.warnings)),
-        }
+            Ok(object) => Ok((object, StatusCode::OK)),
+        };
+        let mut warnings = std::mem::take(&mut patcher.warnings);
+        admission.finish(&parts, &mut warnings);
+        Ok::<_, ApiError>((result, warnings))
     }
     .await;
     match result {
-        Ok((object, status, warnings)) => {
+        Ok((Ok((object, status)), warnings)) => {
             respond_object(&scope, &output, status, object, &warnings)
         }
+        Ok((Err(err), warnings)) => negotiation::respond_error(&output, err, &warnings),
         Err(err) => negotiation::respond_error(&output, err, &[]),
     }
 }

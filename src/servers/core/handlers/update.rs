@@ -6,6 +6,7 @@ use http::request::Parts;
 use http::StatusCode;
 use serde_json::Value;
 
+use super::admission::options_object;
 use super::{check_name, content_type, fallback_output, respond_object, Scope};
 use crate::api::status::ApiResult;
 use crate::servers::core::body::{self, ExpectedType};
@@ -19,8 +20,9 @@ pub async fn update(scope: Scope, parts: Parts, request_body: Body) -> Response 
         Ok(output) => output,
         Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
     };
-    match update_object(&scope, &parts, request_body).await {
-        Ok((object, created, warnings)) => {
+    let mut warnings = Vec::new();
+    match update_object(&scope, &parts, request_body, &mut warnings).await {
+        Ok((object, created)) => {
             let status = if created {
                 StatusCode::CREATED
             } else {
@@ -28,15 +30,18 @@ pub async fn update(scope: Scope, parts: Parts, request_body: Body) -> Response 
             };
             respond_object(&scope, &output, status, object, &warnings)
         }
-        Err(err) => negotiation::respond_error(&output, err, &[]),
+        Err(err) => negotiation::respond_error(&output, err, &warnings),
     }
 }
 
+/// Replaces the object; `warnings` gets the decoder's and admission's warnings, also when the
+/// update fails.
 async fn update_object(
     scope: &Scope,
     parts: &Parts,
     request_body: Body,
-) -> ApiResult<(Value, bool, Vec<String>)> {
+    warnings: &mut Vec<String>,
+) -> ApiResult<(Value, bool)> {
     let format = body::input_format(content_type(parts))?;
     let bytes = body::read_body(request_body).await?;
     let mut params = query::write_params(&scope.query, WriteKind::Update)?;
@@ -51,8 +56,9 @@ async fn update_object(
         user_agent,
     );
     let expected = ExpectedType::of(&scope.info);
-    let (object, warnings) =
+    let (object, decode_warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
+    warnings.extend(decode_warnings);
     check_name(&object, scope.name(), scope.namespace())?;
     if scope.rbac.is_some() && crate::rbac::escalation::is_rbac_resource(&scope.info) {
         let old = match scope.store.get(scope.namespace(), scope.name()).await {
@@ -62,9 +68,12 @@ async fn update_object(
         };
         scope.check_rbac_write(parts, &object, old.as_ref())?;
     }
-    let (stored, created) = scope
+    let options = options_object("UpdateOptions", &params.write, &[]);
+    let admission = scope.admission(parts, &mut params.write, options, None);
+    let updated = scope
         .store
         .update(scope.namespace(), scope.name(), object, &params.write)
-        .await?;
-    Ok((stored, created, warnings))
+        .await;
+    admission.finish(parts, warnings);
+    updated
 }
