@@ -569,7 +569,7 @@ fn webhook_failure_policies_dry_run_and_invalid_configurations() {
         &["-v=6"],
     );
     assert!(!ok);
-    assert!(err.contains(" 422 Unprocessable Entity"), "{err}");
+    assert!(err.contains("422 Unprocessable Entity"), "{err}");
     assert!(
         err.contains("The ValidatingWebhookConfiguration \"bad-condition\" is invalid: webhooks[0].matchConditions[0].expression: Invalid value: \"foo == 1\": compilation failed: ERROR: <input>:1:1: undeclared reference to 'foo' (in container '')"),
         "{err}"
@@ -1116,7 +1116,7 @@ fn validating_admission_policies() {
     };
     let (ok, _, err) = try_create(&apiary, &policy("broken", "replicas > 1"), &["-v=6"]);
     assert!(!ok);
-    assert!(err.contains(" 422 Unprocessable Entity"), "{err}");
+    assert!(err.contains("422 Unprocessable Entity"), "{err}");
     assert!(
         err.contains("The ValidatingAdmissionPolicy \"broken\" is invalid: spec.validations[0].expression: Invalid value: \"replicas > 1\": compilation failed: ERROR: <input>:1:1: undeclared reference to 'replicas' (in container '')"),
         "{err}"
@@ -1159,7 +1159,7 @@ fn validating_admission_policies() {
         &["-v=6"],
     );
     assert!(!ok);
-    assert!(err.contains(" 422 Unprocessable Entity"), "{err}");
+    assert!(err.contains("422 Unprocessable Entity"), "{err}");
     assert!(
         err.ends_with("The deployments \"big\" is invalid: : ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas-binding' denied request: replicas must be no greater than maxReplicas\n"),
         "{err}"
