@@ -27,6 +27,7 @@ use crate::admission::chain::{AdmissionChain, Services};
 use crate::admission::configurations::{ConfigurationKind, Configurations};
 use crate::admission::metrics::AdmissionMetrics;
 use crate::admission::pod_plugins::PodAdmission;
+use crate::admission::registration;
 use crate::apiextensions::crd_store::{self, CrdStrategy};
 use crate::catalog::{self, Catalog, ResourceInfo};
 use crate::config::Config;
@@ -34,15 +35,15 @@ use crate::controllers::crd::CrdController;
 use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector};
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
 use crate::controllers::{
-    admission_configurations, bootstrap, clusterrole_aggregation, rbac_bootstrap, service_accounts,
-    system_namespaces, system_priority_classes,
+    admission_configurations, bootstrap, clusterrole_aggregation, policy_type_checking,
+    rbac_bootstrap, service_accounts, system_namespaces, system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
 use crate::registry::options::ListOptions;
-use crate::registry::resources::builtin_store;
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
+use crate::registry::resources::{builtin_store, builtin_store_with_strategy};
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
 use crate::servers::aggregator::{self, Aggregator};
@@ -175,7 +176,16 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
             .resources()
             .filter_map(|info| stores.get(&info.group, &info.version, &info.plural)),
     );
-    let controllers: [(&str, BoxFuture<'static, ()>); 8] = [
+    let policies = required(
+        &stores,
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicies",
+    )?;
+    let controllers: [(&str, BoxFuture<'static, ()>); 9] = [
+        (
+            "validatingadmissionpolicy-status",
+            policy_type_checking::run(policies).boxed(),
+        ),
         (
             "admission-configurations",
             admission_configurations::run(
@@ -324,8 +334,14 @@ fn builtin_stores(
     ctx: &ControlPlaneContext,
     catalog: &'static Catalog,
 ) -> anyhow::Result<BuiltinStores> {
+    // The admission registration kinds' strategy compiles CEL, which the registry cannot name.
     let build = |info: &Arc<ResourceInfo>, config: StoreConfig| {
-        Arc::new(builtin_store(info, ctx.storage.clone(), config))
+        Arc::new(match registration::strategy_for(info) {
+            Some(strategy) => {
+                builtin_store_with_strategy(info, ctx.storage.clone(), strategy, config)
+            }
+            None => builtin_store(info, ctx.storage.clone(), config),
+        })
     };
     let find = |group: &str, plural: &str| {
         catalog

@@ -59,7 +59,7 @@ pub trait SubresourceView: Send + Sync + 'static {
     /// The subresource's object for the stored `obj`.
     fn to_view(&self, obj: &Value) -> Value;
     /// Carries a mutated view back into `obj`.
-    fn from_view(&self, view: &Value, obj: &mut Value) -> ApiResult<()>;
+    fn carry_back(&self, view: &Value, obj: &mut Value) -> ApiResult<()>;
 }
 
 /// What the handler knows of a write, to build its admission from.
@@ -177,7 +177,7 @@ impl RequestAdmission for RequestScope {
                     .mutating(&attributes, &mut shown, old_shown.as_ref())
                     .await
                 {
-                    Ok(()) => view.from_view(&shown, obj),
+                    Ok(()) => view.carry_back(&shown, obj),
                     Err(err) => Err(err),
                 }
             }

@@ -7,6 +7,7 @@ pub mod clusterrole_aggregation;
 pub mod crd;
 pub mod garbage_collector;
 pub mod namespace;
+pub mod policy_type_checking;
 pub mod rbac_bootstrap;
 pub mod service_accounts;
 pub mod system_namespaces;

@@ -128,6 +128,17 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
+/// A connection error as Go's `net` package words it (`connect: connection refused`).
+fn dial_error(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connect: connection refused".into(),
+        std::io::ErrorKind::ConnectionReset => "connect: connection reset by peer".into(),
+        std::io::ErrorKind::HostUnreachable => "connect: no route to host".into(),
+        std::io::ErrorKind::NetworkUnreachable => "connect: network is unreachable".into(),
+        _ => err.to_string(),
+    }
+}
+
 /// Sends `request` (origin-form URI) to `address` over TLS with `config`, verifying the
 /// certificate for `server_name`; the response body streams from the connection.
 pub async fn send(
@@ -140,7 +151,7 @@ pub async fn send(
     let connect = async {
         let tcp = tokio::net::TcpStream::connect(address)
             .await
-            .map_err(|err| format!("dial tcp {address}: {err}"))?;
+            .map_err(|err| format!("dial tcp {address}: {}", dial_error(&err)))?;
         let _ = tcp.set_nodelay(true);
         tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)

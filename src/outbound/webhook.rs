@@ -83,6 +83,25 @@ pub struct WebhookClient {
     pub identity: Arc<ProxyIdentity>,
 }
 
+/// A webhook call that got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    /// The HTTP status of the answer; 0 when none came (unreachable, timed out).
+    pub status: u16,
+    /// Why, as Go's HTTP client words it: `Post "<url>": <cause>`.
+    pub message: String,
+}
+
+/// A duration in whole seconds as Go prints a `time.Duration` (`10s`, `1m0s`, `1h0m0s`).
+fn go_seconds(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
 impl WebhookClient {
     /// POSTs `body` as JSON to `target`, verifying its certificate against `ca_bundle` (PEM; the
     /// system has no other roots), and returns the JSON answer. Errors are worded as Go's HTTP
@@ -93,9 +112,29 @@ impl WebhookClient {
         ca_bundle: Option<&[u8]>,
         body: &Value,
     ) -> Result<Value, String> {
-        let (address, server_name, path, shown) = match target {
+        self.post(target, ca_bundle, body, CALL_TIMEOUT, false)
+            .await
+            .map(|(_, answer)| answer)
+            .map_err(|failure| failure.message)
+    }
+
+    /// As [`WebhookClient::call`], giving up after `timeout`, and answering the HTTP status
+    /// with the JSON answer. With `timeout_param`, the path carries client-go's
+    /// `?timeout=<duration>` (the timeout rounded up to whole seconds), which admission
+    /// webhooks read. A non-2xx answer or a body that is not JSON is a [`CallFailure`] carrying
+    /// the status.
+    pub async fn post(
+        &self,
+        target: &WebhookTarget,
+        ca_bundle: Option<&[u8]>,
+        body: &Value,
+        timeout: Duration,
+        timeout_param: bool,
+    ) -> Result<(u16, Value), CallFailure> {
+        let failed = |status: u16, message: String| CallFailure { status, message };
+        let (address, server_name, mut path, mut shown) = match target {
             WebhookTarget::Url(url) => {
-                let (address, host, path) = split_url(url)?;
+                let (address, host, path) = split_url(url).map_err(|why| failed(0, why))?;
                 (address, host, path, url.clone())
             }
             WebhookTarget::Service {
@@ -113,42 +152,60 @@ impl WebhookClient {
                     *port,
                 )
                 .await
-                .map_err(|unreachable| unreachable.message)?;
+                .map_err(|unreachable| failed(0, unreachable.message))?;
                 let host = format!("{name}.{namespace}.svc");
                 let shown = format!("https://{host}:{port}{path}");
                 (address, host, path.clone(), shown)
             }
         };
-        let config = self.identity.client_config(ca_bundle, false)?;
+        if timeout_param {
+            let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+            let query = format!("timeout={}", go_seconds(seconds));
+            let separator = if path.contains('?') { '&' } else { '?' };
+            path = format!("{path}{separator}{query}");
+            let separator = if shown.contains('?') { '&' } else { '?' };
+            shown = format!("{shown}{separator}{query}");
+        }
+        let in_post = |status: u16, why: String| failed(status, format!("Post {shown:?}: {why}"));
+        let config = self
+            .identity
+            .client_config(ca_bundle, false)
+            .map_err(|why| in_post(0, why))?;
+        let encoded = serde_json::to_vec(body).map_err(|e| in_post(0, e.to_string()))?;
         let request = http::Request::post(&path)
             .header(http::header::HOST, server_name.as_str())
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(http::header::ACCEPT, "application/json")
-            .body(Body::from(
-                serde_json::to_vec(body).map_err(|e| e.to_string())?,
-            ))
-            .map_err(|e| e.to_string())?;
+            .body(Body::from(encoded))
+            .map_err(|e| in_post(0, e.to_string()))?;
         let call = async {
-            let response = super::tls::send(&address, &server_name, config, request).await?;
+            let response = super::tls::send(&address, &server_name, config, request)
+                .await
+                .map_err(|why| (0, why))?;
             let status = response.status();
             let bytes = response
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| (status.as_u16(), e.to_string()))?
                 .to_bytes();
             if !status.is_success() {
-                return Err(format!(
-                    "the server responded with the status code {} but did not return more information",
-                    status.as_u16()
+                return Err((
+                    status.as_u16(),
+                    format!(
+                        "the server responded with the status code {} but did not return more information",
+                        status.as_u16()
+                    ),
                 ));
             }
-            serde_json::from_slice(&bytes).map_err(|e| format!("unmarshal: {e}"))
+            serde_json::from_slice(&bytes)
+                .map(|answer| (status.as_u16(), answer))
+                .map_err(|e| (status.as_u16(), format!("unmarshal: {e}")))
         };
-        tokio::time::timeout(CALL_TIMEOUT, call)
+        tokio::time::timeout(timeout, call)
             .await
-            .map_err(|_| "context deadline exceeded".to_string())?
-            .map_err(|why| format!("Post {shown:?}: {why}"))
+            .map_err(|_| in_post(0, "context deadline exceeded".to_string()))?
+            .map_err(|(status, why)| in_post(status, why))
     }
 }
 
@@ -175,6 +232,8 @@ mod tests {
             )
         );
         assert!(split_url("http://insecure").is_err());
+        assert_eq!(go_seconds(10), "10s");
+        assert_eq!(go_seconds(90), "1m30s");
         let target = WebhookTarget::from_client_config(
             &serde_json::json!({"service": {"namespace": "ns", "name": "hook"}}),
         );

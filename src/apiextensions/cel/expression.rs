@@ -28,6 +28,8 @@ pub struct Expression {
     env: Arc<Env>,
     program: Program,
     source: String,
+    /// The type the checker inferred for the result, as cel-go prints it (`bool`, `dyn`).
+    output_type: String,
 }
 
 impl std::fmt::Debug for Expression {
@@ -162,7 +164,14 @@ impl Expression {
             env,
             program,
             source: source.to_string(),
+            output_type: checked.result.to_string(),
         })
+    }
+
+    /// The type of the result as far as the checker can tell, as cel-go prints it (`bool`,
+    /// `string`, `list(int)`; `dyn` when it cannot tell).
+    pub fn output_type(&self) -> &str {
+        &self.output_type
     }
 
     /// The expression as written.
@@ -182,6 +191,35 @@ impl Expression {
             .map(CelValue)
             .map_err(|err| evaluate::error_message(&err))
     }
+}
+
+/// Type-checks `source` as ValidatingAdmissionPolicy type checking does (upstream's
+/// `typechecking.go`): each of `typed` is typed from its JSON schema (`root`: a resource root,
+/// whose `metadata` shows only `name` and `generateName`), named `type_name` in errors; each of
+/// `dynamic` is `dyn`. Returns cel-go's issues (`ERROR: <input>:1:8: undefined field 'x'` and
+/// the source lines), or `None` when the expression checks.
+pub fn type_issues(
+    source: &str,
+    dynamic: &[&str],
+    typed: &[(&str, &Json, bool)],
+    type_name: &str,
+) -> Option<String> {
+    let env = compile::environment();
+    let program = match env.compile(source) {
+        Ok(program) => program,
+        Err(errors) => return Some(compile::issues(&errors, source)),
+    };
+    let mut scope: Vec<(String, Ty)> = dynamic
+        .iter()
+        .map(|name| (name.to_string(), Ty::Dyn))
+        .collect();
+    for (name, schema, root) in typed {
+        scope.push((
+            name.to_string(),
+            checker::schema_ty(schema, *root, type_name),
+        ));
+    }
+    checker::check_in_scope(&program, source, scope).issues
 }
 
 #[cfg(test)]

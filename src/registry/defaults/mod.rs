@@ -1,6 +1,6 @@
 //! Defaulting of built-in types, as upstream's defaulters (`pkg/apis/core/v1/defaults.go`,
 //! `pkg/apis/apps/v1/defaults.go`, `pkg/apis/batch/v1/defaults.go`,
-//! `pkg/apis/networking/v1/defaults.go` and the generated `zz_generated.defaults.go` that walks
+//! `pkg/apis/networking/v1/defaults.go`, `pkg/apis/admissionregistration/v1/defaults.go` and the generated `zz_generated.defaults.go` that walks
 //! nested types: pod templates, containers, probes, ports, volumes).
 //!
 //! Upstream defaults every object when it is decoded: request bodies (so creates, updates and
@@ -16,6 +16,7 @@
 //! overwrite a value the client set, and MUST leave a value of the wrong JSON type alone
 //! (the codec rejected wrongly-typed bodies before).
 
+pub mod admissionregistration;
 mod pod_spec;
 mod workloads;
 

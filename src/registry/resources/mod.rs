@@ -47,10 +47,22 @@ pub fn builtin_store(
     storage: Arc<dyn Storage>,
     config: StoreConfig,
 ) -> Store {
+    builtin_store_with_strategy(info, storage, strategy_for(info), config)
+}
+
+/// The store of the built-in resource `info` with `strategy` instead of [`strategy_for`]'s: for
+/// the resources whose strategy needs what the registry cannot name (the admission
+/// registration kinds, whose validation compiles CEL), given by the composition root.
+pub fn builtin_store_with_strategy(
+    info: &Arc<ResourceInfo>,
+    storage: Arc<dyn Storage>,
+    strategy: Arc<dyn Strategy>,
+    config: StoreConfig,
+) -> Store {
     Store::new(
         info.clone(),
         storage,
-        strategy_for(info),
+        strategy,
         StoreConfig {
             table: TableConvertor::builtin(&info.group, &info.plural),
             fields: SelectableFields::builtin(&info.group, &info.plural),

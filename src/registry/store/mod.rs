@@ -240,6 +240,20 @@ impl Store {
         &self.strategy
     }
 
+    /// `obj`, as `from` (a store of another version of this resource) serves it, converted to
+    /// the version this store serves: through this store's converter when it has one, else
+    /// in-process through the storage form. Admission uses it for webhooks matched in another
+    /// version (`matchPolicy: Equivalent`).
+    pub async fn convert_from(&self, from: &Store, obj: Value) -> ApiResult<Value> {
+        if let Some(converter) = &self.config.converter {
+            return converter.convert_one(obj, &self.info.api_version()).await;
+        }
+        let stored = crate::registry::conversion::builtin::to_storage(&from.info, obj);
+        Ok(crate::registry::conversion::builtin::to_served(
+            &self.info, stored,
+        ))
+    }
+
     /// Reads one object.
     pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
         let key = self.layout.object_key(namespace, name);

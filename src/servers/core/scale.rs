@@ -111,7 +111,7 @@ impl SubresourceView for ScaleView {
         to_scale(obj, &self.0)
     }
 
-    fn from_view(&self, view: &Value, obj: &mut Value) -> ApiResult<()> {
+    fn carry_back(&self, view: &Value, obj: &mut Value) -> ApiResult<()> {
         let name = obj
             .pointer("/metadata/name")
             .and_then(Value::as_str)
