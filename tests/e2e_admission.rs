@@ -317,7 +317,6 @@ fn webhooks_mutate_deny_select_warn_and_annotate() {
         update["oldObject"]["metadata"]["labels"],
         json!({"mutated": "yes"})
     );
-    assert_eq!(update["options"]["kind"], "UpdateOptions", "{update}");
     assert_eq!(
         update["options"]["fieldManager"], "kubectl-label",
         "{update}"
@@ -382,7 +381,7 @@ fn webhooks_mutate_deny_select_warn_and_annotate() {
     });
     assert_eq!(
         apiary.fails(&["create", "configmap", "bad-one", "-n", "deny"]),
-        "Error from server: admission webhook \"deny.example.com\" denied the request: configmaps named bad-* are not allowed\n"
+        "error: failed to create configmap: admission webhook \"deny.example.com\" denied the request: configmaps named bad-* are not allowed\n"
     );
     assert_eq!(
         apiary.ok(&["create", "configmap", "good-one", "-n", "deny"]),
@@ -467,7 +466,7 @@ fn webhooks_mutate_deny_select_warn_and_annotate() {
     );
     assert_eq!(
         apiary.fails(&["create", "configmap", "caught", "-n", "cond"]),
-        "Error from server: admission webhook \"condition.example.com\" denied the request: the match condition let this through\n"
+        "error: failed to create configmap: admission webhook \"condition.example.com\" denied the request: the match condition let this through\n"
     );
     assert!(server
         .reviews_at("/condition")
@@ -503,6 +502,8 @@ fn webhooks_mutate_deny_select_warn_and_annotate() {
         stderr(&out),
         "Warning: configmap seen by the warn webhook\n"
     );
+    // A patch is admitted as an UPDATE with UpdateOptions (upstream's patchToUpdateOptions).
+    assert_eq!(update["options"]["kind"], "UpdateOptions", "{update}");
 }
 
 /// 3, 6 and 11: failurePolicy Fail and Ignore with the webhook down and too slow, server-side
@@ -621,9 +622,10 @@ fn webhook_failure_policies_dry_run_and_invalid_configurations() {
             .ok_or_else(|| "not seen".to_string())
     });
     // Down: Fail refuses with upstream's internal error, Ignore lets the request through.
-    let err = apiary.fails(&["create", "configmap", "down", "-n", "fp-down-fail"]);
+    let (ok, _, err) = try_create(&apiary, &configmap("down", "fp-down-fail", json!({})), &[]);
+    assert!(!ok);
     let expected = format!(
-        "Error from server (InternalError): Internal error occurred: failed calling webhook \"down-fail.example.com\": failed to call webhook: Post \"https://127.0.0.1:{closed}/down?timeout=1s\": "
+        "Error from server (InternalError): error when creating \"STDIN\": Internal error occurred: failed calling webhook \"down-fail.example.com\": failed to call webhook: Post \"https://127.0.0.1:{closed}/down?timeout=1s\": "
     );
     assert!(
         err.starts_with(&expected),
@@ -634,9 +636,10 @@ fn webhook_failure_policies_dry_run_and_invalid_configurations() {
         "configmap/down created\n"
     );
     // Slower than its timeoutSeconds: the same.
-    let err = apiary.fails(&["create", "configmap", "slow", "-n", "fp-slow-fail"]);
+    let (ok, _, err) = try_create(&apiary, &configmap("slow", "fp-slow-fail", json!({})), &[]);
+    assert!(!ok);
     let expected = format!(
-        "Error from server (InternalError): Internal error occurred: failed calling webhook \"slow-fail.example.com\": failed to call webhook: Post \"https://127.0.0.1:{}/slow?timeout=1s\": ",
+        "Error from server (InternalError): error when creating \"STDIN\": Internal error occurred: failed calling webhook \"slow-fail.example.com\": failed to call webhook: Post \"https://127.0.0.1:{}/slow?timeout=1s\": ",
         server.port
     );
     assert!(
