@@ -2,6 +2,7 @@
 //! data directory, waits until it is ready, and drives it with the real `kubectl` and with kube-rs.
 #![allow(dead_code)]
 
+pub mod admission;
 pub mod tls_server;
 
 use std::io::Write;
