@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::registry::store::hooks::AdmissionOperation;
+use crate::registry::admission::AdmissionOperation;
 use crate::registry::store::Store;
 use crate::request::user::UserInfo;
 

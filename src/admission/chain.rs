@@ -26,8 +26,8 @@ use super::metrics::AdmissionMetrics;
 use super::{policy, webhook};
 use crate::api::status::ApiResult;
 use crate::outbound::webhook::WebhookClient;
+use crate::registry::admission::{AdmissionOperation, RequestAdmission};
 use crate::registry::metadata::meta_str;
-use crate::registry::store::hooks::{AdmissionOperation, RequestAdmission};
 use crate::registry::store::Store;
 use crate::request::user::UserInfo;
 

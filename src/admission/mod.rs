@@ -11,7 +11,7 @@
 //!   (their stores' strategy);
 //! * [`configurations`] holds the webhook configurations and policies in effect, compiled;
 //! * [`chain`] is the admission of one request, which the store runs at upstream's points of a
-//!   write ([`crate::registry::store::hooks::RequestAdmission`]).
+//!   write ([`crate::registry::admission::RequestAdmission`]).
 
 pub mod attributes;
 pub mod chain;

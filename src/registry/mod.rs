@@ -1,5 +1,6 @@
 //! The generic registry: the store of each resource, over the storage trait.
 
+pub mod admission;
 pub mod continue_token;
 pub mod conversion;
 pub mod defaults;

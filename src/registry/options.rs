@@ -105,7 +105,7 @@ pub struct WriteOptions {
     pub subresource: Option<String>,
     /// The request's dynamic admission (webhooks, policies); `None` admits without it (the
     /// server's own writes).
-    pub admission: Option<std::sync::Arc<dyn crate::registry::store::hooks::RequestAdmission>>,
+    pub admission: Option<std::sync::Arc<dyn crate::registry::admission::RequestAdmission>>,
 }
 
 impl std::fmt::Debug for WriteOptions {

@@ -8,8 +8,8 @@ use super::compile::{MatchResources, Rule};
 use crate::admission::attributes::{Attributes, GroupVersionKind, GroupVersionResource};
 use crate::admission::chain::Services;
 use crate::api::status::{ApiError, ApiResult};
+use crate::registry::admission::AdmissionOperation;
 use crate::registry::metadata::meta_str;
-use crate::registry::store::hooks::AdmissionOperation;
 
 /// What a request is, for matching: its attributes and objects, and the namespace lookups made
 /// so far (each request looks its namespace up at most once).

@@ -12,7 +12,7 @@ use crate::admission::attributes::{Attributes, GroupVersionKind, GroupVersionRes
 use crate::admission::chain::Services;
 use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::apiextensions::cel::expression::Bindings;
-use crate::registry::store::hooks::AdmissionOperation;
+use crate::registry::admission::AdmissionOperation;
 use crate::registry::store::Store;
 
 /// The kinds of `admissionregistration.k8s.io` never sent to webhooks (upstream's

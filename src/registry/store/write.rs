@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 
 use super::{object_namespace, parse_resource_version, Store};
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
+use crate::registry::admission::AdmissionOperation;
 use crate::registry::metadata::{
     is_being_deleted, meta, meta_mut, meta_str, now_rfc3339, random_name_suffix,
 };
 use crate::registry::options::WriteOptions;
-use crate::registry::store::hooks::AdmissionOperation;
 use crate::registry::validation::metadata::validate_object_meta;
 use crate::registry::validation::FieldError;
 

@@ -168,12 +168,8 @@ async fn answer(
                 user_agent,
             );
             write.field_manager = String::new();
-            let options_kind = if method == Method::PUT {
-                "UpdateOptions"
-            } else {
-                "PatchOptions"
-            };
-            let options = options_object(options_kind, &write, &[]);
+            // A patch is admitted as an update (upstream's patchToUpdateOptions).
+            let options = options_object("UpdateOptions", &write, &[]);
             let view: Arc<dyn SubresourceView> = Arc::new(ScaleView(paths.clone()));
             let scale_kind = GroupVersionKind {
                 group: "autoscaling".into(),

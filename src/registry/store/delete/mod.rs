@@ -23,9 +23,9 @@ use serde_json::{json, Value};
 
 use super::{ObjectList, Store};
 use crate::api::status::{ApiError, ApiResult, GroupResource};
+use crate::registry::admission::AdmissionOperation;
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, PropagationPolicy, WriteOptions};
-use crate::registry::store::hooks::AdmissionOperation;
 use crate::registry::strategy::{DeleteAction, GcPolicy, Strategy};
 
 use super::DeleteOutcome;

@@ -117,7 +117,7 @@ pub fn admission_for(
     let scope = chain.request(request);
     write.admission = scope
         .clone()
-        .map(|scope| scope as Arc<dyn crate::registry::store::hooks::RequestAdmission>);
+        .map(|scope| scope as Arc<dyn crate::registry::admission::RequestAdmission>);
     AdmissionRun(scope)
 }
 

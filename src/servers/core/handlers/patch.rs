@@ -379,11 +379,8 @@ pub async fn patch(scope: Scope, parts: Parts, request_body: Body) -> Response {
             decode_patch(&patch_type, &bytes, params.field_validation)?
         };
         let is_apply = matches!(document, PatchDocument::Apply { .. });
-        let mut extra = Vec::new();
-        if let PatchDocument::Apply { force: true, .. } = &document {
-            extra.push(("force", serde_json::Value::Bool(true)));
-        }
-        let mut options = options_object("PatchOptions", &params.write, &extra);
+        // Upstream's patchToUpdateOptions: admission sees the patch as an update.
+        let mut options = options_object("UpdateOptions", &params.write, &[]);
         if let PatchDocument::Apply { manager, .. } = &document {
             options["fieldManager"] = serde_json::Value::from(manager.as_str());
         }
