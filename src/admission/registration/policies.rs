@@ -216,38 +216,6 @@ fn validate_param_kind(kind: &Value, path: &str) -> Vec<FieldError> {
     errs
 }
 
-/// CEL's identifiers, reserved words excluded (upstream's `isCELIdentifier`).
-fn is_cel_identifier(name: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "true",
-        "false",
-        "null",
-        "in",
-        "as",
-        "break",
-        "const",
-        "continue",
-        "else",
-        "for",
-        "function",
-        "if",
-        "import",
-        "let",
-        "loop",
-        "package",
-        "namespace",
-        "return",
-        "var",
-        "void",
-        "while",
-    ];
-    let mut chars = name.chars();
-    let head = chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic());
-    head && chars.all(|c| c == '_' || c.is_ascii_alphanumeric()) && !RESERVED.contains(&name)
-}
-
 /// Upstream's `validateVariable`.
 fn validate_variable(variable: &Value, declarations: Declarations, path: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
@@ -257,7 +225,7 @@ fn validate_variable(variable: &Value, declarations: Declarations, path: &str) -
             format!("{path}.name"),
             "name is not specified",
         ));
-    } else if !is_cel_identifier(name) {
+    } else if !crate::apiextensions::cel::expression::is_identifier(name) {
         errs.push(FieldError::invalid(
             format!("{path}.name"),
             name,

@@ -29,6 +29,16 @@ const RESERVED: [&str; 21] = [
     "while",
 ];
 
+/// Whether `name` is a CEL identifier: a letter or `_`, then letters, digits and `_`, and not a
+/// reserved word (upstream's `isCELIdentifier`).
+pub(super) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let head = chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic());
+    head && chars.all(|c| c == '_' || c.is_ascii_alphanumeric()) && !RESERVED.contains(&name)
+}
+
 /// The CEL identifier of the property `name`, or `None` when it has none.
 pub(super) fn escape(name: &str) -> Option<String> {
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {

@@ -14,6 +14,11 @@ use serde_json::Value as Json;
 use super::checker::{self, Ty};
 use super::{compile, evaluate};
 
+/// Whether `name` is a CEL identifier (the names of a policy's `variables`).
+pub fn is_identifier(name: &str) -> bool {
+    super::escaping::is_identifier(name)
+}
+
 /// What an expression must evaluate to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultType {
