@@ -164,13 +164,10 @@ impl RequestAdmission for RequestScope {
         old: Option<&Value>,
     ) -> ApiResult<()> {
         let started = Instant::now();
+        let attributes = self.attributes(operation, Some(obj), old);
         let result = match &self.request.view {
-            None => {
-                let attributes = self.attributes(operation, Some(obj), old);
-                self.mutating(&attributes, obj, old).await
-            }
+            None => self.mutating(&attributes, obj, old).await,
             Some(view) => {
-                let attributes = self.attributes(operation, Some(obj), old);
                 let mut shown = view.to_view(obj);
                 let old_shown = old.map(|old| view.to_view(old));
                 match self

@@ -331,8 +331,11 @@ impl Reinvocation {
     }
 }
 
-/// Runs the mutating webhooks; see [`super::mutate`].
-pub(crate) async fn mutate(
+/// Runs the mutating webhooks `hooks` (in order) on `obj`, which they MAY change, reinvoking
+/// those with `reinvocationPolicy: IfNeeded` once when a later one changed the object. MUST
+/// answer upstream's Status when a webhook refuses the request or a call fails closed; records
+/// warnings and audit annotations in `record`.
+pub async fn mutate(
     hooks: &[Arc<Webhook>],
     services: &Services,
     attributes: &Attributes,
@@ -392,8 +395,9 @@ pub(crate) async fn mutate(
     Ok(())
 }
 
-/// Runs the validating webhooks; see [`super::validate`].
-pub(crate) async fn validate(
+/// Runs the validating webhooks `hooks` in parallel; the first error (in `hooks` order) refuses
+/// the request. Never changes anything; records warnings and audit annotations in `record`.
+pub async fn validate(
     hooks: &[Arc<Webhook>],
     services: &Services,
     attributes: &Attributes,

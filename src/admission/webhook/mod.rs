@@ -8,6 +8,8 @@
 //!   in parallel, each under its `failurePolicy`.
 
 mod dispatch;
+
+pub use dispatch::{mutate, validate};
 mod matching;
 mod review;
 
@@ -20,9 +22,6 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::Value;
 
-use super::attributes::{Attributes, Record};
-use super::chain::Services;
-use crate::api::status::ApiResult;
 use crate::apiextensions::cel::expression::{Expression, ResultType};
 use crate::outbound::webhook::WebhookTarget;
 use crate::registry::metadata::meta_str;
@@ -188,32 +187,4 @@ pub fn compile_configuration(config: &Value, mutating: bool) -> Vec<Arc<Webhook>
         .flatten()
         .map(|hook| Arc::new(Webhook::compile(configuration, hook, mutating)))
         .collect()
-}
-
-/// Runs the mutating webhooks `hooks` (in order) on `obj`, which they MAY change, reinvoking
-/// those with `reinvocationPolicy: IfNeeded` once when a later one changed the object. MUST
-/// answer upstream's Status when a webhook refuses the request or a call fails closed; records
-/// warnings and audit annotations in `record`.
-pub async fn mutate(
-    hooks: &[Arc<Webhook>],
-    services: &Services,
-    attributes: &Attributes,
-    record: &Record,
-    obj: &mut Value,
-    old: Option<&Value>,
-) -> ApiResult<()> {
-    dispatch::mutate(hooks, services, attributes, record, obj, old).await
-}
-
-/// Runs the validating webhooks `hooks` in parallel; the first error (in `hooks` order) refuses
-/// the request. Never changes anything; records warnings and audit annotations in `record`.
-pub async fn validate(
-    hooks: &[Arc<Webhook>],
-    services: &Services,
-    attributes: &Attributes,
-    record: &Record,
-    obj: Option<&Value>,
-    old: Option<&Value>,
-) -> ApiResult<()> {
-    dispatch::validate(hooks, services, attributes, record, obj, old).await
 }
