@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::access::AccessControl;
+use crate::admission::plugins::PluginSettings;
 use crate::chain::ChainConfig;
 use crate::config::Config;
 use crate::control_plane::ControlPlaneContext;
@@ -83,6 +84,7 @@ pub async fn run_until(
         .map_err(|err| StartupError::Setting(err.to_string()))?;
 
     let access = AccessControl::from_config(&config)?;
+    let admission = PluginSettings::from_config(&config.admission)?;
     let metrics = Arc::new(Metrics::new().map_err(|err| StartupError::Fatal(err.into()))?);
     let cors = CorsConfig::new(&config.server.cors_allowed_origins)
         .map_err(|err| StartupError::Setting(format!("server.cors_allowed_origins: {err}")))?;
@@ -94,10 +96,14 @@ pub async fn run_until(
         ready: ready.clone(),
         access: access.clone(),
         metrics: metrics.clone(),
+        admission,
     };
-    let servers = crate::control_plane::build(ctx)
-        .await
-        .map_err(StartupError::Fatal)?;
+    let servers = crate::control_plane::build(ctx).await.map_err(|err| {
+        match err.downcast::<crate::config::ConfigError>() {
+            Ok(setting) => StartupError::from(setting),
+            Err(err) => StartupError::Fatal(err),
+        }
+    })?;
     let chain = ChainConfig {
         request_timeout: config.request_timeout(),
         cors: cors.is_enabled().then(|| Arc::new(cors)),

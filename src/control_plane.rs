@@ -26,7 +26,7 @@ use crate::admission::attributes::StoreLookup;
 use crate::admission::chain::{AdmissionChain, Services};
 use crate::admission::configurations::{ConfigurationKind, Configurations};
 use crate::admission::metrics::AdmissionMetrics;
-use crate::admission::pod_plugins::PodAdmission;
+use crate::admission::plugins::{PluginSettings, Plugins};
 use crate::admission::registration;
 use crate::apiextensions::crd_store::{self, CrdStrategy};
 use crate::catalog::{self, Catalog, ResourceInfo};
@@ -62,6 +62,8 @@ pub struct ControlPlaneContext {
     pub access: AccessControl,
     /// The request metrics `/metrics` serves.
     pub metrics: Arc<Metrics>,
+    /// The admission plugins that run, and their configurations.
+    pub admission: PluginSettings,
 }
 
 /// Builds the stores, runs the post-start hooks, builds the server chain and starts the
@@ -242,6 +244,8 @@ async fn admission_chain(
 ) -> anyhow::Result<(Arc<AdmissionChain>, Vec<(ConfigurationKind, Arc<Store>)>)> {
     let metrics = AdmissionMetrics::register(ctx.metrics.registry())
         .map_err(|err| anyhow!("registering the admission metrics: {err}"))?;
+    let served: Arc<dyn StoreLookup> = served;
+    let plugins = Plugins::build(&ctx.admission, &served, &ctx.access.authorization)?;
     let services = Arc::new(Services {
         webhooks: (*aggregator.webhook_client()).clone(),
         namespaces: namespaces.clone(),
@@ -260,7 +264,7 @@ async fn admission_chain(
         followed.push((kind, store));
     }
     Ok((
-        Arc::new(AdmissionChain::new(configurations, services)),
+        Arc::new(AdmissionChain::new(configurations, services, plugins)),
         followed,
     ))
 }
@@ -328,8 +332,7 @@ const CRD_WATCH_HISTORY_BYTES: usize = 2 << 20;
 
 /// One store per built-in resource, with its strategy. Namespaced stores check creates against
 /// the namespaces store; the services store allocates ClusterIPs and NodePorts through the
-/// IPAddresses store and storage; the pods store runs pod admission over the ServiceAccounts and
-/// PriorityClasses stores. Each is built after the stores it reads.
+/// IPAddresses store and storage. Each is built after the stores it reads.
 fn builtin_stores(
     ctx: &ControlPlaneContext,
     catalog: &'static Catalog,
@@ -390,19 +393,7 @@ fn builtin_stores(
         },
     ));
 
-    let pod_admission = PodAdmission::new(
-        required(&stores, "", "serviceaccounts")?,
-        stores
-            .get("scheduling.k8s.io", "v1", "priorityclasses")
-            .cloned(),
-    );
-    stores.insert(build(
-        pods_info,
-        StoreConfig {
-            admission: Some(Arc::new(pod_admission)),
-            ..in_namespaces(pods_info)
-        },
-    ));
+    stores.insert(build(pods_info, in_namespaces(pods_info)));
     Ok(BuiltinStores {
         stores,
         service_allocator,

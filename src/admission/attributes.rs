@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use crate::api::status::ApiResult;
 use crate::registry::admission::AdmissionOperation;
 use crate::registry::store::Store;
 use crate::request::user::UserInfo;
@@ -58,6 +59,32 @@ pub struct Attributes {
     /// The operation's options as the request gave them (`CreateOptions`, `UpdateOptions`,
     /// `PatchOptions`, `DeleteOptions`; `apiVersion: meta.k8s.io/v1`), `None` for CONNECT.
     pub options: Option<Value>,
+}
+
+/// How the object of a subresource that is another kind looks to admission (`deployments/scale`
+/// is admitted as an `autoscaling/v1` `Scale`).
+pub trait SubresourceView: Send + Sync + 'static {
+    /// The subresource's object for the stored `obj`.
+    fn to_view(&self, obj: &Value) -> Value;
+    /// Carries a mutated view back into `obj`.
+    fn carry_back(&self, view: &Value, obj: &mut Value) -> ApiResult<()>;
+}
+
+/// What the handler knows of a write, to build its admission from.
+pub struct WriteRequest {
+    pub resource: GroupVersionResource,
+    pub subresource: String,
+    pub kind: GroupVersionKind,
+    pub namespaced: bool,
+    /// The namespace of the request's path (empty for cluster-scoped resources).
+    pub namespace: String,
+    /// The name of the request's path (empty for a create or a collection).
+    pub name: String,
+    pub user: UserInfo,
+    pub dry_run: bool,
+    pub options: Option<Value>,
+    /// Set for subresources of another kind.
+    pub view: Option<Arc<dyn SubresourceView>>,
 }
 
 /// Looks up the store of any served resource, built-in or custom (params of policies, objects

@@ -1,18 +1,22 @@
 //! The admission chain of a request, in upstream's order (kube-apiserver 1.33's
-//! `AllOrderedPlugins`, of which Apiary runs the plugins named below).
+//! `AllOrderedPlugins`, [`super::plugins::ORDER`]; the enabled ones run).
 //!
-//! Mutating admission, on creates and updates:
-//! 1. NamespaceLifecycle, ServiceAccount, Priority, DefaultTolerationSeconds: the built-in
-//!    plugins, which the store of the resource runs on creates (`crate::admission::pod_plugins`);
+//! Mutating admission, on creates and updates ([`RequestScope::mutating`]):
+//! 1. the built-in plugins' mutating halves, in order (LimitRanger, ServiceAccount, Priority,
+//!    DefaultTolerationSeconds, DefaultStorageClass, RuntimeClass...);
 //! 2. MutatingAdmissionWebhook ([`webhook::mutate`]).
 //!
-//! Then the resource's own validation (the store), then validating admission:
-//! 3. ValidatingAdmissionPolicy ([`policy::validate`]);
-//! 4. ValidatingAdmissionWebhook ([`webhook::validate`]).
+//! Then the resource's own validation (the store), then validating admission
+//! ([`RequestScope::validating`]):
+//! 3. the built-in plugins' validating halves, in order (PodSecurity, the certificate plugins...);
+//! 4. ValidatingAdmissionPolicy ([`policy::validate`]);
+//! 5. ValidatingAdmissionWebhook ([`webhook::validate`]);
+//! 6. the plugins upstream runs last (ResourceQuota).
 //!
-//! The store calls [`RequestScope`] (a [`RequestAdmission`]) at upstream's points of each write;
-//! the handler builds it per request with [`AdmissionChain::request`], which answers `None` when
-//! no webhook or policy exists at all, so that a server without any costs nothing.
+//! NamespaceLifecycle's check of creates runs in the store, before all of these. The store calls
+//! [`RequestScope`] (a [`RequestAdmission`]) at upstream's points of each write; the handler builds
+//! it per request with [`AdmissionChain::request`], which answers `None` when no plugin, webhook
+//! or policy handles the request, so that such a write costs nothing.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,16 +24,16 @@ use std::time::Instant;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::attributes::{Attributes, GroupVersionKind, GroupVersionResource, Record, StoreLookup};
+use super::attributes::{Attributes, Record, StoreLookup, WriteRequest};
 use super::configurations::{Configurations, Snapshot};
 use super::metrics::AdmissionMetrics;
+use super::plugins::{Call, Plugin, Plugins};
 use super::{policy, webhook};
 use crate::api::status::ApiResult;
 use crate::outbound::webhook::WebhookClient;
 use crate::registry::admission::{AdmissionOperation, RequestAdmission};
 use crate::registry::metadata::meta_str;
 use crate::registry::store::Store;
-use crate::request::user::UserInfo;
 
 /// What the steps of dynamic admission call on: webhooks, namespaces (for namespace selectors
 /// and `namespaceObject`), any resource's store (params, conversions), metrics.
@@ -51,39 +55,19 @@ impl std::fmt::Debug for Services {
 pub struct AdmissionChain {
     configurations: Arc<Configurations>,
     services: Arc<Services>,
-}
-
-/// How the object of a subresource that is another kind looks to admission (`deployments/scale`
-/// is admitted as an `autoscaling/v1` `Scale`).
-pub trait SubresourceView: Send + Sync + 'static {
-    /// The subresource's object for the stored `obj`.
-    fn to_view(&self, obj: &Value) -> Value;
-    /// Carries a mutated view back into `obj`.
-    fn carry_back(&self, view: &Value, obj: &mut Value) -> ApiResult<()>;
-}
-
-/// What the handler knows of a write, to build its admission from.
-pub struct WriteRequest {
-    pub resource: GroupVersionResource,
-    pub subresource: String,
-    pub kind: GroupVersionKind,
-    pub namespaced: bool,
-    /// The namespace of the request's path (empty for cluster-scoped resources).
-    pub namespace: String,
-    /// The name of the request's path (empty for a create or a collection).
-    pub name: String,
-    pub user: UserInfo,
-    pub dry_run: bool,
-    pub options: Option<Value>,
-    /// Set for subresources of another kind.
-    pub view: Option<Arc<dyn SubresourceView>>,
+    plugins: Arc<Plugins>,
 }
 
 impl AdmissionChain {
-    pub fn new(configurations: Arc<Configurations>, services: Arc<Services>) -> Self {
+    pub fn new(
+        configurations: Arc<Configurations>,
+        services: Arc<Services>,
+        plugins: Plugins,
+    ) -> Self {
         Self {
             configurations,
             services,
+            plugins: Arc::new(plugins),
         }
     }
 
@@ -92,15 +76,31 @@ impl AdmissionChain {
         &self.configurations
     }
 
-    /// The admission of one write; `None` when no webhook or policy is configured.
+    /// The admission of one write; `None` when no enabled plugin handles it and no webhook or
+    /// policy is configured.
     pub fn request(&self, request: WriteRequest) -> Option<Arc<RequestScope>> {
         let snapshot = self.configurations.current();
-        if snapshot.is_empty() {
+        let plugins = &self.plugins;
+        let handling = |list: &[Arc<dyn Plugin>]| -> Vec<Arc<dyn Plugin>> {
+            list.iter()
+                .filter(|plugin| plugin.handles(&request))
+                .cloned()
+                .collect()
+        };
+        let early = handling(&plugins.early);
+        let late = handling(&plugins.late);
+        let dynamic = (plugins.mutating_webhooks && !snapshot.mutating.is_empty())
+            || (plugins.validating_policies && !snapshot.policies.is_empty())
+            || (plugins.validating_webhooks && !snapshot.validating.is_empty());
+        if !dynamic && early.is_empty() && late.is_empty() {
             return None;
         }
         Some(Arc::new(RequestScope {
             snapshot,
             services: self.services.clone(),
+            plugins: plugins.clone(),
+            early,
+            late,
             request,
             record: Record::default(),
         }))
@@ -111,6 +111,10 @@ impl AdmissionChain {
 pub struct RequestScope {
     snapshot: Arc<Snapshot>,
     services: Arc<Services>,
+    plugins: Arc<Plugins>,
+    /// The built-in plugins handling this request, before and after the webhooks.
+    early: Vec<Arc<dyn Plugin>>,
+    late: Vec<Arc<dyn Plugin>>,
     request: WriteRequest,
     record: Record,
 }
@@ -213,26 +217,29 @@ impl RequestAdmission for RequestScope {
 }
 
 impl RequestScope {
-    /// Mutating admission after the built-in plugins: the mutating webhooks.
+    /// Mutating admission, in order: the built-in plugins, then the mutating webhooks.
     async fn mutating(
         &self,
         attributes: &Attributes,
         obj: &mut Value,
         old: Option<&Value>,
     ) -> ApiResult<()> {
-        let services = &self.services;
-        webhook::mutate(
-            &self.snapshot.mutating,
-            services,
+        let call = Call {
             attributes,
-            &self.record,
-            obj,
-            old,
-        )
-        .await
+            record: &self.record,
+        };
+        for plugin in &self.early {
+            plugin.admit(&call, obj, old).await?;
+        }
+        if self.plugins.mutating_webhooks {
+            let mutating = &self.snapshot.mutating;
+            webhook::mutate(mutating, &self.services, attributes, &self.record, obj, old).await?;
+        }
+        Ok(())
     }
 
-    /// Validating admission, in order: the policies, then the validating webhooks.
+    /// Validating admission, in order: the built-in plugins, the policies, the validating
+    /// webhooks, then the plugins upstream runs last.
     async fn validating(
         &self,
         attributes: &Attributes,
@@ -241,23 +248,21 @@ impl RequestScope {
     ) -> ApiResult<()> {
         let services = &self.services;
         let record = &self.record;
-        policy::validate(
-            &self.snapshot.policies,
-            services,
-            attributes,
-            record,
-            obj,
-            old,
-        )
-        .await?;
-        webhook::validate(
-            &self.snapshot.validating,
-            services,
-            attributes,
-            record,
-            obj,
-            old,
-        )
-        .await
+        let call = Call { attributes, record };
+        for plugin in &self.early {
+            plugin.validate(&call, obj, old).await?;
+        }
+        if self.plugins.validating_policies {
+            let policies = &self.snapshot.policies;
+            policy::validate(policies, services, attributes, record, obj, old).await?;
+        }
+        if self.plugins.validating_webhooks {
+            let validating = &self.snapshot.validating;
+            webhook::validate(validating, services, attributes, record, obj, old).await?;
+        }
+        for plugin in &self.late {
+            plugin.validate(&call, obj, old).await?;
+        }
+        Ok(())
     }
 }

@@ -32,6 +32,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub auth: AuthConfig,
     pub audit: AuditConfig,
+    pub admission: AdmissionConfig,
 }
 
 /// `[server]`: the listener and the request limits.
@@ -292,6 +293,20 @@ impl Default for AuditConfig {
     }
 }
 
+/// `[admission]`: upstream's `--enable-admission-plugins`, `--disable-admission-plugins` and
+/// `--admission-control-config-file`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdmissionConfig {
+    /// `admission.enable_plugins`: plugins run besides the default-on ones.
+    pub enable_plugins: Vec<String>,
+    /// `admission.disable_plugins`: default-on plugins not run.
+    pub disable_plugins: Vec<String>,
+    /// `admission.config_file`: an `apiserver.config.k8s.io/v1` `AdmissionConfiguration`
+    /// (YAML or JSON) with the plugins' own configurations.
+    pub config_file: Option<PathBuf>,
+}
+
 /// Settings given on the command line; they win over everything else.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
@@ -325,7 +340,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    fn new(setting: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(setting: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             setting: setting.into(),
             message: one_line(&message.into()),

@@ -1,12 +1,9 @@
 //! Asynchronous, resource-specific work around a store's writes, given to a store when it is built
-//! ([`super::StoreConfig`]):
-//! * [`WriteHook`]: upstream's generic store `BeginCreate`, `BeginUpdate` and `AfterDelete` hooks
+//! ([`super::StoreConfig`]): [`WriteHook`]: upstream's generic store `BeginCreate`, `BeginUpdate` and `AfterDelete` hooks
 //!   (`pkg/registry/generic/registry/store.go`). Services use them to allocate ClusterIPs and
-//!   NodePorts through storage;
-//! * [`CreateAdmission`]: the admission plugins that change or refuse new objects of one
-//!   resource (pods: ServiceAccount, DefaultTolerationSeconds, Priority).
+//!   NodePorts through storage.
 //!
-//! A store without them skips them. The admission of each request comes with the request instead
+//! A store without one skips it. Admission comes with each request instead
 //! ([`crate::registry::admission::RequestAdmission`]).
 
 use async_trait::async_trait;
@@ -34,16 +31,6 @@ pub trait WriteHook: Send + Sync + 'static {
 
     /// Runs after `obj` left storage (not for dry runs).
     async fn after_delete(&self, obj: &Value);
-}
-
-/// Admission of creates of one resource. The store runs it after the strategy's
-/// `prepare_for_create` and the namespace check, before name generation and validation, as
-/// upstream runs mutating admission after decoding and defaulting and before `BeforeCreate`.
-#[async_trait]
-pub trait CreateAdmission: Send + Sync + 'static {
-    /// Changes or refuses `obj`. MUST answer upstream's error (usually 403 Forbidden) when the
-    /// object is refused, and leave it unchanged then.
-    async fn admit(&self, obj: &mut Value) -> ApiResult<()>;
 }
 
 /// What a begun write does once its outcome is known.

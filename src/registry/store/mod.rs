@@ -11,7 +11,7 @@
 //!   Conflict, never overwriting a newer object; `guaranteed_update` retries on conflicts up to
 //!   [`StoreConfig::max_update_retries`];
 //! * the per-resource rules come from the [`Strategy`] and the collaborators of [`StoreConfig`]
-//!   (namespace lookup, write hook, admission), all fixed when the store is built;
+//!   (namespace lookup, write hook), all fixed when the store is built;
 //! * `status` writes change only `.status` and main-resource writes leave it alone when the
 //!   strategy has a status subresource ([`WriteOptions::subresource`] selects the write);
 //! * one shared watch per store: every watcher sees every change after its resourceVersion once,
@@ -117,8 +117,6 @@ pub struct StoreConfig {
     pub namespaces: Option<Arc<dyn NamespaceLookup>>,
     /// Asynchronous work around writes (Service allocation); `None` has none.
     pub write_hook: Option<Arc<dyn hooks::WriteHook>>,
-    /// The admission plugins of creates of the resource (pods); `None` admits everything.
-    pub admission: Option<Arc<dyn hooks::CreateAdmission>>,
     /// How the resource's objects print as Tables.
     pub table: TableConvertor,
     /// The fields a field selector may name, and how they read.
@@ -136,7 +134,6 @@ impl std::fmt::Debug for StoreConfig {
             .field("converter", &self.converter)
             .field("namespaces", &self.namespaces.is_some())
             .field("write_hook", &self.write_hook.is_some())
-            .field("admission", &self.admission.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -152,7 +149,6 @@ impl Default for StoreConfig {
             converter: None,
             namespaces: None,
             write_hook: None,
-            admission: None,
             table: TableConvertor::default(),
             fields: SelectableFields::COMMON,
         }

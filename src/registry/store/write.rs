@@ -407,16 +407,13 @@ pub(super) async fn create(
             None,
         );
     }
-    // Admission, as upstream: NamespaceLifecycle first, then the resource's plugins, before the
-    // name is generated and the object validated.
+    // Admission, as upstream: NamespaceLifecycle first, then the request's mutating admission,
+    // before the name is generated and the object validated.
     let ns = object_namespace(&obj).to_string();
     if store.info.namespaced {
         store
             .check_namespace_accepts_content(&ns, meta_str(&obj, "name"))
             .await?;
-    }
-    if let Some(admission) = &store.config.admission {
-        admission.admit(&mut obj).await?;
     }
     if let Some(admission) = &opts.admission {
         admission

@@ -12,7 +12,7 @@ use http::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::admission::attributes::GroupVersionKind;
-use crate::admission::chain::SubresourceView;
+use crate::admission::attributes::SubresourceView;
 use crate::api::status::{ApiError, ApiResult, StatusCause};
 use crate::registry::scale::{set_at, to_scale, ScalePaths};
 use crate::registry::store::Store;

@@ -1,8 +1,7 @@
 //! Pods (`pkg/registry/core/pod/strategy.go`): defaults and validation, graceful deletion, a delete
 //! answering the pod, and what a client sees right after a create: a new pod's status is reset to
 //! phase `Pending` with its QoS class, whatever the client sent, as kube-apiserver does before any
-//! kubelet reports on it. Pod admission is given to the pods' store by the composition root
-//! ([`crate::registry::store::hooks::CreateAdmission`]).
+//! kubelet reports on it.
 
 use serde_json::{json, Value};
 

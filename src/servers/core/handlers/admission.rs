@@ -8,8 +8,10 @@ use http::request::Parts;
 use serde_json::{json, Value};
 
 use super::Scope;
-use crate::admission::attributes::{GroupVersionKind, GroupVersionResource};
-use crate::admission::chain::{AdmissionChain, RequestScope, SubresourceView, WriteRequest};
+use crate::admission::attributes::{
+    GroupVersionKind, GroupVersionResource, SubresourceView, WriteRequest,
+};
+use crate::admission::chain::{AdmissionChain, RequestScope};
 use crate::catalog::ResourceInfo;
 use crate::filters::audit::AuditContext;
 use crate::registry::options::WriteOptions;

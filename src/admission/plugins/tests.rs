@@ -1,6 +1,7 @@
 use serde_json::json;
 
-use super::pod_plugins::{default_tolerations, mount_token, should_automount, TOKEN_VOLUME_PREFIX};
+use super::default_tolerations::default_tolerations;
+use super::service_account::{mount_token, should_automount, TOKEN_VOLUME_PREFIX};
 
 #[test]
 fn every_container_mounts_one_token_volume() {
