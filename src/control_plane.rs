@@ -40,6 +40,7 @@ use crate::controllers::{
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
+use crate::outbound::webhook::WebhookClient;
 use crate::registry::options::ListOptions;
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
@@ -246,8 +247,14 @@ async fn admission_chain(
         .map_err(|err| anyhow!("registering the admission metrics: {err}"))?;
     let served: Arc<dyn StoreLookup> = served;
     let plugins = Plugins::build(&ctx.admission, &served, &ctx.access.authorization)?;
+    let client = aggregator.webhook_client();
+    let with_credentials = |mutating: bool| WebhookClient {
+        credentials: ctx.admission.webhook_credentials(mutating).clone(),
+        ..(*client).clone()
+    };
     let services = Arc::new(Services {
-        webhooks: (*aggregator.webhook_client()).clone(),
+        webhooks: with_credentials(false),
+        mutating_webhooks: with_credentials(true),
         namespaces: namespaces.clone(),
         stores: served,
         metrics,

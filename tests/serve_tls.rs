@@ -262,6 +262,10 @@ fn wrong_settings_exit_with_status_2_and_one_line() {
             "storage.etcd.endpoints = \"http://127.0.0.1:1\": ",
         ),
         (&[("APIARY_STORAGE__BACKEND", "mysql")], "storage.backend"),
+        (
+            &[("APIARY_ADMISSION__ENABLE_PLUGINS", "[NoSuchPlugin]")],
+            "admission.enable_plugins: unknown admission plugin \"NoSuchPlugin\"",
+        ),
         (&[("APIARY_SERVER__LISTN", "127.0.0.1:1")], "server.listn"),
         (
             &[("APIARY_SERVER__REQUEST_TIMEOUT_SECONDS", "soon")],

@@ -38,7 +38,10 @@ use crate::registry::store::Store;
 /// What the steps of dynamic admission call on: webhooks, namespaces (for namespace selectors
 /// and `namespaceObject`), any resource's store (params, conversions), metrics.
 pub struct Services {
+    /// The client of validating webhooks.
     pub webhooks: WebhookClient,
+    /// The client of mutating webhooks (its own credentials, as upstream's plugins have).
+    pub mutating_webhooks: WebhookClient,
     pub namespaces: Arc<Store>,
     pub stores: Arc<dyn StoreLookup>,
     pub metrics: AdmissionMetrics,

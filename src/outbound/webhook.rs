@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use hyper::client::conn::http1::SendRequest;
 use serde_json::Value;
 
+use super::credentials::WebhookCredentials;
 use super::tls::ProxyIdentity;
 use crate::registry::store::Store;
 
@@ -84,20 +85,28 @@ pub struct WebhookClient {
     pub endpoints: Arc<Store>,
     pub endpoint_slices: Arc<Store>,
     pub identity: Arc<ProxyIdentity>,
+    /// Per-webhook credentials (admission webhooks' kubeconfig); empty: the front-proxy
+    /// certificate everywhere.
+    pub credentials: Arc<WebhookCredentials>,
     /// Idle connections and TLS settings kept between calls, as client-go keeps them.
     pub pool: Arc<ConnectionPool>,
 }
 
-/// Idle keep-alive connections by (address, server name, CA bundle), and the TLS settings of
-/// each CA bundle, so that a webhook called often costs neither a handshake nor a CA parse per
+/// Idle keep-alive connections by (address, server name, CA bundle, client identity), and the TLS
+/// settings of each CA bundle and identity, so that a webhook called often costs neither a handshake nor a CA parse per
 /// call.
 #[derive(Default)]
 pub struct ConnectionPool {
     idle: std::sync::Mutex<HashMap<ConnectionKey, Vec<SendRequest<Body>>>>,
-    configs: std::sync::Mutex<HashMap<Option<Vec<u8>>, Arc<rustls::ClientConfig>>>,
+    configs: std::sync::Mutex<HashMap<(Option<Vec<u8>>, usize), Arc<rustls::ClientConfig>>>,
 }
 
-type ConnectionKey = (String, String, Option<Vec<u8>>);
+/// An identity by address, as the pool tells them apart.
+fn identity_id(identity: &Arc<ProxyIdentity>) -> usize {
+    Arc::as_ptr(identity) as usize
+}
+
+type ConnectionKey = (String, String, Option<Vec<u8>>, usize);
 
 /// Idle connections kept per key.
 const IDLE_PER_KEY: usize = 64;
@@ -105,10 +114,10 @@ const IDLE_PER_KEY: usize = 64;
 impl ConnectionPool {
     fn config(
         &self,
-        identity: &ProxyIdentity,
+        identity: &Arc<ProxyIdentity>,
         ca_bundle: Option<&[u8]>,
     ) -> Result<Arc<rustls::ClientConfig>, String> {
-        let key = ca_bundle.map(<[u8]>::to_vec);
+        let key = (ca_bundle.map(<[u8]>::to_vec), identity_id(identity));
         let mut configs = self.configs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(config) = configs.get(&key) {
             return Ok(config.clone());
@@ -188,10 +197,11 @@ impl WebhookClient {
         timeout_param: bool,
     ) -> Result<(u16, Value), CallFailure> {
         let failed = |status: u16, message: String| CallFailure { status, message };
-        let (address, server_name, mut path, mut shown) = match target {
+        let (address, server_name, mut path, mut shown, credential_target) = match target {
             WebhookTarget::Url(url) => {
                 let (address, host, path) = split_url(url).map_err(|why| failed(0, why))?;
-                (address, host, path, url.clone())
+                let authority = url["https://".len()..].split('/').next().unwrap_or("");
+                (address, host, path, url.clone(), authority.to_string())
             }
             WebhookTarget::Service {
                 namespace,
@@ -211,7 +221,8 @@ impl WebhookClient {
                 .map_err(|unreachable| failed(0, unreachable.message))?;
                 let host = format!("{name}.{namespace}.svc");
                 let shown = format!("https://{host}:{port}{path}");
-                (address, host, path.clone(), shown)
+                let credential_target = format!("{host}:{port}");
+                (address, host, path.clone(), shown, credential_target)
             }
         };
         if timeout_param {
@@ -223,21 +234,33 @@ impl WebhookClient {
             shown = format!("{shown}{separator}{query}");
         }
         let in_post = |status: u16, why: String| failed(status, format!("Post {shown:?}: {why}"));
+        let credential = self.credentials.for_target(&credential_target);
+        let identity = credential
+            .and_then(|c| c.identity.as_ref())
+            .unwrap_or(&self.identity);
+        let bearer = credential
+            .and_then(|c| c.token.as_deref())
+            .map(|token| format!("Bearer {token}"));
         let config = self
             .pool
-            .config(&self.identity, ca_bundle)
+            .config(identity, ca_bundle)
             .map_err(|why| in_post(0, why))?;
         let key: ConnectionKey = (
             address.clone(),
             server_name.clone(),
             ca_bundle.map(<[u8]>::to_vec),
+            identity_id(identity),
         );
         let encoded = Bytes::from(serde_json::to_vec(body).map_err(|e| in_post(0, e.to_string()))?);
         let make_request = || {
-            http::Request::post(&path)
+            let mut request = http::Request::post(&path)
                 .header(http::header::HOST, server_name.as_str())
                 .header(http::header::CONTENT_TYPE, "application/json")
-                .header(http::header::ACCEPT, "application/json")
+                .header(http::header::ACCEPT, "application/json");
+            if let Some(bearer) = &bearer {
+                request = request.header(http::header::AUTHORIZATION, bearer.as_str());
+            }
+            request
                 .body(Body::from(encoded.clone()))
                 .map_err(|e| (0, e.to_string()))
         };

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 pub struct Review {
     pub path: String,
     pub request: Value,
+    /// The `Authorization` header the call came with.
+    pub authorization: Option<String>,
 }
 
 /// A running webhook server (it stops with the runtime it was started on).
@@ -101,6 +103,11 @@ impl WebhookServer {
             async move {
                 use http_body_util::BodyExt;
                 let path = request.uri().path().to_string();
+                let authorization = request
+                    .headers()
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let body = request
                     .into_body()
                     .collect()
@@ -112,6 +119,7 @@ impl WebhookServer {
                 seen.lock().expect("lock").push(Review {
                     path: path.clone(),
                     request: request.clone(),
+                    authorization,
                 });
                 let answer = handler(&path, &request);
                 if !answer.delay.is_zero() {
@@ -151,6 +159,17 @@ impl WebhookServer {
             .iter()
             .filter(|r| r.path == path)
             .map(|r| r.request.clone())
+            .collect()
+    }
+
+    /// The `Authorization` headers of the calls at `path` so far.
+    pub fn authorizations_at(&self, path: &str) -> Vec<Option<String>> {
+        self.reviews
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.authorization.clone())
             .collect()
     }
 

@@ -329,3 +329,109 @@ fn webhook_reinvocation_custom_resources_and_subresources() {
         "3"
     );
 }
+
+/// The webhook plugins' kubeconfigs from `admission.config_file`: a validating webhook whose
+/// host has a user with a token is called with it; mutating webhooks have their own kubeconfig
+/// (none here: no credentials). A relative `kubeConfigFile` stops start-up (exit 2).
+#[test]
+fn webhook_kubeconfig_credentials_from_the_admission_configuration() {
+    let runtime = runtime();
+    let server = WebhookServer::start(&runtime, &[], |_, _| Answer::allow());
+    let port = server.port;
+    let apiary = Apiary::start_prepared(Vec::new(), |dir: &std::path::Path| {
+        let kubeconfig = dir.join("webhooks.kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nusers:\n- name: 127.0.0.1:{port}\n  user: {{token: s3cret}}\n- name: '*.other.svc'\n  user: {{token: not-this-one}}\n"
+            ),
+        )
+        .expect("kubeconfig");
+        std::fs::write(
+            dir.join("admission.yaml"),
+            format!(
+                "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: ValidatingAdmissionWebhook\n  configuration:\n    apiVersion: apiserver.config.k8s.io/v1\n    kind: WebhookAdmissionConfiguration\n    kubeConfigFile: {}\n",
+                kubeconfig.display()
+            ),
+        )
+        .expect("admission config");
+        std::fs::write(
+            dir.join("config.toml"),
+            "[admission]\nconfig_file = \"admission.yaml\"\n",
+        )
+        .expect("config");
+    });
+    namespace(&apiary, "creds", json!({"e2e": "creds"}));
+    let rules = rules(&[""], &["configmaps"], &["CREATE"]);
+    let validating = hook(
+        &server,
+        "v.creds.example.com",
+        "/validate",
+        rules.clone(),
+        json!({"e2e": "creds"}),
+    );
+    let mutating = hook(
+        &server,
+        "m.creds.example.com",
+        "/mutate",
+        rules,
+        json!({"e2e": "creds"}),
+    );
+    create(
+        &apiary,
+        &configuration(
+            "ValidatingWebhookConfiguration",
+            "creds-v",
+            vec![validating],
+        ),
+    );
+    create(
+        &apiary,
+        &configuration("MutatingWebhookConfiguration", "creds-m", vec![mutating]),
+    );
+    let mut i = 0;
+    eventually("both webhooks are called", 10, || {
+        i += 1;
+        create(
+            &apiary,
+            &configmap(&format!("probe-{i}"), "creds", json!({})),
+        );
+        let called =
+            !server.reviews_at("/validate").is_empty() && !server.reviews_at("/mutate").is_empty();
+        called.then_some(()).ok_or_else(|| "not yet".to_string())
+    });
+    let validating = server.authorizations_at("/validate");
+    assert!(!validating.is_empty());
+    assert!(
+        validating
+            .iter()
+            .all(|a| a.as_deref() == Some("Bearer s3cret")),
+        "{validating:?}"
+    );
+    let mutating = server.authorizations_at("/mutate");
+    assert!(mutating.iter().all(Option::is_none), "{mutating:?}");
+    drop(apiary);
+
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("admission.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: MutatingAdmissionWebhook\n  configuration:\n    kind: WebhookAdmissionConfiguration\n    kubeConfigFile: relative.kubeconfig\n",
+    )
+    .expect("file");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apiary"))
+        .args(["serve", "--listen"])
+        .arg(format!("127.0.0.1:{}", crate::common::free_port()))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("APIARY_ADMISSION__CONFIG_FILE", &file)
+        .env("APIARY_STORAGE__BACKEND", "rocksdb")
+        .output()
+        .expect("run apiary");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("admission.config_file: MutatingAdmissionWebhook: kubeConfigFile \"relative.kubeconfig\" must be an absolute file path"),
+        "{err}"
+    );
+}

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::attributes::{Attributes, Record, StoreLookup, WriteRequest};
 use crate::api::status::ApiResult;
 use crate::config::{AdmissionConfig, ConfigError};
+use crate::outbound::credentials::WebhookCredentials;
 use crate::request::authorization::Authorization;
 
 pub mod default_tolerations;
@@ -169,6 +170,9 @@ pub struct PluginSettings {
     enabled: Vec<KnownPlugin>,
     /// `plugins[].configuration` of the AdmissionConfiguration, by plugin name.
     configurations: HashMap<String, Value>,
+    /// What mutating and validating webhooks are called with (their plugins' kubeconfigs).
+    mutating_credentials: Arc<WebhookCredentials>,
+    validating_credentials: Arc<WebhookCredentials>,
 }
 
 impl std::fmt::Debug for KnownPlugin {
@@ -183,6 +187,8 @@ impl Default for PluginSettings {
         Self {
             enabled: ORDER.iter().copied().filter(|p| p.default_on).collect(),
             configurations: HashMap::new(),
+            mutating_credentials: Arc::default(),
+            validating_credentials: Arc::default(),
         }
     }
 }
@@ -242,10 +248,26 @@ impl PluginSettings {
             Some(path) => read_configuration_file(path)?,
             None => HashMap::new(),
         };
+        let credentials = |name: &str| match configurations.get(name) {
+            Some(configuration) => webhook_credentials(name, configuration),
+            None => Ok(Arc::default()),
+        };
         Ok(Self {
             enabled,
+            mutating_credentials: credentials("MutatingAdmissionWebhook")?,
+            validating_credentials: credentials("ValidatingAdmissionWebhook")?,
             configurations,
         })
+    }
+
+    /// The credentials webhooks are called with: the kubeconfig of the
+    /// MutatingAdmissionWebhook (`mutating`) or ValidatingAdmissionWebhook plugin.
+    pub fn webhook_credentials(&self, mutating: bool) -> &Arc<WebhookCredentials> {
+        if mutating {
+            &self.mutating_credentials
+        } else {
+            &self.validating_credentials
+        }
     }
 
     /// Whether the plugin named `name` runs.
@@ -314,6 +336,39 @@ impl Plugins {
         plugins.validating_webhooks = settings.is_enabled("ValidatingAdmissionWebhook");
         Ok(plugins)
     }
+}
+
+/// A webhook plugin's `WebhookAdmissionConfiguration`: the kubeconfig (an absolute path, as
+/// upstream requires) whose users are the credentials of webhook hosts.
+fn webhook_credentials(
+    plugin: &str,
+    configuration: &Value,
+) -> Result<Arc<WebhookCredentials>, ConfigError> {
+    let fail = |why: String| ConfigError::new("admission.config_file", format!("{plugin}: {why}"));
+    let kind = configuration
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if kind != "WebhookAdmissionConfiguration" && kind != "WebhookAdmission" {
+        return Err(fail(format!(
+            "expected a WebhookAdmissionConfiguration, got kind {kind:?}"
+        )));
+    }
+    let file = configuration
+        .get("kubeConfigFile")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if file.is_empty() {
+        return Ok(Arc::default());
+    }
+    if !Path::new(file).is_absolute() {
+        return Err(fail(format!(
+            "kubeConfigFile {file:?} must be an absolute file path"
+        )));
+    }
+    WebhookCredentials::from_kubeconfig(Path::new(file))
+        .map(Arc::new)
+        .map_err(|why| fail(format!("{file}: {why}")))
 }
 
 /// Reads an `apiserver.config.k8s.io/v1` (or `v1alpha1`) `AdmissionConfiguration`: each entry of

@@ -67,6 +67,7 @@ async fn fixture() -> Fixture {
         endpoints: builtin_store(&storage, ("", "v1", "endpoints")),
         endpoint_slices: builtin_store(&storage, ("discovery.k8s.io", "v1", "endpointslices")),
         identity: Arc::new(identity),
+        credentials: Default::default(),
         pool: Default::default(),
     };
     let opts = WriteOptions::default();
@@ -76,6 +77,7 @@ async fn fixture() -> Fixture {
         namespaces.create(None, ns, &opts).await.unwrap();
     }
     let services = Services {
+        mutating_webhooks: webhooks.clone(),
         webhooks,
         namespaces: namespaces.clone(),
         stores: Arc::new(Lookup(vec![namespaces, configmaps.clone()])),

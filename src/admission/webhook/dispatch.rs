@@ -118,8 +118,12 @@ pub(crate) async fn exchange(
         return Err(calling(why.to_string(), 500));
     };
     let body = review::review(version, prepared.request.clone());
-    let (_, answer) = services
-        .webhooks
+    let client = if hook.mutating {
+        &services.mutating_webhooks
+    } else {
+        &services.webhooks
+    };
+    let (_, answer) = client
         .post(target, hook.ca_bundle.as_deref(), &body, hook.timeout, true)
         .await
         .map_err(|failure| {

@@ -39,14 +39,17 @@ fn services() -> Services {
     let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let identity =
         ProxyIdentity::from_pem(&key.cert.pem(), &key.signing_key.serialize_pem()).unwrap();
+    let webhooks = WebhookClient {
+        services: builtin_store(&storage, ("", "v1", "services")),
+        endpoints: builtin_store(&storage, ("", "v1", "endpoints")),
+        endpoint_slices: builtin_store(&storage, ("discovery.k8s.io", "v1", "endpointslices")),
+        identity: Arc::new(identity),
+        credentials: Default::default(),
+        pool: Default::default(),
+    };
     Services {
-        webhooks: WebhookClient {
-            services: builtin_store(&storage, ("", "v1", "services")),
-            endpoints: builtin_store(&storage, ("", "v1", "endpoints")),
-            endpoint_slices: builtin_store(&storage, ("discovery.k8s.io", "v1", "endpointslices")),
-            identity: Arc::new(identity),
-            pool: Default::default(),
-        },
+        mutating_webhooks: webhooks.clone(),
+        webhooks,
         namespaces: builtin_store(&storage, ("", "v1", "namespaces")),
         stores: Arc::new(NoStores),
         metrics: AdmissionMetrics::unregistered(),

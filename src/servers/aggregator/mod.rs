@@ -173,6 +173,7 @@ impl Aggregator {
             endpoints: self.endpoints.clone(),
             endpoint_slices: self.endpoint_slices.clone(),
             identity: self.identity.clone(),
+            credentials: Default::default(),
             pool: Default::default(),
         })
     }
