@@ -1,12 +1,13 @@
 //! Benchmark through the API: concurrent ConfigMap creates (or, with `--custom-resource`, creates of
 //! a benchmark CRD's custom resources, through the apiextensions server, schema pruning and
-//! validation) with rate and p50/p99 latency and, optionally, watch delivery delay seen through
+//! validation; with `--pods`, of Pods through the built-in admission plugins) with rate and p50/p99 latency and, optionally, watch delivery delay seen through
 //! another replica.
 //!
 //! ```text
 //! cargo build --workspace --all-targets
 //! target/debug/examples/bench_api --kubeconfig A/admin.kubeconfig [--clients 32] [--seconds 10] \
 //!     [--watch-kubeconfig B/admin.kubeconfig] [--custom-resource] [--admission none|policy|webhook]
+//!     [--pods [--governed]]
 //! ```
 //!
 //! `examples/bench_api.sh` runs it on every backend next to the raw ceilings (docs/benchmarks.md).
@@ -49,6 +50,79 @@ struct Args {
     /// webhook matching them, served by this process over HTTPS).
     #[arg(long, default_value = "none")]
     admission: String,
+    /// Create Pods (passing the `restricted` Pod Security level) instead of ConfigMaps: the
+    /// built-in plugins' path (ServiceAccount, Priority, DefaultTolerationSeconds, PodSecurity,
+    /// LimitRanger, ResourceQuota...).
+    #[arg(long)]
+    pods: bool,
+    /// With `--pods`: label the namespace `enforce=restricted` and give it a LimitRange with
+    /// defaults and a ResourceQuota (large enough never to refuse), so every plugin acts.
+    #[arg(long)]
+    governed: bool,
+}
+
+/// A pod that passes the `restricted` Pod Security level, without resources (LimitRanger
+/// defaults them when the namespace has a LimitRange).
+fn bench_pod_spec() -> serde_json::Value {
+    serde_json::json!({"containers": [{
+        "name": "c", "image": "registry.k8s.io/pause:3.10",
+        "securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true,
+            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+    }]})
+}
+
+/// Labels the namespace `enforce=restricted` and installs a LimitRange with default requests and
+/// limits and a ResourceQuota on pods and compute far above what the benchmark creates.
+async fn govern(client: &kube::Client, namespace: &str) -> anyhow::Result<()> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let label = serde_json::json!({"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest"}}});
+    namespaces
+        .patch(
+            namespace,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(label),
+        )
+        .await?;
+    let objects = [
+        serde_json::json!({"apiVersion": "v1", "kind": "LimitRange",
+            "metadata": {"name": "bench", "namespace": namespace},
+            "spec": {"limits": [{"type": "Container",
+                "default": {"cpu": "100m", "memory": "64Mi"},
+                "defaultRequest": {"cpu": "10m", "memory": "16Mi"}}]}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "bench", "namespace": namespace},
+            "spec": {"hard": {"pods": "1000000", "requests.cpu": "100000",
+                "requests.memory": "10000Gi", "limits.cpu": "100000", "limits.memory": "10000Gi"}}}),
+    ];
+    for object in objects {
+        let kind = object["kind"].as_str().unwrap_or_default().to_string();
+        let resource = ApiResource {
+            group: String::new(),
+            version: "v1".into(),
+            api_version: "v1".into(),
+            plural: format!("{}s", kind.to_lowercase()),
+            kind,
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+        let object: DynamicObject = serde_json::from_value(object)?;
+        api.create(&PostParams::default(), &object).await?;
+    }
+    // The quota's status is computed by its controller; creates wait for it.
+    let quotas: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &ApiResource::erase::<k8s_openapi::api::core::v1::ResourceQuota>(&()),
+    );
+    for _ in 0..100 {
+        let quota = quotas.get("bench").await?;
+        if quota.data["status"]["used"].is_object() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the quota's status was never computed")
 }
 
 /// The label every benchmark object carries; admission configurations match on it.
@@ -282,6 +356,11 @@ async fn main() -> anyhow::Result<()> {
     namespaces.create(&PostParams::default(), &ns).await?;
     let resource = if args.custom_resource {
         install_bench_crd(&writer).await?
+    } else if args.pods {
+        if args.governed {
+            govern(&writer, &namespace).await?;
+        }
+        ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&())
     } else {
         ApiResource::erase::<ConfigMap>(&())
     };
@@ -317,6 +396,7 @@ async fn main() -> anyhow::Result<()> {
     let tasks: Vec<_> = (0..args.clients)
         .map(|c| {
             let (api, data, resource) = (api.clone(), data.clone(), resource.clone());
+            let pods = args.pods;
             tokio::spawn(async move {
                 // (name, sent, acknowledged)
                 let mut writes = Vec::new();
@@ -324,7 +404,11 @@ async fn main() -> anyhow::Result<()> {
                 while Instant::now() < deadline {
                     let name = format!("obj-{c}-{i}");
                     let mut cm = DynamicObject::new(&name, &resource);
-                    cm.data = serde_json::json!({"data": data.clone()});
+                    cm.data = if pods {
+                        serde_json::json!({"spec": bench_pod_spec()})
+                    } else {
+                        serde_json::json!({"data": data.clone()})
+                    };
                     cm.metadata.labels =
                         Some([(BENCH_LABEL.to_string(), "yes".to_string())].into());
                     let sent = Instant::now();
