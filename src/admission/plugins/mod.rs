@@ -20,6 +20,7 @@ use crate::config::{AdmissionConfig, ConfigError};
 use crate::request::authorization::Authorization;
 
 pub mod default_tolerations;
+pub mod pod_security;
 pub mod priority;
 pub mod service_account;
 
@@ -127,7 +128,7 @@ pub const ORDER: &[KnownPlugin] = &[
     known("TaintNodesByCondition", true, Support::Missing),
     known("AlwaysPullImages", false, Support::Missing),
     known("ImagePolicyWebhook", false, Support::Missing),
-    known("PodSecurity", true, Support::Missing),
+    known("PodSecurity", true, Support::BuiltIn(pod_security::build)),
     known("PodNodeSelector", false, Support::Missing),
     known("Priority", true, Support::BuiltIn(priority::build)),
     known(
