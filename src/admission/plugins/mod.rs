@@ -21,6 +21,7 @@ use crate::outbound::credentials::WebhookCredentials;
 use crate::request::authorization::Authorization;
 
 pub mod default_tolerations;
+pub mod pod_security;
 pub mod priority;
 pub mod service_account;
 
@@ -128,7 +129,7 @@ pub const ORDER: &[KnownPlugin] = &[
     known("TaintNodesByCondition", true, Support::Missing),
     known("AlwaysPullImages", false, Support::Missing),
     known("ImagePolicyWebhook", false, Support::Missing),
-    known("PodSecurity", true, Support::Missing),
+    known("PodSecurity", true, Support::BuiltIn(pod_security::build)),
     known("PodNodeSelector", false, Support::Missing),
     known("Priority", true, Support::BuiltIn(priority::build)),
     known(
