@@ -304,3 +304,12 @@ pub fn canonicalize_resource_list(list: &mut serde_json::Map<String, Value>) {
         }
     }
 }
+
+/// The value in thousandths, rounded up (Go's `MilliValue`); `None` when the text is not a
+/// quantity or is too large.
+pub fn milli_value(text: &str) -> Option<i128> {
+    let (value, _) = exact(text)?;
+    let value = round_up(value, -3)?;
+    let scale = 10i128.checked_pow(u32::try_from(value.exponent + 3).ok()?)?;
+    value.mantissa.checked_mul(scale)
+}

@@ -94,6 +94,11 @@ pub trait Strategy: Send + Sync + 'static {
     /// Resource-specific defaults on create (after the store set uid, timestamps, generation).
     fn prepare_for_create(&self, _obj: &mut Value) {}
 
+    /// What a create derives from fields mutating admission may have changed, run again after
+    /// it (upstream runs `PrepareForCreate` after admission: a pod's QoS class reflects the
+    /// requests LimitRanger set). MUST be idempotent.
+    fn after_create_admission(&self, _obj: &mut Value) {}
+
     /// Resource-specific rules on update of the main resource; `old` is the stored object.
     fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}
 

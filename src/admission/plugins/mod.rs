@@ -20,10 +20,17 @@ use crate::config::{AdmissionConfig, ConfigError};
 use crate::outbound::credentials::WebhookCredentials;
 use crate::request::authorization::Authorization;
 
+pub mod common;
+pub mod default_ingress_class;
+pub mod default_storage_class;
 pub mod default_tolerations;
+pub mod limit_ranger;
 pub mod pod_security;
 pub mod priority;
+pub mod pvc_resize;
+pub mod runtime_class;
 pub mod service_account;
+pub mod storage_protection;
 
 #[cfg(test)]
 mod tests;
@@ -119,7 +126,7 @@ pub const ORDER: &[KnownPlugin] = &[
     known("NamespaceLifecycle", true, Support::InStore),
     known("NamespaceExists", false, Support::Missing),
     known("LimitPodHardAntiAffinityTopology", false, Support::Missing),
-    known("LimitRanger", true, Support::Missing),
+    known("LimitRanger", true, Support::BuiltIn(limit_ranger::build)),
     known(
         "ServiceAccount",
         true,
@@ -140,20 +147,36 @@ pub const ORDER: &[KnownPlugin] = &[
     known("PodTolerationRestriction", false, Support::Missing),
     known("EventRateLimit", false, Support::Missing),
     known("ExtendedResourceToleration", false, Support::Missing),
-    known("DefaultStorageClass", true, Support::Missing),
-    known("StorageObjectInUseProtection", true, Support::Missing),
+    known(
+        "DefaultStorageClass",
+        true,
+        Support::BuiltIn(default_storage_class::build),
+    ),
+    known(
+        "StorageObjectInUseProtection",
+        true,
+        Support::BuiltIn(storage_protection::build),
+    ),
     known(
         "OwnerReferencesPermissionEnforcement",
         false,
         Support::Missing,
     ),
-    known("PersistentVolumeClaimResize", true, Support::Missing),
-    known("RuntimeClass", true, Support::Missing),
+    known(
+        "PersistentVolumeClaimResize",
+        true,
+        Support::BuiltIn(pvc_resize::build),
+    ),
+    known("RuntimeClass", true, Support::BuiltIn(runtime_class::build)),
     known("CertificateApproval", true, Support::Missing),
     known("CertificateSigning", true, Support::Missing),
     known("ClusterTrustBundleAttest", true, Support::Missing),
     known("CertificateSubjectRestriction", true, Support::Missing),
-    known("DefaultIngressClass", true, Support::Missing),
+    known(
+        "DefaultIngressClass",
+        true,
+        Support::BuiltIn(default_ingress_class::build),
+    ),
     known("DenyServiceExternalIPs", false, Support::Missing),
     known("PodTopologyLabels", false, Support::Missing),
     known("MutatingAdmissionPolicy", false, Support::Missing),

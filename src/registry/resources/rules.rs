@@ -211,6 +211,12 @@ impl Strategy for RulesStrategy {
         }
     }
 
+    fn after_create_admission(&self, obj: &mut Value) {
+        if let Some(after) = self.rules.after_create_defaults {
+            after(obj);
+        }
+    }
+
     /// The defaults (an update's body is decoded, hence defaulted, too), then what the resource
     /// does with the stored object.
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {

@@ -419,6 +419,7 @@ pub(super) async fn create(
         admission
             .mutate(AdmissionOperation::Create, &mut obj, None)
             .await?;
+        store.strategy.after_create_admission(&mut obj);
     }
     let generate_name = meta_str(&obj, "generateName").to_string();
     let generated = meta_str(&obj, "name").is_empty() && !generate_name.is_empty();
