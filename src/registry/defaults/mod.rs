@@ -131,6 +131,41 @@ pub fn persistent_volume_claim(obj: &mut Value) {
     }
 }
 
+/// `SetDefaults_LimitRangeItem`: a Container item's `default` limits come from `max`, its
+/// `defaultRequest` from `default`, then from `min` (empty maps stay out, as Go omits them).
+pub fn limit_range(obj: &mut Value) {
+    let Some(limits) = obj
+        .pointer_mut("/spec/limits")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for item in limits.iter_mut().filter_map(Value::as_object_mut) {
+        if item.get("type").and_then(Value::as_str) != Some("Container") {
+            continue;
+        }
+        let resources = |item: &Map<String, Value>, key: &str| {
+            item.get(key)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut default = resources(item, "default");
+        let mut default_request = resources(item, "defaultRequest");
+        for (key, value) in resources(item, "max") {
+            default.entry(key).or_insert(value);
+        }
+        for (key, value) in default.iter().chain(&resources(item, "min")) {
+            default_request.entry(key.clone()).or_insert(value.clone());
+        }
+        for (key, map) in [("default", default), ("defaultRequest", default_request)] {
+            if !map.is_empty() {
+                item.insert(key.into(), Value::Object(map));
+            }
+        }
+    }
+}
+
 /// `SetDefaults_PersistentVolume`: reclaim policy `Retain`, `volumeMode: Filesystem`, phase
 /// `Pending`.
 pub fn persistent_volume(obj: &mut Value) {

@@ -227,3 +227,24 @@ fn deprecated_service_account_mirrors_the_name() {
     assert_eq!(pod["spec"]["serviceAccountName"], "builder");
     assert_eq!(pod["spec"]["serviceAccount"], "builder");
 }
+
+#[test]
+fn limit_range_container_defaults_come_from_the_bounds() {
+    let mut range = json!({"spec": {"limits": [
+        {"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"},
+            "default": {"memory": "256Mi"}},
+        {"type": "Pod", "max": {"cpu": "4"}},
+        {"type": "Container", "min": {"cpu": "10m"}, "defaultRequest": {"cpu": "50m"}},
+    ]}});
+    limit_range(&mut range);
+    assert_eq!(
+        range["spec"]["limits"],
+        json!([
+            {"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"},
+                "default": {"memory": "256Mi", "cpu": "2"},
+                "defaultRequest": {"memory": "256Mi", "cpu": "2"}},
+            {"type": "Pod", "max": {"cpu": "4"}},
+            {"type": "Container", "min": {"cpu": "10m"}, "defaultRequest": {"cpu": "50m"}},
+        ])
+    );
+}

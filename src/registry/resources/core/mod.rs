@@ -42,8 +42,11 @@ pub const EVENTS: Rules = Rules {
     ..Rules::GENERIC
 };
 
-/// LimitRanges: a PUT creates.
-pub const LIMIT_RANGES: Rules = Rules::CREATE_ON_UPDATE;
+/// LimitRanges: a PUT creates; Container items' defaults derived from their bounds.
+pub const LIMIT_RANGES: Rules = Rules {
+    defaults: defaults::limit_range,
+    ..Rules::CREATE_ON_UPDATE
+};
 
 /// PersistentVolumeClaims: spec defaults, and phase `Pending` to start with.
 pub const PERSISTENT_VOLUME_CLAIMS: Rules = Rules {
