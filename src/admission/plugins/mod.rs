@@ -19,9 +19,18 @@ use crate::api::status::ApiResult;
 use crate::config::{AdmissionConfig, ConfigError};
 use crate::request::authorization::Authorization;
 
+pub mod always_pull_images;
+pub mod certificate_approval;
+pub mod certificate_signing;
+pub mod certificate_subject_restriction;
+pub mod cluster_trust_bundle_attest;
 pub mod default_tolerations;
+pub mod deny_external_ips;
+pub mod event_rate_limit;
 pub mod priority;
 pub mod service_account;
+pub mod taint_nodes;
+pub mod util;
 
 #[cfg(test)]
 mod tests;
@@ -124,8 +133,16 @@ pub const ORDER: &[KnownPlugin] = &[
         Support::BuiltIn(service_account::build),
     ),
     known("NodeRestriction", false, Support::Missing),
-    known("TaintNodesByCondition", true, Support::Missing),
-    known("AlwaysPullImages", false, Support::Missing),
+    known(
+        "TaintNodesByCondition",
+        true,
+        Support::BuiltIn(taint_nodes::build),
+    ),
+    known(
+        "AlwaysPullImages",
+        false,
+        Support::BuiltIn(always_pull_images::build),
+    ),
     known("ImagePolicyWebhook", false, Support::Missing),
     known("PodSecurity", true, Support::Missing),
     known("PodNodeSelector", false, Support::Missing),
@@ -136,7 +153,11 @@ pub const ORDER: &[KnownPlugin] = &[
         Support::BuiltIn(default_tolerations::build),
     ),
     known("PodTolerationRestriction", false, Support::Missing),
-    known("EventRateLimit", false, Support::Missing),
+    known(
+        "EventRateLimit",
+        false,
+        Support::BuiltIn(event_rate_limit::build),
+    ),
     known("ExtendedResourceToleration", false, Support::Missing),
     known("DefaultStorageClass", true, Support::Missing),
     known("StorageObjectInUseProtection", true, Support::Missing),
@@ -147,12 +168,32 @@ pub const ORDER: &[KnownPlugin] = &[
     ),
     known("PersistentVolumeClaimResize", true, Support::Missing),
     known("RuntimeClass", true, Support::Missing),
-    known("CertificateApproval", true, Support::Missing),
-    known("CertificateSigning", true, Support::Missing),
-    known("ClusterTrustBundleAttest", true, Support::Missing),
-    known("CertificateSubjectRestriction", true, Support::Missing),
+    known(
+        "CertificateApproval",
+        true,
+        Support::BuiltIn(certificate_approval::build),
+    ),
+    known(
+        "CertificateSigning",
+        true,
+        Support::BuiltIn(certificate_signing::build),
+    ),
+    known(
+        "ClusterTrustBundleAttest",
+        true,
+        Support::BuiltIn(cluster_trust_bundle_attest::build),
+    ),
+    known(
+        "CertificateSubjectRestriction",
+        true,
+        Support::BuiltIn(certificate_subject_restriction::build),
+    ),
     known("DefaultIngressClass", true, Support::Missing),
-    known("DenyServiceExternalIPs", false, Support::Missing),
+    known(
+        "DenyServiceExternalIPs",
+        false,
+        Support::BuiltIn(deny_external_ips::build),
+    ),
     known("PodTopologyLabels", false, Support::Missing),
     known("MutatingAdmissionPolicy", false, Support::Missing),
     known("MutatingAdmissionWebhook", true, Support::Dynamic),
