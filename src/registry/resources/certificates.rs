@@ -118,6 +118,9 @@ impl Strategy for CsrStrategy {
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         self.rules.prepare_for_update(new, old)
     }
+    fn serves_subresource(&self, subresource: &str) -> bool {
+        subresource == "approval"
+    }
     fn prepare_for_subresource_update(
         &self,
         subresource: &str,
@@ -179,5 +182,6 @@ mod tests {
         assert!(conditions[1]["lastTransitionTime"].is_string());
         let mut other = new.clone();
         assert!(!s.prepare_for_subresource_update("finalize", &mut other, &old));
+        assert!(s.serves_subresource("approval") && !s.serves_subresource("finalize"));
     }
 }
