@@ -102,6 +102,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// Resource-specific rules on update of the main resource; `old` is the stored object.
     fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}
 
+    /// Whether the REST layer serves get, update and patch of `subresource` (besides `status`),
+    /// whose updates [`Strategy::prepare_for_subresource_update`] prepares (CSRs' `approval`).
+    fn serves_subresource(&self, _subresource: &str) -> bool {
+        false
+    }
+
     /// Resource-specific rules for a write to another subresource than the main one and `status`
     /// (e.g. namespaces' `finalize`). Returns `false` when the subresource is not writable.
     fn prepare_for_subresource_update(

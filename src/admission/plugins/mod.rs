@@ -20,10 +20,17 @@ use crate::config::{AdmissionConfig, ConfigError};
 use crate::outbound::credentials::WebhookCredentials;
 use crate::request::authorization::Authorization;
 
+pub mod always_pull_images;
+pub mod certificate_approval;
+pub mod certificate_signing;
+pub mod certificate_subject_restriction;
+pub mod cluster_trust_bundle_attest;
 pub mod common;
 pub mod default_ingress_class;
 pub mod default_storage_class;
 pub mod default_tolerations;
+pub mod deny_external_ips;
+pub mod event_rate_limit;
 pub mod limit_ranger;
 pub mod pod_security;
 pub mod priority;
@@ -31,6 +38,8 @@ pub mod pvc_resize;
 pub mod runtime_class;
 pub mod service_account;
 pub mod storage_protection;
+pub mod taint_nodes;
+pub mod util;
 
 #[cfg(test)]
 mod tests;
@@ -133,8 +142,16 @@ pub const ORDER: &[KnownPlugin] = &[
         Support::BuiltIn(service_account::build),
     ),
     known("NodeRestriction", false, Support::Missing),
-    known("TaintNodesByCondition", true, Support::Missing),
-    known("AlwaysPullImages", false, Support::Missing),
+    known(
+        "TaintNodesByCondition",
+        true,
+        Support::BuiltIn(taint_nodes::build),
+    ),
+    known(
+        "AlwaysPullImages",
+        false,
+        Support::BuiltIn(always_pull_images::build),
+    ),
     known("ImagePolicyWebhook", false, Support::Missing),
     known("PodSecurity", true, Support::BuiltIn(pod_security::build)),
     known("PodNodeSelector", false, Support::Missing),
@@ -145,7 +162,11 @@ pub const ORDER: &[KnownPlugin] = &[
         Support::BuiltIn(default_tolerations::build),
     ),
     known("PodTolerationRestriction", false, Support::Missing),
-    known("EventRateLimit", false, Support::Missing),
+    known(
+        "EventRateLimit",
+        false,
+        Support::BuiltIn(event_rate_limit::build),
+    ),
     known("ExtendedResourceToleration", false, Support::Missing),
     known(
         "DefaultStorageClass",
@@ -168,16 +189,36 @@ pub const ORDER: &[KnownPlugin] = &[
         Support::BuiltIn(pvc_resize::build),
     ),
     known("RuntimeClass", true, Support::BuiltIn(runtime_class::build)),
-    known("CertificateApproval", true, Support::Missing),
-    known("CertificateSigning", true, Support::Missing),
-    known("ClusterTrustBundleAttest", true, Support::Missing),
-    known("CertificateSubjectRestriction", true, Support::Missing),
+    known(
+        "CertificateApproval",
+        true,
+        Support::BuiltIn(certificate_approval::build),
+    ),
+    known(
+        "CertificateSigning",
+        true,
+        Support::BuiltIn(certificate_signing::build),
+    ),
+    known(
+        "ClusterTrustBundleAttest",
+        true,
+        Support::BuiltIn(cluster_trust_bundle_attest::build),
+    ),
+    known(
+        "CertificateSubjectRestriction",
+        true,
+        Support::BuiltIn(certificate_subject_restriction::build),
+    ),
     known(
         "DefaultIngressClass",
         true,
         Support::BuiltIn(default_ingress_class::build),
     ),
-    known("DenyServiceExternalIPs", false, Support::Missing),
+    known(
+        "DenyServiceExternalIPs",
+        false,
+        Support::BuiltIn(deny_external_ips::build),
+    ),
     known("PodTopologyLabels", false, Support::Missing),
     known("MutatingAdmissionPolicy", false, Support::Missing),
     known("MutatingAdmissionWebhook", true, Support::Dynamic),

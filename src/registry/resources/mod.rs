@@ -18,6 +18,7 @@ pub mod apps;
 pub mod authentication;
 pub mod authorization;
 pub mod batch;
+pub mod certificates;
 pub mod core;
 pub mod networking;
 pub mod policy;
@@ -77,6 +78,9 @@ pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
     let rules = rules_of(&info.group, &info.plural);
     match (info.group.as_str(), info.plural.as_str()) {
         ("", "namespaces") => Arc::new(core::namespaces::NamespaceStrategy),
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            Arc::new(certificates::CsrStrategy::new(rules))
+        }
         _ => Arc::new(RulesStrategy::new(rules, status)),
     }
 }

@@ -238,7 +238,8 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         // A subresource with its own create (`pods/binding`, `serviceaccounts/token`).
         let creates =
             verb == Verb::Create && store.strategy().create_rest(Some(subresource)).is_some();
-        if !(sub.name == "status" || creates) || !path.extra.is_empty() {
+        let served = sub.name == "status" || store.strategy().serves_subresource(subresource);
+        if !(served || creates) || !path.extra.is_empty() {
             return error(subresource_not_served(&info, subresource));
         }
         if !sub.verbs.contains(&verb.as_str())

@@ -17,6 +17,9 @@ pub const RULES: Rules = Rules {
     ..Rules::GENERIC
 };
 
+/// The namespaces that may not be deleted (upstream NamespaceLifecycle's immortal namespaces).
+pub const IMMORTAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
 /// The `kubernetes` finalizer every namespace carries until its content is gone.
 pub const NAMESPACE_FINALIZER: &str = "kubernetes";
 /// The label upstream puts on every namespace with its own name.
@@ -135,6 +138,14 @@ impl Strategy for NamespaceStrategy {
     fn ready_to_remove(&self, obj: &Value) -> bool {
         spec_finalizers(obj).is_empty() && finalizers(obj).is_empty()
     }
+
+    /// NamespaceLifecycle's delete half: the immortal namespaces stay (namespaces have no
+    /// deletecollection, so every delete passes here).
+    fn refuse_delete(&self, name: &str) -> Option<&'static str> {
+        IMMORTAL_NAMESPACES
+            .contains(&name)
+            .then_some("this namespace may not be deleted")
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +176,18 @@ mod tests {
         assert_eq!(finalize["metadata"]["resourceVersion"], "5");
         assert!(s.ready_to_remove(&finalize));
         assert_eq!(s.begin_delete(&finalize), DeleteAction::Remove);
+    }
+
+    #[test]
+    fn immortal_namespaces_refuse_deletion() {
+        let s = NamespaceStrategy;
+        for name in ["default", "kube-system", "kube-public"] {
+            assert_eq!(
+                s.refuse_delete(name),
+                Some("this namespace may not be deleted")
+            );
+        }
+        assert_eq!(s.refuse_delete("kube-node-lease"), None);
+        assert_eq!(s.refuse_delete("team"), None);
     }
 }
