@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use http::StatusCode;
 use serde_json::Value;
 
+use super::common::forbidden;
 use super::service_account::is_pods;
-use super::util::forbidden;
 use super::{Call, Plugin, PluginContext};
 use crate::admission::attributes::WriteRequest;
 use crate::api::status::{ApiError, ApiResult};
@@ -91,7 +91,7 @@ pub fn check_pull_always(call: &Call<'_>, pod: &Value) -> ApiResult<()> {
             let why = format!(
                 "{path}.imagePullPolicy: Unsupported value: {policy:?}: supported values: \"Always\""
             );
-            messages.push(forbidden(call, Some(pod), &why).status.message);
+            messages.push(forbidden(call.attributes, Some(pod), &why).status.message);
         }
     }
     if messages.is_empty() {
@@ -150,7 +150,7 @@ mod tests {
 
     use super::*;
     use crate::admission::attributes::Record;
-    use crate::admission::plugins::util::testing::{attributes, request, someone};
+    use crate::admission::plugins::common::testing::{attributes_by, request, someone};
 
     fn pod(image: &str, policy: &str) -> Value {
         json!({"metadata": {"name": "p"}, "spec": {
@@ -164,7 +164,7 @@ mod tests {
     async fn every_container_pulls_always() {
         let plugin = AlwaysPullImages;
         let record = Record::default();
-        let create = attributes(
+        let create = attributes_by(
             AdmissionOperation::Create,
             ("", "pods", ""),
             "Pod",
@@ -185,7 +185,7 @@ mod tests {
             .await
             .expect("all Always");
 
-        let update = attributes(
+        let update = attributes_by(
             AdmissionOperation::Update,
             ("", "pods", ""),
             "Pod",

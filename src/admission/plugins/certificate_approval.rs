@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::util::{addresses, forbidden, is_authorized_for_signer_name, signer_name};
+use super::common::{addresses, forbidden, is_authorized_for_signer_name, signer_name};
 use super::{Call, Plugin, PluginContext};
 use crate::admission::attributes::WriteRequest;
 use crate::api::status::ApiResult;
@@ -56,7 +56,7 @@ impl Plugin for CertificateApproval {
             return Ok(());
         }
         Err(forbidden(
-            call,
+            call.attributes,
             obj,
             &format!("user not permitted to approve requests with signerName {signer:?}"),
         ))
@@ -69,7 +69,9 @@ mod tests {
 
     use super::*;
     use crate::admission::attributes::Record;
-    use crate::admission::plugins::util::testing::{attributes, rbac_granting, request, someone};
+    use crate::admission::plugins::common::testing::{
+        attributes_by, rbac_granting, request, someone,
+    };
 
     fn csr(signer: &str) -> Value {
         json!({"metadata": {"name": "req"}, "spec": {"signerName": signer}})
@@ -81,7 +83,7 @@ mod tests {
             rbac_granting("approve", &["example.com/*", "other.io/one"], "ann").await;
         let plugin = CertificateApproval { authorization };
         let on = |user: &str, op| {
-            attributes(
+            attributes_by(
                 op,
                 (CERTIFICATES_GROUP, CSRS, "approval"),
                 "CertificateSigningRequest",
@@ -123,7 +125,7 @@ mod tests {
             .await
             .is_err());
 
-        let main = attributes(
+        let main = attributes_by(
             AdmissionOperation::Update,
             (CERTIFICATES_GROUP, CSRS, ""),
             "CertificateSigningRequest",

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::certificate_approval::{CERTIFICATES_GROUP, CSRS};
-use super::util::{addresses, forbidden, is_authorized_for_signer_name, signer_name};
+use super::common::{addresses, forbidden, is_authorized_for_signer_name, signer_name};
 use super::{Call, Plugin, PluginContext};
 use crate::admission::attributes::WriteRequest;
 use crate::api::status::ApiResult;
@@ -63,7 +63,7 @@ impl Plugin for CertificateSigning {
             return Ok(());
         }
         Err(forbidden(
-            call,
+            call.attributes,
             obj,
             &format!("user not permitted to sign requests with signerName {signer:?}"),
         ))
@@ -76,7 +76,9 @@ mod tests {
 
     use super::*;
     use crate::admission::attributes::Record;
-    use crate::admission::plugins::util::testing::{attributes, rbac_granting, request, someone};
+    use crate::admission::plugins::common::testing::{
+        attributes_by, rbac_granting, request, someone,
+    };
 
     fn csr(signer: &str, certificate: &str) -> Value {
         json!({"metadata": {"name": "req"}, "spec": {"signerName": signer},
@@ -89,7 +91,7 @@ mod tests {
         let plugin = CertificateSigning { authorization };
         let record = Record::default();
         let on = |user: &str| {
-            attributes(
+            attributes_by(
                 AdmissionOperation::Update,
                 (CERTIFICATES_GROUP, CSRS, "status"),
                 "CertificateSigningRequest",

@@ -11,7 +11,7 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::prelude::FromDer;
 
 use super::certificate_approval::{CERTIFICATES_GROUP, CSRS};
-use super::util::{addresses, forbidden, signer_name};
+use super::common::{addresses, forbidden, signer_name};
 use super::{Call, Plugin, PluginContext};
 use crate::admission::attributes::WriteRequest;
 use crate::api::status::ApiResult;
@@ -76,11 +76,12 @@ impl Plugin for CertificateSubjectRestriction {
         if signer_name(csr) != KUBE_APISERVER_CLIENT_SIGNER {
             return Ok(());
         }
-        let organizations = requested_organizations(csr)
-            .map_err(|err| forbidden(call, obj, &format!("failed to parse CSR: {err}")))?;
+        let organizations = requested_organizations(csr).map_err(|err| {
+            forbidden(call.attributes, obj, &format!("failed to parse CSR: {err}"))
+        })?;
         if organizations.iter().any(|o| o == SYSTEM_MASTERS) {
             return Err(forbidden(
-                call,
+                call.attributes,
                 obj,
                 &format!(
                     "use of {KUBE_APISERVER_CLIENT_SIGNER} signer with system:masters group is not allowed"
@@ -98,7 +99,7 @@ mod tests {
 
     use super::*;
     use crate::admission::attributes::Record;
-    use crate::admission::plugins::util::testing::{attributes, request, someone};
+    use crate::admission::plugins::common::testing::{attributes_by, request, someone};
 
     fn pem_request(organization: &str) -> String {
         let key = KeyPair::generate().unwrap();
@@ -118,7 +119,7 @@ mod tests {
     #[tokio::test]
     async fn system_masters_for_the_client_signer_is_refused() {
         let plugin = CertificateSubjectRestriction;
-        let attrs = attributes(
+        let attrs = attributes_by(
             AdmissionOperation::Create,
             (CERTIFICATES_GROUP, CSRS, ""),
             "CertificateSigningRequest",

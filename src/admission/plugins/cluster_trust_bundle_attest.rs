@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::certificate_approval::CERTIFICATES_GROUP;
-use super::util::{addresses, forbidden, is_authorized_for_signer_name, signer_name};
+use super::common::{addresses, forbidden, is_authorized_for_signer_name, signer_name};
 use super::{Call, Plugin, PluginContext};
 use crate::admission::attributes::WriteRequest;
 use crate::api::status::ApiResult;
@@ -80,7 +80,7 @@ impl Plugin for ClusterTrustBundleAttest {
             return Ok(());
         }
         Err(forbidden(
-            call,
+            call.attributes,
             obj,
             &format!("user not permitted to attest for signerName {signer:?}"),
         ))
@@ -93,7 +93,9 @@ mod tests {
 
     use super::*;
     use crate::admission::attributes::Record;
-    use crate::admission::plugins::util::testing::{attributes, rbac_granting, request, someone};
+    use crate::admission::plugins::common::testing::{
+        attributes_by, rbac_granting, request, someone,
+    };
 
     #[tokio::test]
     async fn a_signer_bundle_needs_attest() {
@@ -101,7 +103,7 @@ mod tests {
         let plugin = ClusterTrustBundleAttest { authorization };
         let record = Record::default();
         let on = |user: &str, op| {
-            attributes(
+            attributes_by(
                 op,
                 (CERTIFICATES_GROUP, "clustertrustbundles", ""),
                 "ClusterTrustBundle",

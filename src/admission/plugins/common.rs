@@ -1,5 +1,6 @@
-//! Helpers shared by several plugins: upstream's `admission.NewForbidden`, reading a whole
-//! store, and picking the default class among StorageClasses or IngressClasses.
+//! Helpers shared by several plugins: upstream's `admission.NewForbidden`, the certificate
+//! plugins' `IsAuthorizedForSignerName` (`plugin/pkg/admission/certificates/util.go`), reading a
+//! whole store, and picking the default class among StorageClasses or IngressClasses.
 
 use serde_json::Value;
 
@@ -8,6 +9,8 @@ use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::registry::metadata::meta_str;
 use crate::registry::options::ListOptions;
 use crate::registry::store::Store;
+use crate::request::authorization::{Attributes as AuthzAttributes, Authorization};
+use crate::request::user::UserInfo;
 
 /// Upstream's `admission.NewForbidden`: 403 on the request's resource, naming the request's
 /// object (a create's `generateName` before the name is generated, else `Unknown`).
@@ -26,6 +29,54 @@ pub fn forbidden(attributes: &Attributes, obj: Option<&Value>, why: &str) -> Api
         }
     };
     ApiError::forbidden(&resource, name, why)
+}
+
+/// Whether `user` may `verb` (`approve`, `sign`, `attest`) on the synthetic resource
+/// `certificates.k8s.io` `signers` named `signer_name`, or on `<domain>/*` for its domain part.
+pub fn is_authorized_for_signer_name(
+    authorization: &Authorization,
+    user: &UserInfo,
+    verb: &str,
+    signer_name: &str,
+) -> bool {
+    let ask = |name: String| {
+        authorization
+            .authorize(&AuthzAttributes {
+                user: user.clone(),
+                verb: verb.to_string(),
+                is_resource_request: true,
+                api_group: "certificates.k8s.io".into(),
+                api_version: "*".into(),
+                resource: "signers".into(),
+                name,
+                ..Default::default()
+            })
+            .is_allowed()
+    };
+    if ask(signer_name.to_string()) {
+        return true;
+    }
+    let domain = signer_name.split('/').next().unwrap_or("");
+    ask(format!("{domain}/*"))
+}
+
+/// Whether `request` addresses `group`/`resource` with `subresource` (empty: the main resource).
+pub fn addresses(
+    request: &crate::admission::attributes::WriteRequest,
+    group: &str,
+    resource: &str,
+    subresource: &str,
+) -> bool {
+    request.resource.group == group
+        && request.resource.resource == resource
+        && request.subresource == subresource
+}
+
+/// `spec.signerName` of a CSR or ClusterTrustBundle.
+pub fn signer_name(obj: &Value) -> &str {
+    obj.pointer("/spec/signerName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// Every object of `store` in `namespace` (all namespaces for `None`).
@@ -62,13 +113,17 @@ pub(crate) mod testing {
 
     use serde_json::Value;
 
+    use serde_json::json;
+
     use crate::admission::attributes::{
-        Attributes, GroupVersionKind, GroupVersionResource, StoreLookup,
+        Attributes, GroupVersionKind, GroupVersionResource, StoreLookup, WriteRequest,
     };
+    use crate::rbac::test_support::{users, Fixture};
     use crate::registry::admission::AdmissionOperation;
     use crate::registry::options::WriteOptions;
     use crate::registry::store::Store;
     use crate::registry::test_support::{builtin_store, memory_storage};
+    use crate::request::authorization::Authorization;
     use crate::request::user::UserInfo;
 
     /// Stores of built-in resources, looked up by resource.
@@ -153,6 +208,97 @@ pub(crate) mod testing {
             user: UserInfo::default(),
             dry_run: false,
             options: None,
+        }
+    }
+
+    /// The attributes of a call on `group`/`resource`/`subresource` (kind `kind`) by `user`.
+    pub fn attributes_by(
+        operation: AdmissionOperation,
+        (group, resource, subresource): (&str, &str, &str),
+        kind: &str,
+        user: UserInfo,
+    ) -> Attributes {
+        Attributes {
+            operation,
+            resource: GroupVersionResource {
+                group: group.into(),
+                version: "v1".into(),
+                resource: resource.into(),
+            },
+            subresource: subresource.into(),
+            kind: GroupVersionKind {
+                group: group.into(),
+                version: "v1".into(),
+                kind: kind.into(),
+            },
+            namespaced: false,
+            namespace: String::new(),
+            name: String::new(),
+            user,
+            dry_run: false,
+            options: None,
+        }
+    }
+
+    /// The request of `attributes` (what [`crate::admission::plugins::Plugin::handles`] sees).
+    pub fn request(attributes: &Attributes) -> WriteRequest {
+        WriteRequest {
+            resource: attributes.resource.clone(),
+            subresource: attributes.subresource.clone(),
+            kind: attributes.kind.clone(),
+            namespaced: attributes.namespaced,
+            namespace: attributes.namespace.clone(),
+            name: attributes.name.clone(),
+            user: attributes.user.clone(),
+            dry_run: attributes.dry_run,
+            options: None,
+            view: None,
+        }
+    }
+
+    /// Real RBAC (over in-memory stores) in which the user `name` may `verb` the `signers`
+    /// named `signer_names`, and nothing else.
+    pub async fn rbac_granting(
+        verb: &str,
+        signer_names: &[&str],
+        name: &str,
+    ) -> Arc<Authorization> {
+        let fixture = Fixture::new().await;
+        fixture
+            .cluster_role(
+                "signer",
+                json!([{"verbs": [verb], "apiGroups": ["certificates.k8s.io"],
+                    "resources": ["signers"], "resourceNames": signer_names}]),
+            )
+            .await;
+        fixture
+            .binding(
+                None,
+                "signer",
+                ("ClusterRole", "signer"),
+                users("User", name),
+            )
+            .await;
+        let rbac = fixture.started().await;
+        // The informers deliver the role and binding after the first lists.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let authorization = Arc::new(Authorization::new(vec![rbac]));
+        while authorization
+            .rules_for(&someone(name), "")
+            .resource_rules
+            .is_empty()
+        {
+            assert!(std::time::Instant::now() < deadline, "RBAC not synced");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        authorization
+    }
+
+    /// A user in no group.
+    pub fn someone(name: &str) -> UserInfo {
+        UserInfo {
+            name: name.into(),
+            ..Default::default()
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::util::{addresses, forbidden};
+use super::common::{addresses, forbidden};
 use super::{Call, Plugin, PluginContext};
 use crate::admission::attributes::WriteRequest;
 use crate::api::status::ApiResult;
@@ -69,7 +69,7 @@ impl Plugin for DenyServiceExternalIps {
             return Ok(());
         }
         Err(forbidden(
-            call,
+            call.attributes,
             obj,
             "Use of external IPs is denied by admission control",
         ))
@@ -82,7 +82,7 @@ mod tests {
 
     use super::*;
     use crate::admission::attributes::Record;
-    use crate::admission::plugins::util::testing::{attributes, request, someone};
+    use crate::admission::plugins::common::testing::{attributes_by, request, someone};
 
     fn service(ips: &[&str]) -> Value {
         json!({"metadata": {"name": "web"}, "spec": {"externalIPs": ips}})
@@ -92,7 +92,7 @@ mod tests {
     async fn only_known_external_ips_pass() {
         let plugin = DenyServiceExternalIps;
         let record = Record::default();
-        let create = attributes(
+        let create = attributes_by(
             AdmissionOperation::Create,
             ("", "services", ""),
             "Service",
@@ -116,7 +116,7 @@ mod tests {
             err.status.message,
             "services \"web\" is forbidden: Use of external IPs is denied by admission control"
         );
-        let update = attributes(
+        let update = attributes_by(
             AdmissionOperation::Update,
             ("", "services", ""),
             "Service",

@@ -313,7 +313,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::admission::plugins::util::testing::{attributes, request, someone};
+    use crate::admission::plugins::common::testing::{attributes_by, request, someone};
 
     fn configuration(limits: Value) -> Value {
         json!({"apiVersion": API_VERSION, "kind": KIND, "limits": limits})
@@ -381,7 +381,7 @@ mod tests {
             {"type": "User", "qps": 1, "burst": 2},
         ])))
         .unwrap();
-        let mut attrs = attributes(
+        let mut attrs = attributes_by(
             AdmissionOperation::Create,
             ("", "events", ""),
             "Event",
@@ -404,7 +404,7 @@ mod tests {
             err.status.message,
             "Too many requests: limit reached on type User for key ann"
         );
-        let mut other = attributes(
+        let mut other = attributes_by(
             AdmissionOperation::Create,
             ("events.k8s.io", "events", ""),
             "Event",
@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn source_and_object_keys() {
-        let attrs = attributes(
+        let attrs = attributes_by(
             AdmissionOperation::Create,
             ("", "events", ""),
             "Event",

@@ -39,7 +39,6 @@ pub mod runtime_class;
 pub mod service_account;
 pub mod storage_protection;
 pub mod taint_nodes;
-pub mod util;
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::util::addresses;
+use super::common::addresses;
 use super::{Call, Plugin, PluginContext};
 use crate::admission::attributes::WriteRequest;
 use crate::api::status::ApiResult;
@@ -74,19 +74,19 @@ impl Plugin for TaintNodesByCondition {
 mod tests {
     use super::*;
     use crate::admission::attributes::Record;
-    use crate::admission::plugins::util::testing::{attributes, request, someone};
+    use crate::admission::plugins::common::testing::{attributes_by, request, someone};
 
     #[tokio::test]
     async fn new_nodes_are_not_ready_once() {
         let plugin = TaintNodesByCondition;
-        let create = attributes(
+        let create = attributes_by(
             AdmissionOperation::Create,
             ("", "nodes", ""),
             "Node",
             someone("kubelet"),
         );
         assert!(plugin.handles(&request(&create)));
-        let status = attributes(
+        let status = attributes_by(
             AdmissionOperation::Update,
             ("", "nodes", "status"),
             "Node",
@@ -108,7 +108,7 @@ mod tests {
         let mut bare = json!({"metadata": {"name": "n"}});
         plugin.admit(&call, &mut bare, None).await.unwrap();
         assert_eq!(bare["spec"]["taints"][0]["key"], TAINT_NODE_NOT_READY);
-        let update = attributes(
+        let update = attributes_by(
             AdmissionOperation::Update,
             ("", "nodes", ""),
             "Node",
