@@ -21,6 +21,7 @@ use crate::request::authorization::Authorization;
 
 pub mod default_tolerations;
 pub mod priority;
+pub mod resource_quota;
 pub mod service_account;
 
 #[cfg(test)]
@@ -158,7 +159,11 @@ pub const ORDER: &[KnownPlugin] = &[
     known("MutatingAdmissionWebhook", true, Support::Dynamic),
     known("ValidatingAdmissionPolicy", true, Support::Dynamic),
     known("ValidatingAdmissionWebhook", true, Support::Dynamic),
-    known("ResourceQuota", true, Support::Missing),
+    known(
+        "ResourceQuota",
+        true,
+        Support::BuiltIn(resource_quota::build),
+    ),
     known("AlwaysDeny", false, Support::Missing),
 ];
 
