@@ -293,7 +293,7 @@ pub fn pod_requests_and_limits(pod: &Value) -> (ResourceList, ResourceList) {
         } else {
             for (name, q) in &overhead {
                 if let Some(limit) = sum.get_mut(name) {
-                    *limit = limit.add(*q);
+                    *limit = limit.plus(*q);
                 }
             }
         }

@@ -119,7 +119,7 @@ impl Quantity {
     }
 
     /// `q.Add(y)`: the sum keeps this quantity's format, or takes `other`'s when this is zero.
-    pub fn add(self, other: Self) -> Self {
+    pub fn plus(self, other: Self) -> Self {
         Self {
             nanos: self.nanos.saturating_add(other.nanos),
             format: if self.nanos == 0 {
@@ -131,7 +131,7 @@ impl Quantity {
     }
 
     /// `q.Sub(y)`.
-    pub fn sub(self, other: Self) -> Self {
+    pub fn minus(self, other: Self) -> Self {
         Self {
             nanos: self.nanos.saturating_sub(other.nanos),
             format: if self.nanos == 0 {
@@ -237,7 +237,7 @@ pub fn add(a: &ResourceList, b: &ResourceList) -> ResourceList {
     for (key, value) in b {
         result
             .entry(key.clone())
-            .and_modify(|q| *q = q.add(*value))
+            .and_modify(|q| *q = q.plus(*value))
             .or_insert(*value);
     }
     result
@@ -248,7 +248,7 @@ pub fn subtract_non_negative(a: &ResourceList, b: &ResourceList) -> ResourceList
     let mut result = ResourceList::new();
     for (key, value) in a {
         let mut q = match b.get(key) {
-            Some(other) => value.sub(*other),
+            Some(other) => value.minus(*other),
             None => *value,
         };
         if q.nanos < 0 {

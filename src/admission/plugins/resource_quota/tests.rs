@@ -31,11 +31,11 @@ fn quantities_print_in_upstream_canonical_form() {
     ] {
         assert_eq!(q(text).to_string(), canonical, "{text}");
     }
-    assert_eq!(q("100m").add(q("400m")).to_string(), "500m");
-    assert_eq!(q("64Mi").add(q("64Mi")).to_string(), "128Mi");
+    assert_eq!(q("100m").plus(q("400m")).to_string(), "500m");
+    assert_eq!(q("64Mi").plus(q("64Mi")).to_string(), "128Mi");
     // A zero takes the format of what is added to it.
-    assert_eq!(Quantity::zero().add(q("1Gi")).to_string(), "1Gi");
-    assert_eq!(q("1").add(q("1")).to_string(), "2");
+    assert_eq!(Quantity::zero().plus(q("1Gi")).to_string(), "1Gi");
+    assert_eq!(q("1").plus(q("1")).to_string(), "2");
     assert!(Quantity::parse("1.2.3").is_err());
     assert!(Quantity::parse("abc").is_err());
 }
