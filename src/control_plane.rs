@@ -36,7 +36,7 @@ use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
 use crate::controllers::{
     admission_configurations, bootstrap, clusterrole_aggregation, policy_type_checking,
-    rbac_bootstrap, service_accounts, system_namespaces, system_priority_classes,
+    rbac_bootstrap, resource_quota, service_accounts, system_namespaces, system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
@@ -184,7 +184,8 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
         "admissionregistration.k8s.io",
         "validatingadmissionpolicies",
     )?;
-    let controllers: [(&str, BoxFuture<'static, ()>); 9] = [
+    let quotas = required(&stores, "", "resourcequotas")?;
+    let controllers: [(&str, BoxFuture<'static, ()>); 10] = [
         (
             "validatingadmissionpolicy-status",
             policy_type_checking::run(policies).boxed(),
@@ -224,6 +225,12 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
                 .with_dynamic_stores(Arc::new(move || {
                     collectable_stores(&crs_to_collect.serving().rest.stores)
                 }))
+                .run()
+                .boxed(),
+        ),
+        (
+            "resourcequota",
+            resource_quota::ResourceQuotaController::new(quotas, served)
                 .run()
                 .boxed(),
         ),

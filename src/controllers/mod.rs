@@ -9,6 +9,7 @@ pub mod garbage_collector;
 pub mod namespace;
 pub mod policy_type_checking;
 pub mod rbac_bootstrap;
+pub mod resource_quota;
 pub mod service_accounts;
 pub mod system_namespaces;
 pub mod system_priority_classes;

@@ -35,6 +35,7 @@ pub mod limit_ranger;
 pub mod pod_security;
 pub mod priority;
 pub mod pvc_resize;
+pub mod resource_quota;
 pub mod runtime_class;
 pub mod service_account;
 pub mod storage_protection;
@@ -223,7 +224,11 @@ pub const ORDER: &[KnownPlugin] = &[
     known("MutatingAdmissionWebhook", true, Support::Dynamic),
     known("ValidatingAdmissionPolicy", true, Support::Dynamic),
     known("ValidatingAdmissionWebhook", true, Support::Dynamic),
-    known("ResourceQuota", true, Support::Missing),
+    known(
+        "ResourceQuota",
+        true,
+        Support::BuiltIn(resource_quota::build),
+    ),
     known("AlwaysDeny", false, Support::Missing),
 ];
 
