@@ -98,8 +98,11 @@ pub struct WebhookClient {
 #[derive(Default)]
 pub struct ConnectionPool {
     idle: std::sync::Mutex<HashMap<ConnectionKey, Vec<SendRequest<Body>>>>,
-    configs: std::sync::Mutex<HashMap<(Option<Vec<u8>>, usize), Arc<rustls::ClientConfig>>>,
+    configs: std::sync::Mutex<HashMap<ConfigKey, Arc<rustls::ClientConfig>>>,
 }
+
+/// A TLS configuration by CA bundle and client identity.
+type ConfigKey = (Option<Vec<u8>>, usize);
 
 /// An identity by address, as the pool tells them apart.
 fn identity_id(identity: &Arc<ProxyIdentity>) -> usize {

@@ -113,6 +113,13 @@ fn default_plugins_are_upstreams_in_upstreams_order() {
         err.message,
         "admission plugin \"ImagePolicyWebhook\" is not implemented by Apiary"
     );
+    let changed = settings(&["AlwaysPullImages"], &["ServiceAccount"]).unwrap();
+    let names = enabled_names(&changed);
+    let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
+    assert!(!changed.is_enabled("ServiceAccount"));
+    assert!(position("LimitRanger") < position("AlwaysPullImages"));
+    assert!(position("AlwaysPullImages") < position("PodSecurity"));
+    assert_eq!(names.last(), Some(&"ResourceQuota"));
     let without = settings(&[], &["ServiceAccount", "ValidatingAdmissionWebhook"]).unwrap();
     assert!(!without.is_enabled("ServiceAccount"));
     assert!(!without.is_enabled("ValidatingAdmissionWebhook"));
