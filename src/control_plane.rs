@@ -36,7 +36,8 @@ use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
 use crate::controllers::{
     admission_configurations, bootstrap, clusterrole_aggregation, policy_type_checking,
-    rbac_bootstrap, resource_quota, service_accounts, system_namespaces, system_priority_classes,
+    rbac_bootstrap, resource_quota, service_accounts, storage_protection, system_namespaces,
+    system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
@@ -185,7 +186,12 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
         "validatingadmissionpolicies",
     )?;
     let quotas = required(&stores, "", "resourcequotas")?;
-    let controllers: [(&str, BoxFuture<'static, ()>); 10] = [
+    let (claims, volumes, pods) = (
+        required(&stores, "", "persistentvolumeclaims")?,
+        required(&stores, "", "persistentvolumes")?,
+        required(&stores, "", "pods")?,
+    );
+    let controllers: [(&str, BoxFuture<'static, ()>); 11] = [
         (
             "validatingadmissionpolicy-status",
             policy_type_checking::run(policies).boxed(),
@@ -233,6 +239,10 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
             resource_quota::ResourceQuotaController::new(quotas, served)
                 .run()
                 .boxed(),
+        ),
+        (
+            "storage-protection",
+            storage_protection::run(claims, volumes, pods).boxed(),
         ),
     ];
     for (name, controller) in controllers {

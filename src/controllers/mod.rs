@@ -1,5 +1,6 @@
-//! Controllers that run inside the API server, as kube-apiserver's own post-start hooks and the
-//! namespace controller of kube-controller-manager that every cluster relies on.
+//! Controllers that run inside the API server, as kube-apiserver's own post-start hooks, and the
+//! controllers of kube-controller-manager every cluster relies on (namespaces, garbage
+//! collection, resource quota, PVC and PV protection).
 
 pub mod admission_configurations;
 pub mod bootstrap;
@@ -11,6 +12,7 @@ pub mod policy_type_checking;
 pub mod rbac_bootstrap;
 pub mod resource_quota;
 pub mod service_accounts;
+pub mod storage_protection;
 pub mod system_namespaces;
 pub mod system_priority_classes;
 pub mod watch_loop;

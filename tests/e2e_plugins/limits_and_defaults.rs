@@ -222,6 +222,32 @@ spec:
         get(&["get", "pv", "pv1", "-o", "jsonpath={.metadata.finalizers}"]),
         "[\"kubernetes.io/pv-protection\"]"
     );
+    // The protection controllers: a claim a pod uses stays (Terminating) until the pod is gone;
+    // an unbound volume goes at once.
+    create(
+        &a,
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: user
+spec:
+  containers: [{name: c, image: nginx}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+",
+    );
+    a.ok(&["delete", "pvc", "data", "--wait=false"]);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(!get(&[
+        "get",
+        "pvc",
+        "data",
+        "-o",
+        "jsonpath={.metadata.deletionTimestamp}"
+    ])
+    .is_empty());
+    a.ok(&["delete", "pod", "user", "--timeout=60s"]);
+    a.ok(&["delete", "pvc", "data", "--timeout=60s"]);
+    a.ok(&["delete", "pv", "pv1", "--timeout=60s"]);
 
     // DefaultIngressClass.
     create(

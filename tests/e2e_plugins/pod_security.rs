@@ -313,7 +313,11 @@ fn pod_security_defaults_and_exemptions_from_the_configuration_file() {
         "{}",
         stderr(&out)
     );
-    // An exempt runtime class passes.
+    // An exempt runtime class passes (the class must exist: RuntimeClass admission).
+    a.ok_stdin(
+        &["create", "-f", "-"],
+        "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: kata\nhandler: kata\n",
+    );
     let kata = privileged_pod("kata").replace("spec:\n", "spec:\n  runtimeClassName: kata\n");
     let out = a.kubectl_with_stdin(&["create", "-n", "plain", "-f", "-"], Some(&kata));
     assert!(out.status.success(), "{}", stderr(&out));

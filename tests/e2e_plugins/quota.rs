@@ -224,7 +224,7 @@ spec:
             row("requests.storage", "3Gi", "3Gi"),
         ]
     );
-    a.ok(&["delete", "pvc", "c1"]);
+    a.ok(&["delete", "pvc", "c1", "--timeout=60s"]);
     wait_used(&a, "default", "storage", "requests.storage", "2Gi");
     apply(&a, &claim("c2", "gold", "1Gi"));
 }
