@@ -224,6 +224,7 @@ spec:
     );
     // The protection controllers: a claim a pod uses stays (Terminating) until the pod is gone;
     // an unbound volume goes at once.
+    create(&a, &claim("held", "1Gi", None));
     create(
         &a,
         "apiVersion: v1
@@ -232,21 +233,21 @@ metadata:
   name: user
 spec:
   containers: [{name: c, image: nginx}]
-  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: held}}]
 ",
     );
-    a.ok(&["delete", "pvc", "data", "--wait=false"]);
+    a.ok(&["delete", "pvc", "held", "--wait=false"]);
     std::thread::sleep(std::time::Duration::from_secs(4));
     assert!(!get(&[
         "get",
         "pvc",
-        "data",
+        "held",
         "-o",
         "jsonpath={.metadata.deletionTimestamp}"
     ])
     .is_empty());
     a.ok(&["delete", "pod", "user", "--timeout=60s"]);
-    a.ok(&["delete", "pvc", "data", "--timeout=60s"]);
+    a.ok(&["delete", "pvc", "held", "--timeout=60s"]);
     a.ok(&["delete", "pv", "pv1", "--timeout=60s"]);
 
     // DefaultIngressClass.
