@@ -211,7 +211,8 @@ pub(crate) mod testing {
         }
     }
 
-    /// The attributes of a call on `group`/`resource`/`subresource` (kind `kind`) by `user`.
+    /// The attributes of a cluster-wide call on `group`/`resource`/`subresource` (kind `kind`)
+    /// by `user`.
     pub fn attributes_by(
         operation: AdmissionOperation,
         (group, resource, subresource): (&str, &str, &str),
@@ -219,24 +220,13 @@ pub(crate) mod testing {
         user: UserInfo,
     ) -> Attributes {
         Attributes {
-            operation,
-            resource: GroupVersionResource {
-                group: group.into(),
-                version: "v1".into(),
-                resource: resource.into(),
-            },
-            subresource: subresource.into(),
             kind: GroupVersionKind {
                 group: group.into(),
                 version: "v1".into(),
                 kind: kind.into(),
             },
-            namespaced: false,
-            namespace: String::new(),
-            name: String::new(),
             user,
-            dry_run: false,
-            options: None,
+            ..attributes(operation, (group, resource, subresource), "", "")
         }
     }
 

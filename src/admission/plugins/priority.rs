@@ -55,13 +55,9 @@ impl PriorityPlugin {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let classes = Some(&self.priority_classes);
+        let classes = &self.priority_classes;
         let (class_name, priority, preemption) = if class_name.is_empty() {
-            let default_class = match classes {
-                Some(store) => global_default_class(store).await?,
-                None => None,
-            };
-            match default_class {
+            match global_default_class(classes).await? {
                 Some(class) => (
                     meta_str(&class, "name").to_string(),
                     class.get("value").and_then(Value::as_i64).unwrap_or(0),
@@ -73,13 +69,10 @@ impl PriorityPlugin {
                 None => (String::new(), 0, Some("PreemptLowerPriority".to_string())),
             }
         } else {
-            let found = match classes {
-                Some(store) => match store.get(None, &class_name).await {
-                    Ok(class) => Some(class),
-                    Err(err) if err.status.code == 404 => None,
-                    Err(err) => return Err(err),
-                },
-                None => None,
+            let found = match classes.get(None, &class_name).await {
+                Ok(class) => Some(class),
+                Err(err) if err.status.code == 404 => None,
+                Err(err) => return Err(err),
             };
             let Some(class) = found else {
                 return Err(ApiError::forbidden(
