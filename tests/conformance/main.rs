@@ -1,0 +1,14 @@
+//! Kubernetes 1.33 conformance, API-server-only part: upstream's conformance tests (the list in
+//! kubernetes/kubernetes `test/conformance/testdata/conformance.yaml`) that need only an API server
+//! and its in-process controllers, transcribed into Rust with kube-rs and kubectl against the real
+//! `apiary` binary, plus the differences real clients found (one module per area). Each test cites
+//! the upstream file and test name it transcribes. The catalogue is `docs/conformance.md`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+// Differences from kube-apiserver found by real clients (issue 17).
+mod differences;
+mod key_order;
+mod status_reset;
+mod subresources;
