@@ -515,12 +515,17 @@ impl Storage for EtcdStore {
         let current = header_revision(resp.header());
         inner.note_seen(current);
         let more = resp.more();
+        // etcd counts every key of the range from the start key, whatever the limit.
+        let total = usize::try_from(resp.count()).unwrap_or(0);
         let kvs = resp
             .take_kvs()
             .into_iter()
             .map(|kv| inner.convert(kv))
             .collect::<Result<Vec<_>>>()?;
         Ok(ListResponse {
+            remaining: req
+                .count_remaining
+                .then(|| total.saturating_sub(kvs.len())),
             kvs,
             more,
             revision: if req.revision > 0 {

@@ -37,6 +37,13 @@ macro_rules! ranged {
             unbounded: concat!($head, $tail),
         }
     };
+    // Two ranges over the same bounds (a page and a count).
+    ($head:expr, $bound:expr, $mid:expr, $bound2:expr, $tail:expr) => {
+        Ranged {
+            bounded: concat!($head, $bound, $mid, $bound2, $tail),
+            unbounded: concat!($head, $mid, $tail),
+        }
+    };
 }
 
 /// The current and the compacted revision, as a one-row subquery `m(cur, cmp)`.
@@ -75,6 +82,25 @@ pub const LIST_CURRENT: Ranged = ranged!(
      WHERE m.name = 'revision'"
 );
 
+/// [`LIST_CURRENT`] with a last column: how many live keys are in `[$1, $2)`, counted once for the
+/// statement (an init plan) in its snapshot.
+pub const LIST_CURRENT_COUNTED: Ranged = ranged!(
+    "SELECT m.value, d.key, d.create_revision, d.mod_revision, d.value, \
+            (SELECT count(*) FROM apiary_kv c WHERE c.key >= $1 ",
+    "AND c.key < $2 ",
+    ") \
+     FROM apiary_meta m \
+     LEFT JOIN LATERAL ( \
+         SELECT k.key, k.create_revision, k.mod_revision, \
+                (SELECT l.value FROM apiary_log l WHERE l.revision = k.mod_revision) AS value \
+         FROM apiary_kv k \
+         WHERE k.key >= $1 ",
+    "AND k.key < $2 ",
+    "ORDER BY k.key LIMIT $3 \
+     ) d ON true \
+     WHERE m.name = 'revision'"
+);
+
 /// The keys in `[$1, $2)` as they were at revision `$3`, at most `$4` (NULL: all) → (current
 /// revision, compacted revision, key, create revision, mod revision, value). For each key, its
 /// latest version at or below `$3` unless that is a delete. Empty unless `$3` is above the
@@ -82,6 +108,35 @@ pub const LIST_CURRENT: Ranged = ranged!(
 pub const LIST_AT: Ranged = ranged!(
     concat!(
         "SELECT m.cur, m.cmp, d.key, d.create_revision, d.revision, d.value FROM ",
+        revisions!(),
+        "LEFT JOIN LATERAL ( \
+             SELECT s.key, s.create_revision, s.revision, s.value FROM ( \
+                 SELECT DISTINCT ON (l.key) l.key, l.create_revision, l.revision, l.value, l.deleted \
+                 FROM apiary_log l \
+                 WHERE l.key >= $1 "
+    ),
+    "AND l.key < $2 ",
+    "AND l.revision <= $3 AND $3 > m.cmp AND $3 <= m.cur \
+                 ORDER BY l.key, l.revision DESC \
+             ) s \
+             WHERE NOT s.deleted \
+             ORDER BY s.key LIMIT $4 \
+         ) d ON true"
+);
+
+/// [`LIST_AT`] with a last column: how many keys were live in `[$1, $2)` at revision `$3`.
+pub const LIST_AT_COUNTED: Ranged = ranged!(
+    concat!(
+        "SELECT m.cur, m.cmp, d.key, d.create_revision, d.revision, d.value, \
+                (SELECT count(*) FROM ( \
+                     SELECT DISTINCT ON (c.key) c.deleted FROM apiary_log c \
+                     WHERE c.key >= $1 "
+    ),
+    "AND c.key < $2 ",
+    concat!(
+        "AND c.revision <= $3 ORDER BY c.key, c.revision DESC \
+                 ) v WHERE NOT v.deleted) \
+         FROM ",
         revisions!(),
         "LEFT JOIN LATERAL ( \
              SELECT s.key, s.create_revision, s.revision, s.value FROM ( \

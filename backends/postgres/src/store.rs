@@ -412,22 +412,30 @@ impl Storage for PostgresStore {
         // One more than asked, to tell whether more remain.
         let fetch = (req.limit > 0).then(|| req.limit as i64 + 1);
         let inner = &self.inner;
-        let (revision, mut kvs) = if req.revision == 0 {
+        let counted = req.count_remaining;
+        let (revision, mut kvs, rows) = if req.revision == 0 {
+            let stmt = if counted {
+                &sql::LIST_CURRENT_COUNTED
+            } else {
+                &sql::LIST_CURRENT
+            };
             let rows = inner
-                .read(|| {
-                    ranged(&sql::LIST_CURRENT, lower, &upper)
-                        .bind(fetch)
-                        .fetch_all(&inner.pool)
-                })
+                .read(|| ranged(stmt, lower, &upper).bind(fetch).fetch_all(&inner.pool))
                 .await?;
             let first = rows
                 .first()
                 .ok_or_else(|| Error::Internal("postgres: no revision row".into()))?;
-            (first.try_get(0).map_err(decode_err)?, key_values(&rows, 1)?)
+            let revision = first.try_get(0).map_err(decode_err)?;
+            (revision, key_values(&rows, 1)?, rows)
         } else {
+            let stmt = if counted {
+                &sql::LIST_AT_COUNTED
+            } else {
+                &sql::LIST_AT
+            };
             let rows = inner
                 .read(|| {
-                    ranged(&sql::LIST_AT, lower, &upper)
+                    ranged(stmt, lower, &upper)
                         .bind(req.revision)
                         .bind(fetch)
                         .fetch_all(&inner.pool)
@@ -450,14 +458,23 @@ impl Storage for PostgresStore {
                     current,
                 });
             }
-            (req.revision, key_values(&rows, 2)?)
+            (req.revision, key_values(&rows, 2)?, rows)
         };
         let more = req.limit > 0 && kvs.len() > req.limit;
         kvs.truncate(if req.limit > 0 { req.limit } else { kvs.len() });
+        // The count of the whole range from the lower bound is the last column of every row.
+        let remaining = match rows.first() {
+            Some(row) if counted => {
+                let total: i64 = row.try_get(row.len() - 1).map_err(decode_err)?;
+                Some(usize::try_from(total).unwrap_or(0).saturating_sub(kvs.len()))
+            }
+            _ => None,
+        };
         Ok(ListResponse {
             kvs,
             more,
             revision,
+            remaining,
         })
     }
 

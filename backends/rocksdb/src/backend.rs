@@ -233,10 +233,17 @@ fn list_current(
     it.seek(start);
     let mut kvs = Vec::new();
     let mut more = false;
+    // Keys beyond the page, counted by the same iterator when asked.
+    let mut beyond = 0;
     while let (Some(key), Some(value)) = (it.key(), it.value()) {
         if req.limit > 0 && kvs.len() == req.limit {
             more = true;
-            break;
+            if !req.count_remaining {
+                break;
+            }
+            beyond += 1;
+            it.next();
+            continue;
         }
         let cur = decode_current(value)?;
         kvs.push(KeyValue {
@@ -252,6 +259,7 @@ fn list_current(
         kvs,
         more,
         revision,
+        remaining: req.count_remaining.then_some(beyond),
     })
 }
 
@@ -271,11 +279,13 @@ fn list_history(
     it.seek(&lower);
     let mut kvs = Vec::new();
     let mut more = false;
+    // Keys beyond the page, counted by the same scan when asked.
+    let mut beyond = 0;
     // The latest version at or below `revision` of the key being scanned.
     let mut best: Option<(Vec<u8>, Revision, Vec<u8>)> = None;
-    let emit = |best: Option<(Vec<u8>, Revision, Vec<u8>)>,
-                kvs: &mut Vec<KeyValue>,
-                more: &mut bool|
+    let mut emit = |best: Option<(Vec<u8>, Revision, Vec<u8>)>,
+                    kvs: &mut Vec<KeyValue>,
+                    more: &mut bool|
      -> Result<()> {
         let Some((key, rev, raw)) = best else {
             return Ok(());
@@ -284,6 +294,7 @@ fn list_history(
         if let Some(value) = value {
             if req.limit > 0 && kvs.len() == req.limit {
                 *more = true;
+                beyond += 1;
             } else {
                 kvs.push(KeyValue {
                     key,
@@ -299,7 +310,7 @@ fn list_history(
         let (key, rev) = decode_history_key(hkey)?;
         if best.as_ref().is_some_and(|(k, ..)| *k != key) {
             emit(best.take(), &mut kvs, &mut more)?;
-            if more {
+            if more && !req.count_remaining {
                 break;
             }
         }
@@ -315,13 +326,14 @@ fn list_history(
         }
     }
     it.status().map_err(internal)?;
-    if !more {
+    if !more || req.count_remaining {
         emit(best, &mut kvs, &mut more)?;
     }
     Ok(ListResponse {
         kvs,
         more,
         revision,
+        remaining: req.count_remaining.then_some(beyond),
     })
 }
 

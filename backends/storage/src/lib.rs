@@ -120,6 +120,9 @@ pub struct ListRequest {
     pub revision: Revision,
     /// The maximum number of keys returned; `0` means no limit.
     pub limit: usize,
+    /// Asks for [`ListResponse::remaining`]: how many keys follow the page. Costs a count of the
+    /// rest of the range on some backends, so callers ask only when they report it.
+    pub count_remaining: bool,
 }
 
 /// The answer to [`Storage::list`].
@@ -132,6 +135,9 @@ pub struct ListResponse {
     /// The revision the list was served at: the requested one, or the current one when the request
     /// asked for `0`.
     pub revision: Revision,
+    /// With [`ListRequest::count_remaining`]: the number of keys under the prefix after the last
+    /// one returned, at the read's revision (`0` when `more` is false). `None` when not asked.
+    pub remaining: Option<usize>,
 }
 
 /// What happened to a key.
@@ -250,6 +256,10 @@ pub trait Storage: Send + Sync + 'static {
     /// * `start_key` (inclusive) and `limit` page through a prefix; `more` says whether keys remain.
     ///   Reading the following pages at the first page's revision gives a consistent snapshot even
     ///   while writers run.
+    /// * With `count_remaining` the answer MUST carry `remaining: Some(n)`, `n` the keys under the
+    ///   prefix beyond the page at the read's revision, counted in the same snapshot as the page
+    ///   (upstream's `remainingItemCount`); without it `remaining` SHOULD be `None`. Backends count
+    ///   in the same round trip as the page (etcd's range count, an SQL count, the same iterator).
     async fn list(&self, req: ListRequest) -> Result<ListResponse>;
 
     /// Counts the keys under a prefix at the current revision.

@@ -10,7 +10,9 @@
 //!   `"0"`) together with `continue` is a 400.
 //!
 //! Selectors filter after reading; with a limit, pages are read until `limit` items match or the
-//! keys run out, and the continue token resumes right after the last key read.
+//! keys run out, and the continue token resumes right after the last key read. A page of an
+//! unfiltered list that has more after it says how many items remain (`remainingItemCount`), as
+//! counted by the storage in the page's own read.
 
 use apiary_storage::{Error as StorageError, ListRequest};
 use serde_json::Value;
@@ -83,6 +85,10 @@ pub(super) async fn list(
         }
     }
 
+    // Upstream reports `remainingItemCount` only for an unfiltered page (`pred.Empty()`): there
+    // every key read is an item, so the storage's count of the keys left is the items left.
+    let count_remaining = limit.is_some() && selection.is_everything();
+    let mut remaining_item_count = None;
     let mut items = Vec::new();
     let mut list_revision = None;
     let mut next_token = None;
@@ -92,6 +98,7 @@ pub(super) async fn list(
             start_key: Some(start_key.as_bytes().to_vec()),
             revision,
             limit: limit.unwrap_or(0),
+            count_remaining,
         };
         let resp = match store.storage.list(request).await {
             Ok(resp) => resp,
@@ -123,6 +130,9 @@ pub(super) async fn list(
                     next.push(0);
                     let next = String::from_utf8(next).map_err(ApiError::internal)?;
                     next_token = Some(continue_token::encode(&next, &prefix, resp.revision)?);
+                    if count_remaining && i + 1 == count {
+                        remaining_item_count = resp.remaining.map(|n| n as i64);
+                    }
                 }
                 break;
             }
@@ -141,6 +151,6 @@ pub(super) async fn list(
         items,
         resource_version: list_revision.unwrap_or(revision).to_string(),
         continue_token: next_token,
-        remaining_item_count: None,
+        remaining_item_count,
     })
 }

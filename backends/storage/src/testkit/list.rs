@@ -155,6 +155,7 @@ pub async fn list_at_older_revision(ctx: Ctx) {
         revision: then,
         limit: 1,
         start_key: None,
+        count_remaining: false,
     };
     let page = op("page", ctx.store.list(req)).await.expect("page");
     assert_eq!(
@@ -166,6 +167,7 @@ pub async fn list_at_older_revision(ctx: Ctx) {
         revision: then,
         limit: 1,
         start_key: Some(next_key(&a)),
+        count_remaining: false,
     };
     let page = op("page", ctx.store.list(req)).await.expect("page");
     assert_eq!(
@@ -205,11 +207,13 @@ async fn read_pages(
         revision,
         limit,
         start_key: None,
+        count_remaining: false,
     };
     let mut all = ListResponse {
         kvs: Vec::new(),
         more: false,
         revision,
+        remaining: None,
     };
     loop {
         let page = op("page", store.list(req.clone())).await.expect("page");
@@ -284,6 +288,51 @@ pub async fn list_pagination(ctx: Ctx) {
         "start key is inclusive"
     );
     assert_eq!((resp.kvs.len(), resp.more), (5, false));
+}
+
+/// `count_remaining` counts the keys beyond the page, at the current and at an older revision, from
+/// any start key, in the page's own snapshot; keys of a neighbouring prefix are not counted.
+pub async fn list_remaining_count(ctx: Ctx) {
+    let key = |name: &str| ctx.key(format!("p/{name}"));
+    let create = |k: Vec<u8>| {
+        let store = ctx.store.clone();
+        async move { op("create", store.create(&k, b("x"))).await.expect("create") }
+    };
+    for i in 0..7 {
+        create(key(&format!("k{i}"))).await;
+    }
+    // A neighbour whose key sorts right after the listed prefix's.
+    create(ctx.key("p0")).await;
+    let then = current(&ctx).await;
+    let page = |revision, start: Option<&str>, limit| {
+        let req = ListRequest {
+            prefix: ctx.key("p/"),
+            start_key: start.map(key),
+            revision,
+            limit,
+            count_remaining: true,
+        };
+        let store = ctx.store.clone();
+        async move { op("counted page", store.list(req)).await.expect("page") }
+    };
+    let counted = |r: ListResponse| (r.kvs.len(), r.more, r.remaining);
+    assert_eq!(counted(page(0, None, 3).await), (3, true, Some(4)));
+    assert_eq!(counted(page(0, Some("k3"), 2).await), (2, true, Some(2)));
+    assert_eq!(counted(page(0, Some("k5"), 2).await), (2, false, Some(0)));
+    assert_eq!(counted(page(0, None, 0).await), (7, false, Some(0)));
+    // Writes after `then` change the current count but not the count at `then`.
+    op("delete", ctx.store.delete(&key("k6"), None))
+        .await
+        .expect("delete");
+    for i in 7..9 {
+        create(key(&format!("k{i}"))).await;
+    }
+    assert_eq!(counted(page(0, None, 3).await), (3, true, Some(5)));
+    assert_eq!(counted(page(then, None, 3).await), (3, true, Some(4)));
+    assert_eq!(counted(page(then, Some("k4"), 1).await), (1, true, Some(2)));
+    let page = page(then, Some("k1"), 2).await;
+    assert_eq!(counted(page.clone()), (2, true, Some(4)));
+    assert_eq!(page.revision, then, "the count is of the page's revision");
 }
 
 /// A write: its revision, the key, and the new value with the create revision (`None`: a delete).
@@ -387,6 +436,7 @@ pub async fn empty_prefix(ctx: Ctx) {
         start_key: Some(ctx.key("e/")),
         limit: 3,
         revision: 0,
+        count_remaining: false,
     };
     let resp = op("list everything", ctx.store.list(req))
         .await
@@ -534,6 +584,7 @@ pub async fn list_compacted_revision(ctx: Ctx) {
         revision: first,
         limit: 1,
         start_key: None,
+        count_remaining: false,
     };
     assert_compacted(
         op("page", ctx.store.list(req)).await,

@@ -191,11 +191,13 @@ impl Storage for MemoryStorage {
             .into_values()
             .filter(|kv| kv.key >= start)
             .collect();
-        let more = req.limit > 0 && kvs.len() > req.limit;
+        let total = kvs.len();
+        let more = req.limit > 0 && total > req.limit;
         if more {
             kvs.truncate(req.limit);
         }
         Ok(ListResponse {
+            remaining: req.count_remaining.then(|| total - kvs.len()),
             kvs,
             more,
             revision,

@@ -266,6 +266,7 @@ impl WatchHub {
                 start_key: Some(start.clone()),
                 revision,
                 limit: PAGE,
+                count_remaining: false,
             };
             let resp = self
                 .storage
