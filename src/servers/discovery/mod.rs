@@ -412,16 +412,21 @@ fn render_aggregated(snapshot: &Snapshot, core: bool) -> AggregatedDocument {
     }
 }
 
-/// The discovery routes, served from `registry`.
+/// The discovery routes, served from `registry`. Each path also answers with a trailing slash,
+/// as upstream's (the aggregator's `/apis/<group>/`, go-restful's group/version web services):
+/// client-go keeps the slash of a base path that ends with one.
 pub fn router(registry: Arc<DiscoveryRegistry>) -> Router {
     Router::new()
         .route("/api", get(get_api))
         .route("/api/", get(get_api))
         .route("/api/{version}", get(get_core_version))
+        .route("/api/{version}/", get(get_core_version))
         .route("/apis", get(get_apis))
         .route("/apis/", get(get_apis))
         .route("/apis/{group}", get(get_group))
+        .route("/apis/{group}/", get(get_group))
         .route("/apis/{group}/{version}", get(get_group_version))
+        .route("/apis/{group}/{version}/", get(get_group_version))
         .with_state(registry)
 }
 

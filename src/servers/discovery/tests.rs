@@ -503,3 +503,16 @@ fn negotiation_table() {
     assert_eq!(n("application/json;stream=watch", false), None);
     assert_eq!(n("application/json;pretty=1", false), Some(MediaType::Json));
 }
+
+#[tokio::test]
+async fn paths_with_a_trailing_slash_answer_as_without() {
+    for path in ["/api", "/api/v1", "/apis", "/apis/apps", "/apis/apps/v1"] {
+        let plain = get(path).await;
+        let slashed = get(&format!("{path}/")).await;
+        assert_eq!(plain.status, StatusCode::OK, "{path}");
+        assert_eq!(slashed.status, StatusCode::OK, "{path}/");
+        assert_eq!(slashed.json(), plain.json(), "{path}/");
+    }
+    assert_eq!(get("/apis/nope/").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get("/apis/apps/v2/").await.status, StatusCode::NOT_FOUND);
+}
