@@ -3,8 +3,9 @@
 //!
 //! * `Content-Type: application/json`; on HTTP/1.1 the server frames the body with
 //!   `Transfer-Encoding: chunked` (HTTP/2 has its own framing, where that header is forbidden).
-//! * The stream ends cleanly after `timeoutSeconds`, or, without it, after a random time between
-//!   the minimum request timeout (1800 s) and twice that, as upstream spreads reconnections.
+//! * The stream ends cleanly after `timeoutSeconds`, at once when it is negative, or, without it
+//!   (or `0`), after a random time between the minimum request timeout (1800 s) and twice that,
+//!   as upstream spreads reconnections.
 //! * Objects are answered in the negotiated form: as they are (reusing the event's cached JSON), as
 //!   `PartialObjectMetadata`, or as a one-row Table whose column definitions only the first event
 //!   carries. ERROR events (a Status) and BOOKMARK events pass through untransformed.
@@ -43,11 +44,13 @@ pub async fn watch(scope: Scope, parts: Parts) -> Response {
     }
 }
 
-/// The watch timeout: `timeoutSeconds` when positive, else a random duration in
+/// The watch timeout, as upstream's `getWatchTimeout`: `timeoutSeconds` when positive; zero (the
+/// stream ends at once) when negative; unset or `0`, a random duration in
 /// [`MIN_REQUEST_TIMEOUT`, 2 x `MIN_REQUEST_TIMEOUT`).
 pub fn watch_timeout(timeout_seconds: Option<i64>) -> Duration {
     match timeout_seconds {
         Some(seconds) if seconds > 0 => Duration::from_secs(seconds.unsigned_abs()),
+        Some(seconds) if seconds < 0 => Duration::ZERO,
         _ => {
             let fraction = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
             MIN_REQUEST_TIMEOUT.mul_f64(1.0 + fraction)
@@ -113,6 +116,13 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
         transform: output.transform,
         include,
         first_object: true,
+    };
+    // An elapsed timeout (a negative `timeoutSeconds`) ends the stream before its first event, as
+    // upstream's already-fired timer does; the watch was still started, so its errors show.
+    let events = if timeout.is_zero() {
+        futures::stream::empty().boxed()
+    } else {
+        events.boxed()
     };
     let frames = events
         .map(move |event| Ok::<Bytes, Infallible>(encoder.encode(&event)))
@@ -205,6 +215,7 @@ mod tests {
             );
         }
         assert!(watch_timeout(Some(0)) >= MIN_REQUEST_TIMEOUT);
+        assert_eq!(watch_timeout(Some(-1)), Duration::ZERO);
     }
 
     #[test]
