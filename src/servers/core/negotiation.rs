@@ -71,7 +71,11 @@ pub struct Output {
     pub pretty: bool,
 }
 
-fn clause_output(clause: &AcceptClause<'_>, streaming: bool) -> Option<(Encoding, Transform)> {
+fn clause_output(
+    clause: &AcceptClause<'_>,
+    streaming: bool,
+    tables: bool,
+) -> Option<(Encoding, Transform)> {
     let encoding = match clause.media_type.to_ascii_lowercase().as_str() {
         "application/json" | "application/*" | "*/*" => Encoding::Json,
         "application/yaml" if !streaming => Encoding::Yaml,
@@ -99,7 +103,7 @@ fn clause_output(clause: &AcceptClause<'_>, streaming: bool) -> Option<(Encoding
         _ => return None,
     };
     let transform = match kind {
-        Some("Table") => Transform::Table { version },
+        Some("Table") if tables => Transform::Table { version },
         Some("PartialObjectMetadata") => Transform::PartialObjectMetadata { version },
         Some("PartialObjectMetadataList") => Transform::PartialObjectMetadataList { version },
         _ => return None,
@@ -110,6 +114,18 @@ fn clause_output(clause: &AcceptClause<'_>, streaming: bool) -> Option<(Encoding
 /// Chooses the response form from `Accept` (absent or empty means JSON). `streaming` is set for
 /// watches, which answer JSON only. No usable clause -> 406 NotAcceptable.
 pub fn negotiate(accept: Option<&str>, streaming: bool, pretty: bool) -> ApiResult<Output> {
+    negotiate_with(accept, streaming, pretty, true)
+}
+
+/// [`negotiate`] for an endpoint that may have no Table convertor (`tables` false): as upstream's
+/// `AllowsMediaTypeTransform`, a Table clause is then unusable, so the next clause is taken or,
+/// with none left, the answer is 406.
+pub fn negotiate_with(
+    accept: Option<&str>,
+    streaming: bool,
+    pretty: bool,
+    tables: bool,
+) -> ApiResult<Output> {
     let accept = accept.map(str::trim).filter(|a| !a.is_empty());
     let Some(accept) = accept else {
         return Ok(Output {
@@ -120,7 +136,7 @@ pub fn negotiate(accept: Option<&str>, streaming: bool, pretty: bool) -> ApiResu
     };
     parse_accept(accept)
         .iter()
-        .find_map(|clause| clause_output(clause, streaming))
+        .find_map(|clause| clause_output(clause, streaming, tables))
         .map(|(encoding, transform)| Output {
             encoding,
             transform,
@@ -419,6 +435,18 @@ mod tests {
             err.status.message,
             "only the following media types are accepted: application/json, application/yaml"
         );
+    }
+
+    #[test]
+    fn tables_only_where_the_endpoint_has_a_convertor() {
+        const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+        let err = negotiate_with(Some(TABLE), false, false, false).unwrap_err();
+        assert_eq!((err.status.code, err.status.reason.as_str()), (406, "NotAcceptable"));
+        let fallback = format!("{TABLE}, application/json");
+        let output = negotiate_with(Some(&fallback), false, false, false).expect("json");
+        assert_eq!(output.transform, Transform::None);
+        let output = negotiate_with(Some(&fallback), false, false, true).expect("table");
+        assert_eq!(output.transform, Transform::Table { version: "v1" });
     }
 
     #[test]

@@ -110,7 +110,23 @@ impl Scope {
 
     /// The negotiated form of a non-streaming response.
     pub fn output(&self, parts: &Parts) -> ApiResult<Output> {
-        negotiation::negotiate(accept(parts), false, self.pretty(parts))
+        negotiation::negotiate_with(
+            accept(parts),
+            false,
+            self.pretty(parts),
+            self.serves_tables(),
+        )
+    }
+
+    /// Whether the addressed endpoint can answer a Table, as upstream's installer gives a Table
+    /// convertor: to every resource that lists (its own printer or the default one) and to its
+    /// `status`; not to create-only resources (access and token reviews, `bindings`) nor to
+    /// subresources with their own create (`pods/binding`, `serviceaccounts/token`).
+    pub fn serves_tables(&self) -> bool {
+        match self.subresource.as_deref() {
+            None => self.info.verbs.contains(&"list"),
+            Some(subresource) => subresource == "status",
+        }
     }
 
     /// The Table `includeObject`, validated only when a Table was asked for (as upstream).
