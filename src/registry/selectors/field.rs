@@ -178,21 +178,26 @@ impl SelectableFields {
         ],
         value: core_event_field,
     };
-    /// `events.k8s.io` Events.
-    pub const EVENTS_API_EVENTS: Self = Self::new(&[
-        "metadata.name",
-        "metadata.namespace",
-        "regarding.kind",
-        "regarding.namespace",
-        "regarding.name",
-        "regarding.uid",
-        "regarding.apiVersion",
-        "regarding.resourceVersion",
-        "regarding.fieldPath",
-        "reason",
-        "reportingController",
-        "type",
-    ]);
+    /// `events.k8s.io` Events: upstream maps these labels onto the core set (`regarding.*` to
+    /// `involvedObject.*`, `reportingController` to `reportingComponent`, `source` to `source`).
+    pub const EVENTS_API_EVENTS: Self = Self {
+        supported: &[
+            "metadata.name",
+            "metadata.namespace",
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "source",
+            "type",
+        ],
+        value: events_api_event_field,
+    };
     pub const SECRETS: Self = Self::new(&["metadata.name", "metadata.namespace", "type"]);
     pub const NAMESPACES: Self =
         Self::new(&["metadata.name", "metadata.namespace", "status.phase"]);
@@ -301,10 +306,30 @@ fn pod_field(obj: &Value, field: &str) -> String {
     }
 }
 
+/// Core Events: `source` is `source.component`, or the reporting controller when that is empty
+/// (upstream's `ToSelectableFields`), so events written through `events.k8s.io` without a
+/// `deprecatedSource` are found by their controller.
 fn core_event_field(obj: &Value, field: &str) -> String {
     match field {
-        "source" => text_field(obj, "source.component"),
+        "source" => event_source(obj, "source.component", "reportingComponent"),
         _ => text_field(obj, field),
+    }
+}
+
+/// `events.k8s.io` Events: the same rule on the fields as that version names them.
+fn events_api_event_field(obj: &Value, field: &str) -> String {
+    match field {
+        "source" => event_source(obj, "deprecatedSource.component", "reportingController"),
+        _ => text_field(obj, field),
+    }
+}
+
+fn event_source(obj: &Value, component: &str, controller: &str) -> String {
+    let source = text_field(obj, component);
+    if source.is_empty() {
+        text_field(obj, controller)
+    } else {
+        source
     }
 }
 
@@ -359,6 +384,16 @@ mod tests {
             FieldSelector::parse("source=kubelet,involvedObject.kind=Pod", events.supported())
                 .unwrap();
         assert!(sel.matches(&events, &event));
+        // Without `source.component`, `source` is the reporting controller.
+        let reported = json!({"metadata": {"name": "e"}, "reportingComponent": "ctrl"});
+        let sel = FieldSelector::parse("source=ctrl", events.supported()).unwrap();
+        assert!(sel.matches(&events, &reported));
+        assert!(!sel.matches(&events, &event));
+        let events_api = SelectableFields::builtin("events.k8s.io", "events");
+        let served = json!({"metadata": {"name": "e"}, "reportingController": "ctrl"});
+        assert!(FieldSelector::parse("source=ctrl", events_api.supported())
+            .unwrap()
+            .matches(&events_api, &served));
         let rs = json!({"metadata": {"name": "r"}});
         let sel = FieldSelector::parse("status.replicas=0", replica_sets.supported()).unwrap();
         assert!(sel.matches(&replica_sets, &rs));
