@@ -7,8 +7,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+// One shared server per module and backend; the macro declaring tests per backend.
+mod shared_apiary;
+
 // Differences from kube-apiserver found by real clients (issue 17).
 mod differences;
 mod key_order;
 mod status_reset;
 mod subresources;
+
+// Transcribed upstream conformance tests (issue 17), one module per area.
+mod apimachinery_watch;
