@@ -18,3 +18,5 @@ mod subresources;
 
 // Transcribed upstream conformance tests (issue 17), one module per area.
 mod apimachinery_watch;
+mod apimachinery_chunking;
+mod apimachinery_namespaces;
