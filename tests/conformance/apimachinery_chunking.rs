@@ -136,7 +136,10 @@ async fn continue_listing_after_compaction(backend: Backend) {
         "1".into(),
     ));
     if backend != Backend::Etcd {
-        env.push((format!("APIARY_STORAGE__{store}__KEEP_REVISIONS"), "1".into()));
+        env.push((
+            format!("APIARY_STORAGE__{store}__KEEP_REVISIONS"),
+            "1".into(),
+        ));
     }
     let apiary = Apiary::start_with_env(env);
     let api = create_templates(&apiary).await;

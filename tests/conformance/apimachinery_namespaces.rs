@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    Namespace, NamespaceCondition, Service, ServicePort, ServiceSpec,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 
@@ -132,7 +134,10 @@ async fn should_apply_changes_to_a_namespace_status(apiary: &Apiary) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ns = namespace(&client, "namespaces").await;
 
-    let status = namespaces.get_status(&ns).await.expect("read namespace status");
+    let status = namespaces
+        .get_status(&ns)
+        .await
+        .expect("read namespace status");
     assert_eq!(
         status.status.and_then(|s| s.phase).as_deref(),
         Some("Active")
@@ -155,7 +160,10 @@ async fn should_apply_changes_to_a_namespace_status(apiary: &Apiary) {
             .get("e2e-patched-ns-status"),
         Some(&ns)
     );
-    let conditions = patched.status.and_then(|s| s.conditions).unwrap_or_default();
+    let conditions = patched
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default();
     assert!(
         conditions.contains(&patched_condition),
         "{conditions:?} lacks {patched_condition:?}"
@@ -178,7 +186,10 @@ async fn should_apply_changes_to_a_namespace_status(apiary: &Apiary) {
         }
     })
     .await;
-    let conditions = updated.status.and_then(|s| s.conditions).unwrap_or_default();
+    let conditions = updated
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default();
     let last = conditions.last().expect("a condition");
     assert_eq!(last.type_, "StatusUpdate");
     assert_eq!(last.message.as_deref(), Some("Updated by an e2e test"));
@@ -200,7 +211,9 @@ async fn should_apply_an_update_to_a_namespace(apiary: &Apiary) {
                 .labels
                 .get_or_insert_with(Default::default)
                 .insert(ns.clone(), "updated".into());
-            namespaces.replace(&ns, &PostParams::default(), &current).await
+            namespaces
+                .replace(&ns, &PostParams::default(), &current)
+                .await
         }
     })
     .await;

@@ -151,7 +151,10 @@ async fn should_observe_add_update_and_delete_notifications(apiary: &Apiary) {
 
     // A configmap with label A: watchers A and AB see it, B does not.
     let cm_a = api
-        .create(&pp, &labelled("e2e-watch-test-configmap-a", MULTIPLE_WATCHERS_A))
+        .create(
+            &pp,
+            &labelled("e2e-watch-test-configmap-a", MULTIPLE_WATCHERS_A),
+        )
         .await
         .expect("create configmap A");
     expect_event(&mut watch_a, Type::Added, Some(&cm_a)).await;
@@ -177,7 +180,10 @@ async fn should_observe_add_update_and_delete_notifications(apiary: &Apiary) {
 
     // A configmap with label B: watchers B and AB see it, A does not.
     let cm_b = api
-        .create(&pp, &labelled("e2e-watch-test-configmap-b", MULTIPLE_WATCHERS_B))
+        .create(
+            &pp,
+            &labelled("e2e-watch-test-configmap-b", MULTIPLE_WATCHERS_B),
+        )
         .await
         .expect("create configmap B");
     expect_event(&mut watch_b, Type::Added, Some(&cm_b)).await;

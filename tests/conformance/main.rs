@@ -17,6 +17,7 @@ mod status_reset;
 mod subresources;
 
 // Transcribed upstream conformance tests (issue 17), one module per area.
-mod apimachinery_watch;
 mod apimachinery_chunking;
+mod apimachinery_crd;
 mod apimachinery_namespaces;
+mod apimachinery_watch;
