@@ -21,3 +21,5 @@ mod apimachinery_chunking;
 mod apimachinery_crd;
 mod apimachinery_namespaces;
 mod apimachinery_watch;
+mod core_configmaps_secrets;
+mod core_podtemplates;
