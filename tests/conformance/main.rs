@@ -19,6 +19,7 @@ mod subresources;
 // Transcribed upstream conformance tests (issue 17), one module per area.
 mod apimachinery_chunking;
 mod apimachinery_crd;
+mod apimachinery_discovery;
 mod apimachinery_namespaces;
 mod apimachinery_watch;
 mod core_configmaps_secrets;
