@@ -24,3 +24,4 @@ mod apimachinery_namespaces;
 mod apimachinery_watch;
 mod core_configmaps_secrets;
 mod core_podtemplates;
+mod network_api;
