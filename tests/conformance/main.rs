@@ -7,8 +7,21 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+// One shared server per module and backend; the macro declaring tests per backend.
+mod shared_apiary;
+
 // Differences from kube-apiserver found by real clients (issue 17).
 mod differences;
 mod key_order;
 mod status_reset;
 mod subresources;
+
+// Transcribed upstream conformance tests (issue 17), one module per area.
+mod apimachinery_chunking;
+mod apimachinery_crd;
+mod apimachinery_discovery;
+mod apimachinery_namespaces;
+mod apimachinery_watch;
+mod core_configmaps_secrets;
+mod core_podtemplates;
+mod network_api;
