@@ -210,24 +210,20 @@ async fn continue_listing_after_compaction(backend: Backend) {
 }
 
 conformance_tests!(all_backends {
-    #[ignore = "issue 17 pending: remainingItemCount"]
     should_return_chunks_of_results_for_list_calls,
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 17 pending: remainingItemCount"]
 async fn continue_listing_after_compaction_rocksdb() {
     continue_listing_after_compaction(Backend::Rocksdb).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 17 pending: remainingItemCount"]
 async fn continue_listing_after_compaction_postgres() {
     continue_listing_after_compaction(Backend::Postgres).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 17 pending: remainingItemCount"]
 async fn continue_listing_after_compaction_etcd() {
     continue_listing_after_compaction(Backend::Etcd).await
 }

@@ -132,7 +132,6 @@ async fn should_find_the_server_version(apiary: &Apiary) {
 }
 
 conformance_tests!(rocksdb_only {
-    #[ignore = "issue 17 pending: trailing slash /apis/<group>/"]
     should_validate_preferred_version_for_each_api_group,
     should_locate_the_group_version_and_a_resource_within_each_api_group,
     should_find_the_server_version,
