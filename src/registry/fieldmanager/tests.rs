@@ -51,6 +51,7 @@ fn apply_as(manager: &str, live: Option<&Value>, config: &Value, force: bool) ->
         manager,
         force,
         subresource: None,
+        reset_fields: &[&["status"]],
     };
     apply(&request, live, config)
 }
