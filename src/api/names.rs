@@ -241,7 +241,9 @@ pub fn is_valid_ip(value: &str) -> Vec<String> {
     let octets: Vec<&str> = value.split('.').collect();
     let sloppy_v4 = octets.len() == 4
         && octets.iter().all(|o| {
-            !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit())
+            !o.is_empty()
+                && o.len() <= 3
+                && o.bytes().all(|b| b.is_ascii_digit())
                 && o.parse::<u16>().is_ok_and(|n| n <= 255)
         });
     if sloppy_v4 {

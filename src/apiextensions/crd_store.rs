@@ -8,7 +8,9 @@ use super::conditions::{set_condition, Condition};
 use super::crd_validation;
 use crate::catalog::{build, ResourceInfo};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_mut, now_rfc3339};
-use crate::registry::strategy::{DeleteAction, FieldPath, StatusUpdate, Strategy, SPEC_AND_METADATA};
+use crate::registry::strategy::{
+    DeleteAction, FieldPath, StatusUpdate, Strategy, SPEC_AND_METADATA,
+};
 use crate::registry::validation::FieldError;
 
 /// The group of CRDs.

@@ -401,9 +401,7 @@ fn without_reset_fields(config: &Map<String, Value>, reset: &[FieldPath]) -> Val
             }
             continue;
         }
-        let parent = parents
-            .iter()
-            .try_fold(&mut out, |v, key| v.get_mut(*key));
+        let parent = parents.iter().try_fold(&mut out, |v, key| v.get_mut(*key));
         if let Some(map) = parent.and_then(Value::as_object_mut) {
             map.remove(*last);
         }

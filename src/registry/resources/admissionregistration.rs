@@ -7,8 +7,8 @@
 //! gives the four stores.
 
 use super::Rules;
-use crate::registry::strategy::SPEC_AND_METADATA;
 use crate::registry::defaults::admissionregistration as defaults;
+use crate::registry::strategy::SPEC_AND_METADATA;
 
 /// The rules of `plural`: the configurations and policies keep their generation and take
 /// upstream's defaults.

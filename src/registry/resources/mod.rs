@@ -119,12 +119,10 @@ pub fn rules_of(group: &str, plural: &str) -> Rules {
         ("discovery.k8s.io", "endpointslices") => Rules::CREATE_ON_UPDATE,
         ("events.k8s.io", "events") => core::EVENTS,
         // Their status strategies keep the stored metadata whole.
-        ("flowcontrol.apiserver.k8s.io", "flowschemas" | "prioritylevelconfigurations") => {
-            Rules {
-                status_resets: SPEC_AND_METADATA,
-                ..Rules::TRACKS_GENERATION
-            }
-        }
+        ("flowcontrol.apiserver.k8s.io", "flowschemas" | "prioritylevelconfigurations") => Rules {
+            status_resets: SPEC_AND_METADATA,
+            ..Rules::TRACKS_GENERATION
+        },
         ("networking.k8s.io", "ingresses") => Rules::TRACKS_GENERATION,
         ("networking.k8s.io", "ipaddresses") => networking::IP_ADDRESSES,
         ("networking.k8s.io", "networkpolicies") => networking::NETWORK_POLICIES,

@@ -55,12 +55,12 @@ fn validate_priority_class(obj: &Value) -> Vec<FieldError> {
     if name.starts_with("system-") {
         let problem = match SYSTEM_PRIORITY_CLASSES.iter().find(|(n, ..)| *n == name) {
             None => Some(format!("{name} is not a known system priority class")),
-            Some((_, expected, _)) if *expected != value => Some(format!(
-                "value of {name} PriorityClass must be {expected}"
-            )),
-            Some(_) if global_default => {
-                Some(format!("globalDefault of {name} PriorityClass must be false"))
+            Some((_, expected, _)) if *expected != value => {
+                Some(format!("value of {name} PriorityClass must be {expected}"))
             }
+            Some(_) if global_default => Some(format!(
+                "globalDefault of {name} PriorityClass must be false"
+            )),
             Some(_) => None,
         };
         if let Some(problem) = problem {
@@ -89,7 +89,11 @@ fn validate_priority_class_update(new: &Value, old: &Value) -> Vec<FieldError> {
             "may not be changed in an update.",
         ));
     }
-    let policy = |obj: &Value| obj.get("preemptionPolicy").and_then(Value::as_str).map(str::to_string);
+    let policy = |obj: &Value| {
+        obj.get("preemptionPolicy")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     if policy(new) != policy(old) {
         let rendered = policy(new).unwrap_or_else(|| "null".into());
         errs.push(FieldError::invalid(

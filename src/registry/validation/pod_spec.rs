@@ -108,7 +108,11 @@ pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<FieldError> {
         .pointer("/securityContext/sysctls")
         .and_then(Value::as_array)
     {
-        validate_sysctls(sysctls, &format!("{path}.securityContext.sysctls"), &mut errs);
+        validate_sysctls(
+            sysctls,
+            &format!("{path}.securityContext.sysctls"),
+            &mut errs,
+        );
     }
     errs
 }
@@ -145,7 +149,9 @@ fn validate_sysctls(sysctls: &[Value], path: &str, errs: &mut Vec<FieldError>) {
             errs.push(FieldError::invalid(
                 at,
                 name,
-                format!("must have at most {SYSCTL_MAX_LENGTH} characters and match regex {SYSCTL_FMT}"),
+                format!(
+                    "must have at most {SYSCTL_MAX_LENGTH} characters and match regex {SYSCTL_FMT}"
+                ),
             ));
         } else if names.contains(name) {
             errs.push(FieldError::duplicate(at, name));
