@@ -191,6 +191,9 @@ pub enum NameRule {
     Dns1035Label,
     /// Only a valid path segment (RBAC roles and bindings).
     PathSegment,
+    /// An IP address in canonical form (IPAddresses, upstream's `ValidateIPAddressName`; a
+    /// generateName is checked whole).
+    IpAddress,
 }
 
 impl NameRule {
@@ -198,7 +201,7 @@ impl NameRule {
     /// allowed, as upstream masks it before checking.
     pub fn check(self, name: &str, prefix: bool) -> Vec<String> {
         let masked;
-        let name = if prefix && name.ends_with('-') {
+        let name = if prefix && name.ends_with('-') && self != Self::IpAddress {
             masked = format!("{}a", &name[..name.len() - 1]);
             masked.as_str()
         } else {
@@ -209,12 +212,44 @@ impl NameRule {
             Self::Dns1123Label => is_dns1123_label(name),
             Self::Dns1035Label => is_dns1035_label(name),
             Self::PathSegment => Vec::new(),
+            Self::IpAddress => is_valid_ip(name),
         };
         if errs.is_empty() {
             errs = is_valid_path_segment_name(name);
         }
         errs
     }
+}
+
+/// Upstream's `IsValidIP` (strict, as 1.33 checks new IPs): an IP address, without leading 0s in
+/// IPv4 octets, not IPv4-mapped IPv6, in canonical form.
+pub fn is_valid_ip(value: &str) -> Vec<String> {
+    use std::net::IpAddr;
+    if let Ok(ip) = value.parse::<IpAddr>() {
+        if let IpAddr::V6(v6) = ip {
+            if v6.to_ipv4_mapped().is_some() {
+                return vec!["must not be an IPv4-mapped IPv6 address".into()];
+            }
+        }
+        let canonical = ip.to_string();
+        if canonical != value {
+            return vec![format!("must be in canonical form (\"{canonical}\")")];
+        }
+        return Vec::new();
+    }
+    // Go's sloppy parser also takes IPv4 octets with leading 0s, which strict validation refuses.
+    let octets: Vec<&str> = value.split('.').collect();
+    let sloppy_v4 = octets.len() == 4
+        && octets.iter().all(|o| {
+            !o.is_empty()
+                && o.len() <= 3
+                && o.bytes().all(|b| b.is_ascii_digit())
+                && o.parse::<u16>().is_ok_and(|n| n <= 255)
+        });
+    if sloppy_v4 {
+        return vec!["must not have leading 0s".into()];
+    }
+    vec!["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)".into()]
 }
 
 /// Upstream's `IsValidPortNum`: 1 to 65535.

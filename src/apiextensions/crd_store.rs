@@ -8,7 +8,9 @@ use super::conditions::{set_condition, Condition};
 use super::crd_validation;
 use crate::catalog::{build, ResourceInfo};
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_mut, now_rfc3339};
-use crate::registry::strategy::{DeleteAction, Strategy};
+use crate::registry::strategy::{
+    DeleteAction, FieldPath, StatusUpdate, Strategy, SPEC_AND_METADATA,
+};
 use crate::registry::validation::FieldError;
 
 /// The group of CRDs.
@@ -134,6 +136,20 @@ pub struct CrdStrategy;
 impl Strategy for CrdStrategy {
     fn has_status_subresource(&self) -> bool {
         true
+    }
+
+    /// Upstream's CRD status strategy: labels, annotations and owner references stay too.
+    fn status_update(&self) -> StatusUpdate {
+        StatusUpdate::Resets(&[
+            &["spec"],
+            &["metadata", "labels"],
+            &["metadata", "annotations"],
+            &["metadata", "ownerReferences"],
+        ])
+    }
+
+    fn status_reset_fields(&self) -> &'static [FieldPath] {
+        SPEC_AND_METADATA
     }
 
     fn tracks_generation(&self) -> bool {

@@ -15,7 +15,7 @@ use crate::catalog::{
 };
 use crate::openapi::{DefinitionSet, Definitions};
 use crate::registry::scale::{ScalePaths, ScaleSelector};
-use crate::registry::strategy::Strategy;
+use crate::registry::strategy::{StatusUpdate, Strategy};
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// The verbs of every custom resource, in upstream's discovery order.
@@ -273,6 +273,11 @@ impl CustomResourceStrategy {
 impl Strategy for CustomResourceStrategy {
     fn has_status_subresource(&self) -> bool {
         self.status_subresource
+    }
+
+    /// Upstream's custom resource status strategy copies the stored object but its status.
+    fn status_update(&self) -> StatusUpdate {
+        StatusUpdate::KeepsAllButStatus
     }
 
     fn tracks_generation(&self) -> bool {

@@ -59,6 +59,26 @@ pub enum DeleteAction {
     Generic,
 }
 
+/// A field of an object: its keys from the root (`&["metadata", "labels"]`).
+pub type FieldPath = &'static [&'static str];
+
+/// `spec`: what most status strategies reset.
+pub const SPEC: &[FieldPath] = &[&["spec"]];
+
+/// `spec` and `metadata`: the reset fields of status strategies that keep the stored metadata.
+pub const SPEC_AND_METADATA: &[FieldPath] = &[&["spec"], &["metadata"]];
+
+/// What a write of `/status` takes from the stored object (upstream's status strategy's
+/// `PrepareForUpdate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusUpdate {
+    /// These fields (`["metadata"]`: all of it but managedFields); everything else comes from the
+    /// request, metadata included (the store keeps the system fields of every update).
+    Resets(&'static [FieldPath]),
+    /// Everything but `.status` and managedFields (custom resources' status strategy).
+    KeepsAllButStatus,
+}
+
 /// The per-resource behaviour of a store (`registry::store::Store`).
 ///
 /// Every method has a default matching upstream's generic behaviour; implementations override only
@@ -73,6 +93,33 @@ pub trait Strategy: Send + Sync + 'static {
     /// `.status` and `/status` can change only `.status`.
     fn has_status_subresource(&self) -> bool {
         false
+    }
+
+    /// What a write of `/status` keeps from the stored object. The default: `spec`.
+    fn status_update(&self) -> StatusUpdate {
+        StatusUpdate::Resets(SPEC)
+    }
+
+    /// The fields a write of `/status` resets, as upstream's status strategy's `GetResetFields`
+    /// declares them: no manager of a status write (update or server-side apply) owns them, and
+    /// an apply neither merges nor conflicts on them. The default: what
+    /// [`Strategy::status_update`] resets (`spec` when it keeps all but status).
+    fn status_reset_fields(&self) -> &'static [FieldPath] {
+        match self.status_update() {
+            StatusUpdate::Resets(fields) => fields,
+            StatusUpdate::KeepsAllButStatus => SPEC,
+        }
+    }
+
+    /// The fields a write of the main resource keeps from the stored object and no manager of it
+    /// owns (upstream's main strategy's `GetResetFields`). The default: `status` with a status
+    /// subresource, nothing otherwise.
+    fn reset_fields(&self) -> &'static [FieldPath] {
+        if self.has_status_subresource() {
+            &[&["status"]]
+        } else {
+            &[]
+        }
     }
 
     /// Whether `metadata.generation` is kept: set to 1 on create and bumped when anything but

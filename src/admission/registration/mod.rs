@@ -137,6 +137,12 @@ impl Strategy for RegistrationStrategy {
     fn prepare_for_create(&self, obj: &mut Value) {
         self.rules.prepare_for_create(obj);
     }
+    fn status_update(&self) -> crate::registry::strategy::StatusUpdate {
+        self.rules.status_update()
+    }
+    fn status_reset_fields(&self) -> &'static [crate::registry::strategy::FieldPath] {
+        self.rules.status_reset_fields()
+    }
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         self.rules.prepare_for_update(new, old);
     }

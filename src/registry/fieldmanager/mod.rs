@@ -31,6 +31,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
 use crate::catalog::ResourceInfo;
+use crate::registry::strategy::FieldPath;
 use managed::{Entry, Managed, Operation};
 pub use schema::TypeRef;
 use set::{path_string, FieldSet, Path};
@@ -253,6 +254,9 @@ pub struct ApplyRequest<'a> {
     pub force: bool,
     /// The subresource applied to (`status`), `None` for the main resource.
     pub subresource: Option<&'a str>,
+    /// The fields the write resets (the strategy's `GetResetFields` of the main resource or of
+    /// the subresource): neither merged, owned nor in conflict.
+    pub reset_fields: &'a [FieldPath],
 }
 
 /// Applies `config` to `live` (`None`: the object does not exist yet) and returns the object to
@@ -266,7 +270,7 @@ pub struct ApplyRequest<'a> {
 ///   be nil`);
 /// * fields another manager owns and the apply would change are a 409 ([`conflict_error`])
 ///   unless `force`; `kubectl` may take fields its last-applied-configuration still describes;
-/// * the fields the status subresource resets are neither merged nor owned.
+/// * the fields the write resets ([`ApplyRequest::reset_fields`]) are neither merged nor owned.
 pub fn apply(request: &ApplyRequest<'_>, live: Option<&Value>, config: &Value) -> ApiResult<Value> {
     let info = request.info;
     let Some(config_map) = config.as_object() else {
@@ -302,7 +306,7 @@ pub fn apply(request: &ApplyRequest<'_>, live: Option<&Value>, config: &Value) -
     if !undeclared.is_empty() {
         return Err(typed_conversion_error(info, config, &undeclared));
     }
-    let effective = without_reset_fields(info, config_map, request.subresource);
+    let effective = without_reset_fields(config_map, request.reset_fields);
     let zero;
     let live = match live {
         Some(live) => live,
@@ -383,27 +387,26 @@ fn typed_conversion_error(info: &ResourceInfo, config: &Value, errors: &[String]
     )
 }
 
-/// The configuration without what the write's subresource resets: a main-resource apply of a
-/// kind with a status subresource drops `status`; a status apply keeps only `status`.
-fn without_reset_fields(
-    info: &ResourceInfo,
-    config: &Map<String, Value>,
-    subresource: Option<&str>,
-) -> Value {
-    let mut out = config.clone();
-    match subresource {
-        None if info.subresource("status").is_some() => {
-            out.remove("status");
-        }
-        Some("status") => {
-            out.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+/// The configuration without the fields the write resets (`metadata` as a whole: all of it but
+/// the name and namespace that identify the object).
+fn without_reset_fields(config: &Map<String, Value>, reset: &[FieldPath]) -> Value {
+    let mut out = Value::Object(config.clone());
+    for path in reset {
+        let Some((last, parents)) = path.split_last() else {
+            continue;
+        };
+        if path == &["metadata"] {
             if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.retain(|k, _| k == "name" || k == "namespace");
             }
+            continue;
         }
-        _ => {}
+        let parent = parents.iter().try_fold(&mut out, |v, key| v.get_mut(*key));
+        if let Some(map) = parent.and_then(Value::as_object_mut) {
+            map.remove(*last);
+        }
     }
-    Value::Object(out)
+    out
 }
 
 /// One apply attempt: the merged object and the new entries, or the conflicts.

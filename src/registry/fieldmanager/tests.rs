@@ -51,6 +51,7 @@ fn apply_as(manager: &str, live: Option<&Value>, config: &Value, force: bool) ->
         manager,
         force,
         subresource: None,
+        reset_fields: &[&["status"]],
     };
     apply(&request, live, config)
 }
@@ -400,4 +401,33 @@ fn default_manager_is_the_user_agent_prefix() {
     assert_eq!(manager_or_user_agent("mine", Some("kubectl/v1")), "mine");
     assert_eq!(manager_or_user_agent("", None), "");
     assert_eq!(manager_or_user_agent("", Some(&"x".repeat(200))).len(), 128);
+}
+
+#[test]
+fn status_apply_leaves_reset_fields_unowned() {
+    let live = apply_as("creator", None, &deployment(2), false).unwrap();
+    let mut config = deployment(9);
+    config["metadata"]["labels"] = json!({"app": "web", "extra": "x"});
+    config["metadata"]["annotations"] = json!({"note": "n"});
+    config["status"] = json!({"replicas": 3});
+    let request = ApplyRequest {
+        info: &info("apps", "v1", "Deployment"),
+        manager: "status-writer",
+        force: false,
+        subresource: Some("status"),
+        reset_fields: &[&["spec"], &["metadata", "labels"]],
+    };
+    let applied = apply(&request, Some(&live), &config).unwrap();
+    assert_eq!(applied["spec"]["replicas"], 2, "spec is not merged");
+    assert_eq!(applied["metadata"]["labels"], json!({"app": "web"}));
+    assert_eq!(applied["metadata"]["annotations"], json!({"note": "n"}));
+    let entry = entries(&applied)
+        .into_iter()
+        .find(|e| e["manager"] == "status-writer")
+        .unwrap();
+    assert_eq!(entry["subresource"], "status");
+    assert_eq!(
+        entry["fieldsV1"],
+        json!({"f:metadata": {"f:annotations": {"f:note": {}}}, "f:status": {"f:replicas": {}}})
+    );
 }

@@ -8,6 +8,7 @@
 
 use super::Rules;
 use crate::registry::defaults::admissionregistration as defaults;
+use crate::registry::strategy::SPEC_AND_METADATA;
 
 /// The rules of `plural`: the configurations and policies keep their generation and take
 /// upstream's defaults.
@@ -19,9 +20,18 @@ pub fn rules(plural: &str) -> Rules {
         "validatingadmissionpolicybindings" => defaults::validating_admission_policy_binding,
         _ => return Rules::GENERIC,
     };
-    Rules {
+    let rules = Rules {
         defaults,
         defaults_stored_before_update: true,
         ..Rules::TRACKS_GENERATION
+    };
+    match plural {
+        // The policy status strategy resets the metadata as `ResetObjectMetaForStatus`.
+        "validatingadmissionpolicies" => Rules {
+            status_resets: super::rules::META_FOR_STATUS,
+            status_reset_fields: Some(SPEC_AND_METADATA),
+            ..rules
+        },
+        _ => rules,
     }
 }

@@ -19,6 +19,8 @@ pub const DEPLOYMENTS: Rules = Rules {
     validate_create: apps::validate_deployment,
     validate_update: Some(validate_deployment_update),
     scale: Some(ScalePaths::workload),
+    // Upstream's deployment status strategy keeps the labels too.
+    status_resets: &[&["spec"], &["metadata", "labels"]],
     ..Rules::GENERIC
 };
 

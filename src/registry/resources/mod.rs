@@ -38,7 +38,7 @@ use apiary_storage::Storage;
 use crate::catalog::ResourceInfo;
 use crate::registry::selectors::SelectableFields;
 use crate::registry::store::{Store, StoreConfig};
-use crate::registry::strategy::Strategy;
+use crate::registry::strategy::{Strategy, SPEC, SPEC_AND_METADATA};
 use crate::registry::table::TableConvertor;
 
 /// The store of the built-in resource `info` over `storage`: its strategy, table printer and
@@ -118,16 +118,29 @@ pub fn rules_of(group: &str, plural: &str) -> Rules {
         ("coordination.k8s.io", "leases") => Rules::CREATE_ON_UPDATE,
         ("discovery.k8s.io", "endpointslices") => Rules::CREATE_ON_UPDATE,
         ("events.k8s.io", "events") => core::EVENTS,
-        ("flowcontrol.apiserver.k8s.io", "flowschemas" | "prioritylevelconfigurations") => {
-            Rules::TRACKS_GENERATION
-        }
+        // Their status strategies keep the stored metadata whole.
+        ("flowcontrol.apiserver.k8s.io", "flowschemas" | "prioritylevelconfigurations") => Rules {
+            status_resets: SPEC_AND_METADATA,
+            ..Rules::TRACKS_GENERATION
+        },
         ("networking.k8s.io", "ingresses") => Rules::TRACKS_GENERATION,
+        ("networking.k8s.io", "ipaddresses") => networking::IP_ADDRESSES,
         ("networking.k8s.io", "networkpolicies") => networking::NETWORK_POLICIES,
         ("policy", "poddisruptionbudgets") => policy::POD_DISRUPTION_BUDGETS,
         ("rbac.authorization.k8s.io", _) => rbac::RULES,
-        ("resource.k8s.io", "resourceclaims" | "deviceclasses") => Rules::TRACKS_GENERATION,
+        ("resource.k8s.io", "resourceclaims") => Rules {
+            status_resets: rules::META_FOR_STATUS,
+            status_reset_fields: Some(SPEC),
+            ..Rules::TRACKS_GENERATION
+        },
+        ("resource.k8s.io", "deviceclasses") => Rules::TRACKS_GENERATION,
         ("scheduling.k8s.io", "priorityclasses") => scheduling::PRIORITY_CLASSES,
         ("storage.k8s.io", "storageclasses") => Rules::RETURNS_DELETED_OBJECT,
+        ("storage.k8s.io", "volumeattachments") => Rules {
+            status_resets: rules::META_FOR_STATUS,
+            status_reset_fields: Some(SPEC_AND_METADATA),
+            ..Rules::GENERIC
+        },
         _ => Rules::GENERIC,
     }
 }

@@ -9,3 +9,9 @@ pub const NETWORK_POLICIES: Rules = Rules {
     defaults: defaults::network_policy,
     ..Rules::GENERIC
 };
+
+/// IPAddresses: named by the canonical form of the address they allocate.
+pub const IP_ADDRESSES: Rules = Rules {
+    name_rule: crate::api::names::NameRule::IpAddress,
+    ..Rules::GENERIC
+};

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::api::names::NameRule;
 use crate::registry::scale::ScalePaths;
-use crate::registry::strategy::{CreateRest, GcPolicy, Strategy};
+use crate::registry::strategy::{CreateRest, FieldPath, GcPolicy, StatusUpdate, Strategy, SPEC};
 use crate::registry::validation::FieldError;
 
 /// The rules of one built-in resource. A resource states what differs from [`Rules::GENERIC`].
@@ -50,6 +50,11 @@ pub struct Rules {
     pub scale: Option<fn() -> ScalePaths>,
     /// What a create of the resource or of a subresource does (see [`Strategy::create_rest`]).
     pub create_rest: fn(Option<&str>) -> Option<CreateRest>,
+    /// What a write of `/status` keeps from the stored object (the status strategy's
+    /// `PrepareForUpdate`).
+    pub status_resets: &'static [FieldPath],
+    /// The status strategy's `GetResetFields` when they differ from `status_resets`.
+    pub status_reset_fields: Option<&'static [FieldPath]>,
 }
 
 fn no_defaults(_: &mut Value) {}
@@ -65,6 +70,16 @@ fn deletable(_: &str) -> Option<&'static str> {
 fn store_creates(subresource: Option<&str>) -> Option<CreateRest> {
     subresource.is_none().then_some(CreateRest::Store)
 }
+
+/// What upstream's `metav1.ResetObjectMetaForStatus` keeps, with `spec`: the status write of
+/// VolumeAttachments, ValidatingAdmissionPolicies and ResourceClaims takes only the status.
+pub(super) const META_FOR_STATUS: &[FieldPath] = &[
+    &["spec"],
+    &["metadata", "labels"],
+    &["metadata", "annotations"],
+    &["metadata", "finalizers"],
+    &["metadata", "ownerReferences"],
+];
 
 /// The initial status `{}` (Deployments, Jobs, CronJobs).
 pub(super) fn empty_status() -> Value {
@@ -95,6 +110,8 @@ impl Rules {
         refuse_delete: deletable,
         scale: None,
         create_rest: store_creates,
+        status_resets: SPEC,
+        status_reset_fields: None,
     };
 
     /// Upstream's generic rules with generation tracking.
@@ -196,6 +213,14 @@ impl Strategy for RulesStrategy {
     }
     fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
         (self.rules.create_rest)(subresource)
+    }
+    fn status_update(&self) -> StatusUpdate {
+        StatusUpdate::Resets(self.rules.status_resets)
+    }
+    fn status_reset_fields(&self) -> &'static [FieldPath] {
+        self.rules
+            .status_reset_fields
+            .unwrap_or(self.rules.status_resets)
     }
 
     /// The defaults, then the initial status, then what the resource does after them.

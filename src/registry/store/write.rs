@@ -11,19 +11,45 @@ use crate::registry::metadata::{
     is_being_deleted, meta, meta_mut, meta_str, now_rfc3339, random_name_suffix,
 };
 use crate::registry::options::WriteOptions;
-use crate::registry::validation::metadata::validate_object_meta;
+use crate::registry::strategy::{FieldPath, StatusUpdate};
+use crate::registry::validation::metadata::{validate_object_meta, validate_object_meta_update};
 use crate::registry::validation::FieldError;
 
 /// How many generated names a create tries before giving up on AlreadyExists.
 const GENERATE_NAME_ATTEMPTS: usize = 5;
 
-/// Metadata the server owns: kept from the stored object on every update.
-const SYSTEM_META_FIELDS: &[&str] = &[
-    "uid",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-];
+/// Metadata an update keeps from the stored object, as `rest.BeforeUpdate`: the creation
+/// timestamp always; the uid when the request has none; the deletion timestamp and grace period
+/// once set (other changes of them are refused by `validate_object_meta_update`).
+fn keep_system_meta(new: &mut Value, old: &Value) {
+    let old_meta = meta(old).cloned().unwrap_or_default();
+    let new_meta = meta_mut(new);
+    let set = |v: Option<&Value>| v.is_some_and(|v| !v.is_null() && v != "");
+    match old_meta.get("creationTimestamp") {
+        Some(v) => new_meta.insert("creationTimestamp".into(), v.clone()),
+        None => new_meta.remove("creationTimestamp"),
+    };
+    if !set(new_meta.get("uid")) {
+        match old_meta.get("uid") {
+            Some(v) => new_meta.insert("uid".into(), v.clone()),
+            None => new_meta.remove("uid"),
+        };
+    }
+    if set(old_meta.get("deletionTimestamp")) {
+        new_meta.insert(
+            "deletionTimestamp".into(),
+            old_meta["deletionTimestamp"].clone(),
+        );
+    }
+    if set(old_meta.get("deletionGracePeriodSeconds"))
+        && !set(new_meta.get("deletionGracePeriodSeconds"))
+    {
+        new_meta.insert(
+            "deletionGracePeriodSeconds".into(),
+            old_meta["deletionGracePeriodSeconds"].clone(),
+        );
+    }
+}
 
 impl Store {
     /// 400 unless `obj` is a JSON object whose kind/apiVersion (when given) are the resource's;
@@ -169,24 +195,12 @@ impl Store {
         let name = meta_str(old, "name").to_string();
         match opts.subresource.as_deref() {
             None => {
-                if self.strategy.has_status_subresource() {
-                    copy_top_level(&mut new, old, "status");
+                for path in self.strategy.reset_fields() {
+                    copy_path(&mut new, old, path);
                 }
                 self.strategy.prepare_for_update(&mut new, old);
             }
-            Some("status") => {
-                // Everything but .status (and the request's resourceVersion and managedFields)
-                // comes from the stored object.
-                let mut result = old.clone();
-                copy_top_level(&mut result, &new, "status");
-                for field in ["resourceVersion", "managedFields"] {
-                    match meta(&new).and_then(|m| m.get(field)).cloned() {
-                        Some(v) => meta_mut(&mut result).insert(field.into(), v),
-                        None => meta_mut(&mut result).remove(field),
-                    };
-                }
-                new = result;
-            }
+            Some("status") => new = status_update(self.strategy.status_update(), old, new),
             Some(other) => {
                 if !self
                     .strategy
@@ -196,15 +210,9 @@ impl Store {
                 }
             }
         }
-        // System-owned metadata never changes through an update.
+        keep_system_meta(&mut new, old);
         let old_meta = meta(old).cloned().unwrap_or_default();
         let new_meta = meta_mut(&mut new);
-        for field in SYSTEM_META_FIELDS {
-            match old_meta.get(*field) {
-                Some(v) => new_meta.insert((*field).to_string(), v.clone()),
-                None => new_meta.remove(*field),
-            };
-        }
         new_meta.remove("selfLink");
         match old_meta.get("generation") {
             Some(g) => new_meta.insert("generation".into(), g.clone()),
@@ -233,6 +241,7 @@ impl Store {
         }
         let mut errors =
             validate_object_meta(&new, self.strategy.name_rule(), self.info.namespaced);
+        errors.extend(validate_object_meta_update(&new, old));
         errors.extend(self.strategy.validate_update(&new, old));
         self.invalid(&name, errors)?;
         Ok(new)
@@ -333,15 +342,61 @@ fn same_ignoring_resource_version(a: &Value, b: &Value) -> bool {
     strip(a) == strip(b)
 }
 
-/// Copies the top-level field `field` of `from` into `to` (removing it when `from` has none).
-fn copy_top_level(to: &mut Value, from: &Value, field: &str) {
-    let value = from.get(field).cloned();
-    if let Some(map) = to.as_object_mut() {
+/// Copies the field at `path` of `from` into `to` (removing it when `from` has none), creating
+/// the objects on the way.
+fn copy_path(to: &mut Value, from: &Value, path: FieldPath) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let value = parents
+        .iter()
+        .chain(std::iter::once(last))
+        .try_fold(from, |v, key| v.get(*key))
+        .cloned();
+    let mut target = to;
+    for key in parents {
+        let Some(map) = target.as_object_mut() else {
+            return;
+        };
+        if value.is_none() && !map.contains_key(*key) {
+            return;
+        }
+        target = map.entry(key.to_string()).or_insert_with(|| json!({}));
+    }
+    if let Some(map) = target.as_object_mut() {
         match value {
-            Some(v) => map.insert(field.to_string(), v),
-            None => map.remove(field),
+            Some(v) => map.insert(last.to_string(), v),
+            None => map.remove(*last),
         };
     }
+}
+
+/// The object a write of `/status` stores, from the stored `old` and the requested `new`, as
+/// the resource's status strategy says (`update`). The request's managedFields and
+/// resourceVersion always stay (the store checks and replaces them).
+fn status_update(update: StatusUpdate, old: &Value, new: Value) -> Value {
+    let request_meta = meta(&new).cloned().unwrap_or_default();
+    let mut result = match update {
+        StatusUpdate::Resets(fields) => {
+            let mut result = new;
+            for path in fields {
+                copy_path(&mut result, old, path);
+            }
+            result
+        }
+        StatusUpdate::KeepsAllButStatus => {
+            let mut result = old.clone();
+            copy_path(&mut result, &new, &["status"]);
+            result
+        }
+    };
+    for field in ["resourceVersion", "managedFields"] {
+        match request_meta.get(field) {
+            Some(v) => meta_mut(&mut result).insert(field.into(), v.clone()),
+            None => meta_mut(&mut result).remove(field),
+        };
+    }
+    result
 }
 
 /// Whether anything outside `metadata` (and `status`, with a status subresource) differs.

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::FieldError;
+use crate::api::go_fmt::go_string_slice;
 use crate::api::names::{is_qualified_name, is_valid_label_value, NameRule};
 
 /// The largest total size of all annotations, as upstream (256 KiB).
@@ -118,6 +119,90 @@ pub fn validate_object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Ve
     }
     errs
 }
+
+/// The problems of an update of `old`'s metadata to `new`'s, as upstream's
+/// `ValidateObjectMetaAccessorUpdate` after `rest.BeforeUpdate` kept the system fields it keeps
+/// (an empty uid, the creation timestamp, a set deletion timestamp and grace period): no new
+/// finalizers once being deleted; uid, deletionTimestamp and deletionGracePeriodSeconds
+/// immutable.
+pub fn validate_object_meta_update(new: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let field = |obj: &Value, name: &str| obj.get("metadata").and_then(|m| m.get(name)).cloned();
+    let present = |v: &Option<Value>| v.as_ref().is_some_and(|v| !v.is_null());
+    if present(&field(old, "deletionTimestamp")) {
+        let strings = |obj: &Value| -> Vec<String> {
+            field(obj, "finalizers")
+                .and_then(|f| f.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        };
+        let old_finalizers = strings(old);
+        let mut extra: Vec<String> = strings(new)
+            .into_iter()
+            .filter(|f| !old_finalizers.contains(f))
+            .collect();
+        extra.sort();
+        extra.dedup();
+        if !extra.is_empty() {
+            errs.push(FieldError::forbidden(
+                "metadata.finalizers",
+                format!(
+                    "no new finalizers can be added if the object is being deleted, found new finalizers {}",
+                    go_string_slice(&extra)
+                ),
+            ));
+        }
+    }
+    let text = |obj: &Value, name: &str| {
+        field(obj, name)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let (new_uid, old_uid) = (text(new, "uid"), text(old, "uid"));
+    if new_uid != old_uid {
+        errs.push(FieldError::invalid("metadata.uid", &new_uid, IMMUTABLE));
+    }
+    let (new_ts, old_ts) = (
+        field(new, "deletionTimestamp").filter(|v| !v.is_null()),
+        field(old, "deletionTimestamp").filter(|v| !v.is_null()),
+    );
+    if new_ts != old_ts {
+        // A `*metav1.Time` prints as Go's `time.Time.String()`, unquoted; nil as `"null"`.
+        let rendered = new_ts
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%d %H:%M:%S +0000 UTC")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "\"null\"".into());
+        errs.push(FieldError::invalid_rendered(
+            "metadata.deletionTimestamp",
+            rendered,
+            IMMUTABLE,
+        ));
+    }
+    let (new_grace, old_grace) = (
+        field(new, "deletionGracePeriodSeconds").filter(|v| !v.is_null()),
+        field(old, "deletionGracePeriodSeconds").filter(|v| !v.is_null()),
+    );
+    if new_grace != old_grace {
+        let rendered = new_grace.map_or_else(|| "\"null\"".into(), |v| v.to_string());
+        errs.push(FieldError::invalid_rendered(
+            "metadata.deletionGracePeriodSeconds",
+            rendered,
+            IMMUTABLE,
+        ));
+    }
+    errs
+}
+
+/// Upstream's `FieldImmutableErrorMsg`.
+const IMMUTABLE: &str = "field is immutable";
 
 #[cfg(test)]
 mod tests {

@@ -104,7 +104,60 @@ pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<FieldError> {
             &["Always", "OnFailure", "Never"],
         )),
     }
+    if let Some(sysctls) = spec
+        .pointer("/securityContext/sysctls")
+        .and_then(Value::as_array)
+    {
+        validate_sysctls(
+            sysctls,
+            &format!("{path}.securityContext.sysctls"),
+            &mut errs,
+        );
+    }
     errs
+}
+
+/// Upstream's `SysctlContainSlashFmt`: segments joined by `.` or `/`.
+const SYSCTL_FMT: &str = r"([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?";
+
+/// Upstream's `SysctlMaxLength`.
+const SYSCTL_MAX_LENGTH: usize = 253;
+
+/// Upstream's `IsValidSysctlName`: at most 253 characters matching [`SYSCTL_FMT`].
+pub fn is_valid_sysctl_name(name: &str) -> bool {
+    let segment = |s: &str| {
+        let b = s.as_bytes();
+        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        !b.is_empty()
+            && alnum(&b[0])
+            && alnum(&b[b.len() - 1])
+            && b.iter().all(|c| alnum(c) || *c == b'-' || *c == b'_')
+    };
+    name.len() <= SYSCTL_MAX_LENGTH && name.split(['.', '/']).all(segment)
+}
+
+/// Upstream's `validateSysctls` (without the host namespace checks): names given, valid and
+/// unique.
+fn validate_sysctls(sysctls: &[Value], path: &str, errs: &mut Vec<FieldError>) {
+    let mut names = HashSet::new();
+    for (i, sysctl) in sysctls.iter().enumerate() {
+        let at = format!("{path}[{i}].name");
+        let name = text(sysctl, "name");
+        if name.is_empty() {
+            errs.push(FieldError::required(at, ""));
+        } else if !is_valid_sysctl_name(name) {
+            errs.push(FieldError::invalid(
+                at,
+                name,
+                format!(
+                    "must have at most {SYSCTL_MAX_LENGTH} characters and match regex {SYSCTL_FMT}"
+                ),
+            ));
+        } else if names.contains(name) {
+            errs.push(FieldError::duplicate(at, name));
+        }
+        names.insert(name);
+    }
 }
 
 fn list<'a>(obj: &'a Value, key: &str) -> &'a [Value] {

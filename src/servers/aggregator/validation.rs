@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::api::names::{is_dns1035_label, is_dns1123_subdomain, NameRule};
-use crate::registry::strategy::Strategy;
+use crate::registry::strategy::{FieldPath, StatusUpdate, Strategy, SPEC_AND_METADATA};
 use crate::registry::validation::{FieldError, FieldErrorKind};
 
 /// The port `spec.service.port` defaults to (upstream's v1 defaulting).
@@ -23,6 +23,20 @@ impl Strategy for ApiServiceStrategy {
     }
     fn has_status_subresource(&self) -> bool {
         true
+    }
+    /// Upstream's APIService status strategy keeps the stored labels, annotations, finalizers
+    /// and owner references.
+    fn status_update(&self) -> StatusUpdate {
+        StatusUpdate::Resets(&[
+            &["spec"],
+            &["metadata", "labels"],
+            &["metadata", "annotations"],
+            &["metadata", "finalizers"],
+            &["metadata", "ownerReferences"],
+        ])
+    }
+    fn status_reset_fields(&self) -> &'static [FieldPath] {
+        SPEC_AND_METADATA
     }
     /// As every resource served outside kube-apiserver's own groups.
     fn tracks_generation(&self) -> bool {

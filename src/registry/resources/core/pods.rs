@@ -22,6 +22,12 @@ pub const RULES: Rules = Rules {
     validate_create: pod_spec::validate_pod,
     validate_update: Some(pod_spec::validate_pod_update),
     defaults_stored_before_update: true,
+    // The pod status strategy: kubelets must not touch owner references (nor the deletion).
+    status_resets: &[
+        &["spec"],
+        &["metadata", "deletionTimestamp"],
+        &["metadata", "ownerReferences"],
+    ],
     ..Rules::GENERIC
 };
 

@@ -176,6 +176,12 @@ async fn update_conflicts_noops_and_status_split() {
     next["spec"]["replicas"] = json!(3);
     next["status"] = json!({"replicas": 7});
     next["metadata"]["uid"] = json!("forged");
+    let err = store
+        .update(Some("ns"), "d", next.clone(), &write())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status.code, 422, "the uid is immutable");
+    next["metadata"]["uid"] = created["metadata"]["uid"].clone();
     let (updated, _) = store.update(Some("ns"), "d", next, &write()).await.unwrap();
     assert_eq!(updated["metadata"]["generation"], 2);
     assert_eq!(updated["status"], json!({}), "the stored status is kept");

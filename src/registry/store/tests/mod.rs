@@ -2,6 +2,7 @@
 
 mod crud;
 mod lists;
+mod status_reset;
 mod watches;
 
 use std::sync::Arc;

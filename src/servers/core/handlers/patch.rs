@@ -283,11 +283,17 @@ impl Patcher<'_> {
                 manager,
                 force,
             } => {
+                let strategy = self.scope.store.strategy();
                 let request = crate::registry::fieldmanager::ApplyRequest {
                     info: &self.scope.info,
                     manager,
                     force: *force,
                     subresource: self.scope.subresource.as_deref(),
+                    reset_fields: match self.scope.subresource.as_deref() {
+                        None => strategy.reset_fields(),
+                        Some("status") => strategy.status_reset_fields(),
+                        Some(_) => &[],
+                    },
                 };
                 crate::registry::fieldmanager::apply(
                     &request,
