@@ -266,7 +266,6 @@ async fn should_apply_a_finalizer_to_a_namespace(apiary: &Apiary) {
 conformance_tests!(all_backends {
     should_remove_all_services_when_a_namespace_is_deleted,
     should_patch_a_namespace,
-    #[ignore = "issue 17 pending: /status reset fields and metadata (namespace status patches keep metadata changes)"]
     should_apply_changes_to_a_namespace_status,
     should_apply_an_update_to_a_namespace,
     #[ignore = "issue 17 pending: namespaces/finalize"]
