@@ -119,6 +119,17 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Validation of an update through `subresource` (neither the main resource nor `status`),
+    /// upstream's subresource strategies' `ValidateUpdate`. The default: [`Strategy::validate_update`].
+    fn validate_subresource_update(
+        &self,
+        _subresource: &str,
+        new: &Value,
+        old: &Value,
+    ) -> Vec<FieldError> {
+        self.validate_update(new, old)
+    }
+
     /// Resource-specific validation of a new object (metadata is validated by the store).
     fn validate_create(&self, _obj: &Value) -> Vec<FieldError> {
         Vec::new()

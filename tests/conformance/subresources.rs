@@ -1,1 +1,274 @@
-//! See main.rs.
+//! See main.rs. Subresources listed in discovery are served as kube-apiserver 1.33 serves them
+//! (issue 17): `pods/ephemeralcontainers` and `pods/resize` (`pkg/registry/core/pod/strategy.go`
+//! `podEphemeralContainersStrategy`, `podResizeStrategy`), `namespaces/finalize`
+//! (`pkg/registry/core/namespace/storage` FinalizeREST).
+
+use crate::common::Apiary;
+
+const POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  containers:
+  - name: c
+    image: nginx:1.27
+    resources:
+      requests: {cpu: 100m, memory: 100Mi}
+      limits: {cpu: 200m, memory: 200Mi}
+";
+
+fn with_pod() -> Apiary {
+    let apiary = Apiary::start();
+    apiary.ok_stdin(&["create", "-f", "-"], POD);
+    apiary
+}
+
+/// What `kubectl debug` writes: a strategic merge patch of `pods/ephemeralcontainers`.
+#[test]
+fn kubectl_debug_adds_an_ephemeral_container() {
+    let apiary = with_pod();
+    apiary.ok(&[
+        "debug",
+        "web",
+        "--image=busybox",
+        "--attach=false",
+        "-c",
+        "dbg",
+        "--",
+        "sleep",
+        "1d",
+    ]);
+    let got = apiary.ok(&[
+        "get",
+        "pod",
+        "web",
+        "-o",
+        "jsonpath={.spec.ephemeralContainers[*].name} {.spec.ephemeralContainers[0].imagePullPolicy} {.spec.ephemeralContainers[0].terminationMessagePolicy}",
+    ]);
+    assert_eq!(got, "dbg Always File");
+    // The subresource's GET answers the pod.
+    let raw = apiary.ok(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/pods/web/ephemeralcontainers",
+    ]);
+    assert!(
+        raw.contains("\"kind\":\"Pod\"") && raw.contains("\"dbg\""),
+        "{raw}"
+    );
+}
+
+#[test]
+fn ephemeral_containers_follow_upstreams_rules() {
+    let apiary = with_pod();
+    let add = r#"{"metadata":{"labels":{"sneaky":"yes"}},"spec":{"containers":[{"name":"c","image":"nginx:2"}],"ephemeralContainers":[{"name":"dbg","image":"busybox","stdin":true,"tty":true}]}}"#;
+    apiary.ok(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=ephemeralcontainers",
+        "-p",
+        add,
+    ]);
+    let got = apiary.ok(&[
+        "get",
+        "pod",
+        "web",
+        "-o",
+        "jsonpath={.metadata.labels} {.spec.containers[0].image} {.spec.ephemeralContainers[0].name}",
+    ]);
+    assert_eq!(
+        got, r#"{"app":"web"} nginx:1.27 dbg"#,
+        "only spec.ephemeralContainers changes"
+    );
+
+    let removed = apiary.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=ephemeralcontainers",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/spec/ephemeralContainers/0"}]"#,
+    ]);
+    assert!(
+        removed.contains(r#"The Pod "web" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be removed"#),
+        "{removed}"
+    );
+    let changed = apiary.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=ephemeralcontainers",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/ephemeralContainers/0/image","value":"alpine"}]"#,
+    ]);
+    assert!(
+        changed.contains(r#"spec.ephemeralContainers.dbg: Forbidden: existing ephemeral containers "dbg" may not be changed"#),
+        "{changed}"
+    );
+    let bad = apiary.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=ephemeralcontainers",
+        "-p",
+        r#"{"spec":{"ephemeralContainers":[{"name":"c","image":"busybox","ports":[{"containerPort":80}],"targetContainerName":"nope"}]}}"#,
+    ]);
+    // A strategic merge patch puts new list items first, as upstream's.
+    for want in [
+        r#"spec.ephemeralContainers[0].name: Duplicate value: "c""#,
+        r#"spec.ephemeralContainers[0].targetContainerName: Not found: "nope""#,
+        "spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container",
+    ] {
+        assert!(bad.contains(want), "{want} in {bad}");
+    }
+    // The main resource still refuses them.
+    let main = apiary.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "-p",
+        r#"{"spec":{"ephemeralContainers":[{"name":"dbg2","image":"busybox"}]}}"#,
+    ]);
+    assert!(
+        main.contains("pod updates may not change fields other than"),
+        "{main}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kube_rs_patches_ephemeral_containers() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, Patch, PatchParams};
+    let apiary = with_pod();
+    let pods: Api<Pod> = Api::namespaced(apiary.client().await, "default");
+    let patch = serde_json::json!({"spec": {"ephemeralContainers": [
+        {"name": "dbg", "image": "busybox", "command": ["sh"]}
+    ]}});
+    let pod = pods
+        .patch_ephemeral_containers("web", &PatchParams::default(), &Patch::Strategic(patch))
+        .await
+        .expect("patch ephemeralcontainers");
+    let ephemeral = pod.spec.unwrap().ephemeral_containers.unwrap();
+    assert_eq!(ephemeral[0].name, "dbg");
+    let got = pods.get_ephemeral_containers("web").await.expect("get");
+    assert_eq!(got.spec.unwrap().ephemeral_containers.unwrap().len(), 1);
+}
+
+#[test]
+fn resize_changes_only_container_resources() {
+    let apiary = with_pod();
+    apiary.ok(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=resize",
+        "-p",
+        r#"{"metadata":{"labels":{"sneaky":"yes"}},"spec":{"activeDeadlineSeconds":5,"containers":[{"name":"c","image":"nginx:2","resources":{"requests":{"cpu":"150m"}}}]}}"#,
+    ]);
+    let got = apiary.ok(&[
+        "get",
+        "pod",
+        "web",
+        "-o",
+        "jsonpath={.spec.containers[0].resources.requests.cpu} {.spec.containers[0].image} {.metadata.labels} {.spec.activeDeadlineSeconds} {.status.qosClass}",
+    ]);
+    assert_eq!(got, r#"150m nginx:1.27 {"app":"web"}  Burstable"#);
+
+    let qos = apiary.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=resize",
+        "-p",
+        r#"{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"200m","memory":"200Mi"}}}]}}"#,
+    ]);
+    assert!(
+        qos.contains(r#"The Pod "web" is invalid: spec: Invalid value: "Burstable": Pod QOS Class may not change as a result of resizing"#),
+        "{qos}"
+    );
+    let removed = apiary.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=resize",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/spec/containers/0/resources/limits"}]"#,
+    ]);
+    assert!(
+        removed.contains(
+            "spec.containers[0].resources.limits: Forbidden: resource limits cannot be removed"
+        ),
+        "{removed}"
+    );
+    let other = apiary.fails(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=resize",
+        "-p",
+        r#"{"spec":{"containers":[{"name":"c","resources":{"requests":{"ephemeral-storage":"1Gi"}}}]}}"#,
+    ]);
+    assert!(
+        other.contains("spec: Forbidden: only cpu and memory resources are mutable"),
+        "{other}"
+    );
+    let raw = apiary.ok(&["get", "--raw", "/api/v1/namespaces/default/pods/web/resize"]);
+    assert!(raw.contains("\"150m\""), "{raw}");
+}
+
+#[test]
+fn finalize_changes_only_spec_finalizers() {
+    let apiary = Apiary::start();
+    apiary.ok(&["create", "namespace", "held"]);
+    let put = |finalizers: &str| {
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"held","labels":{{"sneaky":"yes"}}}},"spec":{{"finalizers":{finalizers}}}}}"#
+        );
+        apiary.ok_stdin(
+            &[
+                "replace",
+                "--raw",
+                "/api/v1/namespaces/held/finalize",
+                "-f",
+                "-",
+            ],
+            &body,
+        )
+    };
+    let out = put(r#"["kubernetes","example.com/hold"]"#);
+    assert!(out.contains("example.com/hold"), "{out}");
+    let labels = apiary.ok(&["get", "ns", "held", "-o", "jsonpath={.metadata.labels}"]);
+    assert!(!labels.contains("sneaky"), "{labels}");
+    apiary.ok(&["delete", "ns", "held", "--wait=false"]);
+    // The namespace controller removes `kubernetes`; the other finalizer keeps it terminating.
+    let mut spec = String::new();
+    for _ in 0..100 {
+        spec = apiary.ok(&[
+            "get",
+            "ns",
+            "held",
+            "-o",
+            "jsonpath={.spec.finalizers} {.status.phase}",
+        ]);
+        if spec == r#"["example.com/hold"] Terminating"# {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(spec, r#"["example.com/hold"] Terminating"#);
+    put("[]");
+    for _ in 0..100 {
+        let out = apiary.kubectl(&["get", "ns", "held"]);
+        if !out.status.success() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the namespace stayed after its finalizers were removed");
+}

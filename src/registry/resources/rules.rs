@@ -9,6 +9,16 @@ use crate::registry::scale::ScalePaths;
 use crate::registry::strategy::{CreateRest, GcPolicy, Strategy};
 use crate::registry::validation::FieldError;
 
+/// The update subresources of a resource besides `status` (upstream's strategies of
+/// `pods/ephemeralcontainers`, `pods/resize`): which it serves, what an update of one stores
+/// (new, old; `false` when not writable) and how it is validated (`None`: not one of them).
+#[derive(Clone, Copy)]
+pub struct SubresourceRules {
+    pub serves: fn(&str) -> bool,
+    pub prepare_update: fn(&str, &mut Value, &Value) -> bool,
+    pub validate_update: fn(&str, &Value, &Value) -> Option<Vec<FieldError>>,
+}
+
 /// The rules of one built-in resource. A resource states what differs from [`Rules::GENERIC`].
 #[derive(Clone, Copy)]
 pub struct Rules {
@@ -50,6 +60,8 @@ pub struct Rules {
     pub scale: Option<fn() -> ScalePaths>,
     /// What a create of the resource or of a subresource does (see [`Strategy::create_rest`]).
     pub create_rest: fn(Option<&str>) -> Option<CreateRest>,
+    /// The update subresources besides `status`; `None`: none.
+    pub subresources: Option<SubresourceRules>,
 }
 
 fn no_defaults(_: &mut Value) {}
@@ -95,6 +107,7 @@ impl Rules {
         refuse_delete: deletable,
         scale: None,
         create_rest: store_creates,
+        subresources: None,
     };
 
     /// Upstream's generic rules with generation tracking.
@@ -199,6 +212,34 @@ impl Strategy for RulesStrategy {
     }
 
     /// The defaults, then the initial status, then what the resource does after them.
+    fn serves_subresource(&self, subresource: &str) -> bool {
+        self.rules
+            .subresources
+            .is_some_and(|rules| (rules.serves)(subresource))
+    }
+    fn prepare_for_subresource_update(
+        &self,
+        subresource: &str,
+        new: &mut Value,
+        old: &Value,
+    ) -> bool {
+        self.rules
+            .subresources
+            .is_some_and(|rules| (rules.prepare_update)(subresource, new, old))
+    }
+    fn validate_subresource_update(
+        &self,
+        subresource: &str,
+        new: &Value,
+        old: &Value,
+    ) -> Vec<FieldError> {
+        let own = self
+            .rules
+            .subresources
+            .and_then(|rules| (rules.validate_update)(subresource, new, old));
+        own.unwrap_or_else(|| self.validate_update(new, old))
+    }
+
     fn prepare_for_create(&self, obj: &mut Value) {
         (self.rules.defaults)(obj);
         if let Some(status) = self.rules.initial_status() {

@@ -3,6 +3,7 @@
 //! [`services`] (with the ClusterIP and NodePort allocators).
 
 pub mod namespaces;
+pub mod pod_subresources;
 pub mod pods;
 pub mod services;
 

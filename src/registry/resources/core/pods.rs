@@ -5,14 +5,15 @@
 
 use serde_json::{json, Value};
 
+use super::pod_subresources;
 use crate::registry::defaults;
-use crate::registry::resources::Rules;
+use crate::registry::resources::{Rules, SubresourceRules};
 use crate::registry::strategy::CreateRest;
 use crate::registry::validation::pod_spec;
 
 /// The rules of pods: defaults and validation (the stored pod defaulted before an update is
-/// compared with it), a new pod's status, graceful deletion, a delete answers the pod, and
-/// `pods/<name>/binding` takes a Binding.
+/// compared with it), a new pod's status, graceful deletion, a delete answers the pod,
+/// `pods/<name>/binding` takes a Binding; `ephemeralcontainers` and `resize` take updates.
 pub const RULES: Rules = Rules {
     returns_deleted_object: true,
     create_rest: pod_creates,
@@ -22,6 +23,11 @@ pub const RULES: Rules = Rules {
     validate_create: pod_spec::validate_pod,
     validate_update: Some(pod_spec::validate_pod_update),
     defaults_stored_before_update: true,
+    subresources: Some(SubresourceRules {
+        serves: pod_subresources::serves,
+        prepare_update: pod_subresources::prepare_update,
+        validate_update: pod_subresources::validate_update,
+    }),
     ..Rules::GENERIC
 };
 
