@@ -34,6 +34,8 @@ pub enum CreateRest {
     Store,
     /// A Binding sets a pod's node (`bindings`, `pods/binding`).
     Binding,
+    /// An Eviction deletes a pod unless a PodDisruptionBudget forbids it (`pods/eviction`).
+    Eviction,
     /// A TokenRequest issues a ServiceAccount token (`serviceaccounts/token`).
     TokenRequest,
     /// A TokenReview authenticates a token.

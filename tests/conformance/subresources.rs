@@ -272,3 +272,156 @@ fn finalize_changes_only_spec_finalizers() {
     }
     panic!("the namespace stayed after its finalizers were removed");
 }
+
+fn evict(apiary: &Apiary, pod: &str, version: &str) -> std::process::Output {
+    let body = format!(
+        r#"{{"apiVersion":"policy/{version}","kind":"Eviction","metadata":{{"name":"{pod}"}}}}"#
+    );
+    apiary.kubectl_with_stdin(
+        &[
+            "create",
+            "--raw",
+            &format!("/api/v1/namespaces/default/pods/{pod}/eviction"),
+            "-f",
+            "-",
+        ],
+        Some(&body),
+    )
+}
+
+/// A running, ready pod (Apiary has no kubelet to report it) and a budget selecting it whose
+/// status (written by upstream's disruption controller, which Apiary does not run) is `status`.
+fn running_pod_with_budget(apiary: &Apiary, status: &str) {
+    apiary.ok(&[
+        "patch",
+        "pod",
+        "web",
+        "--subresource=status",
+        "-p",
+        r#"{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}"#,
+    ]);
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: pdb}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app: web}}\n",
+    );
+    apiary.ok(&[
+        "patch",
+        "pdb",
+        "pdb",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        status,
+    ]);
+}
+
+#[test]
+fn eviction_without_a_budget_deletes_the_pod() {
+    let apiary = with_pod();
+    let out = evict(&apiary, "web", "v1");
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let body: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("a Status answers the eviction");
+    assert_eq!(
+        body,
+        serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+    );
+    assert!(!apiary.kubectl(&["get", "pod", "web"]).status.success());
+    // policy/v1beta1 Evictions too; a pod that does not exist is a 404.
+    apiary.ok_stdin(&["create", "-f", "-"], POD);
+    let beta = evict(&apiary, "web", "v1beta1");
+    assert!(beta.status.success(), "{}", crate::common::stderr(&beta));
+    let missing = evict(&apiary, "web", "v1");
+    assert!(
+        crate::common::stderr(&missing).contains(r#"pods "web" not found"#),
+        "{}",
+        crate::common::stderr(&missing)
+    );
+    let mismatch = apiary.kubectl_with_stdin(
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/pods/other/eviction",
+            "-f",
+            "-",
+        ],
+        Some(r#"{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"web"}}"#),
+    );
+    assert!(
+        crate::common::stderr(&mismatch)
+            .contains("name in URL does not match name in Eviction object"),
+        "{}",
+        crate::common::stderr(&mismatch)
+    );
+}
+
+#[test]
+fn a_budget_without_allowed_disruptions_refuses_with_429() {
+    let apiary = with_pod();
+    running_pod_with_budget(
+        &apiary,
+        r#"{"status":{"observedGeneration":1,"disruptionsAllowed":0,"currentHealthy":1,"desiredHealthy":1,"expectedPods":1}}"#,
+    );
+    let out = evict(&apiary, "web", "v1");
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("Error from server (TooManyRequests): Cannot evict pod as it would violate the pod's disruption budget."),
+        "{err}"
+    );
+    apiary.ok(&["get", "pod", "web"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_429_carries_the_disruption_budget_cause() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, EvictParams};
+    let apiary = with_pod();
+    // The budget's status has not caught up with its generation yet.
+    running_pod_with_budget(&apiary, r#"{"status":{"observedGeneration":0}}"#);
+    let pods: Api<Pod> = Api::namespaced(apiary.client_without_retries().await, "default");
+    let Err(kube::Error::Api(status)) = pods.evict("web", &EvictParams::default()).await else {
+        panic!("the eviction is refused");
+    };
+    assert_eq!(status.code, 429);
+    assert_eq!(status.reason, "TooManyRequests");
+    assert_eq!(
+        status.message,
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    );
+    let cause = &status.details.expect("details").causes[0];
+    assert_eq!(cause.reason, "DisruptionBudget");
+    assert_eq!(
+        cause.message,
+        "The disruption budget pdb is still being processed by the server."
+    );
+}
+
+#[test]
+fn an_allowed_disruption_is_taken_from_the_budget() {
+    let apiary = with_pod();
+    running_pod_with_budget(
+        &apiary,
+        r#"{"status":{"observedGeneration":1,"disruptionsAllowed":1,"currentHealthy":2,"desiredHealthy":1,"expectedPods":2}}"#,
+    );
+    let out = evict(&apiary, "web", "v1");
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    let pdb = apiary.ok(&[
+        "get",
+        "pdb",
+        "pdb",
+        "-o",
+        "jsonpath={.status.disruptionsAllowed} {.status.disruptedPods.web} {.status.conditions[0].type} {.status.conditions[0].status} {.status.conditions[0].reason}",
+    ]);
+    let parts: Vec<&str> = pdb.split(' ').collect();
+    assert_eq!(parts[0], "0", "{pdb}");
+    assert!(
+        parts[1].ends_with('Z'),
+        "the pod is recorded as disrupted: {pdb}"
+    );
+    assert_eq!(
+        &parts[2..],
+        ["DisruptionAllowed", "False", "InsufficientPods"]
+    );
+    // The pod is not bound to a node: its delete takes no grace period.
+    assert!(!apiary.kubectl(&["get", "pod", "web"]).status.success());
+}

@@ -13,7 +13,7 @@ use crate::registry::validation::pod_spec;
 
 /// The rules of pods: defaults and validation (the stored pod defaulted before an update is
 /// compared with it), a new pod's status, graceful deletion, a delete answers the pod,
-/// `pods/<name>/binding` takes a Binding; `ephemeralcontainers` and `resize` take updates.
+/// `pods/<name>/binding` takes a Binding and `eviction` an Eviction; `ephemeralcontainers` and `resize` take updates.
 pub const RULES: Rules = Rules {
     returns_deleted_object: true,
     create_rest: pod_creates,
@@ -46,6 +46,7 @@ fn pod_creates(subresource: Option<&str>) -> Option<CreateRest> {
     match subresource {
         None => Some(CreateRest::Store),
         Some("binding") => Some(CreateRest::Binding),
+        Some("eviction") => Some(CreateRest::Eviction),
         Some(_) => None,
     }
 }
