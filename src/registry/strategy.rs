@@ -46,6 +46,18 @@ pub enum CreateRest {
     AccessReview,
 }
 
+/// What a connect subresource of a resource does (upstream's `rest.Connecter`s of pods), for
+/// the subresources served as connections rather than objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectRest {
+    /// `pods/log`: the container's log from the pod's kubelet.
+    PodLog,
+    /// `pods/exec` and `pods/attach`: a stream to a container through the pod's kubelet.
+    PodStream,
+    /// `pods/portforward`: a stream to the pod's ports through its kubelet.
+    PodPortForward,
+}
+
 /// What a delete request does to an existing object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeleteAction {
@@ -147,6 +159,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// itself, and no subresource takes a create.
     fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
         subresource.is_none().then_some(CreateRest::Store)
+    }
+
+    /// What the connect subresource `subresource` does; `None` (the default) when it is not one
+    /// this server serves.
+    fn connect_rest(&self, _subresource: &str) -> Option<ConnectRest> {
+        None
     }
 
     /// What a delete does to dependents when the request does not say. The default:

@@ -425,3 +425,79 @@ fn an_allowed_disruption_is_taken_from_the_budget() {
     // The pod is not bound to a node: its delete takes no grace period.
     assert!(!apiary.kubectl(&["get", "pod", "web"]).status.success());
 }
+
+#[test]
+fn connect_subresources_of_a_pod_without_a_node() {
+    let apiary = with_pod();
+    // The log of a pod no node runs is empty (upstream streams nothing: 204).
+    assert_eq!(apiary.ok(&["logs", "web"]), "");
+    assert_eq!(apiary.ok(&["logs", "web", "-c", "c", "--tail=5"]), "");
+    let invalid = apiary.fails(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/pods/web/log?tailLines=-2&limitBytes=0",
+    ]);
+    assert!(
+        invalid.contains(
+            r#"PodLogOptions "web" is invalid: [tailLines: Invalid value: -2: must be greater than or equal to 0, limitBytes: Invalid value: 0: must be greater than 0]"#
+        ),
+        "{invalid}"
+    );
+    let wrong = apiary.fails(&["logs", "web", "-c", "nope"]);
+    assert!(
+        wrong.contains("container nope is not valid for pod web"),
+        "{wrong}"
+    );
+    for args in [
+        &["exec", "web", "--", "ls"][..],
+        &["attach", "web"][..],
+        &["port-forward", "pod/web", "18080:80"][..],
+    ] {
+        let err = apiary.fails(args);
+        assert!(
+            err.contains("pod web does not have a host assigned"),
+            "{args:?}: {err}"
+        );
+    }
+    let raw = apiary.kubectl(&[
+        "create",
+        "--raw",
+        "/api/v1/namespaces/default/pods/web/exec?command=ls&stdout=true",
+        "-f",
+        "-",
+    ]);
+    let err = crate::common::stderr(&raw);
+    assert!(
+        err.contains("Error from server (BadRequest): pod web does not have a host assigned"),
+        "{err}"
+    );
+}
+
+#[test]
+fn connect_subresources_need_the_pods_node() {
+    let apiary = with_pod();
+    apiary.ok_stdin(
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/pods/web/binding",
+            "-f",
+            "-",
+        ],
+        r#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"web"},"target":{"kind":"Node","name":"n1"}}"#,
+    );
+    let missing = apiary.fails(&["logs", "web"]);
+    assert!(
+        missing.contains(r#"Error from server (NotFound): nodes "n1" not found"#),
+        "{missing}"
+    );
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n",
+    );
+    let no_address = apiary.fails(&["logs", "web"]);
+    assert!(
+        no_address.contains("no preferred addresses found; known addresses: []"),
+        "{no_address}"
+    );
+}

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::api::names::NameRule;
 use crate::registry::scale::ScalePaths;
-use crate::registry::strategy::{CreateRest, GcPolicy, Strategy};
+use crate::registry::strategy::{ConnectRest, CreateRest, GcPolicy, Strategy};
 use crate::registry::validation::FieldError;
 
 /// The update subresources of a resource besides `status` (upstream's strategies of
@@ -62,9 +62,15 @@ pub struct Rules {
     pub create_rest: fn(Option<&str>) -> Option<CreateRest>,
     /// The update subresources besides `status`; `None`: none.
     pub subresources: Option<SubresourceRules>,
+    /// The connect subresources served (`pods/log`, `pods/exec`, ...).
+    pub connect: fn(&str) -> Option<ConnectRest>,
 }
 
 fn no_defaults(_: &mut Value) {}
+
+fn no_connect(_: &str) -> Option<ConnectRest> {
+    None
+}
 
 fn no_validation(_: &Value) -> Vec<FieldError> {
     Vec::new()
@@ -108,6 +114,7 @@ impl Rules {
         scale: None,
         create_rest: store_creates,
         subresources: None,
+        connect: no_connect,
     };
 
     /// Upstream's generic rules with generation tracking.
@@ -211,7 +218,9 @@ impl Strategy for RulesStrategy {
         (self.rules.create_rest)(subresource)
     }
 
-    /// The defaults, then the initial status, then what the resource does after them.
+    fn connect_rest(&self, subresource: &str) -> Option<ConnectRest> {
+        (self.rules.connect)(subresource)
+    }
     fn serves_subresource(&self, subresource: &str) -> bool {
         self.rules
             .subresources
@@ -240,6 +249,7 @@ impl Strategy for RulesStrategy {
         own.unwrap_or_else(|| self.validate_update(new, old))
     }
 
+    /// The defaults, then the initial status, then what the resource does after them.
     fn prepare_for_create(&self, obj: &mut Value) {
         (self.rules.defaults)(obj);
         if let Some(status) = self.rules.initial_status() {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::pod_subresources;
 use crate::registry::defaults;
 use crate::registry::resources::{Rules, SubresourceRules};
-use crate::registry::strategy::CreateRest;
+use crate::registry::strategy::{ConnectRest, CreateRest};
 use crate::registry::validation::pod_spec;
 
 /// The rules of pods: defaults and validation (the stored pod defaulted before an update is
@@ -28,6 +28,7 @@ pub const RULES: Rules = Rules {
         prepare_update: pod_subresources::prepare_update,
         validate_update: pod_subresources::validate_update,
     }),
+    connect: pod_connects,
     ..Rules::GENERIC
 };
 
@@ -48,6 +49,15 @@ fn pod_creates(subresource: Option<&str>) -> Option<CreateRest> {
         Some("binding") => Some(CreateRest::Binding),
         Some("eviction") => Some(CreateRest::Eviction),
         Some(_) => None,
+    }
+}
+
+fn pod_connects(subresource: &str) -> Option<ConnectRest> {
+    match subresource {
+        "log" => Some(ConnectRest::PodLog),
+        "exec" | "attach" => Some(ConnectRest::PodStream),
+        "portforward" => Some(ConnectRest::PodPortForward),
+        _ => None,
     }
 }
 
