@@ -41,8 +41,12 @@ use crate::controllers::{
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
+use crate::outbound::health::HttpsHealthz;
 use crate::outbound::webhook::WebhookClient;
 use crate::registry::options::ListOptions;
+use crate::registry::resources::core::componentstatuses::{
+    ComponentStatuses, HealthCheck, StorageHealth,
+};
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
 use crate::registry::resources::{builtin_store, builtin_store_with_strategy};
@@ -376,10 +380,11 @@ fn builtin_stores(
             .find(|info| info.group == group && info.plural == plural)
             .ok_or_else(|| anyhow!("the catalogue has no {plural} resource"))
     };
-    let (namespaces_info, services_info, pods_info) = (
+    let (namespaces_info, services_info, pods_info, component_statuses_info) = (
         find("", "namespaces")?,
         find("", "services")?,
         find("", "pods")?,
+        find("", "componentstatuses")?,
     );
     let namespaces = build(namespaces_info, StoreConfig::default());
     let in_namespaces = |info: &ResourceInfo| StoreConfig {
@@ -390,7 +395,12 @@ fn builtin_stores(
     };
     let mut stores = ResourceStores::new();
     stores.insert(namespaces.clone());
-    let built_later = [namespaces_info, services_info, pods_info];
+    let built_later = [
+        namespaces_info,
+        services_info,
+        pods_info,
+        component_statuses_info,
+    ];
     for info in catalog.iter() {
         if !built_later.iter().any(|later| Arc::ptr_eq(later, info)) {
             stores.insert(build(info, in_namespaces(info)));
@@ -418,6 +428,20 @@ fn builtin_stores(
     ));
 
     stores.insert(build(pods_info, in_namespaces(pods_info)));
+    // Where upstream probes its scheduler (10259) and controller manager (10257); the storage
+    // backend stands for etcd.
+    let component_statuses = ComponentStatuses::new(
+        Arc::new(HttpsHealthz::local(10259)),
+        Arc::new(HttpsHealthz::local(10257)),
+        vec![Arc::new(StorageHealth(ctx.storage.clone())) as Arc<dyn HealthCheck>],
+    );
+    stores.insert(build(
+        component_statuses_info,
+        StoreConfig {
+            computed: Some(Arc::new(component_statuses)),
+            ..StoreConfig::default()
+        },
+    ));
     Ok(BuiltinStores {
         stores,
         service_allocator,

@@ -78,6 +78,20 @@ impl ProxyIdentity {
     }
 }
 
+/// A TLS client configuration presenting no certificate and accepting any server's (Go's
+/// `tls.Config{InsecureSkipVerify: true}`, as upstream's component status probes use).
+pub fn insecure_anonymous_config() -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|err| err.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Accepts any server certificate (`insecureSkipTLSVerify`, and upstream's availability check),
 /// still checking handshake signatures.
 #[derive(Debug)]

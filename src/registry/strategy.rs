@@ -34,6 +34,8 @@ pub enum CreateRest {
     Store,
     /// A Binding sets a pod's node (`bindings`, `pods/binding`).
     Binding,
+    /// An Eviction deletes a pod unless a PodDisruptionBudget forbids it (`pods/eviction`).
+    Eviction,
     /// A TokenRequest issues a ServiceAccount token (`serviceaccounts/token`).
     TokenRequest,
     /// A TokenReview authenticates a token.
@@ -42,6 +44,18 @@ pub enum CreateRest {
     SelfSubjectReview,
     /// The access reviews of `authorization.k8s.io`.
     AccessReview,
+}
+
+/// What a connect subresource of a resource does (upstream's `rest.Connecter`s of pods), for
+/// the subresources served as connections rather than objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectRest {
+    /// `pods/log`: the container's log from the pod's kubelet.
+    PodLog,
+    /// `pods/exec` and `pods/attach`: a stream to a container through the pod's kubelet.
+    PodStream,
+    /// `pods/portforward`: a stream to the pod's ports through its kubelet.
+    PodPortForward,
 }
 
 /// What a delete request does to an existing object.
@@ -166,6 +180,17 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Validation of an update through `subresource` (neither the main resource nor `status`),
+    /// upstream's subresource strategies' `ValidateUpdate`. The default: [`Strategy::validate_update`].
+    fn validate_subresource_update(
+        &self,
+        _subresource: &str,
+        new: &Value,
+        old: &Value,
+    ) -> Vec<FieldError> {
+        self.validate_update(new, old)
+    }
+
     /// Resource-specific validation of a new object (metadata is validated by the store).
     fn validate_create(&self, _obj: &Value) -> Vec<FieldError> {
         Vec::new()
@@ -181,6 +206,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// itself, and no subresource takes a create.
     fn create_rest(&self, subresource: Option<&str>) -> Option<CreateRest> {
         subresource.is_none().then_some(CreateRest::Store)
+    }
+
+    /// What the connect subresource `subresource` does; `None` (the default) when it is not one
+    /// this server serves.
+    fn connect_rest(&self, _subresource: &str) -> Option<ConnectRest> {
+        None
     }
 
     /// What a delete does to dependents when the request does not say. The default:

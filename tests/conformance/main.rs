@@ -11,6 +11,7 @@ mod common;
 mod shared_apiary;
 
 // Differences from kube-apiserver found by real clients (issue 17).
+mod component_statuses;
 mod differences;
 mod key_order;
 mod status_reset;

@@ -31,7 +31,7 @@ mod tests;
 
 use std::sync::Arc;
 
-pub use rules::{Rules, RulesStrategy};
+pub use rules::{Rules, RulesStrategy, SubresourceRules};
 
 use apiary_storage::Storage;
 

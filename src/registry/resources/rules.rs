@@ -6,8 +6,20 @@ use serde_json::Value;
 
 use crate::api::names::NameRule;
 use crate::registry::scale::ScalePaths;
-use crate::registry::strategy::{CreateRest, FieldPath, GcPolicy, StatusUpdate, Strategy, SPEC};
+use crate::registry::strategy::{
+    ConnectRest, CreateRest, FieldPath, GcPolicy, StatusUpdate, Strategy, SPEC,
+};
 use crate::registry::validation::FieldError;
+
+/// The update subresources of a resource besides `status` (upstream's strategies of
+/// `pods/ephemeralcontainers`, `pods/resize`): which it serves, what an update of one stores
+/// (new, old; `false` when not writable) and how it is validated (`None`: not one of them).
+#[derive(Clone, Copy)]
+pub struct SubresourceRules {
+    pub serves: fn(&str) -> bool,
+    pub prepare_update: fn(&str, &mut Value, &Value) -> bool,
+    pub validate_update: fn(&str, &Value, &Value) -> Option<Vec<FieldError>>,
+}
 
 /// The rules of one built-in resource. A resource states what differs from [`Rules::GENERIC`].
 #[derive(Clone, Copy)]
@@ -55,9 +67,17 @@ pub struct Rules {
     pub status_resets: &'static [FieldPath],
     /// The status strategy's `GetResetFields` when they differ from `status_resets`.
     pub status_reset_fields: Option<&'static [FieldPath]>,
+    /// The update subresources besides `status`; `None`: none.
+    pub subresources: Option<SubresourceRules>,
+    /// The connect subresources served (`pods/log`, `pods/exec`, ...).
+    pub connect: fn(&str) -> Option<ConnectRest>,
 }
 
 fn no_defaults(_: &mut Value) {}
+
+fn no_connect(_: &str) -> Option<ConnectRest> {
+    None
+}
 
 fn no_validation(_: &Value) -> Vec<FieldError> {
     Vec::new()
@@ -112,6 +132,8 @@ impl Rules {
         create_rest: store_creates,
         status_resets: SPEC,
         status_reset_fields: None,
+        subresources: None,
+        connect: no_connect,
     };
 
     /// Upstream's generic rules with generation tracking.
@@ -221,6 +243,37 @@ impl Strategy for RulesStrategy {
         self.rules
             .status_reset_fields
             .unwrap_or(self.rules.status_resets)
+    }
+
+    fn connect_rest(&self, subresource: &str) -> Option<ConnectRest> {
+        (self.rules.connect)(subresource)
+    }
+    fn serves_subresource(&self, subresource: &str) -> bool {
+        self.rules
+            .subresources
+            .is_some_and(|rules| (rules.serves)(subresource))
+    }
+    fn prepare_for_subresource_update(
+        &self,
+        subresource: &str,
+        new: &mut Value,
+        old: &Value,
+    ) -> bool {
+        self.rules
+            .subresources
+            .is_some_and(|rules| (rules.prepare_update)(subresource, new, old))
+    }
+    fn validate_subresource_update(
+        &self,
+        subresource: &str,
+        new: &Value,
+        old: &Value,
+    ) -> Vec<FieldError> {
+        let own = self
+            .rules
+            .subresources
+            .and_then(|rules| (rules.validate_update)(subresource, new, old));
+        own.unwrap_or_else(|| self.validate_update(new, old))
     }
 
     /// The defaults, then the initial status, then what the resource does after them.

@@ -42,6 +42,26 @@ pub(crate) fn too_large_resource_version(requested: i64, current: i64) -> ApiErr
     err
 }
 
+/// A list of computed objects (no resourceVersion, no pages): every object the selectors
+/// select, as upstream's `componentstatuses` REST filters its list.
+pub(super) async fn list_computed(
+    store: &Store,
+    computed: &dyn super::ComputedReads,
+    opts: &ListOptions,
+) -> ApiResult<ObjectList> {
+    let selection = Selection::parse(
+        store.config.fields,
+        &opts.label_selector,
+        &opts.field_selector,
+    )?;
+    let mut items = computed.list().await?;
+    items.retain(|item| selection.matches(item));
+    Ok(ObjectList {
+        items,
+        ..ObjectList::default()
+    })
+}
+
 pub(super) async fn list(
     store: &Store,
     namespace: Option<&str>,

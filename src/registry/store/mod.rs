@@ -65,10 +65,12 @@ impl ObjectList {
     /// The list as a `<Kind>List` object of `info`'s resource.
     pub fn to_value(&self, info: &ResourceInfo) -> Value {
         let mut metadata = Map::new();
-        metadata.insert(
-            "resourceVersion".into(),
-            Value::String(self.resource_version.clone()),
-        );
+        if !self.resource_version.is_empty() {
+            metadata.insert(
+                "resourceVersion".into(),
+                Value::String(self.resource_version.clone()),
+            );
+        }
         if let Some(token) = &self.continue_token {
             metadata.insert("continue".into(), Value::String(token.clone()));
         }
@@ -121,6 +123,9 @@ pub struct StoreConfig {
     pub table: TableConvertor,
     /// The fields a field selector may name, and how they read.
     pub fields: SelectableFields,
+    /// Where gets and lists of a resource whose objects are computed rather than stored are
+    /// answered (`componentstatuses`); `None`: from storage.
+    pub computed: Option<Arc<dyn ComputedReads>>,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -134,6 +139,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("converter", &self.converter)
             .field("namespaces", &self.namespaces.is_some())
             .field("write_hook", &self.write_hook.is_some())
+            .field("computed", &self.computed.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -151,8 +157,20 @@ impl Default for StoreConfig {
             write_hook: None,
             table: TableConvertor::default(),
             fields: SelectableFields::COMMON,
+            computed: None,
         }
     }
+}
+
+/// The reads of a resource whose objects are computed on each request instead of stored
+/// (upstream's REST storages that are only a `rest.Getter` and a `rest.Lister`, such as
+/// `componentstatuses`). Its objects have no resourceVersion; the store applies selectors.
+#[async_trait]
+pub trait ComputedReads: Send + Sync + 'static {
+    /// The object `name`; MUST answer 404 when there is none.
+    async fn get(&self, name: &str) -> ApiResult<Value>;
+    /// Every object.
+    async fn list(&self) -> ApiResult<Vec<Value>>;
 }
 
 /// Looks up namespaces for creates into them (upstream's NamespaceLifecycle admission).
@@ -252,6 +270,9 @@ impl Store {
 
     /// Reads one object.
     pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
+        if let Some(computed) = &self.config.computed {
+            return computed.get(name).await;
+        }
         let key = self.layout.object_key(namespace, name);
         let resp = self
             .storage
@@ -266,7 +287,10 @@ impl Store {
 
     /// Lists objects; see the module [`list`] for the resourceVersion and paging rules.
     pub async fn list(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList> {
-        list::list(self, namespace, opts).await
+        match &self.config.computed {
+            Some(computed) => list::list_computed(self, computed.as_ref(), opts).await,
+            None => list::list(self, namespace, opts).await,
+        }
     }
 
     /// Creates an object (POST).

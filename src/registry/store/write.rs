@@ -242,7 +242,10 @@ impl Store {
         let mut errors =
             validate_object_meta(&new, self.strategy.name_rule(), self.info.namespaced);
         errors.extend(validate_object_meta_update(&new, old));
-        errors.extend(self.strategy.validate_update(&new, old));
+        errors.extend(match opts.subresource.as_deref() {
+            None | Some("status") => self.strategy.validate_update(&new, old),
+            Some(other) => self.strategy.validate_subresource_update(other, &new, old),
+        });
         self.invalid(&name, errors)?;
         Ok(new)
     }

@@ -160,13 +160,13 @@ fn validate_sysctls(sysctls: &[Value], path: &str, errs: &mut Vec<FieldError>) {
     }
 }
 
-fn list<'a>(obj: &'a Value, key: &str) -> &'a [Value] {
+pub(crate) fn list<'a>(obj: &'a Value, key: &str) -> &'a [Value] {
     obj.get(key)
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
 }
 
-fn text<'a>(obj: &'a Value, key: &str) -> &'a str {
+pub(crate) fn text<'a>(obj: &'a Value, key: &str) -> &'a str {
     obj.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
@@ -195,7 +195,7 @@ fn validate_volumes<'a>(
 }
 
 /// `validateContainerCommon` plus the image requirement.
-fn validate_container(
+pub(crate) fn validate_container(
     container: &Value,
     path: &str,
     volumes: &HashSet<&str>,

@@ -18,6 +18,8 @@
 
 pub mod binding;
 pub mod body;
+pub mod connect;
+pub mod eviction;
 pub mod handlers;
 pub mod negotiation;
 pub mod query;

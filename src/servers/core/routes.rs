@@ -17,10 +17,14 @@
 //!   `the server could not find the requested resource`;
 //! * a method the path does not take, or a verb the resource does not support -> 405
 //!   `<verb> is not supported on resources of kind "<resource>"`;
-//! * a subresource the catalogue lists but this server does not serve yet (everything except
-//!   `status`, `scale` of the workloads ([`super::scale`]), pods' `binding` and serviceaccounts'
-//!   `token`: `log`, `exec`, `eviction`, `proxy`, ...) -> 405 MethodNotAllowed naming the
-//!   subresource, never a silent success.
+//! * a subresource the catalogue lists but this server does not serve (the `proxy`
+//!   subresources; what the resource's strategy neither serves, creates nor connects) -> 405
+//!   MethodNotAllowed naming the subresource, never a silent success.
+//!
+//! Connect subresources (the strategy's `connect_rest`: pods' `log`, `exec`, `attach`,
+//! `portforward`) go to [`super::connect`]; update subresources besides `status` (the
+//! strategy's `serves_subresource`: `namespaces/finalize`, `pods/ephemeralcontainers`,
+//! `pods/resize`, CSRs' `approval`) to the generic handlers.
 //!
 //! Creates of `serviceaccounts/<name>/token` go to [`super::token_request`], creates of
 //! `tokenreviews` to [`super::token_review`].
@@ -231,19 +235,26 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
     if path.namespace.is_none() && info.namespaced && !matches!(verb, Verb::List | Verb::Watch) {
         return error(method_not_allowed(&info, verb.as_str()));
     }
+    let mut connect = None;
     if let Some(subresource) = &path.subresource {
         let Some(sub) = info.subresource(subresource) else {
             return error(ApiError::path_not_found());
         };
+        // A connect subresource (`pods/log`, `pods/exec`, ...): GET or POST as listed.
+        connect = store.strategy().connect_rest(subresource);
         // A subresource with its own create (`pods/binding`, `serviceaccounts/token`).
         let creates =
             verb == Verb::Create && store.strategy().create_rest(Some(subresource)).is_some();
-        let served = sub.name == "status" || store.strategy().serves_subresource(subresource);
+        let served = sub.name == "status"
+            || connect.is_some()
+            || store.strategy().serves_subresource(subresource);
         if !(served || creates) || !path.extra.is_empty() {
             return error(subresource_not_served(&info, subresource));
         }
         if !sub.verbs.contains(&verb.as_str())
-            || !(creates || matches!(verb, Verb::Get | Verb::Update | Verb::Patch))
+            || !(creates
+                || matches!(verb, Verb::Get | Verb::Update | Verb::Patch)
+                || (connect.is_some() && verb == Verb::Create))
         {
             return error(method_not_allowed(&info, verb.as_str()));
         }
@@ -262,6 +273,9 @@ pub async fn dispatch(State(ctx): State<Arc<CoreContext>>, request: Request) -> 
         rbac: ctx.rbac.clone(),
         admission: ctx.admission.clone(),
     };
+    if let Some(rest) = connect {
+        return super::connect::serve(scope, rest).await;
+    }
     if verb == Verb::Create {
         match scope
             .store

@@ -2,7 +2,9 @@
 //! with more to say have their own files: [`namespaces`] (with its own strategy), [`pods`],
 //! [`services`] (with the ClusterIP and NodePort allocators).
 
+pub mod componentstatuses;
 pub mod namespaces;
+pub mod pod_subresources;
 pub mod pods;
 pub mod services;
 

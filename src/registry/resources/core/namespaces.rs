@@ -95,6 +95,10 @@ impl Strategy for NamespaceStrategy {
         set_name_label(new);
     }
 
+    fn serves_subresource(&self, subresource: &str) -> bool {
+        subresource == "finalize"
+    }
+
     fn prepare_for_subresource_update(
         &self,
         subresource: &str,
@@ -168,6 +172,7 @@ mod tests {
         assert_eq!(s.begin_delete(&marked), DeleteAction::Unchanged);
 
         let mut finalize = json!({"metadata": {"name": "a", "resourceVersion": "5"}, "spec": {"finalizers": []}, "status": {"phase": "Active"}});
+        assert!(s.serves_subresource("finalize") && !s.serves_subresource("status"));
         assert!(s.prepare_for_subresource_update("finalize", &mut finalize, &marked));
         assert_eq!(
             finalize["status"]["phase"], "Terminating",

@@ -5,14 +5,15 @@
 
 use serde_json::{json, Value};
 
+use super::pod_subresources;
 use crate::registry::defaults;
-use crate::registry::resources::Rules;
-use crate::registry::strategy::CreateRest;
+use crate::registry::resources::{Rules, SubresourceRules};
+use crate::registry::strategy::{ConnectRest, CreateRest};
 use crate::registry::validation::pod_spec;
 
 /// The rules of pods: defaults and validation (the stored pod defaulted before an update is
-/// compared with it), a new pod's status, graceful deletion, a delete answers the pod, and
-/// `pods/<name>/binding` takes a Binding.
+/// compared with it), a new pod's status, graceful deletion, a delete answers the pod,
+/// `pods/<name>/binding` takes a Binding and `eviction` an Eviction; `ephemeralcontainers` and `resize` take updates.
 pub const RULES: Rules = Rules {
     returns_deleted_object: true,
     create_rest: pod_creates,
@@ -28,6 +29,12 @@ pub const RULES: Rules = Rules {
         &["metadata", "deletionTimestamp"],
         &["metadata", "ownerReferences"],
     ],
+    subresources: Some(SubresourceRules {
+        serves: pod_subresources::serves,
+        prepare_update: pod_subresources::prepare_update,
+        validate_update: pod_subresources::validate_update,
+    }),
+    connect: pod_connects,
     ..Rules::GENERIC
 };
 
@@ -46,7 +53,17 @@ fn pod_creates(subresource: Option<&str>) -> Option<CreateRest> {
     match subresource {
         None => Some(CreateRest::Store),
         Some("binding") => Some(CreateRest::Binding),
+        Some("eviction") => Some(CreateRest::Eviction),
         Some(_) => None,
+    }
+}
+
+fn pod_connects(subresource: &str) -> Option<ConnectRest> {
+    match subresource {
+        "log" => Some(ConnectRest::PodLog),
+        "exec" | "attach" => Some(ConnectRest::PodStream),
+        "portforward" => Some(ConnectRest::PodPortForward),
+        _ => None,
     }
 }
 

@@ -64,6 +64,9 @@ async fn create_object(
     } else {
         ExpectedType::of(&scope.info)
     };
+    if rest == Some(CreateRest::Eviction) {
+        return create_eviction(scope, parts, &bytes, format, &mut params, warnings).await;
+    }
     let (object, decode_warnings) =
         body::decode_with_validation(&bytes, format, &expected, params.field_validation)?;
     warnings.extend(decode_warnings);
@@ -125,5 +128,95 @@ async fn create_binding(
         .ok_or_else(|| ApiError::internal("pods are not served"))?;
     let namespace = scope.namespace().unwrap_or_default();
     let status = crate::servers::core::binding::bind(pods, namespace, &object, write).await?;
+    serde_json::to_value(status).map_err(ApiError::internal)
+}
+
+/// An Eviction of the pod the URL names (`policy/v1`, or `policy/v1beta1` as older clients
+/// send), admitted as `pods/eviction` with the Eviction as its object.
+async fn create_eviction(
+    scope: &Scope,
+    parts: &Parts,
+    bytes: &[u8],
+    format: body::InputFormat,
+    params: &mut query::WriteParams,
+    warnings: &mut Vec<String>,
+) -> ApiResult<serde_json::Value> {
+    use crate::api::status::ApiError;
+    // policy/v1beta1 Evictions have v1's schema: read as v1 (the admission sees the version sent).
+    let mut version = "v1";
+    let mut owned = None;
+    if format != body::InputFormat::Protobuf {
+        if let Ok(mut doc) = body::parse_document(bytes, format) {
+            if doc.get("apiVersion").and_then(serde_json::Value::as_str) == Some("policy/v1beta1") {
+                version = "v1beta1";
+                doc["apiVersion"] = "policy/v1".into();
+                owned = Some(serde_json::to_vec(&doc).map_err(ApiError::internal)?);
+            }
+        }
+    }
+    let (bytes, format) = match &owned {
+        Some(json) => (json.as_slice(), body::InputFormat::Json),
+        None => (bytes, format),
+    };
+    let expected = ExpectedType {
+        group: "policy",
+        version: "v1",
+        kind: "Eviction",
+        codec: crate::catalog::codec_for("policy", "v1", "Eviction")
+            .ok_or_else(|| ApiError::internal("no codec for Eviction"))?,
+    };
+    let (mut eviction, decode_warnings) =
+        body::decode_with_validation(bytes, format, &expected, params.field_validation)?;
+    warnings.extend(decode_warnings);
+    if version == "v1beta1" {
+        eviction["apiVersion"] = "policy/v1beta1".into();
+    }
+    let in_body = eviction
+        .pointer("/metadata/name")
+        .and_then(serde_json::Value::as_str);
+    if in_body != scope.name.as_deref() {
+        return Err(ApiError::bad_request(
+            "name in URL does not match name in Eviction object",
+        ));
+    }
+    let raw = crate::servers::core::eviction::raw_delete_options(&eviction)?;
+    let (delete, delete_write) = query::delete_options(raw)?;
+    params.write.dry_run |= delete_write.dry_run;
+    let kind = crate::admission::attributes::GroupVersionKind {
+        group: "policy".into(),
+        version: version.into(),
+        kind: "Eviction".into(),
+    };
+    let view: std::sync::Arc<dyn crate::admission::attributes::SubresourceView> =
+        std::sync::Arc::new(crate::servers::core::eviction::AsIs);
+    let options = options_object("CreateOptions", &params.write, &[]);
+    let admission = scope.admission(parts, &mut params.write, options, Some((kind, view)));
+    let admitted = async {
+        if let Some(admit) = params.write.admission.clone() {
+            use crate::registry::admission::AdmissionOperation::Create;
+            admit.mutate(Create, &mut eviction, None).await?;
+            admit.validate(Create, Some(&eviction), None).await?;
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    admission.finish(parts, warnings);
+    admitted?;
+    // The pod's own delete is the server's write, not admitted again as the eviction.
+    let write = crate::registry::options::WriteOptions {
+        dry_run: params.write.dry_run,
+        ..Default::default()
+    };
+    let stores = &scope.stores;
+    let pods = stores
+        .get("", "v1", "pods")
+        .ok_or_else(|| ApiError::internal("pods are not served"))?;
+    let pdbs = stores
+        .get("policy", "v1", "poddisruptionbudgets")
+        .ok_or_else(|| ApiError::internal("poddisruptionbudgets are not served"))?;
+    let namespace = scope.namespace().unwrap_or_default();
+    let name = scope.name.as_deref().unwrap_or_default();
+    let status =
+        crate::servers::core::eviction::evict(pods, pdbs, namespace, name, delete, &write).await?;
     serde_json::to_value(status).map_err(ApiError::internal)
 }
