@@ -8,6 +8,7 @@
 mod common;
 
 // Differences from kube-apiserver found by real clients (issue 17).
+mod crd_differences;
 mod differences;
 mod key_order;
 mod status_reset;

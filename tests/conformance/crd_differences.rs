@@ -1,0 +1,68 @@
+//! CRDs and field validation: differences from kube-apiserver 1.33 found by real clients
+//! (issue 17). See main.rs.
+
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::wait::{await_condition, conditions};
+use serde_json::json;
+
+use crate::common::Apiary;
+
+/// A namespaced CRD `<plural>.diff.example.com` serving v1 with `schema` as its root schema.
+fn crd(plural: &str, kind: &str, schema: serde_json::Value) -> CustomResourceDefinition {
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.diff.example.com")},
+        "spec": {
+            "group": "diff.example.com",
+            "scope": "Namespaced",
+            "names": {"plural": plural, "singular": plural.trim_end_matches('s'), "kind": kind},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                          "schema": {"openAPIV3Schema": schema}}],
+        },
+    }))
+    .expect("CRD")
+}
+
+fn resource(plural: &str, kind: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("diff.example.com", "v1", kind), plural)
+}
+
+/// Upstream's naming controller leaves `Established` False (`Installing`) and its establishing
+/// controller turns it True once the CR handler serves the CRD
+/// (`apiextensions-apiserver/pkg/controller/status/naming_controller.go`,
+/// `pkg/controller/establish`): a create right after `Established=True` never gets a 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crd_is_served_once_it_is_established() {
+    let apiary = Apiary::start();
+    let client = apiary.client_without_retries().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let schema = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    for i in 0..20 {
+        let (plural, kind) = (format!("gadget{i}s"), format!("Gadget{i}"));
+        let name = format!("{plural}.diff.example.com");
+        crds.create(&PostParams::default(), &crd(&plural, &kind, schema.clone()))
+            .await
+            .expect("CRD created");
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            await_condition(crds.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .expect("established in time")
+        .expect("watch");
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), "default", &resource(&plural, &kind));
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "diff.example.com/v1", "kind": kind, "metadata": {"name": "one"},
+        }))
+        .unwrap();
+        if let Err(err) = api.create(&PostParams::default(), &object).await {
+            panic!("create {i} right after Established: {err}");
+        }
+    }
+}
