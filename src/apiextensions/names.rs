@@ -136,7 +136,12 @@ pub fn decide(crd: &Value, others: &[&Value]) -> NamingDecision {
     // established make it `Installing`: the establishing step ([`established`]) turns it True
     // once the CRD is served, so that a client seeing it True finds the resources served.
     let old = condition(crd, "Established").and_then(|old| {
-        let field = |key: &str| old.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+        let field = |key: &str| {
+            old.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let status = match old.get("status")?.as_str()? {
             "True" => "True",
             "False" => "False",

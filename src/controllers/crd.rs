@@ -220,9 +220,7 @@ impl CrdController {
         let from = CompiledFrom::of(crd);
         let compiled = match previous.and_then(|previous| previous.compiled) {
             Some((old_from, versions)) if old_from == from => Some((old_from, versions)),
-            _ if servable(crd) => {
-                Some((from, served_versions(crd)))
-            }
+            _ if servable(crd) => Some((from, served_versions(crd))),
             _ => None,
         };
         known.insert(
