@@ -43,6 +43,12 @@ enum CodecImpl {
 pub trait ObjectCodec: Send + Sync + 'static {
     /// Decodes `object` as the type knows it: unknown fields dropped, defaults applied.
     fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error>;
+
+    /// Applies to an object read from storage what upstream's storage decoder applies to it:
+    /// for a custom resource, pruning and defaulting by the schema as it is now (a default added
+    /// after the object was written shows on read). SHOULD leave `metadata` alone and MUST NOT
+    /// fail. The default does nothing.
+    fn from_storage(&self, _object: &mut Value) {}
 }
 
 impl Codec {
@@ -62,6 +68,13 @@ impl Codec {
     /// A codec backed by a run-time [`ObjectCodec`].
     pub fn object(codec: Arc<dyn ObjectCodec>) -> Self {
         Codec(CodecImpl::Object(codec))
+    }
+
+    /// [`ObjectCodec::from_storage`]; nothing for typed codecs (their stored form is complete).
+    pub fn from_storage(&self, object: &mut Value) {
+        if let CodecImpl::Object(codec) = &self.0 {
+            codec.from_storage(object);
+        }
     }
 
     /// Decodes `object` into the typed struct and encodes it back.

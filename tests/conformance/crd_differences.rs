@@ -29,7 +29,10 @@ fn crd(plural: &str, kind: &str, schema: serde_json::Value) -> CustomResourceDef
 }
 
 fn resource(plural: &str, kind: &str) -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("diff.example.com", "v1", kind), plural)
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("diff.example.com", "v1", kind),
+        plural,
+    )
 }
 
 /// Upstream's naming controller leaves `Established` False (`Installing`) and its establishing
@@ -66,3 +69,81 @@ async fn a_crd_is_served_once_it_is_established() {
         }
     }
 }
+
+/// Creates the CRD and waits for it to be established.
+async fn install(client: &kube::Client, crd: &CustomResourceDefinition) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), crd).await.expect("CRD");
+    let name = crd.metadata.name.clone().unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(crds, &name, conditions::is_crd_established()),
+    )
+    .await
+    .expect("established in time")
+    .expect("watch");
+}
+
+/// Upstream's CR storage decodes with the CRD's structural schema, defaults included
+/// (`apiextensions-apiserver/pkg/apiserver/customresource_handler.go`, `unstructuredDefaulter`
+/// of the storage codec): a default added to the schema shows on objects stored before, on get,
+/// list and watch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_added_to_the_schema_applies_to_stored_objects() {
+    use futures::StreamExt;
+    use kube::api::{ListParams, Patch, PatchParams, WatchEvent, WatchParams};
+    let apiary = Apiary::start();
+    let client = apiary.client().await;
+    let schema = |with_default: bool| {
+        let mut spec = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        if with_default {
+            spec["properties"]["b"] = json!({"type": "string", "default": "dflt"});
+        }
+        json!({"type": "object", "properties": {"spec": spec}})
+    };
+    install(&client, &crd("defaulteds", "Defaulted", schema(false))).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("defaulteds", "Defaulted"),
+    );
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "diff.example.com/v1", "kind": "Defaulted",
+        "metadata": {"name": "old"}, "spec": {"a": "x"},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &object).await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let patch = json!({"spec": {"versions": [{"name": "v1", "served": true, "storage": true,
+        "schema": {"openAPIV3Schema": schema(true)}}]}});
+    crds.patch(
+        "defaulteds.diff.example.com",
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = api.get("old").await.unwrap();
+        if got.data["spec"]["b"] == "dflt" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "get: {:?}", got.data);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(list.items[0].data["spec"], json!({"a": "x", "b": "dflt"}));
+    let mut events = api
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
+    match events.next().await {
+        Some(Ok(WatchEvent::Added(added))) => {
+            assert_eq!(added.data["spec"], json!({"a": "x", "b": "dflt"}))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
