@@ -70,6 +70,40 @@ async fn a_crd_is_served_once_it_is_established() {
     }
 }
 
+/// One raw request: its status, its `Warning` texts and its body as JSON.
+async fn raw(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, Vec<String>, serde_json::Value) {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Content-Type", content_type)
+        .body(kube::client::Body::from(body.as_bytes().to_vec()))
+        .unwrap();
+    let response = client.send(request).await.expect("answer");
+    let status = response.status().as_u16();
+    let warnings = response
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|h| {
+            let text = h.to_str().unwrap();
+            let text = text.strip_prefix("299 - \"").unwrap_or(text);
+            text.strip_suffix('"').unwrap_or(text).replace("\\\"", "\"")
+        })
+        .collect();
+    let bytes = response.into_body().collect_bytes().await.expect("body");
+    (
+        status,
+        warnings,
+        serde_json::from_slice(&bytes).unwrap_or_default(),
+    )
+}
+
 /// Creates the CRD and waits for it to be established.
 async fn install(client: &kube::Client, crd: &CustomResourceDefinition) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -145,5 +179,41 @@ async fn a_default_added_to_the_schema_applies_to_stored_objects() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Upstream's v2 builder publishes a kind whose root schema preserves unknown fields as
+/// `type: object` only (`apiextensions-apiserver/pkg/controller/openapi/builder`,
+/// `buildKubeNative` with `V2`); v3 keeps the schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_v2_of_a_root_preserving_unknown_fields_is_only_its_type() {
+    let apiary = Apiary::start();
+    let client = apiary.client().await;
+    let schema = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+        "description": "free form",
+        "properties": {"spec": {"type": "object", "properties": {"a": {"type": "string"}}}}});
+    install(&client, &crd("freeforms", "FreeForm", schema)).await;
+    let name = "com.example.diff.v1.FreeForm";
+    let (status, _, v2) = raw(&client, "GET", "/openapi/v2", "application/json", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        v2["definitions"][name],
+        json!({"type": "object", "x-kubernetes-group-version-kind":
+            [{"group": "diff.example.com", "kind": "FreeForm", "version": "v1"}]})
+    );
+    let (status, _, v3) = raw(
+        &client,
+        "GET",
+        "/openapi/v3/apis/diff.example.com/v1",
+        "application/json",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let kind = &v3["components"]["schemas"][name];
+    assert_eq!(
+        kind["properties"]["spec"]["properties"]["a"]["type"],
+        "string"
+    );
+    assert_eq!(kind["x-kubernetes-preserve-unknown-fields"], true);
 }
 
