@@ -77,6 +77,13 @@ impl Codec {
         }
     }
 
+    /// Whether unknown fields are pruned after the JSON decoding (a custom resource's schema), not
+    /// found by the JSON decoder itself (a typed struct): upstream then lists the decoder's
+    /// duplicate fields before the unknown ones, instead of all in document order.
+    pub fn prunes_after_decoding(&self) -> bool {
+        matches!(self.0, CodecImpl::Object(_))
+    }
+
     /// Decodes `object` into the typed struct and encodes it back.
     pub fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error> {
         match &self.0 {
@@ -229,6 +236,16 @@ pub fn duplicate_field_message(path: &str) -> String {
 /// The paths of keys that appear more than once in the same JSON object of `body`, in document
 /// order (`metadata.name`, `spec.containers[0].image`). A body that is not valid JSON gives an error.
 pub fn duplicate_fields(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    Ok(key_occurrences(body)?
+        .into_iter()
+        .filter(|(_, repeat)| *repeat)
+        .map(|(path, _)| path)
+        .collect())
+}
+
+/// Every key of every JSON object of `body` in document order, as its path and whether it
+/// repeats an earlier key of the same object. A body that is not valid JSON gives an error.
+pub fn key_occurrences(body: &[u8]) -> Result<Vec<(String, bool)>, serde_json::Error> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     DuplicateScan {
@@ -240,10 +257,10 @@ pub fn duplicate_fields(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
     Ok(out)
 }
 
-/// Walks any JSON value, recording duplicate keys under `path`.
+/// Walks any JSON value, recording its keys under `path`.
 struct DuplicateScan<'a> {
     path: String,
-    out: &'a mut Vec<String>,
+    out: &'a mut Vec<(String, bool)>,
 }
 
 impl<'de> DeserializeSeed<'de> for DuplicateScan<'_> {
@@ -311,9 +328,8 @@ impl<'de> Visitor<'de> for DuplicateScan<'_> {
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
             let child = self.child(&key, false);
-            if !seen.insert(key) {
-                child.out.push(child.path.clone());
-            }
+            let repeat = !seen.insert(key);
+            child.out.push((child.path.clone(), repeat));
             map.next_value_seed(child)?;
         }
         Ok(())

@@ -217,3 +217,165 @@ async fn openapi_v2_of_a_root_preserving_unknown_fields_is_only_its_type() {
     assert_eq!(kind["x-kubernetes-preserve-unknown-fields"], true);
 }
 
+/// Strict decoding texts (`apiserver/pkg/endpoints/handlers`, sigs.k8s.io/json and
+/// sigs.k8s.io/yaml, `test/integration/apiserver/field_validation_test.go`): a typed object's
+/// unknown and duplicate fields in document order, a custom resource's duplicates before what
+/// pruning dropped; a YAML body's repeated keys as yaml.v2 reports them, warned line by line; a
+/// CR's apply with an undeclared field refused by the typed conversion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_validation_texts_match_upstream() {
+    let apiary = Apiary::start();
+    let client = apiary.client_without_retries().await;
+    let configmaps = "/api/v1/namespaces/default/configmaps";
+
+    // A typed object: unknown and duplicate fields in document order (one JSON decoder).
+    let body = r#"{"apiVersion":"v1","kind":"ConfigMap","foo":1,"metadata":{"name":"a","name":"b"},"bar":2}"#;
+    let (status, _, status_body) = raw(
+        &client,
+        "POST",
+        &format!("{configmaps}?fieldValidation=Strict"),
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        status_body["message"],
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"foo\", duplicate field \"metadata.name\", unknown field \"bar\""
+    );
+    let (status, warnings, _) = raw(
+        &client,
+        "POST",
+        &format!("{configmaps}?fieldValidation=Warn"),
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        warnings,
+        [
+            "unknown field \"foo\"",
+            "duplicate field \"metadata.name\"",
+            "unknown field \"bar\""
+        ]
+    );
+
+    // A YAML body with a repeated key: create and update.
+    let yaml =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  foo: one\n  foo: two\n";
+    let (status, _, status_body) = raw(
+        &client,
+        "POST",
+        &format!("{configmaps}?fieldValidation=Strict"),
+        "application/yaml",
+        yaml,
+    )
+    .await;
+    assert_eq!(status, 400, "{status_body}");
+    assert_eq!(
+        status_body["message"],
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: yaml: unmarshal errors:\n  line 7: key \"foo\" already set in map"
+    );
+    let (status, warnings, created) = raw(
+        &client,
+        "POST",
+        &format!("{configmaps}?fieldValidation=Warn"),
+        "application/yaml",
+        yaml,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(warnings, ["line 7: key \"foo\" already set in map"]);
+    assert_eq!(created["data"]["foo"], "two");
+    let (status, _, status_body) = raw(
+        &client,
+        "PUT",
+        &format!("{configmaps}/y?fieldValidation=Strict"),
+        "application/yaml",
+        yaml,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(status_body["message"].as_str().unwrap().ends_with(
+        "strict decoding error: yaml: unmarshal errors:\n  line 7: key \"foo\" already set in map"
+    ));
+
+    // Server-side apply with a repeated key.
+    let apply =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ap\ndata:\n  foo: one\n  foo: two\n";
+    let (status, _, status_body) = raw(
+        &client,
+        "PATCH",
+        &format!("{configmaps}/ap?fieldManager=t&fieldValidation=Strict"),
+        "application/apply-patch+yaml",
+        apply,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        status_body["message"],
+        "error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  line 7: key \"foo\" already set in map"
+    );
+    let (status, warnings, applied) = raw(
+        &client,
+        "PATCH",
+        &format!("{configmaps}/ap?fieldManager=t&fieldValidation=Warn"),
+        "application/apply-patch+yaml",
+        apply,
+    )
+    .await;
+    assert_eq!(status, 201, "{applied}");
+    assert_eq!(warnings, ["line 7: key \"foo\" already set in map"]);
+
+    // A custom resource: apply with an unknown root field, create with a repeated key.
+    let schema = json!({"type": "object", "properties": {
+        "spec": {"type": "object", "properties": {"a": {"type": "string"}}}}});
+    install(&client, &crd("strictos", "Stricto", schema)).await;
+    let path = "/apis/diff.example.com/v1/namespaces/default/strictos";
+    let config = "apiVersion: diff.example.com/v1\nkind: Stricto\nmetadata:\n  name: s\nunknownField: 1\nspec:\n  a: x\n";
+    for validation in ["Strict", "Warn", "Ignore"] {
+        let (status, _, status_body) = raw(
+            &client,
+            "PATCH",
+            &format!("{path}/s?fieldManager=t&fieldValidation={validation}"),
+            "application/apply-patch+yaml",
+            config,
+        )
+        .await;
+        assert_eq!(status, 500, "{validation}: {status_body}");
+        assert_eq!(
+            status_body["message"],
+            "failed to create typed patch object (default/s; diff.example.com/v1, Kind=Stricto): .unknownField: field not declared in schema"
+        );
+    }
+    // A custom resource: the decoder's duplicates, then what pruning dropped.
+    let body = r#"{"apiVersion":"diff.example.com/v1","kind":"Stricto","metadata":{"name":"j"},"spec":{"zz":1,"a":"x","a":"y"}}"#;
+    let (status, _, status_body) = raw(
+        &client,
+        "POST",
+        &format!("{path}?fieldValidation=Strict"),
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        status_body["message"],
+        "Stricto in version \"v1\" cannot be handled as a Stricto: strict decoding error: duplicate field \"spec.a\", unknown field \"spec.zz\""
+    );
+    let repeated = "apiVersion: diff.example.com/v1\nkind: Stricto\nmetadata:\n  name: r\nspec:\n  a: x\n  a: y\n";
+    let (status, _, status_body) = raw(
+        &client,
+        "POST",
+        &format!("{path}?fieldValidation=Strict"),
+        "application/yaml",
+        repeated,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        status_body["message"],
+        "Stricto in version \"v1\" cannot be handled as a Stricto: strict decoding error: yaml: unmarshal errors:\n  line 7: key \"a\" already set in map"
+    );
+}
