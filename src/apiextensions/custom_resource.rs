@@ -177,10 +177,10 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
                 schema: typing,
             }),
         });
-        let openapi = Arc::new(DefinitionSet::new(&super::openapi::definitions(
-            &info,
-            raw_schema.as_ref(),
-        )));
+        let openapi = Arc::new(
+            DefinitionSet::new(&super::openapi::definitions(&info, raw_schema.as_ref()))
+                .with_v2(&super::openapi::v2_replacements(&info, raw_schema.as_ref())),
+        );
         out.push(ServedVersion {
             info,
             schema,
@@ -213,11 +213,15 @@ impl ObjectCodec for SchemaCodec {
                 map.insert("metadata".into(), serde_json::to_value(decoded)?);
             }
         }
-        if let Some(schema) = &self.schema {
-            schema::prune(schema, &mut object);
-            schema::apply_defaults(schema, &mut object);
-        }
+        self.from_storage(&mut object);
         Ok(object)
+    }
+
+    fn from_storage(&self, object: &mut Value) {
+        if let Some(schema) = &self.schema {
+            schema::prune(schema, object);
+            schema::apply_defaults(schema, object);
+        }
     }
 }
 
@@ -364,5 +368,16 @@ mod tests {
                    "metadata": {"name": "a"}, "spec": {"replicas": 1}})
         );
         assert!(codec.round_trip(json!({"metadata": {"name": 5}})).is_err());
+    }
+
+    #[test]
+    fn objects_from_storage_get_the_defaults_of_the_schema_as_it_is_now() {
+        let versions = served_versions(&crd()).unwrap();
+        let codec = versions[0].info.custom.as_ref().unwrap().codec.clone();
+        let mut stored = json!({"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+            "metadata": {"name": "a"}, "spec": {"cronSpec": "x"}});
+        codec.from_storage(&mut stored);
+        // Pruned of what the schema no longer knows, defaulted with what it now defaults.
+        assert_eq!(stored["spec"], json!({"replicas": 1}));
     }
 }

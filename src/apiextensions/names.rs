@@ -2,12 +2,22 @@
 //! (`apiextensions-apiserver/pkg/controller/status/naming_controller.go`) followed by its
 //! establishing controller: a CRD's requested names are accepted unless another CRD of the same
 //! group already accepted them; `NamesAccepted` says which name conflicts, and `Established`
-//! turns True once the names are accepted.
+//! is `Installing` until the CRD is served, then True ([`established`]).
 
 use serde_json::{json, Value};
 
 use super::conditions::{condition, Condition};
 use super::custom_resource::{str_at, strings_at};
+
+/// Upstream's establishing controller: the condition a served CRD whose names are accepted gets.
+pub fn established() -> Condition {
+    Condition::new(
+        "Established",
+        "True",
+        "InitialNamesAccepted",
+        "the initial names have been accepted",
+    )
+}
 
 /// What the naming pass decided for one CRD.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,24 +132,42 @@ pub fn decide(crd: &Value, others: &[&Value]) -> NamingDecision {
         Some((reason, message)) => Condition::new("NamesAccepted", "False", reason, message),
         None => Condition::new("NamesAccepted", "True", "NoConflicts", "no conflicts found"),
     };
-    let already_established = condition(crd, "Established")
-        .and_then(|c| c.get("status"))
-        .and_then(Value::as_str)
-        == Some("True");
-    let established = if already_established || names_accepted.status == "True" {
-        Condition::new(
+    // Upstream leaves `Established` as it was, except that accepted names of a CRD not yet
+    // established make it `Installing`: the establishing step ([`established`]) turns it True
+    // once the CRD is served, so that a client seeing it True finds the resources served.
+    let old = condition(crd, "Established").and_then(|old| {
+        let field = |key: &str| {
+            old.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let status = match old.get("status")?.as_str()? {
+            "True" => "True",
+            "False" => "False",
+            _ => "Unknown",
+        };
+        Some(Condition::new(
             "Established",
-            "True",
-            "InitialNamesAccepted",
+            status,
+            field("reason"),
+            field("message"),
+        ))
+    });
+    let established = match old {
+        Some(old) if old.status == "True" || names_accepted.status != "True" => old,
+        _ if names_accepted.status == "True" => Condition::new(
+            "Established",
+            "False",
+            "Installing",
             "the initial names have been accepted",
-        )
-    } else {
-        Condition::new(
+        ),
+        _ => Condition::new(
             "Established",
             "False",
             "NotAccepted",
             "not all names are accepted",
-        )
+        ),
     };
     NamingDecision {
         accepted_names: new_names,
@@ -158,11 +186,16 @@ mod tests {
     }
 
     #[test]
-    fn fresh_names_are_accepted_and_established() {
+    fn fresh_names_are_accepted_and_installing_until_served() {
         let d = decide(&crd("crontabs", "CronTab", &["ct"]), &[]);
         assert_eq!(d.names_accepted.reason, "NoConflicts");
         assert_eq!(d.names_accepted.message, "no conflicts found");
-        assert_eq!(d.established.status, "True");
+        assert_eq!(d.established.status, "False");
+        assert_eq!(d.established.reason, "Installing");
+        // Once established, it stays so.
+        let mut served = crd("crontabs", "CronTab", &["ct"]);
+        super::super::conditions::set_condition(&mut served, established());
+        assert_eq!(decide(&served, &[]).established, established());
         assert_eq!(d.accepted_names["plural"], "crontabs");
         assert_eq!(d.accepted_names["shortNames"], json!(["ct"]));
     }

@@ -83,9 +83,53 @@ pub fn definitions(info: &ResourceInfo, schema: Option<&Value>) -> BTreeMap<Stri
     ])
 }
 
+/// What `/openapi/v2` publishes instead of [`definitions`]: upstream's v2 builder
+/// (`buildKubeNative` with `V2`) gives a kind whose root schema preserves unknown fields no
+/// properties at all, only `type: object` (so that kubectl validates nothing in it).
+pub fn v2_replacements(info: &ResourceInfo, schema: Option<&Value>) -> BTreeMap<String, Value> {
+    let preserves = schema
+        .and_then(|schema| schema.get("x-kubernetes-preserve-unknown-fields"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    if !preserves {
+        return BTreeMap::new();
+    }
+    let gvk = json!([{"group": info.group, "kind": info.kind, "version": info.version}]);
+    BTreeMap::from([(
+        definition_name(&info.group, &info.version, &info.kind),
+        json!({"type": "object", "x-kubernetes-group-version-kind": gvk}),
+    )])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn v2_publishes_only_the_type_of_a_root_preserving_unknown_fields() {
+        let crd = json!({
+            "spec": {"group": "stable.example.com", "scope": "Namespaced",
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object",
+                        "x-kubernetes-preserve-unknown-fields": true, "description": "free",
+                        "properties": {"spec": {"type": "object"}}}}}]},
+            "status": {"acceptedNames": {"plural": "crontabs", "kind": "CronTab"}},
+        });
+        let versions = super::super::custom_resource::served_versions(&crd).unwrap();
+        let v2 = versions[0].openapi.decode_v2();
+        assert_eq!(
+            v2["com.example.stable.v1.CronTab"],
+            json!({"type": "object", "x-kubernetes-group-version-kind":
+                [{"group": "stable.example.com", "kind": "CronTab", "version": "v1"}]})
+        );
+        // v3 keeps the schema.
+        let v3 = versions[0].openapi.decode();
+        assert_eq!(
+            v3["com.example.stable.v1.CronTab"]["properties"]["spec"]["type"],
+            "object"
+        );
+        assert!(v2.contains_key("com.example.stable.v1.CronTabList"));
+    }
 
     #[test]
     fn definitions_name_the_kind_and_its_list() {

@@ -43,6 +43,12 @@ enum CodecImpl {
 pub trait ObjectCodec: Send + Sync + 'static {
     /// Decodes `object` as the type knows it: unknown fields dropped, defaults applied.
     fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error>;
+
+    /// Applies to an object read from storage what upstream's storage decoder applies to it:
+    /// for a custom resource, pruning and defaulting by the schema as it is now (a default added
+    /// after the object was written shows on read). SHOULD leave `metadata` alone and MUST NOT
+    /// fail. The default does nothing.
+    fn from_storage(&self, _object: &mut Value) {}
 }
 
 impl Codec {
@@ -62,6 +68,20 @@ impl Codec {
     /// A codec backed by a run-time [`ObjectCodec`].
     pub fn object(codec: Arc<dyn ObjectCodec>) -> Self {
         Codec(CodecImpl::Object(codec))
+    }
+
+    /// [`ObjectCodec::from_storage`]; nothing for typed codecs (their stored form is complete).
+    pub fn from_storage(&self, object: &mut Value) {
+        if let CodecImpl::Object(codec) = &self.0 {
+            codec.from_storage(object);
+        }
+    }
+
+    /// Whether unknown fields are pruned after the JSON decoding (a custom resource's schema), not
+    /// found by the JSON decoder itself (a typed struct): upstream then lists the decoder's
+    /// duplicate fields before the unknown ones, instead of all in document order.
+    pub fn prunes_after_decoding(&self) -> bool {
+        matches!(self.0, CodecImpl::Object(_))
     }
 
     /// Decodes `object` into the typed struct and encodes it back.
@@ -216,6 +236,16 @@ pub fn duplicate_field_message(path: &str) -> String {
 /// The paths of keys that appear more than once in the same JSON object of `body`, in document
 /// order (`metadata.name`, `spec.containers[0].image`). A body that is not valid JSON gives an error.
 pub fn duplicate_fields(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    Ok(key_occurrences(body)?
+        .into_iter()
+        .filter(|(_, repeat)| *repeat)
+        .map(|(path, _)| path)
+        .collect())
+}
+
+/// Every key of every JSON object of `body` in document order, as its path and whether it
+/// repeats an earlier key of the same object. A body that is not valid JSON gives an error.
+pub fn key_occurrences(body: &[u8]) -> Result<Vec<(String, bool)>, serde_json::Error> {
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(body);
     DuplicateScan {
@@ -227,10 +257,10 @@ pub fn duplicate_fields(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
     Ok(out)
 }
 
-/// Walks any JSON value, recording duplicate keys under `path`.
+/// Walks any JSON value, recording its keys under `path`.
 struct DuplicateScan<'a> {
     path: String,
-    out: &'a mut Vec<String>,
+    out: &'a mut Vec<(String, bool)>,
 }
 
 impl<'de> DeserializeSeed<'de> for DuplicateScan<'_> {
@@ -298,9 +328,8 @@ impl<'de> Visitor<'de> for DuplicateScan<'_> {
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
             let child = self.child(&key, false);
-            if !seen.insert(key) {
-                child.out.push(child.path.clone());
-            }
+            let repeat = !seen.insert(key);
+            child.out.push((child.path.clone(), repeat));
             map.next_value_seed(child)?;
         }
         Ok(())

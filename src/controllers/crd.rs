@@ -5,7 +5,7 @@
 //! does, level-triggered over that view after every burst of CRD events, what upstream spreads
 //! over several controllers:
 //! * naming and establishing ([`crate::apiextensions::names`]): `status.acceptedNames`, `NamesAccepted`,
-//!   `Established`;
+//!   `Established` (`Installing` until the CRD is served, then True);
 //! * serving: a [`Store`] per served version of every established CRD, registered with the
 //!   dynamic catalogue (codec, storage version), the REST layer and discovery;
 //! * finalizing (upstream's `crdFinalizer`): a CRD being deleted gets `Terminating`
@@ -123,6 +123,12 @@ fn summary(crd: &Value) -> Value {
     Value::Object(fields.iter().map(copy).collect())
 }
 
+/// Whether `crd`'s resources are served: its names are accepted or it is established.
+fn servable(crd: &Value) -> bool {
+    use crate::apiextensions::conditions::is_true;
+    is_true(crd, "NamesAccepted") || is_true(crd, "Established")
+}
+
 /// The resourceVersion of `crd` as a number (0 when unset).
 fn revision(crd: &Value) -> i64 {
     meta_str(crd, "resourceVersion").parse().unwrap_or(0)
@@ -214,9 +220,7 @@ impl CrdController {
         let from = CompiledFrom::of(crd);
         let compiled = match previous.and_then(|previous| previous.compiled) {
             Some((old_from, versions)) if old_from == from => Some((old_from, versions)),
-            _ if crate::apiextensions::conditions::is_true(crd, "Established") => {
-                Some((from, served_versions(crd)))
-            }
+            _ if servable(crd) => Some((from, served_versions(crd))),
             _ => None,
         };
         known.insert(
@@ -248,6 +252,11 @@ impl CrdController {
             }
         }
         self.serve(&crds).await;
+        for crd in &crds {
+            if let Some(updated) = self.establish(crd).await? {
+                self.observe_crd(&updated);
+            }
+        }
         let mut pending = false;
         for crd in crds.iter().filter(|crd| is_being_deleted(crd)) {
             pending |= !self.finalize(crd).await?;
@@ -304,14 +313,53 @@ impl CrdController {
         }
     }
 
-    /// Serves exactly the versions of established CRDs, reusing unchanged stores.
+    /// Upstream's establishing controller: a served CRD whose names are accepted turns
+    /// `Established`. Runs after [`Self::serve`] published it, so a client that sees the
+    /// condition finds its resources served here. The updated CRD when its status changed.
+    async fn establish(&self, crd: &Value) -> ApiResult<Option<Value>> {
+        use crate::apiextensions::conditions::is_true;
+        if !is_true(crd, "NamesAccepted") || is_true(crd, "Established") {
+            return Ok(None);
+        }
+        let served = self
+            .known()
+            .get(meta_str(crd, "name"))
+            .is_some_and(|known| matches!(known.compiled, Some((_, Ok(_)))));
+        if !served {
+            return Ok(None);
+        }
+        let status_write = WriteOptions {
+            subresource: Some("status".into()),
+            ..Default::default()
+        };
+        let uid = meta_str(crd, "uid").to_string();
+        let result = self
+            .crds
+            .guaranteed_update(None, meta_str(crd, "name"), &status_write, |current| {
+                let mut next = current.clone();
+                // Only the CRD that was served, and only while its names stay accepted.
+                if meta_str(current, "uid") == uid && is_true(current, "NamesAccepted") {
+                    set_condition(&mut next, crate::apiextensions::names::established());
+                }
+                Ok(next)
+            })
+            .await;
+        match result {
+            Ok(updated) => Ok(Some(updated)),
+            Err(err) if err.code() == http::StatusCode::NOT_FOUND => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Serves exactly the versions of CRDs whose names are accepted or that are established
+    /// (upstream's CR handler), reusing unchanged stores.
     async fn serve(&self, crds: &[Arc<Value>]) {
         let mut wanted: Vec<ServedVersion> = Vec::new();
         let mut terminating = HashSet::new();
         {
             let known = self.known();
             for crd in crds {
-                if !crate::apiextensions::conditions::is_true(crd, "Established") {
+                if !servable(crd) {
                     continue;
                 }
                 let Some((_, compiled)) = known

@@ -94,23 +94,49 @@ pub type Definitions = Arc<DefinitionSet>;
 
 /// OpenAPI definitions by name (v2 form), kept serialised: CRD schemas are large and mostly
 /// descriptions, and are read only when a document that includes them is (re)built.
+/// `/openapi/v3` publishes them as they are; `/openapi/v2` with the v2 replacements, if any.
 #[derive(Debug)]
 pub struct DefinitionSet {
     json: Bytes,
+    /// Definitions `/openapi/v2` publishes instead of those of the same name.
+    v2_json: Option<Bytes>,
 }
 
 impl DefinitionSet {
     pub fn new(definitions: &BTreeMap<String, Value>) -> Self {
         Self {
-            // Serialising `serde_json::Value`s cannot fail: their keys are strings.
-            json: Bytes::from(serde_json::to_vec(definitions).unwrap_or_default()),
+            json: encode(definitions),
+            v2_json: None,
         }
+    }
+
+    /// The set, with `replacements` published in `/openapi/v2` instead of the definitions of
+    /// the same names (upstream's CRD builder publishes less in v2 than in v3).
+    pub fn with_v2(mut self, replacements: &BTreeMap<String, Value>) -> Self {
+        self.v2_json = (!replacements.is_empty()).then(|| encode(replacements));
+        self
     }
 
     /// The definitions, decoded.
     pub fn decode(&self) -> BTreeMap<String, Value> {
         serde_json::from_slice(&self.json).unwrap_or_default()
     }
+
+    /// The definitions as `/openapi/v2` publishes them.
+    pub fn decode_v2(&self) -> BTreeMap<String, Value> {
+        let mut definitions = self.decode();
+        if let Some(json) = &self.v2_json {
+            let replacements: BTreeMap<String, Value> =
+                serde_json::from_slice(json).unwrap_or_default();
+            definitions.extend(replacements);
+        }
+        definitions
+    }
+}
+
+fn encode(definitions: &BTreeMap<String, Value>) -> Bytes {
+    // Serialising `serde_json::Value`s cannot fail: their keys are strings.
+    Bytes::from(serde_json::to_vec(definitions).unwrap_or_default())
 }
 
 /// An immutable view of every served document.
@@ -303,7 +329,7 @@ impl OpenApiService {
                 let extra: Vec<BTreeMap<String, Value>> = snapshot
                     .groups
                     .values()
-                    .flat_map(|entry| entry.extra_definitions.iter().map(|set| set.decode()))
+                    .flat_map(|entry| entry.extra_definitions.iter().map(|set| set.decode_v2()))
                     .collect();
                 let mut definitions: BTreeMap<&String, &Value> =
                     self.base_definitions.iter().collect();

@@ -12,6 +12,7 @@ mod shared_apiary;
 
 // Differences from kube-apiserver found by real clients (issue 17).
 mod component_statuses;
+mod crd_differences;
 mod differences;
 mod key_order;
 mod status_reset;

@@ -199,11 +199,29 @@ impl TypeRef {
                 .get("properties")
                 .is_some_and(|p| p.get(name).is_some()),
             TypeRef::Custom(root, pointer) => {
-                if pointer.is_empty() && name == "metadata" {
+                let type_meta = matches!(name, "apiVersion" | "kind" | "metadata");
+                if pointer.is_empty() && type_meta {
                     return true;
                 }
-                Self::custom_schema(root, pointer).is_some_and(|s| s.property(name).is_some())
+                Self::custom_schema(root, pointer).is_some_and(|s| {
+                    s.property(name).is_some() || (s.embedded_resource && type_meta)
+                })
             }
+        }
+    }
+
+    /// Whether this is a struct that declares its fields and takes no others: a built-in one,
+    /// or a custom resource schema object with properties that neither preserves unknown fields
+    /// nor has `additionalProperties` (upstream's typed conversion refuses other fields there).
+    pub fn is_closed_struct(&self) -> bool {
+        match self {
+            TypeRef::Custom(root, pointer) => Self::custom_schema(root, pointer).is_some_and(|s| {
+                s.type_.as_str() == "object"
+                    && s.properties.is_some()
+                    && s.additional_properties.is_none()
+                    && !s.preserve_unknown_fields
+            }),
+            _ => self.is_closed_builtin_struct(),
         }
     }
 

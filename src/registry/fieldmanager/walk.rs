@@ -352,9 +352,10 @@ fn remove_element(value: &mut Value, element: &PathElement, ty: &TypeRef) {
     }
 }
 
-/// The paths of `value` a built-in schema does not declare (upstream's typed conversion of an
-/// apply configuration: `.spec.foo: field not declared in schema`). Positions without a built-in
-/// struct schema (maps of values, free-form or deduced) accept anything.
+/// The paths of `value` its schema does not declare (upstream's typed conversion of an apply
+/// configuration: `.spec.foo: field not declared in schema`), built-in or a CRD's structural
+/// schema. Positions without a closed struct schema (maps of values, free-form, preserving
+/// unknown fields or deduced) accept anything.
 pub fn undeclared_fields(value: &Value, ty: &TypeRef) -> Vec<String> {
     let mut out = Vec::new();
     collect_undeclared(value, ty, &mut Vec::new(), &mut out);
@@ -364,7 +365,7 @@ pub fn undeclared_fields(value: &Value, ty: &TypeRef) -> Vec<String> {
 fn collect_undeclared(value: &Value, ty: &TypeRef, path: &mut Path, out: &mut Vec<String>) {
     match (ty.shape(Some(value)), value) {
         (Shape::Map { .. }, Value::Object(map)) => {
-            let strict = ty.is_closed_builtin_struct();
+            let strict = ty.is_closed_struct();
             for (name, child) in map {
                 if strict && !ty.declares_field(name) {
                     path.push(PathElement::Field(name.clone()));

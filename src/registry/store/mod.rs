@@ -429,11 +429,22 @@ pub(crate) fn decode_value(info: &ResourceInfo, bytes: &[u8], revision: i64) -> 
     let stored: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
     let mut obj = crate::registry::conversion::builtin::to_served(info, stored);
+    from_storage(info, &mut obj);
     meta_mut(&mut obj).insert(
         "resourceVersion".into(),
         Value::String(revision.to_string()),
     );
     Ok(obj)
+}
+
+/// What decoding from storage applies to a custom resource: pruning and defaulting by its
+/// version's schema (upstream's CR storage codec, so a default added to the CRD shows on get,
+/// list and watch of objects stored before). Upstream defaults by the storage version's schema
+/// before converting; this applies the served version's after converting.
+fn from_storage(info: &ResourceInfo, obj: &mut Value) {
+    if let Some(custom) = &info.custom {
+        custom.codec.from_storage(obj);
+    }
 }
 
 /// [`decode_value`], converting through `converter` when the store has one.
@@ -449,6 +460,7 @@ pub(crate) async fn decode_converted(
     let stored: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::internal(format!("unable to decode stored object: {e}")))?;
     let mut obj = converter.convert_one(stored, &info.api_version()).await?;
+    from_storage(info, &mut obj);
     meta_mut(&mut obj).insert(
         "resourceVersion".into(),
         Value::String(revision.to_string()),

@@ -17,12 +17,14 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::query::FieldValidation;
 use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::codec::{
-    dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message,
+    dropped_fields, duplicate_field_message, key_occurrences, unknown_field_message,
 };
 use crate::catalog::{Codec, ResourceInfo};
 
@@ -102,7 +104,8 @@ pub fn parse_document(bytes: &[u8], format: InputFormat) -> Result<Value, String
             serde_json::from_slice(bytes).map_err(|e| format!("json parse error: {e}"))
         }
         InputFormat::Yaml => {
-            let yaml: serde_yaml::Value = serde_yaml::from_slice(bytes)
+            // Repeated keys: the last wins (they are strict errors, see `yaml_keys`).
+            let yaml: serde_yaml::Value = super::yaml_keys::parse_last_wins(bytes)
                 .map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
             serde_json::to_value(yaml).map_err(|e| format!("error converting YAML to JSON: {e}"))
         }
@@ -167,7 +170,8 @@ impl<'a> ExpectedType<'a> {
 pub struct DecodedObject {
     /// The object as its type knows it: unknown fields dropped, `kind`/`apiVersion` set.
     pub object: Value,
-    /// `unknown field "spec.foo"` / `duplicate field "x"` texts, duplicates first.
+    /// `unknown field "spec.foo"` / `duplicate field "x"` texts in upstream's order, after a YAML
+    /// body's `yaml: unmarshal errors:` text of repeated keys.
     pub field_errors: Vec<String>,
 }
 
@@ -231,23 +235,32 @@ pub fn decode_object(
             "the API version in the data ({api_version}) does not match the expected API version ({expected_api_version})"
         )));
     }
-    let duplicates = match format {
-        InputFormat::Json => duplicate_fields(bytes).unwrap_or_default(),
+    let occurrences = match format {
+        InputFormat::Json => key_occurrences(bytes).unwrap_or_default(),
         InputFormat::Yaml | InputFormat::Protobuf => Vec::new(),
     };
     let object = expected
         .codec
         .round_trip(document.clone())
         .map_err(|err| expected.cannot_handle(&kind, &data_version, err))?;
-    let mut field_errors: Vec<String> = duplicates
-        .iter()
-        .map(|p| duplicate_field_message(p))
-        .collect();
-    field_errors.extend(
-        dropped_fields(&document, &object)
-            .iter()
-            .map(|p| unknown_field_message(p)),
-    );
+    // A YAML body's repeated keys come first, as one error (the YAML to JSON conversion). Its
+    // unknown fields follow in key order (that conversion sorts keys).
+    let mut field_errors: Vec<String> = Vec::new();
+    if format == InputFormat::Yaml {
+        let repeated = yaml_keys_of(bytes);
+        if !repeated.is_empty() {
+            field_errors.push(unmarshal_errors(&repeated));
+        }
+    }
+    let unknown = dropped_fields(&document, &object);
+    if expected.codec.prunes_after_decoding() {
+        // The JSON decoder's duplicates, then what pruning dropped.
+        let duplicates = occurrences.iter().filter(|(_, repeat)| *repeat);
+        field_errors.extend(duplicates.map(|(path, _)| duplicate_field_message(path)));
+        field_errors.extend(unknown.iter().map(|p| unknown_field_message(p)));
+    } else {
+        field_errors.extend(in_document_order(&occurrences, &unknown));
+    }
     Ok(DecodedObject {
         object,
         field_errors,
@@ -266,13 +279,75 @@ pub fn apply_field_validation(
     }
     match validation {
         FieldValidation::Ignore => Ok((decoded.object, Vec::new())),
-        FieldValidation::Warn => Ok((decoded.object, decoded.field_errors)),
+        FieldValidation::Warn => Ok((decoded.object, warnings(decoded.field_errors))),
         FieldValidation::Strict => Err(expected.cannot_handle(
             expected.kind,
             expected.version,
             format_args!("strict decoding error: {}", decoded.field_errors.join(", ")),
         )),
     }
+}
+
+/// A typed decoder's strict errors, in the order it meets them: an unknown field at its first
+/// occurrence, a repeated known key at its repeat; nothing inside an unknown field. `unknown`
+/// fields missing from `occurrences` (a YAML body) follow in their own order.
+fn in_document_order(occurrences: &[(String, bool)], unknown: &[String]) -> Vec<String> {
+    let unknown_set: HashSet<&str> = unknown.iter().map(String::as_str).collect();
+    let within_unknown = |path: &str| {
+        path.char_indices()
+            .filter(|(_, c)| matches!(c, '.' | '['))
+            .any(|(i, _)| unknown_set.contains(&path[..i]))
+    };
+    let mut reported: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for (path, repeat) in occurrences {
+        if unknown_set.contains(path.as_str()) {
+            if reported.insert(path) {
+                out.push(unknown_field_message(path));
+            }
+        } else if *repeat && !within_unknown(path) {
+            out.push(duplicate_field_message(path));
+        }
+    }
+    for path in unknown {
+        if !reported.contains(path.as_str()) {
+            out.push(unknown_field_message(path));
+        }
+    }
+    out
+}
+
+/// The repeated keys of a YAML body: `line 5: key "foo" already set in map`, one per repeat.
+pub fn yaml_keys_of(bytes: &[u8]) -> Vec<String> {
+    super::yaml_keys::repeated_keys(bytes)
+}
+
+/// yaml.v2's error of `repeated` keys: `yaml: unmarshal errors:\n  line 5: ...`.
+pub fn unmarshal_errors(repeated: &[String]) -> String {
+    format!(
+        "{}\n  {}",
+        super::yaml_keys::UNMARSHAL_ERRORS,
+        repeated.join("\n  ")
+    )
+}
+
+/// Strict errors as upstream's `addStrictDecodingWarnings` warns them: a YAML error text is
+/// split into one warning per line (`line 5: key "foo" already set in map`).
+pub fn warnings(field_errors: Vec<String>) -> Vec<String> {
+    let split = |error: String| -> Vec<String> {
+        let prefixes = [
+            format!("{}\n", super::yaml_keys::UNMARSHAL_ERRORS),
+            format!(
+                "error converting YAML to JSON: {}\n",
+                super::yaml_keys::UNMARSHAL_ERRORS
+            ),
+        ];
+        match prefixes.iter().find_map(|p| error.strip_prefix(p.as_str())) {
+            Some(rest) => rest.split('\n').map(|l| l.trim().to_string()).collect(),
+            None => vec![error],
+        }
+    };
+    field_errors.into_iter().flat_map(split).collect()
 }
 
 /// Decodes an object body and applies `fieldValidation`: the object to store and the warnings.
@@ -411,11 +486,15 @@ mod tests {
 
     #[test]
     fn field_validation_modes() {
-        let body =
-            br#"{"metadata":{"name":"a","name":"b"},"spec":{"replicas":1,"foo":1,"selector":{}}}"#;
+        // Upstream's JSON decoder meets them in document order; a repeated unknown field is
+        // only unknown, once.
+        let body = br#"{"metadata":{"name":"a","name":"b","unknownMeta":{"x":1,"x":2}},
+            "spec":{"foo":1,"foo":2,"paused":true,"paused":false,"selector":{}}}"#;
         let want = vec![
             "duplicate field \"metadata.name\"".to_string(),
+            "unknown field \"metadata.unknownMeta\"".to_string(),
             "unknown field \"spec.foo\"".to_string(),
+            "duplicate field \"spec.paused\"".to_string(),
         ];
         let (object, warnings) = decode_with_validation(
             body,
@@ -445,7 +524,7 @@ mod tests {
         assert_eq!(err.status.code, 400);
         assert_eq!(
             err.status.message,
-            "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: duplicate field \"metadata.name\", unknown field \"spec.foo\""
+            format!("Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: {}", want.join(", "))
         );
     }
 
@@ -454,6 +533,31 @@ mod tests {
         let body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  a: b\n";
         let decoded = decode_object(body, InputFormat::Yaml, &configmap()).expect("decodes");
         assert_eq!(decoded.object["metadata"]["name"], json!("y"));
+        // Repeated keys (the last wins), then unknown fields in key order.
+        let body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n  zz: 1\ndata:\n  a: b\n  a: c\naa: 1\n";
+        let (object, warnings) =
+            decode_with_validation(body, InputFormat::Yaml, &configmap(), FieldValidation::Warn)
+                .expect("warn");
+        assert_eq!(object["data"]["a"], "c");
+        assert_eq!(
+            warnings,
+            [
+                "line 8: key \"a\" already set in map",
+                "unknown field \"aa\"",
+                "unknown field \"metadata.zz\"",
+            ]
+        );
+        let err = decode_with_validation(
+            body,
+            InputFormat::Yaml,
+            &configmap(),
+            FieldValidation::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.status.message,
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: yaml: unmarshal errors:\n  line 8: key \"a\" already set in map, unknown field \"aa\", unknown field \"metadata.zz\""
+        );
         let err = decode_object(b"a: [", InputFormat::Yaml, &configmap()).unwrap_err();
         assert!(
             err.status.message.contains("error converting YAML to JSON"),

@@ -28,6 +28,7 @@ pub mod routes;
 pub mod scale;
 pub mod token_request;
 pub mod token_review;
+pub mod yaml_keys;
 
 use std::sync::Arc;
 

@@ -59,6 +59,8 @@ enum PatchDocument {
         config: Value,
         manager: String,
         force: bool,
+        /// yaml.v2's strict errors of the configuration's repeated keys.
+        repeated_keys: Vec<String>,
     },
 }
 
@@ -234,6 +236,7 @@ fn decode_apply(
             config,
             manager,
             force,
+            repeated_keys: body::yaml_keys_of(bytes),
         },
         Vec::new(),
     ))
@@ -266,6 +269,7 @@ impl Patcher<'_> {
             &self.scope.info,
             current.cloned().unwrap_or_else(|| serde_json::json!({})),
         );
+        let mut yaml_warnings = Vec::new();
         let patched = match &self.document {
             PatchDocument::Json(patch) => {
                 let mut doc = current;
@@ -282,6 +286,7 @@ impl Patcher<'_> {
                 config,
                 manager,
                 force,
+                repeated_keys,
             } => {
                 let strategy = self.scope.store.strategy();
                 let request = crate::registry::fieldmanager::ApplyRequest {
@@ -295,11 +300,25 @@ impl Patcher<'_> {
                         Some(_) => &[],
                     },
                 };
-                crate::registry::fieldmanager::apply(
+                let applied = crate::registry::fieldmanager::apply(
                     &request,
                     live.is_some().then_some(&current),
                     config,
-                )?
+                )?;
+                // Upstream strict-decodes the configuration after applying it.
+                if !repeated_keys.is_empty() {
+                    match self.validation {
+                        FieldValidation::Strict => {
+                            return Err(ApiError::bad_request(format!(
+                                "error strict decoding YAML: error converting YAML to JSON: {}",
+                                body::unmarshal_errors(repeated_keys)
+                            )))
+                        }
+                        FieldValidation::Warn => yaml_warnings = repeated_keys.clone(),
+                        FieldValidation::Ignore => {}
+                    }
+                }
+                applied
             }
         };
         let rendered = || match &self.document {
@@ -338,6 +357,7 @@ impl Patcher<'_> {
                 }
             }
         }
+        self.warnings.extend(yaml_warnings);
         check_name(&decoded, self.scope.name(), self.scope.namespace())?;
         Ok(decoded)
     }
