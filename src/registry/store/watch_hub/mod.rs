@@ -28,9 +28,9 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use futures::Stream;
+use serde_json::Value;
 
 use crate::catalog::key_order;
-use serde_json::Value;
 
 /// The `type` of a watch event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
