@@ -140,6 +140,21 @@ pub fn definition_for_gvk(group: &str, version: &str, kind: &str) -> Option<&'st
     registry().by_gvk.get(&key).map(String::as_str)
 }
 
+/// Every top-level kind (list kinds too) as `(group, version, kind, definition name)`.
+pub fn kinds() -> impl Iterator<Item = (&'static str, &'static str, &'static str, &'static str)> {
+    registry()
+        .by_gvk
+        .iter()
+        .map(|((group, version, kind), name)| {
+            (
+                group.as_str(),
+                version.as_str(),
+                kind.as_str(),
+                name.as_str(),
+            )
+        })
+}
+
 /// Collects the schemas of the catalog's types, and what it learns about kinds and lists.
 struct Collector {
     generator: SchemaGenerator,

@@ -44,7 +44,9 @@ use crate::registry::metadata::{meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
 use crate::registry::selectors::SelectableFields;
 use crate::registry::store::watch_hub::WatchHub;
-pub use crate::registry::store::watch_hub::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
+pub use crate::registry::store::watch_hub::{
+    event_json, WatchEvent, WatchEventType, WatchEvents, WatchObject,
+};
 use crate::registry::strategy::Strategy;
 use crate::registry::table::TableConvertor;
 

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::accept::{parse_accept, AcceptClause};
 use crate::api::status::{ApiError, ApiResult};
-use crate::catalog::ResourceInfo;
+use crate::catalog::{key_order, ResourceInfo};
 use crate::registry::store::ObjectList;
 use crate::registry::table::{self, IncludeObject, TableConvertor};
 
@@ -318,14 +318,16 @@ pub fn render_list(
 }
 
 /// Serialises `body` per `encoding`: compact JSON with a trailing newline, indented JSON without
-/// one, or YAML.
+/// one, or YAML. JSON keys of built-in types come in Go's field order ([`key_order`]); YAML keys
+/// are sorted, as upstream's JSON-to-YAML conversion writes them.
 pub fn encode(body: &Value, encoding: Encoding, pretty: bool) -> ApiResult<Bytes> {
     match encoding {
-        Encoding::Json if pretty => serde_json::to_vec_pretty(body)
+        Encoding::Json if pretty => serde_json::to_vec_pretty(&key_order::ordered(body))
             .map(Bytes::from)
             .map_err(ApiError::internal),
         Encoding::Json => {
-            let mut bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+            let mut bytes =
+                serde_json::to_vec(&key_order::ordered(body)).map_err(ApiError::internal)?;
             bytes.push(b'\n');
             Ok(Bytes::from(bytes))
         }
@@ -441,7 +443,10 @@ mod tests {
     fn tables_only_where_the_endpoint_has_a_convertor() {
         const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
         let err = negotiate_with(Some(TABLE), false, false, false).unwrap_err();
-        assert_eq!((err.status.code, err.status.reason.as_str()), (406, "NotAcceptable"));
+        assert_eq!(
+            (err.status.code, err.status.reason.as_str()),
+            (406, "NotAcceptable")
+        );
         let fallback = format!("{TABLE}, application/json");
         let output = negotiate_with(Some(&fallback), false, false, false).expect("json");
         assert_eq!(output.transform, Transform::None);

@@ -30,6 +30,8 @@ use bytes::Bytes;
 use futures::Stream;
 use serde_json::Value;
 
+use crate::catalog::key_order;
+
 /// The `type` of a watch event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WatchEventType {
@@ -73,10 +75,11 @@ impl WatchObject {
         &self.value
     }
 
-    /// The object's JSON, computed on first use and cached.
+    /// The object's JSON (keys in kube-apiserver's order), computed on first use and cached.
     pub fn json(&self) -> &Bytes {
-        self.json
-            .get_or_init(|| Bytes::from(serde_json::to_vec(&self.value).unwrap_or_default()))
+        self.json.get_or_init(|| {
+            Bytes::from(serde_json::to_vec(&key_order::ordered(&self.value)).unwrap_or_default())
+        })
     }
 }
 
@@ -103,16 +106,21 @@ impl WatchEvent {
     /// The event as one JSON document `{"type":"ADDED","object":{...}}` (no trailing newline),
     /// built from the cached object JSON without re-serialising the object.
     pub fn to_json(&self) -> Bytes {
-        let object = self.object.json();
-        let kind = self.event_type.as_str();
-        let mut out = Vec::with_capacity(object.len() + kind.len() + 22);
-        out.extend_from_slice(b"{\"type\":\"");
-        out.extend_from_slice(kind.as_bytes());
-        out.extend_from_slice(b"\",\"object\":");
-        out.extend_from_slice(object);
-        out.push(b'}');
-        Bytes::from(out)
+        Bytes::from(event_json(self.event_type, self.object.json()))
     }
+}
+
+/// One watch event's JSON, `{"type":"ADDED","object":<object>}` (Go's `WatchEvent` field order),
+/// around an already serialised object; no trailing newline.
+pub fn event_json(event_type: WatchEventType, object: &[u8]) -> Vec<u8> {
+    let kind = event_type.as_str();
+    let mut out = Vec::with_capacity(object.len() + kind.len() + 23);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":");
+    out.extend_from_slice(object);
+    out.push(b'}');
+    out
 }
 
 /// The stream of an API watch. It ends after an ERROR event, at the watch's timeout, or when the

@@ -26,9 +26,9 @@ use serde_json::{json, Value};
 
 use super::{accept, Scope};
 use crate::api::status::{ApiError, ApiResult};
-use crate::catalog::ResourceInfo;
+use crate::catalog::{key_order, ResourceInfo};
 use crate::registry::options::ListOptions;
-use crate::registry::store::{WatchEvent, WatchEventType};
+use crate::registry::store::{event_json, WatchEvent, WatchEventType};
 use crate::registry::table::{self, IncludeObject, TableConvertor};
 use crate::servers::core::negotiation::{self, Output, Transform};
 use crate::servers::core::query;
@@ -183,9 +183,8 @@ impl EventEncoder {
                 table
             }
         };
-        let mut frame =
-            serde_json::to_vec(&json!({"type": event.event_type.as_str(), "object": object}))
-                .unwrap_or_default();
+        let object = serde_json::to_vec(&key_order::ordered(&object)).unwrap_or_default();
+        let mut frame = event_json(event.event_type, &object);
         frame.push(b'\n');
         Bytes::from(frame)
     }
