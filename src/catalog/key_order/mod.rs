@@ -176,7 +176,6 @@ fn probe_all() -> probe::Probed {
         k8s_rs_pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
         k8s_rs_pb::kube_aggregator::pkg::apis::apiregistration::v1::APIService,
         meta::Status,
-        meta::Table,
         meta::PartialObjectMetadataList,
         meta::APIGroupList,
         meta::APIResourceList,
