@@ -9,6 +9,8 @@ mod common;
 
 // One shared server per module and backend; the macro declaring tests per backend.
 mod shared_apiary;
+// Upstream's sample webhook servers, run in the test process, and its test CRDs.
+mod sample_webhooks;
 
 // Differences from kube-apiserver found by real clients (issue 17).
 mod component_statuses;
@@ -21,9 +23,11 @@ mod subresources;
 // Transcribed upstream conformance tests (issue 17), one module per area.
 mod apimachinery_chunking;
 mod apimachinery_crd;
+mod apimachinery_crd_conversion_webhook;
 mod apimachinery_discovery;
 mod apimachinery_namespaces;
 mod apimachinery_watch;
+mod apimachinery_webhook;
 mod core_configmaps_secrets;
 mod core_podtemplates;
 mod network_api;
