@@ -9,6 +9,8 @@ mod common;
 
 // One shared server per module and backend; the macro declaring tests per backend.
 mod shared_apiary;
+// Steps several transcribed tests share.
+mod upstream_steps;
 
 // Differences from kube-apiserver found by real clients (issue 17).
 mod differences;
@@ -20,8 +22,13 @@ mod subresources;
 mod apimachinery_chunking;
 mod apimachinery_crd;
 mod apimachinery_discovery;
+mod apimachinery_flowcontrol;
 mod apimachinery_namespaces;
+mod apimachinery_resource_quota;
+mod apimachinery_validatingadmissionpolicy;
 mod apimachinery_watch;
 mod core_configmaps_secrets;
 mod core_podtemplates;
 mod network_api;
+mod node_runtimeclass;
+mod scheduling_limit_range;
