@@ -11,6 +11,8 @@ mod common;
 mod shared_apiary;
 // Upstream's sample webhook servers, run in the test process, and its test CRDs.
 mod sample_webhooks;
+// Steps several transcribed tests share.
+mod upstream_steps;
 
 // Differences from kube-apiserver found by real clients (issue 17).
 mod component_statuses;
@@ -25,9 +27,14 @@ mod apimachinery_chunking;
 mod apimachinery_crd;
 mod apimachinery_crd_conversion_webhook;
 mod apimachinery_discovery;
+mod apimachinery_flowcontrol;
 mod apimachinery_namespaces;
+mod apimachinery_resource_quota;
+mod apimachinery_validatingadmissionpolicy;
 mod apimachinery_watch;
 mod apimachinery_webhook;
 mod core_configmaps_secrets;
 mod core_podtemplates;
 mod network_api;
+mod node_runtimeclass;
+mod scheduling_limit_range;
