@@ -7,7 +7,6 @@ use std::process::{Child, Command, Stdio};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIVersions;
 
 use crate::common::{kubectl_path, stderr, stdout, Apiary};
 use crate::shared_apiary::{conformance_tests, namespace};
@@ -203,11 +202,13 @@ async fn proxy_server_should_support_proxy_with_port_0(apiary: &Apiary) {
     let body = http_get(stream, &format!("localhost:{port}"), "/api/")
         .await
         .unwrap_or_else(|e| panic!("Failed http.Get of /api/: {e}"));
-    let versions: APIVersions = serde_json::from_str(&body)
+    // Go's lenient decoding into metav1.APIVersions: only `versions` matters.
+    let versions: serde_json::Value = serde_json::from_str(&body)
         .unwrap_or_else(|e| panic!("Failed to parse /api output {body}: {e}"));
+    let count = versions["versions"].as_array().map_or(0, Vec::len);
     assert!(
-        !versions.versions.is_empty(),
-        "Expected at least one supported apiversion, got {versions:?}"
+        count >= 1,
+        "Expected at least one supported apiversion, got {versions}"
     );
 }
 
