@@ -177,10 +177,10 @@ pub fn served_versions(crd: &Value) -> Result<Vec<ServedVersion>, String> {
                 schema: typing,
             }),
         });
-        let openapi = Arc::new(DefinitionSet::new(&super::openapi::definitions(
-            &info,
-            raw_schema.as_ref(),
-        )));
+        let openapi = Arc::new(DefinitionSet::with_v2(
+            &super::openapi::definitions(&info, raw_schema.as_ref()),
+            &super::openapi::v2_definitions(&info, raw_schema.as_ref()),
+        ));
         out.push(ServedVersion {
             info,
             schema,

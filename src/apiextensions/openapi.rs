@@ -1,7 +1,8 @@
 //! The OpenAPI definitions of a CRD's served versions, as upstream's
 //! `apiextensions-apiserver/pkg/controller/openapi/builder` publishes them: the version's schema as
 //! the kind's definition (named by the reversed group, `com.example.stable.v1.CronTab`), with
-//! `apiVersion`, `kind` and `metadata` described as for every object, and a list definition. The
+//! `apiVersion`, `kind` and `metadata` described as for every object, and a list definition;
+//! `/openapi/v2` gets a form stripped of what v2 cannot express ([`v2_definitions`]). The
 //! [`crate::openapi::OpenApiService`] turns them into `/openapi/v3` documents and `/openapi/v2`,
 //! so `kubectl explain` knows custom resources.
 
@@ -29,10 +30,30 @@ pub fn definition_name(group: &str, version: &str, kind: &str) -> String {
 /// The definitions of one served version, `info`, whose `openAPIV3Schema` is `schema`: the kind
 /// and its list.
 pub fn definitions(info: &ResourceInfo, schema: Option<&Value>) -> BTreeMap<String, Value> {
-    let gvk = |kind: &str| json!([{"group": info.group, "kind": kind, "version": info.version}]);
-    let mut schema = schema
+    let schema = schema
         .cloned()
         .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+    build(info, with_object_properties(schema))
+}
+
+/// The definitions of [`definitions`] as `/openapi/v2` publishes them (upstream's
+/// `buildKubeNative` with `V2`): a schema preserving unknown fields at its root is a bare object
+/// (kubectl's v2 validation would refuse any field not listed), any other goes through
+/// [`to_openapi_v2`].
+pub fn v2_definitions(info: &ResourceInfo, schema: Option<&Value>) -> BTreeMap<String, Value> {
+    let kind = match schema {
+        Some(schema) if schema["x-kubernetes-preserve-unknown-fields"] != true => {
+            let mut schema = schema.clone();
+            to_openapi_v2(&mut schema);
+            with_object_properties(schema)
+        }
+        _ => json!({"type": "object"}),
+    };
+    build(info, kind)
+}
+
+/// `schema` with `apiVersion`, `kind` and `metadata` described as for every object.
+fn with_object_properties(mut schema: Value) -> Value {
     if let Some(map) = schema.as_object_mut() {
         let properties = map.entry("properties").or_insert_with(|| json!({}));
         if let Some(properties) = properties.as_object_mut() {
@@ -52,6 +73,63 @@ pub fn definitions(info: &ResourceInfo, schema: Option<&Value>) -> BTreeMap<Stri
                 }),
             );
         }
+    }
+    schema
+}
+
+/// Upstream's `ToStructuralOpenAPIV2`, on every nested schema: junctors (`allOf`, `anyOf`,
+/// `oneOf`, `not`) dropped; a nullable schema loses its type, items and properties, and is no
+/// longer required by its parent; one preserving unknown fields loses its items and properties;
+/// an array left without items loses its type.
+pub fn to_openapi_v2(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    for junctor in ["allOf", "anyOf", "oneOf", "not"] {
+        map.remove(junctor);
+    }
+    if map.remove("nullable") == Some(Value::Bool(true)) {
+        for key in ["type", "items", "properties"] {
+            map.remove(key);
+        }
+    }
+    if map.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        map.remove("items");
+        map.remove("properties");
+    }
+    if !map.contains_key("items") && map.get("type").and_then(Value::as_str) == Some("array") {
+        map.remove("type");
+    }
+    let nullable = |s: &Value| s.get("nullable") == Some(&Value::Bool(true));
+    let nullable_properties: Vec<String> = map
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, s)| nullable(s))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let nullable_values = map.get("additionalProperties").is_some_and(nullable);
+    if let Some(required) = map.get_mut("required").and_then(Value::as_array_mut) {
+        required.retain(|r| !nullable_values && !nullable_properties.iter().any(|p| r == p));
+        if required.is_empty() {
+            map.remove("required");
+        }
+    }
+    if let Some(properties) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.values_mut().for_each(to_openapi_v2);
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(nested) = map.get_mut(key) {
+            to_openapi_v2(nested);
+        }
+    }
+}
+
+/// The kind's definition `kind` (with its group/version/kind) and its list's.
+fn build(info: &ResourceInfo, mut kind: Value) -> BTreeMap<String, Value> {
+    let gvk = |kind: &str| json!([{"group": info.group, "kind": kind, "version": info.version}]);
+    if let Some(map) = kind.as_object_mut() {
         map.insert("x-kubernetes-group-version-kind".into(), gvk(&info.kind));
     }
     let kind_name = definition_name(&info.group, &info.version, &info.kind);
@@ -75,7 +153,7 @@ pub fn definitions(info: &ResourceInfo, schema: Option<&Value>) -> BTreeMap<Stri
         "x-kubernetes-group-version-kind": gvk(&info.list_kind()),
     });
     BTreeMap::from([
-        (kind_name.clone(), schema),
+        (kind_name.clone(), kind),
         (
             definition_name(&info.group, &info.version, &info.list_kind()),
             list,
@@ -122,6 +200,63 @@ mod tests {
         assert_eq!(
             defs["com.example.stable.v1.CronTabList"]["properties"]["items"]["items"]["$ref"],
             "#/definitions/com.example.stable.v1.CronTab"
+        );
+    }
+
+    #[test]
+    fn v2_definitions_of_a_schema_preserving_unknown_fields_are_a_bare_object() {
+        let crd = json!({
+            "spec": {"group": "stable.example.com", "scope": "Namespaced",
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object",
+                        "x-kubernetes-preserve-unknown-fields": true,
+                        "properties": {"spec": {"type": "object"}}}}}]},
+            "status": {"acceptedNames": {"plural": "crontabs", "kind": "CronTab"}},
+        });
+        let versions = super::super::custom_resource::served_versions(&crd).unwrap();
+        let v2 = versions[0].openapi.decode_v2();
+        assert_eq!(
+            v2["com.example.stable.v1.CronTab"],
+            json!({"type": "object", "x-kubernetes-group-version-kind":
+                [{"group": "stable.example.com", "kind": "CronTab", "version": "v1"}]})
+        );
+        // v3 keeps the schema.
+        let v3 = versions[0].openapi.decode();
+        assert_eq!(
+            v3["com.example.stable.v1.CronTab"]["properties"]["spec"]["type"],
+            "object"
+        );
+        assert!(v2.contains_key("com.example.stable.v1.CronTabList"));
+    }
+
+    #[test]
+    fn to_openapi_v2_strips_what_v2_cannot_express() {
+        let mut schema = json!({
+            "type": "object",
+            "required": ["a", "b"],
+            "anyOf": [{"required": ["a"]}],
+            "properties": {
+                "a": {"type": "string", "nullable": true},
+                "b": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                    "properties": {"c": {"type": "string"}}},
+                "d": {"type": "array", "x-kubernetes-preserve-unknown-fields": true,
+                    "items": {"type": "string"}},
+                "e": {"type": "array", "items": {"type": "object", "oneOf": [{"required": ["f"]}]}},
+            },
+        });
+        to_openapi_v2(&mut schema);
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "required": ["b"],
+                "properties": {
+                    "a": {},
+                    "b": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                    "d": {"x-kubernetes-preserve-unknown-fields": true},
+                    "e": {"type": "array", "items": {"type": "object"}},
+                },
+            })
         );
     }
 }

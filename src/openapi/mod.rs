@@ -92,24 +92,49 @@ struct GroupVersionEntry {
 /// A set of OpenAPI definitions, shared by reference.
 pub type Definitions = Arc<DefinitionSet>;
 
-/// OpenAPI definitions by name (v2 form), kept serialised: CRD schemas are large and mostly
-/// descriptions, and are read only when a document that includes them is (re)built.
+/// OpenAPI definitions by name (`#/definitions/` references), kept serialised: CRD schemas are
+/// large and mostly descriptions, and are read only when a document that includes them is
+/// (re)built. `/openapi/v2` may carry a different form of them (see [`DefinitionSet::with_v2`]).
 #[derive(Debug)]
 pub struct DefinitionSet {
     json: Bytes,
+    v2: Option<Bytes>,
+}
+
+/// Serialising `serde_json::Value`s cannot fail: their keys are strings.
+fn encode(definitions: &BTreeMap<String, Value>) -> Bytes {
+    Bytes::from(serde_json::to_vec(definitions).unwrap_or_default())
 }
 
 impl DefinitionSet {
+    /// The same definitions in `/openapi/v3` and `/openapi/v2`.
     pub fn new(definitions: &BTreeMap<String, Value>) -> Self {
         Self {
-            // Serialising `serde_json::Value`s cannot fail: their keys are strings.
-            json: Bytes::from(serde_json::to_vec(definitions).unwrap_or_default()),
+            json: encode(definitions),
+            v2: None,
+        }
+    }
+
+    /// `definitions` in `/openapi/v3`, `v2` in `/openapi/v2` (as upstream publishes CRD schemas
+    /// stripped of what kubectl's v2 validation cannot cope with).
+    pub fn with_v2(definitions: &BTreeMap<String, Value>, v2: &BTreeMap<String, Value>) -> Self {
+        Self {
+            json: encode(definitions),
+            v2: Some(encode(v2)),
         }
     }
 
     /// The definitions, decoded.
     pub fn decode(&self) -> BTreeMap<String, Value> {
         serde_json::from_slice(&self.json).unwrap_or_default()
+    }
+
+    /// The definitions as `/openapi/v2` publishes them, decoded.
+    pub fn decode_v2(&self) -> BTreeMap<String, Value> {
+        match &self.v2 {
+            Some(v2) => serde_json::from_slice(v2).unwrap_or_default(),
+            None => self.decode(),
+        }
     }
 }
 
@@ -303,7 +328,7 @@ impl OpenApiService {
                 let extra: Vec<BTreeMap<String, Value>> = snapshot
                     .groups
                     .values()
-                    .flat_map(|entry| entry.extra_definitions.iter().map(|set| set.decode()))
+                    .flat_map(|entry| entry.extra_definitions.iter().map(|set| set.decode_v2()))
                     .collect();
                 let mut definitions: BTreeMap<&String, &Value> =
                     self.base_definitions.iter().collect();

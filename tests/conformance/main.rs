@@ -10,6 +10,9 @@ mod common;
 // One shared server per module and backend; the macro declaring tests per backend.
 mod shared_apiary;
 
+// Upstream's CRD test fixtures, for the transcriptions that create CRDs.
+mod crd_fixtures;
+
 // Differences from kube-apiserver found by real clients (issue 17).
 mod differences;
 mod key_order;
@@ -17,10 +20,15 @@ mod status_reset;
 mod subresources;
 
 // Transcribed upstream conformance tests (issue 17), one module per area.
+mod apimachinery_aggregated_discovery;
 mod apimachinery_chunking;
 mod apimachinery_crd;
+mod apimachinery_crd_publish_openapi;
 mod apimachinery_discovery;
+mod apimachinery_field_validation;
+mod apimachinery_garbage_collector;
 mod apimachinery_namespaces;
+mod apimachinery_table_conversion;
 mod apimachinery_watch;
 mod core_configmaps_secrets;
 mod core_podtemplates;
