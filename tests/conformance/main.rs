@@ -14,6 +14,9 @@ mod sample_webhooks;
 // Steps several transcribed tests share.
 mod upstream_steps;
 
+// Upstream's CRD test fixtures, for the transcriptions that create CRDs.
+mod crd_fixtures;
+
 // Differences from kube-apiserver found by real clients (issue 17).
 mod component_statuses;
 mod crd_differences;
@@ -23,6 +26,7 @@ mod status_reset;
 mod subresources;
 
 // Transcribed upstream conformance tests (issue 17), one module per area.
+mod apimachinery_aggregated_discovery;
 mod apimachinery_chunking;
 mod apimachinery_crd;
 mod apimachinery_crd_conversion_webhook;
@@ -31,6 +35,12 @@ mod apimachinery_flowcontrol;
 mod apimachinery_namespaces;
 mod apimachinery_resource_quota;
 mod apimachinery_validatingadmissionpolicy;
+mod apimachinery_crd_publish_openapi;
+mod apimachinery_discovery;
+mod apimachinery_field_validation;
+mod apimachinery_garbage_collector;
+mod apimachinery_namespaces;
+mod apimachinery_table_conversion;
 mod apimachinery_watch;
 mod apimachinery_webhook;
 mod apps_cronjob;
