@@ -130,7 +130,10 @@ fn creates_served_by_their_own_rest() {
         strategy("", "pods").create_rest(Some("binding")),
         Some(CreateRest::Binding)
     );
-    assert_eq!(strategy("", "pods").create_rest(Some("eviction")), None);
+    assert_eq!(
+        strategy("", "pods").create_rest(Some("eviction")),
+        Some(CreateRest::Eviction)
+    );
     assert_eq!(
         strategy("", "bindings").create_rest(None),
         Some(CreateRest::Binding)

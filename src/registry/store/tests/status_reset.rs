@@ -201,7 +201,8 @@ fn pod_sysctl_names_follow_upstream() {
             .map(|n| json!({"name": n, "value": "1"}))
             .collect();
         json!({"metadata": {"name": "p"}, "spec": {"restartPolicy": "Always",
-            "containers": [{"name": "c", "image": "i"}],
+            "containers": [{"name": "c", "image": "i", "imagePullPolicy": "Always",
+                "terminationMessagePolicy": "File"}],
             "securityContext": {"sysctls": sysctls}}})
     };
     let errs = crate::registry::validation::pod_spec::validate_pod(&pod(&[

@@ -71,21 +71,21 @@ async fn unsupported_verbs_are_405() {
 #[tokio::test]
 async fn subresources_not_served_say_so() {
     let api = Api::new().await;
-    let log = api.get("/api/v1/namespaces/default/pods/p/log").await;
+    // The connect subresources are served: a missing pod is a plain 404.
+    for sub in ["log", "exec"] {
+        let answer = api
+            .get(&format!("/api/v1/namespaces/default/pods/p/{sub}"))
+            .await;
+        assert_status(&answer, 404, "NotFound", "pods \"p\" not found");
+    }
+    let proxy = api.get("/api/v1/namespaces/default/pods/p/proxy").await;
     assert_status(
-        &log,
+        &proxy,
         405,
         "MethodNotAllowed",
-        "the log subresource of pods is not supported by this server",
+        "the proxy subresource of pods is not supported by this server",
     );
-    let exec = api.get("/api/v1/namespaces/default/pods/p/exec").await;
-    assert_status(
-        &exec,
-        405,
-        "MethodNotAllowed",
-        "the exec subresource of pods is not supported by this server",
-    );
-    assert_eq!(exec.json()["details"]["kind"], "pods/exec");
+    assert_eq!(proxy.json()["details"]["kind"], "pods/proxy");
     // The workloads' scale is served: a missing object is a plain 404.
     let scale = api.get(&format!("{DEPLOY}/web/scale")).await;
     assert_status(
