@@ -385,14 +385,11 @@ spec:
 }
 
 conformance_tests!(rocksdb_only {
-    #[ignore = "issue 17 pending: unknown-before-duplicate ordering of strict decoding errors"]
     should_detect_unknown_and_duplicate_fields_of_a_typed_object,
     should_detect_unknown_metadata_fields_of_a_typed_object,
     should_create_apply_a_valid_cr_for_crd_with_validation_schema,
     should_create_apply_a_cr_with_unknown_fields_for_crd_with_no_validation_schema,
-    #[ignore = "issue 17 pending: `.unknownField: field not declared in schema` for SSA of CRs"]
     should_create_apply_an_invalid_cr_with_extra_properties_for_crd_with_validation_schema,
     should_detect_unknown_metadata_fields_in_both_the_root_and_embedded_object_of_a_cr,
-    #[ignore = "issue 17 pending: YAML `line N: key \"foo\" already set in map`"]
     should_detect_duplicates_in_a_cr_when_preserving_unknown_fields,
 });

@@ -39,11 +39,11 @@ async fn should_not_be_blocked_by_dependency_circle(apiary: &Apiary) {
     let ns = namespace(&client, "gc").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
     let pp = PostParams::default();
-    let pod1 = pods
+    let _pod1 = pods
         .create(&pp, &gc_pod("pod1"))
         .await
         .expect("create pod1");
-    let pod2 = pods
+    let _pod2 = pods
         .create(&pp, &gc_pod("pod2"))
         .await
         .expect("create pod2");

@@ -268,6 +268,5 @@ conformance_tests!(all_backends {
     should_patch_a_namespace,
     should_apply_changes_to_a_namespace_status,
     should_apply_an_update_to_a_namespace,
-    #[ignore = "issue 17 pending: namespaces/finalize"]
     should_apply_a_finalizer_to_a_namespace,
 });

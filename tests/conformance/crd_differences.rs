@@ -346,7 +346,7 @@ async fn field_validation_texts_match_upstream() {
         assert_eq!(status, 500, "{validation}: {status_body}");
         assert_eq!(
             status_body["message"],
-            "failed to create typed patch object (default/s; diff.example.com/v1, Kind=Stricto): .unknownField: field not declared in schema"
+            "failed to create typed patch object (/s; diff.example.com/v1, Kind=Stricto): .unknownField: field not declared in schema"
         );
     }
     // A custom resource: the decoder's duplicates, then what pruning dropped.

@@ -24,7 +24,6 @@ use crate::common::admission::{Answer, WebhookServer};
 /// `block_on`); stopped when dropped.
 pub struct SampleServer {
     runtime: Option<tokio::runtime::Runtime>,
-    pub port: u16,
     pub ca_pem: String,
 }
 
@@ -119,7 +118,6 @@ pub async fn deploy_admission_webhook(
     .await;
     SampleServer {
         runtime: Some(runtime),
-        port: server.port,
         ca_pem: server.ca_pem,
     }
 }
@@ -157,7 +155,6 @@ pub async fn deploy_conversion_webhook(
     expose(client, namespace, CONVERSION_SERVICE, service_port, port).await;
     SampleServer {
         runtime: Some(runtime),
-        port,
         ca_pem,
     }
 }

@@ -523,9 +523,7 @@ impl Storage for EtcdStore {
             .map(|kv| inner.convert(kv))
             .collect::<Result<Vec<_>>>()?;
         Ok(ListResponse {
-            remaining: req
-                .count_remaining
-                .then(|| total.saturating_sub(kvs.len())),
+            remaining: req.count_remaining.then(|| total.saturating_sub(kvs.len())),
             kvs,
             more,
             revision: if req.revision > 0 {

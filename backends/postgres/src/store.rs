@@ -420,7 +420,11 @@ impl Storage for PostgresStore {
                 &sql::LIST_CURRENT
             };
             let rows = inner
-                .read(|| ranged(stmt, lower, &upper).bind(fetch).fetch_all(&inner.pool))
+                .read(|| {
+                    ranged(stmt, lower, &upper)
+                        .bind(fetch)
+                        .fetch_all(&inner.pool)
+                })
                 .await?;
             let first = rows
                 .first()
@@ -466,7 +470,11 @@ impl Storage for PostgresStore {
         let remaining = match rows.first() {
             Some(row) if counted => {
                 let total: i64 = row.try_get(row.len() - 1).map_err(decode_err)?;
-                Some(usize::try_from(total).unwrap_or(0).saturating_sub(kvs.len()))
+                Some(
+                    usize::try_from(total)
+                        .unwrap_or(0)
+                        .saturating_sub(kvs.len()),
+                )
             }
             _ => None,
         };

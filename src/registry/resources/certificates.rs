@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::registry::metadata::{meta_mut, now_rfc3339};
+use crate::registry::metadata::now_rfc3339;
 use crate::registry::resources::{Rules, RulesStrategy};
 use crate::registry::strategy::Strategy;
 
@@ -65,17 +65,14 @@ fn populate_condition_timestamps(new: &mut [Value], old: &[Value]) {
     }
 }
 
-/// The object an `/approval` update stores: the stored CSR with the request's
-/// `status.conditions` (and its resourceVersion precondition and managedFields).
+/// The object an `/approval` update stores: the stored CSR's spec and status with the request's
+/// metadata and `status.conditions` (upstream's `csrApprovalStrategy.PrepareForUpdate`).
 pub fn approval_update(new: &Value, old: &Value) -> Value {
     let mut conditions_new = conditions(new);
     populate_condition_timestamps(&mut conditions_new, &conditions(old));
     let mut result = old.clone();
-    for field in ["resourceVersion", "managedFields"] {
-        match new.pointer(&format!("/metadata/{field}")) {
-            Some(v) => meta_mut(&mut result).insert(field.into(), v.clone()),
-            None => meta_mut(&mut result).remove(field),
-        };
+    if let (Some(map), Some(meta)) = (result.as_object_mut(), new.get("metadata")) {
+        map.insert("metadata".into(), meta.clone());
     }
     if let Some(map) = result.as_object_mut() {
         let status = map.entry("status").or_insert_with(|| json!({}));

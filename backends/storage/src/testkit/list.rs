@@ -296,7 +296,11 @@ pub async fn list_remaining_count(ctx: Ctx) {
     let key = |name: &str| ctx.key(format!("p/{name}"));
     let create = |k: Vec<u8>| {
         let store = ctx.store.clone();
-        async move { op("create", store.create(&k, b("x"))).await.expect("create") }
+        async move {
+            op("create", store.create(&k, b("x")))
+                .await
+                .expect("create")
+        }
     };
     for i in 0..7 {
         create(key(&format!("k{i}"))).await;
