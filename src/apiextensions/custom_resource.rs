@@ -303,6 +303,32 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn undeclared_fields_of_custom_resources_are_refused() {
+        let crd = json!({
+            "spec": {"group": "diff.example.com", "scope": "Namespaced",
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "spec": {"type": "object", "properties": {"a": {"type": "string"},
+                            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                            "map": {"type": "object",
+                                "additionalProperties": {"type": "string"}}}}}}}}]},
+            "status": {"acceptedNames": {"plural": "strictos", "kind": "Stricto"}},
+        });
+        let versions = served_versions(&crd).unwrap();
+        let ty = crate::registry::fieldmanager::TypeRef::for_resource(&versions[0].info);
+        let config = json!({"apiVersion": "diff.example.com/v1", "kind": "Stricto",
+            "metadata": {"name": "s"}, "unknownField": 1,
+            "spec": {"a": "x", "b": 1, "free": {"any": 1}, "map": {"k": "v"}}});
+        assert_eq!(
+            crate::registry::fieldmanager::walk::undeclared_fields(&config, &ty),
+            [
+                ".spec.b: field not declared in schema",
+                ".unknownField: field not declared in schema"
+            ]
+        );
+    }
+
     fn crd() -> Value {
         json!({
             "metadata": {"name": "crontabs.stable.example.com"},
