@@ -137,10 +137,53 @@ where
     if let Value::Object(map) = &mut object {
         fill_type_meta(map, T::API_VERSION, T::KIND);
     }
+    let zero_times = fill_zero_condition_times(&mut object);
     let typed: T = serde_json::from_value(object)?;
-    let decoded = serde_json::to_value(&typed)?;
+    let mut decoded = serde_json::to_value(&typed)?;
+    restore_zero_condition_times(&mut decoded, &zero_times);
     check_quantities(T::KIND, &decoded)?;
     Ok(decoded)
+}
+
+/// Go's zero `metav1.Time`, which Go writes as `null`.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// Upstream decodes a condition's missing or `null` `lastTransitionTime` as the zero time (Go's
+/// `metav1.Time` is a struct, not a pointer), where k8s-openapi's `Condition` requires a
+/// timestamp: such entries of `status.conditions` get the zero time for the typed decode.
+/// Answers their indexes.
+fn fill_zero_condition_times(object: &mut Value) -> Vec<usize> {
+    let Some(Value::Array(conditions)) = object.pointer_mut("/status/conditions") else {
+        return Vec::new();
+    };
+    let mut filled = Vec::new();
+    for (index, condition) in conditions.iter_mut().enumerate() {
+        let Value::Object(fields) = condition else {
+            continue;
+        };
+        if matches!(fields.get("lastTransitionTime"), None | Some(Value::Null)) {
+            fields.insert("lastTransitionTime".into(), ZERO_TIME.into());
+            filled.push(index);
+        }
+    }
+    filled
+}
+
+/// Writes the zero times [`fill_zero_condition_times`] filled in as Go writes them: `null`.
+fn restore_zero_condition_times(object: &mut Value, filled: &[usize]) {
+    if filled.is_empty() {
+        return;
+    }
+    let Some(Value::Array(conditions)) = object.pointer_mut("/status/conditions") else {
+        return;
+    };
+    for index in filled {
+        if let Some(Value::Object(fields)) = conditions.get_mut(*index) {
+            if let Some(time) = fields.get_mut("lastTransitionTime") {
+                *time = Value::Null;
+            }
+        }
+    }
 }
 
 /// Upstream decodes resource quantities into `resource.Quantity`, which refuses text that is not

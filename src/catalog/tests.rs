@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::codec::{
     dropped_fields, duplicate_field_message, duplicate_fields, unknown_field_message,
@@ -501,4 +501,28 @@ fn custom_versions_report_their_storage_version_and_codec() {
     assert!(!plain.is_custom());
     assert_eq!(plain.persistence(), Persistence::Stored);
     assert!(plain.same_names(&v1));
+}
+
+#[test]
+fn a_condition_without_transition_time_decodes_as_gos_zero_time() {
+    let codec = Codec::of::<k8s_openapi::api::core::v1::Service>();
+    let conditions = json!([
+        {"type": "A", "status": "True", "reason": "R", "message": "m", "lastTransitionTime": null},
+        {"type": "B", "status": "True", "reason": "R", "message": "m"},
+        {"type": "C", "status": "True", "reason": "R", "message": "m",
+         "lastTransitionTime": "2026-01-02T03:04:05Z"},
+    ]);
+    let decoded = codec
+        .round_trip(json!({"status": {"conditions": conditions}}))
+        .expect("zero times decode");
+    let times: Vec<&Value> = decoded["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .map(|c| &c["lastTransitionTime"])
+        .collect();
+    assert_eq!(
+        times,
+        [&Value::Null, &Value::Null, &json!("2026-01-02T03:04:05Z")]
+    );
 }

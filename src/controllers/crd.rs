@@ -398,7 +398,8 @@ impl CrdController {
                 info.plural.to_string(),
             );
             let reusable = served.remove(&key).filter(|old| {
-                // The same compiled state, or a new one that serves the same way.
+                // The same compiled state, or a new one that serves the same way: the same
+                // names, schema (defaults, pruning, rules) and published definitions.
                 let custom = |info: &ResourceInfo| {
                     info.custom
                         .as_ref()
@@ -407,6 +408,8 @@ impl CrdController {
                 Arc::ptr_eq(&old.version.info, info)
                     || (old.version.info.same_names(info)
                         && custom(&old.version.info) == custom(info)
+                        && old.version.schema == version.schema
+                        && old.version.openapi == version.openapi
                         && old.version.definition == version.definition
                         && old.version.conversion_webhook == version.conversion_webhook)
             });

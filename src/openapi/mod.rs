@@ -95,7 +95,7 @@ pub type Definitions = Arc<DefinitionSet>;
 /// OpenAPI definitions by name (v2 form), kept serialised: CRD schemas are large and mostly
 /// descriptions, and are read only when a document that includes them is (re)built.
 /// `/openapi/v3` publishes them as they are; `/openapi/v2` with the v2 replacements, if any.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct DefinitionSet {
     json: Bytes,
     /// Definitions `/openapi/v2` publishes instead of those of the same name.

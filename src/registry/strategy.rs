@@ -155,6 +155,11 @@ pub trait Strategy: Send + Sync + 'static {
     /// Resource-specific defaults on create (after the store set uid, timestamps, generation).
     fn prepare_for_create(&self, _obj: &mut Value) {}
 
+    /// The kind's defaults, as decoding a body applies them (upstream's defaulting funcs).
+    /// Mutating admission applies them to the object a webhook patched, as upstream decodes
+    /// the patched JSON. MUST be idempotent.
+    fn apply_defaults(&self, _obj: &mut Value) {}
+
     /// What a create derives from fields mutating admission may have changed, run again after
     /// it (upstream runs `PrepareForCreate` after admission: a pod's QoS class reflects the
     /// requests LimitRanger set). MUST be idempotent.

@@ -544,7 +544,6 @@ conformance_tests!(all_backends {
     listing_crds_works,
     crd_status_subresource_works,
     crd_resources_are_in_discovery_documents,
-    #[ignore = "still fails after defaults on read landed (issue 17): the defaulted read is not observed within 30 s; not investigated yet"]
     custom_resource_defaulting_for_requests_and_from_storage_works,
     watch_on_custom_resource_definition_objects,
 });

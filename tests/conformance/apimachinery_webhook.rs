@@ -591,13 +591,11 @@ conformance_tests!(rocksdb_only {
     should_be_able_to_deny_custom_resource_creation_update_and_deletion,
     should_unconditionally_reject_operations_on_fail_closed_webhook,
     should_mutate_configmap,
-    #[ignore = "differs from kube-apiserver: objects patched by a mutating webhook are not defaulted again (upstream decodes the patched object, which applies defaults)"]
     should_mutate_pod_and_apply_defaults_after_mutation,
     should_not_be_able_to_mutate_or_prevent_deletion_of_webhook_configuration_objects,
     should_mutate_custom_resource,
     should_deny_crd_creation,
     should_mutate_custom_resource_with_different_stored_version,
-    #[ignore = "differs from kube-apiserver: fields a mutating webhook adds to a custom resource are not pruned by its schema"]
     should_mutate_custom_resource_with_pruning,
     should_honor_timeout,
     patching_updating_a_validating_webhook_should_work,

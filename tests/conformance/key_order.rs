@@ -146,9 +146,8 @@ async fn status_bodies_come_in_go_field_order() {
     );
 }
 
-/// Upstream's Table has no protobuf form, so its order is not derived yet: Tables come sorted.
+/// Tables (which have no protobuf form) come in Go's order too.
 #[tokio::test]
-#[ignore = "issue 17 follow-up: Table's Go order has no protobuf source in k8s-rs-pb yet"]
 async fn table_bodies_come_in_go_field_order() {
     let apiary = Apiary::start();
     apiary.ok_stdin(&["create", "-f", "-"], CONFIG_MAP);

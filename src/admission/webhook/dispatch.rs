@@ -293,12 +293,27 @@ async fn call_mutating(
             patched.patch
         ),
     );
+    // Upstream decodes the patched JSON into the kind's type in the webhook's version, which
+    // drops unknown fields and applies defaults, then converts it back.
     *obj = match &prepared.invocation.conversion {
-        Some((from, to)) => from
-            .convert_from(to, patched.object)
-            .await
-            .map_err(Failure::Other)?,
-        None => patched.object,
+        Some((from, to)) => {
+            let decoded = to.decode_patched(patched.object).map_err(Failure::Other)?;
+            from.convert_from(to, decoded)
+                .await
+                .map_err(Failure::Other)?
+        }
+        None => {
+            let kind = &attributes.kind;
+            match services
+                .stores
+                .by_kind(&kind.group, &kind.version, &kind.kind)
+            {
+                Some(store) => store
+                    .decode_patched(patched.object)
+                    .map_err(Failure::Other)?,
+                None => patched.object,
+            }
+        }
     };
     Ok(patched.changed)
 }

@@ -18,7 +18,8 @@
 //! - `kind` and `apiVersion` (TypeMeta, not in the protos) come first where the definition has them;
 //! - a type with a custom JSON form (Time, Quantity, `JSONSchemaPropsOrBool`...) is written as it
 //!   is, except the `...Or...` wrappers of a schema, whose object form is that schema;
-//! - a `RawExtension` (a Table row's `object`) is ordered by its own `kind` and `apiVersion`.
+//! - a `RawExtension` (a Table row's `object`) is ordered by its own `kind` and `apiVersion`;
+//! - Table and its parts have no protobuf form: [`table_types`] declares them in Go's order.
 //!
 //! The table is immutable once built. [`ordered`] wraps a body for serde: no map is rebuilt, the
 //! serializer looks each known field up in the object and writes the rest sorted after them.
@@ -34,9 +35,12 @@ use super::definitions;
 
 const RAW_EXTENSION: &str = "io.k8s.apimachinery.pkg.runtime.RawExtension";
 const META_V1: &str = "io.k8s.apimachinery.pkg.apis.meta.v1";
+/// The module of the Table types (`meta/v1` types without a protobuf form).
+const TABLE_TYPES: &str = "apiary::catalog::key_order::table_types::";
 const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
 
 mod probe;
+mod table_types;
 
 /// How a value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +185,7 @@ fn probe_all() -> probe::Probed {
         meta::APIResourceList,
         meta::APIVersions,
         meta::WatchEvent,
+        table_types::Table,
     );
     probed
 }
@@ -188,6 +193,9 @@ fn probe_all() -> probe::Probed {
 /// The OpenAPI definition name of a probed struct: `k8s_rs_pb::v1_33::api::core::v1::Pod` ->
 /// `io.k8s.api.core.v1.Pod`; `apiextensions_apiserver` -> `apiextensions-apiserver`.
 fn definition_name(path: &str) -> String {
+    if let Some(name) = path.strip_prefix(TABLE_TYPES) {
+        return format!("{META_V1}.{name}");
+    }
     let tail = path.split_once("::v1_33::").map_or(path, |(_, tail)| tail);
     format!("io.k8s.{}", tail.replace("::", ".").replace('_', "-"))
 }

@@ -240,10 +240,8 @@ fn encode_cost() {
     println!("500 pods ({sorted_bytes} bytes): sorted {sorted:?}, Go order {ordered_time:?}");
 }
 
-/// Upstream's Table has no protobuf form (`+protobuf=false`), so k8s-rs-pb has no struct to read
-/// its order from; Tables are still written sorted.
+/// Tables (no protobuf form, `+protobuf=false`) follow the structs of `table_types`.
 #[test]
-#[ignore = "issue 17 follow-up: Table's Go order has no protobuf source in k8s-rs-pb yet"]
 fn tables_follow_their_structs() {
     let table = json!({
         "apiVersion": "meta.k8s.io/v1", "kind": "Table", "metadata": {"resourceVersion": "1"},

@@ -289,6 +289,10 @@ impl Strategy for RulesStrategy {
         }
     }
 
+    fn apply_defaults(&self, obj: &mut Value) {
+        (self.rules.defaults)(obj);
+    }
+
     fn after_create_admission(&self, obj: &mut Value) {
         if let Some(after) = self.rules.after_create_defaults {
             after(obj);

@@ -270,6 +270,19 @@ impl Store {
         ))
     }
 
+    /// An object a mutating webhook patched, decoded as upstream decodes the patched JSON into
+    /// the kind's type: unknown fields dropped (a custom resource's schema prunes them), then
+    /// the kind's defaults. An object that does not decode is an internal error, as upstream's.
+    pub fn decode_patched(&self, obj: Value) -> ApiResult<Value> {
+        let mut decoded = self
+            .info
+            .codec()
+            .round_trip(obj)
+            .map_err(ApiError::internal)?;
+        self.strategy.apply_defaults(&mut decoded);
+        Ok(decoded)
+    }
+
     /// Reads one object.
     pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
         if let Some(computed) = &self.config.computed {
