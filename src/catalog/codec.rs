@@ -286,6 +286,32 @@ pub fn duplicate_fields(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
         .collect())
 }
 
+/// The scalar visits of a `Visitor<Value = ()>` that only walks the keys of a document: every
+/// scalar is accepted and skipped.
+macro_rules! accept_scalars {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    };
+}
+pub(crate) use accept_scalars;
+
 /// Every key of every JSON object of `body` in document order, as its path and whether it
 /// repeats an earlier key of the same object. A body that is not valid JSON gives an error.
 pub fn key_occurrences(body: &[u8]) -> Result<Vec<(String, bool)>, serde_json::Error> {
@@ -337,24 +363,7 @@ impl<'de> Visitor<'de> for DuplicateScan<'_> {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    accept_scalars!();
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0usize;

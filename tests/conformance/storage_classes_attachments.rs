@@ -3,9 +3,6 @@
 //! subresource; nothing is provisioned or attached).
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
-use std::future::Future;
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::storage::v1::{
@@ -13,84 +10,13 @@ use k8s_openapi::api::storage::v1::{
     VolumeAttachmentStatus,
 };
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
-use kube::Resource;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::common::Apiary;
 use crate::shared_apiary::conformance_tests;
-
-/// upstream's `utilrand.String(5)`.
-fn rand5() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..5].to_string()
-}
-
-/// The resource version as a number: upstream's `HaveValidResourceVersion` (and the operand of
-/// `resourceversion.CompareResourceVersion`), checks later upstream versions make, as the other
-/// transcriptions here do.
-fn rv(object: &impl Resource) -> u128 {
-    object
-        .meta()
-        .resource_version
-        .as_deref()
-        .and_then(|rv| rv.parse().ok())
-        .expect("the resource version is not a valid integer")
-}
-
-fn label(object: &impl Resource, key: &str) -> Option<String> {
-    object
-        .meta()
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(key))
-        .cloned()
-}
-
-/// client-go's `retry.RetryOnConflict(retry.DefaultRetry, ..)`: up to five attempts while the
-/// update conflicts.
-async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> kube::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = kube::Result<T>>,
-{
-    let mut result = attempt().await;
-    for _ in 1..5 {
-        match &result {
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                result = attempt().await;
-            }
-            _ => break,
-        }
-    }
-    result
-}
-
-/// Upstream's `Eventually(list).WithTimeout(30 * time.Second)` until the list is empty.
-async fn eventually_none<K>(api: &Api<K>, selector: &str, kind: &str)
-where
-    K: Resource + Clone + DeserializeOwned + Debug,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = api
-            .list(&ListParams::default().labels(selector))
-            .await
-            .unwrap_or_else(|e| panic!("failed to list {kind}: {e}"));
-        if list.items.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Timeout while waiting to confirm deletion: Expected {kind}(s) to be deleted, found {:?}",
-            list.items
-                .iter()
-                .map(|o| o.meta().name.clone().unwrap_or_default())
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::upstream_steps::{
+    eventually_none, label, patch_label_patched, rand5, retry_on_conflict, rv, PatchKind,
+};
 
 /// `[sig-storage] StorageClasses CSI Conformance should run through the lifecycle of a StorageClass [Conformance]`
 /// (test/e2e/storage/storageclass.go).
@@ -121,27 +47,9 @@ async fn should_run_through_the_lifecycle_of_a_storage_class(apiary: &Apiary) {
         .get(&created_name)
         .await
         .unwrap_or_else(|e| panic!("failed to get StorageClass {created_name:?}: {e}"));
-    let name = retrieved.metadata.name.clone().expect("name");
-
     // Patching the StorageClass
-    let patched = classes
-        .patch(
-            &name,
-            &PatchParams::default(),
-            &Patch::Strategic(json!({"metadata": {"labels": {name.clone(): "patched"}}})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("failed to patch StorageClass {name:?}: {e}"));
+    let patched = patch_label_patched(&classes, &retrieved, PatchKind::Strategic).await;
     let patched_name = patched.metadata.name.clone().expect("name");
-    assert_eq!(
-        label(&patched, &patched_name).as_deref(),
-        Some("patched"),
-        "checking that patched label has been applied"
-    );
-    assert!(
-        rv(&retrieved) < rv(&patched),
-        "patched object should have a larger resource version"
-    );
 
     // Delete the StorageClass and confirm its deletion
     classes
@@ -149,7 +57,12 @@ async fn should_run_through_the_lifecycle_of_a_storage_class(apiary: &Apiary) {
         .await
         .unwrap_or_else(|e| panic!("failed to delete StorageClass {patched_name:?}: {e}"));
     let sc_selector = format!("{patched_name}=patched");
-    eventually_none(&classes, &sc_selector, "StorageClass").await;
+    eventually_none(
+        &classes,
+        &ListParams::default().labels(&sc_selector),
+        "StorageClass",
+    )
+    .await;
 
     // Create a replacement StorageClass
     let replacement = StorageClass {
@@ -206,7 +119,12 @@ async fn should_run_through_the_lifecycle_of_a_storage_class(apiary: &Apiary) {
         )
         .await
         .unwrap_or_else(|e| panic!("failed to delete StorageClass {updated_name:?}: {e}"));
-    eventually_none(&classes, &sc_selector, "StorageClass").await;
+    eventually_none(
+        &classes,
+        &ListParams::default().labels(&sc_selector),
+        "StorageClass",
+    )
+    .await;
 }
 
 /// Upstream's `NewVolumeAttachment`.
@@ -293,24 +211,8 @@ async fn should_run_through_the_lifecycle_of_a_volume_attachment(apiary: &Apiary
     rv(&retrieved);
 
     // Patch the VolumeAttachment
-    let patched = attachments
-        .patch(
-            &first_va,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {first_va.clone(): "patched"}}})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("failed to patch PV {first_va:?}: {e}"));
+    let patched = patch_label_patched(&attachments, &retrieved, PatchKind::Merge).await;
     let patched_name = patched.metadata.name.clone().expect("name");
-    assert_eq!(
-        label(&patched, &patched_name).as_deref(),
-        Some("patched"),
-        "Checking that patched label has been applied"
-    );
-    assert!(
-        rv(&retrieved) < rv(&patched),
-        "patched object should have a larger resource version"
-    );
 
     // List VolumeAttachments with the patched label
     let patched_selector = format!("{patched_name}=patched");
@@ -325,7 +227,12 @@ async fn should_run_through_the_lifecycle_of_a_volume_attachment(apiary: &Apiary
         .delete(&first_va, &DeleteParams::default())
         .await
         .unwrap_or_else(|e| panic!("failed to delete VolumeAttachment {first_va:?}: {e}"));
-    eventually_none(&attachments, &patched_selector, "VolumeAttachment").await;
+    eventually_none(
+        &attachments,
+        &ListParams::default().labels(&patched_selector),
+        "VolumeAttachment",
+    )
+    .await;
 
     // A second and a third VolumeAttachment, each updated with the label va-e2e=updated.
     let updated_label = BTreeMap::from([("va-e2e".to_string(), "updated".to_string())]);
@@ -367,7 +274,12 @@ async fn should_run_through_the_lifecycle_of_a_volume_attachment(apiary: &Apiary
         )
         .await
         .expect("failed to delete VolumeAttachment collection");
-    eventually_none(&attachments, updated_selector, "VolumeAttachment").await;
+    eventually_none(
+        &attachments,
+        &ListParams::default().labels(updated_selector),
+        "VolumeAttachment",
+    )
+    .await;
 }
 
 /// `[sig-storage] VolumeAttachment Conformance should apply changes to a volumeattachment status [Conformance]`
@@ -467,7 +379,12 @@ async fn should_apply_changes_to_a_volumeattachment_status(apiary: &Apiary) {
         .delete(&va_name, &DeleteParams::default())
         .await
         .unwrap_or_else(|e| panic!("failed to delete VolumeAttachment {va_name:?}: {e}"));
-    eventually_none(&attachments, &patched_selector, "VolumeAttachment").await;
+    eventually_none(
+        &attachments,
+        &ListParams::default().labels(&patched_selector),
+        "VolumeAttachment",
+    )
+    .await;
 }
 
 conformance_tests!(rocksdb_only {

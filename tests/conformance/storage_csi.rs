@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::future::Future;
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{CSIVolumeSource, Container, Pod, PodSpec, Volume, VolumeMount};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, CSINode, CSIStorageCapacity};
@@ -18,45 +16,13 @@ use serde_json::json;
 
 use crate::common::Apiary;
 use crate::shared_apiary::{conformance_tests, namespace};
-use crate::upstream_steps::{expect_discovery, next_event, watch};
+use crate::upstream_steps::{
+    annotation, eventually_none, expect_discovery, label, next_event, rand5, retry_on_conflict, rv,
+    watch,
+};
 
 /// `imageutils.GetE2EImage(imageutils.BusyBox)` in 1.33.
 const BUSYBOX_IMAGE: &str = "registry.k8s.io/e2e-test-images/busybox:1.37.0-1";
-
-/// upstream's `utilrand.String(5)`.
-fn rand5() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..5].to_string()
-}
-
-/// The resource version as a number: upstream's `HaveValidResourceVersion` (and the operand of
-/// `resourceversion.CompareResourceVersion`), checks later upstream versions make, as the other
-/// transcriptions here do.
-fn rv(object: &impl Resource) -> u128 {
-    object
-        .meta()
-        .resource_version
-        .as_deref()
-        .and_then(|rv| rv.parse().ok())
-        .expect("the resource version is not a valid integer")
-}
-
-fn label(object: &impl Resource, key: &str) -> Option<String> {
-    object
-        .meta()
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(key))
-        .cloned()
-}
-
-fn annotation(object: &impl Resource, key: &str) -> Option<String> {
-    object
-        .meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(key))
-        .cloned()
-}
 
 fn expect_already_exists<T: Debug>(result: kube::Result<T>) {
     match result {
@@ -77,49 +43,6 @@ where
         Ok(object) => panic!(
             "{kind} should have been deleted or have DeletionTimestamp, but instead got: {object:?}"
         ),
-    }
-}
-
-/// client-go's `retry.RetryOnConflict(retry.DefaultRetry, ..)`: up to five attempts while the
-/// update conflicts.
-async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> kube::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = kube::Result<T>>,
-{
-    let mut result = attempt().await;
-    for _ in 1..5 {
-        match &result {
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                result = attempt().await;
-            }
-            _ => break,
-        }
-    }
-    result
-}
-
-/// Upstream's `Eventually(list).WithTimeout(30 * time.Second)` until the list is empty.
-async fn eventually_none<K>(api: &Api<K>, selector: &str, kind: &str)
-where
-    K: Resource + Clone + DeserializeOwned + Debug,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = api
-            .list(&ListParams::default().labels(selector))
-            .await
-            .unwrap_or_else(|e| panic!("failed to list {kind}: {e}"));
-        let Some(first) = list.items.first() else {
-            return;
-        };
-        assert!(
-            Instant::now() < deadline,
-            "Timeout while waiting to confirm deletion: Expected {kind} to be deleted, found {:?}",
-            first.meta().name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -422,7 +345,12 @@ async fn should_run_through_the_lifecycle_of_a_csinode(apiary: &Apiary) {
         .delete(&name, &DeleteParams::default())
         .await
         .unwrap_or_else(|e| panic!("failed to delete csiNode {initial_name:?}: {e}"));
-    eventually_none(&csi_nodes, &patched_selector, "CSINode").await;
+    eventually_none(
+        &csi_nodes,
+        &ListParams::default().labels(&patched_selector),
+        "CSINode",
+    )
+    .await;
 
     let replacement = CSINode {
         metadata: ObjectMeta {
@@ -488,7 +416,12 @@ async fn should_run_through_the_lifecycle_of_a_csinode(apiary: &Apiary) {
         )
         .await
         .expect("failed to delete csiNode Colllection");
-    eventually_none(&csi_nodes, &updated_selector, "CSINode").await;
+    eventually_none(
+        &csi_nodes,
+        &ListParams::default().labels(&updated_selector),
+        "CSINode",
+    )
+    .await;
 }
 
 /// `[sig-storage] CSIStorageCapacity should support CSIStorageCapacities API operations [Conformance]`

@@ -9,9 +9,6 @@
 //! Apiary's in-process storage protection controller does here.
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
-use std::future::Future;
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{
     CSIPersistentVolumeSource, PersistentVolume, PersistentVolumeClaim,
@@ -20,79 +17,16 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
-use kube::Resource;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::common::Apiary;
 use crate::shared_apiary::{conformance_tests, namespace};
+use crate::upstream_steps::{
+    eventually_none, label, patch_label_patched, retry_on_conflict, rv, PatchKind,
+};
 
 /// `e2epv.VolumeSelectorKey`.
 const VOLUME_SELECTOR_KEY: &str = "e2e-pv-pool";
-
-/// The resource version as a number: upstream's `HaveValidResourceVersion` (and the operand of
-/// `resourceversion.CompareResourceVersion`), checks later upstream versions make, as the other
-/// transcriptions here do.
-fn rv(object: &impl Resource) -> u128 {
-    object
-        .meta()
-        .resource_version
-        .as_deref()
-        .and_then(|rv| rv.parse().ok())
-        .expect("the resource version is not a valid integer")
-}
-
-fn label(object: &impl Resource, key: &str) -> Option<String> {
-    object
-        .meta()
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(key))
-        .cloned()
-}
-
-/// client-go's `retry.RetryOnConflict(retry.DefaultRetry, ..)`: up to five attempts while the
-/// update conflicts.
-async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> kube::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = kube::Result<T>>,
-{
-    let mut result = attempt().await;
-    for _ in 1..5 {
-        match &result {
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                result = attempt().await;
-            }
-            _ => break,
-        }
-    }
-    result
-}
-
-/// Upstream's `Eventually(list).WithTimeout(30 * time.Second)` until the list is empty.
-async fn eventually_none<K>(api: &Api<K>, lp: &ListParams, kind: &str)
-where
-    K: Resource + Clone + DeserializeOwned + Debug,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = api
-            .list(lp)
-            .await
-            .unwrap_or_else(|e| panic!("failed to list {kind}: {e}"));
-        let Some(first) = list.items.first() else {
-            return;
-        };
-        assert!(
-            Instant::now() < deadline,
-            "Timeout while waiting to confirm deletion: Expected {kind} to be deleted, found {:?}",
-            first.meta().name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn storage(size: &str) -> BTreeMap<String, Quantity> {
     BTreeMap::from([("storage".to_string(), Quantity(size.into()))])
@@ -229,7 +163,6 @@ async fn should_run_through_the_lifecycle_of_a_pv_and_a_pvc(apiary: &Apiary) {
     assert_eq!(list.items.len(), 1, "{:?}", list.items);
     let initial_pv = list.items[0].clone();
     rv(&initial_pv);
-    let initial_pv_name = initial_pv.metadata.name.clone().expect("name");
 
     // Listing PVCs in the namespace
     let list = pvcs.list(&ListParams::default()).await.unwrap_or_else(|e| {
@@ -238,51 +171,14 @@ async fn should_run_through_the_lifecycle_of_a_pv_and_a_pvc(apiary: &Apiary) {
     assert_eq!(list.items.len(), 1, "{:?}", list.items);
     let initial_pvc = list.items[0].clone();
     rv(&initial_pvc);
-    let initial_pvc_name = initial_pvc.metadata.name.clone().expect("name");
 
     // Patching the PV
-    let patched_pv = pvs
-        .patch(
-            &initial_pv_name,
-            &PatchParams::default(),
-            &Patch::Strategic(
-                json!({"metadata": {"labels": {initial_pv_name.clone(): "patched"}}}),
-            ),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("Failed to patch PV {initial_pv_name:?}: {e}"));
+    let patched_pv = patch_label_patched(&pvs, &initial_pv, PatchKind::Strategic).await;
     let patched_pv_name = patched_pv.metadata.name.clone().expect("name");
-    assert_eq!(
-        label(&patched_pv, &patched_pv_name).as_deref(),
-        Some("patched"),
-        "Checking that patched label has been applied"
-    );
-    assert!(
-        rv(&initial_pv) < rv(&patched_pv),
-        "patched object should have a larger resource version"
-    );
 
     // Patching the PVC
-    let patched_pvc = pvcs
-        .patch(
-            &initial_pvc_name,
-            &PatchParams::default(),
-            &Patch::Strategic(
-                json!({"metadata": {"labels": {initial_pvc_name.clone(): "patched"}}}),
-            ),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("Failed to patch PVC {initial_pvc_name:?}: {e}"));
+    let patched_pvc = patch_label_patched(&pvcs, &initial_pvc, PatchKind::Strategic).await;
     let patched_pvc_name = patched_pvc.metadata.name.clone().expect("name");
-    assert_eq!(
-        label(&patched_pvc, &patched_pvc_name).as_deref(),
-        Some("patched"),
-        "Checking that patched label has been applied"
-    );
-    assert!(
-        rv(&initial_pvc) < rv(&patched_pvc),
-        "patched object should have a larger resource version"
-    );
 
     // Getting the PV
     let retrieved_pv = pvs

@@ -1,11 +1,15 @@
 //! Steps several upstream conformance tests share: the three discovery checks of the API
-//! operations tests, unique names, waiting for watch events, comparing quantities.
+//! operations tests, unique names, waiting for watch events, comparing quantities, reading
+//! labels and resource versions, client-go's conflict retry, waiting for a list to empty.
 
-use std::time::Duration;
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, WatchEvent, WatchParams};
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -116,4 +120,118 @@ pub fn quantity_eq(a: &str, b: &str) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => panic!("not quantities: {a:?}, {b:?}"),
     }
+}
+
+/// Upstream's `utilrand.String(5)`.
+pub fn rand5() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..5].to_string()
+}
+
+/// The resource version as a number: upstream's `HaveValidResourceVersion` (and the operand of
+/// `resourceversion.CompareResourceVersion`), checks later upstream versions make, as the other
+/// transcriptions here do.
+pub fn rv(object: &impl Resource) -> u128 {
+    object
+        .meta()
+        .resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse().ok())
+        .expect("the resource version is not a valid integer")
+}
+
+pub fn label(object: &impl Resource, key: &str) -> Option<String> {
+    object
+        .meta()
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(key))
+        .cloned()
+}
+
+pub fn annotation(object: &impl Resource, key: &str) -> Option<String> {
+    object
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(key))
+        .cloned()
+}
+
+/// client-go's `retry.RetryOnConflict(retry.DefaultRetry, ..)`: up to five attempts while the
+/// update conflicts.
+pub async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> kube::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = kube::Result<T>>,
+{
+    let mut result = attempt().await;
+    for _ in 1..5 {
+        match &result {
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                result = attempt().await;
+            }
+            _ => break,
+        }
+    }
+    result
+}
+
+/// Upstream's `Eventually(list).WithTimeout(30 * time.Second)` until the list is empty.
+pub async fn eventually_none<K>(api: &Api<K>, lp: &ListParams, kind: &str)
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = api
+            .list(lp)
+            .await
+            .unwrap_or_else(|e| panic!("failed to list {kind}: {e}"));
+        let Some(first) = list.items.first() else {
+            return;
+        };
+        assert!(
+            Instant::now() < deadline,
+            "Timeout while waiting to confirm deletion: Expected {kind} to be deleted, found {:?}",
+            first.meta().name
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The patch type a step sends.
+#[derive(Debug, Clone, Copy)]
+pub enum PatchKind {
+    Strategic,
+    Merge,
+}
+
+/// The storage tests' "patching the object" step: labels `before` with `<its name>=patched`
+/// through a patch of `kind`, then checks that the label was applied and that the resource
+/// version grew. Answers the patched object.
+pub async fn patch_label_patched<K>(api: &Api<K>, before: &K, kind: PatchKind) -> K
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let name = before.meta().name.clone().expect("name");
+    let body = serde_json::json!({"metadata": {"labels": {name.clone(): "patched"}}});
+    let patch = match kind {
+        PatchKind::Strategic => kube::api::Patch::Strategic(body),
+        PatchKind::Merge => kube::api::Patch::Merge(body),
+    };
+    let patched = api
+        .patch(&name, &kube::api::PatchParams::default(), &patch)
+        .await
+        .unwrap_or_else(|e| panic!("failed to patch {name:?}: {e}"));
+    assert_eq!(
+        label(&patched, &name).as_deref(),
+        Some("patched"),
+        "checking that patched label has been applied"
+    );
+    assert!(
+        rv(before) < rv(&patched),
+        "patched object should have a larger resource version"
+    );
+    patched
 }

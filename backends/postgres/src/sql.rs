@@ -101,6 +101,30 @@ pub const LIST_CURRENT_COUNTED: Ranged = ranged!(
      WHERE m.name = 'revision'"
 );
 
+/// The lateral join of [`LIST_AT`] and [`LIST_AT_COUNTED`], in two parts around the range's
+/// upper bound: each key's latest version at or below `$3` in `[$1, $2)`, unless that is a
+/// delete, at most `$4`, only when `$3` is above the compacted and at most the current revision.
+macro_rules! latest_at_from {
+    () => {
+        "LEFT JOIN LATERAL ( \
+             SELECT s.key, s.create_revision, s.revision, s.value FROM ( \
+                 SELECT DISTINCT ON (l.key) l.key, l.create_revision, l.revision, l.value, l.deleted \
+                 FROM apiary_log l \
+                 WHERE l.key >= $1 "
+    };
+}
+
+macro_rules! latest_at_to {
+    () => {
+        "AND l.revision <= $3 AND $3 > m.cmp AND $3 <= m.cur \
+                 ORDER BY l.key, l.revision DESC \
+             ) s \
+             WHERE NOT s.deleted \
+             ORDER BY s.key LIMIT $4 \
+         ) d ON true"
+    };
+}
+
 /// The keys in `[$1, $2)` as they were at revision `$3`, at most `$4` (NULL: all) → (current
 /// revision, compacted revision, key, create revision, mod revision, value). For each key, its
 /// latest version at or below `$3` unless that is a delete. Empty unless `$3` is above the
@@ -109,19 +133,10 @@ pub const LIST_AT: Ranged = ranged!(
     concat!(
         "SELECT m.cur, m.cmp, d.key, d.create_revision, d.revision, d.value FROM ",
         revisions!(),
-        "LEFT JOIN LATERAL ( \
-             SELECT s.key, s.create_revision, s.revision, s.value FROM ( \
-                 SELECT DISTINCT ON (l.key) l.key, l.create_revision, l.revision, l.value, l.deleted \
-                 FROM apiary_log l \
-                 WHERE l.key >= $1 "
+        latest_at_from!()
     ),
     "AND l.key < $2 ",
-    "AND l.revision <= $3 AND $3 > m.cmp AND $3 <= m.cur \
-                 ORDER BY l.key, l.revision DESC \
-             ) s \
-             WHERE NOT s.deleted \
-             ORDER BY s.key LIMIT $4 \
-         ) d ON true"
+    latest_at_to!()
 );
 
 /// [`LIST_AT`] with a last column: how many keys were live in `[$1, $2)` at revision `$3`.
@@ -138,19 +153,10 @@ pub const LIST_AT_COUNTED: Ranged = ranged!(
                  ) v WHERE NOT v.deleted) \
          FROM ",
         revisions!(),
-        "LEFT JOIN LATERAL ( \
-             SELECT s.key, s.create_revision, s.revision, s.value FROM ( \
-                 SELECT DISTINCT ON (l.key) l.key, l.create_revision, l.revision, l.value, l.deleted \
-                 FROM apiary_log l \
-                 WHERE l.key >= $1 "
+        latest_at_from!()
     ),
     "AND l.key < $2 ",
-    "AND l.revision <= $3 AND $3 > m.cmp AND $3 <= m.cur \
-                 ORDER BY l.key, l.revision DESC \
-             ) s \
-             WHERE NOT s.deleted \
-             ORDER BY s.key LIMIT $4 \
-         ) d ON true"
+    latest_at_to!()
 );
 
 /// How many live keys are in `[$1, $2)`.

@@ -580,23 +580,24 @@ pub fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
             "spec",
             format!(
                 "pod updates may not change fields other than {UPDATABLE_POD_SPEC_FIELDS}\n{}",
-                spec_diff(&munged, new_spec)
+                field_diff("core.PodSpec", &munged, new_spec)
             ),
         ));
     }
     errs
 }
 
-/// A short description of the top-level pod spec fields that differ, in the spirit of the
-/// `cmp.Diff` upstream appends (whose exact text depends on Go's internal types).
-fn spec_diff(old: &Value, new: &Value) -> String {
+/// A short description of the top-level fields of the Go type `type_name` that differ, in the
+/// spirit of the `cmp.Diff` upstream appends to update errors (whose exact text depends on Go's
+/// internal types).
+pub(crate) fn field_diff(type_name: &str, old: &Value, new: &Value) -> String {
     let empty = Map::new();
     let old = old.as_object().unwrap_or(&empty);
     let new = new.as_object().unwrap_or(&empty);
     let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
     keys.sort();
     keys.dedup();
-    let mut out = String::from("  core.PodSpec{\n");
+    let mut out = format!("  {type_name}{{\n");
     for key in keys {
         let (before, after) = (old.get(key.as_str()), new.get(key.as_str()));
         if before != after {

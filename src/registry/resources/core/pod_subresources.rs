@@ -219,39 +219,17 @@ pub fn validate_ephemeral_containers_update(new: &Value, old: &Value) -> Vec<Fie
                 format!("spec.ephemeralContainers.{name}"),
                 format!(
                     "existing ephemeral containers {name:?} may not be changed\n{}",
-                    container_diff(existing, now)
+                    crate::registry::validation::pod_spec::field_diff(
+                        "core.EphemeralContainer",
+                        existing,
+                        now
+                    )
                 ),
             )),
             Some(_) => {}
         }
     }
     errs
-}
-
-/// A short account of the fields that differ (upstream appends a `cmp.Diff` of Go structs).
-fn container_diff(old: &Value, new: &Value) -> String {
-    let empty = Map::new();
-    let (old, new) = (
-        old.as_object().unwrap_or(&empty),
-        new.as_object().unwrap_or(&empty),
-    );
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut out = String::from("  core.EphemeralContainer{\n");
-    for key in keys {
-        let (before, after) = (old.get(key.as_str()), new.get(key.as_str()));
-        if before != after {
-            if let Some(v) = before {
-                out.push_str(&format!("- \t{key}: {v},\n"));
-            }
-            if let Some(v) = after {
-                out.push_str(&format!("+ \t{key}: {v},\n"));
-            }
-        }
-    }
-    out.push_str("  }\n");
-    out
 }
 
 /// Whether `old` names a resource `new` no longer has (`resourcesRemoved`).
