@@ -31,6 +31,10 @@
 //! when the consumer did not keep up, [`Error::Unavailable`] when the backend is unreachable). It
 //! never skips an event silently and never drops a slow watcher silently.
 //!
+//! A watch with progress ([`Storage::watch_progress`]) also yields [`WatchItem::Progress`] items:
+//! positions the watch has fully delivered, the way etcd's progress notifications do. They let a
+//! cache fed by the watch know how current it is even when its prefix is quiet.
+//!
 //! # Backends
 //!
 //! This crate depends on no backend. Each backend is its own crate under `backends/` and proves itself
@@ -42,7 +46,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -181,6 +185,18 @@ impl fmt::Debug for Event {
 /// consumer.
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<Event>> + Send + 'static>>;
 
+/// One item of a watch with progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchItem {
+    /// A change, as in a plain watch.
+    Event(Event),
+    /// Every change under the prefix with a revision at or below this one has been yielded before this item.
+    Progress(Revision),
+}
+
+/// A stream of changes and progress positions; see [`Storage::watch_progress`].
+pub type ProgressStream = Pin<Box<dyn Stream<Item = Result<WatchItem>> + Send + 'static>>;
+
 /// Everything a storage operation can fail with. The server maps these to Kubernetes Status in one
 /// place.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -292,7 +308,45 @@ pub trait Storage: Send + Sync + 'static {
     /// the compacted revision (other than 0) MUST fail, either from this call or as the stream's
     /// first item, with [`Error::Compacted`]. The stream then keeps the watch guarantee of the crate
     /// documentation: every change exactly once, in revision order, or an error that ends it.
-    async fn watch(&self, prefix: &[u8], after: Revision) -> Result<WatchStream>;
+    ///
+    /// Provided: [`Storage::watch_progress`] without its progress items.
+    async fn watch(&self, prefix: &[u8], after: Revision) -> Result<WatchStream> {
+        let stream = self.watch_progress(prefix, after).await?;
+        Ok(Box::pin(stream.filter_map(|item| {
+            std::future::ready(match item {
+                Ok(WatchItem::Event(event)) => Some(Ok(event)),
+                Ok(WatchItem::Progress(_)) => None,
+                Err(err) => Some(Err(err)),
+            })
+        })))
+    }
+
+    /// Watches like [`Storage::watch`], with progress items between the events.
+    ///
+    /// The events and errors MUST follow the rules of [`Storage::watch`]. Besides:
+    ///
+    /// * `Progress(r)` MUST come after every change under the prefix with a revision at or below
+    ///   `r`: no event with a revision `<= r` follows it.
+    /// * Progress values MUST be non-decreasing and never below `after` (for `after == 0`: never
+    ///   below the current revision when the watch started).
+    /// * `r` MUST NOT exceed the store's current revision.
+    /// * A stream MAY yield progress on its own, for example after a batch of writes outside its
+    ///   prefix.
+    /// * After [`Storage::request_progress`], the stream MUST yield, within about a second, a
+    ///   `Progress(r)` with `r` at least the current revision as observed when the request was made.
+    async fn watch_progress(&self, prefix: &[u8], after: Revision) -> Result<ProgressStream>;
+
+    /// Asks the progress streams of this store to report their position (etcd's
+    /// `RequestWatchProgress`).
+    ///
+    /// Every progress stream opened through this handle (and, where the backend shares state
+    /// between handles, through the handles sharing it) MUST then yield, within about a second, a
+    /// `Progress(r)` with `r` at least the store's current revision as observed at the moment of
+    /// the call, including writes committed by other processes sharing the store. So a consistent
+    /// read from a cache fed by a progress stream is: read [`Storage::current_revision`] `R`, call
+    /// this, and wait until the stream's progress reaches `R`. Without open streams it does
+    /// nothing.
+    async fn request_progress(&self) -> Result<()>;
 
     /// The store's current revision (the revision of the last committed write, or an initial value
     /// when nothing was written).

@@ -36,6 +36,22 @@ fn suite_catches_lists_ignoring_the_revision() {
 }
 
 #[test]
+#[should_panic(expected = "come before its progress")]
+fn suite_catches_progress_before_events() {
+    run_case("watch_progress_after_events", || async {
+        store(Mutant::ProgressBeforeEvents)
+    });
+}
+
+#[test]
+#[should_panic(expected = "above the current revision")]
+fn suite_catches_progress_ahead_of_the_store() {
+    run_case("watch_progress_bounded", || async {
+        store(Mutant::ProgressAhead)
+    });
+}
+
+#[test]
 fn run_all_runs_every_case() {
     tokio::runtime::Runtime::new()
         .expect("runtime")

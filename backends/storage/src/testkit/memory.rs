@@ -1,12 +1,12 @@
 //! The in-memory reference store: [`MemoryStorage`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::StreamExt;
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::watch;
 
 use crate::*;
 
@@ -24,6 +24,11 @@ pub enum Mutant {
     SilentLag,
     /// Lists ignore the requested revision.
     ListIgnoresRevision,
+    /// A progress request is answered with the revision it observed, before the events still
+    /// queued for the stream.
+    ProgressBeforeEvents,
+    /// Progress is reported one revision beyond what the stream delivered.
+    ProgressAhead,
 }
 
 #[derive(Default)]
@@ -41,6 +46,9 @@ struct State {
 pub struct MemoryStorage {
     state: Mutex<State>,
     events: broadcast::Sender<Event>,
+    /// The store's revision at the last [`Storage::request_progress`]; every change wakes the
+    /// progress streams.
+    requests: watch::Sender<Revision>,
     mutant: Mutant,
 }
 
@@ -58,9 +66,11 @@ impl MemoryStorage {
             revision: 1,
             ..Default::default()
         });
+        let (requests, _) = watch::channel(0);
         Arc::new(Self {
             state,
             events,
+            requests,
             mutant,
         })
     }
@@ -259,7 +269,7 @@ impl Storage for MemoryStorage {
         ))
     }
 
-    async fn watch(&self, prefix: &[u8], after: Revision) -> Result<WatchStream> {
+    async fn watch_progress(&self, prefix: &[u8], after: Revision) -> Result<ProgressStream> {
         let state = self.lock();
         if after != 0 && after <= state.compacted {
             return Err(Error::Compacted {
@@ -267,43 +277,33 @@ impl Storage for MemoryStorage {
                 compacted: state.compacted,
             });
         }
-        let after = if after == 0 { state.revision } else { after };
-        let replay: Vec<_> = state
+        let floor = if after == 0 { state.revision } else { after };
+        let pending: VecDeque<_> = state
             .log
             .iter()
-            .filter(|e| e.revision > after)
+            .filter(|e| e.revision > floor && e.key.starts_with(prefix))
             .cloned()
-            .map(Ok)
+            .map(WatchItem::Event)
             .collect();
-        let last = replay.last().map_or(after, |e: &Result<Event>| {
-            e.as_ref().map_or(after, |e| e.revision)
-        });
-        let live = self.events.subscribe();
+        // Subscribed under the lock: every later commit reaches `rx`, every earlier one is replayed.
+        let live = Live {
+            rx: self.events.subscribe(),
+            requests: Some(self.requests.subscribe()),
+            prefix: prefix.to_vec(),
+            position: state.revision,
+            floor,
+            pending,
+            done: false,
+            mutant: self.mutant,
+        };
         drop(state);
-        let (prefix, silent) = (prefix.to_vec(), self.mutant == Mutant::SilentLag);
-        let live = futures::stream::unfold((live, false), move |(mut rx, done)| async move {
-            loop {
-                if done {
-                    return None;
-                }
-                match rx.recv().await {
-                    Ok(e) => return Some((Ok(e), (rx, false))),
-                    Err(broadcast::error::RecvError::Lagged(_)) if silent => continue,
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        return Some((Err(Error::WatchLagged), (rx, true)))
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        });
-        let stream = futures::stream::iter(replay)
-            .chain(live.filter(move |e| {
-                std::future::ready(e.as_ref().map_or(true, |e| e.revision > last))
-            }))
-            .filter(move |e| {
-                std::future::ready(e.as_ref().map_or(true, |e| e.key.starts_with(&prefix)))
-            });
-        Ok(Box::pin(stream))
+        Ok(Box::pin(futures::stream::unfold(live, Live::next)))
+    }
+
+    async fn request_progress(&self) -> Result<()> {
+        let revision = self.lock().revision;
+        self.requests.send_replace(revision);
+        Ok(())
     }
 
     async fn current_revision(&self) -> Result<Revision> {
@@ -325,6 +325,113 @@ impl Storage for MemoryStorage {
         if revision > state.compacted {
             state.compacted = revision;
             // The model keeps its log (it needs it to undo); compaction only refuses old reads.
+        }
+        Ok(())
+    }
+}
+
+/// A progress stream of the memory store after its replay.
+struct Live {
+    rx: broadcast::Receiver<Event>,
+    /// `None` once the store is gone.
+    requests: Option<watch::Receiver<Revision>>,
+    prefix: Vec<u8>,
+    /// Every change at or below this revision was taken from the log or the broadcast.
+    position: Revision,
+    /// The watch's start: nothing at or below it is yielded, and progress is never below it.
+    floor: Revision,
+    pending: VecDeque<WatchItem>,
+    done: bool,
+    mutant: Mutant,
+}
+
+impl Live {
+    async fn next(mut self) -> Option<(Result<WatchItem>, Self)> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some((Ok(item), self));
+            }
+            if self.done {
+                return None;
+            }
+            let outcome = match self.requests.as_mut() {
+                Some(requests) => tokio::select! {
+                    biased;
+                    changed = requests.changed() => match changed {
+                        Ok(()) => {
+                            let observed = *requests.borrow_and_update();
+                            self.answer(observed)
+                        }
+                        Err(_) => {
+                            self.requests = None;
+                            Ok(())
+                        }
+                    },
+                    received = self.rx.recv() => self.take(received),
+                },
+                None => {
+                    let received = self.rx.recv().await;
+                    self.take(received)
+                }
+            };
+            if let Err(err) = outcome {
+                self.done = true;
+                return Some((Err(err), self));
+            }
+        }
+    }
+
+    /// Takes one broadcast result; `Err` ends the stream.
+    fn take(&mut self, received: Result<Event, RecvError>) -> Result<()> {
+        match received {
+            Ok(event) => {
+                self.apply(event);
+                Ok(())
+            }
+            Err(RecvError::Lagged(_)) if self.mutant == Mutant::SilentLag => Ok(()),
+            Err(RecvError::Lagged(_)) => Err(Error::WatchLagged),
+            Err(RecvError::Closed) => {
+                self.done = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        if event.revision <= self.position {
+            return;
+        }
+        self.position = event.revision;
+        if event.revision > self.floor && event.key.starts_with(&self.prefix) {
+            self.pending.push_back(WatchItem::Event(event));
+        }
+    }
+
+    /// Answers a progress request that observed revision `observed`: takes every change already
+    /// broadcast (all of them up to `observed`), then reports the position.
+    fn answer(&mut self, observed: Revision) -> Result<()> {
+        if self.mutant == Mutant::ProgressBeforeEvents {
+            self.pending
+                .push_front(WatchItem::Progress(observed.max(self.floor)));
+        }
+        loop {
+            match self.rx.try_recv() {
+                Ok(event) => self.apply(event),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                Err(TryRecvError::Lagged(_)) if self.mutant == Mutant::SilentLag => {}
+                Err(TryRecvError::Lagged(_)) => return Err(Error::WatchLagged),
+            }
+        }
+        if self.mutant == Mutant::ProgressBeforeEvents {
+            return Ok(());
+        }
+        let reported = if self.mutant == Mutant::ProgressAhead {
+            self.position + 1
+        } else {
+            self.position
+        };
+        if self.position >= self.floor {
+            self.pending.push_back(WatchItem::Progress(reported));
         }
         Ok(())
     }

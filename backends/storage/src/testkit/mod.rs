@@ -155,6 +155,10 @@ cases! {
     watch::watch_with_concurrent_writers,
     watch::watch_slow_watcher,
     watch::watch_compacted_revision(compacts),
+    watch::watch_progress_on_request,
+    watch::watch_progress_after_events,
+    watch::watch_progress_bounded,
+    watch::watch_hides_progress,
 }
 
 /// Runs one case by name on a fresh store from `make`: on its own multi-threaded runtime, under a
@@ -323,6 +327,10 @@ macro_rules! conformance_tests {
             watch_with_concurrent_writers,
             watch_slow_watcher,
             watch_compacted_revision,
+            watch_progress_on_request,
+            watch_progress_after_events,
+            watch_progress_bounded,
+            watch_hides_progress,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -1,13 +1,14 @@
-//! Watches: replay, "from now", event fields, prefix isolation, concurrent writers, slow watchers
-//! and compacted revisions.
+//! Watches: replay, "from now", event fields, prefix isolation, concurrent writers, slow watchers,
+//! compacted revisions and progress.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
 
-use super::{assert_compacted, next_event, next_item, op, Ctx, OP_TIMEOUT};
-use crate::{Error, Event, EventKind, Revision, Storage, WatchStream};
+use super::{assert_compacted, current, next_event, next_item, op, Ctx, OP_TIMEOUT};
+use crate::{Error, Event, EventKind, ProgressStream, Revision, Storage, WatchItem, WatchStream};
 
 fn b(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
@@ -364,4 +365,257 @@ pub async fn watch_compacted_revision(ctx: Ctx) {
         .expect("update");
     let e = next_event(&mut stream, "watch above the compacted revision").await;
     assert_eq!((e.revision, e.value), (r4, b("4")));
+}
+
+async fn progress_watch(ctx: &Ctx, prefix: &[u8], after: Revision) -> ProgressStream {
+    op("watch_progress", ctx.store.watch_progress(prefix, after))
+        .await
+        .expect("watch_progress")
+}
+
+async fn request_progress(ctx: &Ctx) {
+    op("request_progress", ctx.store.request_progress())
+        .await
+        .expect("request_progress");
+}
+
+/// Checks the progress rules on every item of one stream and keeps its events.
+struct Checker {
+    /// The watch's start revision: no progress below it.
+    floor: Revision,
+    last_event: Revision,
+    progress: Option<Revision>,
+    events: Vec<Event>,
+}
+
+impl Checker {
+    fn new(floor: Revision) -> Self {
+        Self {
+            floor,
+            last_event: floor,
+            progress: None,
+            events: Vec::new(),
+        }
+    }
+
+    fn progress(&self) -> Revision {
+        self.progress.unwrap_or(0)
+    }
+
+    fn take(&mut self, item: WatchItem) {
+        match item {
+            WatchItem::Event(e) => {
+                assert!(
+                    e.revision > self.last_event,
+                    "event {e:?} after revision {}: not in revision order",
+                    self.last_event
+                );
+                if let Some(p) = self.progress {
+                    assert!(e.revision > p, "event {e:?} arrived after Progress({p})");
+                }
+                self.last_event = e.revision;
+                self.events.push(e);
+            }
+            WatchItem::Progress(p) => {
+                assert!(
+                    p >= self.floor,
+                    "Progress({p}) below the watch's start revision {}",
+                    self.floor
+                );
+                if let Some(prev) = self.progress {
+                    assert!(
+                        p >= prev,
+                        "Progress({p}) after Progress({prev}): decreasing"
+                    );
+                }
+                self.progress = Some(p);
+            }
+        }
+    }
+}
+
+/// The next item of a progress watch, which must be there and not an error.
+async fn next_progress_item(stream: &mut ProgressStream, what: &str) -> WatchItem {
+    match op(what, stream.next()).await {
+        Some(Ok(item)) => item,
+        Some(Err(err)) => panic!("{what}: watch failed: {err}"),
+        None => panic!("{what}: watch ended"),
+    }
+}
+
+/// Reads the stream until its progress reaches `target`, within [`OP_TIMEOUT`] in all.
+async fn until_progress(
+    stream: &mut ProgressStream,
+    checker: &mut Checker,
+    target: Revision,
+    what: &str,
+) {
+    let deadline = tokio::time::Instant::now() + OP_TIMEOUT;
+    while checker.progress() < target {
+        let item = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(item))) => item,
+            Ok(Some(Err(err))) => panic!("{what}: watch failed: {err}"),
+            Ok(None) => panic!("{what}: watch ended"),
+            Err(_) => panic!(
+                "{what}: no progress at or above {target} within {OP_TIMEOUT:?} (last {:?})",
+                checker.progress
+            ),
+        };
+        checker.take(item);
+    }
+}
+
+/// After a write under another prefix, a progress request makes a quiet prefix's stream report
+/// progress at or above that write.
+pub async fn watch_progress_on_request(ctx: Ctx) {
+    let start = start_revision(&ctx).await;
+    let mut stream = progress_watch(&ctx, &ctx.key("quiet/"), start).await;
+    let mut checker = Checker::new(start);
+    let written = op("create", ctx.store.create(&ctx.key("busy/x"), b("x")))
+        .await
+        .expect("create");
+    request_progress(&ctx).await;
+    until_progress(
+        &mut stream,
+        &mut checker,
+        written,
+        "progress of a quiet prefix after a request",
+    )
+    .await;
+    assert!(
+        checker.events.is_empty(),
+        "a quiet prefix yielded events: {:?}",
+        checker.events
+    );
+}
+
+const PROGRESS_WRITERS: usize = 4;
+const PROGRESS_WRITES: usize = 10;
+
+/// No event at or below `r` follows `Progress(r)`, and progress never decreases: for changes
+/// queued before a request, and while writers run and progress is requested again and again.
+pub async fn watch_progress_after_events(ctx: Ctx) {
+    let start = start_revision(&ctx).await;
+    let mut stream = progress_watch(&ctx, &ctx.prefix, start).await;
+    let mut checker = Checker::new(start);
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let key = ctx.key(format!("queued/{i}"));
+        let rev = op("create", ctx.store.create(&key, b("q")))
+            .await
+            .expect("create");
+        expected.push(rev);
+    }
+    request_progress(&ctx).await;
+    let last = expected[expected.len() - 1];
+    until_progress(
+        &mut stream,
+        &mut checker,
+        last,
+        "progress after queued writes",
+    )
+    .await;
+    assert_eq!(
+        checker.events.len(),
+        expected.len(),
+        "the writes queued before the request all come before its progress"
+    );
+
+    let writers: Vec<_> = (0..PROGRESS_WRITERS)
+        .map(|w| {
+            let (store, ctx) = (ctx.store.clone(), ctx.clone());
+            tokio::spawn(async move {
+                let mut revs = Vec::new();
+                for i in 0..PROGRESS_WRITES {
+                    let key = ctx.key(format!("w{w}/{i}"));
+                    let rev = op("create", store.create(&key, b("w")))
+                        .await
+                        .expect("create");
+                    revs.push(rev);
+                }
+                revs
+            })
+        })
+        .collect();
+    let store = ctx.store.clone();
+    let requester = tokio::spawn(async move {
+        loop {
+            op("request_progress", store.request_progress())
+                .await
+                .expect("request_progress");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let end_key = ctx.key("end");
+    let reader = tokio::spawn(async move {
+        let mut end = None;
+        loop {
+            let item = next_progress_item(&mut stream, "progress watch while writers run").await;
+            if let WatchItem::Event(e) = &item {
+                if e.key == end_key {
+                    end = Some(e.revision);
+                }
+            }
+            checker.take(item);
+            if end.is_some_and(|end| checker.progress() >= end) {
+                return checker;
+            }
+        }
+    });
+    for writer in writers {
+        expected.extend(writer.await.expect("writer task"));
+    }
+    let end = op("create", ctx.store.create(&ctx.key("end"), b("end")))
+        .await
+        .expect("create");
+    expected.push(end);
+    request_progress(&ctx).await;
+    let checker = reader.await.expect("progress reader");
+    requester.abort();
+    expected.sort_unstable();
+    let got: Vec<_> = checker.events.iter().map(|e| e.revision).collect();
+    assert_eq!(got, expected, "every change exactly once, in order");
+}
+
+/// Progress never exceeds the store's current revision, with writes inside and outside the
+/// prefix.
+pub async fn watch_progress_bounded(ctx: Ctx) {
+    let start = start_revision(&ctx).await;
+    let mut stream = progress_watch(&ctx, &ctx.key("mine/"), start).await;
+    let mut checker = Checker::new(start);
+    for key in ["mine/a", "other/a", "mine/b", "other/b"] {
+        let written = op("create", ctx.store.create(&ctx.key(key), b(key)))
+            .await
+            .expect("create");
+        request_progress(&ctx).await;
+        until_progress(&mut stream, &mut checker, written, "progress after a write").await;
+        let current = current(&ctx).await;
+        assert!(
+            checker.progress() <= current,
+            "Progress({}) above the current revision {current}",
+            checker.progress()
+        );
+    }
+    let keys: Vec<_> = checker.events.iter().map(|e| e.key.clone()).collect();
+    assert_eq!(keys, vec![ctx.key("mine/a"), ctx.key("mine/b")]);
+}
+
+/// A plain watch is undisturbed by progress: requests and writes elsewhere yield nothing, and
+/// its events arrive as before.
+pub async fn watch_hides_progress(ctx: Ctx) {
+    let mut stream = watch(&ctx, &ctx.key("mine/"), start_revision(&ctx).await).await;
+    op("create", ctx.store.create(&ctx.key("other/a"), b("o")))
+        .await
+        .expect("create");
+    request_progress(&ctx).await;
+    let key = ctx.key("mine/a");
+    let rev = op("create", ctx.store.create(&key, b("m")))
+        .await
+        .expect("create");
+    let e = next_event(&mut stream, "the write under the prefix").await;
+    assert_eq!(e, create(&key, &b("m"), rev));
+    request_progress(&ctx).await;
+    if let Ok(item) = tokio::time::timeout(Duration::from_millis(500), stream.next()).await {
+        panic!("a plain watch yielded {item:?} after its only event");
+    }
 }
