@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use apiary_storage::{
-    prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, Result, Revision, Storage,
-    WatchStream,
+    prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, ProgressStream, Result,
+    Revision, Storage,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -86,6 +86,8 @@ pub(crate) fn bounded(lower: &[u8], upper: Option<Vec<u8>>) -> ReadOptions {
 pub struct RocksDbStorage {
     shared: Arc<Shared>,
     events: broadcast::Sender<Batch>,
+    /// Counts progress requests; every progress stream of this handle answers each change.
+    requests: tokio::sync::watch::Sender<u64>,
     writer: Writer,
     compactor: Option<tokio::task::AbortHandle>,
 }
@@ -149,9 +151,11 @@ pub async fn open(opts: RocksDbOptions) -> Result<Arc<RocksDbStorage>> {
     let writer = Writer::start(shared.clone(), events.clone())?;
     let compactor = (!opts.compaction_interval.is_zero())
         .then(|| tokio::spawn(compaction::background(shared.clone())).abort_handle());
+    let (requests, _) = tokio::sync::watch::channel(0);
     Ok(Arc::new(RocksDbStorage {
         shared,
         events,
+        requests,
         writer,
         compactor,
     }))
@@ -462,8 +466,19 @@ impl Storage for RocksDbStorage {
         ))
     }
 
-    async fn watch(&self, prefix: &[u8], after: Revision) -> Result<WatchStream> {
-        watch::watch(self.shared.clone(), &self.events, prefix, after)
+    async fn watch_progress(&self, prefix: &[u8], after: Revision) -> Result<ProgressStream> {
+        watch::watch(
+            self.shared.clone(),
+            &self.events,
+            &self.requests,
+            prefix,
+            after,
+        )
+    }
+
+    async fn request_progress(&self) -> Result<()> {
+        self.requests.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
     }
 
     async fn current_revision(&self) -> Result<Revision> {

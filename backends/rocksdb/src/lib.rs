@@ -22,7 +22,9 @@
 //! **Watches** subscribe to the in-process broadcast of committed batches, then replay the log up
 //! to the revision current at subscription, then follow the broadcast, skipping what the replay
 //! already delivered. A watcher more than [`RocksDbOptions::watch_buffer`] batches behind ends with
-//! [`Error::WatchLagged`](apiary_storage::Error::WatchLagged).
+//! [`Error::WatchLagged`](apiary_storage::Error::WatchLagged). A progress stream reports its
+//! position after every batch and, on a progress request, once it has taken every batch published
+//! so far.
 //!
 //! **Compaction** records the new compacted revision first, then deletes the superseded history
 //! and the log at and below it in small batches, outside the writer. A background task keeps the

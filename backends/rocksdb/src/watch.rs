@@ -5,13 +5,18 @@
 //! the subscription and arrives through the broadcast; every batch at or below `end` is in the log.
 //! The stream replays the log from `after` to `end` in chunks, then takes broadcast events above
 //! the last revision it delivered: no gap and no duplicate at the switch-over.
+//!
+//! **Progress.** The cursor means "every change at or below it was delivered". A progress stream
+//! yields `Progress(cursor)` after each broadcast batch (its prefix's events first), and on a
+//! request (the store's request counter moved) once its replay is done and it has taken every
+//! batch already broadcast.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use apiary_storage::{Error, Event, EventKind, Result, Revision, WatchStream};
-use tokio::sync::broadcast::{self, error::RecvError};
+use apiary_storage::{Error, Event, EventKind, ProgressStream, Result, Revision, WatchItem};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use crate::backend::{blocking, bounded, internal, Batch, Shared};
 use crate::encoding::*;
@@ -27,21 +32,28 @@ struct State {
     cursor: Revision,
     /// The replay runs up to here; later changes come from `rx`.
     end: Revision,
-    ready: VecDeque<Event>,
+    /// The highest revision known to be committed; progress never exceeds it (a watch from a
+    /// future revision reports none until the store reaches it).
+    known: Revision,
+    ready: VecDeque<WatchItem>,
     rx: broadcast::Receiver<Batch>,
+    /// The store's progress requests; `None` once the store is gone.
+    requests: Option<tokio::sync::watch::Receiver<u64>>,
     done: bool,
 }
 
 pub(crate) fn watch(
     shared: Arc<Shared>,
     events: &broadcast::Sender<Batch>,
+    requests: &tokio::sync::watch::Sender<u64>,
     prefix: &[u8],
     after: Revision,
-) -> Result<WatchStream> {
+) -> Result<ProgressStream> {
     if after < 0 {
         return Err(Error::InvalidArgument(format!("negative revision {after}")));
     }
     let rx = events.subscribe();
+    let requests = requests.subscribe();
     let end = shared.current.load(Ordering::SeqCst);
     let compacted = shared.compacted.load(Ordering::SeqCst);
     if after != 0 && after <= compacted {
@@ -56,41 +68,46 @@ pub(crate) fn watch(
         prefix: prefix.to_vec(),
         cursor,
         end,
+        known: end,
         ready: VecDeque::new(),
         rx,
+        requests: Some(requests),
         done: false,
     };
     Ok(Box::pin(futures::stream::unfold(state, next)))
 }
 
-async fn next(mut st: State) -> Option<(Result<Event>, State)> {
+async fn next(mut st: State) -> Option<(Result<WatchItem>, State)> {
     loop {
-        if let Some(event) = st.ready.pop_front() {
-            return Some((Ok(event), st));
+        if let Some(item) = st.ready.pop_front() {
+            return Some((Ok(item), st));
         }
         if st.done {
             return None;
         }
+        // A request made during the replay stays pending in `requests` until the replay is done.
         let failed = if st.cursor < st.end {
             replay_step(&mut st).await.err()
         } else {
             st.shared = None;
-            match st.rx.recv().await {
-                Ok(batch) => {
-                    for event in batch.iter() {
-                        if event.revision <= st.cursor {
-                            continue;
+            match st.requests.as_mut() {
+                Some(requests) => tokio::select! {
+                    biased;
+                    changed = requests.changed() => match changed {
+                        Ok(()) => {
+                            drop(requests.borrow_and_update());
+                            st.answer().err()
                         }
-                        st.cursor = event.revision;
-                        if event.key.starts_with(&st.prefix) {
-                            st.ready.push_back(event.clone());
+                        Err(_) => {
+                            st.requests = None;
+                            None
                         }
-                    }
-                    None
-                }
-                Err(RecvError::Lagged(_)) => Some(Error::WatchLagged),
-                Err(RecvError::Closed) => {
-                    Some(Error::Unavailable("the rocksdb store was closed".into()))
+                    },
+                    received = st.rx.recv() => st.take(received).err(),
+                },
+                None => {
+                    let received = st.rx.recv().await;
+                    st.take(received).err()
                 }
             }
         };
@@ -101,6 +118,59 @@ async fn next(mut st: State) -> Option<(Result<Event>, State)> {
     }
 }
 
+impl State {
+    /// Takes one broadcast result: the batch's events under the prefix, then the progress.
+    fn take(&mut self, received: Result<Batch, RecvError>) -> Result<()> {
+        match received {
+            Ok(batch) => {
+                self.apply(&batch);
+                self.progress();
+                Ok(())
+            }
+            Err(RecvError::Lagged(_)) => Err(Error::WatchLagged),
+            Err(RecvError::Closed) => Err(closed()),
+        }
+    }
+
+    fn apply(&mut self, batch: &Batch) {
+        for event in batch.iter() {
+            self.known = self.known.max(event.revision);
+            if event.revision <= self.cursor {
+                continue;
+            }
+            self.cursor = event.revision;
+            if event.key.starts_with(&self.prefix) {
+                self.ready.push_back(WatchItem::Event(event.clone()));
+            }
+        }
+    }
+
+    /// Queues `Progress(cursor)` when the store has reached the cursor.
+    fn progress(&mut self) {
+        if self.cursor <= self.known {
+            self.ready.push_back(WatchItem::Progress(self.cursor));
+        }
+    }
+
+    /// Answers a progress request: takes every batch broadcast so far, then reports the cursor.
+    fn answer(&mut self) -> Result<()> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(batch) => self.apply(&batch),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(_)) => return Err(Error::WatchLagged),
+                Err(TryRecvError::Closed) => return Err(closed()),
+            }
+        }
+        self.progress();
+        Ok(())
+    }
+}
+
+fn closed() -> Error {
+    Error::Unavailable("the rocksdb store was closed".into())
+}
+
 async fn replay_step(st: &mut State) -> Result<()> {
     let shared = st
         .shared
@@ -108,7 +178,7 @@ async fn replay_step(st: &mut State) -> Result<()> {
         .ok_or_else(|| Error::Internal("watch replay without a store".into()))?;
     let (prefix, cursor, end) = (st.prefix.clone(), st.cursor, st.end);
     let (events, reached) = blocking(move || read_log(&shared, &prefix, cursor, end)).await?;
-    st.ready.extend(events);
+    st.ready.extend(events.into_iter().map(WatchItem::Event));
     st.cursor = reached;
     Ok(())
 }
