@@ -333,7 +333,7 @@ pub trait Storage: Send + Sync + 'static {
     /// * A stream MAY yield progress on its own, for example after a batch of writes outside its
     ///   prefix.
     /// * After [`Storage::request_progress`], the stream MUST yield, within about a second, a
-    ///   `Progress(r)` with `r` at least the current revision as observed when the request was made.
+    ///   `Progress(r)` with `r` at least the current revision observed when the request was made.
     async fn watch_progress(&self, prefix: &[u8], after: Revision) -> Result<ProgressStream>;
 
     /// Asks the progress streams of this store to report their position (etcd's

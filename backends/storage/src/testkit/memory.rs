@@ -285,7 +285,7 @@ impl Storage for MemoryStorage {
             .cloned()
             .map(WatchItem::Event)
             .collect();
-        // Subscribed under the lock: every later commit reaches `rx`, every earlier one is replayed.
+        // Subscribed under the lock: later commits reach `rx`, earlier ones are in `pending`.
         let live = Live {
             rx: self.events.subscribe(),
             requests: Some(self.requests.subscribe()),
