@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apiary_storage::{
-    prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, Result, Revision, Storage,
-    WatchStream,
+    prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, ProgressStream, Result,
+    Revision, Storage,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -151,6 +151,8 @@ pub struct PostgresStore {
     inner: Arc<Inner>,
     writes: mpsc::Sender<writer::Request>,
     events: broadcast::Sender<watch::Msg>,
+    /// Counts progress requests; each change wakes the watch tailer.
+    requests: tokio::sync::watch::Sender<u64>,
     tasks: Vec<AbortHandle>,
 }
 
@@ -255,12 +257,14 @@ pub async fn open(opts: PostgresOptions) -> Result<Arc<PostgresStore>, OpenError
         committed,
     });
     let (events, _) = broadcast::channel(inner.opts.watch_buffer);
+    let (requests, requests_rx) = tokio::sync::watch::channel(0);
     let mut tasks = vec![
         tokio::spawn(watch::listen(listen_pool, inner.committed.clone())).abort_handle(),
         tokio::spawn(watch::tail(
             inner.clone(),
             events.clone(),
             committed_rx,
+            requests_rx,
             current,
         ))
         .abort_handle(),
@@ -273,6 +277,7 @@ pub async fn open(opts: PostgresOptions) -> Result<Arc<PostgresStore>, OpenError
         inner,
         writes,
         events,
+        requests,
         tasks,
     }))
 }
@@ -525,8 +530,13 @@ impl Storage for PostgresStore {
         Ok((outcome.revision, prior))
     }
 
-    async fn watch(&self, prefix: &[u8], after: Revision) -> Result<WatchStream> {
+    async fn watch_progress(&self, prefix: &[u8], after: Revision) -> Result<ProgressStream> {
         watch::watch(self.inner.clone(), &self.events, prefix, after).await
+    }
+
+    async fn request_progress(&self) -> Result<()> {
+        self.requests.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
     }
 
     async fn current_revision(&self) -> Result<Revision> {

@@ -17,12 +17,18 @@
 //!   the watch with `Compacted`; a watcher more than `watch_buffer` messages behind ends with
 //!   `WatchLagged`; a tailer that cannot read the database ends every watch with its error
 //!   (`Unavailable`).
+//! * **Progress**: a progress stream yields `Progress(seen)` after each batch. A progress request
+//!   wakes the tailer, which reads the log through the database's current revision (writes of
+//!   every replica included), broadcasts what it found, then a [`Msg::Progress`]; each stream
+//!   answers it with its position once it has taken the batches before it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_storage::{prefix_end, Error, Event, EventKind, Result, Revision, WatchStream};
+use apiary_storage::{
+    prefix_end, Error, Event, EventKind, ProgressStream, Result, Revision, WatchItem,
+};
 use bytes::Bytes;
 use sqlx::postgres::{PgListener, PgPool, PgRow};
 use sqlx::Row;
@@ -50,6 +56,9 @@ pub(crate) enum Msg {
         upto: Revision,
         events: Arc<Vec<Event>>,
     },
+    /// Every change up to this revision was broadcast before this message: the answer to a
+    /// progress request.
+    Progress(Revision),
     /// The tailer could not read the log: every watch following it ends with this error.
     Failed(Error),
 }
@@ -105,22 +114,35 @@ async fn subscribe(pool: &PgPool) -> sqlx::Result<PgListener> {
     Ok(listener)
 }
 
-/// The tailer task: follows the committed revision and broadcasts the log after `position`.
+/// The tailer task: follows the committed revision and broadcasts the log after `position`;
+/// answers progress requests (a change of `requests`) with [`Msg::Progress`].
 pub(crate) async fn tail(
     inner: Arc<Inner>,
     events: broadcast::Sender<Msg>,
     mut committed: watch::Receiver<Revision>,
+    mut requests: watch::Receiver<u64>,
     mut position: Revision,
 ) {
     loop {
+        let mut requested = false;
         tokio::select! {
             changed = committed.changed() => {
                 if changed.is_err() {
                     return;
                 }
             }
+            changed = requests.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                requested = true;
+            }
             _ = tokio::time::sleep(inner.opts.poll_interval) => {}
         }
+        // Taken before reading the log, so the read below starts after every request it answers
+        // (`changed` marked a request seen; one that came with another wake-up is still unseen).
+        requested |= requests.has_changed().unwrap_or(false);
+        drop(requests.borrow_and_update());
         let known = *committed.borrow_and_update();
         if events.receiver_count() == 0 {
             // Nobody to tell: every revision up to `known` committed before anyone who
@@ -128,18 +150,21 @@ pub(crate) async fn tail(
             position = position.max(known);
             continue;
         }
-        catch_up(&inner, &events, &mut position).await;
+        if catch_up(&inner, &events, &mut position).await && requested {
+            let _ = events.send(Msg::Progress(position));
+        }
     }
 }
 
-/// Reads and broadcasts the log after `position` until a page is not full.
-async fn catch_up(inner: &Inner, events: &broadcast::Sender<Msg>, position: &mut Revision) {
+/// Reads and broadcasts the log after `position` until a page is not full; `false` when the
+/// database could not be read.
+async fn catch_up(inner: &Inner, events: &broadcast::Sender<Msg>, position: &mut Revision) -> bool {
     loop {
         let page = match read_log(inner, b"", &None, *position).await {
             Ok(page) => page,
             Err(err) => {
                 let _ = events.send(Msg::Failed(err));
-                return;
+                return false;
             }
         };
         let mut after = *position;
@@ -164,7 +189,7 @@ async fn catch_up(inner: &Inner, events: &broadcast::Sender<Msg>, position: &mut
             *position = upto;
         }
         if !page.full {
-            return;
+            return true;
         }
     }
 }
@@ -271,9 +296,12 @@ struct State {
     upper: Option<Vec<u8>>,
     /// Every change at or below this revision was delivered (or was outside the prefix).
     seen: Revision,
+    /// The highest revision known to be committed; progress never exceeds it (a watch from a
+    /// future revision reports none until the store reaches it).
+    known: Revision,
     /// Reading history from the database rather than following the broadcast.
     replaying: bool,
-    ready: VecDeque<Event>,
+    ready: VecDeque<WatchItem>,
     rx: broadcast::Receiver<Msg>,
     done: bool,
 }
@@ -285,7 +313,7 @@ pub(crate) async fn watch(
     events: &broadcast::Sender<Msg>,
     prefix: &[u8],
     after: Revision,
-) -> Result<WatchStream> {
+) -> Result<ProgressStream> {
     if after < 0 {
         return Err(Error::InvalidArgument(format!("negative revision {after}")));
     }
@@ -294,6 +322,7 @@ pub(crate) async fn watch(
         prefix: prefix.to_vec(),
         upper: prefix_end(prefix),
         seen: after,
+        known: 0,
         replaying: after != 0,
         ready: VecDeque::new(),
         rx,
@@ -303,16 +332,17 @@ pub(crate) async fn watch(
     if after == 0 {
         // Everything the broadcast still brings from before now is at or below it.
         st.seen = st.inner.meta("revision").await?;
+        st.known = st.seen;
     } else {
         replay_step(&mut st, true).await?;
     }
     Ok(Box::pin(futures::stream::unfold(st, next)))
 }
 
-async fn next(mut st: State) -> Option<(Result<Event>, State)> {
+async fn next(mut st: State) -> Option<(Result<WatchItem>, State)> {
     loop {
-        if let Some(event) = st.ready.pop_front() {
-            return Some((Ok(event), st));
+        if let Some(item) = st.ready.pop_front() {
+            return Some((Ok(item), st));
         }
         if st.done {
             return None;
@@ -347,7 +377,9 @@ async fn replay_step(st: &mut State, first: bool) -> Result<()> {
             compacted: page.compacted,
         });
     }
-    st.ready.extend(page.events);
+    st.known = st.known.max(page.current);
+    st.ready
+        .extend(page.events.into_iter().map(WatchItem::Event));
     match page.last {
         Some(last) if page.full => st.seen = last,
         _ => {
@@ -379,15 +411,29 @@ impl State {
         }
     }
 
-    /// Takes one broadcast message: the events above `seen` under the prefix.
+    /// Queues `Progress(seen)` when the store is known to have reached `seen`.
+    fn progress(&mut self) {
+        if self.seen <= self.known {
+            self.ready.push_back(WatchItem::Progress(self.seen));
+        }
+    }
+
+    /// Takes one broadcast message: the events above `seen` under the prefix, then the progress.
     fn apply(&mut self, msg: Msg) -> Result<()> {
         match msg {
             Msg::Failed(err) => Err(err),
+            Msg::Progress(upto) => {
+                // Every batch up to `upto` came before this message, so `seen >= upto` here.
+                self.known = self.known.max(upto);
+                self.progress();
+                Ok(())
+            }
             Msg::Batch {
                 after,
                 upto,
                 events,
             } => {
+                self.known = self.known.max(upto);
                 if upto <= self.seen {
                     return Ok(());
                 }
@@ -399,10 +445,11 @@ impl State {
                 }
                 for event in events.iter() {
                     if event.revision > self.seen && event.key.starts_with(&self.prefix) {
-                        self.ready.push_back(event.clone());
+                        self.ready.push_back(WatchItem::Event(event.clone()));
                     }
                 }
                 self.seen = upto;
+                self.progress();
                 Ok(())
             }
         }

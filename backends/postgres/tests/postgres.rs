@@ -1,5 +1,5 @@
 //! PostgreSQL-specific behaviour: commit order across replicas, NOTIFY wake-ups between stores,
-//! lagging watchers, background compaction, opening (unreachable databases, concurrent schema
+//! progress requests across replicas, lagging watchers, background compaction, opening (unreachable databases, concurrent schema
 //! set-up) and closing. Each test has its own database on the binary's shared cluster.
 
 use std::collections::BTreeSet;
@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use apiary_postgres::testing::TempPostgres;
 use apiary_postgres::{open, PostgresOptions, PostgresStore};
-use apiary_storage::{Error, EventKind, ListRequest, Storage, WatchStream};
+use apiary_storage::{
+    Error, EventKind, ListRequest, ProgressStream, Storage, WatchItem, WatchStream,
+};
 use bytes::Bytes;
 use futures::StreamExt;
 
@@ -412,5 +414,75 @@ async fn dropping_the_store_ends_watches() {
     match next(&mut stream).await {
         Err(Error::Unavailable(_)) => {}
         other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+/// The next item of a progress watch, within `PROGRESS_WAIT`.
+async fn next_item(stream: &mut ProgressStream) -> WatchItem {
+    tokio::time::timeout(PROGRESS_WAIT, stream.next())
+        .await
+        .expect("a progress item within PROGRESS_WAIT")
+        .expect("the watch goes on")
+        .expect("no watch error")
+}
+
+/// How long a progress request may take to be answered in these tests ("about a second").
+const PROGRESS_WAIT: Duration = Duration::from_secs(3);
+
+/// A progress request on one store covers writes committed through another (a replica), and a
+/// quiet stream answers a request although nothing was written since: the request makes the
+/// store read the log through the database's current revision. Both stores poll only every
+/// minute, so only the request (and NOTIFY, for the writes) can wake the watching one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_request_covers_other_replicas() {
+    let url = database("progress");
+    let slow_poll = |url: &str| PostgresOptions {
+        poll_interval: Duration::from_secs(60),
+        ..options(url)
+    };
+    let (a, b) = (store(slow_poll(&url)).await, store(slow_poll(&url)).await);
+    let mut stream = b
+        .watch_progress(b"/quiet/", 0)
+        .await
+        .expect("watch_progress");
+    let mut progress = 0;
+    for i in 0..20 {
+        let key = format!("/busy/{i}");
+        let rev = a
+            .create(key.as_bytes(), Bytes::from("x"))
+            .await
+            .expect("create");
+        b.request_progress().await.expect("request_progress");
+        while progress < rev {
+            match next_item(&mut stream).await {
+                WatchItem::Progress(p) => {
+                    assert!(p >= progress, "Progress({p}) after Progress({progress})");
+                    progress = p;
+                }
+                WatchItem::Event(e) => panic!("a quiet prefix yielded {e:?}"),
+            }
+        }
+        let current = b.current_revision().await.expect("current_revision");
+        assert!(
+            progress <= current,
+            "Progress({progress}) above the current revision {current}"
+        );
+    }
+
+    // Take what is still queued, then ask again with nothing written meanwhile.
+    while let Ok(item) = tokio::time::timeout(Duration::from_millis(500), stream.next()).await {
+        match item.expect("the watch goes on").expect("no watch error") {
+            WatchItem::Progress(p) => progress = p,
+            WatchItem::Event(e) => panic!("a quiet prefix yielded {e:?}"),
+        }
+    }
+    let current = a.current_revision().await.expect("current_revision");
+    b.request_progress().await.expect("request_progress");
+    match next_item(&mut stream).await {
+        WatchItem::Progress(p) => assert!(
+            p >= current && p >= progress,
+            "Progress({p}) on a quiet store: below {current} or {progress}"
+        ),
+        WatchItem::Event(e) => panic!("a quiet prefix yielded {e:?}"),
     }
 }
