@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use apiary_storage::{
-    prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, Result, Revision, Storage,
-    WatchStream,
+    prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, ProgressStream, Result,
+    Revision, Storage,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     compacted: AtomicI64,
     /// The highest revision seen in any response: a lower bound of the current revision.
     seen: AtomicI64,
+    /// Counts progress requests; every watch task of the store answers each change.
+    pub(crate) requests: tokio::sync::watch::Sender<u64>,
 }
 
 /// Connects to etcd and checks that a member answers within
@@ -82,6 +84,7 @@ pub async fn open(opts: EtcdOptions) -> Result<Arc<EtcdStore>, OpenError> {
         watch_buffer: opts.watch_buffer.max(1),
         compacted: AtomicI64::new(0),
         seen: AtomicI64::new(0),
+        requests: tokio::sync::watch::channel(0).0,
     });
     // Fail fast with one line when nothing answers.
     let started = Instant::now();
@@ -662,8 +665,13 @@ impl Storage for EtcdStore {
         }
     }
 
-    async fn watch(&self, prefix: &[u8], after: Revision) -> Result<WatchStream> {
+    async fn watch_progress(&self, prefix: &[u8], after: Revision) -> Result<ProgressStream> {
         crate::watch::watch(self.inner.clone(), prefix, after).await
+    }
+
+    async fn request_progress(&self) -> Result<()> {
+        self.inner.requests.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(())
     }
 
     async fn current_revision(&self) -> Result<Revision> {

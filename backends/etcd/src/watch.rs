@@ -19,6 +19,14 @@
 //!   ones). When a consumer lets it fill, the task stops: the stream yields what it buffered, then
 //!   `WatchLagged`. The task never waits for a consumer, so etcd is never slowed by one.
 //! * **End**: the task stops when the stream is dropped, cancelling the etcd watch.
+//! * **Progress**: periodic progress notifications are forwarded as `Progress`. A progress request
+//!   of the store (a change of `Inner::requests`) makes the task send etcd a progress request on
+//!   its etcd watch. etcd before the fix of etcd-io/etcd#15220 (3.4.23 among them) may answer it
+//!   ahead of events it has already queued for the watcher, so the task asks a second time and
+//!   forwards the first answer's revision only once the second answer arrives (the queued events
+//!   come first in practice). Answers to requests never move `next`, so a premature answer cannot
+//!   make the task skip an event; an event at or below a forwarded progress ends the stream with
+//!   an error instead of breaking the progress rule silently.
 //!
 //! The server's watch hub already shares one storage watch per resource among all its API
 //! watchers, so the backend does not share etcd watches again; every etcd watch is one HTTP/2
@@ -27,10 +35,11 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use apiary_storage::{Error, Event, EventKind, Result, Revision, WatchStream};
+use apiary_storage::{Error, Event, EventKind, ProgressStream, Result, Revision, WatchItem};
 use bytes::Bytes;
 use etcd_client::{EventType, WatchOptions};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::call::{one_line, Deadline, Fail, Kind};
 use crate::store::Inner;
@@ -44,21 +53,46 @@ enum Opened {
     Compacted(Revision),
 }
 
+/// The watch id etcd answers a progress request with.
+const PROGRESS_ANSWER: i64 = -1;
+
+/// Where the task is in asking etcd for progress: each request is answered twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asking {
+    Idle,
+    /// The first request is out.
+    First,
+    /// The second request is out; the first was answered with this revision.
+    Confirm(Revision),
+}
+
 struct Task {
     inner: Arc<Inner>,
     key: Vec<u8>,
     end: Vec<u8>,
     /// The lowest revision not delivered yet.
     next: Revision,
-    tx: mpsc::Sender<Vec<Event>>,
+    tx: mpsc::Sender<Vec<WatchItem>>,
     slot: EndSlot,
+    /// The store's progress requests.
+    requests: tokio::sync::watch::Receiver<u64>,
+    asking: Asking,
+    /// When the etcd progress request out now is given up (etcd may not answer it, e.g. after a
+    /// resume).
+    asked_until: Instant,
+    /// A store request is waiting for the next round of etcd requests.
+    again: bool,
+    /// An etcd progress request is to be sent before waiting again.
+    send: bool,
+    /// The last progress forwarded (at first the watch's start): progress never goes below it.
+    reported: Revision,
 }
 
 pub(crate) async fn watch(
     inner: Arc<Inner>,
     prefix: &[u8],
     after: Revision,
-) -> Result<WatchStream> {
+) -> Result<ProgressStream> {
     if after < 0 {
         return Err(Error::InvalidArgument(format!("negative revision {after}")));
     }
@@ -77,6 +111,7 @@ pub(crate) async fn watch(
     };
     let (tx, rx) = mpsc::channel(inner.watch_buffer);
     let slot = EndSlot::default();
+    let requests = inner.requests.subscribe();
     let task = Task {
         inner,
         key,
@@ -84,6 +119,12 @@ pub(crate) async fn watch(
         next: after + 1,
         tx,
         slot: slot.clone(),
+        requests,
+        asking: Asking::Idle,
+        asked_until: Instant::now(),
+        again: false,
+        send: false,
+        reported: after,
     };
     let stream = match task.open(deadline).await {
         Ok(Opened::Stream(stream)) => stream,
@@ -107,17 +148,17 @@ pub(crate) async fn watch(
 
 /// The consumer's side: batches from the task, then the error that ended it.
 struct Reader {
-    rx: mpsc::Receiver<Vec<Event>>,
+    rx: mpsc::Receiver<Vec<WatchItem>>,
     slot: EndSlot,
-    batch: VecDeque<Event>,
+    batch: VecDeque<WatchItem>,
     done: bool,
 }
 
 impl Reader {
-    async fn next(mut self) -> Option<(Result<Event>, Self)> {
+    async fn next(mut self) -> Option<(Result<WatchItem>, Self)> {
         loop {
-            if let Some(event) = self.batch.pop_front() {
-                return Some((Ok(event), self));
+            if let Some(item) = self.batch.pop_front() {
+                return Some((Ok(item), self));
             }
             if self.done {
                 return None;
@@ -195,21 +236,51 @@ impl Task {
 
     async fn run(mut self, mut stream: Box<etcd_client::WatchStream>) {
         loop {
-            let message = tokio::select! {
-                _ = self.tx.closed() => return,
-                message = stream.message() => message,
-            };
-            let broke = match message {
-                Ok(Some(resp)) => match self.deliver(&resp) {
-                    Ok(true) => None,
-                    Ok(false) => return,
-                    Err(why) => Some(why),
-                },
-                Ok(None) => Some("the watch stream ended".to_string()),
-                Err(err) => Some(one_line(&err.to_string())),
-            };
+            if self.asking == Asking::Idle && self.again {
+                self.again = false;
+                self.asking = Asking::First;
+                self.send = true;
+            }
+            let mut broke = None;
+            if self.send {
+                self.send = false;
+                self.asked_until = Instant::now() + self.inner.request_timeout;
+                if let Err(err) = stream.request_progress().await {
+                    broke = Some(one_line(&err.to_string()));
+                }
+            }
+            if broke.is_none() {
+                let asking = self.asking != Asking::Idle;
+                let message = tokio::select! {
+                    _ = self.tx.closed() => return,
+                    Ok(()) = self.requests.changed() => {
+                        self.again = true;
+                        continue;
+                    }
+                    _ = tokio::time::sleep_until(self.asked_until), if asking => {
+                        // Unanswered: the round is given up; a waiting request starts another.
+                        self.asking = Asking::Idle;
+                        continue;
+                    }
+                    message = stream.message() => message,
+                };
+                broke = match message {
+                    Ok(Some(resp)) => match self.deliver(&resp) {
+                        Ok(true) => None,
+                        Ok(false) => return,
+                        Err(why) => Some(why),
+                    },
+                    Ok(None) => Some("the watch stream ended".to_string()),
+                    Err(err) => Some(one_line(&err.to_string())),
+                };
+            }
             let Some(why) = broke else { continue };
             tracing::debug!(%why, next = self.next, "etcd watch broke; resuming");
+            if self.asking != Asking::Idle {
+                // The resumed etcd watch will not answer requests sent on the old one.
+                self.asking = Asking::Idle;
+                self.again = true;
+            }
             drop(stream);
             match self.open(Deadline::new(self.inner.request_timeout)).await {
                 Ok(Opened::Stream(resumed)) => stream = resumed,
@@ -248,19 +319,45 @@ impl Task {
         }
         let events = resp.events();
         if events.is_empty() {
-            if !resp.created() {
-                // A progress notification: everything up to its revision was sent.
-                if let Some(header) = resp.header() {
-                    self.next = self.next.max(header.revision() + 1);
-                }
+            if resp.created() {
+                return Ok(true);
             }
-            return Ok(true);
+            let Some(revision) = resp.header().map(|h| h.revision()) else {
+                return Ok(true);
+            };
+            if resp.watch_id() != PROGRESS_ANSWER {
+                // A periodic progress notification: everything up to its revision was sent.
+                self.next = self.next.max(revision + 1);
+                return Ok(self.forward(revision));
+            }
+            return Ok(match self.asking {
+                Asking::First => {
+                    self.asking = Asking::Confirm(revision);
+                    self.send = true;
+                    true
+                }
+                Asking::Confirm(first) => {
+                    self.asking = Asking::Idle;
+                    self.forward(first)
+                }
+                // The answer to a round given up.
+                Asking::Idle => true,
+            });
         }
         let mut batch = Vec::with_capacity(events.len());
         for event in events {
             let Some(kv) = event.kv() else { continue };
             if kv.mod_revision() < self.next {
                 continue;
+            }
+            if kv.mod_revision() <= self.reported {
+                self.finish(Error::Internal(format!(
+                    "etcd sent the event at revision {} after reporting progress at {} \
+                     (etcd-io/etcd#15220: upgrade etcd)",
+                    kv.mod_revision(),
+                    self.reported
+                )));
+                return Ok(false);
             }
             match self.convert(event) {
                 Ok(event) => batch.push(event),
@@ -273,6 +370,7 @@ impl Task {
         let Some(last) = batch.last().map(|e| e.revision) else {
             return Ok(true);
         };
+        let batch = batch.into_iter().map(WatchItem::Event).collect();
         match self.tx.try_send(batch) {
             Ok(()) => {
                 self.next = last + 1;
@@ -283,6 +381,22 @@ impl Task {
                 Ok(false)
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Ok(false),
+        }
+    }
+
+    /// Forwards `Progress(revision)` unless below what was reported; `false`: the consumer is
+    /// gone. A full buffer drops it (the consumer, far behind, learns its position later).
+    fn forward(&mut self, revision: Revision) -> bool {
+        if revision < self.reported {
+            return true;
+        }
+        match self.tx.try_send(vec![WatchItem::Progress(revision)]) {
+            Ok(()) => {
+                self.reported = revision;
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
