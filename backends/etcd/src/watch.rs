@@ -24,7 +24,8 @@
 //!   its etcd watch. etcd before the fix of etcd-io/etcd#15220 (3.4.23 among them) may answer it
 //!   ahead of events it has already queued for the watcher, so the task asks a second time and
 //!   forwards the first answer's revision only once the second answer arrives (the queued events
-//!   come first in practice). Answers to requests never move `next`, so a premature answer cannot
+//!   come first in practice). A watch that starts at or below etcd's revision is caught up by
+//!   etcd in the background (every 100 ms), so its first request waits [`SYNC_WAIT`]. Answers to requests never move `next`, so a premature answer cannot
 //!   make the task skip an event; an event at or below a forwarded progress ends the stream with
 //!   an error instead of breaking the progress rule silently.
 //!
@@ -49,12 +50,17 @@ type EndSlot = Arc<Mutex<Option<Error>>>;
 
 /// An etcd watch that etcd confirmed, or the compacted revision it answered with.
 enum Opened {
-    Stream(Box<etcd_client::WatchStream>),
+    /// The stream, and the revision of etcd when it created the watch.
+    Stream(Box<etcd_client::WatchStream>, Revision),
     Compacted(Revision),
 }
 
 /// The watch id etcd answers a progress request with.
 const PROGRESS_ANSWER: i64 = -1;
+
+/// How long after opening a watch that starts in the past a progress request waits, so that
+/// etcd has synced the watcher (etcd's sync loop runs every 100 ms).
+const SYNC_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Where the task is in asking etcd for progress: each request is answered twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +88,8 @@ struct Task {
     asked_until: Instant,
     /// A store request is waiting for the next round of etcd requests.
     again: bool,
+    /// No round starts before this (see [`SYNC_WAIT`]).
+    trust_from: Instant,
     /// An etcd progress request is to be sent before waiting again.
     send: bool,
     /// The last progress forwarded (at first the watch's start): progress never goes below it.
@@ -112,7 +120,7 @@ pub(crate) async fn watch(
     let (tx, rx) = mpsc::channel(inner.watch_buffer);
     let slot = EndSlot::default();
     let requests = inner.requests.subscribe();
-    let task = Task {
+    let mut task = Task {
         inner,
         key,
         end,
@@ -123,11 +131,15 @@ pub(crate) async fn watch(
         asking: Asking::Idle,
         asked_until: Instant::now(),
         again: false,
+        trust_from: Instant::now(),
         send: false,
         reported: after,
     };
     let stream = match task.open(deadline).await {
-        Ok(Opened::Stream(stream)) => stream,
+        Ok(Opened::Stream(stream, created)) => {
+            task.created(created);
+            stream
+        }
         Ok(Opened::Compacted(compacted)) => {
             return Err(Error::Compacted {
                 requested: after,
@@ -198,7 +210,8 @@ impl Task {
                             Ok(Opened::Compacted(resp.compact_revision()))
                         }
                         Some(resp) if resp.created() && !resp.canceled() => {
-                            Ok(Opened::Stream(Box::new(stream)))
+                            let created = resp.header().map_or(0, |h| h.revision());
+                            Ok(Opened::Stream(Box::new(stream), created))
                         }
                         Some(resp) => Err(etcd_client::Error::WatchError(format!(
                             "etcd refused the watch: {}",
@@ -234,9 +247,20 @@ impl Task {
         }
     }
 
+    /// Notes that etcd created the watch (from `next`) at its revision `created`: a start at or
+    /// below it leaves the watcher to etcd's background sync for a while.
+    fn created(&mut self, created: Revision) {
+        let now = Instant::now();
+        self.trust_from = if self.next <= created {
+            now + SYNC_WAIT
+        } else {
+            now
+        };
+    }
+
     async fn run(mut self, mut stream: Box<etcd_client::WatchStream>) {
         loop {
-            if self.asking == Asking::Idle && self.again {
+            if self.asking == Asking::Idle && self.again && Instant::now() >= self.trust_from {
                 self.again = false;
                 self.asking = Asking::First;
                 self.send = true;
@@ -251,6 +275,8 @@ impl Task {
             }
             if broke.is_none() {
                 let asking = self.asking != Asking::Idle;
+                // A request waits for `trust_from`.
+                let waiting = self.asking == Asking::Idle && self.again;
                 let message = tokio::select! {
                     _ = self.tx.closed() => return,
                     Ok(()) = self.requests.changed() => {
@@ -262,6 +288,7 @@ impl Task {
                         self.asking = Asking::Idle;
                         continue;
                     }
+                    _ = tokio::time::sleep_until(self.trust_from), if waiting => continue,
                     message = stream.message() => message,
                 };
                 broke = match message {
@@ -283,7 +310,10 @@ impl Task {
             }
             drop(stream);
             match self.open(Deadline::new(self.inner.request_timeout)).await {
-                Ok(Opened::Stream(resumed)) => stream = resumed,
+                Ok(Opened::Stream(resumed, created)) => {
+                    self.created(created);
+                    stream = resumed;
+                }
                 Ok(Opened::Compacted(compacted)) => {
                     return self.finish(Error::Compacted {
                         requested: self.next - 1,
