@@ -8,6 +8,11 @@ use clap::{Parser, Subcommand};
 
 use apiary::config::{Config, Overrides};
 
+/// mimalloc rather than glibc's malloc: measured in docs/benchmarks.md ("Allocator").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A Kubernetes-compatible API server with pluggable storage.
 #[derive(Debug, Parser)]
 #[command(name = "apiary", version, about)]
