@@ -9,7 +9,9 @@
 
 use crate::api::go_fmt::go_quote;
 use crate::api::status::{ApiError, ApiResult, StatusCause};
-use crate::registry::options::{DeleteOptions, ListOptions, PropagationPolicy, WriteOptions};
+use crate::registry::options::{
+    DeleteOptions, GetOptions, ListOptions, PropagationPolicy, WriteOptions,
+};
 
 /// The decoded query string: every `key=value` pair in order, percent-decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -267,6 +269,14 @@ pub fn write_params(query: &QueryParams, kind: WriteKind) -> ApiResult<WritePara
         },
         field_validation,
     })
+}
+
+/// Decodes the options of a get (`metav1.GetOptions`): its `resourceVersion`, which the store
+/// validates.
+pub fn get_options(query: &QueryParams) -> GetOptions {
+    GetOptions {
+        resource_version: query.string("resourceVersion"),
+    }
 }
 
 /// Decodes the list/watch options and validates them as upstream's `ValidateListOptions`
