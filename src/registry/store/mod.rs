@@ -245,6 +245,11 @@ impl Store {
         &self.info
     }
 
+    /// The store's watch cache settings.
+    pub fn cache_config(&self) -> &CacheConfig {
+        &self.config.cache
+    }
+
     /// How the resource's objects print as Tables.
     pub fn table(&self) -> &TableConvertor {
         &self.config.table
