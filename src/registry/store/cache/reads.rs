@@ -1,6 +1,7 @@
 //! Gets and lists from the cache, with upstream's freshness rules (`cacher/delegator.go`,
 //! `watch_cache.go` `waitUntilFreshAndBlock`). Every answer here is "served" or "ask storage".
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use apiary_storage::Storage;
@@ -99,7 +100,11 @@ impl WatchCache {
         };
         match self.wait_fresh(current).await {
             Freshness::Fresh => Freshness::Fresh,
-            Freshness::Behind(_) | Freshness::NotReady => Freshness::NotReady,
+            Freshness::Behind(_) => {
+                self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                Freshness::NotReady
+            }
+            Freshness::NotReady => Freshness::NotReady,
         }
     }
 

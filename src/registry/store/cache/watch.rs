@@ -1,6 +1,7 @@
 //! The cache of one resource: its start, and API watches served from it.
 
 use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use apiary_storage::{Error as StorageError, ListRequest, Storage};
@@ -26,6 +27,8 @@ pub(crate) struct WatchCache {
     pub(super) layout: KeyLayout,
     pub(super) config: StoreConfig,
     pub(super) shared: Arc<Shared>,
+    /// Consistent reads storage answered because the cache did not catch up in time.
+    pub(super) fallbacks: AtomicU64,
 }
 
 impl WatchCache {
@@ -41,7 +44,14 @@ impl WatchCache {
             layout,
             config,
             shared: Arc::new(Shared::new()),
+            fallbacks: AtomicU64::new(0),
         }
+    }
+
+    /// How many consistent reads storage answered because the cache did not catch up in time.
+    #[cfg(test)]
+    pub fn storage_fallbacks(&self) -> u64 {
+        self.fallbacks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether reads and watches use the cache: enabled, and the objects are stored.
