@@ -15,8 +15,9 @@
 //! from storage. `"0"` is served as the cache is; `N` waits for the cache to reach N, else 504.
 //!
 //! Watches (`watch.rs`, `watcher.rs`): initial ADDED events from the cached state, resumption from
-//! any revision in the ring, 410 Expired below it (or a storage watch, per
-//! [`BeyondWindow`]), bookmarks, selector transitions as upstream's `cacheWatcher`. Events reach
+//! any revision in the ring, 410 Expired below it once events left the ring (or a storage watch,
+//! per [`BeyondWindow`]; before the initial list, storage), bookmarks, selector transitions as
+//! upstream's `cacheWatcher`. Events reach
 //! watchers through a bounded broadcast: a watcher more than `watcher_backlog` events behind ends
 //! with 410 Expired.
 //!
@@ -36,7 +37,9 @@ pub use watcher::INITIAL_EVENTS_END_ANNOTATION;
 
 use std::time::Duration;
 
-/// What a watch from a revision older than the cache's ring gets.
+/// What a watch from a revision older than the cache's ring gets, once an event left the ring.
+/// (A revision older than the cache's initial list, with nothing evicted yet, always reads
+/// storage: the cache starts on first use, so such a revision is not too old.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BeyondWindow {
     /// 410 Expired `too old resource version: N (M)`, as upstream's watch cache.

@@ -232,7 +232,9 @@ impl WatchCache {
                 };
                 return Ok(watcher::spawn(plan, subscription));
             }
-            if self.config.cache.beyond_window == BeyondWindow::Expire {
+            // Before the initial list with nothing evicted yet, the revision is only older than
+            // this lazily started cache, not too old: storage serves it (410 once compacted).
+            if state.evicted && self.config.cache.beyond_window == BeyondWindow::Expire {
                 // Upstream's watch cache answers with a watch whose only event is this error.
                 let err = ApiError::expired(format!("too old resource version: {after} ({floor})"));
                 return Ok(watcher::error_stream(&err));
