@@ -80,9 +80,38 @@ impl Feed {
     }
 }
 
+/// Marks the cache failed when its feed stops without saying why (the task was cancelled, as
+/// when its runtime shuts down), so the next use starts a new feed instead of trusting a cache
+/// that no longer moves.
+struct Stopped {
+    shared: Weak<Shared>,
+    generation: u64,
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let mut state = shared.lock();
+        if state.generation == self.generation
+            && matches!(state.phase, Phase::Initializing | Phase::Ready)
+        {
+            state.fail(ApiError::service_unavailable(
+                "the watch cache's storage watch stopped",
+            ));
+            shared.publish(&state);
+        }
+    }
+}
+
 /// Fills the cache of `generation` and keeps it current until the storage stream fails, the
 /// cache is dropped or a newer generation took over.
 pub(crate) async fn run(feed: Feed, shared: Weak<Shared>, generation: u64) {
+    let _stopped = Stopped {
+        shared: shared.clone(),
+        generation,
+    };
     let started = async {
         let (objects, revision) = feed.initial_list().await?;
         let stream = feed

@@ -35,7 +35,15 @@ pub(crate) use reads::{ListFreshness, Lookup};
 pub(crate) use watch::WatchCache;
 pub use watcher::INITIAL_EVENTS_END_ANNOTATION;
 
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use serde_json::Value;
+
+use crate::catalog::key_order;
 
 /// What a watch from a revision older than the cache's ring gets, once an event left the ring.
 /// (A revision older than the cache's initial list, with nothing evicted yet, always reads
@@ -70,15 +78,6 @@ impl Default for CacheConfig {
         }
     }
 }
-
-use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
-
-use bytes::Bytes;
-use futures::Stream;
-use serde_json::Value;
-
-use crate::catalog::key_order;
 
 /// The `type` of a watch event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
