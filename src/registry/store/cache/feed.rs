@@ -105,13 +105,19 @@ impl Drop for Stopped {
     }
 }
 
-/// Fills the cache of `generation` and keeps it current until the storage stream fails, the
-/// cache is dropped or a newer generation took over.
-pub(crate) async fn run(feed: Feed, shared: Weak<Shared>, generation: u64) {
-    let _stopped = Stopped {
+/// Starts the feed of `generation` in the background.
+pub(crate) fn spawn(feed: Feed, shared: Weak<Shared>, generation: u64) {
+    // Moved into the task at once, so even a task that never runs fails its cache when dropped.
+    let stopped = Stopped {
         shared: shared.clone(),
         generation,
     };
+    tokio::spawn(run(feed, shared, generation, stopped));
+}
+
+/// Fills the cache of `generation` and keeps it current until the storage stream fails, the
+/// cache is dropped or a newer generation took over.
+async fn run(feed: Feed, shared: Weak<Shared>, generation: u64, _stopped: Stopped) {
     let started = async {
         let (objects, revision) = feed.initial_list().await?;
         let stream = feed

@@ -91,7 +91,7 @@ impl WatchCache {
             },
             backlog: self.config.watcher_backlog,
         };
-        tokio::spawn(feed::run(feed, Arc::downgrade(&self.shared), generation));
+        feed::spawn(feed, Arc::downgrade(&self.shared), generation);
     }
 
     /// Starts the cache and waits until it is filled; its start's error when that failed.
