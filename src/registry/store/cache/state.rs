@@ -4,9 +4,11 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use apiary_storage::EventKind;
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 
 use super::event::{CacheEvent, CacheMessage};
 use super::WatchObject;
@@ -140,6 +142,8 @@ impl State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     progress: watch::Sender<Progress>,
+    /// When bookmarks last asked storage for progress.
+    last_request: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -151,6 +155,7 @@ impl Shared {
         Self {
             state: Mutex::new(State::new()),
             progress,
+            last_request: Mutex::new(None),
         }
     }
 
@@ -176,6 +181,21 @@ impl Shared {
     /// The phase and revision last published.
     pub fn current(&self) -> Progress {
         *self.progress.borrow()
+    }
+
+    /// Whether a bookmark should ask storage for progress now: at most once per `interval` for
+    /// all the cache's watchers, so quiet resources' bookmarks move on.
+    pub fn progress_request_due(&self, interval: Duration) -> bool {
+        let mut last = self
+            .last_request
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < interval) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     /// The cache revision: every change at or below it has been sent to the watchers.

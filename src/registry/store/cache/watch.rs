@@ -209,6 +209,7 @@ impl WatchCache {
                     backlog: VecDeque::new(),
                     live,
                     shared: self.shared.clone(),
+                    storage: self.storage.clone(),
                 };
                 return Ok(watcher::spawn(plan, subscription));
             }
@@ -229,6 +230,7 @@ impl WatchCache {
                     backlog,
                     live: sender.subscribe(),
                     shared: self.shared.clone(),
+                    storage: self.storage.clone(),
                 };
                 return Ok(watcher::spawn(plan, subscription));
             }

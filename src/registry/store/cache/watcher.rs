@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_storage::{EventKind, WatchStream};
+use apiary_storage::{EventKind, Storage, WatchStream};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -35,6 +35,8 @@ pub(crate) enum Subscription {
         backlog: VecDeque<Arc<CacheEvent>>,
         live: broadcast::Receiver<CacheMessage>,
         shared: Arc<Shared>,
+        /// Asked for progress by bookmarks, so they move on a quiet resource.
+        storage: Arc<dyn Storage>,
     },
     /// A watcher's own storage watch, for a start revision older than the ring.
     Direct(WatchStream),
@@ -212,10 +214,17 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
                 // With nothing queued after reading the cache revision, the watcher has seen
                 // every event up to it: the feed sends each event under the lock that guards
                 // the revision.
-                if let Subscription::Cache { backlog, live, shared } = &subscription {
+                if let Subscription::Cache { backlog, live, shared, storage } = &subscription {
                     let revision = shared.revision();
                     if backlog.is_empty() && live.is_empty() {
                         seen = seen.max(revision);
+                    }
+                    if shared.progress_request_due(plan.bookmark_interval) {
+                        // Answered in the stream: the next bookmark carries it.
+                        let storage = storage.clone();
+                        tokio::spawn(async move {
+                            let _ = storage.request_progress().await;
+                        });
                     }
                 }
                 if tx.send(plan.bookmark(seen, false)).await.is_err() {
