@@ -191,8 +191,10 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
-        if last.is_some_and(|at| now.duration_since(at) < interval) {
-            return false;
+        if let Some(at) = *last {
+            if now.duration_since(at) < interval {
+                return false;
+            }
         }
         *last = Some(now);
         true
