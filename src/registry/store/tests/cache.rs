@@ -85,7 +85,7 @@ async fn consistent_with_storage(storage: Arc<dyn Storage>) {
     let mut steps = Steps(0x5eed_cafe_f00d_0001);
     for step in 0..240 {
         let (ns, name) = &objects[steps.below(objects.len() as u64) as usize];
-        let key = store.layout().object_key(Some(ns), name);
+        let key = store.layout().object_key(Some(*ns), name);
         let current = stored(&store, &storage, &key).await;
         let writer = steps.below(3);
         match (current, writer) {
@@ -100,7 +100,7 @@ async fn consistent_with_storage(storage: Arc<dyn Storage>) {
             (None, by) => {
                 let through = if by == 0 { &store } else { &replica };
                 through
-                    .create(Some(ns), configmap(name, json!({})), &w)
+                    .create(Some(*ns), configmap(name, json!({})), &w)
                     .await
                     .unwrap();
             }
@@ -120,21 +120,21 @@ async fn consistent_with_storage(storage: Arc<dyn Storage>) {
             (Some(_), by) if steps.below(3) == 0 => {
                 let through = if by == 0 { &store } else { &replica };
                 through
-                    .delete(Some(ns), name, &DeleteOptions::default(), &w)
+                    .delete(Some(*ns), name, &DeleteOptions::default(), &w)
                     .await
                     .unwrap();
             }
             (Some(mut obj), by) => {
                 let through = if by == 0 { &store } else { &replica };
                 obj["data"] = json!({"k": format!("step {step}")});
-                through.update(Some(ns), name, obj, &w).await.unwrap();
+                through.update(Some(*ns), name, obj, &w).await.unwrap();
             }
         }
 
         for (ns, name) in &objects {
-            let key = store.layout().object_key(Some(ns), name);
+            let key = store.layout().object_key(Some(*ns), name);
             let want = stored(&store, &storage, &key).await;
-            let got = match store.get(Some(ns), name).await {
+            let got = match store.get(Some(*ns), name).await {
                 Ok(obj) => Some(obj),
                 Err(err) if err.status.code == 404 => None,
                 Err(err) => panic!("get {ns}/{name} at step {step}: {err:?}"),
