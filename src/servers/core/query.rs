@@ -462,6 +462,12 @@ mod tests {
     }
 
     #[test]
+    fn get_options_carry_the_resource_version() {
+        assert_eq!(get_options(&q("resourceVersion=42")).resource_version, "42");
+        assert_eq!(get_options(&q("pretty=true")).resource_version, "");
+    }
+
+    #[test]
     fn booleans_follow_go_parameter_conversion() {
         let cases = [
             ("watch=true", Some(true)),
