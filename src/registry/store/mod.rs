@@ -15,7 +15,9 @@
 //! * `status` writes change only `.status` and main-resource writes leave it alone when the
 //!   strategy has a status subresource ([`WriteOptions::subresource`] selects the write);
 //! * one shared watch per store: every watcher sees every change after its resourceVersion once,
-//!   in order, or its stream ends with 410 Expired.
+//!   in order, or its stream ends with 410 Expired;
+//! * gets and lists keep upstream's resourceVersion rules whether the store's watch cache
+//!   ([`cache`]) or storage answers them: no resourceVersion is the most recent state.
 //!
 //! Storage layout and wire rules: keys as [`crate::registry::keys`]; values are the object's JSON
 //! without `metadata.resourceVersion`, which every read sets from the key's mod revision.
