@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use apiary_storage::Storage;
 
@@ -54,9 +55,27 @@ pub(crate) struct CachedPage {
 }
 
 impl WatchCache {
-    /// Waits until the cache has every change at or below `wanted`: asks storage for progress
-    /// reports, then waits at most `consistent_read_timeout`.
+    /// Whether a read that learnt its revision at `since` must ask storage for progress: not
+    /// when another read asked after that (its answer covers this revision too).
+    fn should_request_progress(&self, since: Instant) -> bool {
+        let mut last = self
+            .progress_requested
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = *last {
+            if at > since {
+                return false;
+            }
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// Waits until the cache has every change at or below `wanted`, which the caller learnt
+    /// before calling: asks storage for progress reports (or joins a request made since), then
+    /// waits at most `consistent_read_timeout`.
     pub(super) async fn wait_fresh(&self, wanted: i64) -> Freshness {
+        let since = Instant::now();
         let mut progress = self.shared.subscribe();
         let now = *progress.borrow_and_update();
         if now.phase != Phase::Ready {
@@ -65,8 +84,10 @@ impl WatchCache {
         if now.revision >= wanted {
             return Freshness::Fresh;
         }
-        // A failed request leaves the wait to the timeout.
-        let _ = self.storage.request_progress().await;
+        if self.should_request_progress(since) {
+            // A failed request leaves the wait to the timeout.
+            let _ = self.storage.request_progress().await;
+        }
         let waited = tokio::time::timeout(self.config.cache.consistent_read_timeout, async {
             progress
                 .wait_for(|p| p.phase != Phase::Ready || p.revision >= wanted)

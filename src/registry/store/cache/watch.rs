@@ -2,7 +2,8 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use apiary_storage::{Error as StorageError, ListRequest, Storage};
 use serde_json::Value;
@@ -29,6 +30,9 @@ pub(crate) struct WatchCache {
     pub(super) shared: Arc<Shared>,
     /// Consistent reads storage answered because the cache did not catch up in time.
     pub(super) fallbacks: AtomicU64,
+    /// When a read last asked storage for progress: reads that learnt their revision before
+    /// then wait for that answer instead of asking again.
+    pub(super) progress_requested: Mutex<Option<Instant>>,
 }
 
 impl WatchCache {
@@ -45,6 +49,7 @@ impl WatchCache {
             config,
             shared: Arc::new(Shared::new()),
             fallbacks: AtomicU64::new(0),
+            progress_requested: Mutex::new(None),
         }
     }
 
