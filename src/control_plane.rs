@@ -30,7 +30,7 @@ use crate::admission::plugins::{PluginSettings, Plugins};
 use crate::admission::registration;
 use crate::apiextensions::crd_store::{self, CrdStrategy};
 use crate::catalog::{self, Catalog, ResourceInfo};
-use crate::config::Config;
+use crate::config::{BeyondWindowKind, Config, WatchCacheConfig};
 use crate::controllers::crd::CrdController;
 use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector};
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
@@ -50,7 +50,7 @@ use crate::registry::resources::core::componentstatuses::{
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
 use crate::registry::resources::{builtin_store, builtin_store_with_strategy};
-use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
+use crate::registry::store::{BeyondWindow, CacheConfig, NamespaceLookup, Store, StoreConfig};
 use crate::registry::stores::ResourceStores;
 use crate::servers::aggregator::{self, Aggregator};
 use crate::servers::apiextensions::ApiExtensionsServer;
@@ -133,6 +133,10 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
             // CRDs exist. Watchers resuming from further back read storage.
             watch_history: CRD_WATCH_HISTORY,
             watch_history_bytes: CRD_WATCH_HISTORY_BYTES,
+            cache: CacheConfig {
+                beyond_window: BeyondWindow::Storage,
+                ..cache_config(&ctx.config.storage.watch_cache)
+            },
             ..StoreConfig::default()
         },
     ));
@@ -352,6 +356,20 @@ struct BuiltinStores {
     service_range: IpRange,
 }
 
+/// The stores' watch cache settings from `storage.watch_cache`.
+fn cache_config(config: &WatchCacheConfig) -> CacheConfig {
+    CacheConfig {
+        enabled: config.enabled,
+        consistent_read_timeout: std::time::Duration::from_secs(
+            config.consistent_read_timeout_seconds,
+        ),
+        beyond_window: match config.beyond_window {
+            BeyondWindowKind::Expire => BeyondWindow::Expire,
+            BeyondWindowKind::Storage => BeyondWindow::Storage,
+        },
+    }
+}
+
 /// The recent CRD events kept for watchers resuming from a recent resourceVersion.
 const CRD_WATCH_HISTORY: usize = 100;
 
@@ -366,7 +384,12 @@ fn builtin_stores(
     catalog: &'static Catalog,
 ) -> anyhow::Result<BuiltinStores> {
     // The admission registration kinds' strategy compiles CEL, which the registry cannot name.
+    let cache = cache_config(&ctx.config.storage.watch_cache);
     let build = |info: &Arc<ResourceInfo>, config: StoreConfig| {
+        let config = StoreConfig {
+            cache: cache.clone(),
+            ..config
+        };
         Arc::new(match registration::strategy_for(info) {
             Some(strategy) => {
                 builtin_store_with_strategy(info, ctx.storage.clone(), strategy, config)

@@ -117,6 +117,42 @@ pub struct StorageConfig {
     pub rocksdb: RocksDbConfig,
     pub postgres: PostgresConfig,
     pub etcd: EtcdConfig,
+    pub watch_cache: WatchCacheConfig,
+}
+
+/// `[storage.watch_cache]`: the watch cache each resource's store keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchCacheConfig {
+    /// `storage.watch_cache.enabled`: serve reads and watches from the cache; `false` reads
+    /// storage and gives every watch its own storage watch.
+    pub enabled: bool,
+    /// `storage.watch_cache.consistent_read_timeout_seconds`: how long a read waits for the cache
+    /// to catch up before a consistent read goes to storage and a read at a resourceVersion
+    /// answers 504 (upstream: 3).
+    pub consistent_read_timeout_seconds: u64,
+    /// `storage.watch_cache.beyond_window`: what a watch from before the cache's recent events
+    /// gets: `expire` (410 Expired, as upstream) or `storage` (its own storage watch).
+    pub beyond_window: BeyondWindowKind,
+}
+
+impl Default for WatchCacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            consistent_read_timeout_seconds: 3,
+            beyond_window: BeyondWindowKind::Expire,
+        }
+    }
+}
+
+/// `storage.watch_cache.beyond_window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BeyondWindowKind {
+    #[default]
+    Expire,
+    Storage,
 }
 
 /// `[storage.rocksdb]`.

@@ -54,7 +54,32 @@ fn defaults_match_the_contract() {
     assert_eq!(cfg.storage.postgres.connect_timeout_seconds, 5);
     assert_eq!(cfg.storage.postgres.compaction_interval_seconds, 300);
     assert_eq!(cfg.storage.postgres.keep_revisions, 10_000);
+    assert!(cfg.storage.watch_cache.enabled);
+    assert_eq!(cfg.storage.watch_cache.consistent_read_timeout_seconds, 3);
+    assert_eq!(
+        cfg.storage.watch_cache.beyond_window,
+        BeyondWindowKind::Expire
+    );
     assert!(!cfg.auth.anonymous);
+}
+
+#[test]
+fn watch_cache_settings_from_file_and_environment() {
+    let file = "[storage.watch_cache]\nenabled = false\nbeyond_window = \"storage\"\n";
+    let vars = [("STORAGE__WATCH_CACHE__CONSISTENT_READ_TIMEOUT_SECONDS", "7")];
+    let cfg = load(
+        "APIARY_T_WATCH_CACHE_",
+        Some(file),
+        &vars,
+        Overrides::default(),
+    )
+    .expect("watch cache settings load");
+    assert!(!cfg.storage.watch_cache.enabled);
+    assert_eq!(
+        cfg.storage.watch_cache.beyond_window,
+        BeyondWindowKind::Storage
+    );
+    assert_eq!(cfg.storage.watch_cache.consistent_read_timeout_seconds, 7);
 }
 
 #[test]

@@ -598,6 +598,8 @@ impl CrdController {
                     .namespaced
                     .then(|| self.namespaces.clone() as Arc<dyn NamespaceLookup>),
                 table,
+                // The watch cache settings of the built-in stores (`storage.watch_cache`).
+                cache: self.namespaces.cache_config().clone(),
                 ..StoreConfig::default()
             },
         ))

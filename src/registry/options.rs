@@ -91,6 +91,15 @@ impl ListOptions {
     }
 }
 
+/// The options of a get, as `metav1.GetOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GetOptions {
+    /// Empty: the most recent state (a consistent read); `"0"`: any state; `N`: a state at least
+    /// as new as N (504 when it does not come in time).
+    pub resource_version: String,
+}
+
 /// The options common to create, update, patch and delete.
 #[derive(Clone, Default)]
 pub struct WriteOptions {

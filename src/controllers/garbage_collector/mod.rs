@@ -13,7 +13,7 @@
 //!   references to it removed from its dependents, then loses the finalizer.
 //!
 //! How: one task per collectable resource lists it and follows its shared watch (the store's
-//! watch hub, so no extra storage watch when API clients watch it too), feeding a single loop
+//! watch cache, so no extra storage watch when API clients watch it too), feeding a single loop
 //! that keeps the ownership [`graph::Graph`] and a de-duplicated work queue, and does the work
 //! ([`worker`]) once every resource is listed. Custom resources are picked up (and dropped) as
 //! CRDs come and go. Nothing is polled per object. State is rebuilt from lists at every start

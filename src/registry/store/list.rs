@@ -9,6 +9,12 @@
 //!   410 with a fresh token that resumes at the latest revision. `resourceVersion` (other than
 //!   `"0"`) together with `continue` is a 400.
 //!
+//! The watch cache answers, once it is ready: a list with resourceVersion unset (after the cache
+//! caught up with the storage's current revision, else storage answers), `"0"`, and `N` with
+//! NotOlderThan (or no match and no limit), the first page of a limited list included; its
+//! continue token names the cache revision, so the next pages read storage at it. `Exact`, the
+//! legacy exact rule and continue tokens read storage.
+//!
 //! Selectors filter after reading; with a limit, pages are read until `limit` items match or the
 //! keys run out, and the continue token resumes right after the last key read. A page of an
 //! unfiltered list that has more after it says how many items remain (`remainingItemCount`), as
@@ -17,6 +23,7 @@
 use apiary_storage::{Error as StorageError, ListRequest};
 use serde_json::Value;
 
+use super::cache::ListFreshness;
 use super::{parse_resource_version, ObjectList, Store};
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
 use crate::registry::continue_token;
@@ -92,16 +99,41 @@ pub(super) async fn list(
         if token.revision > 0 {
             revision = token.revision;
         }
-    } else if let Some(rv) = requested.filter(|rv| *rv > 0) {
+    } else {
         let exact = match version_match {
             Some(ResourceVersionMatch::Exact) => true,
             Some(ResourceVersionMatch::NotOlderThan) => false,
             None => limit.is_some(),
         };
-        if exact {
-            revision = rv;
-        } else {
-            minimum = Some(rv);
+        let wanted = match requested {
+            None => Some(ListFreshness::Consistent),
+            Some(0) => Some(ListFreshness::Any),
+            Some(_) if exact => None,
+            Some(rv) => Some(ListFreshness::NotOlderThan(rv)),
+        };
+        if let Some(wanted) = wanted {
+            if let Some(page) = store.cache.list(&prefix, &selection, limit, wanted).await? {
+                let continue_token = match page.next_key {
+                    Some(next) => {
+                        let next = String::from_utf8(next).map_err(ApiError::internal)?;
+                        Some(continue_token::encode(&next, &prefix, page.revision)?)
+                    }
+                    None => None,
+                };
+                return Ok(ObjectList {
+                    items: page.items.iter().map(|obj| obj.value().clone()).collect(),
+                    resource_version: page.revision.to_string(),
+                    continue_token,
+                    remaining_item_count: page.remaining,
+                });
+            }
+        }
+        if let Some(rv) = requested.filter(|rv| *rv > 0) {
+            if exact {
+                revision = rv;
+            } else {
+                minimum = Some(rv);
+            }
         }
     }
 

@@ -15,15 +15,17 @@
 //! * `status` writes change only `.status` and main-resource writes leave it alone when the
 //!   strategy has a status subresource ([`WriteOptions::subresource`] selects the write);
 //! * one shared watch per store: every watcher sees every change after its resourceVersion once,
-//!   in order, or its stream ends with 410 Expired.
+//!   in order, or its stream ends with 410 Expired;
+//! * gets and lists keep upstream's resourceVersion rules whether the store's watch cache
+//!   ([`cache`]) or storage answers them: no resourceVersion is the most recent state.
 //!
 //! Storage layout and wire rules: keys as [`crate::registry::keys`]; values are the object's JSON
 //! without `metadata.resourceVersion`, which every read sets from the key's mod revision.
 
+pub mod cache;
 mod delete;
 pub mod hooks;
 mod list;
-pub mod watch_hub;
 mod write;
 
 pub(crate) use list::too_large_resource_version;
@@ -41,12 +43,12 @@ use crate::catalog::ResourceInfo;
 use crate::registry::conversion::ConverterHandle;
 use crate::registry::keys::KeyLayout;
 use crate::registry::metadata::{meta_mut, meta_str};
-use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
+use crate::registry::options::{DeleteOptions, GetOptions, ListOptions, WriteOptions};
 use crate::registry::selectors::SelectableFields;
-use crate::registry::store::watch_hub::WatchHub;
-pub use crate::registry::store::watch_hub::{
-    event_json, WatchEvent, WatchEventType, WatchEvents, WatchObject,
+pub use crate::registry::store::cache::{
+    event_json, BeyondWindow, CacheConfig, WatchEvent, WatchEventType, WatchEvents, WatchObject,
 };
+use crate::registry::store::cache::{Lookup, WatchCache};
 use crate::registry::strategy::Strategy;
 use crate::registry::table::TableConvertor;
 
@@ -128,6 +130,8 @@ pub struct StoreConfig {
     /// Where gets and lists of a resource whose objects are computed rather than stored are
     /// answered (`componentstatuses`); `None`: from storage.
     pub computed: Option<Arc<dyn ComputedReads>>,
+    /// The watch cache (never used when `computed` is set).
+    pub cache: CacheConfig,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -142,6 +146,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("namespaces", &self.namespaces.is_some())
             .field("write_hook", &self.write_hook.is_some())
             .field("computed", &self.computed.is_some())
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +165,7 @@ impl Default for StoreConfig {
             table: TableConvertor::default(),
             fields: SelectableFields::COMMON,
             computed: None,
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -200,7 +206,7 @@ pub struct Store {
     strategy: Arc<dyn Strategy>,
     layout: KeyLayout,
     resource: GroupResource,
-    hub: Arc<WatchHub>,
+    cache: WatchCache,
     config: StoreConfig,
 }
 
@@ -213,19 +219,19 @@ impl Store {
         config: StoreConfig,
     ) -> Self {
         let layout = KeyLayout::for_resource(&info);
-        let hub = Arc::new(WatchHub::new(
+        let cache = WatchCache::new(
             info.clone(),
             storage.clone(),
             layout.clone(),
             config.clone(),
-        ));
+        );
         Self {
             resource: info.group_resource(),
             info,
             storage,
             strategy,
             layout,
-            hub,
+            cache,
             config,
         }
     }
@@ -239,6 +245,11 @@ impl Store {
 
     pub fn info(&self) -> &Arc<ResourceInfo> {
         &self.info
+    }
+
+    /// The store's watch cache settings.
+    pub fn cache_config(&self) -> &CacheConfig {
+        &self.config.cache
     }
 
     /// How the resource's objects print as Tables.
@@ -283,17 +294,39 @@ impl Store {
         Ok(decoded)
     }
 
-    /// Reads one object.
+    /// Reads the most recent state of one object (a consistent read).
     pub async fn get(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
+        self.get_with(namespace, name, &GetOptions::default()).await
+    }
+
+    /// Reads one object with upstream's resourceVersion rules: unset, the most recent state;
+    /// `"0"`, any state (the cache as it is); `N`, a state at least as new as N, else 504.
+    pub async fn get_with(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        opts: &GetOptions,
+    ) -> ApiResult<Value> {
         if let Some(computed) = &self.config.computed {
             return computed.get(name).await;
         }
+        let requested = parse_resource_version(&opts.resource_version)?;
         let key = self.layout.object_key(namespace, name);
+        match self.cache.get(key.as_bytes(), requested).await? {
+            Lookup::Found(obj) => return Ok(obj.value().clone()),
+            Lookup::Missing => return Err(ApiError::not_found(&self.resource, name)),
+            Lookup::Storage => {}
+        }
         let resp = self
             .storage
             .get(key.as_bytes())
             .await
             .map_err(|e| self.storage_error(e, name))?;
+        if let Some(min) = requested.filter(|rv| *rv > 0) {
+            if resp.revision < min {
+                return Err(too_large_resource_version(min, resp.revision));
+            }
+        }
         match resp.kv {
             Some(kv) => self.decode(&kv).await,
             None => Err(ApiError::not_found(&self.resource, name)),
@@ -371,13 +404,13 @@ impl Store {
         delete::delete_collection(self, namespace, list, opts, write).await
     }
 
-    /// Watches the resource (in `namespace`, when given) through the shared watch hub.
+    /// Watches the resource (in `namespace`, when given) through its watch cache.
     pub async fn watch(
         &self,
         namespace: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<WatchEvents> {
-        self.hub.watch(namespace, opts).await
+        self.cache.watch(namespace, opts).await
     }
 
     /// Completes a namespace's deletion once its content is gone: removes `spec.finalizers`

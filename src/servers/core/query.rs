@@ -9,7 +9,9 @@
 
 use crate::api::go_fmt::go_quote;
 use crate::api::status::{ApiError, ApiResult, StatusCause};
-use crate::registry::options::{DeleteOptions, ListOptions, PropagationPolicy, WriteOptions};
+use crate::registry::options::{
+    DeleteOptions, GetOptions, ListOptions, PropagationPolicy, WriteOptions,
+};
 
 /// The decoded query string: every `key=value` pair in order, percent-decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -269,6 +271,14 @@ pub fn write_params(query: &QueryParams, kind: WriteKind) -> ApiResult<WritePara
     })
 }
 
+/// Decodes the options of a get (`metav1.GetOptions`): its `resourceVersion`, which the store
+/// validates.
+pub fn get_options(query: &QueryParams) -> GetOptions {
+    GetOptions {
+        resource_version: query.string("resourceVersion"),
+    }
+}
+
 /// Decodes the list/watch options and validates them as upstream's `ValidateListOptions`
 /// (422 `ListOptions.meta.k8s.io "" is invalid`). `force_watch` is set for the legacy
 /// `/watch/` paths.
@@ -449,6 +459,12 @@ mod tests {
 
     fn q(raw: &str) -> QueryParams {
         QueryParams::parse(Some(raw))
+    }
+
+    #[test]
+    fn get_options_carry_the_resource_version() {
+        assert_eq!(get_options(&q("resourceVersion=42")).resource_version, "42");
+        assert_eq!(get_options(&q("pretty=true")).resource_version, "");
     }
 
     #[test]

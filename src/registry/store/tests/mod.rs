@@ -1,6 +1,9 @@
 //! Store tests against the storage crate's in-memory reference store.
 
+mod cache;
+mod cache_window;
 mod crud;
+mod gate;
 mod lists;
 mod status_reset;
 mod watches;

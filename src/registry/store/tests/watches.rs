@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{configmap, configmaps, rv, Fixture};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
-use crate::registry::store::{StoreConfig, WatchEventType, WatchEvents};
+use crate::registry::store::{BeyondWindow, CacheConfig, StoreConfig, WatchEventType, WatchEvents};
 
 async fn next(events: &mut WatchEvents) -> (WatchEventType, String, serde_json::Value) {
     let event = tokio::time::timeout(Duration::from_secs(10), events.next())
@@ -215,6 +215,7 @@ async fn periodic_bookmarks_and_timeout() {
 async fn old_revisions_come_from_storage_or_expire() {
     old_revisions_beyond_the_ring(StoreConfig {
         watch_history: 2,
+        cache: from_storage_beyond_the_ring(),
         ..Default::default()
     })
     .await;
@@ -225,9 +226,19 @@ async fn the_ring_holds_no_more_stored_bytes_than_its_bound() {
     // Room for thousands of events, but for two ConfigMaps' bytes only.
     old_revisions_beyond_the_ring(StoreConfig {
         watch_history_bytes: 400,
+        cache: from_storage_beyond_the_ring(),
         ..Default::default()
     })
     .await;
+}
+
+/// Watches from before the ring read storage (upstream's watch cache answers 410 instead:
+/// `cache_window.rs` checks that default).
+fn from_storage_beyond_the_ring() -> CacheConfig {
+    CacheConfig {
+        beyond_window: BeyondWindow::Storage,
+        ..Default::default()
+    }
 }
 
 /// With a ring too small for five events, a watch from before them is served by storage, and

@@ -1,10 +1,11 @@
 //! One API watcher: a task that turns its subscription into the events of one client, filtered
 //! and shaped as upstream's `cacheWatcher`.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_storage::EventKind;
+use apiary_storage::{EventKind, Storage, WatchStream};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -12,7 +13,9 @@ use crate::registry::conversion::ConverterHandle;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::hub::{watch_error, HubEvent, HubMessage, Subscription};
+use super::event::{CacheEvent, CacheMessage};
+use super::state::Shared;
+use super::watch::watch_error;
 use super::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
 use crate::api::status::ApiError;
 use crate::catalog::ResourceInfo;
@@ -25,6 +28,20 @@ pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
 /// How many events may wait between the watcher task and the client's consumer.
 const OUTBOX: usize = 64;
 
+/// Where a watcher's events come from.
+pub(crate) enum Subscription {
+    /// The cache: the ring's events after the start revision, then the broadcast.
+    Cache {
+        backlog: VecDeque<Arc<CacheEvent>>,
+        live: broadcast::Receiver<CacheMessage>,
+        shared: Arc<Shared>,
+        /// Asked for progress by bookmarks, so they move on a quiet resource.
+        storage: Arc<dyn Storage>,
+    },
+    /// A watcher's own storage watch, for a start revision older than the ring.
+    Direct(WatchStream),
+}
+
 /// Everything one watcher needs to know.
 pub(crate) struct WatcherPlan {
     pub info: Arc<ResourceInfo>,
@@ -36,8 +53,8 @@ pub(crate) struct WatcherPlan {
     pub selection: Selection,
     /// Events at or below this revision are not sent (the initial state covers them).
     pub start: i64,
-    /// Synthetic ADDED objects sent first.
-    pub initial: Vec<Value>,
+    /// Synthetic ADDED objects sent first, when `selection` selects them.
+    pub initial: Vec<Arc<WatchObject>>,
     /// Send the `k8s.io/initial-events-end` BOOKMARK after the initial objects.
     pub initial_events_end: bool,
     /// Send periodic BOOKMARKs.
@@ -67,7 +84,7 @@ impl WatcherPlan {
     }
 
     /// The event this watcher sends for `event`, if any (upstream's selector transitions).
-    fn convert(&self, event: &HubEvent) -> Option<WatchEvent> {
+    fn convert(&self, event: &CacheEvent) -> Option<WatchEvent> {
         if event.revision <= self.start || !self.in_scope(&event.key) {
             return None;
         }
@@ -108,6 +125,11 @@ fn error_event(err: &ApiError) -> WatchEvent {
     )
 }
 
+/// A watch whose only event is the ERROR of `err` (upstream's `newErrWatcher`).
+pub(crate) fn error_stream(err: &ApiError) -> WatchEvents {
+    Box::pin(futures::stream::iter([error_event(err)]))
+}
+
 /// Starts the watcher task and answers the client's stream.
 pub(crate) fn spawn(plan: WatcherPlan, subscription: Subscription) -> WatchEvents {
     let (tx, rx) = mpsc::channel(OUTBOX);
@@ -117,7 +139,7 @@ pub(crate) fn spawn(plan: WatcherPlan, subscription: Subscription) -> WatchEvent
 
 /// The next message of a subscription; `None` when it ended.
 enum Next {
-    Event(Arc<HubEvent>),
+    Event(Arc<CacheEvent>),
     Failed(ApiError),
     Ended,
 }
@@ -129,13 +151,13 @@ async fn next(
 ) -> Next {
     let resource = &info.group_resource();
     match subscription {
-        Subscription::Hub { backlog, live, .. } => {
+        Subscription::Cache { backlog, live, .. } => {
             if let Some(event) = backlog.pop_front() {
                 return Next::Event(event);
             }
             match live.recv().await {
-                Ok(HubMessage::Event(event)) => Next::Event(event),
-                Ok(HubMessage::Failed(err)) => Next::Failed(err),
+                Ok(CacheMessage::Event(event)) => Next::Event(event),
+                Ok(CacheMessage::Failed(err)) => Next::Failed(err),
                 Err(broadcast::error::RecvError::Lagged(_)) => Next::Failed(
                     ApiError::from_storage(apiary_storage::Error::WatchLagged, resource, ""),
                 ),
@@ -143,7 +165,7 @@ async fn next(
             }
         }
         Subscription::Direct(stream) => match stream.next().await {
-            Some(Ok(event)) => match HubEvent::decode(info, event, converter).await {
+            Some(Ok(event)) => match CacheEvent::decode(info, event, converter).await {
                 Ok(event) => Next::Event(Arc::new(event)),
                 Err(err) => Next::Failed(err),
             },
@@ -157,12 +179,20 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
     let deadline = tokio::time::sleep(plan.timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
     tokio::pin!(deadline);
 
-    for object in std::mem::take(&mut plan.initial) {
-        if tx
-            .send(WatchEvent::new(WatchEventType::Added, object))
-            .await
-            .is_err()
-        {
+    let everything = plan.selection.is_everything();
+    for (i, object) in std::mem::take(&mut plan.initial).into_iter().enumerate() {
+        if i % 1024 == 1023 {
+            // A large initial state: let other tasks run between the selector checks.
+            tokio::task::yield_now().await;
+        }
+        if !everything && !plan.selection.matches(object.value()) {
+            continue;
+        }
+        let event = WatchEvent {
+            event_type: WatchEventType::Added,
+            object,
+        };
+        if tx.send(event).await.is_err() {
             return;
         }
     }
@@ -181,10 +211,20 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
             _ = tx.closed() => return,
             _ = &mut deadline => return,
             _ = ticker.tick(), if plan.bookmarks => {
-                // With nothing queued the watcher has seen every broadcast event.
-                if let Subscription::Hub { backlog, live, hub } = &subscription {
+                // With nothing queued after reading the cache revision, the watcher has seen
+                // every event up to it: the feed sends each event under the lock that guards
+                // the revision.
+                if let Subscription::Cache { backlog, live, shared, storage } = &subscription {
+                    let revision = shared.revision();
                     if backlog.is_empty() && live.is_empty() {
-                        seen = seen.max(hub.progress());
+                        seen = seen.max(revision);
+                    }
+                    if shared.progress_request_due(plan.bookmark_interval) {
+                        // Answered in the stream: the next bookmark carries it.
+                        let storage = storage.clone();
+                        tokio::spawn(async move {
+                            let _ = storage.request_progress().await;
+                        });
                     }
                 }
                 if tx.send(plan.bookmark(seen, false)).await.is_err() {

@@ -1,0 +1,221 @@
+//! Gets and lists from the cache, with upstream's freshness rules (`cacher/delegator.go`,
+//! `watch_cache.go` `waitUntilFreshAndBlock`). Every answer here is "served" or "ask storage".
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use apiary_storage::Storage;
+
+use super::state::Phase;
+use super::watch::WatchCache;
+use super::WatchObject;
+use crate::api::status::ApiResult;
+use crate::registry::selectors::Selection;
+use crate::registry::store::too_large_resource_version;
+
+/// How fresh the cache is for a read.
+pub(crate) enum Freshness {
+    /// It has every change up to the wanted revision.
+    Fresh,
+    /// It did not catch up within the timeout; its revision.
+    Behind(i64),
+    /// It is not serving: storage answers.
+    NotReady,
+}
+
+/// The answer of a get from the cache.
+pub(crate) enum Lookup {
+    Found(Arc<WatchObject>),
+    Missing,
+    /// Storage answers (the cache is not ready, or a consistent read timed out).
+    Storage,
+}
+
+/// The freshness a list asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListFreshness {
+    /// resourceVersion unset: the storage's current revision.
+    Consistent,
+    /// `"0"`: whatever the cache holds.
+    Any,
+    /// `N` with NotOlderThan: at least N.
+    NotOlderThan(i64),
+}
+
+/// A first page from the cache.
+pub(crate) struct CachedPage {
+    pub items: Vec<Arc<WatchObject>>,
+    /// The cache revision the page was taken at.
+    pub revision: i64,
+    /// The storage key the next page starts at, when keys remain.
+    pub next_key: Option<Vec<u8>>,
+    /// The keys after the page, for an unfiltered page with more after it.
+    pub remaining: Option<i64>,
+}
+
+impl WatchCache {
+    /// Whether a read that learnt its revision at `since` must ask storage for progress: not
+    /// when another read asked after that (its answer covers this revision too).
+    fn should_request_progress(&self, since: Instant) -> bool {
+        let mut last = self
+            .progress_requested
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = *last {
+            if at > since {
+                return false;
+            }
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// Waits until the cache has every change at or below `wanted`, which the caller learnt
+    /// before calling: asks storage for progress reports (or joins a request made since), then
+    /// waits at most `consistent_read_timeout`.
+    pub(super) async fn wait_fresh(&self, wanted: i64) -> Freshness {
+        let since = Instant::now();
+        let mut progress = self.shared.subscribe();
+        let now = *progress.borrow_and_update();
+        if now.phase != Phase::Ready {
+            return Freshness::NotReady;
+        }
+        if now.revision >= wanted {
+            return Freshness::Fresh;
+        }
+        if self.should_request_progress(since) {
+            // A failed request leaves the wait to the timeout.
+            let _ = self.storage.request_progress().await;
+        }
+        let waited = tokio::time::timeout(self.config.cache.consistent_read_timeout, async {
+            progress
+                .wait_for(|p| p.phase != Phase::Ready || p.revision >= wanted)
+                .await
+                .map(|p| *p)
+        })
+        .await;
+        match waited {
+            Ok(Ok(p)) if p.phase == Phase::Ready => Freshness::Fresh,
+            Ok(_) => Freshness::NotReady,
+            Err(_) => {
+                let now = self.shared.current();
+                if now.phase == Phase::Ready {
+                    Freshness::Behind(now.revision)
+                } else {
+                    Freshness::NotReady
+                }
+            }
+        }
+    }
+
+    /// Freshness for a consistent read: the storage's current revision; storage answers when the
+    /// cache does not reach it in time (upstream's fallback of ConsistentListFromCache).
+    async fn consistent(&self) -> Freshness {
+        if !self.is_ready() {
+            return Freshness::NotReady;
+        }
+        let current = match self.storage.current_revision().await {
+            Ok(current) => current,
+            Err(_) => return Freshness::NotReady,
+        };
+        match self.wait_fresh(current).await {
+            Freshness::Fresh => Freshness::Fresh,
+            Freshness::Behind(_) => {
+                self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                Freshness::NotReady
+            }
+            Freshness::NotReady => Freshness::NotReady,
+        }
+    }
+
+    async fn freshness(&self, wanted: ListFreshness) -> ApiResult<bool> {
+        if !self.enabled() {
+            return Ok(false);
+        }
+        self.ensure_started();
+        let fresh = match wanted {
+            ListFreshness::Consistent => self.consistent().await,
+            ListFreshness::Any if self.is_ready() => Freshness::Fresh,
+            ListFreshness::Any => Freshness::NotReady,
+            ListFreshness::NotOlderThan(rv) => self.wait_fresh(rv).await,
+        };
+        match (fresh, wanted) {
+            (Freshness::Fresh, _) => Ok(true),
+            (Freshness::Behind(current), ListFreshness::NotOlderThan(rv)) => {
+                Err(too_large_resource_version(rv, current))
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// A get of the object at `key`: `requested` is the parsed resourceVersion (`None` for a
+    /// consistent read, `Some(0)` for any, `Some(n)` for at least n).
+    pub async fn get(&self, key: &[u8], requested: Option<i64>) -> ApiResult<Lookup> {
+        let wanted = match requested {
+            None => ListFreshness::Consistent,
+            Some(0) => ListFreshness::Any,
+            Some(rv) => ListFreshness::NotOlderThan(rv),
+        };
+        if !self.freshness(wanted).await? {
+            return Ok(Lookup::Storage);
+        }
+        let state = self.shared.lock();
+        if state.phase != Phase::Ready {
+            return Ok(Lookup::Storage);
+        }
+        Ok(match state.objects.get(key) {
+            Some(obj) => Lookup::Found(obj.clone()),
+            None => Lookup::Missing,
+        })
+    }
+
+    /// The first page of a list of `prefix` from the cache, or `None` when storage answers.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        selection: &Selection,
+        limit: Option<usize>,
+        wanted: ListFreshness,
+    ) -> ApiResult<Option<CachedPage>> {
+        if !self.freshness(wanted).await? {
+            return Ok(None);
+        }
+        let (entries, revision) = {
+            let state = self.shared.lock();
+            if state.phase != Phase::Ready {
+                return Ok(None);
+            }
+            (state.range(prefix.as_bytes()), state.revision)
+        };
+        let everything = selection.is_everything();
+        let mut page = CachedPage {
+            items: Vec::new(),
+            revision,
+            next_key: None,
+            remaining: None,
+        };
+        for (i, (key, obj)) in entries.iter().enumerate() {
+            if i % 1024 == 1023 {
+                // A large list: let other tasks run between the selector checks.
+                tokio::task::yield_now().await;
+            }
+            if !everything && !selection.matches(obj.value()) {
+                continue;
+            }
+            page.items.push(obj.clone());
+            if limit.is_some_and(|l| page.items.len() >= l) {
+                if i + 1 < entries.len() {
+                    let mut next = key.to_vec();
+                    next.push(0);
+                    page.next_key = Some(next);
+                    if everything {
+                        page.remaining = Some((entries.len() - i - 1) as i64);
+                    }
+                }
+                break;
+            }
+        }
+        Ok(Some(page))
+    }
+}

@@ -1,0 +1,207 @@
+//! The cached state of one resource: its objects, the ring of recent events and the revision
+//! they are current at, behind one lock that is only held for pointer copies.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use apiary_storage::EventKind;
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+
+use super::event::{CacheEvent, CacheMessage};
+use super::WatchObject;
+use crate::api::status::ApiError;
+
+/// The life of a cache (upstream's `cacher` ready states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Nothing read yet.
+    NotStarted,
+    /// The initial list or the start of the storage watch is running.
+    Initializing,
+    /// Fed by the storage watch: reads and watches are served from it.
+    Ready,
+    /// The storage watch failed; the next use starts again.
+    Failed,
+}
+
+/// What waiters follow: the phase and the cache revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Progress {
+    pub phase: Phase,
+    pub revision: i64,
+}
+
+/// How much of the recent past the ring keeps: at most `events` events, and no more stored
+/// bytes than `bytes` (but always the newest event).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistoryCapacity {
+    pub events: usize,
+    pub bytes: usize,
+}
+
+pub(crate) struct State {
+    pub phase: Phase,
+    /// Counts starts, so a superseded feed stops touching the state.
+    pub generation: u64,
+    /// The current objects by storage key (a namespace is a key range).
+    pub objects: BTreeMap<Arc<[u8]>, Arc<WatchObject>>,
+    /// Recent events, oldest first.
+    pub history: VecDeque<Arc<CacheEvent>>,
+    /// The stored bytes of the events in `history`.
+    pub history_bytes: usize,
+    /// The revision of the initial list.
+    pub list_revision: i64,
+    /// Whether an event left the ring since the initial list.
+    pub evicted: bool,
+    /// Every change at or below this revision is applied.
+    pub revision: i64,
+    pub sender: Option<broadcast::Sender<CacheMessage>>,
+    /// Why the last start or feed failed.
+    pub last_error: Option<ApiError>,
+}
+
+impl State {
+    fn new() -> Self {
+        Self {
+            phase: Phase::NotStarted,
+            generation: 0,
+            objects: BTreeMap::new(),
+            history: VecDeque::new(),
+            history_bytes: 0,
+            list_revision: 0,
+            evicted: false,
+            revision: 0,
+            sender: None,
+            last_error: None,
+        }
+    }
+
+    /// The oldest revision a watch may resume from: upstream's `oldest - 1`, where `oldest` is
+    /// the first event in the ring, or the initial list's revision + 1 while nothing was evicted.
+    pub fn window_floor(&self) -> i64 {
+        match self.history.front() {
+            Some(front) if self.evicted => front.revision - 1,
+            _ => self.list_revision,
+        }
+    }
+
+    /// The objects whose keys start with `prefix`, in key order.
+    pub fn range(&self, prefix: &[u8]) -> Vec<(Arc<[u8]>, Arc<WatchObject>)> {
+        let from: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(prefix), Bound::Unbounded);
+        self.objects
+            .range::<[u8], _>(from)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .map(|(key, obj)| (key.clone(), obj.clone()))
+            .collect()
+    }
+
+    /// Applies one event to the objects and the ring and sends it to the watchers.
+    pub fn apply(&mut self, event: Arc<CacheEvent>, capacity: HistoryCapacity) {
+        match event.kind {
+            EventKind::Create | EventKind::Update => {
+                self.objects.insert(event.key.clone(), event.object.clone());
+            }
+            EventKind::Delete => {
+                self.objects.remove(&event.key[..]);
+            }
+        }
+        self.revision = self.revision.max(event.revision);
+        self.history_bytes += event.stored_size;
+        self.history.push_back(event.clone());
+        while self.history.len() > capacity.events.max(1)
+            || (self.history_bytes > capacity.bytes && self.history.len() > 1)
+        {
+            if let Some(evicted) = self.history.pop_front() {
+                self.history_bytes -= evicted.stored_size;
+                self.evicted = true;
+            }
+        }
+        if let Some(sender) = &self.sender {
+            // No receivers is fine: the ring keeps the event for later watchers.
+            let _ = sender.send(CacheMessage::Event(event));
+        }
+    }
+
+    /// Ends the feed: every watcher gets `err`, the memory is released, reads go to storage.
+    pub fn fail(&mut self, err: ApiError) {
+        self.phase = Phase::Failed;
+        if let Some(sender) = self.sender.take() {
+            let _ = sender.send(CacheMessage::Failed(err.clone()));
+        }
+        self.objects = BTreeMap::new();
+        self.history = VecDeque::new();
+        self.history_bytes = 0;
+        self.last_error = Some(err);
+    }
+}
+
+/// The state shared by the cache, its feed task and the watchers.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    progress: watch::Sender<Progress>,
+    /// When bookmarks last asked storage for progress.
+    last_request: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    pub fn new() -> Self {
+        let (progress, _) = watch::channel(Progress {
+            phase: Phase::NotStarted,
+            revision: 0,
+        });
+        Self {
+            state: Mutex::new(State::new()),
+            progress,
+            last_request: Mutex::new(None),
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Tells the waiters what `state` is now; called with the lock held, so they see changes in
+    /// order.
+    pub fn publish(&self, state: &State) {
+        self.progress.send_replace(Progress {
+            phase: state.phase,
+            revision: state.revision,
+        });
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Progress> {
+        self.progress.subscribe()
+    }
+
+    /// The phase and revision last published.
+    pub fn current(&self) -> Progress {
+        *self.progress.borrow()
+    }
+
+    /// Whether a bookmark should ask storage for progress now: at most once per `interval` for
+    /// all the cache's watchers, so quiet resources' bookmarks move on.
+    pub fn progress_request_due(&self, interval: Duration) -> bool {
+        let mut last = self
+            .last_request
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        if let Some(at) = *last {
+            if now.duration_since(at) < interval {
+                return false;
+            }
+        }
+        *last = Some(now);
+        true
+    }
+
+    /// The cache revision: every change at or below it has been sent to the watchers.
+    pub fn revision(&self) -> i64 {
+        self.lock().revision
+    }
+}
