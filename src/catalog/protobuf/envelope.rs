@@ -12,7 +12,7 @@
 //!   envelope (the watch's embedded encoder).
 
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::encode::put_len;
 use super::schema::{wire_table, LIST_META};
@@ -103,4 +103,28 @@ pub fn watch_frame(event_type: &str, object: &[u8]) -> Bytes {
     frame.extend_from_slice(&(event.len() as u32).to_be_bytes());
     frame.extend_from_slice(&event);
     Bytes::from(frame)
+}
+
+/// A response body as protobuf: an object or Status by its `kind`, or a list (`<Kind>List` with
+/// `items`) of a kind with a message.
+pub fn encode_body(body: &Value) -> Result<Bytes, String> {
+    let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let api_version = body
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (group, version) = group_version(api_version);
+    let table = wire_table();
+    if table.kind_message(group, version, kind).is_none() {
+        let item_kind = kind
+            .strip_suffix("List")
+            .filter(|item| table.kind_message(group, version, item).is_some());
+        let items = body.get("items").and_then(Value::as_array);
+        if let (Some(item_kind), Some(items)) = (item_kind, items) {
+            let empty = Value::Object(Map::new());
+            let metadata = body.get("metadata").unwrap_or(&empty);
+            return encode_list(api_version, item_kind, metadata, items);
+        }
+    }
+    encode_object(body)
 }
