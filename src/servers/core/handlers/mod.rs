@@ -115,15 +115,18 @@ impl Scope {
             false,
             self.pretty(parts),
             self.serves_tables(),
-            self.serves_protobuf(),
+            self.serves_protobuf(accept(parts)),
         )
     }
 
     /// Whether the addressed endpoint can answer protobuf: its kind is built in and has a
     /// protobuf message (custom resources have none, as upstream's unstructured serializer).
-    pub fn serves_protobuf(&self) -> bool {
-        !self.info.is_custom()
-            && crate::catalog::protobuf::has_message(
+    /// Only looked up when `accept` names protobuf, so JSON clients never build the wire table.
+    pub fn serves_protobuf(&self, accept: Option<&str>) -> bool {
+        use crate::catalog::protobuf;
+        accept.is_some_and(|a| a.contains(protobuf::MEDIA_TYPE))
+            && !self.info.is_custom()
+            && protobuf::has_message(
                 self.info.group.as_str(),
                 self.info.version.as_str(),
                 self.info.kind.as_str(),
