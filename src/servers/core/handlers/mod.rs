@@ -124,8 +124,12 @@ impl Scope {
     /// Only looked up when `accept` names protobuf, so JSON clients never build the wire table.
     pub fn serves_protobuf(&self, accept: Option<&str>) -> bool {
         use crate::catalog::protobuf;
-        accept.is_some_and(|a| a.contains(protobuf::MEDIA_TYPE))
-            && !self.info.is_custom()
+        let wanted = protobuf::MEDIA_TYPE.as_bytes();
+        accept.is_some_and(|a| {
+            a.as_bytes()
+                .windows(wanted.len())
+                .any(|w| w.eq_ignore_ascii_case(wanted))
+        }) && !self.info.is_custom()
             && protobuf::has_message(
                 self.info.group.as_str(),
                 self.info.version.as_str(),
