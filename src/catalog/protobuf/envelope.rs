@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::encode::put_len;
-use super::schema::{wire_table, LIST_META};
+use super::schema::{wire_table, KINDS, LIST_META};
 use super::MAGIC;
 
 fn group_version(api_version: &str) -> (&str, &str) {
@@ -28,7 +28,11 @@ fn group_version(api_version: &str) -> (&str, &str) {
 /// Whether a kind (`apps`, `v1`, `Deployment`) has a protobuf message here: the built-in kinds of
 /// the catalogue and `Status`; not custom resources, Tables or PartialObjectMetadata.
 pub fn has_message(group: &str, version: &str, kind: &str) -> bool {
-    wire_table().kind_message(group, version, kind).is_some()
+    let status = kind == "Status" && matches!((group, version), ("", "v1") | ("meta.k8s.io", "v1"));
+    status
+        || KINDS
+            .iter()
+            .any(|&(g, v, k)| g == group && v == version && k == kind)
 }
 
 /// `k8s\0` + `Unknown{typeMeta{apiVersion, kind}, raw}`.

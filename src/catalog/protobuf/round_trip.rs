@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::encode::go_duration_nanos;
-use super::schema::{read_tags, wire_table};
+use super::schema::{read_tags, wire_table, KINDS};
 use super::*;
 use k8s_openapi::api as ko;
 use k8s_rs_pb::apimachinery::pkg::apis::meta::v1 as pb_meta;
@@ -89,6 +89,11 @@ fn metadata() -> Value {
 #[test]
 fn the_table_is_whole_and_knows_the_served_kinds() {
     assert_eq!(wire_table().unresolved(), &[] as &[String]);
+    // Negotiation trusts `KINDS`: each must have its message in the table.
+    for &(group, version, kind) in KINDS {
+        let message = wire_table().kind_message(group, version, kind);
+        assert!(message.is_some(), "{group}/{version} {kind}");
+    }
     for (group, version, kind) in [
         ("", "v1", "Pod"),
         ("", "v1", "ConfigMap"),

@@ -201,89 +201,282 @@ struct Builder {
     numbers: HashMap<String, Vec<(u32, u8)>>,
 }
 
-/// Probes `$kind`, writes the instance and learns the numbers of the structs it fills.
-macro_rules! learn {
-    ($builder:ident, $($kind:ty),* $(,)?) => {
-        $(
-            if let Some(value) = probe::instance::<$kind>(&mut $builder.probed) {
-                if let Ok(bytes) = ::protobuf::Message::write_to_bytes(&value) {
-                    $builder.walk(std::any::type_name::<$kind>(), &bytes);
-                }
+/// Declares the kinds with a message: [`KINDS`] and the probing of their messages.
+macro_rules! kinds {
+    ($(($group:literal, $version:literal, $kind:literal, $message:ty)),* $(,)?) => {
+        /// Every served kind with a protobuf message here, as `(group, version, kind)`: the
+        /// catalogue's built-in kinds (not custom resources, Tables or PartialObjectMetadata).
+        pub(super) const KINDS: &[(&str, &str, &str)] = &[$(($group, $version, $kind)),*];
+
+        impl Builder {
+            fn probe_all(&mut self) {
+                $(self.learn::<$message>();)*
+                self.learn::<k8s_rs_pb::apimachinery::pkg::apis::meta::v1::Status>();
             }
-        )*
+        }
     };
 }
 
+use k8s_rs_pb::api as pb;
+
+kinds!(
+    ("", "v1", "Binding", pb::core::v1::Binding),
+    ("", "v1", "ComponentStatus", pb::core::v1::ComponentStatus),
+    ("", "v1", "ConfigMap", pb::core::v1::ConfigMap),
+    ("", "v1", "Endpoints", pb::core::v1::Endpoints),
+    ("", "v1", "Event", pb::core::v1::Event),
+    ("", "v1", "LimitRange", pb::core::v1::LimitRange),
+    ("", "v1", "Namespace", pb::core::v1::Namespace),
+    ("", "v1", "Node", pb::core::v1::Node),
+    (
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        pb::core::v1::PersistentVolumeClaim
+    ),
+    ("", "v1", "PersistentVolume", pb::core::v1::PersistentVolume),
+    ("", "v1", "Pod", pb::core::v1::Pod),
+    ("", "v1", "PodTemplate", pb::core::v1::PodTemplate),
+    (
+        "",
+        "v1",
+        "ReplicationController",
+        pb::core::v1::ReplicationController
+    ),
+    ("", "v1", "ResourceQuota", pb::core::v1::ResourceQuota),
+    ("", "v1", "Secret", pb::core::v1::Secret),
+    ("", "v1", "ServiceAccount", pb::core::v1::ServiceAccount),
+    ("", "v1", "Service", pb::core::v1::Service),
+    (
+        "apps",
+        "v1",
+        "ControllerRevision",
+        pb::apps::v1::ControllerRevision
+    ),
+    ("apps", "v1", "DaemonSet", pb::apps::v1::DaemonSet),
+    ("apps", "v1", "Deployment", pb::apps::v1::Deployment),
+    ("apps", "v1", "ReplicaSet", pb::apps::v1::ReplicaSet),
+    ("apps", "v1", "StatefulSet", pb::apps::v1::StatefulSet),
+    (
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        pb::autoscaling::v1::HorizontalPodAutoscaler
+    ),
+    ("autoscaling", "v1", "Scale", pb::autoscaling::v1::Scale),
+    (
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        pb::autoscaling::v2::HorizontalPodAutoscaler
+    ),
+    ("batch", "v1", "CronJob", pb::batch::v1::CronJob),
+    ("batch", "v1", "Job", pb::batch::v1::Job),
+    (
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        pb::policy::v1::PodDisruptionBudget
+    ),
+    ("policy", "v1", "Eviction", pb::policy::v1::Eviction),
+    ("events.k8s.io", "v1", "Event", pb::events::v1::Event),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        pb::authentication::v1::SelfSubjectReview
+    ),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        pb::authentication::v1::TokenReview
+    ),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "TokenRequest",
+        pb::authentication::v1::TokenRequest
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        pb::authorization::v1::LocalSubjectAccessReview
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        pb::authorization::v1::SelfSubjectAccessReview
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        pb::authorization::v1::SelfSubjectRulesReview
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        pb::authorization::v1::SubjectAccessReview
+    ),
+    (
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        pb::certificates::v1::CertificateSigningRequest
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        pb::networking::v1::IngressClass
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        pb::networking::v1::Ingress
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "IPAddress",
+        pb::networking::v1::IPAddress
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        pb::networking::v1::NetworkPolicy
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "ServiceCIDR",
+        pb::networking::v1::ServiceCIDR
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        pb::rbac::v1::ClusterRoleBinding
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        pb::rbac::v1::ClusterRole
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        pb::rbac::v1::RoleBinding
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        pb::rbac::v1::Role
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "CSIDriver",
+        pb::storage::v1::CSIDriver
+    ),
+    ("storage.k8s.io", "v1", "CSINode", pb::storage::v1::CSINode),
+    (
+        "storage.k8s.io",
+        "v1",
+        "CSIStorageCapacity",
+        pb::storage::v1::CSIStorageCapacity
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        pb::storage::v1::StorageClass
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "VolumeAttachment",
+        pb::storage::v1::VolumeAttachment
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        pb::admissionregistration::v1::MutatingWebhookConfiguration
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        pb::admissionregistration::v1::ValidatingAdmissionPolicy
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        pb::admissionregistration::v1::ValidatingAdmissionPolicyBinding
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        pb::admissionregistration::v1::ValidatingWebhookConfiguration
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        pb::scheduling::v1::PriorityClass
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        pb::coordination::v1::Lease
+    ),
+    (
+        "node.k8s.io",
+        "v1",
+        "RuntimeClass",
+        pb::node::v1::RuntimeClass
+    ),
+    (
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        pb::discovery::v1::EndpointSlice
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1",
+        "FlowSchema",
+        pb::flowcontrol::v1::FlowSchema
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1",
+        "PriorityLevelConfiguration",
+        pb::flowcontrol::v1::PriorityLevelConfiguration
+    ),
+);
+
 impl Builder {
-    fn probe_all(&mut self) {
-        use k8s_rs_pb::api as a;
-        use k8s_rs_pb::apimachinery::pkg::apis::meta::v1 as meta;
-        learn!(
-            self,
-            a::core::v1::Binding,
-            a::core::v1::ComponentStatus,
-            a::core::v1::ConfigMap,
-            a::core::v1::Endpoints,
-            a::core::v1::Event,
-            a::core::v1::LimitRange,
-            a::core::v1::Namespace,
-            a::core::v1::Node,
-            a::core::v1::PersistentVolumeClaim,
-            a::core::v1::PersistentVolume,
-            a::core::v1::Pod,
-            a::core::v1::PodTemplate,
-            a::core::v1::ReplicationController,
-            a::core::v1::ResourceQuota,
-            a::core::v1::Secret,
-            a::core::v1::ServiceAccount,
-            a::core::v1::Service,
-            a::apps::v1::ControllerRevision,
-            a::apps::v1::DaemonSet,
-            a::apps::v1::Deployment,
-            a::apps::v1::ReplicaSet,
-            a::apps::v1::StatefulSet,
-            a::autoscaling::v1::HorizontalPodAutoscaler,
-            a::autoscaling::v1::Scale,
-            a::autoscaling::v2::HorizontalPodAutoscaler,
-            a::batch::v1::CronJob,
-            a::batch::v1::Job,
-            a::policy::v1::PodDisruptionBudget,
-            a::policy::v1::Eviction,
-            a::events::v1::Event,
-            a::authentication::v1::SelfSubjectReview,
-            a::authentication::v1::TokenReview,
-            a::authentication::v1::TokenRequest,
-            a::authorization::v1::LocalSubjectAccessReview,
-            a::authorization::v1::SelfSubjectAccessReview,
-            a::authorization::v1::SelfSubjectRulesReview,
-            a::authorization::v1::SubjectAccessReview,
-            a::certificates::v1::CertificateSigningRequest,
-            a::networking::v1::IngressClass,
-            a::networking::v1::Ingress,
-            a::networking::v1::IPAddress,
-            a::networking::v1::NetworkPolicy,
-            a::networking::v1::ServiceCIDR,
-            a::rbac::v1::ClusterRoleBinding,
-            a::rbac::v1::ClusterRole,
-            a::rbac::v1::RoleBinding,
-            a::rbac::v1::Role,
-            a::storage::v1::CSIDriver,
-            a::storage::v1::CSINode,
-            a::storage::v1::CSIStorageCapacity,
-            a::storage::v1::StorageClass,
-            a::storage::v1::VolumeAttachment,
-            a::admissionregistration::v1::MutatingWebhookConfiguration,
-            a::admissionregistration::v1::ValidatingAdmissionPolicy,
-            a::admissionregistration::v1::ValidatingAdmissionPolicyBinding,
-            a::admissionregistration::v1::ValidatingWebhookConfiguration,
-            a::scheduling::v1::PriorityClass,
-            a::coordination::v1::Lease,
-            a::node::v1::RuntimeClass,
-            a::discovery::v1::EndpointSlice,
-            a::flowcontrol::v1::FlowSchema,
-            a::flowcontrol::v1::PriorityLevelConfiguration,
-            meta::Status,
-        );
+    /// Probes `T`, writes the instance and learns the numbers of the structs it fills.
+    fn learn<T: ::protobuf::Message + serde::de::DeserializeOwned>(&mut self) {
+        if let Some(value) = probe::instance::<T>(&mut self.probed) {
+            if let Ok(bytes) = value.write_to_bytes() {
+                self.walk(std::any::type_name::<T>(), &bytes);
+            }
+        }
     }
 
     /// Numbers the struct at `path` from its bytes when they hold every field, then walks the

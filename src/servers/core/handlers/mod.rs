@@ -115,22 +115,15 @@ impl Scope {
             false,
             self.pretty(parts),
             self.serves_tables(),
-            self.serves_protobuf(accept(parts)),
+            self.serves_protobuf(),
         )
     }
 
     /// Whether the addressed endpoint can answer protobuf: its kind is built in and has a
     /// protobuf message (custom resources have none, as upstream's unstructured serializer).
-    /// Only looked up when `accept` names protobuf, so JSON clients never build the wire table.
-    pub fn serves_protobuf(&self, accept: Option<&str>) -> bool {
-        use crate::catalog::protobuf;
-        let wanted = protobuf::MEDIA_TYPE.as_bytes();
-        accept.is_some_and(|a| {
-            a.as_bytes()
-                .windows(wanted.len())
-                .any(|w| w.eq_ignore_ascii_case(wanted))
-        }) && !self.info.is_custom()
-            && protobuf::has_message(
+    pub fn serves_protobuf(&self) -> bool {
+        !self.info.is_custom()
+            && crate::catalog::protobuf::has_message(
                 self.info.group.as_str(),
                 self.info.version.as_str(),
                 self.info.kind.as_str(),

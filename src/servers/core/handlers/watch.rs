@@ -90,7 +90,7 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
         true,
         pretty,
         true,
-        scope.serves_protobuf(accept(&parts)),
+        scope.serves_protobuf(),
     ) {
         Ok(output) => output,
         Err(err) => {
