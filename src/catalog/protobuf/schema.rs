@@ -472,10 +472,31 @@ kinds!(
 impl Builder {
     /// Probes `T`, writes the instance and learns the numbers of the structs it fills.
     fn learn<T: ::protobuf::Message + serde::de::DeserializeOwned>(&mut self) {
-        if let Some(value) = probe::instance::<T>(&mut self.probed) {
-            if let Ok(bytes) = value.write_to_bytes() {
-                self.walk(std::any::type_name::<T>(), &bytes);
-            }
+        let Some(value) = probe::instance::<T>(&mut self.probed) else {
+            return;
+        };
+        let Ok(bytes) = value.write_to_bytes() else {
+            return;
+        };
+        // The probe names a struct after its derived visitor; the two spellings of the path
+        // should agree, and the part after the version module is compared if they do not.
+        let name = std::any::type_name::<T>();
+        let tail = |path: &str| {
+            path.split_once("::v1_33::")
+                .map(|(_, tail)| tail.to_string())
+        };
+        let path = if self.probed.structs.contains_key(name) {
+            Some(name.to_string())
+        } else {
+            let wanted = tail(name);
+            self.probed
+                .structs
+                .keys()
+                .find(|key| wanted.is_some() && tail(key) == wanted)
+                .cloned()
+        };
+        if let Some(path) = path {
+            self.walk(&path, &bytes);
         }
     }
 
