@@ -492,7 +492,7 @@ impl Builder {
             self.probed
                 .structs
                 .keys()
-                .find(|key| wanted.is_some() && tail(key) == wanted)
+                .find(|key| wanted.is_some() && tail(key.as_str()) == wanted)
                 .cloned()
         };
         if let Some(path) = path {
