@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::encode::put_len;
-use super::schema::{wire_table, KINDS, LIST_META};
+use super::schema::{wire_table, KINDS, LIST_META, OBJECT_META};
 use super::MAGIC;
 
 fn group_version(api_version: &str) -> (&str, &str) {
@@ -109,14 +109,20 @@ pub fn watch_frame(event_type: &str, object: &[u8]) -> Bytes {
     Bytes::from(frame)
 }
 
-/// A response body as protobuf: an object or Status by its `kind`, or a list (`<Kind>List` with
-/// `items`) of a kind with a message.
+/// A response body as protobuf: an object or Status by its `kind`, a list (`<Kind>List` with
+/// `items`) of a kind with a message, or a `PartialObjectMetadata(List)`.
 pub fn encode_body(body: &Value) -> Result<Bytes, String> {
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
     let api_version = body
         .get("apiVersion")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if matches!(kind, "PartialObjectMetadata" | "PartialObjectMetadataList")
+        && matches!(api_version, "meta.k8s.io/v1" | "meta.k8s.io/v1beta1")
+    {
+        let raw = partial_object_metadata(body, kind, api_version == "meta.k8s.io/v1beta1")?;
+        return Ok(Bytes::from(envelope(api_version, kind, &raw)));
+    }
     let (group, version) = group_version(api_version);
     let table = wire_table();
     if table.kind_message(group, version, kind).is_none() {
@@ -131,4 +137,44 @@ pub fn encode_body(body: &Value) -> Result<Bytes, String> {
         }
     }
     encode_object(body)
+}
+
+/// `PartialObjectMetadata{metadata = 1 ObjectMeta}`, or its list: in `meta.k8s.io/v1`
+/// `{metadata = 1 ListMeta, items = 2}`, in `v1beta1` `{items = 1, metadata = 2}` (Go writes them
+/// in field-number order).
+fn partial_object_metadata(body: &Value, kind: &str, v1beta1: bool) -> Result<Vec<u8>, String> {
+    let table = wire_table();
+    let object_meta = table
+        .message(OBJECT_META)
+        .ok_or_else(|| "protobuf: no ObjectMeta message".to_string())?;
+    let empty = Value::Object(Map::new());
+    let item = |object: &Value| -> Result<Vec<u8>, String> {
+        let metadata = object.get("metadata").unwrap_or(&empty);
+        let mut raw = Vec::new();
+        put_len(&mut raw, 1, &table.encode_message(object_meta, metadata)?);
+        Ok(raw)
+    };
+    if kind == "PartialObjectMetadata" {
+        return item(body);
+    }
+    let list_meta = table
+        .message(LIST_META)
+        .ok_or_else(|| "protobuf: no ListMeta message".to_string())?;
+    let metadata = table.encode_message(list_meta, body.get("metadata").unwrap_or(&empty))?;
+    let items = body
+        .get("items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut raw = Vec::new();
+    if !v1beta1 {
+        put_len(&mut raw, 1, &metadata);
+    }
+    for object in items {
+        put_len(&mut raw, if v1beta1 { 1 } else { 2 }, &item(object)?);
+    }
+    if v1beta1 {
+        put_len(&mut raw, 2, &metadata);
+    }
+    Ok(raw)
 }

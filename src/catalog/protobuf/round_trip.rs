@@ -534,3 +534,73 @@ fn go_durations_parse() {
     assert_eq!(go_duration_nanos("10"), None);
     assert_eq!(go_duration_nanos("5x"), None);
 }
+
+#[test]
+fn partial_object_metadata_in_both_versions() {
+    use k8s_rs_pb::apimachinery::pkg::apis::meta::v1beta1;
+    let one = json!({
+        "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"name": "a", "namespace": "default", "labels": {"app": "web"}}
+    });
+    let body = encode_body(&one).expect("encodes");
+    let unknown = Unknown::parse_from_bytes(&body[4..]).expect("an Unknown");
+    assert_eq!(
+        unknown.typeMeta.kind.as_deref(),
+        Some("PartialObjectMetadata")
+    );
+    let raw = unknown.raw.clone().unwrap_or_default();
+    let message = pb_meta::PartialObjectMetadata::parse_from_bytes(&raw).expect("valid");
+    assert_eq!(message.metadata.name(), "a");
+    assert_eq!(message.metadata.labels["app"], "web");
+
+    let list = |api_version: &str| {
+        json!({
+            "kind": "PartialObjectMetadataList", "apiVersion": api_version,
+            "metadata": {"resourceVersion": "9"},
+            "items": [
+                {"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": {"name": "a"}},
+                {"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": {"name": "b"}}
+            ]
+        })
+    };
+    let body = encode_body(&list("meta.k8s.io/v1")).expect("encodes");
+    let unknown = Unknown::parse_from_bytes(&body[4..]).expect("an Unknown");
+    let raw = unknown.raw.clone().unwrap_or_default();
+    let message = pb_meta::PartialObjectMetadataList::parse_from_bytes(&raw).expect("valid v1");
+    assert_eq!(message.metadata.resourceVersion.as_deref(), Some("9"));
+    let names: Vec<&str> = message.items.iter().map(|i| i.metadata.name()).collect();
+    assert_eq!(names, ["a", "b"]);
+
+    // v1beta1 numbers its list fields the other way round: items = 1, metadata = 2.
+    let body = encode_body(&list("meta.k8s.io/v1beta1")).expect("encodes");
+    let unknown = Unknown::parse_from_bytes(&body[4..]).expect("an Unknown");
+    let raw = unknown.raw.clone().unwrap_or_default();
+    let numbers: Vec<u32> = read_tags(&raw)
+        .expect("well formed")
+        .iter()
+        .map(|t| t.number)
+        .collect();
+    assert_eq!(numbers, [1, 1, 2]);
+    let message =
+        v1beta1::PartialObjectMetadataList::parse_from_bytes(&raw).expect("valid v1beta1");
+    assert_eq!(message.metadata.resourceVersion.as_deref(), Some("9"));
+    assert_eq!(message.items.len(), 2);
+}
+
+#[test]
+fn lists_of_kinds_are_encoded_from_their_json() {
+    let list = json!({
+        "kind": "ConfigMapList", "apiVersion": "v1",
+        "metadata": {"resourceVersion": "3"},
+        "items": [{"metadata": {"name": "a"}, "data": {"k": "v"}}]
+    });
+    let body = encode_body(&list).expect("encodes");
+    let unknown = Unknown::parse_from_bytes(&body[4..]).expect("an Unknown");
+    assert_eq!(unknown.typeMeta.kind.as_deref(), Some("ConfigMapList"));
+    let raw = unknown.raw.clone().unwrap_or_default();
+    let message = pb::core::v1::ConfigMapList::parse_from_bytes(&raw).expect("valid");
+    assert_eq!(message.items[0].data["k"], "v");
+    let custom =
+        json!({"kind": "WidgetList", "apiVersion": "example.com/v1", "metadata": {}, "items": []});
+    assert!(encode_body(&custom).is_err());
+}

@@ -6,8 +6,8 @@
 //! with `g=meta.k8s.io` and `v=v1|v1beta1` select a transform (Table only in JSON or YAML), and
 //! `stream=watch` is accepted for watches. A protobuf clause
 //! (`application/vnd.kubernetes.protobuf`) is usable where the endpoint's kind has a protobuf
-//! message (built-in kinds; not custom resources) and it asks for no transform (Tables have no
-//! protobuf form; PartialObjectMetadata is not encoded in protobuf here), so client-go's
+//! message (built-in kinds; not custom resources) and it asks for no Table (Tables have no
+//! protobuf form; PartialObjectMetadata has one), so client-go's
 //! `application/vnd.kubernetes.protobuf,application/json` gets protobuf for built-in kinds and
 //! JSON for custom resources. When no clause is usable the answer is 406 NotAcceptable naming the
 //! types the endpoint serves, in upstream's order (JSON, YAML, protobuf). Watches encode JSON or
@@ -122,10 +122,6 @@ fn clause_output(
     if kind.is_none() && group.is_none() && version.is_none() {
         return Some((encoding, Transform::None));
     }
-    // Tables have no protobuf form, and PartialObjectMetadata is not encoded in protobuf here.
-    if encoding == Encoding::Protobuf {
-        return None;
-    }
     if group != Some("meta.k8s.io") {
         return None;
     }
@@ -135,7 +131,8 @@ fn clause_output(
         _ => return None,
     };
     let transform = match kind {
-        Some("Table") if tables => Transform::Table { version },
+        // Tables have no protobuf form.
+        Some("Table") if tables && encoding != Encoding::Protobuf => Transform::Table { version },
         Some("PartialObjectMetadata") => Transform::PartialObjectMetadata { version },
         Some("PartialObjectMetadataList") => Transform::PartialObjectMetadataList { version },
         _ => return None,
@@ -496,10 +493,23 @@ mod tests {
             ("application/json, application/vnd.kubernetes.protobuf", false, true, json),
             ("application/vnd.kubernetes.protobuf;q=0.5, application/json", false, true, json),
             ("application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io, application/json", false, true, json),
+            // client-go's metadata informers (garbage collector, namespace controller).
             (
                 "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
                 false,
                 true,
+                Some((Encoding::Protobuf, Transform::PartialObjectMetadataList { version: "v1" })),
+            ),
+            (
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1",
+                true,
+                true,
+                Some((Encoding::Protobuf, Transform::PartialObjectMetadata { version: "v1beta1" })),
+            ),
+            (
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+                false,
+                false,
                 Some((Encoding::Json, Transform::PartialObjectMetadataList { version: "v1" })),
             ),
             ("*/*", false, true, json),

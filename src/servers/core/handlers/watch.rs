@@ -158,7 +158,7 @@ struct EventEncoder {
 impl EventEncoder {
     fn encode(&mut self, event: &WatchEvent) -> Bytes {
         if self.encoding == Encoding::Protobuf {
-            // Negotiation takes protobuf only without a transform.
+            // Negotiation never pairs protobuf with a Table.
             return self.protobuf_frame(event);
         }
         let is_error = event.event_type == WatchEventType::Error;
@@ -203,11 +203,20 @@ impl EventEncoder {
         Bytes::from(frame)
     }
 
-    /// A protobuf frame: the object in its full envelope inside a raw `WatchEvent`. An object
-    /// that cannot be encoded becomes an ERROR event with an internal-error Status.
+    /// A protobuf frame: the object (or its PartialObjectMetadata) in its full envelope inside a
+    /// raw `WatchEvent`. An object that cannot be encoded becomes an ERROR event with an
+    /// internal-error Status.
     fn protobuf_frame(&self, event: &WatchEvent) -> Bytes {
-        let object = negotiation::with_type_meta(&self.info, event.object().clone());
-        match protobuf::encode_object(&object) {
+        let is_error = event.event_type == WatchEventType::Error;
+        let object = match self.transform {
+            Transform::PartialObjectMetadata { version } if !is_error => json!({
+                "kind": "PartialObjectMetadata",
+                "apiVersion": format!("meta.k8s.io/{version}"),
+                "metadata": event.object().get("metadata").cloned().unwrap_or_else(|| json!({})),
+            }),
+            _ => negotiation::with_type_meta(&self.info, event.object().clone()),
+        };
+        match protobuf::encode_body(&object) {
             Ok(body) => protobuf::watch_frame(event.event_type.as_str(), &body),
             Err(err) => {
                 let status =
