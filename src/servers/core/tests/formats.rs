@@ -245,6 +245,36 @@ async fn protobuf_get_list_and_errors_for_built_in_kinds() {
     assert_eq!(status.code, Some(404));
     assert_eq!(status.reason.as_deref(), Some("NotFound"));
 
+    // client-go's metadata informers: PartialObjectMetadataList in protobuf.
+    let metadata = api
+        .send(
+            Method::GET,
+            CM,
+            &[(
+                "accept",
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+            )],
+            "",
+        )
+        .await;
+    assert_eq!(metadata.status, StatusCode::OK);
+    assert_eq!(metadata.header("content-type"), Some(PROTOBUF));
+    let unknown = envelope(&metadata.body);
+    assert_eq!(
+        unknown.typeMeta.apiVersion.as_deref(),
+        Some("meta.k8s.io/v1")
+    );
+    assert_eq!(
+        unknown.typeMeta.kind.as_deref(),
+        Some("PartialObjectMetadataList")
+    );
+    let partial =
+        k8s_rs_pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList::parse_from_bytes(
+            unknown.raw.as_deref().unwrap_or_default(),
+        )
+        .expect("a PartialObjectMetadataList");
+    assert_eq!(partial.items[0].metadata.name(), "a");
+
     // Tables have no protobuf form: the next clause answers; JSON stays the default.
     let table = api
         .send(
