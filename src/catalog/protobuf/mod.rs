@@ -68,6 +68,12 @@ pub fn decode_object(bytes: &[u8]) -> Result<Value, String> {
         None => ("", api_version.as_str()),
     };
     let raw = envelope.raw.as_deref().unwrap_or_default();
+    // Each IntOrString read by its `type`, as Go reads it.
+    let table = wire_table();
+    let by_type = table
+        .kind_message(group, version, &kind)
+        .and_then(|index| table.int_or_string_by_type(index, raw));
+    let raw = by_type.as_deref().unwrap_or(raw);
     let mut object = decode_kind(group, version, &kind, raw).ok_or_else(|| {
         format!("no kind \"{kind}\" is registered for version \"{api_version}\"")
     })??;
@@ -559,6 +565,29 @@ mod tests {
             object["metadata"],
             json!({"name": "cfg", "creationTimestamp": "2024-01-01T00:00:00Z"})
         );
+    }
+
+    #[test]
+    fn int_or_string_is_read_by_its_type_as_go_writes_it() {
+        // Go writes type, intVal and strVal, whichever the type.
+        let mut service = pb::core::v1::Service::new();
+        service.metadata.mut_or_insert_default().name = Some("s".into());
+        let spec = service.spec.mut_or_insert_default();
+        for (name, type_, int_val, str_val) in [("named", 1, 0, "http"), ("numbered", 0, 8080, "")]
+        {
+            let mut port = pb::core::v1::ServicePort::new();
+            port.name = Some(name.into());
+            port.port = Some(80);
+            let target = port.targetPort.mut_or_insert_default();
+            target.type_ = Some(type_);
+            target.intVal = Some(int_val);
+            target.strVal = Some(str_val.into());
+            spec.ports.push(port);
+        }
+        let body = envelope("v1", "Service", service.write_to_bytes().expect("encode"));
+        let object = decode_object(&body).expect("decodes");
+        assert_eq!(object["spec"]["ports"][0]["targetPort"], "http");
+        assert_eq!(object["spec"]["ports"][1]["targetPort"], 8080);
     }
 
     #[test]
