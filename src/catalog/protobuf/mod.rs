@@ -10,7 +10,8 @@
 //! The messages are those of the `k8s-rs-pb` crate (1.33 protos, with serde in Kubernetes' JSON
 //! form). After serde, the JSON is normalised with the OpenAPI definitions: unset fields (`null`) and
 //! empty lists (which protobuf cannot tell from unset) are dropped, `bytes` fields become base64
-//! strings, and `FieldsV1`/`RawExtension` become the JSON documents they carry.
+//! strings, and `FieldsV1`/`RawExtension` become the JSON documents they carry. Before serde, each
+//! `IntOrString` keeps only the value its `type` names (Go writes both).
 //!
 //! Responses never go through `k8s-rs-pb`'s serde (it rewrites quantities): `schema` learns each
 //! message's field numbers once, and `encode` writes the wire bytes from the JSON.
