@@ -258,7 +258,8 @@ async fn tables_of_resources_without_a_convertor_are_not_acceptable() {
             (
                 406,
                 "NotAcceptable".into(),
-                "only the following media types are accepted: application/json, application/yaml"
+                // Built-in kinds have upstream's protobuf serializer too.
+                "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"
                     .into()
             ),
             "{path}"

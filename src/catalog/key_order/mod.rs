@@ -39,7 +39,7 @@ const META_V1: &str = "io.k8s.apimachinery.pkg.apis.meta.v1";
 const TABLE_TYPES: &str = "apiary::catalog::key_order::table_types::";
 const LIST_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
 
-mod probe;
+pub(super) mod probe;
 mod table_types;
 
 /// How a value is written.
@@ -192,7 +192,7 @@ fn probe_all() -> probe::Probed {
 
 /// The OpenAPI definition name of a probed struct: `k8s_rs_pb::v1_33::api::core::v1::Pod` ->
 /// `io.k8s.api.core.v1.Pod`; `apiextensions_apiserver` -> `apiextensions-apiserver`.
-fn definition_name(path: &str) -> String {
+pub(super) fn definition_name(path: &str) -> String {
     if let Some(name) = path.strip_prefix(TABLE_TYPES) {
         return format!("{META_V1}.{name}");
     }
@@ -201,7 +201,7 @@ fn definition_name(path: &str) -> String {
 }
 
 /// A name with case and punctuation dropped: `x-kubernetes-list-type` ~ `xKubernetesListType`.
-fn loose(name: &str) -> String {
+pub(super) fn loose(name: &str) -> String {
     name.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
@@ -210,7 +210,7 @@ fn loose(name: &str) -> String {
 
 /// The declared properties of a definition, or `None` when it has no definition or no properties
 /// (a custom JSON form).
-fn properties(name: &str) -> Option<&'static serde_json::Map<String, Value>> {
+pub(super) fn properties(name: &str) -> Option<&'static serde_json::Map<String, Value>> {
     definitions::definition(name)?
         .get("properties")?
         .as_object()

@@ -16,7 +16,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 /// How a field holds a struct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Holding {
+pub(in crate::catalog) enum Holding {
     Direct,
     Items,
     Values,
@@ -24,13 +24,13 @@ pub(super) enum Holding {
 
 /// A recorded struct: its fields in declaration order, each with the struct it holds, if any.
 #[derive(Debug, Default)]
-pub(super) struct Recorded {
+pub(in crate::catalog) struct Recorded {
     pub fields: Vec<(&'static str, Option<(String, Holding)>)>,
 }
 
 /// Every struct met while probing, by Rust path (`k8s_rs_pb::v1_33::api::core::v1::Pod`).
 #[derive(Default)]
-pub(super) struct Probed {
+pub(in crate::catalog) struct Probed {
     pub structs: HashMap<String, Recorded>,
 }
 
@@ -49,7 +49,7 @@ struct State {
 }
 
 #[derive(Debug)]
-pub(super) struct ProbeError(String);
+pub(in crate::catalog) struct ProbeError(String);
 
 impl fmt::Display for ProbeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -66,7 +66,7 @@ impl de::Error for ProbeError {
 }
 
 /// Probes `T` and everything it holds into `into`.
-pub(super) fn probe<'de, T: serde::Deserialize<'de>>(into: &mut Probed) {
+pub(in crate::catalog) fn probe<'de, T: serde::Deserialize<'de>>(into: &mut Probed) {
     let state = RefCell::new(State {
         probed: std::mem::take(into),
         slots: Vec::new(),
@@ -74,6 +74,21 @@ pub(super) fn probe<'de, T: serde::Deserialize<'de>>(into: &mut Probed) {
     // A failure only means a value the probe could not fake; what was recorded stays.
     let _ = T::deserialize(Probe { state: &state });
     *into = state.into_inner().probed;
+}
+
+/// Probes `T` as [`probe`] does and keeps the value built: every struct met for the first time in
+/// `into` has each of its fields set (a list to one item, a map to one entry); a struct met before
+/// is empty. `None` when some value could not be faked.
+pub(in crate::catalog) fn instance<'de, T: serde::Deserialize<'de>>(
+    into: &mut Probed,
+) -> Option<T> {
+    let state = RefCell::new(State {
+        probed: std::mem::take(into),
+        slots: Vec::new(),
+    });
+    let value = T::deserialize(Probe { state: &state }).ok();
+    *into = state.into_inner().probed;
+    value
 }
 
 /// The Rust path of the struct a derived visitor builds: `<impl Deserialize for PATH>::...`.

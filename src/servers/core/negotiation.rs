@@ -4,9 +4,14 @@
 //! is one we encode (`application/json`, `application/yaml`, or a wildcard, which means JSON) and
 //! its parameters ask for nothing we cannot do: `as=Table|PartialObjectMetadata|PartialObjectMetadataList`
 //! with `g=meta.k8s.io` and `v=v1|v1beta1` select a transform (Table only in JSON or YAML), and
-//! `stream=watch` is accepted for watches. Protobuf clauses are skipped, so
-//! `application/vnd.kubernetes.protobuf,application/json` gets JSON; when no clause is usable the
-//! answer is 406 NotAcceptable. Watches encode JSON only (upstream has no YAML stream encoder).
+//! `stream=watch` is accepted for watches. A protobuf clause
+//! (`application/vnd.kubernetes.protobuf`) is usable where the endpoint's kind has a protobuf
+//! message (built-in kinds; not custom resources) and it asks for no Table (Tables have no
+//! protobuf form; PartialObjectMetadata has one), so client-go's
+//! `application/vnd.kubernetes.protobuf,application/json` gets protobuf for built-in kinds and
+//! JSON for custom resources. When no clause is usable the answer is 406 NotAcceptable naming the
+//! types the endpoint serves, in upstream's order (JSON, YAML, protobuf). Watches encode JSON or
+//! protobuf (upstream has no YAML stream encoder).
 //!
 //! As upstream, the `Content-Type` of a response is the encoding's media type (`application/json`
 //! or `application/yaml`) even when the body is a Table or PartialObjectMetadata: the body's
@@ -21,7 +26,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::accept::{parse_accept, AcceptClause};
 use crate::api::status::{ApiError, ApiResult};
-use crate::catalog::{key_order, ResourceInfo};
+use crate::catalog::{key_order, protobuf, ResourceInfo};
 use crate::registry::store::ObjectList;
 use crate::registry::table::{self, IncludeObject, TableConvertor};
 
@@ -29,6 +34,15 @@ use crate::registry::table::{self, IncludeObject, TableConvertor};
 pub const ACCEPTED_OUTPUT: &[&str] = &["application/json", "application/yaml"];
 /// The media types a watch can be answered in.
 pub const ACCEPTED_STREAM: &[&str] = &["application/json"];
+/// The media types objects of a kind with a protobuf message can be answered in.
+pub const ACCEPTED_OUTPUT_PROTOBUF: &[&str] =
+    &["application/json", "application/yaml", protobuf::MEDIA_TYPE];
+/// The media types a watch of a kind with a protobuf message can be answered in, as upstream's
+/// `MediaTypesForSerializer` names stream types (each with `;stream=watch`).
+pub const ACCEPTED_STREAM_PROTOBUF: &[&str] = &[
+    "application/json;stream=watch",
+    "application/vnd.kubernetes.protobuf;stream=watch",
+];
 
 /// The serialisation of a response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +50,8 @@ pub enum Encoding {
     #[default]
     Json,
     Yaml,
+    /// `application/vnd.kubernetes.protobuf`.
+    Protobuf,
 }
 
 impl Encoding {
@@ -44,6 +60,16 @@ impl Encoding {
         match self {
             Self::Json => "application/json",
             Self::Yaml => "application/yaml",
+            Self::Protobuf => protobuf::MEDIA_TYPE,
+        }
+    }
+
+    /// The `Content-Type` of a watch stream: upstream's `serveWatch` adds `;stream=watch` to every
+    /// media type but JSON's.
+    pub fn stream_media_type(self) -> &'static str {
+        match self {
+            Self::Protobuf => "application/vnd.kubernetes.protobuf;stream=watch",
+            Self::Json | Self::Yaml => "application/json",
         }
     }
 }
@@ -75,10 +101,12 @@ fn clause_output(
     clause: &AcceptClause<'_>,
     streaming: bool,
     tables: bool,
+    has_protobuf: bool,
 ) -> Option<(Encoding, Transform)> {
     let encoding = match clause.media_type.to_ascii_lowercase().as_str() {
         "application/json" | "application/*" | "*/*" => Encoding::Json,
         "application/yaml" if !streaming => Encoding::Yaml,
+        protobuf::MEDIA_TYPE if has_protobuf => Encoding::Protobuf,
         _ => return None,
     };
     let (mut kind, mut group, mut version) = (None, None, None);
@@ -103,7 +131,8 @@ fn clause_output(
         _ => return None,
     };
     let transform = match kind {
-        Some("Table") if tables => Transform::Table { version },
+        // Tables have no protobuf form.
+        Some("Table") if tables && encoding != Encoding::Protobuf => Transform::Table { version },
         Some("PartialObjectMetadata") => Transform::PartialObjectMetadata { version },
         Some("PartialObjectMetadataList") => Transform::PartialObjectMetadataList { version },
         _ => return None,
@@ -111,20 +140,23 @@ fn clause_output(
     Some((encoding, transform))
 }
 
-/// Chooses the response form from `Accept` (absent or empty means JSON). `streaming` is set for
-/// watches, which answer JSON only. No usable clause -> 406 NotAcceptable.
+/// Chooses the response form from `Accept` (absent or empty means JSON) for an endpoint answering
+/// JSON and YAML only. `streaming` is set for watches, which answer no YAML. No usable clause ->
+/// 406 NotAcceptable.
 pub fn negotiate(accept: Option<&str>, streaming: bool, pretty: bool) -> ApiResult<Output> {
-    negotiate_with(accept, streaming, pretty, true)
+    negotiate_with(accept, streaming, pretty, true, false)
 }
 
 /// [`negotiate`] for an endpoint that may have no Table convertor (`tables` false): as upstream's
 /// `AllowsMediaTypeTransform`, a Table clause is then unusable, so the next clause is taken or,
-/// with none left, the answer is 406.
+/// with none left, the answer is 406. `has_protobuf` is set where the endpoint's kind has a
+/// protobuf message ([`protobuf::has_message`]).
 pub fn negotiate_with(
     accept: Option<&str>,
     streaming: bool,
     pretty: bool,
     tables: bool,
+    has_protobuf: bool,
 ) -> ApiResult<Output> {
     let accept = accept.map(str::trim).filter(|a| !a.is_empty());
     let Some(accept) = accept else {
@@ -136,17 +168,18 @@ pub fn negotiate_with(
     };
     parse_accept(accept)
         .iter()
-        .find_map(|clause| clause_output(clause, streaming, tables))
+        .find_map(|clause| clause_output(clause, streaming, tables, has_protobuf))
         .map(|(encoding, transform)| Output {
             encoding,
             transform,
             pretty,
         })
         .ok_or_else(|| {
-            ApiError::not_acceptable(if streaming {
-                ACCEPTED_STREAM
-            } else {
-                ACCEPTED_OUTPUT
+            ApiError::not_acceptable(match (streaming, has_protobuf) {
+                (true, true) => ACCEPTED_STREAM_PROTOBUF,
+                (true, false) => ACCEPTED_STREAM,
+                (false, true) => ACCEPTED_OUTPUT_PROTOBUF,
+                (false, false) => ACCEPTED_OUTPUT,
             })
         })
 }
@@ -318,10 +351,12 @@ pub fn render_list(
 }
 
 /// Serialises `body` per `encoding`: compact JSON with a trailing newline, indented JSON without
-/// one, or YAML. JSON keys of built-in types come in Go's field order ([`key_order`]); YAML keys
-/// are sorted, as upstream's JSON-to-YAML conversion writes them.
+/// one, YAML, or protobuf (`k8s\0` + `runtime.Unknown`; lists as `<Kind>List` messages). JSON keys
+/// of built-in types come in Go's field order ([`key_order`]); YAML keys are sorted, as upstream's
+/// JSON-to-YAML conversion writes them.
 pub fn encode(body: &Value, encoding: Encoding, pretty: bool) -> ApiResult<Bytes> {
     match encoding {
+        Encoding::Protobuf => protobuf::encode_body(body).map_err(ApiError::internal),
         Encoding::Json if pretty => serde_json::to_vec_pretty(&key_order::ordered(body))
             .map(Bytes::from)
             .map_err(ApiError::internal),
@@ -372,10 +407,17 @@ pub fn respond(output: &Output, status: StatusCode, body: &Value, warnings: &[St
 /// error's own headers and any warnings gathered before it.
 pub fn respond_error(output: &Output, err: ApiError, warnings: &[String]) -> Response {
     let body = serde_json::to_value(&err.status).unwrap_or(Value::Null);
-    let bytes = encode(&body, output.encoding, output.pretty).unwrap_or_default();
+    let (encoding, bytes) = match encode(&body, output.encoding, output.pretty) {
+        Ok(bytes) => (output.encoding, bytes),
+        // Every Status has a JSON form.
+        Err(_) => (
+            Encoding::Json,
+            encode(&body, Encoding::Json, output.pretty).unwrap_or_default(),
+        ),
+    };
     let mut response = (
         err.code(),
-        [(header::CONTENT_TYPE, output.encoding.media_type())],
+        [(header::CONTENT_TYPE, encoding.media_type())],
         Body::from(bytes),
     )
         .into_response();
@@ -426,6 +468,119 @@ mod tests {
                 .map(|o| (o.encoding, o.transform));
             assert_eq!(&got, want, "Accept: {accept} (streaming {streaming})");
         }
+    }
+
+    #[test]
+    fn protobuf_is_chosen_where_the_kind_has_a_message() {
+        // client-go's default Accept (`rest.Config` with protobuf content): upstream's
+        // `NegotiateOutputMediaType` takes the first clause the endpoint's serializers support,
+        // so built-in kinds answer protobuf and custom resources (no protobuf serializer) JSON.
+        const CLIENT_GO: &str = "application/vnd.kubernetes.protobuf,application/json";
+        const PROTOBUF_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=watch";
+        let pb = Some((Encoding::Protobuf, Transform::None));
+        let json = Some((Encoding::Json, Transform::None));
+        // (Accept, streaming, the kind has a message, the answer)
+        type Case = (&'static str, bool, bool, Option<(Encoding, Transform)>);
+        let cases: &[Case] = &[
+            (CLIENT_GO, false, true, pb),
+            (CLIENT_GO, false, false, json),
+            (CLIENT_GO, true, true, pb),
+            (CLIENT_GO, true, false, json),
+            (PROTOBUF_WATCH, true, true, pb),
+            (PROTOBUF_WATCH, false, true, None),
+            ("application/vnd.kubernetes.protobuf", false, true, pb),
+            ("application/vnd.kubernetes.protobuf", false, false, None),
+            ("application/json, application/vnd.kubernetes.protobuf", false, true, json),
+            ("application/vnd.kubernetes.protobuf;q=0.5, application/json", false, true, json),
+            ("application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io, application/json", false, true, json),
+            // client-go's metadata informers (garbage collector, namespace controller).
+            (
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+                false,
+                true,
+                Some((Encoding::Protobuf, Transform::PartialObjectMetadataList { version: "v1" })),
+            ),
+            (
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1",
+                true,
+                true,
+                Some((Encoding::Protobuf, Transform::PartialObjectMetadata { version: "v1beta1" })),
+            ),
+            (
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+                false,
+                false,
+                Some((Encoding::Json, Transform::PartialObjectMetadataList { version: "v1" })),
+            ),
+            ("*/*", false, true, json),
+            ("", false, true, json),
+        ];
+        for (accept, streaming, has_protobuf, want) in cases {
+            let got = negotiate_with(Some(accept), *streaming, false, true, *has_protobuf)
+                .ok()
+                .map(|o| (o.encoding, o.transform));
+            assert_eq!(
+                &got, want,
+                "Accept: {accept} (streaming {streaming}, protobuf {has_protobuf})"
+            );
+        }
+    }
+
+    #[test]
+    fn not_acceptable_names_protobuf_where_it_is_served() {
+        // Upstream's serializers in order: JSON, YAML, protobuf; streams add `;stream=watch`.
+        let err = negotiate_with(Some("text/html"), false, false, true, true).unwrap_err();
+        assert_eq!(
+            err.status.message,
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        );
+        let err = negotiate_with(Some("application/yaml"), true, false, true, true).unwrap_err();
+        assert_eq!(
+            err.status.message,
+            "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch"
+        );
+        assert_eq!(
+            Encoding::Protobuf.media_type(),
+            "application/vnd.kubernetes.protobuf"
+        );
+        assert_eq!(
+            Encoding::Protobuf.stream_media_type(),
+            "application/vnd.kubernetes.protobuf;stream=watch"
+        );
+        assert_eq!(Encoding::Json.stream_media_type(), "application/json");
+    }
+
+    #[test]
+    fn protobuf_bodies_and_errors() {
+        let list = json!({
+            "kind": "ConfigMapList", "apiVersion": "v1",
+            "metadata": {"resourceVersion": "7"},
+            "items": [{"metadata": {"name": "a"}}]
+        });
+        let bytes = encode(&list, Encoding::Protobuf, false).expect("a list encodes");
+        assert_eq!(&bytes[..4], b"k8s\0");
+        assert!(bytes.windows(13).any(|w| w == b"ConfigMapList"));
+        let output = Output {
+            encoding: Encoding::Protobuf,
+            ..Output::default()
+        };
+        let response = respond_error(&output, ApiError::bad_request("no"), &[]);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/vnd.kubernetes.protobuf"
+        );
+        // A body without a message cannot be protobuf: a 500 Status answers, in protobuf.
+        let response = respond(
+            &output,
+            StatusCode::OK,
+            &json!({"kind": "Widget", "apiVersion": "example.com/v1"}),
+            &[],
+        );
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/vnd.kubernetes.protobuf"
+        );
     }
 
     #[test]

@@ -115,7 +115,19 @@ impl Scope {
             false,
             self.pretty(parts),
             self.serves_tables(),
+            self.serves_protobuf(),
         )
+    }
+
+    /// Whether the addressed endpoint can answer protobuf: its kind is built in and has a
+    /// protobuf message (custom resources have none, as upstream's unstructured serializer).
+    pub fn serves_protobuf(&self) -> bool {
+        !self.info.is_custom()
+            && crate::catalog::protobuf::has_message(
+                self.info.group.as_str(),
+                self.info.version.as_str(),
+                self.info.kind.as_str(),
+            )
     }
 
     /// Whether the addressed endpoint can answer a Table, as upstream's installer gives a Table

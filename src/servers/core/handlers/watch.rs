@@ -1,5 +1,7 @@
 //! Watches, as upstream's `serveWatch` (`handlers/watch.go`): a chunked stream of
-//! newline-delimited JSON events `{"type":"ADDED","object":{...}}`, one body frame per event.
+//! newline-delimited JSON events `{"type":"ADDED","object":{...}}`, one body frame per event; or,
+//! for a protobuf `Accept` on a built-in kind, length-prefixed raw `WatchEvent` messages
+//! ([`protobuf::watch_frame`]) under `Content-Type: application/vnd.kubernetes.protobuf;stream=watch`.
 //!
 //! * `Content-Type: application/json`; on HTTP/1.1 the server frames the body with
 //!   `Transfer-Encoding: chunked` (HTTP/2 has its own framing, where that header is forbidden).
@@ -26,11 +28,11 @@ use serde_json::{json, Value};
 
 use super::{accept, Scope};
 use crate::api::status::{ApiError, ApiResult};
-use crate::catalog::{key_order, ResourceInfo};
+use crate::catalog::{key_order, protobuf, ResourceInfo};
 use crate::registry::options::ListOptions;
 use crate::registry::store::{event_json, WatchEvent, WatchEventType};
 use crate::registry::table::{self, IncludeObject, TableConvertor};
-use crate::servers::core::negotiation::{self, Output, Transform};
+use crate::servers::core::negotiation::{self, Encoding, Output, Transform};
 use crate::servers::core::query;
 
 /// Upstream's default `--min-request-timeout`.
@@ -83,7 +85,13 @@ fn select_name(opts: &mut ListOptions, name: &str) -> ApiResult<()> {
 /// Serves a watch with already-decoded list options.
 pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> Response {
     let pretty = scope.pretty(&parts);
-    let output = match negotiation::negotiate(accept(&parts), true, pretty) {
+    let output = match negotiation::negotiate_with(
+        accept(&parts),
+        true,
+        pretty,
+        true,
+        scope.serves_protobuf(),
+    ) {
         Ok(output) => output,
         Err(err) => {
             return negotiation::respond_error(
@@ -113,6 +121,7 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
     let mut encoder = EventEncoder {
         table: scope.store.table().clone(),
         info: scope.info,
+        encoding: output.encoding,
         transform: output.transform,
         include,
         first_object: true,
@@ -129,7 +138,7 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
         .take_until(tokio::time::sleep(timeout));
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, output.encoding.stream_media_type())],
         Body::from_stream(frames),
     )
         .into_response()
@@ -139,6 +148,7 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
 struct EventEncoder {
     info: Arc<ResourceInfo>,
     table: TableConvertor,
+    encoding: Encoding,
     transform: Transform,
     include: IncludeObject,
     /// Whether no object has been sent yet (Tables carry their columns only then).
@@ -147,6 +157,10 @@ struct EventEncoder {
 
 impl EventEncoder {
     fn encode(&mut self, event: &WatchEvent) -> Bytes {
+        if self.encoding == Encoding::Protobuf {
+            // Negotiation never pairs protobuf with a Table.
+            return self.protobuf_frame(event);
+        }
         let is_error = event.event_type == WatchEventType::Error;
         let is_bookmark = event.event_type == WatchEventType::Bookmark;
         let object = match self.transform {
@@ -187,6 +201,32 @@ impl EventEncoder {
         let mut frame = event_json(event.event_type, &object);
         frame.push(b'\n');
         Bytes::from(frame)
+    }
+
+    /// A protobuf frame: the object (or its PartialObjectMetadata) in its full envelope inside a
+    /// raw `WatchEvent`. An object that cannot be encoded becomes an ERROR event with an
+    /// internal-error Status.
+    fn protobuf_frame(&self, event: &WatchEvent) -> Bytes {
+        let is_error = event.event_type == WatchEventType::Error;
+        let object = match self.transform {
+            Transform::PartialObjectMetadata { version } if !is_error => json!({
+                "kind": "PartialObjectMetadata",
+                "apiVersion": format!("meta.k8s.io/{version}"),
+                "metadata": event.object().get("metadata").cloned().unwrap_or_else(|| json!({})),
+            }),
+            _ => negotiation::with_type_meta(&self.info, event.object().clone()),
+        };
+        match protobuf::encode_body(&object) {
+            Ok(body) => protobuf::watch_frame(event.event_type.as_str(), &body),
+            Err(err) => {
+                let status =
+                    serde_json::to_value(&ApiError::internal(err).status).unwrap_or(Value::Null);
+                match protobuf::encode_object(&status) {
+                    Ok(body) => protobuf::watch_frame(WatchEventType::Error.as_str(), &body),
+                    Err(_) => Bytes::new(),
+                }
+            }
+        }
     }
 
     /// The event's own JSON (its object serialised once for every watcher), newline-terminated.

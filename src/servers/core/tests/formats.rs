@@ -175,3 +175,121 @@ async fn pretty_printing() {
         .await;
     assert!(curl.body.starts_with(b"{\n"));
 }
+
+#[tokio::test]
+async fn protobuf_get_list_and_errors_for_built_in_kinds() {
+    use ::protobuf::Message;
+    use k8s_rs_pb::api::core::v1 as pb;
+    use k8s_rs_pb::apimachinery::pkg::apis::meta::v1::Status;
+    use k8s_rs_pb::apimachinery::pkg::runtime::Unknown;
+    const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+    // client-go's default Accept.
+    const CLIENT_GO: &str = "application/vnd.kubernetes.protobuf,application/json";
+    fn envelope(body: &[u8]) -> Unknown {
+        assert_eq!(&body[..4], b"k8s\0", "the protobuf magic");
+        Unknown::parse_from_bytes(&body[4..]).expect("an Unknown envelope")
+    }
+
+    let api = Api::new().await;
+    assert_eq!(
+        api.post(CM, &configmap("a", json!({"k": "1"})))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let one = api
+        .send(
+            Method::GET,
+            &format!("{CM}/a"),
+            &[("accept", CLIENT_GO)],
+            "",
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.header("content-type"), Some(PROTOBUF));
+    let unknown = envelope(&one.body);
+    assert_eq!(unknown.typeMeta.apiVersion.as_deref(), Some("v1"));
+    assert_eq!(unknown.typeMeta.kind.as_deref(), Some("ConfigMap"));
+    let cm = pb::ConfigMap::parse_from_bytes(unknown.raw.as_deref().unwrap_or_default())
+        .expect("a ConfigMap");
+    assert_eq!(cm.metadata.name(), "a");
+    assert_eq!(cm.data["k"], "1");
+    assert!(cm.metadata.resourceVersion.is_some());
+    assert!(cm.metadata.creationTimestamp.seconds.is_some());
+
+    let list = api.send(Method::GET, CM, &[("accept", PROTOBUF)], "").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.header("content-type"), Some(PROTOBUF));
+    let unknown = envelope(&list.body);
+    assert_eq!(unknown.typeMeta.kind.as_deref(), Some("ConfigMapList"));
+    let items = pb::ConfigMapList::parse_from_bytes(unknown.raw.as_deref().unwrap_or_default())
+        .expect("a ConfigMapList");
+    assert!(items.metadata.resourceVersion.is_some());
+    let names: Vec<&str> = items.items.iter().map(|i| i.metadata.name()).collect();
+    assert_eq!(names, ["a"]);
+
+    let missing = api
+        .send(
+            Method::GET,
+            &format!("{CM}/nope"),
+            &[("accept", CLIENT_GO)],
+            "",
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.header("content-type"), Some(PROTOBUF));
+    let unknown = envelope(&missing.body);
+    assert_eq!(unknown.typeMeta.kind.as_deref(), Some("Status"));
+    let status =
+        Status::parse_from_bytes(unknown.raw.as_deref().unwrap_or_default()).expect("a Status");
+    assert_eq!(status.code, Some(404));
+    assert_eq!(status.reason.as_deref(), Some("NotFound"));
+
+    // client-go's metadata informers: PartialObjectMetadataList in protobuf.
+    let metadata = api
+        .send(
+            Method::GET,
+            CM,
+            &[(
+                "accept",
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+            )],
+            "",
+        )
+        .await;
+    assert_eq!(metadata.status, StatusCode::OK);
+    assert_eq!(metadata.header("content-type"), Some(PROTOBUF));
+    let unknown = envelope(&metadata.body);
+    assert_eq!(
+        unknown.typeMeta.apiVersion.as_deref(),
+        Some("meta.k8s.io/v1")
+    );
+    assert_eq!(
+        unknown.typeMeta.kind.as_deref(),
+        Some("PartialObjectMetadataList")
+    );
+    let partial =
+        k8s_rs_pb::apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList::parse_from_bytes(
+            unknown.raw.as_deref().unwrap_or_default(),
+        )
+        .expect("a PartialObjectMetadataList");
+    assert_eq!(partial.items[0].metadata.name(), "a");
+
+    // Tables have no protobuf form: the next clause answers; JSON stays the default.
+    let table = api
+        .send(
+            Method::GET,
+            CM,
+            &[(
+                "accept",
+                "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io,application/json",
+            )],
+            "",
+        )
+        .await;
+    assert_eq!(table.header("content-type"), Some("application/json"));
+    assert_eq!(table.json()["kind"], "ConfigMapList");
+    let plain = api.get(&format!("{CM}/a")).await;
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+    assert_eq!(plain.json()["kind"], "ConfigMap");
+}

@@ -156,6 +156,86 @@ async fn yaml_only_watch_is_406() {
         &answer,
         406,
         "NotAcceptable",
-        "only the following media types are accepted: application/json",
+        // Upstream's `NegotiateOutputMediaTypeStream`: the stream types of the serializers.
+        "only the following media types are accepted: application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch",
+    );
+}
+
+/// The next event of a protobuf watch: a 4-byte big-endian length, then a raw `WatchEvent`.
+async fn next_protobuf_event(
+    body: &mut Body,
+    pending: &mut Vec<u8>,
+) -> Option<k8s_rs_pb::apimachinery::pkg::apis::meta::v1::WatchEvent> {
+    use ::protobuf::Message;
+    loop {
+        if pending.len() >= 4 {
+            let len = u32::from_be_bytes([pending[0], pending[1], pending[2], pending[3]]) as usize;
+            if pending.len() >= 4 + len {
+                let event =
+                    k8s_rs_pb::apimachinery::pkg::apis::meta::v1::WatchEvent::parse_from_bytes(
+                        &pending[4..4 + len],
+                    )
+                    .expect("a raw WatchEvent");
+                pending.drain(..4 + len);
+                return Some(event);
+            }
+        }
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .expect("an event in time")?;
+        if let Ok(data) = frame.expect("frame").into_data() {
+            pending.extend_from_slice(&data);
+        }
+    }
+}
+
+#[tokio::test]
+async fn protobuf_watch_streams_length_prefixed_events() {
+    let api = Api::new().await;
+    let (parts, mut body) = start_watch(
+        &api,
+        &format!("{CM}?watch=true"),
+        Some("application/vnd.kubernetes.protobuf;stream=watch"),
+    )
+    .await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!(
+        parts.headers.get("content-type").unwrap(),
+        "application/vnd.kubernetes.protobuf;stream=watch"
+    );
+    assert_eq!(
+        api.post(CM, &configmap("a", json!({"k": "1"})))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let mut pending = Vec::new();
+    let added = next_protobuf_event(&mut body, &mut pending)
+        .await
+        .expect("ADDED");
+    assert_eq!(added.type_.as_deref(), Some("ADDED"));
+    // The object is a whole protobuf body (`k8s\0` + Unknown), as upstream's embedded encoder.
+    let raw = added.object.raw.clone().unwrap_or_default();
+    let object = crate::catalog::protobuf::decode_object(&raw).expect("an enveloped object");
+    assert_eq!(object["kind"], "ConfigMap");
+    assert_eq!(object["metadata"]["name"], "a");
+    assert_eq!(object["data"]["k"], "1");
+
+    assert_eq!(api.delete(&format!("{CM}/a")).await.status, StatusCode::OK);
+    let deleted = next_protobuf_event(&mut body, &mut pending)
+        .await
+        .expect("DELETED");
+    assert_eq!(deleted.type_.as_deref(), Some("DELETED"));
+
+    // client-go's default Accept gets protobuf too; JSON stays the default.
+    let (parts, _body) = start_watch(
+        &api,
+        &format!("{CM}?watch=true"),
+        Some("application/vnd.kubernetes.protobuf,application/json"),
+    )
+    .await;
+    assert_eq!(
+        parts.headers.get("content-type").unwrap(),
+        "application/vnd.kubernetes.protobuf;stream=watch"
     );
 }

@@ -1,4 +1,5 @@
-//! Kubernetes' protobuf wire format for request bodies of built-in types.
+//! Kubernetes' protobuf wire format for built-in types: request bodies decoded here, responses
+//! encoded by [`encode_object`], [`encode_list`] and [`watch_frame`].
 //!
 //! kubectl's typed clients (`kubectl create configmap|deployment|namespace|secret|...`) send
 //! `application/vnd.kubernetes.protobuf`: the four bytes `k8s\0`, then a `runtime.Unknown` message
@@ -9,15 +10,26 @@
 //! The messages are those of the `k8s-rs-pb` crate (1.33 protos, with serde in Kubernetes' JSON
 //! form). After serde, the JSON is normalised with the OpenAPI definitions: unset fields (`null`) and
 //! empty lists (which protobuf cannot tell from unset) are dropped, `bytes` fields become base64
-//! strings, and `FieldsV1`/`RawExtension` become the JSON documents they carry.
+//! strings, and `FieldsV1`/`RawExtension` become the JSON documents they carry. Before serde, each
+//! `IntOrString` keeps only the value its `type` names (Go writes both).
+//!
+//! Responses never go through `k8s-rs-pb`'s serde (it rewrites quantities): `schema` learns each
+//! message's field numbers once, and `encode` writes the wire bytes from the JSON.
 
 use ::protobuf::Message;
 use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::catalog::definitions::SchemaNode;
+
+mod encode;
+mod envelope;
+mod schema;
+
+pub use envelope::{encode_body, encode_list, encode_object, envelope, has_message, watch_frame};
 use k8s_rs_pb::api as pb;
 use k8s_rs_pb::apimachinery::pkg::runtime::Unknown;
+pub use schema::{wire_table, WireTable};
 
 /// The media type of protobuf bodies.
 pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
@@ -28,6 +40,7 @@ const MAGIC: &[u8; 4] = b"k8s\0";
 const FIELDS_V1: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1";
 const RAW_EXTENSION: &str = "io.k8s.apimachinery.pkg.runtime.RawExtension";
 const TIME: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Time";
+const MICRO_TIME: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime";
 /// How `k8s-rs-pb` renders a `Time` message with neither field set. Go writes its zero time
 /// (an unset `creationTimestamp`) as exactly that empty message, and reads it back as unset; a
 /// real instant always carries its fields. So this value is an unset time, not the epoch.
@@ -56,6 +69,12 @@ pub fn decode_object(bytes: &[u8]) -> Result<Value, String> {
         None => ("", api_version.as_str()),
     };
     let raw = envelope.raw.as_deref().unwrap_or_default();
+    // Each IntOrString read by its `type`, as Go reads it.
+    let table = wire_table();
+    let by_type = table
+        .kind_message(group, version, &kind)
+        .and_then(|index| table.int_or_string_by_type(index, raw));
+    let raw = by_type.as_deref().unwrap_or(raw);
     let mut object = decode_kind(group, version, &kind, raw).ok_or_else(|| {
         format!("no kind \"{kind}\" is registered for version \"{api_version}\"")
     })??;
@@ -214,8 +233,27 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
             return;
         }
     }
+    // A message wrapping one list (`ExtraValue{items}`) whose JSON is the list itself.
+    if schema.and_then(|s| s.schema_type()) == Some("array") {
+        let wrapped = value
+            .as_object()
+            .filter(|map| map.len() == 1)
+            .and_then(|map| map.get("items"))
+            .filter(|items| items.is_array())
+            .cloned();
+        if let Some(items) = wrapped {
+            *value = items;
+        }
+    }
+    if name == Some(MICRO_TIME) {
+        if let Some(text) = micro_time(value) {
+            *value = Value::String(text);
+            return;
+        }
+    }
     match value {
         Value::Object(map) => {
+            inline_embedded(map, schema);
             map.retain(|_, v| !v.is_null() && !v.as_array().is_some_and(Vec::is_empty));
             // rust-protobuf names fields that are Rust keywords `type_`; no Kubernetes JSON field
             // ends in an underscore.
@@ -272,6 +310,45 @@ fn normalize(value: &mut Value, schema: Option<SchemaNode>) {
         }
         _ => {}
     }
+}
+
+/// Moves the fields of embedded structs (`Volume.volumeSource`, `Probe.handler`: a key the schema
+/// does not declare, holding an object) into the object, as Go's JSON inlines them.
+fn inline_embedded(map: &mut Map<String, Value>, schema: Option<SchemaNode>) {
+    let Some(properties) = schema
+        .and_then(|s| s.schema().get("properties"))
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    // An embedded struct may itself embed one; a few rounds cover every built-in type.
+    for _ in 0..4 {
+        let embedded: Vec<String> = map
+            .iter()
+            .filter(|(key, value)| value.is_object() && !properties.contains_key(key.as_str()))
+            .map(|(key, _)| key.clone())
+            .collect();
+        if embedded.is_empty() {
+            return;
+        }
+        for key in embedded {
+            if let Some(Value::Object(inner)) = map.remove(&key) {
+                for (field, value) in inner {
+                    map.entry(field).or_insert(value);
+                }
+            }
+        }
+    }
+}
+
+/// A `MicroTime` message (`{"seconds": .., "nanos": ..}` from serde) as Go's JSON writes it:
+/// RFC 3339 with microseconds, in UTC.
+fn micro_time(value: &Value) -> Option<String> {
+    let seconds = value.get("seconds")?.as_i64()?;
+    let nanos = value.get("nanos").and_then(Value::as_i64).unwrap_or(0);
+    let time =
+        chrono::DateTime::<chrono::Utc>::from_timestamp(seconds, u32::try_from(nanos).ok()?)?;
+    Some(time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
 /// Fields whose Go type is a pointer, so that an explicit zero (`replicas: 0`, `runAsUser: 0`,
@@ -361,6 +438,9 @@ fn as_bytes(items: &[Value]) -> Option<Vec<u8>> {
         .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
         .collect()
 }
+
+#[cfg(test)]
+mod round_trip;
 
 #[cfg(test)]
 mod tests {
@@ -486,6 +566,29 @@ mod tests {
             object["metadata"],
             json!({"name": "cfg", "creationTimestamp": "2024-01-01T00:00:00Z"})
         );
+    }
+
+    #[test]
+    fn int_or_string_is_read_by_its_type_as_go_writes_it() {
+        // Go writes type, intVal and strVal, whichever the type.
+        let mut service = pb::core::v1::Service::new();
+        service.metadata.mut_or_insert_default().name = Some("s".into());
+        let spec = service.spec.mut_or_insert_default();
+        for (name, type_, int_val, str_val) in [("named", 1, 0, "http"), ("numbered", 0, 8080, "")]
+        {
+            let mut port = pb::core::v1::ServicePort::new();
+            port.name = Some(name.into());
+            port.port = Some(80);
+            let target = port.targetPort.mut_or_insert_default();
+            target.type_ = Some(type_);
+            target.intVal = Some(int_val);
+            target.strVal = Some(str_val.into());
+            spec.ports.push(port);
+        }
+        let body = envelope("v1", "Service", service.write_to_bytes().expect("encode"));
+        let object = decode_object(&body).expect("decodes");
+        assert_eq!(object["spec"]["ports"][0]["targetPort"], "http");
+        assert_eq!(object["spec"]["ports"][1]["targetPort"], 8080);
     }
 
     #[test]
