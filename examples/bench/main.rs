@@ -301,9 +301,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     }
     .unwrap_or_else(|| args.svg.clone());
     let body = format!(
-        "{}
-![Benchmark chart]({})
-",
+        "{}\n![Benchmark chart]({})\n",
         report::markdown(&results),
         chart.display()
     );

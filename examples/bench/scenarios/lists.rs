@@ -39,7 +39,7 @@ pub async fn run(ctx: &Ctx, sizes: &[u64]) -> anyhow::Result<Vec<Phase>> {
                     payload: payload(),
                 })
                 .collect();
-            let mut fill = closed_loop(
+            let fill = closed_loop(
                 ctx,
                 &ctx.target,
                 &format!("fill-{size}"),
@@ -48,7 +48,6 @@ pub async fn run(ctx: &Ctx, sizes: &[u64]) -> anyhow::Result<Vec<Phase>> {
                 Until::Count(size - filled),
             )
             .await?;
-            fill.note = format!("{} errors", fill.errors);
             ctx.objects.fetch_add(fill.count, Ordering::Relaxed);
             filled += fill.count;
             phases.push(fill);
@@ -59,16 +58,19 @@ pub async fn run(ctx: &Ctx, sizes: &[u64]) -> anyhow::Result<Vec<Phase>> {
         ));
         let runs = if size >= 50_000 { 3 } else { 5 };
         for (suffix, what, query) in MODES {
-            phases.push(measure(ctx, &mut conn, filled, suffix, what, query, runs).await?);
+            phases.push(measure(ctx, &mut conn, size, filled, suffix, what, query, runs).await?);
         }
     }
     Ok(phases)
 }
 
-/// `runs` lists in one mode; the first is checked to hold every object.
+/// `runs` lists in one mode of the namespace filled to `size` (`expected` objects created); the
+/// first list is checked to hold every object.
+#[allow(clippy::too_many_arguments)]
 async fn measure(
     ctx: &Ctx,
     conn: &mut Conn,
+    size: u64,
     expected: u64,
     suffix: &str,
     what: &str,
@@ -98,8 +100,8 @@ async fn measure(
             }
         }
     }
-    let key = format!("list-{expected}-{suffix}");
-    let label = format!("list {} ConfigMaps ({what})", thousands(expected));
+    let key = format!("list-{size}-{suffix}");
+    let label = format!("list {} ConfigMaps ({what})", thousands(size));
     let mut phase = Phase::from_latencies(&key, &label, Kind::Time, times, errors, start.elapsed());
     ctx.charge_cpu(&mark, &mut phase);
     phase.note = note;

@@ -127,13 +127,12 @@ pub async fn closed_loop<W: Work>(
         conns.push(target.connect().await?);
     }
     let tickets = Arc::new(AtomicU64::new(0));
-    let (deadline, limit) = match until {
-        Until::Elapsed(d) => (Some(Instant::now() + d), u64::MAX),
-        Until::Count(n) => (None, n),
-    };
     let mark = ctx.cpu_mark();
     let start = Instant::now();
-    let deadline = deadline.map(|d| d.max(start));
+    let (deadline, limit) = match until {
+        Until::Elapsed(d) => (Some(start + d), u64::MAX),
+        Until::Count(n) => (None, n),
+    };
     let mut tasks = Vec::with_capacity(works.len());
     for (mut work, mut conn) in works.into_iter().zip(conns) {
         let tickets = tickets.clone();
