@@ -597,15 +597,15 @@ mod tests {
     #[test]
     fn tables_only_where_the_endpoint_has_a_convertor() {
         const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
-        let err = negotiate_with(Some(TABLE), false, false, false).unwrap_err();
+        let err = negotiate_with(Some(TABLE), false, false, false, false).unwrap_err();
         assert_eq!(
             (err.status.code, err.status.reason.as_str()),
             (406, "NotAcceptable")
         );
         let fallback = format!("{TABLE}, application/json");
-        let output = negotiate_with(Some(&fallback), false, false, false).expect("json");
+        let output = negotiate_with(Some(&fallback), false, false, false, false).expect("json");
         assert_eq!(output.transform, Transform::None);
-        let output = negotiate_with(Some(&fallback), false, false, true).expect("table");
+        let output = negotiate_with(Some(&fallback), false, false, true, false).expect("table");
         assert_eq!(output.transform, Transform::Table { version: "v1" });
     }
 
