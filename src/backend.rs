@@ -74,6 +74,7 @@ async fn open_etcd(cfg: &StorageConfig) -> Result<Arc<dyn Storage>, BackendError
         dial_timeout: Duration::from_secs(etcd.dial_timeout_seconds),
         request_timeout: Duration::from_secs(etcd.request_timeout_seconds),
         compaction_interval: Duration::from_secs(etcd.compaction_interval_seconds),
+        connections: etcd.connections,
         ..apiary_etcd::EtcdOptions::new(etcd.endpoints.clone())
     };
     let storage = apiary_etcd::open(options)

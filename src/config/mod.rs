@@ -230,6 +230,9 @@ pub struct EtcdConfig {
     /// `storage.etcd.compaction_interval_seconds`: how often etcd is compacted, as
     /// kube-apiserver's `--etcd-compaction-interval`; 0 disables it.
     pub compaction_interval_seconds: u64,
+    /// `storage.etcd.connections`: gRPC channels for reads and writes, used round-robin
+    /// (watches have one more of their own); at least 1.
+    pub connections: usize,
 }
 
 impl Default for EtcdConfig {
@@ -243,6 +246,7 @@ impl Default for EtcdConfig {
             dial_timeout_seconds: 5,
             request_timeout_seconds: 10,
             compaction_interval_seconds: 300,
+            connections: 4,
         }
     }
 }
@@ -506,6 +510,12 @@ impl Config {
                 ));
             }
             _ => {}
+        }
+        if self.storage.etcd.connections == 0 {
+            return Err(ConfigError::new(
+                "storage.etcd.connections",
+                "must be at least 1",
+            ));
         }
         if self.storage.etcd.cert_file.is_some() != self.storage.etcd.key_file.is_some() {
             return Err(ConfigError::new(

@@ -50,6 +50,7 @@ fn defaults_match_the_contract() {
     assert_eq!(cfg.storage.etcd.dial_timeout_seconds, 5);
     assert_eq!(cfg.storage.etcd.request_timeout_seconds, 10);
     assert_eq!(cfg.storage.etcd.compaction_interval_seconds, 300);
+    assert_eq!(cfg.storage.etcd.connections, 4);
     assert_eq!(cfg.storage.postgres.max_connections, 32);
     assert_eq!(cfg.storage.postgres.connect_timeout_seconds, 5);
     assert_eq!(cfg.storage.postgres.compaction_interval_seconds, 300);
@@ -280,6 +281,13 @@ fn wrong_settings_name_the_setting_on_one_line() {
             vars: &[],
             setting: "storage.etcd.cert_file",
             mentions: "together",
+        },
+        Case {
+            name: "etcd without connections",
+            file: Some("[storage.etcd]\nconnections = 0\n"),
+            vars: &[],
+            setting: "storage.etcd.connections",
+            mentions: "at least 1",
         },
         Case {
             name: "wrong type",

@@ -50,7 +50,7 @@ async fn round(
     let deadline = Deadline::new(inner.request_timeout);
     let done = inner
         .retry(Kind::Write, deadline, || {
-            let mut kv = inner.kv.clone();
+            let mut kv = inner.kv.pick();
             let txn = etcd_client::Txn::new()
                 .when([Compare::version(
                     COMPACT_REV_KEY.to_vec(),
@@ -92,7 +92,7 @@ async fn round(
     }
     let done = inner
         .retry(Kind::Write, Deadline::new(inner.request_timeout), || {
-            let mut kv = inner.kv.clone();
+            let mut kv = inner.kv.pick();
             async move { kv.compact(rev, None).await }
         })
         .await;

@@ -12,8 +12,10 @@
 //!   branch reads the key so a failed precondition answers `AlreadyExists`, `Conflict` or
 //!   `NotFound` in the same round trip.
 //! * **Watches** are native etcd watches with previous values and progress notifications, one etcd
-//!   watch per [`watch`](apiary_storage::Storage::watch) call, all multiplexed over the store's one
-//!   gRPC channel; a broken stream resumes from the last delivered revision (see `watch.rs`).
+//!   watch per [`watch`](apiary_storage::Storage::watch) call, all multiplexed over the store's
+//!   watch channel; a broken stream resumes from the last delivered revision (see `watch.rs`).
+//! * **Connections**: reads and writes are spread round-robin over
+//!   [`EtcdOptions::connections`] gRPC channels, watches run on one more (see `pool.rs`).
 //! * **Failover**: every call runs under [`EtcdOptions::request_timeout`] and is retried on
 //!   transient failures (member lost, no leader, connection refused). A write whose first attempt
 //!   failed ambiguously is retried with the same guard, so it applies at most once, and its outcome
@@ -27,6 +29,7 @@
 
 mod call;
 mod compactor;
+mod pool;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -71,6 +74,12 @@ pub struct EtcdOptions {
     /// How many etcd watch responses (each the events of one or more revisions) a watcher may
     /// have waiting unconsumed before it is ended with `WatchLagged`. Default 1024.
     pub watch_buffer: usize,
+    /// How many gRPC channels (each one HTTP/2 connection per member) carry reads and writes,
+    /// used round-robin (`storage.etcd.connections`); watches use one more of their own. One
+    /// channel funnels every call through one client task and one connection, so concurrent
+    /// writes queue there; etcd's own benchmark tool spreads its clients over several
+    /// connections for the same reason. `0` counts as 1. Default 4.
+    pub connections: usize,
 }
 
 impl Default for EtcdOptions {
@@ -86,6 +95,7 @@ impl Default for EtcdOptions {
             request_timeout: Duration::from_secs(10),
             compaction_interval: Duration::from_secs(300),
             watch_buffer: 1024,
+            connections: 4,
         }
     }
 }

@@ -11,18 +11,15 @@ use apiary_storage::{
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, GetOptions, KvClient, TxnOp, TxnOpResponse,
-    TxnResponse, WatchClient, WatchOptions,
+    Compare, CompareOp, GetOptions, TxnOp, TxnOpResponse, TxnResponse, WatchClient, WatchOptions,
 };
 
 use crate::call::{is_put_of, one_line, Deadline, Done, Fail, Kind};
+use crate::pool::{self, KvPool};
 use crate::{compactor, EtcdOptions, OpenError};
 
 /// The key kube-apiserver's compactor (and ours) coordinates on, at the root of etcd's key space.
 pub(crate) const COMPACT_REV_KEY: &[u8] = b"compact_rev_key";
-
-/// gRPC messages may be as large as etcd sends them (a list of many objects).
-const MAX_MESSAGE: usize = i32::MAX as usize;
 
 /// An open etcd store. Cheap to share (`Arc<EtcdStore>`); dropping the last handle stops its
 /// background compaction. Watches keep the connection alive until they are dropped.
@@ -33,7 +30,9 @@ pub struct EtcdStore {
 
 /// What the operations, the watches and the compactor share.
 pub(crate) struct Inner {
-    pub(crate) kv: KvClient,
+    /// The KV clients, used round-robin (`pool.rs`).
+    pub(crate) kv: KvPool,
+    /// The client every watch runs on.
     pub(crate) watch_client: WatchClient,
     strip: Vec<u8>,
     prefix: Vec<u8>,
@@ -51,33 +50,17 @@ pub(crate) struct Inner {
 /// Connects to etcd and checks that a member answers within
 /// [`dial_timeout`](EtcdOptions::dial_timeout); starts the compaction loop unless disabled.
 ///
-/// The store keeps one gRPC channel, balanced over the endpoints (one HTTP/2 connection per
-/// reachable member), for every request and watch.
+/// The store keeps [`connections`](EtcdOptions::connections) gRPC channels for reads and writes,
+/// used round-robin, and one more for every watch; each is balanced over the endpoints (one
+/// HTTP/2 connection per reachable member). See `pool.rs`.
 pub async fn open(opts: EtcdOptions) -> Result<Arc<EtcdStore>, OpenError> {
     if opts.endpoints.is_empty() {
         return Err(OpenError::Invalid("no endpoints".into()));
     }
-    let mut connect = ConnectOptions::new()
-        .with_connect_timeout(opts.dial_timeout)
-        .with_keep_alive(
-            std::time::Duration::from_secs(10),
-            opts.request_timeout.max(std::time::Duration::from_secs(1)),
-        )
-        // A member cut off from its cluster refuses requests and ends watches at once, so they
-        // move to a member that has a leader (as kube-apiserver's watches do).
-        .with_require_leader(true);
-    if let Some(tls) = tls_options(&opts)? {
-        connect = connect.with_tls(tls);
-    }
-    let client = Client::connect(&opts.endpoints, Some(connect))
-        .await
-        .map_err(|e| OpenError::Invalid(one_line(&e.to_string())))?;
+    let (kv, watch_client) = pool::connect(&opts).await?;
     let inner = Arc::new(Inner {
-        kv: client
-            .kv_client()
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE),
-        watch_client: client.watch_client().max_decoding_message_size(MAX_MESSAGE),
+        kv,
+        watch_client,
         strip: opts.strip.clone(),
         prefix: opts.prefix.clone(),
         request_timeout: opts.request_timeout,
@@ -91,7 +74,7 @@ pub async fn open(opts: EtcdOptions) -> Result<Arc<EtcdStore>, OpenError> {
     let mut last = String::from("no answer");
     loop {
         let left = opts.dial_timeout.saturating_sub(started.elapsed());
-        let mut kv = inner.kv.clone();
+        let mut kv = inner.kv.pick();
         let probe = kv.get(
             COMPACT_REV_KEY.to_vec(),
             Some(GetOptions::new().with_count_only()),
@@ -112,37 +95,21 @@ pub async fn open(opts: EtcdOptions) -> Result<Arc<EtcdStore>, OpenError> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // A member answers: dial the other channels now rather than on their first calls. A failure
+    // here is left to those calls' retries.
+    let left = opts.dial_timeout.saturating_sub(started.elapsed());
+    let warm = futures::future::join_all(inner.kv.all().map(|mut kv| async move {
+        let _ = kv
+            .get(
+                COMPACT_REV_KEY.to_vec(),
+                Some(GetOptions::new().with_count_only()),
+            )
+            .await;
+    }));
+    let _ = tokio::time::timeout(left, warm).await;
     let compactor = (!opts.compaction_interval.is_zero())
         .then(|| compactor::spawn(inner.clone(), opts.compaction_interval));
     Ok(Arc::new(EtcdStore { inner, compactor }))
-}
-
-fn tls_options(opts: &EtcdOptions) -> Result<Option<etcd_client::TlsOptions>, OpenError> {
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| OpenError::Tls {
-            path: path.display().to_string(),
-            why: e.to_string(),
-        })
-    };
-    if opts.ca_file.is_none() && opts.cert_file.is_none() && opts.key_file.is_none() {
-        return Ok(None);
-    }
-    let mut tls = etcd_client::TlsOptions::new();
-    if let Some(ca) = &opts.ca_file {
-        tls = tls.ca_certificate(etcd_client::Certificate::from_pem(read(ca)?));
-    }
-    match (&opts.cert_file, &opts.key_file) {
-        (Some(cert), Some(key)) => {
-            tls = tls.identity(etcd_client::Identity::from_pem(read(cert)?, read(key)?));
-        }
-        (None, None) => {}
-        _ => {
-            return Err(OpenError::Invalid(
-                "cert_file and key_file must be given together".into(),
-            ))
-        }
-    }
-    Ok(Some(tls))
 }
 
 impl Drop for EtcdStore {
@@ -272,7 +239,7 @@ impl Inner {
     pub(crate) async fn current(&self, deadline: Deadline) -> Result<Revision> {
         let done = self
             .retry(Kind::Read, deadline, || {
-                let mut kv = self.kv.clone();
+                let mut kv = self.kv.pick();
                 async move {
                     kv.get(
                         COMPACT_REV_KEY.to_vec(),
@@ -301,7 +268,7 @@ impl Inner {
     ) -> Result<(TxnResponse, bool, Revision)> {
         let done: Done<TxnResponse> = match self
             .retry(Kind::Write, deadline, || {
-                let mut kv = self.kv.clone();
+                let mut kv = self.kv.pick();
                 let txn = make();
                 async move { kv.txn(txn).await }
             })
@@ -324,7 +291,7 @@ impl Inner {
     ) -> Result<Option<etcd_client::KeyValue>> {
         let done = self
             .retry(Kind::Read, deadline, || {
-                let mut kv = self.kv.clone();
+                let mut kv = self.kv.pick();
                 let key = key.to_vec();
                 async move {
                     kv.get(key, Some(GetOptions::new().with_revision(revision)))
@@ -447,7 +414,7 @@ impl Storage for EtcdStore {
         let etcd_key = inner.to_etcd(key)?;
         let done = inner
             .retry(Kind::Read, self.deadline(), || {
-                let (mut kv, key) = (inner.kv.clone(), etcd_key.clone());
+                let (mut kv, key) = (inner.kv.pick(), etcd_key.clone());
                 async move { kv.get(key, None).await }
             })
             .await;
@@ -507,7 +474,7 @@ impl Storage for EtcdStore {
         }
         let done = inner
             .retry(Kind::Read, Deadline::whole(inner.request_timeout), || {
-                let (mut kv, start, opts) = (inner.kv.clone(), start.clone(), opts.clone());
+                let (mut kv, start, opts) = (inner.kv.pick(), start.clone(), opts.clone());
                 async move { kv.get(start, Some(opts)).await }
             })
             .await;
@@ -542,7 +509,7 @@ impl Storage for EtcdStore {
         let (key, end) = inner.range_of(prefix)?;
         let done = inner
             .retry(Kind::Read, self.deadline(), || {
-                let (mut kv, key, end) = (inner.kv.clone(), key.clone(), end.clone());
+                let (mut kv, key, end) = (inner.kv.pick(), key.clone(), end.clone());
                 async move {
                     kv.get(
                         key,
@@ -683,7 +650,7 @@ impl Storage for EtcdStore {
         // What another replica's compactor (or kube-apiserver's) recorded.
         let done = inner
             .retry(Kind::Read, self.deadline(), || {
-                let mut kv = inner.kv.clone();
+                let mut kv = inner.kv.pick();
                 async move { kv.get(COMPACT_REV_KEY.to_vec(), None).await }
             })
             .await;
@@ -710,7 +677,7 @@ impl Storage for EtcdStore {
         }
         let done = inner
             .retry(Kind::Write, self.deadline(), || {
-                let mut kv = inner.kv.clone();
+                let mut kv = inner.kv.pick();
                 async move { kv.compact(revision, None).await }
             })
             .await;
