@@ -1,5 +1,6 @@
 //! etcd-specific behaviour on the test binary's shared member: the key layout seen by `etcdctl`,
-//! key mapping errors, failing fast when etcd is unreachable, and lagging watchers.
+//! key mapping errors, failing fast when etcd is unreachable, lagging watchers, and calls spread
+//! over several channels.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -213,4 +214,58 @@ async fn a_dropped_watch_cancels_its_task() {
         .expect("open")
         .expect("event");
     assert_eq!(event.revision, rev);
+}
+
+/// However many channels carry the calls (`0` counts as one), each create is read back at once
+/// through the next channel, and the watch, on its own channel, delivers every create once in
+/// revision order.
+#[tokio::test]
+async fn writes_over_several_channels_are_read_back_and_watched_in_order() {
+    const WRITES: usize = 24;
+    for connections in [0, 1, 3] {
+        let opts = EtcdOptions {
+            compaction_interval: Duration::ZERO,
+            connections,
+            ..EtcdOptions::new(TempEtcd::shared().endpoints())
+        };
+        let store = open(opts).await.expect("open");
+        let prefix = format!("{}/", unique_prefix());
+        let mut watch = store.watch(prefix.as_bytes(), 0).await.expect("watch");
+        let tasks: Vec<_> = (0..WRITES)
+            .map(|i| {
+                let store = store.clone();
+                let key = format!("{prefix}{i:02}");
+                tokio::spawn(async move {
+                    let value = Bytes::from(format!("v{i}"));
+                    let rev = store
+                        .create(key.as_bytes(), value.clone())
+                        .await
+                        .expect("create");
+                    let got = store.get(key.as_bytes()).await.expect("get");
+                    assert!(got.revision >= rev, "{key}: read before its write");
+                    let kv = got.kv.expect("the created key is visible");
+                    assert_eq!((kv.value, kv.mod_revision), (value, rev), "{key}");
+                    rev
+                })
+            })
+            .collect();
+        let mut revisions = Vec::new();
+        for task in tasks {
+            revisions.push(task.await.expect("task"));
+        }
+        revisions.sort_unstable();
+        revisions.dedup();
+        assert_eq!(revisions.len(), WRITES, "each create has its own revision");
+        let mut delivered = Vec::new();
+        while delivered.len() < WRITES {
+            let event = tokio::time::timeout(Duration::from_secs(10), watch.next())
+                .await
+                .expect("an event in time")
+                .expect("the watch is open")
+                .expect("an event");
+            delivered.push(event.revision);
+        }
+        assert_eq!(delivered, revisions, "{connections} connections");
+        assert_eq!(store.count(prefix.as_bytes()).await.expect("count"), WRITES);
+    }
 }
