@@ -39,10 +39,10 @@ impl KvPool {
 /// Builds the KV pool and the watch client. Nothing is dialled yet: each client connects on its
 /// first call.
 pub(crate) async fn connect(opts: &EtcdOptions) -> Result<(KvPool, WatchClient), OpenError> {
-    let connect = connect_options(opts)?;
+    let options = connect_options(opts)?;
     let mut clients = Vec::with_capacity(opts.connections.max(1));
     for _ in 0..opts.connections.max(1) {
-        let client = Client::connect(&opts.endpoints, Some(connect.clone()))
+        let client = Client::connect(&opts.endpoints, Some(options.clone()))
             .await
             .map_err(|e| OpenError::Invalid(one_line(&e.to_string())))?;
         clients.push(
@@ -52,7 +52,7 @@ pub(crate) async fn connect(opts: &EtcdOptions) -> Result<(KvPool, WatchClient),
                 .max_encoding_message_size(MAX_MESSAGE),
         );
     }
-    let watch = Client::connect(&opts.endpoints, Some(connect))
+    let watch = Client::connect(&opts.endpoints, Some(options))
         .await
         .map_err(|e| OpenError::Invalid(one_line(&e.to_string())))?
         .watch_client()
