@@ -77,11 +77,6 @@ impl Index {
             .collect()
     }
 
-    /// The indexed values `key` has now.
-    pub fn current(&self, key: &[u8]) -> Option<&IndexValues> {
-        self.values.get(key)
-    }
-
     /// Records that `key` now has `values` (`None`: it was deleted); returns what it had.
     pub fn set(&mut self, key: &Arc<[u8]>, values: Option<IndexValues>) -> Option<IndexValues> {
         if self.maps.is_empty() {

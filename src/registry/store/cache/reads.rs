@@ -54,8 +54,6 @@ pub(crate) struct CachedPage {
     pub next_key: Option<Vec<u8>>,
     /// The keys after the page, for an unfiltered page with more after it.
     pub remaining: Option<i64>,
-    /// Whether the candidates were read through an index.
-    pub index_used: bool,
 }
 
 impl CachedPage {
@@ -86,7 +84,6 @@ async fn cut_page(
     selection: &Selection,
     limit: Option<usize>,
     revision: i64,
-    index_used: bool,
 ) -> CachedPage {
     let everything = selection.is_everything();
     let mut page = CachedPage {
@@ -94,7 +91,6 @@ async fn cut_page(
         revision,
         next_key: None,
         remaining: None,
-        index_used,
     };
     for (i, (key, obj)) in entries.iter().enumerate().skip(from) {
         if (i - from) % 1024 == 1023 {
@@ -270,7 +266,7 @@ impl WatchCache {
         if index_used {
             self.index_reads.fetch_add(1, Ordering::Relaxed);
         }
-        let page = cut_page(&entries, 0, selection, limit, revision, index_used).await;
+        let page = cut_page(&entries, 0, selection, limit, revision).await;
         if page.next_key.is_some() {
             // The following pages are cut from the same objects.
             let key = snapshot_key(prefix, revision, selection, index_used);
@@ -295,11 +291,11 @@ impl WatchCache {
             return None;
         }
         let indexed = snapshot_key(prefix, revision, selection, true);
-        let (entries, index_used) = match self.snapshots.get(&indexed) {
-            Some(entries) => (entries, indexed.term.is_some()),
+        let entries = match self.snapshots.get(&indexed) {
+            Some(entries) => entries,
             None if indexed.term.is_some() => {
                 let whole = snapshot_key(prefix, revision, selection, false);
-                (self.snapshots.get(&whole)?, false)
+                self.snapshots.get(&whole)?
             }
             None => return None,
         };
@@ -308,6 +304,7 @@ impl WatchCache {
             _ => return None,
         }
         let from = entries.partition_point(|(key, _)| &key[..] < start_key);
-        Some(cut_page(&entries, from, selection, limit, revision, index_used).await)
+        self.snapshot_pages.fetch_add(1, Ordering::Relaxed);
+        Some(cut_page(&entries, from, selection, limit, revision).await)
     }
 }

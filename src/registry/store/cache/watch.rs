@@ -39,6 +39,8 @@ pub(crate) struct WatchCache {
     /// Lists and initial watch states read through an index (a test hook, as upstream's
     /// `indexUsed`).
     pub(super) index_reads: AtomicU64,
+    /// Pages served from a first page's snapshot (a test hook).
+    pub(super) snapshot_pages: AtomicU64,
 }
 
 impl WatchCache {
@@ -58,6 +60,7 @@ impl WatchCache {
             fallbacks: AtomicU64::new(0),
             progress_requested: Mutex::new(None),
             index_reads: AtomicU64::new(0),
+            snapshot_pages: AtomicU64::new(0),
         }
     }
 
@@ -77,6 +80,19 @@ impl WatchCache {
     #[cfg(test)]
     pub fn snapshots_held(&self) -> usize {
         self.snapshots.len()
+    }
+
+    /// How many pages were served from a first page's snapshot.
+    #[cfg(test)]
+    pub fn snapshot_pages(&self) -> u64 {
+        self.snapshot_pages.load(Ordering::Relaxed)
+    }
+
+    /// How many per-value watcher channels are open.
+    #[cfg(test)]
+    pub fn value_channels(&self) -> usize {
+        let state = self.shared.lock();
+        state.dispatch.as_ref().map_or(0, |d| d.value_channels())
     }
 
     /// Whether reads and watches use the cache: enabled, and the objects are stored.
