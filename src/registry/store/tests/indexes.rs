@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use super::cache::wait_ready;
 use crate::registry::options::ListOptions;
 use crate::registry::selectors::{SelectableFields, Selection};
-use crate::registry::store::{decode_value, Store, WatchEventType, WatchEvents};
-use crate::registry::test_support::{builtin_store, memory_storage};
+use crate::registry::store::{decode_value, Store, StoreConfig, WatchEventType, WatchEvents};
+use crate::registry::test_support::{builtin_store, builtin_store_with, memory_storage};
 
 const PODS: (&str, &str, &str) = ("", "v1", "pods");
 
@@ -298,4 +298,49 @@ async fn node_watchers_receive_exactly_their_pods_events() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(left, 0, "channels left after their watchers ended");
+}
+
+/// The lag rule holds per channel: a node watcher that falls more than `watcher_backlog` events
+/// behind on its node's channel ends with 410, while another node's watcher goes on.
+#[tokio::test]
+async fn a_node_watcher_behind_on_its_channel_ends_with_410() {
+    let storage = memory_storage();
+    let config = StoreConfig {
+        watcher_backlog: 16,
+        ..Default::default()
+    };
+    let store = builtin_store_with(&storage, PODS, config);
+    wait_ready(&store).await;
+    let start = storage.current_revision().await.unwrap();
+    let on = |node: &str| ListOptions {
+        field_selector: format!("spec.nodeName={node}"),
+        resource_version: start.to_string(),
+        ..Default::default()
+    };
+    let mut busy = store.watch(None, &on("busy")).await.unwrap();
+    let mut quiet = store.watch(None, &on("quiet")).await.unwrap();
+    for i in 0..200 {
+        put(
+            &store,
+            &storage,
+            &pod("ns", &format!("b{i:03}"), "busy", "Running"),
+        )
+        .await;
+    }
+    put(&store, &storage, &pod("ns", "q", "quiet", "Running")).await;
+    let (kind, name, _) = next(&mut quiet).await;
+    assert_eq!((kind, name.as_str()), (WatchEventType::Added, "q"));
+
+    let mut added = 0;
+    let mut last = None;
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(5), busy.next()).await {
+        if event.event_type == WatchEventType::Added {
+            added += 1;
+        }
+        last = Some(event);
+    }
+    let last = last.expect("the busy watcher got events");
+    assert_eq!(last.event_type, WatchEventType::Error);
+    assert_eq!(last.object()["code"], 410);
+    assert!(added < 200, "{added} events before the 410");
 }
