@@ -367,6 +367,7 @@ fn cache_config(config: &WatchCacheConfig) -> CacheConfig {
             BeyondWindowKind::Expire => BeyondWindow::Expire,
             BeyondWindowKind::Storage => BeyondWindow::Storage,
         },
+        ..CacheConfig::default()
     }
 }
 

@@ -58,6 +58,14 @@ impl FieldSelector {
             .map(|r| r.value.as_str())
     }
 
+    /// The value of the first `field=value` (or `==`) term on `field`, if any.
+    pub fn equals(&self, field: &str) -> Option<&str> {
+        self.requirements
+            .iter()
+            .find(|r| r.field == field && !r.not_equals)
+            .map(|r| r.value.as_str())
+    }
+
     /// Whether `obj` of resource `group`/`plural` is selected.
     pub fn matches(&self, fields: &SelectableFields, obj: &Value) -> bool {
         self.requirements.iter().all(|r| {
@@ -131,6 +139,9 @@ fn unescape(value: &str) -> Result<String, String> {
 pub struct SelectableFields {
     supported: &'static [&'static str],
     value: fn(&Value, &str) -> String,
+    /// The fields the watch cache indexes (upstream's `IndexerFuncs`): a list or watch pinning
+    /// one of them to a value reads only the objects with that value.
+    indexed: &'static [&'static str],
 }
 
 impl Default for SelectableFields {
@@ -158,6 +169,8 @@ impl SelectableFields {
             "status.nominatedNodeName",
         ],
         value: pod_field,
+        // The kubelet's `spec.nodeName=<node>` (upstream's pod `NodeNameTriggerFunc`).
+        indexed: &["spec.nodeName"],
     };
     /// Core `v1` Events.
     pub const EVENTS: Self = Self {
@@ -177,6 +190,7 @@ impl SelectableFields {
             "type",
         ],
         value: core_event_field,
+        indexed: &[],
     };
     /// `events.k8s.io` Events: upstream maps these labels onto the core set (`regarding.*` to
     /// `involvedObject.*`, `reportingController` to `reportingComponent`, `source` to `source`).
@@ -197,6 +211,7 @@ impl SelectableFields {
             "type",
         ],
         value: events_api_event_field,
+        indexed: &[],
     };
     pub const SECRETS: Self = Self::new(&["metadata.name", "metadata.namespace", "type"]);
     pub const NAMESPACES: Self =
@@ -204,15 +219,18 @@ impl SelectableFields {
     pub const NODES: Self = Self {
         supported: &["metadata.name", "metadata.namespace", "spec.unschedulable"],
         value: bool_or_text,
+        indexed: &[],
     };
     /// ReplicationControllers and ReplicaSets.
     pub const REPLICAS: Self = Self {
         supported: &["metadata.name", "metadata.namespace", "status.replicas"],
         value: integer_or_text,
+        indexed: &[],
     };
     pub const JOBS: Self = Self {
         supported: &["metadata.name", "metadata.namespace", "status.successful"],
         value: integer_or_text,
+        indexed: &[],
     };
     pub const CERTIFICATE_SIGNING_REQUESTS: Self =
         Self::new(&["metadata.name", "metadata.namespace", "spec.signerName"]);
@@ -228,6 +246,7 @@ impl SelectableFields {
         Self {
             supported,
             value: text_field,
+            indexed: &[],
         }
     }
 
@@ -253,6 +272,20 @@ impl SelectableFields {
     /// The selectable field names.
     pub fn supported(&self) -> &'static [&'static str] {
         self.supported
+    }
+
+    /// The fields the watch cache indexes, each one of [`Self::supported`].
+    pub fn indexed(&self) -> &'static [&'static str] {
+        self.indexed
+    }
+
+    /// These fields, with `indexed` as the indexed ones.
+    pub const fn with_indexed(self, indexed: &'static [&'static str]) -> Self {
+        Self {
+            supported: self.supported,
+            value: self.value,
+            indexed,
+        }
     }
 
     /// The value of the selectable `field` of `obj`, as a string; missing fields read as `""`.

@@ -12,8 +12,10 @@
 //! The watch cache answers, once it is ready: a list with resourceVersion unset (after the cache
 //! caught up with the storage's current revision, else storage answers), `"0"`, and `N` with
 //! NotOlderThan (or no match and no limit), the first page of a limited list included; its
-//! continue token names the cache revision, so the next pages read storage at it. `Exact`, the
-//! legacy exact rule and continue tokens read storage.
+//! continue token names the cache revision. Such a first page keeps a snapshot of the objects it
+//! was cut from, so the following pages come from it; a token without a snapshot here (another
+//! replica's, an expired one) reads storage at its revision. `Exact` and the legacy exact rule
+//! read storage.
 //!
 //! Selectors filter after reading; with a limit, pages are read until `limit` items match or the
 //! keys run out, and the continue token resumes right after the last key read. A page of an
@@ -95,6 +97,22 @@ pub(super) async fn list(
             ));
         }
         let token = continue_token::decode(&opts.continue_token, &prefix)?;
+        if token.revision > 0 {
+            // The first page's snapshot, when this replica's cache cut it.
+            let snapshot = store
+                .cache
+                .continue_list(
+                    &prefix,
+                    &selection,
+                    limit,
+                    token.revision,
+                    token.start_key.as_bytes(),
+                )
+                .await;
+            if let Some(page) = snapshot {
+                return page.into_list(&prefix);
+            }
+        }
         start_key = token.start_key;
         if token.revision > 0 {
             revision = token.revision;
@@ -113,19 +131,7 @@ pub(super) async fn list(
         };
         if let Some(wanted) = wanted {
             if let Some(page) = store.cache.list(&prefix, &selection, limit, wanted).await? {
-                let continue_token = match page.next_key {
-                    Some(next) => {
-                        let next = String::from_utf8(next).map_err(ApiError::internal)?;
-                        Some(continue_token::encode(&next, &prefix, page.revision)?)
-                    }
-                    None => None,
-                };
-                return Ok(ObjectList {
-                    items: page.items.iter().map(|obj| obj.value().clone()).collect(),
-                    resource_version: page.revision.to_string(),
-                    continue_token,
-                    remaining_item_count: page.remaining,
-                });
+                return page.into_list(&prefix);
             }
         }
         if let Some(rv) = requested.filter(|rv| *rv > 0) {

@@ -6,15 +6,16 @@ use std::sync::{Arc, Weak};
 
 use apiary_storage::{ListRequest, Storage, WatchItem};
 use futures::StreamExt;
-use tokio::sync::broadcast;
 
 use super::event::CacheEvent;
+use super::index::Index;
 use super::state::{HistoryCapacity, Phase, Shared};
 use super::watch::watch_error;
 use super::WatchObject;
 use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::ResourceInfo;
 use crate::registry::conversion::ConverterHandle;
+use crate::registry::selectors::SelectableFields;
 use crate::registry::store::decode_converted;
 
 /// The objects read per page of the initial list.
@@ -26,6 +27,8 @@ pub(crate) struct Feed {
     pub storage: Arc<dyn Storage>,
     pub prefix: Vec<u8>,
     pub converter: Option<ConverterHandle>,
+    /// The resource's selectable fields, whose indexed ones the cache indexes.
+    pub fields: SelectableFields,
     pub capacity: HistoryCapacity,
     /// The broadcast's bound: how far a watcher may fall behind.
     pub backlog: usize,
@@ -120,12 +123,13 @@ pub(crate) fn spawn(feed: Feed, shared: Weak<Shared>, generation: u64) {
 async fn run(feed: Feed, shared: Weak<Shared>, generation: u64, _stopped: Stopped) {
     let started = async {
         let (objects, revision) = feed.initial_list().await?;
+        let index = Index::build(feed.fields, &objects).await;
         let stream = feed
             .storage
             .watch_progress(&feed.prefix, revision)
             .await
             .map_err(|e| watch_error(e, &feed.info.group_resource()))?;
-        Ok::<_, ApiError>((objects, revision, stream))
+        Ok::<_, ApiError>((objects, index, revision, stream))
     }
     .await;
     let mut stream = {
@@ -142,17 +146,8 @@ async fn run(feed: Feed, shared: Weak<Shared>, generation: u64, _stopped: Stoppe
                 strong.publish(&state);
                 return;
             }
-            Ok((objects, revision, stream)) => {
-                let (sender, _) = broadcast::channel(feed.backlog.max(1));
-                state.objects = objects;
-                state.history.clear();
-                state.history_bytes = 0;
-                state.list_revision = revision;
-                state.evicted = false;
-                state.revision = revision;
-                state.sender = Some(sender);
-                state.last_error = None;
-                state.phase = Phase::Ready;
+            Ok((objects, index, revision, stream)) => {
+                state.install(objects, index, revision, feed.backlog);
                 strong.publish(&state);
                 stream
             }

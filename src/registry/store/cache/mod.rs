@@ -24,9 +24,12 @@
 //! A storage stream that fails ends every watcher with an ERROR event and marks the cache failed;
 //! reads go to storage until the next use has filled it again.
 
+mod dispatch;
 mod event;
 mod feed;
+mod index;
 mod reads;
+mod snapshots;
 mod state;
 mod watch;
 mod watcher;
@@ -67,6 +70,10 @@ pub struct CacheConfig {
     pub consistent_read_timeout: Duration,
     /// What a watch from before the ring gets.
     pub beyond_window: BeyondWindow,
+    /// How many first pages' snapshots the cache keeps for their continue tokens.
+    pub snapshot_capacity: usize,
+    /// How long an unused snapshot is kept; a later continue token reads storage.
+    pub snapshot_ttl: Duration,
 }
 
 impl Default for CacheConfig {
@@ -75,6 +82,8 @@ impl Default for CacheConfig {
             enabled: true,
             consistent_read_timeout: Duration::from_secs(3),
             beyond_window: BeyondWindow::Expire,
+            snapshot_capacity: 8,
+            snapshot_ttl: Duration::from_secs(60),
         }
     }
 }

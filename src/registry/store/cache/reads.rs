@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use apiary_storage::Storage;
 
-use super::state::Phase;
+use super::snapshots::SnapshotKey;
+use super::state::{Entry, Phase};
 use super::watch::WatchCache;
 use super::WatchObject;
-use crate::api::status::ApiResult;
+use crate::api::status::{ApiError, ApiResult};
+use crate::registry::continue_token;
 use crate::registry::selectors::Selection;
-use crate::registry::store::too_large_resource_version;
+use crate::registry::store::{too_large_resource_version, ObjectList};
 
 /// How fresh the cache is for a read.
 pub(crate) enum Freshness {
@@ -52,6 +54,78 @@ pub(crate) struct CachedPage {
     pub next_key: Option<Vec<u8>>,
     /// The keys after the page, for an unfiltered page with more after it.
     pub remaining: Option<i64>,
+}
+
+impl CachedPage {
+    /// The list answer of a page of a list of `prefix`; its continue token names the page's
+    /// revision.
+    pub fn into_list(self, prefix: &str) -> ApiResult<ObjectList> {
+        let continue_token = match self.next_key {
+            Some(next) => {
+                let next = String::from_utf8(next).map_err(ApiError::internal)?;
+                Some(continue_token::encode(&next, prefix, self.revision)?)
+            }
+            None => None,
+        };
+        Ok(ObjectList {
+            items: self.items.iter().map(|obj| obj.value().clone()).collect(),
+            resource_version: self.revision.to_string(),
+            continue_token,
+            remaining_item_count: self.remaining,
+        })
+    }
+}
+
+/// The page of `entries` (ordered, at `revision`) that starts at position `from`: up to `limit`
+/// selected objects; the next key when entries remain after it.
+async fn cut_page(
+    entries: &[Entry],
+    from: usize,
+    selection: &Selection,
+    limit: Option<usize>,
+    revision: i64,
+) -> CachedPage {
+    let everything = selection.is_everything();
+    let mut page = CachedPage {
+        items: Vec::new(),
+        revision,
+        next_key: None,
+        remaining: None,
+    };
+    for (i, (key, obj)) in entries.iter().enumerate().skip(from) {
+        if (i - from) % 1024 == 1023 {
+            // A large list: let other tasks run between the selector checks.
+            tokio::task::yield_now().await;
+        }
+        if !everything && !selection.matches(obj.value()) {
+            continue;
+        }
+        page.items.push(obj.clone());
+        if limit.is_some_and(|l| page.items.len() >= l) {
+            if i + 1 < entries.len() {
+                let mut next = key.to_vec();
+                next.push(0);
+                page.next_key = Some(next);
+                if everything {
+                    page.remaining = Some((entries.len() - i - 1) as i64);
+                }
+            }
+            break;
+        }
+    }
+    page
+}
+
+/// The key of the snapshot a page of `prefix` at `revision` with `selection` was cut from.
+fn snapshot_key(prefix: &str, revision: i64, selection: &Selection, indexed: bool) -> SnapshotKey {
+    SnapshotKey {
+        prefix: prefix.to_string(),
+        revision,
+        term: selection
+            .indexed_term()
+            .filter(|_| indexed)
+            .map(|(field, value)| (field.to_string(), value.to_string())),
+    }
 }
 
 impl WatchCache {
@@ -181,41 +255,56 @@ impl WatchCache {
         if !self.freshness(wanted).await? {
             return Ok(None);
         }
-        let (entries, revision) = {
+        let (entries, index_used, revision) = {
             let state = self.shared.lock();
             if state.phase != Phase::Ready {
                 return Ok(None);
             }
-            (state.range(prefix.as_bytes()), state.revision)
+            let (entries, index_used) = state.candidates(prefix.as_bytes(), selection);
+            (entries, index_used, state.revision)
         };
-        let everything = selection.is_everything();
-        let mut page = CachedPage {
-            items: Vec::new(),
-            revision,
-            next_key: None,
-            remaining: None,
-        };
-        for (i, (key, obj)) in entries.iter().enumerate() {
-            if i % 1024 == 1023 {
-                // A large list: let other tasks run between the selector checks.
-                tokio::task::yield_now().await;
-            }
-            if !everything && !selection.matches(obj.value()) {
-                continue;
-            }
-            page.items.push(obj.clone());
-            if limit.is_some_and(|l| page.items.len() >= l) {
-                if i + 1 < entries.len() {
-                    let mut next = key.to_vec();
-                    next.push(0);
-                    page.next_key = Some(next);
-                    if everything {
-                        page.remaining = Some((entries.len() - i - 1) as i64);
-                    }
-                }
-                break;
-            }
+        if index_used {
+            self.index_reads.fetch_add(1, Ordering::Relaxed);
+        }
+        let page = cut_page(&entries, 0, selection, limit, revision).await;
+        if page.next_key.is_some() {
+            // The following pages are cut from the same objects.
+            let key = snapshot_key(prefix, revision, selection, index_used);
+            self.snapshots.insert(key, Arc::from(entries));
         }
         Ok(Some(page))
+    }
+
+    /// A following page of a list of `prefix` whose first page was read at `revision`, from
+    /// the snapshot of that page, starting at `start_key`; `None` when no snapshot is held here
+    /// (storage then answers at that revision) or storage compacted the revision (storage
+    /// answers 410).
+    pub async fn continue_list(
+        &self,
+        prefix: &str,
+        selection: &Selection,
+        limit: Option<usize>,
+        revision: i64,
+        start_key: &[u8],
+    ) -> Option<CachedPage> {
+        if !self.enabled() || revision <= 0 {
+            return None;
+        }
+        let indexed = snapshot_key(prefix, revision, selection, true);
+        let entries = match self.snapshots.get(&indexed) {
+            Some(entries) => entries,
+            None if indexed.term.is_some() => {
+                let whole = snapshot_key(prefix, revision, selection, false);
+                self.snapshots.get(&whole)?
+            }
+            None => return None,
+        };
+        match self.storage.compacted_revision().await {
+            Ok(compacted) if revision > compacted => {}
+            _ => return None,
+        }
+        let from = entries.partition_point(|(key, _)| &key[..] < start_key);
+        self.snapshot_pages.fetch_add(1, Ordering::Relaxed);
+        Some(cut_page(&entries, from, selection, limit, revision).await)
     }
 }

@@ -10,9 +10,15 @@ use apiary_storage::EventKind;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
+use super::dispatch::Dispatch;
 use super::event::{CacheEvent, CacheMessage};
+use super::index::Index;
 use super::WatchObject;
 use crate::api::status::ApiError;
+use crate::registry::selectors::Selection;
+
+/// One cached object and its storage key.
+pub(crate) type Entry = (Arc<[u8]>, Arc<WatchObject>);
 
 /// The life of a cache (upstream's `cacher` ready states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +54,8 @@ pub(crate) struct State {
     pub generation: u64,
     /// The current objects by storage key (a namespace is a key range).
     pub objects: BTreeMap<Arc<[u8]>, Arc<WatchObject>>,
+    /// The objects' keys by the values of their indexed fields.
+    pub index: Index,
     /// Recent events, oldest first.
     pub history: VecDeque<Arc<CacheEvent>>,
     /// The stored bytes of the events in `history`.
@@ -58,7 +66,8 @@ pub(crate) struct State {
     pub evicted: bool,
     /// Every change at or below this revision is applied.
     pub revision: i64,
-    pub sender: Option<broadcast::Sender<CacheMessage>>,
+    /// The channels to the watchers, while the cache is fed.
+    pub dispatch: Option<Dispatch>,
     /// Why the last start or feed failed.
     pub last_error: Option<ApiError>,
 }
@@ -69,14 +78,36 @@ impl State {
             phase: Phase::NotStarted,
             generation: 0,
             objects: BTreeMap::new(),
+            index: Index::default(),
             history: VecDeque::new(),
             history_bytes: 0,
             list_revision: 0,
             evicted: false,
             revision: 0,
-            sender: None,
+            dispatch: None,
             last_error: None,
         }
+    }
+
+    /// Takes the initial list at `revision` (and its index) and opens the watchers' channels,
+    /// each holding at most `backlog` events.
+    pub fn install(
+        &mut self,
+        objects: BTreeMap<Arc<[u8]>, Arc<WatchObject>>,
+        index: Index,
+        revision: i64,
+        backlog: usize,
+    ) {
+        self.dispatch = Some(Dispatch::new(backlog, index.field_count()));
+        self.objects = objects;
+        self.index = index;
+        self.history.clear();
+        self.history_bytes = 0;
+        self.list_revision = revision;
+        self.evicted = false;
+        self.revision = revision;
+        self.last_error = None;
+        self.phase = Phase::Ready;
     }
 
     /// The oldest revision a watch may resume from: upstream's `oldest - 1`, where `oldest` is
@@ -89,7 +120,7 @@ impl State {
     }
 
     /// The objects whose keys start with `prefix`, in key order.
-    pub fn range(&self, prefix: &[u8]) -> Vec<(Arc<[u8]>, Arc<WatchObject>)> {
+    pub fn range(&self, prefix: &[u8]) -> Vec<Entry> {
         let from: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(prefix), Bound::Unbounded);
         self.objects
             .range::<[u8], _>(from)
@@ -98,8 +129,56 @@ impl State {
             .collect()
     }
 
-    /// Applies one event to the objects and the ring and sends it to the watchers.
+    /// The objects under `prefix` that `selection` may select, in key order: through an index
+    /// when the selection pins an indexed field (then `true`), else the whole range. The caller
+    /// still applies the selection.
+    pub fn candidates(&self, prefix: &[u8], selection: &Selection) -> (Vec<Entry>, bool) {
+        let pinned = selection
+            .indexed_term()
+            .and_then(|(field, value)| Some((self.index.position(field)?, value)));
+        let Some((position, value)) = pinned else {
+            return (self.range(prefix), false);
+        };
+        let entries = self
+            .index
+            .keys(position, value, prefix)
+            .into_iter()
+            .filter_map(|key| {
+                let obj = self.objects.get(&key[..])?.clone();
+                Some((key, obj))
+            })
+            .collect();
+        (entries, true)
+    }
+
+    /// A receiver of the events for a watcher with `selection`: the channel of the indexed
+    /// value it pins, or the shared one. `None` when the cache is not fed.
+    pub fn subscribe(
+        &mut self,
+        selection: &Selection,
+    ) -> Option<broadcast::Receiver<CacheMessage>> {
+        let trigger = selection
+            .indexed_term()
+            .and_then(|(field, value)| Some((self.index.position(field)?, value)));
+        self.dispatch
+            .as_mut()
+            .map(|dispatch| dispatch.subscribe(trigger))
+    }
+
+    /// Applies one event to the objects, the index and the ring and sends it to the watchers.
     pub fn apply(&mut self, event: Arc<CacheEvent>, capacity: HistoryCapacity) {
+        let (now, before) = if self.index.is_empty() {
+            (None, None)
+        } else {
+            let now = match event.kind {
+                EventKind::Delete => None,
+                EventKind::Create | EventKind::Update => {
+                    Some(self.index.values_of(event.object.value()))
+                }
+            };
+            let before = self.index.set(&event.key, now.clone());
+            (now, before)
+        };
         match event.kind {
             EventKind::Create | EventKind::Update => {
                 self.objects.insert(event.key.clone(), event.object.clone());
@@ -119,19 +198,19 @@ impl State {
                 self.evicted = true;
             }
         }
-        if let Some(sender) = &self.sender {
-            // No receivers is fine: the ring keeps the event for later watchers.
-            let _ = sender.send(CacheMessage::Event(event));
+        if let Some(dispatch) = &mut self.dispatch {
+            dispatch.send(&event, now.as_ref(), before.as_ref());
         }
     }
 
     /// Ends the feed: every watcher gets `err`, the memory is released, reads go to storage.
     pub fn fail(&mut self, err: ApiError) {
         self.phase = Phase::Failed;
-        if let Some(sender) = self.sender.take() {
-            let _ = sender.send(CacheMessage::Failed(err.clone()));
+        if let Some(dispatch) = self.dispatch.take() {
+            dispatch.fail(&err);
         }
         self.objects = BTreeMap::new();
+        self.index = Index::default();
         self.history = VecDeque::new();
         self.history_bytes = 0;
         self.last_error = Some(err);

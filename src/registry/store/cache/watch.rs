@@ -1,7 +1,7 @@
 //! The cache of one resource: its start, and API watches served from it.
 
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -9,6 +9,7 @@ use apiary_storage::{Error as StorageError, ListRequest, Storage};
 use serde_json::Value;
 
 use super::feed::{self, Feed};
+use super::snapshots::Snapshots;
 use super::state::{HistoryCapacity, Phase, Shared};
 use super::watcher::{self, Subscription, WatcherPlan};
 use super::{BeyondWindow, WatchEvents, WatchObject};
@@ -33,6 +34,13 @@ pub(crate) struct WatchCache {
     /// When a read last asked storage for progress: reads that learnt their revision before
     /// then wait for that answer instead of asking again.
     pub(super) progress_requested: Mutex<Option<Instant>>,
+    /// First pages' snapshots, for their continue tokens.
+    pub(super) snapshots: Snapshots,
+    /// Lists and initial watch states read through an index (a test hook, as upstream's
+    /// `indexUsed`).
+    pub(super) index_reads: AtomicU64,
+    /// Pages served from a first page's snapshot (a test hook).
+    pub(super) snapshot_pages: AtomicU64,
 }
 
 impl WatchCache {
@@ -46,10 +54,13 @@ impl WatchCache {
             info,
             storage,
             layout,
+            snapshots: Snapshots::new(config.cache.snapshot_capacity, config.cache.snapshot_ttl),
             config,
             shared: Arc::new(Shared::new()),
             fallbacks: AtomicU64::new(0),
             progress_requested: Mutex::new(None),
+            index_reads: AtomicU64::new(0),
+            snapshot_pages: AtomicU64::new(0),
         }
     }
 
@@ -57,6 +68,31 @@ impl WatchCache {
     #[cfg(test)]
     pub fn storage_fallbacks(&self) -> u64 {
         self.fallbacks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many lists and initial watch states were read through an index.
+    #[cfg(test)]
+    pub fn index_reads(&self) -> u64 {
+        self.index_reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many first-page snapshots are held.
+    #[cfg(test)]
+    pub fn snapshots_held(&self) -> usize {
+        self.snapshots.len()
+    }
+
+    /// How many pages were served from a first page's snapshot.
+    #[cfg(test)]
+    pub fn snapshot_pages(&self) -> u64 {
+        self.snapshot_pages.load(Ordering::Relaxed)
+    }
+
+    /// How many per-value watcher channels are open.
+    #[cfg(test)]
+    pub fn value_channels(&self) -> usize {
+        let state = self.shared.lock();
+        state.dispatch.as_ref().map_or(0, |d| d.value_channels())
     }
 
     /// Whether reads and watches use the cache: enabled, and the objects are stored.
@@ -90,6 +126,7 @@ impl WatchCache {
             storage: self.storage.clone(),
             prefix: self.layout.resource_prefix().as_bytes().to_vec(),
             converter: self.config.converter.clone(),
+            fields: self.config.fields,
             capacity: HistoryCapacity {
                 events: self.config.watch_history.max(1),
                 bytes: self.config.watch_history_bytes,
@@ -194,22 +231,22 @@ impl WatchCache {
         }
 
         let after = {
-            let state = self.shared.lock();
-            let sender = match state.sender.clone() {
-                Some(sender) if state.phase == Phase::Ready => sender,
-                _ => {
-                    drop(state);
-                    return Err(self.not_ready());
-                }
+            let mut state = self.shared.lock();
+            if state.phase != Phase::Ready {
+                drop(state);
+                return Err(self.not_ready());
+            }
+            let Some(live) = state.subscribe(&plan.selection) else {
+                drop(state);
+                return Err(self.not_ready());
             };
             if send_initial {
-                plan.initial = state
-                    .range(prefix.as_bytes())
-                    .into_iter()
-                    .map(|(_, obj)| obj)
-                    .collect();
+                let (initial, indexed) = state.candidates(prefix.as_bytes(), &plan.selection);
+                if indexed {
+                    self.index_reads.fetch_add(1, Ordering::Relaxed);
+                }
+                plan.initial = initial.into_iter().map(|(_, obj)| obj).collect();
                 plan.start = state.revision;
-                let live = sender.subscribe();
                 let subscription = Subscription::Cache {
                     backlog: VecDeque::new(),
                     live,
@@ -233,7 +270,7 @@ impl WatchCache {
                 plan.start = after;
                 let subscription = Subscription::Cache {
                     backlog,
-                    live: sender.subscribe(),
+                    live,
                     shared: self.shared.clone(),
                     storage: self.storage.clone(),
                 };

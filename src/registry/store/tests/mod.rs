@@ -4,7 +4,10 @@ mod cache;
 mod cache_window;
 mod crud;
 mod gate;
+mod indexes;
 mod lists;
+mod pages;
+mod replicas;
 mod status_reset;
 mod watches;
 
