@@ -30,8 +30,9 @@ mod write;
 
 pub(crate) use list::too_large_resource_version;
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apiary_storage::{KeyValue, Storage};
 use async_trait::async_trait;
@@ -190,11 +191,34 @@ pub trait NamespaceLookup: Send + Sync + 'static {
 
 #[async_trait]
 impl NamespaceLookup for Store {
+    /// As upstream's NamespaceLifecycle: the cache as it is (resourceVersion "0"), then a live
+    /// storage get when the cache has no such namespace (it may not have seen a new one yet).
     async fn namespace(&self, name: &str) -> ApiResult<Option<Value>> {
-        match self.get(None, name).await {
-            Ok(ns) => Ok(Some(ns)),
-            Err(err) if err.status.code == 404 => Ok(None),
-            Err(err) => Err(err),
+        if self.config.computed.is_some() {
+            return match self.get(None, name).await {
+                Ok(ns) => Ok(Some(ns)),
+                Err(err) if err.status.code == 404 => Ok(None),
+                Err(err) => Err(err),
+            };
+        }
+        let key = self.layout.object_key(None, name);
+        if let Lookup::Found(ns) = self.cache.get(key.as_bytes(), Some(0)).await? {
+            // A namespace this server was asked to delete lately is looked up live until the
+            // cache shows it terminating (upstream's forceLiveLookupCache).
+            let terminating =
+                ns.value().pointer("/status/phase").and_then(Value::as_str) == Some("Terminating");
+            if terminating || !self.recent_deletes.contains(name) {
+                return Ok(Some(ns.value().clone()));
+            }
+        }
+        let live = self
+            .storage
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| self.storage_error(e, name))?;
+        match live.kv {
+            Some(kv) => self.decode(&kv).await.map(Some),
+            None => Ok(None),
         }
     }
 }
@@ -208,6 +232,45 @@ pub struct Store {
     resource: GroupResource,
     cache: WatchCache,
     config: StoreConfig,
+    recent_deletes: RecentDeletes,
+}
+
+/// How long a delete request forces live lookups of its object (upstream's
+/// `forceLiveLookupTTL` of NamespaceLifecycle).
+const LIVE_LOOKUP_TTL: Duration = Duration::from_secs(30);
+
+/// The names of cluster-scoped objects whose delete was requested within [`LIVE_LOOKUP_TTL`]
+/// (what [`NamespaceLookup`] asks about).
+#[derive(Default)]
+struct RecentDeletes(std::sync::Mutex<RecentNames>);
+
+#[derive(Default)]
+struct RecentNames {
+    names: HashMap<String, Instant>,
+    /// The size at which expired names are dropped next (doubles, so drops stay amortised).
+    prune_at: usize,
+}
+
+impl RecentDeletes {
+    fn note(&self, name: &str) {
+        let now = Instant::now();
+        let mut recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.names.len() >= recent.prune_at {
+            recent
+                .names
+                .retain(|_, at| now.duration_since(*at) < LIVE_LOOKUP_TTL);
+            recent.prune_at = (recent.names.len() * 2).max(64);
+        }
+        recent.names.insert(name.to_string(), now);
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        let recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .names
+            .get(name)
+            .is_some_and(|at| at.elapsed() < LIVE_LOOKUP_TTL)
+    }
 }
 
 impl Store {
@@ -233,6 +296,7 @@ impl Store {
             layout,
             cache,
             config,
+            recent_deletes: RecentDeletes::default(),
         }
     }
 
@@ -389,6 +453,9 @@ impl Store {
     ) -> ApiResult<DeleteOutcome> {
         if let Some(why) = self.strategy.refuse_delete(name) {
             return Err(ApiError::forbidden(&self.resource, name, why));
+        }
+        if !self.info.namespaced {
+            self.recent_deletes.note(name);
         }
         delete::delete(self, namespace, name, opts, write).await
     }
