@@ -37,10 +37,11 @@ use std::time::{Duration, Instant};
 use apiary_storage::{KeyValue, Storage};
 use async_trait::async_trait;
 use bytes::Bytes;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::api::status::{ApiError, ApiResult, GroupResource};
-use crate::catalog::ResourceInfo;
+use crate::catalog::{Persistence, ResourceInfo};
 use crate::registry::conversion::ConverterHandle;
 use crate::registry::keys::KeyLayout;
 use crate::registry::metadata::{meta_mut, meta_str};
@@ -518,23 +519,65 @@ impl Store {
     /// Serialises an object for storage (in the version it is stored as), without
     /// `metadata.resourceVersion`.
     async fn encode(&self, obj: &Value) -> ApiResult<Bytes> {
-        let mut stored = match (&self.config.converter, self.info.storage_gvk()) {
-            (Some(converter), Some(gvk)) => {
-                let to = if gvk.group.is_empty() {
-                    gvk.version.to_string()
-                } else {
-                    format!("{}/{}", gvk.group, gvk.version)
-                };
-                converter.convert_one(obj.clone(), &to).await?
-            }
-            _ => crate::registry::conversion::builtin::to_storage(&self.info, obj.clone()),
+        // A copy only when a conversion applies (virtual and same-version objects are stored
+        // as they are).
+        let converted = match &self.config.converter {
+            Some(converter) => match self.info.storage_gvk() {
+                Some(gvk) => {
+                    let to = if gvk.group.is_empty() {
+                        gvk.version.to_string()
+                    } else {
+                        format!("{}/{}", gvk.group, gvk.version)
+                    };
+                    Some(converter.convert_one(obj.clone(), &to).await?)
+                }
+                None => None,
+            },
+            None => match self.info.persistence() {
+                Persistence::StoredAs(_) => Some(crate::registry::conversion::builtin::to_storage(
+                    &self.info,
+                    obj.clone(),
+                )),
+                Persistence::Stored | Persistence::Virtual => None,
+            },
         };
-        if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.remove("resourceVersion");
-        }
-        serde_json::to_vec(&stored)
+        serde_json::to_vec(&WithoutResourceVersion(converted.as_ref().unwrap_or(obj)))
             .map(Bytes::from)
             .map_err(ApiError::internal)
+    }
+}
+
+/// Serialises an object as serde_json serialises it, but without `metadata.resourceVersion`.
+struct WithoutResourceVersion<'a>(&'a Value);
+
+impl Serialize for WithoutResourceVersion<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(map) = self.0 else {
+            return self.0.serialize(serializer);
+        };
+        let mut out = serializer.serialize_map(Some(map.len()))?;
+        for (key, value) in map {
+            match value {
+                Value::Object(meta) if key == "metadata" => {
+                    let kept = meta.iter().filter(|(k, _)| k.as_str() != "resourceVersion");
+                    out.serialize_entry(key, &MetadataEntries(kept))?
+                }
+                _ => out.serialize_entry(key, value)?,
+            }
+        }
+        out.end()
+    }
+}
+
+/// Metadata entries to serialise as a JSON object.
+struct MetadataEntries<I>(I);
+
+impl<'a, I> Serialize for MetadataEntries<I>
+where
+    I: Iterator<Item = (&'a String, &'a Value)> + Clone,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.clone())
     }
 }
 

@@ -427,17 +427,16 @@ fn status_update(update: StatusUpdate, old: &Value, new: Value) -> Value {
 
 /// Whether anything outside `metadata` (and `status`, with a status subresource) differs.
 fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(map) = v.as_object_mut() {
-            map.remove("metadata");
-            if ignore_status {
-                map.remove("status");
-            }
-        }
-        v
+    let (Value::Object(a), Value::Object(b)) = (old, new) else {
+        return old != new;
     };
-    strip(old) != strip(new)
+    let compared = |key: &str| key != "metadata" && !(ignore_status && key == "status");
+    let count =
+        |m: &serde_json::Map<String, Value>| m.keys().filter(|k| compared(k.as_str())).count();
+    count(a) != count(b)
+        || a.iter()
+            .filter(|(k, _)| compared(k.as_str()))
+            .any(|(k, v)| b.get(k) != Some(v))
 }
 
 /// The object a read-modify-write starts from, and its revision (its storage mod revision).
