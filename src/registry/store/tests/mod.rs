@@ -6,6 +6,7 @@ mod crud;
 mod gate;
 mod lists;
 mod status_reset;
+mod suggestion;
 mod watches;
 
 use std::sync::Arc;
