@@ -96,8 +96,8 @@ impl Codec {
     }
 
     /// [`Codec::round_trip`] of a document the caller keeps, without copying it for typed codecs:
-    /// the typed struct is read from `document`, which gets the type meta and zero condition
-    /// times the round trip fills in (so [`dropped_fields`] of it and the answer is unchanged).
+    /// the typed struct is read from `document`, which only gets the missing `apiVersion`/`kind`
+    /// the round trip fills in (so [`dropped_fields`] of it and the answer is unchanged).
     pub fn decode_from(&self, document: &mut Value) -> Result<Value, serde_json::Error> {
         match &self.0 {
             CodecImpl::Typed(_, f) => f(document),

@@ -559,8 +559,7 @@ impl Serialize for WithoutResourceVersion<'_> {
         for (key, value) in map {
             match value {
                 Value::Object(meta) if key == "metadata" => {
-                    let kept = meta.iter().filter(|(k, _)| k.as_str() != "resourceVersion");
-                    out.serialize_entry(key, &MetadataEntries(kept))?
+                    out.serialize_entry(key, &MetadataWithoutResourceVersion(meta))?
                 }
                 _ => out.serialize_entry(key, value)?,
             }
@@ -569,15 +568,16 @@ impl Serialize for WithoutResourceVersion<'_> {
     }
 }
 
-/// Metadata entries to serialise as a JSON object.
-struct MetadataEntries<I>(I);
+/// An object's metadata without `resourceVersion`, serialised as a JSON object.
+struct MetadataWithoutResourceVersion<'a>(&'a Map<String, Value>);
 
-impl<'a, I> Serialize for MetadataEntries<I>
-where
-    I: Iterator<Item = (&'a String, &'a Value)> + Clone,
-{
+impl Serialize for MetadataWithoutResourceVersion<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.clone())
+        serializer.collect_map(
+            self.0
+                .iter()
+                .filter(|(k, _)| k.as_str() != "resourceVersion"),
+        )
     }
 }
 
