@@ -546,7 +546,8 @@ fn one_parse_gives_serde_jsons_value_and_notes_repeated_keys() {
         assert_eq!(value, want, "{}", String::from_utf8_lossy(body));
         assert_eq!(found, repeats, "{}", String::from_utf8_lossy(body));
     }
-    for bad in [&b"{\"a\":"[..], b"{} x", b""] {
+    let bad: [&[u8]; 3] = [b"{\"a\":", b"{} x", b""];
+    for bad in bad {
         let ours = super::codec::parse_json_document(bad).unwrap_err();
         let theirs = serde_json::from_slice::<Value>(bad).unwrap_err();
         assert_eq!(ours.to_string(), theirs.to_string());
