@@ -8,7 +8,7 @@
 //! [`unknown_field_message`]/[`duplicate_field_message`] give exactly those paths and messages.
 
 use std::collections::HashSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -17,6 +17,9 @@ use serde_json::Value;
 
 /// The function behind a [`Codec`].
 pub type CodecFn = fn(Value) -> Result<Value, serde_json::Error>;
+
+/// The in-place form of a [`CodecFn`] (see [`Codec::decode_from`]).
+type DecodeFn = fn(&mut Value) -> Result<Value, serde_json::Error>;
 
 /// Round-trips an object through a typed k8s-openapi struct, or through a run-time
 /// [`ObjectCodec`] (a custom resource's structural schema).
@@ -33,7 +36,7 @@ pub struct Codec(CodecImpl);
 
 #[derive(Clone)]
 enum CodecImpl {
-    Typed(CodecFn),
+    Typed(CodecFn, DecodeFn),
     Object(Arc<dyn ObjectCodec>),
 }
 
@@ -57,12 +60,12 @@ impl Codec {
     where
         T: k8s_openapi::Resource + DeserializeOwned + Serialize,
     {
-        Codec(CodecImpl::Typed(round_trip::<T>))
+        Codec(CodecImpl::Typed(round_trip::<T>, decode_from::<T>))
     }
 
     /// A codec that returns its input unchanged (for kinds without a typed struct).
     pub const fn identity() -> Self {
-        Codec(CodecImpl::Typed(identity))
+        Codec(CodecImpl::Typed(identity, identity_from))
     }
 
     /// A codec backed by a run-time [`ObjectCodec`].
@@ -87,8 +90,18 @@ impl Codec {
     /// Decodes `object` into the typed struct and encodes it back.
     pub fn round_trip(&self, object: Value) -> Result<Value, serde_json::Error> {
         match &self.0 {
-            CodecImpl::Typed(f) => f(object),
+            CodecImpl::Typed(f, _) => f(object),
             CodecImpl::Object(codec) => codec.round_trip(object),
+        }
+    }
+
+    /// [`Codec::round_trip`] of a document the caller keeps, without copying it for typed codecs:
+    /// the typed struct is read from `document`, which only gets the missing `apiVersion`/`kind`
+    /// the round trip fills in (so [`dropped_fields`] of it and the answer is unchanged).
+    pub fn decode_from(&self, document: &mut Value) -> Result<Value, serde_json::Error> {
+        match &self.0 {
+            CodecImpl::Typed(_, f) => f(document),
+            CodecImpl::Object(codec) => codec.round_trip(document.clone()),
         }
     }
 }
@@ -96,7 +109,7 @@ impl Codec {
 impl PartialEq for Codec {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
-            (CodecImpl::Typed(a), CodecImpl::Typed(b)) => std::ptr::fn_addr_eq(*a, *b),
+            (CodecImpl::Typed(a, _), CodecImpl::Typed(b, _)) => std::ptr::fn_addr_eq(*a, *b),
             (CodecImpl::Object(a), CodecImpl::Object(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
@@ -113,6 +126,10 @@ impl fmt::Debug for Codec {
 
 fn identity(object: Value) -> Result<Value, serde_json::Error> {
     Ok(object)
+}
+
+fn identity_from(object: &mut Value) -> Result<Value, serde_json::Error> {
+    Ok(object.clone())
 }
 
 /// Fills a missing, null or empty `apiVersion`/`kind` of an object with the given ones (the
@@ -143,6 +160,35 @@ where
     restore_zero_condition_times(&mut decoded, &zero_times);
     check_quantities(T::KIND, &decoded)?;
     Ok(decoded)
+}
+
+fn decode_from<T>(object: &mut Value) -> Result<Value, serde_json::Error>
+where
+    T: k8s_openapi::Resource + DeserializeOwned + Serialize,
+{
+    if let Value::Object(map) = object {
+        fill_type_meta(map, T::API_VERSION, T::KIND);
+    }
+    if lacks_condition_times(object) {
+        // Rare: the zero times are filled into a copy, so `object` keeps what was sent.
+        return round_trip::<T>(object.clone());
+    }
+    let typed: T = <T as serde::Deserialize>::deserialize(&*object)?;
+    let decoded = serde_json::to_value(&typed)?;
+    check_quantities(T::KIND, &decoded)?;
+    Ok(decoded)
+}
+
+/// Whether [`fill_zero_condition_times`] would fill anything in.
+fn lacks_condition_times(object: &Value) -> bool {
+    let Some(Value::Array(conditions)) = object.pointer("/status/conditions") else {
+        return false;
+    };
+    conditions.iter().any(|condition| {
+        condition.as_object().is_some_and(|fields| {
+            matches!(fields.get("lastTransitionTime"), None | Some(Value::Null))
+        })
+    })
 }
 
 /// Go's zero `metav1.Time`, which Go writes as `null`.
@@ -257,7 +303,7 @@ fn walk_dropped(before: &Value, after: &Value, path: &mut String, out: &mut Vec<
         (Value::Array(b), Value::Array(a)) => {
             for (i, (value, kept)) in b.iter().zip(a).enumerate() {
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
+                let _ = write!(path, "[{i}]");
                 walk_dropped(value, kept, path, out);
                 path.truncate(len);
             }
@@ -311,6 +357,91 @@ macro_rules! accept_scalars {
     };
 }
 pub(crate) use accept_scalars;
+
+/// Parses a JSON document as `serde_json::from_slice` does (a repeated key: the last wins), and
+/// tells whether any object of it repeats a key.
+pub fn parse_json_document(body: &[u8]) -> Result<(Value, bool), serde_json::Error> {
+    let mut repeats = false;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = ValueScan {
+        repeats: &mut repeats,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok((value, repeats))
+}
+
+/// Builds a JSON value as serde_json's own `Value` visitor does, noting repeated keys.
+struct ValueScan<'a> {
+    repeats: &'a mut bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueScan<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueScan<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ValueScan {
+            repeats: &mut *self.repeats,
+        })? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut values = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(ValueScan {
+                repeats: &mut *self.repeats,
+            })?;
+            if values.insert(key, value).is_some() {
+                *self.repeats = true;
+            }
+        }
+        Ok(Value::Object(values))
+    }
+}
 
 /// Every key of every JSON object of `body` in document order, as its path and whether it
 /// repeats an earlier key of the same object. A body that is not valid JSON gives an error.

@@ -526,3 +526,55 @@ fn a_condition_without_transition_time_decodes_as_gos_zero_time() {
         [&Value::Null, &Value::Null, &json!("2026-01-02T03:04:05Z")]
     );
 }
+
+#[test]
+fn one_parse_gives_serde_jsons_value_and_notes_repeated_keys() {
+    let cases: [(&[u8], bool); 6] = [
+        (
+            br#"{"a":1,"b":[1.5,-2,18446744073709551615,"s\u00e9",null,true]}"#,
+            false,
+        ),
+        (br#"{"a":{"x":1},"a":{"y":2}}"#, true),
+        (br#"{"a":[{"k":1,"k":2}]}"#, true),
+        (br#"{"a":{"k":1},"b":{"k":2}}"#, false),
+        (b"  [1, {\"z\": {}}]  ", false),
+        (br#""text""#, false),
+    ];
+    for (body, repeats) in cases {
+        let (value, found) = super::codec::parse_json_document(body).expect("parses");
+        let want: Value = serde_json::from_slice(body).expect("serde_json parses");
+        assert_eq!(value, want, "{}", String::from_utf8_lossy(body));
+        assert_eq!(found, repeats, "{}", String::from_utf8_lossy(body));
+    }
+    let bad: [&[u8]; 3] = [b"{\"a\":", b"{} x", b""];
+    for bad in bad {
+        let ours = super::codec::parse_json_document(bad).unwrap_err();
+        let theirs = serde_json::from_slice::<Value>(bad).unwrap_err();
+        assert_eq!(ours.to_string(), theirs.to_string());
+    }
+}
+
+#[test]
+fn decoding_in_place_answers_what_the_round_trip_answers() {
+    let codec = Codec::of::<k8s_openapi::api::apps::v1::Deployment>();
+    let documents = [
+        json!({"metadata": {"name": "a", "bogus": 1}, "spec": {"replicas": 2, "extra": {"x": 1},
+            "selector": {}, "template": {"spec": {"containers": [{"name": "c", "oops": true}]}}}}),
+        json!({"kind": "", "apiVersion": null, "status": {"conditions": [
+            {"type": "Available", "status": "True"}]}}),
+        json!({"spec": {"replicas": "three"}}),
+    ];
+    for document in documents {
+        let mut kept = document.clone();
+        let in_place = codec.decode_from(&mut kept);
+        let round_trip = codec.round_trip(document.clone());
+        match (in_place, round_trip) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b);
+                assert_eq!(dropped_fields(&kept, &a), dropped_fields(&document, &b));
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("{a:?} != {b:?}"),
+        }
+    }
+}

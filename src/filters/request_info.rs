@@ -1,5 +1,7 @@
 //! The RequestInfo filter: what the request asks, for every later filter and the handlers.
 
+use std::sync::OnceLock;
+
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -10,7 +12,10 @@ use crate::request::info::RequestInfoFactory;
 /// The filter: parses the request and inserts its [`RequestInfo`] into the extensions; a path it
 /// cannot parse gets 500, as upstream.
 pub async fn attach_request_info(mut req: Request, next: Next) -> Response {
-    match RequestInfoFactory::default().new_request_info(req.method(), req.uri()) {
+    // The factory's prefixes never change: built once, not per request.
+    static FACTORY: OnceLock<RequestInfoFactory> = OnceLock::new();
+    let factory = FACTORY.get_or_init(RequestInfoFactory::default);
+    match factory.new_request_info(req.method(), req.uri()) {
         Ok(info) => {
             req.extensions_mut().insert(info);
             next.run(req).await

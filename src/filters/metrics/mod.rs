@@ -175,9 +175,19 @@ impl Metrics {
     pub fn observe(&self, labels: &RequestLabels, code: u16, elapsed: Duration) {
         let values = labels.values();
         let code = code.to_string();
-        let mut with_code = values.to_vec();
-        with_code.push(code.as_str());
-        self.requests.with_label_values(with_code.as_slice()).inc();
+        let [verb, dry_run, group, version, resource, subresource, scope, component] = values;
+        let with_code = [
+            verb,
+            dry_run,
+            group,
+            version,
+            resource,
+            subresource,
+            scope,
+            component,
+            code.as_str(),
+        ];
+        self.requests.with_label_values(&with_code[..]).inc();
         self.durations
             .with_label_values(&values[..])
             .observe(elapsed.as_secs_f64());

@@ -30,16 +30,18 @@ mod write;
 
 pub(crate) use list::too_large_resource_version;
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apiary_storage::{KeyValue, Storage};
 use async_trait::async_trait;
 use bytes::Bytes;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::api::status::{ApiError, ApiResult, GroupResource};
-use crate::catalog::ResourceInfo;
+use crate::catalog::{Persistence, ResourceInfo};
 use crate::registry::conversion::ConverterHandle;
 use crate::registry::keys::KeyLayout;
 use crate::registry::metadata::{meta_mut, meta_str};
@@ -190,11 +192,34 @@ pub trait NamespaceLookup: Send + Sync + 'static {
 
 #[async_trait]
 impl NamespaceLookup for Store {
+    /// As upstream's NamespaceLifecycle: the cache as it is (resourceVersion "0"), then a live
+    /// storage get when the cache has no such namespace (it may not have seen a new one yet).
     async fn namespace(&self, name: &str) -> ApiResult<Option<Value>> {
-        match self.get(None, name).await {
-            Ok(ns) => Ok(Some(ns)),
-            Err(err) if err.status.code == 404 => Ok(None),
-            Err(err) => Err(err),
+        if self.config.computed.is_some() {
+            return match self.get(None, name).await {
+                Ok(ns) => Ok(Some(ns)),
+                Err(err) if err.status.code == 404 => Ok(None),
+                Err(err) => Err(err),
+            };
+        }
+        let key = self.layout.object_key(None, name);
+        if let Lookup::Found(ns) = self.cache.get(key.as_bytes(), Some(0)).await? {
+            // A namespace this server was asked to delete lately is looked up live until the
+            // cache shows it terminating (upstream's forceLiveLookupCache).
+            let terminating =
+                ns.value().pointer("/status/phase").and_then(Value::as_str) == Some("Terminating");
+            if terminating || !self.recent_deletes.contains(name) {
+                return Ok(Some(ns.value().clone()));
+            }
+        }
+        let live = self
+            .storage
+            .get(key.as_bytes())
+            .await
+            .map_err(|e| self.storage_error(e, name))?;
+        match live.kv {
+            Some(kv) => self.decode(&kv).await.map(Some),
+            None => Ok(None),
         }
     }
 }
@@ -208,6 +233,45 @@ pub struct Store {
     resource: GroupResource,
     cache: WatchCache,
     config: StoreConfig,
+    recent_deletes: RecentDeletes,
+}
+
+/// How long a delete request forces live lookups of its object (upstream's
+/// `forceLiveLookupTTL` of NamespaceLifecycle).
+const LIVE_LOOKUP_TTL: Duration = Duration::from_secs(30);
+
+/// The names of cluster-scoped objects whose delete was requested within [`LIVE_LOOKUP_TTL`]
+/// (what [`NamespaceLookup`] asks about).
+#[derive(Default)]
+struct RecentDeletes(std::sync::Mutex<RecentNames>);
+
+#[derive(Default)]
+struct RecentNames {
+    names: HashMap<String, Instant>,
+    /// The size at which expired names are dropped next (doubles, so drops stay amortised).
+    prune_at: usize,
+}
+
+impl RecentDeletes {
+    fn note(&self, name: &str) {
+        let now = Instant::now();
+        let mut recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.names.len() >= recent.prune_at {
+            recent
+                .names
+                .retain(|_, at| now.duration_since(*at) < LIVE_LOOKUP_TTL);
+            recent.prune_at = (recent.names.len() * 2).max(64);
+        }
+        recent.names.insert(name.to_string(), now);
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        let recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .names
+            .get(name)
+            .is_some_and(|at| at.elapsed() < LIVE_LOOKUP_TTL)
+    }
 }
 
 impl Store {
@@ -233,6 +297,7 @@ impl Store {
             layout,
             cache,
             config,
+            recent_deletes: RecentDeletes::default(),
         }
     }
 
@@ -390,6 +455,9 @@ impl Store {
         if let Some(why) = self.strategy.refuse_delete(name) {
             return Err(ApiError::forbidden(&self.resource, name, why));
         }
+        if !self.info.namespaced {
+            self.recent_deletes.note(name);
+        }
         delete::delete(self, namespace, name, opts, write).await
     }
 
@@ -451,23 +519,65 @@ impl Store {
     /// Serialises an object for storage (in the version it is stored as), without
     /// `metadata.resourceVersion`.
     async fn encode(&self, obj: &Value) -> ApiResult<Bytes> {
-        let mut stored = match (&self.config.converter, self.info.storage_gvk()) {
-            (Some(converter), Some(gvk)) => {
-                let to = if gvk.group.is_empty() {
-                    gvk.version.to_string()
-                } else {
-                    format!("{}/{}", gvk.group, gvk.version)
-                };
-                converter.convert_one(obj.clone(), &to).await?
-            }
-            _ => crate::registry::conversion::builtin::to_storage(&self.info, obj.clone()),
+        // A copy only when a conversion applies (virtual and same-version objects are stored
+        // as they are).
+        let converted = match &self.config.converter {
+            Some(converter) => match self.info.storage_gvk() {
+                Some(gvk) => {
+                    let to = if gvk.group.is_empty() {
+                        gvk.version.to_string()
+                    } else {
+                        format!("{}/{}", gvk.group, gvk.version)
+                    };
+                    Some(converter.convert_one(obj.clone(), &to).await?)
+                }
+                None => None,
+            },
+            None => match self.info.persistence() {
+                Persistence::StoredAs(_) => Some(crate::registry::conversion::builtin::to_storage(
+                    &self.info,
+                    obj.clone(),
+                )),
+                Persistence::Stored | Persistence::Virtual => None,
+            },
         };
-        if let Some(meta) = stored.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.remove("resourceVersion");
-        }
-        serde_json::to_vec(&stored)
+        serde_json::to_vec(&WithoutResourceVersion(converted.as_ref().unwrap_or(obj)))
             .map(Bytes::from)
             .map_err(ApiError::internal)
+    }
+}
+
+/// Serialises an object as serde_json serialises it, but without `metadata.resourceVersion`.
+struct WithoutResourceVersion<'a>(&'a Value);
+
+impl Serialize for WithoutResourceVersion<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(map) = self.0 else {
+            return self.0.serialize(serializer);
+        };
+        let mut out = serializer.serialize_map(Some(map.len()))?;
+        for (key, value) in map {
+            match value {
+                Value::Object(meta) if key == "metadata" => {
+                    out.serialize_entry(key, &MetadataWithoutResourceVersion(meta))?
+                }
+                _ => out.serialize_entry(key, value)?,
+            }
+        }
+        out.end()
+    }
+}
+
+/// An object's metadata without `resourceVersion`, serialised as a JSON object.
+struct MetadataWithoutResourceVersion<'a>(&'a Map<String, Value>);
+
+impl Serialize for MetadataWithoutResourceVersion<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.0
+                .iter()
+                .filter(|(k, _)| k.as_str() != "resourceVersion"),
+        )
     }
 }
 

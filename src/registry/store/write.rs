@@ -1,7 +1,7 @@
 //! Create, update (PUT) and read-modify-write (PATCH), as upstream's `rest.BeforeCreate`,
 //! `rest.BeforeUpdate` and the generic store's `Create`/`Update`.
 
-use apiary_storage::{Error as StorageError, KeyValue};
+use apiary_storage::Error as StorageError;
 use serde_json::{json, Value};
 
 use super::{object_namespace, parse_resource_version, Store};
@@ -272,16 +272,17 @@ impl Store {
         Ok(new)
     }
 
-    /// Writes an update of `kv` (decoded as `old`) to `new`. `Ok(None)` means a concurrent write
-    /// won (storage Conflict) and the caller may retry.
+    /// Writes an update of `cur` to `new`. `Ok(None)` means a concurrent write won (storage
+    /// Conflict, or a suggested object storage no longer has) and the caller may retry from
+    /// storage. Callers confirm a suggestion before a no-op or dry-run answer.
     async fn write_update(
         &self,
         key: &str,
-        kv: &KeyValue,
-        old: &Value,
+        cur: &Current,
         new: Value,
         opts: &WriteOptions,
     ) -> ApiResult<Option<Value>> {
+        let old = &cur.object;
         let name = meta_str(old, "name").to_string();
         if same_ignoring_resource_version(old, &new) {
             // A no-op: answer the stored object without a write, as upstream.
@@ -306,12 +307,12 @@ impl Store {
         }
         let result = if remove {
             self.storage
-                .delete(key.as_bytes(), Some(kv.mod_revision))
+                .delete(key.as_bytes(), Some(cur.revision))
                 .await
                 .map(|(rev, _)| rev)
         } else {
             self.storage
-                .update(key.as_bytes(), bytes, kv.mod_revision)
+                .update(key.as_bytes(), bytes, cur.revision)
                 .await
         };
         super::hooks::finish(hook, result.is_ok()).await;
@@ -328,21 +329,43 @@ impl Store {
                 Ok(Some(stored))
             }
             Err(StorageError::Conflict { .. }) => Ok(None),
+            Err(StorageError::NotFound { .. }) if !cur.confirmed => Ok(None),
             Err(err) => Err(self.storage_error(err, &name)),
         }
     }
+
+    /// Whether an update of `cur` to `new` answers without a storage write (a no-op or a dry
+    /// run), so that a suggested `cur` must be confirmed first.
+    fn answers_unwritten(&self, cur: &Current, new: &Value, opts: &WriteOptions) -> bool {
+        !cur.confirmed && (opts.dry_run || same_ignoring_resource_version(&cur.object, new))
+    }
 }
 
-/// Whether two objects are equal apart from `metadata.resourceVersion`.
+/// Whether two objects are equal apart from `metadata.resourceVersion` (compared in place).
 fn same_ignoring_resource_version(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.remove("resourceVersion");
-        }
-        v
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return a == b;
     };
-    strip(a) == strip(b)
+    let without_rv = |m: &serde_json::Map<String, Value>| {
+        m.iter()
+            .filter(|(k, _)| k.as_str() != "resourceVersion")
+            .count()
+    };
+    let same_meta = match (a.get("metadata"), b.get("metadata")) {
+        (Some(Value::Object(ma)), Some(Value::Object(mb))) => {
+            without_rv(ma) == without_rv(mb)
+                && ma
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "resourceVersion")
+                    .all(|(k, v)| mb.get(k) == Some(v))
+        }
+        (ma, mb) => ma == mb,
+    };
+    same_meta
+        && a.len() == b.len()
+        && a.iter()
+            .filter(|(k, _)| k.as_str() != "metadata")
+            .all(|(k, v)| b.get(k) == Some(v))
 }
 
 /// Copies the field at `path` of `from` into `to` (removing it when `from` has none), creating
@@ -404,27 +427,56 @@ fn status_update(update: StatusUpdate, old: &Value, new: Value) -> Value {
 
 /// Whether anything outside `metadata` (and `status`, with a status subresource) differs.
 fn spec_changed(old: &Value, new: &Value, ignore_status: bool) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(map) = v.as_object_mut() {
-            map.remove("metadata");
-            if ignore_status {
-                map.remove("status");
-            }
-        }
-        v
+    let (Value::Object(a), Value::Object(b)) = (old, new) else {
+        return old != new;
     };
-    strip(old) != strip(new)
+    let compared = |key: &str| key != "metadata" && !(ignore_status && key == "status");
+    let count =
+        |m: &serde_json::Map<String, Value>| m.keys().filter(|k| compared(k.as_str())).count();
+    count(a) != count(b)
+        || a.iter()
+            .filter(|(k, _)| compared(k.as_str()))
+            .any(|(k, v)| b.get(k) != Some(v))
+}
+
+/// The object a read-modify-write starts from, and its revision (its storage mod revision).
+pub(super) struct Current {
+    pub object: Value,
+    pub revision: i64,
+    /// Read from storage now, not suggested by the watch cache (which may be behind).
+    pub confirmed: bool,
+}
+
+/// What storage says of a suggestion before an answer no storage write validates.
+pub(super) enum Recheck {
+    /// The suggestion is current: its answer stands.
+    Stands,
+    /// Storage has moved on: retry from its state (`None` when the object is gone).
+    Moved(Option<Current>),
 }
 
 impl Store {
-    /// The current object at `key`, as a read-modify-write starts from: its storage entry and
-    /// decoded value; `None` when absent.
+    /// The current object at `key`, as a read-modify-write starts from. With `suggest`, the watch
+    /// cache's object when it is Ready and holds the key (upstream's `cachedExistingObject`,
+    /// unconfirmed); else storage's. `None` only when storage has no object.
     pub(super) async fn current(
         &self,
         key: &str,
         name: &str,
-    ) -> ApiResult<Option<(KeyValue, Value)>> {
+        suggest: bool,
+    ) -> ApiResult<Option<Current>> {
+        if suggest {
+            if let Some(cached) = self.cache.peek(key.as_bytes()) {
+                let revision = meta_str(cached.value(), "resourceVersion").parse::<i64>();
+                if let Ok(revision) = revision {
+                    return Ok(Some(Current {
+                        object: cached.value().clone(),
+                        revision,
+                        confirmed: false,
+                    }));
+                }
+            }
+        }
         let current = self
             .storage
             .get(key.as_bytes())
@@ -432,11 +484,28 @@ impl Store {
             .map_err(|e| self.storage_error(e, name))?;
         match current.kv {
             Some(kv) => {
-                let obj = self.decode(&kv).await?;
-                Ok(Some((kv, obj)))
+                let object = self.decode(&kv).await?;
+                Ok(Some(Current {
+                    object,
+                    revision: kv.mod_revision,
+                    confirmed: true,
+                }))
             }
             None => Ok(None),
         }
+    }
+
+    /// Confirms `cur` with a storage get when it is an unconfirmed suggestion, as upstream's
+    /// `GuaranteedUpdate` refreshes a cached object before returning an error or a no-op.
+    pub(super) async fn recheck(&self, key: &str, name: &str, cur: &Current) -> ApiResult<Recheck> {
+        if cur.confirmed {
+            return Ok(Recheck::Stands);
+        }
+        let fresh = self.current(key, name, false).await?;
+        if fresh.as_ref().is_some_and(|f| f.revision == cur.revision) {
+            return Ok(Recheck::Stands);
+        }
+        Ok(Recheck::Moved(fresh))
     }
 }
 
@@ -571,8 +640,14 @@ pub(super) async fn update(
         store.invalid(name, vec![required])?;
     }
     let key = store.layout.object_key(namespace, name);
+    // A state already read from storage to start the next attempt from.
+    let mut next: Option<Option<Current>> = None;
     for _ in 0..store.config.max_update_retries {
-        let Some((kv, old)) = store.current(&key, name).await? else {
+        let state = match next.take() {
+            Some(state) => state,
+            None => store.current(&key, name, true).await?,
+        };
+        let Some(cur) = state else {
             if store.strategy.allow_create_on_update() && opts.subresource.is_none() {
                 let mut fresh = obj.clone();
                 meta_mut(&mut fresh).remove("resourceVersion");
@@ -584,16 +659,30 @@ pub(super) async fn update(
             }
             return Err(ApiError::not_found(&store.resource, name));
         };
-        if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
-            return Err(ApiError::stale_object(&store.resource, name));
+        let attempt = async {
+            if requested_rv.is_some_and(|rv| rv != cur.revision) {
+                return Err(ApiError::stale_object(&store.resource, name));
+            }
+            store.admit_update(&cur.object, obj.clone(), opts).await
         }
-        let new = store.admit_update(&old, obj.clone(), opts).await?;
-        match store.write_update(&key, &kv, &old, new, opts).await? {
+        .await;
+        let new = match attempt {
+            Ok(new) if !store.answers_unwritten(&cur, &new, opts) => new,
+            // An error or an unwritten answer from a suggestion: only if storage agrees.
+            attempt => match store.recheck(&key, name, &cur).await? {
+                Recheck::Stands => attempt?,
+                Recheck::Moved(fresh) => {
+                    next = Some(fresh);
+                    continue;
+                }
+            },
+        };
+        match store.write_update(&key, &cur, new, opts).await? {
             Some(stored) => return Ok((stored, false)),
             None if requested_rv.is_some() => {
                 return Err(ApiError::stale_object(&store.resource, name))
             }
-            None => continue,
+            None => next = Some(store.current(&key, name, false).await?),
         }
     }
     Err(ApiError::stale_object(&store.resource, name))
@@ -610,27 +699,48 @@ where
     F: FnMut(&Value) -> ApiResult<Value> + Send,
 {
     let key = store.layout.object_key(namespace, name);
+    // A state already read from storage to start the next attempt from.
+    let mut next: Option<Option<Current>> = None;
     for _ in 0..store.config.max_update_retries {
-        let Some((kv, old)) = store.current(&key, name).await? else {
+        let state = match next.take() {
+            Some(state) => state,
+            None => store.current(&key, name, true).await?,
+        };
+        let Some(cur) = state else {
             return Err(ApiError::not_found(&store.resource, name));
         };
-        let mut new = mutate(&old)?;
-        store.check_type(&mut new, opts.subresource.as_deref())?;
-        let new_name = meta_str(&new, "name");
-        if !new_name.is_empty() && new_name != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({new_name}) does not match the name on the URL ({name})"
-            )));
+        let attempt = async {
+            let mut new = mutate(&cur.object)?;
+            store.check_type(&mut new, opts.subresource.as_deref())?;
+            let new_name = meta_str(&new, "name");
+            if !new_name.is_empty() && new_name != name {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({new_name}) does not match the name on the URL ({name})"
+                )));
+            }
+            meta_mut(&mut new).insert("name".into(), Value::String(name.to_string()));
+            store.ensure_namespace(&mut new, namespace, false)?;
+            let requested_rv = parse_resource_version(meta_str(&new, "resourceVersion"))?;
+            if requested_rv.is_some_and(|rv| rv != cur.revision) {
+                return Err(ApiError::stale_object(&store.resource, name));
+            }
+            store.admit_update(&cur.object, new, opts).await
         }
-        meta_mut(&mut new).insert("name".into(), Value::String(name.to_string()));
-        store.ensure_namespace(&mut new, namespace, false)?;
-        let requested_rv = parse_resource_version(meta_str(&new, "resourceVersion"))?;
-        if requested_rv.is_some_and(|rv| rv != kv.mod_revision) {
-            return Err(ApiError::stale_object(&store.resource, name));
-        }
-        let new = store.admit_update(&old, new, opts).await?;
-        if let Some(stored) = store.write_update(&key, &kv, &old, new, opts).await? {
-            return Ok(stored);
+        .await;
+        let new = match attempt {
+            Ok(new) if !store.answers_unwritten(&cur, &new, opts) => new,
+            // An error or an unwritten answer from a suggestion: only if storage agrees.
+            attempt => match store.recheck(&key, name, &cur).await? {
+                Recheck::Stands => attempt?,
+                Recheck::Moved(fresh) => {
+                    next = Some(fresh);
+                    continue;
+                }
+            },
+        };
+        match store.write_update(&key, &cur, new, opts).await? {
+            Some(stored) => return Ok(stored),
+            None => next = Some(store.current(&key, name, false).await?),
         }
     }
     Err(ApiError::stale_object(&store.resource, name))

@@ -8,7 +8,7 @@
 //! 2. a missing `kind`/`apiVersion` is defaulted from the endpoint; another kind is a 400
 //!    `<Kind> in version "<v>" cannot be handled as a <Expected>: ...`, another group/version a
 //!    400 `the API version in the data (x) does not match the expected API version (y)`;
-//! 3. the object is round-tripped through its k8s-openapi type (the catalogue's codec): wrongly
+//! 3. the object is decoded into its k8s-openapi type (the catalogue's codec): wrongly
 //!    typed values are a 400 `<Kind> in version "<v>" cannot be handled as a <Kind>: <error>`, and
 //!    unknown or duplicate fields are dropped and, per `fieldValidation`, ignored, returned as
 //!    warnings, or a 400 `... cannot be handled as a <Kind>: strict decoding error: unknown field "spec.foo"`.
@@ -24,7 +24,8 @@ use serde_json::Value;
 use super::query::FieldValidation;
 use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::codec::{
-    dropped_fields, duplicate_field_message, key_occurrences, unknown_field_message,
+    dropped_fields, duplicate_field_message, key_occurrences, parse_json_document,
+    unknown_field_message,
 };
 use crate::catalog::{Codec, ResourceInfo};
 
@@ -195,7 +196,16 @@ pub fn decode_object(
             summarize(bytes)
         ))
     };
-    let document = parse_document(bytes, format).map_err(|why| unrecognized(&why))?;
+    // A JSON body is parsed once, noting repeated keys; their paths and the document order of
+    // strict errors are only worked out (from the bytes) when there are any.
+    let (mut document, repeats) = match format {
+        InputFormat::Json => parse_json_document(bytes)
+            .map_err(|e| unrecognized(&format!("json parse error: {e}")))?,
+        InputFormat::Yaml | InputFormat::Protobuf => (
+            parse_document(bytes, format).map_err(|why| unrecognized(&why))?,
+            false,
+        ),
+    };
     let Value::Object(map) = &document else {
         let found = match document {
             Value::Array(_) => "array",
@@ -235,14 +245,17 @@ pub fn decode_object(
             "the API version in the data ({api_version}) does not match the expected API version ({expected_api_version})"
         )));
     }
-    let occurrences = match format {
-        InputFormat::Json => key_occurrences(bytes).unwrap_or_default(),
-        InputFormat::Yaml | InputFormat::Protobuf => Vec::new(),
-    };
     let object = expected
         .codec
-        .round_trip(document.clone())
+        .decode_from(&mut document)
         .map_err(|err| expected.cannot_handle(&kind, &data_version, err))?;
+    let unknown = dropped_fields(&document, &object);
+    let occurrences = match format {
+        InputFormat::Json if repeats || !unknown.is_empty() => {
+            key_occurrences(bytes).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
     // A YAML body's repeated keys come first, as one error (the YAML to JSON conversion). Its
     // unknown fields follow in key order (that conversion sorts keys).
     let mut field_errors: Vec<String> = Vec::new();
@@ -252,7 +265,6 @@ pub fn decode_object(
             field_errors.push(unmarshal_errors(&repeated));
         }
     }
-    let unknown = dropped_fields(&document, &object);
     if expected.codec.prunes_after_decoding() {
         // The JSON decoder's duplicates, then what pruning dropped.
         let duplicates = occurrences.iter().filter(|(_, repeat)| *repeat);

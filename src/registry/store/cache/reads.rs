@@ -244,6 +244,19 @@ impl WatchCache {
         })
     }
 
+    /// The cached object at `key` when the cache is enabled and Ready, without starting it or
+    /// waiting: a write's suggestion of the current object (upstream's `cachedExistingObject`).
+    pub fn peek(&self, key: &[u8]) -> Option<Arc<WatchObject>> {
+        if !self.enabled() {
+            return None;
+        }
+        let state = self.shared.lock();
+        if state.phase != Phase::Ready {
+            return None;
+        }
+        state.objects.get(key).cloned()
+    }
+
     /// The first page of a list of `prefix` from the cache, or `None` when storage answers.
     pub async fn list(
         &self,

@@ -21,6 +21,7 @@
 use apiary_storage::Error as StorageError;
 use serde_json::{json, Value};
 
+use super::write::{Current, Recheck};
 use super::{ObjectList, Store};
 use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::registry::admission::AdmissionOperation;
@@ -312,12 +313,47 @@ pub(super) async fn delete(
     opts.effective_propagation()?;
     let dry_run = write.dry_run || opts.dry_run.iter().any(|d| d == "All");
     let key = store.layout.object_key(namespace, name);
+    // A state already read from storage to start the next attempt from.
+    let mut next: Option<Option<Current>> = None;
     for _ in 0..store.config.max_update_retries {
-        let Some((kv, obj)) = store.current(&key, name).await? else {
+        let state = match next.take() {
+            Some(state) => state,
+            None => store.current(&key, name, true).await?,
+        };
+        let Some(cur) = state else {
             return Err(ApiError::not_found(&store.resource, name));
         };
-        check_preconditions(&store.info.group, &store.info.kind, &obj, opts)?;
-        match plan(store, &obj, opts) {
+        let attempt = async {
+            check_preconditions(&store.info.group, &store.info.kind, &cur.object, opts)?;
+            let planned = plan(store, &cur.object, opts);
+            if !matches!(planned, DeletePlan::Pending) {
+                admit_delete(write, &cur.object).await?;
+            }
+            Ok::<DeletePlan, ApiError>(planned)
+        }
+        .await;
+        // An error or an answer without a storage write holds only if storage agrees with a
+        // suggested object (upstream refreshes a cached object before returning either).
+        let unwritten = match &attempt {
+            Ok(DeletePlan::Pending) | Err(_) => true,
+            Ok(DeletePlan::Keep(marked)) => dry_run || *marked == cur.object,
+            Ok(DeletePlan::Remove) => dry_run,
+        };
+        if unwritten {
+            if let Recheck::Moved(fresh) = store.recheck(&key, name, &cur).await? {
+                next = Some(fresh);
+                continue;
+            }
+        }
+        let planned = attempt?;
+        let (revision, confirmed, obj) = (cur.revision, cur.confirmed, cur.object);
+        // A concurrent write won, or a suggested object is gone: retry from storage.
+        let retry = |err: &StorageError| match err {
+            StorageError::Conflict { .. } => true,
+            StorageError::NotFound { .. } => !confirmed,
+            _ => false,
+        };
+        match planned {
             DeletePlan::Pending => {
                 return Ok(DeleteOutcome {
                     object: obj,
@@ -326,25 +362,19 @@ pub(super) async fn delete(
             }
             DeletePlan::Keep(marked) if marked == obj => {
                 // Nothing changes (e.g. a repeated delete of an object held by finalizers).
-                admit_delete(write, &obj).await?;
                 return Ok(DeleteOutcome {
                     object: obj,
                     deleted: false,
                 });
             }
             DeletePlan::Remove => {
-                admit_delete(write, &obj).await?;
                 if dry_run {
                     return Ok(DeleteOutcome {
                         object: obj,
                         deleted: true,
                     });
                 }
-                match store
-                    .storage
-                    .delete(key.as_bytes(), Some(kv.mod_revision))
-                    .await
-                {
+                match store.storage.delete(key.as_bytes(), Some(revision)).await {
                     Ok((revision, _)) => {
                         store.after_delete_hook(&obj).await;
                         return Ok(DeleteOutcome {
@@ -352,12 +382,13 @@ pub(super) async fn delete(
                             deleted: true,
                         });
                     }
-                    Err(StorageError::Conflict { .. }) => continue,
+                    Err(err) if retry(&err) => {
+                        next = Some(store.current(&key, name, false).await?);
+                    }
                     Err(err) => return Err(store.storage_error(err, name)),
                 }
             }
             DeletePlan::Keep(marked) => {
-                admit_delete(write, &obj).await?;
                 if dry_run {
                     return Ok(DeleteOutcome {
                         object: marked,
@@ -365,18 +396,16 @@ pub(super) async fn delete(
                     });
                 }
                 let bytes = store.encode(&marked).await?;
-                match store
-                    .storage
-                    .update(key.as_bytes(), bytes, kv.mod_revision)
-                    .await
-                {
+                match store.storage.update(key.as_bytes(), bytes, revision).await {
                     Ok(revision) => {
                         return Ok(DeleteOutcome {
                             object: with_resource_version(marked, revision),
                             deleted: false,
                         });
                     }
-                    Err(StorageError::Conflict { .. }) => continue,
+                    Err(err) if retry(&err) => {
+                        next = Some(store.current(&key, name, false).await?);
+                    }
                     Err(err) => return Err(store.storage_error(err, name)),
                 }
             }

@@ -9,6 +9,7 @@ mod lists;
 mod pages;
 mod replicas;
 mod status_reset;
+mod suggestion;
 mod watches;
 
 use std::sync::Arc;
