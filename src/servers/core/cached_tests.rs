@@ -327,3 +327,32 @@ fn watch_frames_are_built_once_and_equal_the_value_path() {
     assert_eq!(own.json_frame(), json);
     assert_ne!(own.json_frame().as_ptr(), json.as_ptr());
 }
+
+#[test]
+fn typed_and_custom_items_take_their_cached_bytes() {
+    // Built-in lists are written in Go's order and custom ones sorted, as their items' cached
+    // JSON is; otherwise every item would take the (correct but slow) Value path.
+    for info in resources() {
+        let writer = JsonItems::new(&info).expect("a writer");
+        assert!(writer.splice, "{}", info.kind);
+        let object = WatchObject::new(objects(&info).remove(0));
+        if writer.typed {
+            assert!(
+                object.json().starts_with(&writer.type_prefix),
+                "{}: {}",
+                info.kind,
+                String::from_utf8_lossy(object.json())
+            );
+        }
+    }
+}
+
+#[test]
+fn list_item_lengths_match_what_is_written() {
+    for len in [0, 1, 127, 128, 16_383, 16_384, 70_000] {
+        let message = vec![7u8; len];
+        let mut out = Vec::new();
+        protobuf::put_list_item(&mut out, &message);
+        assert_eq!(out.len(), protobuf::list_item_len(len), "{len}");
+    }
+}
