@@ -79,7 +79,7 @@ impl CacheEvent {
         }
     }
 
-    /// The event as it is ([`event_type`](Self::event_type), [`object`](Self::object)), with
+    /// The event as it is ([`event_type`](Self::event_type) and `object`), with
     /// frames shared by every watcher it is sent to.
     pub fn shared(&self) -> WatchEvent {
         WatchEvent::with_frames(self.event_type(), self.object.clone(), self.frames.clone())
