@@ -66,7 +66,7 @@ fn objects(info: &ResourceInfo) -> Vec<Value> {
             json!({"metadata": meta("ct", 10), "spec": {"cronSpec": "* * * * *", "image": "x"}}),
         ],
     };
-    objects = objects.into_iter().map(typed).collect();
+    objects = objects.into_iter().map(&typed).collect();
     // Without kind/apiVersion: written through the Value path.
     objects.push(json!({"metadata": meta("untyped", 11)}));
     if info.is_custom() {
