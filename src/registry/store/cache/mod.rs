@@ -4,7 +4,7 @@
 //! first read or watch after a paged list at revision R, keeps:
 //!
 //! * the current objects, keyed by storage key, each decoded **once** into an [`Arc`]-shared
-//!   [`WatchObject`] whose JSON is serialised at most once;
+//!   [`WatchObject`] whose JSON and protobuf message are each serialised at most once;
 //! * a ring of recent events bounded by `StoreConfig::watch_history` and `watch_history_bytes`;
 //! * the cache revision: every change at or below it is applied. It moves with each event and
 //!   with the storage stream's progress reports, so a quiet resource still catches up.
