@@ -14,8 +14,8 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::encode::put_len;
-use super::schema::{wire_table, KINDS, LIST_META, OBJECT_META};
+use super::encode::{put_key, put_len, put_varint};
+use super::schema::{wire_table, KINDS, LEN, LIST_META, OBJECT_META};
 use super::MAGIC;
 
 fn group_version(api_version: &str) -> (&str, &str) {
@@ -35,11 +35,16 @@ pub fn has_message(group: &str, version: &str, kind: &str) -> bool {
             .any(|&(g, v, k)| g == group && v == version && k == kind)
 }
 
-/// `k8s\0` + `Unknown{typeMeta{apiVersion, kind}, raw}`.
-pub fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+fn type_meta(api_version: &str, kind: &str) -> Vec<u8> {
     let mut type_meta = Vec::with_capacity(api_version.len() + kind.len() + 4);
     put_len(&mut type_meta, 1, api_version.as_bytes());
     put_len(&mut type_meta, 2, kind.as_bytes());
+    type_meta
+}
+
+/// `k8s\0` + `Unknown{typeMeta{apiVersion, kind}, raw}`.
+pub fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+    let type_meta = type_meta(api_version, kind);
     let mut out = Vec::with_capacity(raw.len() + type_meta.len() + 20);
     out.extend_from_slice(MAGIC);
     put_len(&mut out, 1, &type_meta);
@@ -47,6 +52,17 @@ pub fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
     put_len(&mut out, 3, b"");
     put_len(&mut out, 4, b"");
     out
+}
+
+/// The message of an object of `kind` in `api_version`, without the envelope: what
+/// [`encode_object`] wraps, and what a list holds per item.
+pub fn encode_message_of(api_version: &str, kind: &str, object: &Value) -> Result<Vec<u8>, String> {
+    let (group, version) = group_version(api_version);
+    let table = wire_table();
+    let index = table
+        .kind_message(group, version, kind)
+        .ok_or_else(|| format!("protobuf: no message for {kind} in {api_version}"))?;
+    table.encode_message(index, object)
 }
 
 /// An object (with its `apiVersion` and `kind`) as a protobuf body.
@@ -57,12 +73,7 @@ pub fn encode_object(object: &Value) -> Result<Bytes, String> {
     ) else {
         return Err("protobuf: the object has no apiVersion or kind".to_string());
     };
-    let (group, version) = group_version(api_version);
-    let table = wire_table();
-    let index = table
-        .kind_message(group, version, kind)
-        .ok_or_else(|| format!("protobuf: no message for {kind} in {api_version}"))?;
-    let raw = table.encode_message(index, object)?;
+    let raw = encode_message_of(api_version, kind, object)?;
     Ok(Bytes::from(envelope(api_version, kind, &raw)))
 }
 
@@ -92,6 +103,62 @@ pub fn encode_list(
         &format!("{kind}List"),
         &raw,
     )))
+}
+
+/// The bytes [`put_list_item`] writes for an item message of `len` bytes.
+pub fn list_item_len(len: usize) -> usize {
+    let mut varint = 1;
+    let mut rest = len >> 7;
+    while rest > 0 {
+        varint += 1;
+        rest >>= 7;
+    }
+    1 + varint + len
+}
+
+/// Writes one item of a list (`items`, field 2) around its already encoded message.
+pub fn put_list_item(out: &mut Vec<u8>, message: &[u8]) {
+    put_len(out, 2, message);
+}
+
+/// A `<Kind>List` body of `kind` cut around its items, so that cached item messages are spliced
+/// in between: `(head, tail)`, with `items_len` the sum of [`list_item_len`] over the items, each
+/// written by [`put_list_item`]. `head` + items + `tail` equals what [`encode_body`] writes for the
+/// list. An error when `encode_body` would not write this list item by item (the kind has no
+/// message, or the list kind has its own).
+pub fn list_parts(
+    api_version: &str,
+    kind: &str,
+    metadata: &Value,
+    items_len: usize,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let (group, version) = group_version(api_version);
+    let table = wire_table();
+    let list_kind = format!("{kind}List");
+    if table.kind_message(group, version, &list_kind).is_some()
+        || table.kind_message(group, version, kind).is_none()
+    {
+        return Err(format!(
+            "protobuf: {list_kind} in {api_version} is not a list of {kind} messages"
+        ));
+    }
+    let list_meta = table
+        .message(LIST_META)
+        .ok_or_else(|| "protobuf: no ListMeta message".to_string())?;
+    let mut meta = Vec::new();
+    put_len(&mut meta, 1, &table.encode_message(list_meta, metadata)?);
+    let type_meta = type_meta(api_version, &list_kind);
+    let mut head = Vec::with_capacity(meta.len() + type_meta.len() + 20);
+    head.extend_from_slice(MAGIC);
+    put_len(&mut head, 1, &type_meta);
+    // Unknown.raw (field 2): its key and length, then the ListMeta; the items follow.
+    put_key(&mut head, 2, LEN);
+    put_varint(&mut head, (meta.len() + items_len) as u64);
+    head.extend_from_slice(&meta);
+    let mut tail = Vec::with_capacity(4);
+    put_len(&mut tail, 3, b"");
+    put_len(&mut tail, 4, b"");
+    Ok((head, tail))
 }
 
 /// One watch frame: the 4-byte big-endian length, then a raw `WatchEvent` of `event_type`

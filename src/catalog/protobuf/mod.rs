@@ -26,7 +26,10 @@ mod encode;
 mod envelope;
 mod schema;
 
-pub use envelope::{encode_body, encode_list, encode_object, envelope, has_message, watch_frame};
+pub use envelope::{
+    encode_body, encode_list, encode_message_of, encode_object, envelope, has_message,
+    list_item_len, list_parts, put_list_item, watch_frame,
+};
 use k8s_rs_pb::api as pb;
 use k8s_rs_pb::apimachinery::pkg::runtime::Unknown;
 pub use schema::{wire_table, WireTable};

@@ -22,11 +22,13 @@
 //! unfiltered list that has more after it says how many items remain (`remainingItemCount`), as
 //! counted by the storage in the page's own read.
 
+use std::sync::Arc;
+
 use apiary_storage::{Error as StorageError, ListRequest};
 use serde_json::Value;
 
 use super::cache::ListFreshness;
-use super::{parse_resource_version, ObjectList, Store};
+use super::{parse_resource_version, ListPage, Store, WatchObject};
 use crate::api::status::{ApiError, ApiResult, StatusCause, StatusDetails};
 use crate::registry::continue_token;
 use crate::registry::options::{ListOptions, ResourceVersionMatch};
@@ -57,7 +59,7 @@ pub(super) async fn list_computed(
     store: &Store,
     computed: &dyn super::ComputedReads,
     opts: &ListOptions,
-) -> ApiResult<ObjectList> {
+) -> ApiResult<ListPage> {
     let selection = Selection::parse(
         store.config.fields,
         &opts.label_selector,
@@ -65,9 +67,12 @@ pub(super) async fn list_computed(
     )?;
     let mut items = computed.list().await?;
     items.retain(|item| selection.matches(item));
-    Ok(ObjectList {
-        items,
-        ..ObjectList::default()
+    Ok(ListPage {
+        items: items
+            .into_iter()
+            .map(|item| Arc::new(WatchObject::new(item)))
+            .collect(),
+        ..ListPage::default()
     })
 }
 
@@ -75,7 +80,7 @@ pub(super) async fn list(
     store: &Store,
     namespace: Option<&str>,
     opts: &ListOptions,
-) -> ApiResult<ObjectList> {
+) -> ApiResult<ListPage> {
     let selection = Selection::parse(
         store.config.fields,
         &opts.label_selector,
@@ -178,7 +183,7 @@ pub(super) async fn list(
         for (i, kv) in resp.kvs.iter().enumerate() {
             let obj: Value = store.decode(kv).await?;
             if selection.matches(&obj) {
-                items.push(obj);
+                items.push(Arc::new(WatchObject::new(obj)));
             }
             let full = limit.is_some_and(|l| items.len() >= l);
             let more_after = i + 1 < count || resp.more;
@@ -205,7 +210,7 @@ pub(super) async fn list(
         start_key = String::from_utf8(next).map_err(ApiError::internal)?;
     }
 
-    Ok(ObjectList {
+    Ok(ListPage {
         items,
         resource_version: list_revision.unwrap_or(revision).to_string(),
         continue_token: next_token,

@@ -48,7 +48,8 @@ use crate::registry::metadata::{meta_mut, meta_str};
 use crate::registry::options::{DeleteOptions, GetOptions, ListOptions, WriteOptions};
 use crate::registry::selectors::SelectableFields;
 pub use crate::registry::store::cache::{
-    event_json, BeyondWindow, CacheConfig, WatchEvent, WatchEventType, WatchEvents, WatchObject,
+    event_json, BeyondWindow, CacheConfig, EventFrames, WatchEvent, WatchEventType, WatchEvents,
+    WatchObject,
 };
 use crate::registry::store::cache::{Lookup, WatchCache};
 use crate::registry::strategy::Strategy;
@@ -89,6 +90,36 @@ impl ObjectList {
             "metadata": metadata,
             "items": self.items,
         })
+    }
+}
+
+/// One page of a list whose items are the shared objects (of the watch cache, when it answered):
+/// what responses render from each item's cached bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    /// The items, each with its `metadata.resourceVersion` set.
+    pub items: Vec<Arc<WatchObject>>,
+    /// The list's `metadata.resourceVersion`: the revision the list was read at.
+    pub resource_version: String,
+    /// `metadata.continue`: set when more items remain.
+    pub continue_token: Option<String>,
+    /// `metadata.remainingItemCount`, when known.
+    pub remaining_item_count: Option<i64>,
+}
+
+impl ListPage {
+    /// The page with its items as values (cloned where the cache shares them).
+    pub fn into_list(self) -> ObjectList {
+        ObjectList {
+            items: self
+                .items
+                .into_iter()
+                .map(WatchObject::into_value)
+                .collect(),
+            resource_version: self.resource_version,
+            continue_token: self.continue_token,
+            remaining_item_count: self.remaining_item_count,
+        }
     }
 }
 
@@ -372,13 +403,26 @@ impl Store {
         name: &str,
         opts: &GetOptions,
     ) -> ApiResult<Value> {
+        self.get_object(namespace, name, opts)
+            .await
+            .map(WatchObject::into_value)
+    }
+
+    /// [`get_with`](Self::get_with), answering the shared object (the watch cache's, when it
+    /// answered), whose serialised forms are cached.
+    pub async fn get_object(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        opts: &GetOptions,
+    ) -> ApiResult<Arc<WatchObject>> {
         if let Some(computed) = &self.config.computed {
-            return computed.get(name).await;
+            return Ok(Arc::new(WatchObject::new(computed.get(name).await?)));
         }
         let requested = parse_resource_version(&opts.resource_version)?;
         let key = self.layout.object_key(namespace, name);
         match self.cache.get(key.as_bytes(), requested).await? {
-            Lookup::Found(obj) => return Ok(obj.value().clone()),
+            Lookup::Found(obj) => return Ok(obj),
             Lookup::Missing => return Err(ApiError::not_found(&self.resource, name)),
             Lookup::Storage => {}
         }
@@ -393,13 +437,25 @@ impl Store {
             }
         }
         match resp.kv {
-            Some(kv) => self.decode(&kv).await,
+            Some(kv) => Ok(Arc::new(WatchObject::new(self.decode(&kv).await?))),
             None => Err(ApiError::not_found(&self.resource, name)),
         }
     }
 
     /// Lists objects; see the module [`list`] for the resourceVersion and paging rules.
     pub async fn list(&self, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList> {
+        self.list_objects(namespace, opts)
+            .await
+            .map(ListPage::into_list)
+    }
+
+    /// [`list`](Self::list), answering the shared objects (the watch cache's, when it answered),
+    /// whose serialised forms are cached.
+    pub async fn list_objects(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<ListPage> {
         match &self.config.computed {
             Some(computed) => list::list_computed(self, computed.as_ref(), opts).await,
             None => list::list(self, namespace, opts).await,

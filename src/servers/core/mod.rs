@@ -18,6 +18,7 @@
 
 pub mod binding;
 pub mod body;
+pub mod cached;
 pub mod connect;
 pub mod eviction;
 pub mod handlers;

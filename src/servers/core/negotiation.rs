@@ -271,18 +271,50 @@ pub fn render_object(
 
 /// A list's `metadata`: `resourceVersion`, and `continue`/`remainingItemCount` when set.
 pub fn list_meta(list: &ObjectList) -> Value {
+    page_meta(
+        &list.resource_version,
+        list.continue_token.as_deref(),
+        list.remaining_item_count,
+    )
+}
+
+/// [`list_meta`] from its parts.
+pub fn page_meta(
+    resource_version: &str,
+    continue_token: Option<&str>,
+    remaining_item_count: Option<i64>,
+) -> Value {
     let mut meta = Map::new();
-    meta.insert(
-        "resourceVersion".into(),
-        Value::from(list.resource_version.clone()),
-    );
-    if let Some(token) = list.continue_token.as_ref().filter(|t| !t.is_empty()) {
-        meta.insert("continue".into(), Value::from(token.clone()));
+    meta.insert("resourceVersion".into(), Value::from(resource_version));
+    if let Some(token) = continue_token.filter(|t| !t.is_empty()) {
+        meta.insert("continue".into(), Value::from(token));
     }
-    if let Some(count) = list.remaining_item_count {
+    if let Some(count) = remaining_item_count {
         meta.insert("remainingItemCount".into(), Value::from(count));
     }
     Value::Object(meta)
+}
+
+/// A plain list `{"kind":"<Kind>List","apiVersion":..,"metadata":..,"items":[..]}` of `info`'s
+/// items: typed (built-in) items lose `kind`/`apiVersion`, custom ones keep theirs.
+pub fn plain_list(info: &ResourceInfo, metadata: Value, items: Vec<Value>) -> Value {
+    let typed = !info.is_custom();
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|mut item| {
+            if let Some(map) = item.as_object_mut().filter(|_| typed) {
+                map.remove("kind");
+                map.remove("apiVersion");
+            }
+            item
+        })
+        .collect();
+    json!({
+        "kind": format!("{}List", info.kind),
+        "apiVersion": info.api_version(),
+        "metadata": metadata,
+        "items": items,
+    })
 }
 
 /// The body answering a list (list, deletecollection) in `output`'s form.
@@ -299,26 +331,7 @@ pub fn render_list(
 ) -> ApiResult<Value> {
     let metadata = list_meta(&list);
     match output.transform {
-        Transform::None => {
-            let typed = !info.is_custom();
-            let items: Vec<Value> = list
-                .items
-                .into_iter()
-                .map(|mut item| {
-                    if let Some(map) = item.as_object_mut().filter(|_| typed) {
-                        map.remove("kind");
-                        map.remove("apiVersion");
-                    }
-                    item
-                })
-                .collect();
-            Ok(json!({
-                "kind": format!("{}List", info.kind),
-                "apiVersion": info.api_version(),
-                "metadata": metadata,
-                "items": items,
-            }))
-        }
+        Transform::None => Ok(plain_list(info, metadata, list.items)),
         Transform::PartialObjectMetadataList { version } => {
             let items: Vec<Value> = list
                 .items

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use apiary_storage::{Event, EventKind};
 use bytes::Bytes;
 
-use super::WatchObject;
+use super::{EventFrames, WatchEvent, WatchEventType, WatchObject};
 use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::ResourceInfo;
 use crate::registry::conversion::ConverterHandle;
@@ -27,6 +27,8 @@ pub(crate) struct CacheEvent {
     /// The stored bytes the event carried (object and previous state): what the ring's byte
     /// bound counts.
     pub stored_size: usize,
+    /// The frames of the event as it is ([`CacheEvent::shared`]), built once for every watcher.
+    frames: Arc<EventFrames>,
 }
 
 impl CacheEvent {
@@ -64,7 +66,23 @@ impl CacheEvent {
             prev_bytes,
             prev,
             stored_size,
+            frames: Arc::default(),
         })
+    }
+
+    /// The watch event type of the change as it is: ADDED, MODIFIED or DELETED.
+    pub fn event_type(&self) -> WatchEventType {
+        match self.kind {
+            EventKind::Create => WatchEventType::Added,
+            EventKind::Update => WatchEventType::Modified,
+            EventKind::Delete => WatchEventType::Deleted,
+        }
+    }
+
+    /// The event as it is ([`event_type`](Self::event_type) and `object`), with
+    /// frames shared by every watcher it is sent to.
+    pub fn shared(&self) -> WatchEvent {
+        WatchEvent::with_frames(self.event_type(), self.object.clone(), self.frames.clone())
     }
 
     /// The state before the change (with the event's resourceVersion, as upstream sends it in a

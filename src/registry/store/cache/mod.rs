@@ -4,7 +4,7 @@
 //! first read or watch after a paged list at revision R, keeps:
 //!
 //! * the current objects, keyed by storage key, each decoded **once** into an [`Arc`]-shared
-//!   [`WatchObject`] whose JSON is serialised at most once;
+//!   [`WatchObject`] whose JSON and protobuf message are each serialised at most once;
 //! * a ring of recent events bounded by `StoreConfig::watch_history` and `watch_history_bytes`;
 //! * the cache revision: every change at or below it is applied. It moves with each event and
 //!   with the storage stream's progress reports, so a quiet resource still catches up.
@@ -46,7 +46,7 @@ use bytes::Bytes;
 use futures::Stream;
 use serde_json::Value;
 
-use crate::catalog::key_order;
+use crate::catalog::{key_order, protobuf};
 
 /// What a watch from a revision older than the cache's ring gets, once an event left the ring.
 /// (A revision older than the cache's initial list, with nothing evicted yet, always reads
@@ -111,11 +111,13 @@ impl WatchEventType {
     }
 }
 
-/// An object shared by every watcher that receives it: decoded once, serialised at most once.
+/// An object shared by every watcher and list that sends it: decoded once, and serialised at most
+/// once per wire format (JSON, protobuf message), however many responses carry it.
 #[derive(Debug)]
 pub struct WatchObject {
     value: Value,
     json: OnceLock<Bytes>,
+    protobuf: OnceLock<Option<Bytes>>,
 }
 
 impl WatchObject {
@@ -123,6 +125,7 @@ impl WatchObject {
         Self {
             value,
             json: OnceLock::new(),
+            protobuf: OnceLock::new(),
         }
     }
 
@@ -131,12 +134,57 @@ impl WatchObject {
         &self.value
     }
 
+    /// The object, cloned only when another holder shares it.
+    pub fn into_value(this: Arc<Self>) -> Value {
+        match Arc::try_unwrap(this) {
+            Ok(object) => object.value,
+            Err(shared) => shared.value.clone(),
+        }
+    }
+
     /// The object's JSON (keys in kube-apiserver's order), computed on first use and cached.
     pub fn json(&self) -> &Bytes {
         self.json.get_or_init(|| {
             Bytes::from(serde_json::to_vec(&key_order::ordered(&self.value)).unwrap_or_default())
         })
     }
+
+    /// The `(apiVersion, kind)` the object is encoded as: its own, or the given ones where it has
+    /// none (as a response adds them); `None` when it has one that is not a string.
+    pub fn type_meta<'a>(
+        &'a self,
+        api_version: &'a str,
+        kind: &'a str,
+    ) -> Option<(&'a str, &'a str)> {
+        let own = |key: &str, default: &'a str| match self.value.get(key) {
+            None => Some(default),
+            Some(value) => value.as_str(),
+        };
+        Some((own("apiVersion", api_version)?, own("kind", kind)?))
+    }
+
+    /// The object's protobuf message (without the `k8s\0` envelope) for its
+    /// [`type_meta`](Self::type_meta), computed on first use and cached. An object belongs to one
+    /// resource, so every call names the same type. `None` when the type has no message or the
+    /// object does not fit it.
+    pub fn protobuf(&self, api_version: &str, kind: &str) -> Option<&Bytes> {
+        self.protobuf
+            .get_or_init(|| {
+                let (api_version, kind) = self.type_meta(api_version, kind)?;
+                protobuf::encode_message_of(api_version, kind, &self.value)
+                    .ok()
+                    .map(Bytes::from)
+            })
+            .as_ref()
+    }
+}
+
+/// The wire frames of one event, built once and shared by every watcher that sends the event as
+/// it is (no Table, no PartialObjectMetadata).
+#[derive(Debug, Default)]
+pub struct EventFrames {
+    json: OnceLock<Bytes>,
+    protobuf: OnceLock<Option<Bytes>>,
 }
 
 /// One event of an API watch.
@@ -144,13 +192,36 @@ impl WatchObject {
 pub struct WatchEvent {
     pub event_type: WatchEventType,
     pub object: Arc<WatchObject>,
+    /// The frames shared with the other watchers of the same cache event; `None` builds them for
+    /// this watcher alone.
+    frames: Option<Arc<EventFrames>>,
 }
 
 impl WatchEvent {
     pub fn new(event_type: WatchEventType, object: Value) -> Self {
+        Self::of(event_type, Arc::new(WatchObject::new(object)))
+    }
+
+    /// An event of an already shared object.
+    pub fn of(event_type: WatchEventType, object: Arc<WatchObject>) -> Self {
         Self {
             event_type,
-            object: Arc::new(WatchObject::new(object)),
+            object,
+            frames: None,
+        }
+    }
+
+    /// An event whose frames are shared with every other event built from the same `frames`
+    /// (all of them MUST carry the same type and object).
+    pub(crate) fn with_frames(
+        event_type: WatchEventType,
+        object: Arc<WatchObject>,
+        frames: Arc<EventFrames>,
+    ) -> Self {
+        Self {
+            event_type,
+            object,
+            frames: Some(frames),
         }
     }
 
@@ -163,6 +234,36 @@ impl WatchEvent {
     /// built from the cached object JSON without re-serialising the object.
     pub fn to_json(&self) -> Bytes {
         Bytes::from(event_json(self.event_type, self.object.json()))
+    }
+
+    /// The event's JSON watch frame: [`to_json`](Self::to_json) and a newline. Built once per
+    /// shared event; each watcher gets a clone of the same bytes.
+    pub fn json_frame(&self) -> Bytes {
+        let build = || {
+            let mut frame = event_json(self.event_type, self.object.json());
+            frame.push(b'\n');
+            Bytes::from(frame)
+        };
+        match &self.frames {
+            Some(frames) => frames.json.get_or_init(build).clone(),
+            None => build(),
+        }
+    }
+
+    /// The event's protobuf watch frame ([`protobuf::watch_frame`] around the enveloped object),
+    /// typed by the object's own `apiVersion`/`kind` or else the given ones. Built once per
+    /// shared event. `None` when the object has no protobuf form.
+    pub fn protobuf_frame(&self, api_version: &str, kind: &str) -> Option<Bytes> {
+        let build = || {
+            let (api_version, kind) = self.object.type_meta(api_version, kind)?;
+            let message = self.object.protobuf(api_version, kind)?;
+            let body = protobuf::envelope(api_version, kind, message);
+            Some(protobuf::watch_frame(self.event_type.as_str(), &body))
+        };
+        match &self.frames {
+            Some(frames) => frames.protobuf.get_or_init(build).clone(),
+            None => build(),
+        }
     }
 }
 

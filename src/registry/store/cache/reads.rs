@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use apiary_storage::Storage;
 
 use super::snapshots::SnapshotKey;
 use super::state::{Entry, Phase};
@@ -14,7 +13,7 @@ use super::WatchObject;
 use crate::api::status::{ApiError, ApiResult};
 use crate::registry::continue_token;
 use crate::registry::selectors::Selection;
-use crate::registry::store::{too_large_resource_version, ObjectList};
+use crate::registry::store::{too_large_resource_version, ListPage};
 
 /// How fresh the cache is for a read.
 pub(crate) enum Freshness {
@@ -59,7 +58,7 @@ pub(crate) struct CachedPage {
 impl CachedPage {
     /// The list answer of a page of a list of `prefix`; its continue token names the page's
     /// revision.
-    pub fn into_list(self, prefix: &str) -> ApiResult<ObjectList> {
+    pub fn into_list(self, prefix: &str) -> ApiResult<ListPage> {
         let continue_token = match self.next_key {
             Some(next) => {
                 let next = String::from_utf8(next).map_err(ApiError::internal)?;
@@ -67,8 +66,8 @@ impl CachedPage {
             }
             None => None,
         };
-        Ok(ObjectList {
-            items: self.items.iter().map(|obj| obj.value().clone()).collect(),
+        Ok(ListPage {
+            items: self.items,
             resource_version: self.revision.to_string(),
             continue_token,
             remaining_item_count: self.remaining,

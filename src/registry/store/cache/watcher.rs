@@ -90,27 +90,20 @@ impl WatcherPlan {
         }
         let everything = self.selection.is_everything();
         let passes = |obj: &WatchObject| everything || self.selection.matches(obj.value());
-        let shaped = |event_type, object: &Arc<WatchObject>| WatchEvent {
-            event_type,
-            object: object.clone(),
-        };
+        // The change as it is shares its frames with every watcher; a selector transition
+        // (an update seen as ADDED, or as DELETED of the previous state) is this watcher's own.
+        let own =
+            |event_type, object: &Arc<WatchObject>| WatchEvent::of(event_type, object.clone());
         match event.kind {
-            EventKind::Create => {
-                passes(&event.object).then(|| shaped(WatchEventType::Added, &event.object))
-            }
-            EventKind::Delete => {
-                passes(&event.object).then(|| shaped(WatchEventType::Deleted, &event.object))
-            }
-            EventKind::Update if everything => {
-                Some(shaped(WatchEventType::Modified, &event.object))
-            }
+            EventKind::Create | EventKind::Delete => passes(&event.object).then(|| event.shared()),
+            EventKind::Update if everything => Some(event.shared()),
             EventKind::Update => {
                 let now = passes(&event.object);
                 let before = event.prev().filter(|prev| passes(prev));
                 match (before, now) {
-                    (Some(_), true) => Some(shaped(WatchEventType::Modified, &event.object)),
-                    (None, true) => Some(shaped(WatchEventType::Added, &event.object)),
-                    (Some(prev), false) => Some(shaped(WatchEventType::Deleted, prev)),
+                    (Some(_), true) => Some(event.shared()),
+                    (None, true) => Some(own(WatchEventType::Added, &event.object)),
+                    (Some(prev), false) => Some(own(WatchEventType::Deleted, prev)),
                     (None, false) => None,
                 }
             }
@@ -188,10 +181,7 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
         if !everything && !plan.selection.matches(object.value()) {
             continue;
         }
-        let event = WatchEvent {
-            event_type: WatchEventType::Added,
-            object,
-        };
+        let event = WatchEvent::of(WatchEventType::Added, object);
         if tx.send(event).await.is_err() {
             return;
         }

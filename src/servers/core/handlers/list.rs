@@ -1,11 +1,12 @@
 //! GET of a collection, as upstream's `ListResource`: a list, or a watch when `?watch` is set.
+//! Compact JSON and protobuf lists are spliced from the items' cached bytes ([`cached`]).
 
 use axum::response::Response;
 use http::request::Parts;
 use http::StatusCode;
 
 use super::{fallback_output, Scope};
-use crate::servers::core::{negotiation, query};
+use crate::servers::core::{cached, negotiation, query};
 
 /// Answers a list page in the negotiated form, or hands over to [`super::watch::watch`].
 pub async fn list(scope: Scope, parts: Parts) -> Response {
@@ -24,12 +25,21 @@ pub async fn list(scope: Scope, parts: Parts) -> Response {
         Ok(include) => include,
         Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
-    let rendered = match scope.store.list(scope.namespace(), &opts).await {
-        Ok(list) => {
-            negotiation::render_list(&scope.info, scope.store.table(), &output, include, list)
-        }
-        Err(err) => Err(err),
+    let page = match scope.store.list_objects(scope.namespace(), &opts).await {
+        Ok(page) => page,
+        Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
+    let page = match cached::respond_list(&scope.info, &output, page).await {
+        Ok(response) => return response,
+        Err(page) => page,
+    };
+    let rendered = negotiation::render_list(
+        &scope.info,
+        scope.store.table(),
+        &output,
+        include,
+        page.into_list(),
+    );
     match rendered {
         Ok(body) => negotiation::respond(&output, StatusCode::OK, &body, &[]),
         Err(err) => negotiation::respond_error(&output, err, &[]),

@@ -8,7 +8,8 @@
 //! * The stream ends cleanly after `timeoutSeconds`, at once when it is negative, or, without it
 //!   (or `0`), after a random time between the minimum request timeout (1800 s) and twice that,
 //!   as upstream spreads reconnections.
-//! * Objects are answered in the negotiated form: as they are (reusing the event's cached JSON), as
+//! * Objects are answered in the negotiated form: as they are (the event's frame, built once and
+//!   shared by every watcher), as
 //!   `PartialObjectMetadata`, or as a one-row Table whose column definitions only the first event
 //!   carries. ERROR events (a Status) and BOOKMARK events pass through untransformed.
 //! * A watch of one object (`/watch/.../<name>`) is a watch with `fieldSelector=metadata.name=<name>`;
@@ -120,6 +121,7 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
     };
     let mut encoder = EventEncoder {
         table: scope.store.table().clone(),
+        api_version: scope.info.api_version(),
         info: scope.info,
         encoding: output.encoding,
         transform: output.transform,
@@ -147,6 +149,8 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
 /// Turns events into newline-terminated JSON frames in the negotiated form.
 struct EventEncoder {
     info: Arc<ResourceInfo>,
+    /// `info`'s apiVersion.
+    api_version: String,
     table: TableConvertor,
     encoding: Encoding,
     transform: Transform,
@@ -208,6 +212,13 @@ impl EventEncoder {
     /// internal-error Status.
     fn protobuf_frame(&self, event: &WatchEvent) -> Bytes {
         let is_error = event.event_type == WatchEventType::Error;
+        let whole = is_error || !matches!(self.transform, Transform::PartialObjectMetadata { .. });
+        if whole {
+            // The event's own frame, built once and shared by every watcher.
+            if let Some(frame) = event.protobuf_frame(&self.api_version, self.info.kind.as_str()) {
+                return frame;
+            }
+        }
         let object = match self.transform {
             Transform::PartialObjectMetadata { version } if !is_error => json!({
                 "kind": "PartialObjectMetadata",
@@ -229,13 +240,10 @@ impl EventEncoder {
         }
     }
 
-    /// The event's own JSON (its object serialised once for every watcher), newline-terminated.
+    /// The event's own JSON, newline-terminated: its object serialised once, and the frame built
+    /// once for every watcher of the same cache event.
     fn cached_frame(event: &WatchEvent) -> Bytes {
-        let json = event.to_json();
-        let mut frame = Vec::with_capacity(json.len() + 1);
-        frame.extend_from_slice(&json);
-        frame.push(b'\n');
-        Bytes::from(frame)
+        event.json_frame()
     }
 }
 
