@@ -26,12 +26,18 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$PROFILE" in
-  dev) TARGET_DIR=debug; CARGO_FLAGS=() ;;
+  # The workspace build the test command makes: building only the binary and the example
+  # would resolve features differently and rebuild most crates.
+  dev) TARGET_DIR=debug; CARGO_FLAGS=(--workspace --all-targets) ;;
   release) TARGET_DIR=release; CARGO_FLAGS=(--release) ;;
   *) echo "--profile must be dev or release" >&2; exit 2 ;;
 esac
 if [ "$BUILD" = 1 ]; then
-  (cd "$ROOT" && cargo build "${CARGO_FLAGS[@]}" --bin apiary --example bench)
+  if [ "$PROFILE" = dev ]; then
+    (cd "$ROOT" && cargo build "${CARGO_FLAGS[@]}")
+  else
+    (cd "$ROOT" && cargo build "${CARGO_FLAGS[@]}" --bin apiary --example bench)
+  fi
 fi
 T="$ROOT/target/$TARGET_DIR"
 BENCH="$T/examples/bench"

@@ -378,7 +378,7 @@ fn fixture_crds() -> Vec<Value> {
 
 #[tokio::test]
 async fn fixture_crds_equal_the_value_path() {
-    let info = info("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    let info = Arc::new(crate::apiextensions::crd_store::crd_resource());
     let crds = fixture_crds();
     for list in [
         page(&crds, None, None),

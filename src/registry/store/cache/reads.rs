@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-
 use super::snapshots::SnapshotKey;
 use super::state::{Entry, Phase};
 use super::watch::WatchCache;
@@ -203,7 +202,7 @@ impl WatchCache {
     }
 
     async fn freshness(&self, wanted: ListFreshness) -> ApiResult<bool> {
-        if !self.enabled() {
+        if !self.serves_reads() {
             return Ok(false);
         }
         self.ensure_started();
@@ -246,7 +245,7 @@ impl WatchCache {
     /// The cached object at `key` when the cache is enabled and Ready, without starting it or
     /// waiting: a write's suggestion of the current object (upstream's `cachedExistingObject`).
     pub fn peek(&self, key: &[u8]) -> Option<Arc<WatchObject>> {
-        if !self.enabled() {
+        if !self.serves_reads() {
             return None;
         }
         let state = self.shared.lock();
@@ -299,7 +298,7 @@ impl WatchCache {
         revision: i64,
         start_key: &[u8],
     ) -> Option<CachedPage> {
-        if !self.enabled() || revision <= 0 {
+        if !self.serves_reads() || revision <= 0 {
             return None;
         }
         let indexed = snapshot_key(prefix, revision, selection, true);

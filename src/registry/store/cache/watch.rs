@@ -100,6 +100,12 @@ impl WatchCache {
         self.config.cache.enabled && self.config.computed.is_none()
     }
 
+    /// Whether gets and lists may be answered from the cache. Not for a version converted by a
+    /// webhook: upstream converts each read, so a webhook that is down fails the read.
+    pub fn serves_reads(&self) -> bool {
+        self.enabled() && self.config.converter.is_none()
+    }
+
     pub(super) fn storage_error(&self, err: StorageError) -> ApiError {
         ApiError::from_storage(err, &self.info.group_resource(), "")
     }

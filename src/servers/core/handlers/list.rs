@@ -10,17 +10,21 @@ use crate::servers::core::{cached, negotiation, query};
 
 /// Answers a list page in the negotiated form, or hands over to [`super::watch::watch`].
 pub async fn list(scope: Scope, parts: Parts) -> Response {
+    // A watch negotiates its own (stream) media types.
+    let opts = match query::list_options(&scope.query, false) {
+        Ok(opts) if opts.watch == Some(true) => {
+            return super::watch::serve_watch(scope, parts, opts).await
+        }
+        opts => opts,
+    };
     let output = match scope.output(&parts) {
         Ok(output) => output,
         Err(err) => return negotiation::respond_error(&fallback_output(&parts, &scope), err, &[]),
     };
-    let opts = match query::list_options(&scope.query, false) {
+    let opts = match opts {
         Ok(opts) => opts,
         Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
-    if opts.watch == Some(true) {
-        return super::watch::serve_watch(scope, parts, opts).await;
-    }
     let include = match scope.include_object(&output) {
         Ok(include) => include,
         Err(err) => return negotiation::respond_error(&output, err, &[]),
