@@ -9,8 +9,9 @@
 //! * the cache revision: every change at or below it is applied. It moves with each event and
 //!   with the storage stream's progress reports, so a quiet resource still catches up.
 //!
-//! Reads (`reads.rs`): until the cache is ready every read goes to storage. A read with no
-//! resourceVersion is a consistent read: served when the cache revision reaches the storage's
+//! Reads (`reads.rs`): until the cache is ready every read goes to storage, and so does a get
+//! with no resourceVersion (as upstream). A list with no resourceVersion is a consistent read:
+//! served when the cache revision reaches the storage's
 //! current revision (a progress request, then a wait of at most `consistent_read_timeout`), else
 //! from storage. `"0"` is served as the cache is; `N` waits for the cache to reach N, else 504.
 //!

@@ -225,7 +225,9 @@ impl WatchCache {
     /// consistent read, `Some(0)` for any, `Some(n)` for at least n).
     pub async fn get(&self, key: &[u8], requested: Option<i64>) -> ApiResult<Lookup> {
         let wanted = match requested {
-            None => ListFreshness::Consistent,
+            // As upstream's delegator: a get without a resourceVersion reads storage, one round
+            // trip like the current revision a consistent read from here would need anyway.
+            None => return Ok(Lookup::Storage),
             Some(0) => ListFreshness::Any,
             Some(rv) => ListFreshness::NotOlderThan(rv),
         };

@@ -259,8 +259,12 @@ async fn resource_versions_of_reads_from_a_cache_behind_storage() {
         .unwrap_err();
     assert_eq!(err.status.code, 504);
 
-    // A consistent read goes to storage after the wait.
+    // A get without a resourceVersion reads storage at once, as upstream's delegator.
     assert_eq!(quick.get(Some("ns"), "new").await.unwrap(), new);
+    assert_eq!(quick.cache.storage_fallbacks(), 0);
+    // A consistent list goes to storage after the wait.
+    let list = quick.list(None, &ListOptions::default()).await.unwrap();
+    assert_eq!(names(&list), ["new", "old"]);
     assert_eq!(quick.cache.storage_fallbacks(), 1);
 
     // Released, the caches catch up and answer the same reads.
