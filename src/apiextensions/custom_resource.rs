@@ -213,11 +213,11 @@ impl ObjectCodec for SchemaCodec {
                 map.insert("metadata".into(), serde_json::to_value(decoded)?);
             }
         }
-        self.from_storage(&mut object);
+        self.decode_stored(&mut object);
         Ok(object)
     }
 
-    fn from_storage(&self, object: &mut Value) {
+    fn decode_stored(&self, object: &mut Value) {
         if let Some(schema) = &self.schema {
             schema::prune(schema, object);
             schema::apply_defaults(schema, object);
@@ -402,7 +402,7 @@ mod tests {
         let codec = versions[0].info.custom.as_ref().unwrap().codec.clone();
         let mut stored = json!({"apiVersion": "stable.example.com/v1", "kind": "CronTab",
             "metadata": {"name": "a"}, "spec": {"cronSpec": "x"}});
-        codec.from_storage(&mut stored);
+        codec.decode_stored(&mut stored);
         // Pruned of what the schema no longer knows, defaulted with what it now defaults.
         assert_eq!(stored["spec"], json!({"replicas": 1}));
     }

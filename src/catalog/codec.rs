@@ -51,7 +51,7 @@ pub trait ObjectCodec: Send + Sync + 'static {
     /// for a custom resource, pruning and defaulting by the schema as it is now (a default added
     /// after the object was written shows on read). SHOULD leave `metadata` alone and MUST NOT
     /// fail. The default does nothing.
-    fn from_storage(&self, _object: &mut Value) {}
+    fn decode_stored(&self, _object: &mut Value) {}
 }
 
 impl Codec {
@@ -74,9 +74,9 @@ impl Codec {
     }
 
     /// [`ObjectCodec::from_storage`]; nothing for typed codecs (their stored form is complete).
-    pub fn from_storage(&self, object: &mut Value) {
+    pub fn decode_stored(&self, object: &mut Value) {
         if let CodecImpl::Object(codec) = &self.0 {
-            codec.from_storage(object);
+            codec.decode_stored(object);
         }
     }
 

@@ -657,7 +657,7 @@ pub(crate) fn decode_value(info: &ResourceInfo, bytes: &[u8], revision: i64) -> 
 /// before converting; this applies the served version's after converting.
 fn from_storage(info: &ResourceInfo, obj: &mut Value) {
     if let Some(custom) = &info.custom {
-        custom.codec.from_storage(obj);
+        custom.codec.decode_stored(obj);
     }
 }
 

@@ -15,11 +15,14 @@ use crate::registry::selectors::SelectableFields;
 /// The values of an object's indexed fields, in `SelectableFields::indexed` order.
 pub(crate) type IndexValues = Box<[Box<str>]>;
 
+/// One indexed field's value -> the storage keys of the objects with that value.
+type KeysByValue = HashMap<Box<str>, BTreeSet<Arc<[u8]>>>;
+
 #[derive(Default)]
 pub(crate) struct Index {
     fields: SelectableFields,
     /// Per indexed field: value -> keys.
-    maps: Vec<HashMap<Box<str>, BTreeSet<Arc<[u8]>>>>,
+    maps: Vec<KeysByValue>,
     /// Each key's indexed values, so a change unindexes without reading the previous object.
     values: HashMap<Arc<[u8]>, IndexValues>,
 }
