@@ -394,7 +394,7 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(fmt_ms(3.14159), "3.14");
+        assert_eq!(fmt_ms(1.23456), "1.23");
         assert_eq!(fmt_ms(42.25), "42.2");
         assert_eq!(fmt_ms(1234.4), "1,234");
         assert_eq!(fmt_cpu(210.4), "210 µs CPU");

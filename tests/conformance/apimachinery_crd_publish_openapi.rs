@@ -590,10 +590,10 @@ async fn works_for_crd_preserving_unknown_fields_in_an_embedded_object(apiary: &
 async fn works_for_multiple_crds_of_different_groups(apiary: &Apiary) {
     let client = apiary.client().await;
     let ns = namespace(&client, "crd-publish-openapi").await;
-    let foo = setup_crd(&client, &ns, Some(SCHEMA_FOO), "foo", &["v1"]).await;
+    let foo_crd = setup_crd(&client, &ns, Some(SCHEMA_FOO), "foo", &["v1"]).await;
     let waldo = setup_crd(&client, &ns, Some(SCHEMA_WALDO), "waldo", &["v1beta1"]).await;
     assert_ne!(
-        foo.group(),
+        foo_crd.group(),
         waldo.group(),
         "CRDs should be of different group"
     );
@@ -603,8 +603,13 @@ async fn works_for_multiple_crds_of_different_groups(apiary: &Apiary) {
         Some(&yaml(SCHEMA_WALDO)),
     )
     .await;
-    wait_for_definition(&client, &foo.definition_name("v1"), Some(&yaml(SCHEMA_FOO))).await;
-    cleanup_crd(&client, &foo).await;
+    wait_for_definition(
+        &client,
+        &foo_crd.definition_name("v1"),
+        Some(&yaml(SCHEMA_FOO)),
+    )
+    .await;
+    cleanup_crd(&client, &foo_crd).await;
     cleanup_crd(&client, &waldo).await;
 }
 
@@ -616,7 +621,7 @@ async fn two_crds_of_common_group(
     foo_version: &str,
     waldo_version: &str,
 ) {
-    let foo = setup_crd(client, ns, Some(SCHEMA_FOO), "common-group", &[foo_version]).await;
+    let foo_crd = setup_crd(client, ns, Some(SCHEMA_FOO), "common-group", &[foo_version]).await;
     let waldo = setup_crd(
         client,
         ns,
@@ -626,7 +631,7 @@ async fn two_crds_of_common_group(
     )
     .await;
     assert_eq!(
-        foo.group(),
+        foo_crd.group(),
         waldo.group(),
         "CRDs should be of the same group"
     );
@@ -638,20 +643,20 @@ async fn two_crds_of_common_group(
     .await;
     wait_for_definition(
         client,
-        &foo.definition_name(foo_version),
+        &foo_crd.definition_name(foo_version),
         Some(&yaml(SCHEMA_FOO)),
     )
     .await;
-    cleanup_crd(client, &foo).await;
+    cleanup_crd(client, &foo_crd).await;
     cleanup_crd(client, &waldo).await;
 }
 
 /// A two-version (`v2`, `v3`) CRD of `schemaFoo`, both versions published.
 async fn multi_version_crd(client: &kube::Client, ns: &str) -> TestCrd {
     let crd = setup_crd(client, ns, Some(SCHEMA_FOO), "multi-ver", &["v2", "v3"]).await;
-    let foo = yaml(SCHEMA_FOO);
-    wait_for_definition(client, &crd.definition_name("v3"), Some(&foo)).await;
-    wait_for_definition(client, &crd.definition_name("v2"), Some(&foo)).await;
+    let foo_schema = yaml(SCHEMA_FOO);
+    wait_for_definition(client, &crd.definition_name("v3"), Some(&foo_schema)).await;
+    wait_for_definition(client, &crd.definition_name("v2"), Some(&foo_schema)).await;
     crd
 }
 
@@ -681,7 +686,7 @@ async fn updates_the_published_spec_when_one_version_gets_renamed(apiary: &Apiar
     let client = apiary.client().await;
     let ns = namespace(&client, "crd-publish-openapi").await;
     let mut crd = multi_version_crd(&client, &ns).await;
-    let foo = yaml(SCHEMA_FOO);
+    let foo_schema = yaml(SCHEMA_FOO);
 
     // Rename a version.
     let patch = br#"[
@@ -700,9 +705,9 @@ async fn updates_the_published_spec_when_one_version_gets_renamed(apiary: &Apiar
     .expect("rename a version");
 
     // The new version name is served, the old one removed, the other one unchanged.
-    wait_for_definition(&client, &crd.definition_name("v4"), Some(&foo)).await;
+    wait_for_definition(&client, &crd.definition_name("v4"), Some(&foo_schema)).await;
     wait_for_definition_cleanup(&client, &crd.definition_name("v3")).await;
-    wait_for_definition(&client, &crd.definition_name("v2"), Some(&foo)).await;
+    wait_for_definition(&client, &crd.definition_name("v2"), Some(&foo_schema)).await;
     cleanup_crd(&client, &crd).await;
 }
 
@@ -713,7 +718,7 @@ async fn removes_definition_from_spec_when_one_version_gets_changed_to_not_be_se
 ) {
     let client = apiary.client().await;
     let ns = namespace(&client, "crd-publish-openapi").await;
-    let foo = yaml(SCHEMA_FOO);
+    let foo_schema = yaml(SCHEMA_FOO);
     let mut crd = setup_crd(
         &client,
         &ns,
@@ -722,8 +727,8 @@ async fn removes_definition_from_spec_when_one_version_gets_changed_to_not_be_se
         &["v5", "v6alpha1"],
     )
     .await;
-    wait_for_definition(&client, &crd.definition_name("v6alpha1"), Some(&foo)).await;
-    wait_for_definition(&client, &crd.definition_name("v5"), Some(&foo)).await;
+    wait_for_definition(&client, &crd.definition_name("v6alpha1"), Some(&foo_schema)).await;
+    wait_for_definition(&client, &crd.definition_name("v5"), Some(&foo_schema)).await;
 
     // Mark a version not served.
     let path = format!("{CRDS}/{}", crd.name());
@@ -737,7 +742,7 @@ async fn removes_definition_from_spec_when_one_version_gets_changed_to_not_be_se
 
     // The unserved version gets removed, the other one is unchanged.
     wait_for_definition_cleanup(&client, &crd.definition_name("v6alpha1")).await;
-    wait_for_definition(&client, &crd.definition_name("v5"), Some(&foo)).await;
+    wait_for_definition(&client, &crd.definition_name("v5"), Some(&foo_schema)).await;
     cleanup_crd(&client, &crd).await;
 }
 

@@ -212,12 +212,11 @@ async fn should_support_runtime_classes_api_operations(apiary: &Apiary) {
     loop {
         match next_event(&mut events).await {
             WatchEvent::Added(_) => break,
-            WatchEvent::Modified(rc) => {
+            WatchEvent::Modified(rc)
                 if annotation(&rc, "patched").as_deref() == Some("true")
-                    || annotation(&rc, "updated").as_deref() == Some("true")
-                {
-                    break;
-                }
+                    || annotation(&rc, "updated").as_deref() == Some("true") =>
+            {
+                break;
             }
             _ => {}
         }

@@ -534,12 +534,11 @@ async fn should_support_csi_storage_capacities_api_operations(apiary: &Apiary) {
         loop {
             match next_event(events).await {
                 WatchEvent::Added(_) => break,
-                WatchEvent::Modified(watched) => {
+                WatchEvent::Modified(watched)
                     if annotation(&watched, "patched").as_deref() == Some("true")
-                        || annotation(&watched, "updated").as_deref() == Some("true")
-                    {
-                        break;
-                    }
+                        || annotation(&watched, "updated").as_deref() == Some("true") =>
+                {
+                    break;
                 }
                 WatchEvent::Error(e) => panic!("{kind}: watch error {e:?}"),
                 _ => {}
