@@ -18,6 +18,9 @@ use crate::registry::validation::FieldError;
 /// The subresources pods serve besides `status` (`binding` and `eviction` take creates).
 pub const UPDATE_SUBRESOURCES: &[&str] = &["ephemeralcontainers", "resize"];
 
+/// The subresource of the write a Binding makes to its pod.
+pub const BINDING_WRITE: &str = "binding";
+
 /// The annotation of a static pod's mirror.
 const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
@@ -45,6 +48,9 @@ fn spec_mut(pod: &mut Value) -> Option<&mut Map<String, Value>> {
 /// What an update of `subresource` stores; `false` when pods take no update there.
 pub fn prepare_update(subresource: &str, new: &mut Value, old: &Value) -> bool {
     match subresource {
+        // The server's own write for a Binding (never served to PUT or PATCH): the pod as the
+        // binding built it from the stored one, as upstream writes it to storage directly.
+        BINDING_WRITE => true,
         "ephemeralcontainers" => {
             // Request bodies are defaulted on decode upstream.
             defaults::pod(new);
@@ -110,6 +116,7 @@ fn resize_update(new: &Value, old: &Value) -> Option<Value> {
 /// Validation of an update of `subresource`; `None` when it is not one of the pods'.
 pub fn validate_update(subresource: &str, new: &Value, old: &Value) -> Option<Vec<FieldError>> {
     match subresource {
+        BINDING_WRITE => Some(Vec::new()),
         "ephemeralcontainers" => Some(validate_ephemeral_containers_update(new, old)),
         "resize" => Some(validate_resize(new, old)),
         _ => None,

@@ -72,7 +72,7 @@ async fn create_object(
     warnings.extend(decode_warnings);
     match rest {
         Some(CreateRest::Binding) => {
-            return create_binding(scope, object, &params.write, pod_binding).await;
+            return create_binding(scope, parts, object, &mut params, warnings, pod_binding).await;
         }
         Some(CreateRest::SelfSubjectReview | CreateRest::AccessReview) => {
             let user = parts.extensions.get::<crate::request::user::UserInfo>();
@@ -104,11 +104,14 @@ async fn create_object(
     created
 }
 
-/// A Binding (top-level `bindings`, or `pods/<name>/binding` whose URL names the pod).
+/// A Binding (top-level `bindings`, or `pods/<name>/binding` whose URL names the pod), admitted
+/// as a create with the Binding as its object; the pod's own write is the server's.
 async fn create_binding(
     scope: &Scope,
-    object: serde_json::Value,
-    write: &crate::registry::options::WriteOptions,
+    parts: &Parts,
+    mut object: serde_json::Value,
+    params: &mut query::WriteParams,
+    warnings: &mut Vec<String>,
     pod_binding: bool,
 ) -> ApiResult<serde_json::Value> {
     use crate::api::status::ApiError;
@@ -122,12 +125,36 @@ async fn create_binding(
             ));
         }
     }
+    let view = pod_binding.then(|| {
+        let kind = crate::admission::attributes::GroupVersionKind {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Binding".into(),
+        };
+        let view: std::sync::Arc<dyn crate::admission::attributes::SubresourceView> =
+            std::sync::Arc::new(crate::servers::core::eviction::AsIs);
+        (kind, view)
+    });
+    let options = options_object("CreateOptions", &params.write, &[]);
+    let admission = scope.admission(parts, &mut params.write, options, view);
+    let admitted = async {
+        if let Some(admit) = params.write.admission.clone() {
+            use crate::registry::admission::AdmissionOperation::Create;
+            admit.mutate(Create, &mut object, None).await?;
+            admit.validate(Create, Some(&object), None).await?;
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    admission.finish(parts, warnings);
+    admitted?;
     let pods = scope
         .stores
         .get("", "v1", "pods")
         .ok_or_else(|| ApiError::internal("pods are not served"))?;
     let namespace = scope.namespace().unwrap_or_default();
-    let status = crate::servers::core::binding::bind(pods, namespace, &object, write).await?;
+    let status =
+        crate::servers::core::binding::bind(pods, namespace, &object, params.write.dry_run).await?;
     serde_json::to_value(status).map_err(ApiError::internal)
 }
 

@@ -1,6 +1,7 @@
 //! HTTP-level tests of the core server: requests through [`super::router`] with
 //! `tower::ServiceExt::oneshot`, over real stores on RocksDB in a temporary directory.
 
+mod bindings;
 mod crud;
 mod errors;
 mod formats;

@@ -11,7 +11,11 @@ use tower::ServiceExt;
 use super::*;
 
 /// Starts a watch and returns its streaming body.
-async fn start_watch(api: &Api, uri: &str, accept: Option<&str>) -> (http::response::Parts, Body) {
+pub(super) async fn start_watch(
+    api: &Api,
+    uri: &str,
+    accept: Option<&str>,
+) -> (http::response::Parts, Body) {
     let mut request = Request::builder().uri(uri);
     if let Some(accept) = accept {
         request = request.header("accept", accept);
@@ -25,7 +29,7 @@ async fn start_watch(api: &Api, uri: &str, accept: Option<&str>) -> (http::respo
 }
 
 /// The next event of a watch body, as JSON; `None` when the stream ended.
-async fn next_event(body: &mut Body) -> Option<Value> {
+pub(super) async fn next_event(body: &mut Body) -> Option<Value> {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
             .await
