@@ -47,6 +47,9 @@ use crate::registry::options::ListOptions;
 use crate::registry::resources::core::componentstatuses::{
     ComponentStatuses, HealthCheck, StorageHealth,
 };
+use crate::registry::resources::core::namespace_lifecycle::{
+    NamespaceLifecycleLookup, RecentDeletes,
+};
 use crate::registry::resources::core::services::ip_allocator::IpRange;
 use crate::registry::resources::core::services::{ServiceAllocationHook, ServiceAllocator};
 use crate::registry::resources::{builtin_store, builtin_store_with_strategy};
@@ -78,6 +81,7 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     let catalog = catalog::builtin();
     let BuiltinStores {
         stores,
+        namespace_lookup,
         service_allocator,
         service_range,
     } = builtin_stores(&ctx, catalog)?;
@@ -153,7 +157,7 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     let _ = served.custom.set(extensions.clone());
     let crd_controller = CrdController::new(
         crds,
-        namespaces.clone(),
+        namespace_lookup,
         ctx.storage.clone(),
         discovery.clone(),
         extensions.clone(),
@@ -352,6 +356,8 @@ impl StoreLookup for ServedStores {
 /// The built-in stores, with what the bootstrap controller shares with the services store.
 struct BuiltinStores {
     stores: ResourceStores,
+    /// How namespaced stores look up the namespaces of creates.
+    namespace_lookup: Arc<NamespaceLifecycleLookup>,
     service_allocator: Arc<ServiceAllocator>,
     service_range: IpRange,
 }
@@ -378,8 +384,8 @@ const CRD_WATCH_HISTORY: usize = 100;
 const CRD_WATCH_HISTORY_BYTES: usize = 2 << 20;
 
 /// One store per built-in resource, with its strategy. Namespaced stores check creates against
-/// the namespaces store; the services store allocates ClusterIPs and NodePorts through the
-/// IPAddresses store and storage. Each is built after the stores it reads.
+/// the namespaces store through its lifecycle lookup; the services store allocates ClusterIPs and
+/// NodePorts through the IPAddresses store and storage. Each is built after the stores it reads.
 fn builtin_stores(
     ctx: &ControlPlaneContext,
     catalog: &'static Catalog,
@@ -410,11 +416,23 @@ fn builtin_stores(
         find("", "pods")?,
         find("", "componentstatuses")?,
     );
-    let namespaces = build(namespaces_info, StoreConfig::default());
+    // The namespaces store notes the deletes asked of it, which its lookup then reads live.
+    let recent_deletes = Arc::new(RecentDeletes::default());
+    let namespaces = build(
+        namespaces_info,
+        StoreConfig {
+            delete_hook: Some(recent_deletes.clone()),
+            ..StoreConfig::default()
+        },
+    );
+    let namespace_lookup = Arc::new(NamespaceLifecycleLookup::new(
+        namespaces.clone(),
+        recent_deletes,
+    ));
     let in_namespaces = |info: &ResourceInfo| StoreConfig {
         namespaces: info
             .namespaced
-            .then(|| namespaces.clone() as Arc<dyn NamespaceLookup>),
+            .then(|| namespace_lookup.clone() as Arc<dyn NamespaceLookup>),
         ..StoreConfig::default()
     };
     let mut stores = ResourceStores::new();
@@ -468,6 +486,7 @@ fn builtin_stores(
     ));
     Ok(BuiltinStores {
         stores,
+        namespace_lookup,
         service_allocator,
         service_range,
     })

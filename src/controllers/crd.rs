@@ -32,6 +32,7 @@ use crate::openapi::{Definitions, OpenApiService};
 use crate::registry::conversion::ConverterHandle;
 use crate::registry::metadata::{finalizers, is_being_deleted, meta_str};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
+use crate::registry::resources::core::namespace_lifecycle::NamespaceLifecycleLookup;
 use crate::registry::store::{NamespaceLookup, Store, StoreConfig, WatchEventType};
 use crate::registry::stores::ResourceStores;
 use crate::registry::table::{CustomColumns, TableConvertor};
@@ -137,7 +138,9 @@ fn revision(crd: &Value) -> i64 {
 /// What the controller needs.
 pub struct CrdController {
     crds: Arc<Store>,
-    namespaces: Arc<Store>,
+    /// How the custom resources' namespaced stores look up namespaces (and the watch cache
+    /// settings of the built-in stores, from the namespaces' store).
+    namespaces: Arc<NamespaceLifecycleLookup>,
     storage: Arc<dyn apiary_storage::Storage>,
     discovery: Arc<DiscoveryRegistry>,
     server: Arc<ApiExtensionsServer>,
@@ -158,7 +161,7 @@ pub struct CrdController {
 impl CrdController {
     pub fn new(
         crds: Arc<Store>,
-        namespaces: Arc<Store>,
+        namespaces: Arc<NamespaceLifecycleLookup>,
         storage: Arc<dyn apiary_storage::Storage>,
         discovery: Arc<DiscoveryRegistry>,
         server: Arc<ApiExtensionsServer>,
@@ -599,7 +602,7 @@ impl CrdController {
                     .then(|| self.namespaces.clone() as Arc<dyn NamespaceLookup>),
                 table,
                 // The watch cache settings of the built-in stores (`storage.watch_cache`).
-                cache: self.namespaces.cache_config().clone(),
+                cache: self.namespaces.store().cache_config().clone(),
                 ..StoreConfig::default()
             },
         ))

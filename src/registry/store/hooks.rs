@@ -1,7 +1,10 @@
-//! Asynchronous, resource-specific work around a store's writes, given to a store when it is built
-//! ([`super::StoreConfig`]): [`WriteHook`]: upstream's generic store `BeginCreate`, `BeginUpdate` and `AfterDelete` hooks
+//! Resource-specific work around a store's writes, given to a store when it is built
+//! ([`super::StoreConfig`]):
+//! * [`WriteHook`]: upstream's generic store `BeginCreate`, `BeginUpdate` and `AfterDelete` hooks
 //!   (`pkg/registry/generic/registry/store.go`). Services use them to allocate ClusterIPs and
 //!   NodePorts through storage.
+//! * [`DeleteHook`]: told of each delete request before the store tries it, as an admission
+//!   plugin sees a DELETE first. The namespaces' lifecycle notes them to look namespaces up live.
 //!
 //! A store without one skips it. Admission comes with each request instead
 //! ([`crate::registry::admission::RequestAdmission`]).
@@ -31,6 +34,13 @@ pub trait WriteHook: Send + Sync + 'static {
 
     /// Runs after `obj` left storage (not for dry runs).
     async fn after_delete(&self, obj: &Value);
+}
+
+/// The delete hook of one store.
+pub trait DeleteHook: Send + Sync + 'static {
+    /// A delete of `name` (in `namespace`) was requested and the strategy did not refuse it.
+    /// Runs before the store reads the object, whatever the delete's outcome; MUST NOT block.
+    fn delete_requested(&self, namespace: Option<&str>, name: &str);
 }
 
 /// What a begun write does once its outcome is known.

@@ -11,7 +11,7 @@
 //!   Conflict, never overwriting a newer object; `guaranteed_update` retries on conflicts up to
 //!   [`StoreConfig::max_update_retries`];
 //! * the per-resource rules come from the [`Strategy`] and the collaborators of [`StoreConfig`]
-//!   (namespace lookup, write hook), all fixed when the store is built;
+//!   (namespace lookup, write and delete hooks), all fixed when the store is built;
 //! * `status` writes change only `.status` and main-resource writes leave it alone when the
 //!   strategy has a status subresource ([`WriteOptions::subresource`] selects the write);
 //! * one shared watch per store: every watcher sees every change after its resourceVersion once,
@@ -30,9 +30,8 @@ mod write;
 
 pub(crate) use list::too_large_resource_version;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use apiary_storage::{KeyValue, Storage};
 use async_trait::async_trait;
@@ -152,10 +151,13 @@ pub struct StoreConfig {
     /// in-process (custom resources of a CRD with conversion webhooks).
     pub converter: Option<ConverterHandle>,
     /// Where a namespaced store checks that the namespace of a create exists and is not
-    /// terminating (the namespaces' own store); `None` checks nothing.
+    /// terminating (the namespaces' lifecycle lookup); `None` checks nothing.
     pub namespaces: Option<Arc<dyn NamespaceLookup>>,
     /// Asynchronous work around writes (Service allocation); `None` has none.
     pub write_hook: Option<Arc<dyn hooks::WriteHook>>,
+    /// Told of each delete request before it is tried (the namespaces' lifecycle); `None`: no
+    /// one.
+    pub delete_hook: Option<Arc<dyn hooks::DeleteHook>>,
     /// How the resource's objects print as Tables.
     pub table: TableConvertor,
     /// The fields a field selector may name, and how they read.
@@ -178,6 +180,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("converter", &self.converter)
             .field("namespaces", &self.namespaces.is_some())
             .field("write_hook", &self.write_hook.is_some())
+            .field("delete_hook", &self.delete_hook.is_some())
             .field("computed", &self.computed.is_some())
             .field("cache", &self.cache)
             .finish_non_exhaustive()
@@ -195,6 +198,7 @@ impl Default for StoreConfig {
             converter: None,
             namespaces: None,
             write_hook: None,
+            delete_hook: None,
             table: TableConvertor::default(),
             fields: SelectableFields::COMMON,
             computed: None,
@@ -214,45 +218,12 @@ pub trait ComputedReads: Send + Sync + 'static {
     async fn list(&self) -> ApiResult<Vec<Value>>;
 }
 
-/// Looks up namespaces for creates into them (upstream's NamespaceLifecycle admission).
+/// Looks up namespaces for creates into them (upstream's NamespaceLifecycle admission; the
+/// namespaces' lifecycle lookup in `registry::resources::core` implements it).
 #[async_trait]
 pub trait NamespaceLookup: Send + Sync + 'static {
     /// The namespace object, or `None` when it does not exist.
     async fn namespace(&self, name: &str) -> ApiResult<Option<Value>>;
-}
-
-#[async_trait]
-impl NamespaceLookup for Store {
-    /// As upstream's NamespaceLifecycle: the cache as it is (resourceVersion "0"), then a live
-    /// storage get when the cache has no such namespace (it may not have seen a new one yet).
-    async fn namespace(&self, name: &str) -> ApiResult<Option<Value>> {
-        if self.config.computed.is_some() {
-            return match self.get(None, name).await {
-                Ok(ns) => Ok(Some(ns)),
-                Err(err) if err.status.code == 404 => Ok(None),
-                Err(err) => Err(err),
-            };
-        }
-        let key = self.layout.object_key(None, name);
-        if let Lookup::Found(ns) = self.cache.get(key.as_bytes(), Some(0)).await? {
-            // A namespace this server was asked to delete lately is looked up live until the
-            // cache shows it terminating (upstream's forceLiveLookupCache).
-            let terminating =
-                ns.value().pointer("/status/phase").and_then(Value::as_str) == Some("Terminating");
-            if terminating || !self.recent_deletes.contains(name) {
-                return Ok(Some(ns.value().clone()));
-            }
-        }
-        let live = self
-            .storage
-            .get(key.as_bytes())
-            .await
-            .map_err(|e| self.storage_error(e, name))?;
-        match live.kv {
-            Some(kv) => self.decode(&kv).await.map(Some),
-            None => Ok(None),
-        }
-    }
 }
 
 /// The generic store of one resource.
@@ -264,45 +235,6 @@ pub struct Store {
     resource: GroupResource,
     cache: WatchCache,
     config: StoreConfig,
-    recent_deletes: RecentDeletes,
-}
-
-/// How long a delete request forces live lookups of its object (upstream's
-/// `forceLiveLookupTTL` of NamespaceLifecycle).
-const LIVE_LOOKUP_TTL: Duration = Duration::from_secs(30);
-
-/// The names of cluster-scoped objects whose delete was requested within [`LIVE_LOOKUP_TTL`]
-/// (what [`NamespaceLookup`] asks about).
-#[derive(Default)]
-struct RecentDeletes(std::sync::Mutex<RecentNames>);
-
-#[derive(Default)]
-struct RecentNames {
-    names: HashMap<String, Instant>,
-    /// The size at which expired names are dropped next (doubles, so drops stay amortised).
-    prune_at: usize,
-}
-
-impl RecentDeletes {
-    fn note(&self, name: &str) {
-        let now = Instant::now();
-        let mut recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if recent.names.len() >= recent.prune_at {
-            recent
-                .names
-                .retain(|_, at| now.duration_since(*at) < LIVE_LOOKUP_TTL);
-            recent.prune_at = (recent.names.len() * 2).max(64);
-        }
-        recent.names.insert(name.to_string(), now);
-    }
-
-    fn contains(&self, name: &str) -> bool {
-        let recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        recent
-            .names
-            .get(name)
-            .is_some_and(|at| at.elapsed() < LIVE_LOOKUP_TTL)
-    }
 }
 
 impl Store {
@@ -328,7 +260,6 @@ impl Store {
             layout,
             cache,
             config,
-            recent_deletes: RecentDeletes::default(),
         }
     }
 
@@ -511,8 +442,8 @@ impl Store {
         if let Some(why) = self.strategy.refuse_delete(name) {
             return Err(ApiError::forbidden(&self.resource, name, why));
         }
-        if !self.info.namespaced {
-            self.recent_deletes.note(name);
+        if let Some(hook) = &self.config.delete_hook {
+            hook.delete_requested(namespace, name);
         }
         delete::delete(self, namespace, name, opts, write).await
     }

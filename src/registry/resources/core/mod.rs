@@ -1,8 +1,10 @@
 //! The core group (`/api/v1`): the rules of its resources (`pkg/registry/core/<resource>`); those
-//! with more to say have their own files: [`namespaces`] (with its own strategy), [`pods`],
-//! [`services`] (with the ClusterIP and NodePort allocators).
+//! with more to say have their own files: [`namespaces`] (with its own strategy) and
+//! [`namespace_lifecycle`] (the namespace lookup of creates), [`pods`], [`services`] (with the
+//! ClusterIP and NodePort allocators).
 
 pub mod componentstatuses;
+pub mod namespace_lifecycle;
 pub mod namespaces;
 pub mod pod_subresources;
 pub mod pods;

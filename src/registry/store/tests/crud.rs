@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{configmap, configmaps, deployments, leases, namespaces, rv, Fixture};
+use super::{configmap, configmaps, deployments, leases, namespaces_with_lookup, rv, Fixture};
 use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
-use crate::registry::store::{NamespaceLookup, StoreConfig};
+use crate::registry::store::StoreConfig;
 
 fn write() -> WriteOptions {
     WriteOptions::default()
@@ -393,11 +393,11 @@ async fn delete_preconditions_finalizers_and_dry_run() {
 #[tokio::test]
 async fn namespace_lifecycle_and_admission() {
     let fx = Fixture::new().await;
-    let namespaces = Arc::new(fx.store(namespaces()));
+    let (namespaces, lookup) = namespaces_with_lookup(&fx);
     let configmaps = fx.store_with(
         configmaps(),
         StoreConfig {
-            namespaces: Some(namespaces.clone() as Arc<dyn NamespaceLookup>),
+            namespaces: Some(lookup),
             ..StoreConfig::default()
         },
     );

@@ -17,9 +17,12 @@ use std::sync::Arc;
 use apiary_storage::Storage;
 use serde_json::{json, Value};
 
-use super::{Store, StoreConfig};
+use super::{NamespaceLookup, Store, StoreConfig};
 use crate::catalog::build::{names, resource};
 use crate::catalog::{Name, ResourceInfo, SubresourceInfo};
+use crate::registry::resources::core::namespace_lifecycle::{
+    NamespaceLifecycleLookup, RecentDeletes,
+};
 use crate::registry::resources::strategy_for;
 
 fn status() -> Vec<SubresourceInfo> {
@@ -96,6 +99,22 @@ impl Fixture {
         let strategy = strategy_for(&info);
         Store::new(Arc::new(info), self.storage.clone(), strategy, config)
     }
+}
+
+/// A namespaces store over `fx`'s storage with its lifecycle lookup (the namespaces store notes
+/// delete requests for it), as the control plane builds them.
+pub(super) fn namespaces_with_lookup(fx: &Fixture) -> (Arc<Store>, Arc<dyn NamespaceLookup>) {
+    let recent_deletes = Arc::new(RecentDeletes::default());
+    let store = Arc::new(fx.store_with(
+        namespaces(),
+        StoreConfig {
+            delete_hook: Some(recent_deletes.clone()),
+            ..StoreConfig::default()
+        },
+    ));
+    let lookup: Arc<dyn NamespaceLookup> =
+        Arc::new(NamespaceLifecycleLookup::new(store.clone(), recent_deletes));
+    (store, lookup)
 }
 
 pub(super) fn configmap(name: &str, labels: Value) -> Value {

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::cache::wait_ready;
 use super::gate::Gate;
-use super::{configmap, configmaps, namespaces, rv, Fixture};
+use super::{configmap, configmaps, namespaces_with_lookup, rv, Fixture};
 use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
-use crate::registry::store::{NamespaceLookup, Store, StoreConfig};
+use crate::registry::store::{Store, StoreConfig};
 
 /// Replaces the data of the stored ConfigMap at `key` straight in storage (behind every
 /// cache's back); answers the new revision.
@@ -154,11 +154,11 @@ async fn namespace_lookups_miss_in_the_cache_then_ask_storage() {
     let fx = Fixture {
         storage: storage.clone(),
     };
-    let namespaces = Arc::new(fx.store(namespaces()));
+    let (namespaces, lookup) = namespaces_with_lookup(&fx);
     let configmaps = fx.store_with(
         configmaps(),
         StoreConfig {
-            namespaces: Some(namespaces.clone() as Arc<dyn NamespaceLookup>),
+            namespaces: Some(lookup),
             ..StoreConfig::default()
         },
     );
