@@ -17,6 +17,7 @@ mod data_cluster;
 mod data_core;
 mod data_workloads;
 pub mod definitions;
+pub mod go_duration;
 pub mod key_order;
 mod kinds;
 pub mod protobuf;

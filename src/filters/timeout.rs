@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
 use crate::api::status::ApiError;
+use crate::catalog::go_duration::parse_go_duration;
 use crate::request::info::RequestInfo;
 
 /// Verbs whose requests run for long (upstream's `BasicLongRunningRequestCheck` in kube-apiserver).
@@ -117,119 +118,11 @@ pub async fn enforce_deadline(
     }
 }
 
-/// Parses a Go `time.ParseDuration` string (`300ms`, `-1.5h`, `2h45m`, `1µs`) into signed
-/// nanoseconds, with Go's error messages.
-pub fn parse_go_duration(input: &str) -> Result<i128, String> {
-    let invalid = || format!("time: invalid duration {input:?}");
-    let mut s = input;
-    let negative = s.starts_with('-');
-    if let Some(rest) = s.strip_prefix('-').or_else(|| s.strip_prefix('+')) {
-        s = rest;
-    }
-    if s == "0" {
-        return Ok(0);
-    }
-    if s.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: i128 = 0;
-    while !s.is_empty() {
-        // The number: digits, optionally a fraction; at least one digit overall.
-        let int_len = s.bytes().take_while(u8::is_ascii_digit).count();
-        let int_part = &s[..int_len];
-        s = &s[int_len..];
-        let mut frac_part = "";
-        if let Some(rest) = s.strip_prefix('.') {
-            let frac_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-            frac_part = &rest[..frac_len];
-            s = &rest[frac_len..];
-        }
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(invalid());
-        }
-        // The unit: everything up to the next digit or '.'.
-        let unit_len = s
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(s.len());
-        let unit = &s[..unit_len];
-        s = &s[unit_len..];
-        let scale: i128 = match unit {
-            "" => return Err(format!("time: missing unit in duration {input:?}")),
-            "ns" => 1,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60 * 1_000_000_000,
-            "h" => 3600 * 1_000_000_000,
-            other => {
-                return Err(format!(
-                    "time: unknown unit {other:?} in duration {input:?}"
-                ))
-            }
-        };
-        let whole: i128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| invalid())?
-        };
-        let mut value = whole.checked_mul(scale).ok_or_else(invalid)?;
-        if !frac_part.is_empty() {
-            // Fractions below a nanosecond are truncated, as Go does.
-            let digits = &frac_part[..frac_part.len().min(18)];
-            let frac: i128 = digits.parse().map_err(|_| invalid())?;
-            value += frac * scale / 10_i128.pow(digits.len() as u32);
-        }
-        total = total.checked_add(value).ok_or_else(invalid)?;
-        if total > i64::MAX as i128 + i128::from(negative) {
-            return Err(invalid());
-        }
-    }
-    Ok(if negative { -total } else { total })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
     use tower::ServiceExt as _;
-
-    #[test]
-    fn go_durations() {
-        let ok: &[(&str, i128)] = &[
-            ("0", 0),
-            ("5s", 5_000_000_000),
-            ("+5s", 5_000_000_000),
-            ("-5s", -5_000_000_000),
-            ("300ms", 300_000_000),
-            ("1.5h", 5_400_000_000_000),
-            ("2h45m", 9_900_000_000_000),
-            ("1m0.5s", 60_500_000_000),
-            (".5s", 500_000_000),
-            ("1.s", 1_000_000_000),
-            ("10us", 10_000),
-            ("10\u{b5}s", 10_000),
-            ("7ns", 7),
-        ];
-        for (input, nanos) in ok {
-            assert_eq!(parse_go_duration(input), Ok(*nanos), "{input}");
-        }
-        let bad: &[(&str, &str)] = &[
-            ("", "time: invalid duration \"\""),
-            ("abc", "time: invalid duration \"abc\""),
-            ("5", "time: missing unit in duration \"5\""),
-            ("5d", "time: unknown unit \"d\" in duration \"5d\""),
-            (".s", "time: invalid duration \".s\""),
-            ("-", "time: invalid duration \"-\""),
-            ("9999999999h", "time: invalid duration \"9999999999h\""),
-        ];
-        for (input, message) in bad {
-            assert_eq!(
-                parse_go_duration(input).err().as_deref(),
-                Some(*message),
-                "{input}"
-            );
-        }
-    }
 
     #[test]
     fn deadline_choice() {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use cel::objects::{Key, Map};
 use serde_json::Value as Json;
 
+use crate::catalog::go_duration::parse_go_duration;
 use crate::catalog::Typing;
 
 /// `value` as CEL sees it under `schema`; `is_resource_root` is true at the custom resource's
@@ -115,54 +116,15 @@ fn formatted_string(s: &str, schema: &Typing) -> Option<cel::Value> {
             .ok()
             .and_then(|date| date.and_hms_opt(0, 0, 0))
             .map(|midnight| cel::Value::Timestamp(midnight.and_utc().fixed_offset())),
-        "duration" => go_duration(s).map(cel::Value::Duration),
+        "duration" => parse_go_duration(s)
+            .ok()
+            .map(|nanos| cel::Value::Duration(chrono::Duration::nanoseconds(nanos))),
         "byte" => base64::engine::general_purpose::STANDARD
             .decode(s)
             .ok()
             .map(|bytes| cel::Value::Bytes(Arc::new(bytes))),
         _ => None,
     }
-}
-
-/// A duration in Go's `time.ParseDuration` form (`1h30m`, `-1.5s`, `300ms`, `0`).
-fn go_duration(text: &str) -> Option<chrono::Duration> {
-    let (negative, mut rest) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if rest == "0" {
-        return Some(chrono::Duration::zero());
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut nanos: f64 = 0.0;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .filter(|&end| end > 0)?;
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        nanos += number * scale;
-    }
-    if nanos > i64::MAX as f64 {
-        return None;
-    }
-    let duration = chrono::Duration::nanoseconds(nanos as i64);
-    Some(if negative { -duration } else { duration })
 }
 
 /// `metadata` of a resource: only `name` and `generateName` are visible, as upstream.

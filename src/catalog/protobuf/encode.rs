@@ -7,6 +7,8 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
+use crate::catalog::go_duration::parse_go_duration;
+
 use super::schema::{
     read_tags, read_varint, Field, Kind, Scalar, Tag, WireTable, FIXED32, FIXED64, LEN, VARINT,
 };
@@ -165,7 +167,7 @@ impl WireTable {
             }
             Scalar::Duration => {
                 let nanos =
-                    go_duration_nanos(value.as_str().ok_or_else(wrong)?).ok_or_else(wrong)?;
+                    parse_go_duration(value.as_str().ok_or_else(wrong)?).map_err(|_| wrong())?;
                 let mut inner = Vec::new();
                 put_int(&mut inner, 1, nanos);
                 put_len(out, number, &inner);
@@ -221,42 +223,6 @@ fn integer(n: &serde_json::Number) -> Option<i64> {
                 .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
                 .map(|f| f as i64)
         })
-}
-
-/// Nanoseconds of a Go duration string (`1h2m3.5s`, `300ms`, `-1.5h`, `0`).
-pub(super) fn go_duration_nanos(text: &str) -> Option<i64> {
-    let (negative, mut rest) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += number * scale;
-        rest = &rest[unit_end..];
-    }
-    let nanos = total.round() as i64;
-    Some(if negative { -nanos } else { nanos })
 }
 
 impl WireTable {

@@ -8,7 +8,6 @@ use ::protobuf::Message;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::encode::go_duration_nanos;
 use super::schema::{read_tags, wire_table, KINDS};
 use super::*;
 use k8s_openapi::api as ko;
@@ -525,16 +524,6 @@ fn bad_values_are_errors_not_panics() {
     assert!(encode_object(&object).is_err());
     let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 5}});
     assert!(encode_object(&object).is_err());
-}
-
-#[test]
-fn go_durations_parse() {
-    assert_eq!(go_duration_nanos("0"), Some(0));
-    assert_eq!(go_duration_nanos("1h2m3s"), Some(3_723_000_000_000));
-    assert_eq!(go_duration_nanos("300ms"), Some(300_000_000));
-    assert_eq!(go_duration_nanos("-1.5h"), Some(-5_400_000_000_000));
-    assert_eq!(go_duration_nanos("10"), None);
-    assert_eq!(go_duration_nanos("5x"), None);
 }
 
 #[test]

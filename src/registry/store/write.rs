@@ -639,53 +639,17 @@ pub(super) async fn update(
         );
         store.invalid(name, vec![required])?;
     }
-    let key = store.layout.object_key(namespace, name);
-    // A state already read from storage to start the next attempt from.
-    let mut next: Option<Option<Current>> = None;
-    for _ in 0..store.config.max_update_retries {
-        let state = match next.take() {
-            Some(state) => state,
-            None => store.current(&key, name, true).await?,
-        };
-        let Some(cur) = state else {
-            if store.strategy.allow_create_on_update() && opts.subresource.is_none() {
-                let mut fresh = obj.clone();
-                meta_mut(&mut fresh).remove("resourceVersion");
-                return match create(store, namespace, fresh, opts).await {
-                    // Lost a race with another creator: retry as an update.
-                    Err(err) if err.status.reason == "AlreadyExists" => continue,
-                    other => other.map(|created| (created, true)),
-                };
-            }
-            return Err(ApiError::not_found(&store.resource, name));
-        };
-        let attempt = async {
-            if requested_rv.is_some_and(|rv| rv != cur.revision) {
-                return Err(ApiError::stale_object(&store.resource, name));
-            }
-            store.admit_update(&cur.object, obj.clone(), opts).await
+    let caller = Caller::Update {
+        body: &obj,
+        requested_rv,
+    };
+    let attempt = |cur: &Current| -> ApiResult<Value> {
+        if requested_rv.is_some_and(|rv| rv != cur.revision) {
+            return Err(ApiError::stale_object(&store.resource, name));
         }
-        .await;
-        let new = match attempt {
-            Ok(new) if !store.answers_unwritten(&cur, &new, opts) => new,
-            // An error or an unwritten answer from a suggestion: only if storage agrees.
-            attempt => match store.recheck(&key, name, &cur).await? {
-                Recheck::Stands => attempt?,
-                Recheck::Moved(fresh) => {
-                    next = Some(fresh);
-                    continue;
-                }
-            },
-        };
-        match store.write_update(&key, &cur, new, opts).await? {
-            Some(stored) => return Ok((stored, false)),
-            None if requested_rv.is_some() => {
-                return Err(ApiError::stale_object(&store.resource, name))
-            }
-            None => next = Some(store.current(&key, name, false).await?),
-        }
-    }
-    Err(ApiError::stale_object(&store.resource, name))
+        Ok(obj.clone())
+    };
+    retry_update(store, namespace, name, opts, caller, attempt).await
 }
 
 pub(super) async fn guaranteed_update<F>(
@@ -698,6 +662,64 @@ pub(super) async fn guaranteed_update<F>(
 where
     F: FnMut(&Value) -> ApiResult<Value> + Send,
 {
+    let attempt = |cur: &Current| -> ApiResult<Value> {
+        let mut new = mutate(&cur.object)?;
+        store.check_type(&mut new, opts.subresource.as_deref())?;
+        let new_name = meta_str(&new, "name");
+        if !new_name.is_empty() && new_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({new_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        meta_mut(&mut new).insert("name".into(), Value::String(name.to_string()));
+        store.ensure_namespace(&mut new, namespace, false)?;
+        let requested_rv = parse_resource_version(meta_str(&new, "resourceVersion"))?;
+        if requested_rv.is_some_and(|rv| rv != cur.revision) {
+            return Err(ApiError::stale_object(&store.resource, name));
+        }
+        Ok(new)
+    };
+    let (stored, _) =
+        retry_update(store, namespace, name, opts, Caller::Guaranteed, attempt).await?;
+    Ok(stored)
+}
+
+/// Where `update` and `guaranteed_update` part ways in [`retry_update`].
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    /// PUT of `body`: a missing object is created from it when the strategy allows, and a
+    /// lost write with a requested resourceVersion is a conflict.
+    Update {
+        body: &'a Value,
+        requested_rv: Option<i64>,
+    },
+    /// A read-modify-write: a missing object is NotFound, and a lost write is retried.
+    Guaranteed,
+}
+
+/// The retry loop of an update, as upstream's `GuaranteedUpdate`: reads the current object
+/// (the watch cache's suggestion first), makes the requested object from it with `attempt`,
+/// admits it, confirms a suggestion before an error or an unwritten answer, and writes it,
+/// starting over from storage's state when a concurrent write won. Returns the stored object
+/// and whether it was created.
+async fn retry_update<F>(
+    store: &Store,
+    namespace: Option<&str>,
+    name: &str,
+    opts: &WriteOptions,
+    caller: Caller<'_>,
+    mut attempt: F,
+) -> ApiResult<(Value, bool)>
+where
+    F: FnMut(&Current) -> ApiResult<Value> + Send,
+{
+    let lost_write_conflicts = matches!(
+        caller,
+        Caller::Update {
+            requested_rv: Some(_),
+            ..
+        }
+    );
     let key = store.layout.object_key(namespace, name);
     // A state already read from storage to start the next attempt from.
     let mut next: Option<Option<Current>> = None;
@@ -707,31 +729,28 @@ where
             None => store.current(&key, name, true).await?,
         };
         let Some(cur) = state else {
+            if let Caller::Update { body, .. } = caller {
+                if store.strategy.allow_create_on_update() && opts.subresource.is_none() {
+                    let mut fresh = body.clone();
+                    meta_mut(&mut fresh).remove("resourceVersion");
+                    return match create(store, namespace, fresh, opts).await {
+                        // Lost a race with another creator: retry as an update.
+                        Err(err) if err.status.reason == "AlreadyExists" => continue,
+                        other => other.map(|created| (created, true)),
+                    };
+                }
+            }
             return Err(ApiError::not_found(&store.resource, name));
         };
-        let attempt = async {
-            let mut new = mutate(&cur.object)?;
-            store.check_type(&mut new, opts.subresource.as_deref())?;
-            let new_name = meta_str(&new, "name");
-            if !new_name.is_empty() && new_name != name {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({new_name}) does not match the name on the URL ({name})"
-                )));
-            }
-            meta_mut(&mut new).insert("name".into(), Value::String(name.to_string()));
-            store.ensure_namespace(&mut new, namespace, false)?;
-            let requested_rv = parse_resource_version(meta_str(&new, "resourceVersion"))?;
-            if requested_rv.is_some_and(|rv| rv != cur.revision) {
-                return Err(ApiError::stale_object(&store.resource, name));
-            }
-            store.admit_update(&cur.object, new, opts).await
-        }
-        .await;
-        let new = match attempt {
+        let admitted = match attempt(&cur) {
+            Ok(requested) => store.admit_update(&cur.object, requested, opts).await,
+            Err(err) => Err(err),
+        };
+        let new = match admitted {
             Ok(new) if !store.answers_unwritten(&cur, &new, opts) => new,
             // An error or an unwritten answer from a suggestion: only if storage agrees.
-            attempt => match store.recheck(&key, name, &cur).await? {
-                Recheck::Stands => attempt?,
+            admitted => match store.recheck(&key, name, &cur).await? {
+                Recheck::Stands => admitted?,
                 Recheck::Moved(fresh) => {
                     next = Some(fresh);
                     continue;
@@ -739,7 +758,10 @@ where
             },
         };
         match store.write_update(&key, &cur, new, opts).await? {
-            Some(stored) => return Ok(stored),
+            Some(stored) => return Ok((stored, false)),
+            None if lost_write_conflicts => {
+                return Err(ApiError::stale_object(&store.resource, name))
+            }
             None => next = Some(store.current(&key, name, false).await?),
         }
     }
