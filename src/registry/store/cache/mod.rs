@@ -29,6 +29,7 @@ mod dispatch;
 mod event;
 mod feed;
 mod index;
+mod pager;
 mod reads;
 mod snapshots;
 mod state;

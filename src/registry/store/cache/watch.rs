@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use apiary_storage::{Error as StorageError, ListRequest, Storage};
-use serde_json::Value;
+use apiary_storage::{Error as StorageError, Storage};
 
 use super::feed::{self, Feed};
+use super::pager;
 use super::snapshots::Snapshots;
 use super::state::{HistoryCapacity, Phase, Shared};
 use super::watcher::{self, Subscription, WatcherPlan};
@@ -18,9 +18,7 @@ use crate::catalog::ResourceInfo;
 use crate::registry::keys::KeyLayout;
 use crate::registry::options::{ListOptions, ResourceVersionMatch};
 use crate::registry::selectors::Selection;
-use crate::registry::store::{
-    decode_converted, parse_resource_version, too_large_resource_version, StoreConfig,
-};
+use crate::registry::store::{parse_resource_version, too_large_resource_version, StoreConfig};
 
 /// The watch cache of one resource.
 pub(crate) struct WatchCache {
@@ -341,42 +339,16 @@ impl WatchCache {
 
     /// Every object under `prefix` as storage has it now, and the revision read at.
     async fn storage_state(&self, prefix: &str) -> ApiResult<(Vec<Arc<WatchObject>>, i64)> {
-        const PAGE: usize = 500;
         let mut items = Vec::new();
-        let mut start = prefix.as_bytes().to_vec();
-        let mut revision = 0;
-        loop {
-            let request = ListRequest {
-                prefix: prefix.as_bytes().to_vec(),
-                start_key: Some(start.clone()),
-                revision,
-                limit: PAGE,
-                count_remaining: false,
-            };
-            let resp = self
-                .storage
-                .list(request)
-                .await
-                .map_err(|e| self.storage_error(e))?;
-            revision = resp.revision;
-            for kv in &resp.kvs {
-                let obj: Value = decode_converted(
-                    &self.info,
-                    self.config.converter.as_ref(),
-                    &kv.value,
-                    kv.mod_revision,
-                )
-                .await?;
-                items.push(Arc::new(WatchObject::new(obj)));
-            }
-            match resp.kvs.last() {
-                Some(last) if resp.more => {
-                    start = last.key.clone();
-                    start.push(0);
-                }
-                _ => return Ok((items, revision)),
-            }
-        }
+        let revision = pager::read_all(
+            &self.info,
+            &*self.storage,
+            self.config.converter.as_ref(),
+            prefix.as_bytes(),
+            |_, obj| items.push(obj),
+        )
+        .await?;
+        Ok((items, revision))
     }
 }
 
