@@ -2,12 +2,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use apiary_storage::{Error as StorageError, Storage};
 
 use super::feed::{self, Feed};
+use super::flight::Flight;
 use super::pager;
 use super::snapshots::Snapshots;
 use super::state::{HistoryCapacity, Phase, Shared};
@@ -29,9 +29,11 @@ pub(crate) struct WatchCache {
     pub(super) shared: Arc<Shared>,
     /// Consistent reads storage answered because the cache did not catch up in time.
     pub(super) fallbacks: AtomicU64,
-    /// When a read last asked storage for progress: reads that learnt their revision before
-    /// then wait for that answer instead of asking again.
-    pub(super) progress_requested: Mutex<Option<Instant>>,
+    /// The storage's current revision for consistent reads, one fetch shared by the reads
+    /// that arrived before it started.
+    pub(super) revisions: Flight<Result<i64, StorageError>>,
+    /// Progress requests to storage, shared the same way.
+    pub(super) progress_requests: Flight<Result<(), StorageError>>,
     /// First pages' snapshots, for their continue tokens.
     pub(super) snapshots: Snapshots,
     /// Lists and initial watch states read through an index (a test hook, as upstream's
@@ -56,7 +58,8 @@ impl WatchCache {
             config,
             shared: Arc::new(Shared::new()),
             fallbacks: AtomicU64::new(0),
-            progress_requested: Mutex::new(None),
+            revisions: Flight::new(),
+            progress_requests: Flight::new(),
             index_reads: AtomicU64::new(0),
             snapshot_pages: AtomicU64::new(0),
         }
@@ -211,8 +214,7 @@ impl WatchCache {
         if send_initial {
             let wanted = match requested {
                 None => Some(
-                    self.storage
-                        .current_revision()
+                    self.current_revision()
                         .await
                         .map_err(|e| self.storage_error(e))?,
                 ),

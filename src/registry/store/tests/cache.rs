@@ -341,3 +341,67 @@ async fn a_failed_feed_ends_watchers_and_reads_go_to_storage_until_it_recovers()
     assert_eq!(event.object(), &c);
     assert_eq!(store.get(Some("ns"), "c").await.unwrap(), c);
 }
+
+/// Concurrent consistent lists share the storage's current-revision fetches, and a list that
+/// starts after a write completed never takes a revision read before that write.
+#[tokio::test]
+async fn consistent_lists_share_revision_fetches_started_after_they_arrived() {
+    let gate = Gate::new(crate::registry::test_support::memory_storage());
+    let fx = Fixture {
+        storage: gate.clone(),
+    };
+    let store = Arc::new(fx.store_with(configmaps(), with_timeout(Duration::from_millis(500))));
+    let w = WriteOptions::default();
+    store
+        .create(Some("ns"), configmap("old", json!({})), &w)
+        .await
+        .unwrap();
+    wait_ready(&store).await;
+    // Each fetch answers 200 ms after it read the revision.
+    gate.set_revision_delay(Duration::from_millis(200));
+
+    // 32 lists at once: the first starts a fetch, the others arrived after it started and
+    // share the next one.
+    let before = gate.revision_calls();
+    let lists = (0..32).map(|_| store.list(None, &ListOptions::default()));
+    for list in futures::future::join_all(lists).await {
+        assert_eq!(names(&list.unwrap()), ["old"]);
+    }
+    let fetches = gate.revision_calls() - before;
+    assert!(
+        fetches <= 2,
+        "{fetches} current-revision fetches for 32 concurrent lists"
+    );
+
+    // A list's fetch has read the revision; then a write completes that the cache does not
+    // hear about.
+    gate.set_open(false);
+    let before = gate.revision_calls();
+    let early = tokio::spawn({
+        let store = store.clone();
+        async move { store.list(None, &ListOptions::default()).await }
+    });
+    for _ in 0..1000 {
+        if gate.revision_calls() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(gate.revision_calls() > before, "the early list fetched");
+    let new = store
+        .create(Some("ns"), configmap("new", json!({})), &w)
+        .await
+        .unwrap();
+    // A list started now must not join the fetch in flight (its revision is older than the
+    // write): it waits for a fetch of its own, which the held-back cache does not reach, so
+    // storage answers.
+    let fallbacks = store.cache.storage_fallbacks();
+    let list = store.list(None, &ListOptions::default()).await.unwrap();
+    assert_eq!(names(&list), ["new", "old"]);
+    let at: i64 = list.resource_version.parse().unwrap();
+    assert!(at >= rv(&new), "list at {at}, the write at {}", rv(&new));
+    assert_eq!(store.cache.storage_fallbacks(), fallbacks + 1);
+    // The early list arrived before the write: either answer is right for it.
+    early.await.unwrap().unwrap();
+    gate.set_open(true);
+}
