@@ -4,27 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_storage::{ListRequest, Storage};
+use apiary_storage::Storage;
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use super::gate::Gate;
-use super::{configmap, configmaps, rv, Fixture};
+use super::{configmap, configmaps, rv, stored_objects, wait_ready, Fixture, Steps};
 use crate::registry::options::{DeleteOptions, GetOptions, ListOptions, WriteOptions};
 use crate::registry::store::{decode_value, CacheConfig, Store, StoreConfig, WatchEventType};
-
-/// Reads through `store` until its cache is ready (each read starts it when it is not).
-pub(super) async fn wait_ready(store: &Store) {
-    for _ in 0..1000 {
-        store.list(None, &ListOptions::default()).await.unwrap();
-        if store.cache.is_ready() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the watch cache did not become ready within 10s");
-}
 
 fn names(list: &crate::registry::store::ObjectList) -> Vec<String> {
     list.items
@@ -33,38 +20,10 @@ fn names(list: &crate::registry::store::ObjectList) -> Vec<String> {
         .collect()
 }
 
-/// A small deterministic generator (xorshift64), so a failing sequence can be replayed.
-struct Steps(u64);
-
-impl Steps {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// The object at `key` as storage has it now, decoded as the store serves it.
 async fn stored(store: &Store, storage: &Arc<dyn Storage>, key: &str) -> Option<Value> {
     let kv = storage.get(key.as_bytes()).await.unwrap().kv?;
     Some(decode_value(store.info(), &kv.value, kv.mod_revision).unwrap())
-}
-
-/// Every object of the resource as storage has it now.
-async fn stored_list(store: &Store, storage: &Arc<dyn Storage>) -> Vec<Value> {
-    let request = ListRequest {
-        prefix: store.layout().resource_prefix().as_bytes().to_vec(),
-        start_key: None,
-        revision: 0,
-        limit: 0,
-        count_remaining: false,
-    };
-    let resp = storage.list(request).await.unwrap();
-    resp.kvs
-        .iter()
-        .map(|kv| decode_value(store.info(), &kv.value, kv.mod_revision).unwrap())
-        .collect()
 }
 
 /// A seeded sequence of creates, updates and deletes through the store, through a second store
@@ -145,7 +104,7 @@ async fn consistent_with_storage(storage: Arc<dyn Storage>) {
         let list = store.list(None, &ListOptions::default()).await.unwrap();
         assert_eq!(
             list.items,
-            stored_list(&store, &storage).await,
+            stored_objects(&store, &storage, store.layout().resource_prefix(), 0).await,
             "list after step {step}"
         );
         let at: i64 = list.resource_version.parse().unwrap();
@@ -192,10 +151,7 @@ fn at(resource_version: &str) -> GetOptions {
 
 #[tokio::test]
 async fn resource_versions_of_reads_from_a_cache_behind_storage() {
-    let gate = Gate::new(crate::registry::test_support::memory_storage());
-    let fx = Fixture {
-        storage: gate.clone(),
-    };
+    let (fx, gate) = Fixture::gated();
     // One store that would wait a minute, one that waits 300 ms.
     let patient = fx.store_with(configmaps(), with_timeout(Duration::from_secs(60)));
     let quick = fx.store_with(configmaps(), with_timeout(Duration::from_millis(300)));
@@ -281,10 +237,7 @@ async fn resource_versions_of_reads_from_a_cache_behind_storage() {
 
 #[tokio::test]
 async fn a_failed_feed_ends_watchers_and_reads_go_to_storage_until_it_recovers() {
-    let gate = Gate::new(crate::registry::test_support::memory_storage());
-    let fx = Fixture {
-        storage: gate.clone(),
-    };
+    let (fx, gate) = Fixture::gated();
     let store = fx.store(configmaps());
     let w = WriteOptions::default();
     let a = store
@@ -346,10 +299,7 @@ async fn a_failed_feed_ends_watchers_and_reads_go_to_storage_until_it_recovers()
 /// starts after a write completed never takes a revision read before that write.
 #[tokio::test]
 async fn consistent_lists_share_revision_fetches_started_after_they_arrived() {
-    let gate = Gate::new(crate::registry::test_support::memory_storage());
-    let fx = Fixture {
-        storage: gate.clone(),
-    };
+    let (fx, gate) = Fixture::gated();
     let store = Arc::new(fx.store_with(configmaps(), with_timeout(Duration::from_millis(500))));
     let w = WriteOptions::default();
     store
