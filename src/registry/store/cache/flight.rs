@@ -10,6 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 
+/// One call's answer, shared by the requests that joined it.
+type Call<T> = Shared<BoxFuture<'static, T>>;
+
 /// One call at a time of a storage round trip answering `T`, shared by the requests it serves.
 pub(super) struct Flight<T> {
     state: Mutex<State<T>>,
@@ -19,15 +22,15 @@ struct State<T> {
     /// How many calls started; a call's number is this count just after it started.
     started: u64,
     /// The latest call: its number and its shared answer (complete once it ended).
-    latest: Option<(u64, Shared<BoxFuture<'static, T>>)>,
+    latest: Option<(u64, Call<T>)>,
 }
 
 /// What a request does with the latest call.
 enum Step<T> {
     /// It started after the request arrived: its answer is the request's.
-    Join(Shared<BoxFuture<'static, T>>),
+    Join(Call<T>),
     /// It started before and is still running: wait for it to end, then look again.
-    Outlive(Shared<BoxFuture<'static, T>>),
+    Outlive(Call<T>),
 }
 
 impl<T: Clone + Send + Sync + 'static> Flight<T> {

@@ -307,8 +307,8 @@ async fn consistent_lists_share_revision_fetches_started_after_they_arrived() {
         .await
         .unwrap();
     wait_ready(&store).await;
-    // Each fetch answers 200 ms after it read the revision.
-    gate.set_revision_delay(Duration::from_millis(200));
+    // Each fetch answers 300 ms after it read the revision.
+    gate.set_revision_delay(Duration::from_millis(300));
 
     // 32 lists at once: the first starts a fetch, the others arrived after it started and
     // share the next one.
