@@ -313,7 +313,8 @@ async fn consistent_lists_share_revision_fetches_started_after_they_arrived() {
     // 32 lists at once: the first starts a fetch, the others arrived after it started and
     // share the next one.
     let before = gate.revision_calls();
-    let lists = (0..32).map(|_| store.list(None, &ListOptions::default()));
+    let consistent = ListOptions::default();
+    let lists = (0..32).map(|_| store.list(None, &consistent));
     for list in futures::future::join_all(lists).await {
         assert_eq!(names(&list.unwrap()), ["old"]);
     }
