@@ -78,3 +78,56 @@ impl<T: Clone + Send + Sync + 'static> Flight<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use futures::future::{join_all, BoxFuture};
+    use futures::FutureExt;
+
+    use super::Flight;
+
+    /// Calls that answer their own number (1, 2, ...) 50 ms after they started.
+    fn numbered(calls: &Arc<AtomicU64>) -> impl Fn() -> BoxFuture<'static, u64> {
+        let calls = calls.clone();
+        move || {
+            let number = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                number
+            }
+            .boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_join_only_calls_that_started_after_they_arrived() {
+        let flight = Arc::new(Flight::<u64>::new());
+        let calls = Arc::new(AtomicU64::new(0));
+        let first = tokio::spawn({
+            let flight = flight.clone();
+            let start = numbered(&calls);
+            async move { flight.run(start).await }
+        });
+        // The first request starts call 1 and waits for it.
+        for _ in 0..100 {
+            if calls.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        // Ten requests arrive while call 1 runs: none takes its answer; they share call 2.
+        let later = (0..10).map(|_| flight.run(numbered(&calls)));
+        assert_eq!(join_all(later).await, vec![2; 10]);
+        assert_eq!(first.await.unwrap(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        // With nothing in flight, a request starts a call of its own.
+        assert_eq!(flight.run(numbered(&calls)).await, 3);
+    }
+}
