@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 
-use apiary_storage::{ListRequest, Storage, WatchItem};
+use apiary_storage::{Storage, WatchItem};
 use futures::StreamExt;
 
 use super::event::CacheEvent;
 use super::index::Index;
+use super::pager;
 use super::state::{HistoryCapacity, Phase, Shared};
 use super::watch::watch_error;
 use super::WatchObject;
@@ -16,10 +17,6 @@ use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::ResourceInfo;
 use crate::registry::conversion::ConverterHandle;
 use crate::registry::selectors::SelectableFields;
-use crate::registry::store::decode_converted;
-
-/// The objects read per page of the initial list.
-const PAGE: usize = 500;
 
 /// What a feed needs from its store.
 pub(crate) struct Feed {
@@ -37,49 +34,20 @@ pub(crate) struct Feed {
 type Objects = BTreeMap<Arc<[u8]>, Arc<WatchObject>>;
 
 impl Feed {
-    fn storage_error(&self, err: apiary_storage::Error) -> ApiError {
-        ApiError::from_storage(err, &self.info.group_resource(), "")
-    }
-
     /// Every object under the prefix, read in pages at one revision, and that revision.
     async fn initial_list(&self) -> ApiResult<(Objects, i64)> {
-        let mut objects = BTreeMap::new();
-        let mut start = self.prefix.clone();
-        let mut revision = 0;
-        loop {
-            let request = ListRequest {
-                prefix: self.prefix.clone(),
-                start_key: Some(start.clone()),
-                revision,
-                limit: PAGE,
-                count_remaining: false,
-            };
-            let resp = self
-                .storage
-                .list(request)
-                .await
-                .map_err(|e| self.storage_error(e))?;
-            revision = resp.revision;
-            for kv in &resp.kvs {
-                let obj = decode_converted(
-                    &self.info,
-                    self.converter.as_ref(),
-                    &kv.value,
-                    kv.mod_revision,
-                )
-                .await?;
-                objects.insert(Arc::from(kv.key.clone()), Arc::new(WatchObject::new(obj)));
-            }
-            match resp.kvs.last() {
-                Some(last) if resp.more => {
-                    start = last.key.clone();
-                    start.push(0);
-                }
-                _ => return Ok((objects, revision)),
-            }
-            // Let other tasks run between pages of a large resource.
-            tokio::task::yield_now().await;
-        }
+        let mut objects = Objects::new();
+        let revision = pager::read_all(
+            &self.info,
+            &*self.storage,
+            self.converter.as_ref(),
+            &self.prefix,
+            |key, obj| {
+                objects.insert(Arc::from(key), obj);
+            },
+        )
+        .await?;
+        Ok((objects, revision))
     }
 }
 

@@ -13,7 +13,9 @@
 //! with no resourceVersion (as upstream). A list with no resourceVersion is a consistent read:
 //! served when the cache revision reaches the storage's
 //! current revision (a progress request, then a wait of at most `consistent_read_timeout`), else
-//! from storage. `"0"` is served as the cache is; `N` waits for the cache to reach N, else 504.
+//! from storage. Concurrent reads share their current-revision fetches and progress requests,
+//! joining only calls that started after they arrived (`flight.rs`). `"0"` is served as the
+//! cache is; `N` waits for the cache to reach N, else 504.
 //!
 //! Watches (`watch.rs`, `watcher.rs`): initial ADDED events from the cached state, resumption from
 //! any revision in the ring, 410 Expired below it once events left the ring (or a storage watch,
@@ -28,7 +30,9 @@
 mod dispatch;
 mod event;
 mod feed;
+mod flight;
 mod index;
+mod pager;
 mod reads;
 mod snapshots;
 mod state;

@@ -3,7 +3,9 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+
+use apiary_storage::Error as StorageError;
+use futures::FutureExt;
 
 use super::snapshots::SnapshotKey;
 use super::state::{Entry, Phase};
@@ -127,27 +129,33 @@ fn snapshot_key(prefix: &str, revision: i64, selection: &Selection, indexed: boo
 }
 
 impl WatchCache {
-    /// Whether a read that learnt its revision at `since` must ask storage for progress: not
-    /// when another read asked after that (its answer covers this revision too).
-    fn should_request_progress(&self, since: Instant) -> bool {
-        let mut last = self
-            .progress_requested
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(at) = *last {
-            if at > since {
-                return false;
-            }
-        }
-        *last = Some(Instant::now());
-        true
+    /// The storage's current revision, read after this call began: one fetch shared by the
+    /// concurrent reads that arrived before it started (at most two round trips each).
+    pub(super) async fn current_revision(&self) -> Result<i64, StorageError> {
+        let storage = self.storage.clone();
+        self.revisions
+            .run(move || {
+                let storage = storage.clone();
+                async move { storage.current_revision().await }.boxed()
+            })
+            .await
+    }
+
+    /// Asks storage for progress reports, or joins a request made since this call began.
+    async fn request_progress(&self) -> Result<(), StorageError> {
+        let storage = self.storage.clone();
+        self.progress_requests
+            .run(move || {
+                let storage = storage.clone();
+                async move { storage.request_progress().await }.boxed()
+            })
+            .await
     }
 
     /// Waits until the cache has every change at or below `wanted`, which the caller learnt
     /// before calling: asks storage for progress reports (or joins a request made since), then
     /// waits at most `consistent_read_timeout`.
     pub(super) async fn wait_fresh(&self, wanted: i64) -> Freshness {
-        let since = Instant::now();
         let mut progress = self.shared.subscribe();
         let now = *progress.borrow_and_update();
         if now.phase != Phase::Ready {
@@ -156,10 +164,8 @@ impl WatchCache {
         if now.revision >= wanted {
             return Freshness::Fresh;
         }
-        if self.should_request_progress(since) {
-            // A failed request leaves the wait to the timeout.
-            let _ = self.storage.request_progress().await;
-        }
+        // A failed request leaves the wait to the timeout.
+        let _ = self.request_progress().await;
         let waited = tokio::time::timeout(self.config.cache.consistent_read_timeout, async {
             progress
                 .wait_for(|p| p.phase != Phase::Ready || p.revision >= wanted)
@@ -187,7 +193,7 @@ impl WatchCache {
         if !self.is_ready() {
             return Freshness::NotReady;
         }
-        let current = match self.storage.current_revision().await {
+        let current = match self.current_revision().await {
             Ok(current) => current,
             Err(_) => return Freshness::NotReady,
         };

@@ -2,13 +2,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
-use apiary_storage::{Error as StorageError, ListRequest, Storage};
-use serde_json::Value;
+use apiary_storage::{Error as StorageError, Storage};
 
 use super::feed::{self, Feed};
+use super::flight::Flight;
+use super::pager;
 use super::snapshots::Snapshots;
 use super::state::{HistoryCapacity, Phase, Shared};
 use super::watcher::{self, Subscription, WatcherPlan};
@@ -18,9 +18,7 @@ use crate::catalog::ResourceInfo;
 use crate::registry::keys::KeyLayout;
 use crate::registry::options::{ListOptions, ResourceVersionMatch};
 use crate::registry::selectors::Selection;
-use crate::registry::store::{
-    decode_converted, parse_resource_version, too_large_resource_version, StoreConfig,
-};
+use crate::registry::store::{parse_resource_version, too_large_resource_version, StoreConfig};
 
 /// The watch cache of one resource.
 pub(crate) struct WatchCache {
@@ -31,9 +29,11 @@ pub(crate) struct WatchCache {
     pub(super) shared: Arc<Shared>,
     /// Consistent reads storage answered because the cache did not catch up in time.
     pub(super) fallbacks: AtomicU64,
-    /// When a read last asked storage for progress: reads that learnt their revision before
-    /// then wait for that answer instead of asking again.
-    pub(super) progress_requested: Mutex<Option<Instant>>,
+    /// The storage's current revision for consistent reads, one fetch shared by the reads
+    /// that arrived before it started.
+    pub(super) revisions: Flight<Result<i64, StorageError>>,
+    /// Progress requests to storage, shared the same way.
+    pub(super) progress_requests: Flight<Result<(), StorageError>>,
     /// First pages' snapshots, for their continue tokens.
     pub(super) snapshots: Snapshots,
     /// Lists and initial watch states read through an index (a test hook, as upstream's
@@ -58,7 +58,8 @@ impl WatchCache {
             config,
             shared: Arc::new(Shared::new()),
             fallbacks: AtomicU64::new(0),
-            progress_requested: Mutex::new(None),
+            revisions: Flight::new(),
+            progress_requests: Flight::new(),
             index_reads: AtomicU64::new(0),
             snapshot_pages: AtomicU64::new(0),
         }
@@ -213,8 +214,7 @@ impl WatchCache {
         if send_initial {
             let wanted = match requested {
                 None => Some(
-                    self.storage
-                        .current_revision()
+                    self.current_revision()
                         .await
                         .map_err(|e| self.storage_error(e))?,
                 ),
@@ -341,42 +341,16 @@ impl WatchCache {
 
     /// Every object under `prefix` as storage has it now, and the revision read at.
     async fn storage_state(&self, prefix: &str) -> ApiResult<(Vec<Arc<WatchObject>>, i64)> {
-        const PAGE: usize = 500;
         let mut items = Vec::new();
-        let mut start = prefix.as_bytes().to_vec();
-        let mut revision = 0;
-        loop {
-            let request = ListRequest {
-                prefix: prefix.as_bytes().to_vec(),
-                start_key: Some(start.clone()),
-                revision,
-                limit: PAGE,
-                count_remaining: false,
-            };
-            let resp = self
-                .storage
-                .list(request)
-                .await
-                .map_err(|e| self.storage_error(e))?;
-            revision = resp.revision;
-            for kv in &resp.kvs {
-                let obj: Value = decode_converted(
-                    &self.info,
-                    self.config.converter.as_ref(),
-                    &kv.value,
-                    kv.mod_revision,
-                )
-                .await?;
-                items.push(Arc::new(WatchObject::new(obj)));
-            }
-            match resp.kvs.last() {
-                Some(last) if resp.more => {
-                    start = last.key.clone();
-                    start.push(0);
-                }
-                _ => return Ok((items, revision)),
-            }
-        }
+        let revision = pager::read_all(
+            &self.info,
+            &*self.storage,
+            self.config.converter.as_ref(),
+            prefix.as_bytes(),
+            |_, obj| items.push(obj),
+        )
+        .await?;
+        Ok((items, revision))
     }
 }
 

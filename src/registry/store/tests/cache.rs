@@ -4,27 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_storage::{ListRequest, Storage};
+use apiary_storage::Storage;
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use super::gate::Gate;
-use super::{configmap, configmaps, rv, Fixture};
+use super::{configmap, configmaps, rv, stored_objects, wait_ready, Fixture, Steps};
 use crate::registry::options::{DeleteOptions, GetOptions, ListOptions, WriteOptions};
 use crate::registry::store::{decode_value, CacheConfig, Store, StoreConfig, WatchEventType};
-
-/// Reads through `store` until its cache is ready (each read starts it when it is not).
-pub(super) async fn wait_ready(store: &Store) {
-    for _ in 0..1000 {
-        store.list(None, &ListOptions::default()).await.unwrap();
-        if store.cache.is_ready() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the watch cache did not become ready within 10s");
-}
 
 fn names(list: &crate::registry::store::ObjectList) -> Vec<String> {
     list.items
@@ -33,38 +20,10 @@ fn names(list: &crate::registry::store::ObjectList) -> Vec<String> {
         .collect()
 }
 
-/// A small deterministic generator (xorshift64), so a failing sequence can be replayed.
-struct Steps(u64);
-
-impl Steps {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// The object at `key` as storage has it now, decoded as the store serves it.
 async fn stored(store: &Store, storage: &Arc<dyn Storage>, key: &str) -> Option<Value> {
     let kv = storage.get(key.as_bytes()).await.unwrap().kv?;
     Some(decode_value(store.info(), &kv.value, kv.mod_revision).unwrap())
-}
-
-/// Every object of the resource as storage has it now.
-async fn stored_list(store: &Store, storage: &Arc<dyn Storage>) -> Vec<Value> {
-    let request = ListRequest {
-        prefix: store.layout().resource_prefix().as_bytes().to_vec(),
-        start_key: None,
-        revision: 0,
-        limit: 0,
-        count_remaining: false,
-    };
-    let resp = storage.list(request).await.unwrap();
-    resp.kvs
-        .iter()
-        .map(|kv| decode_value(store.info(), &kv.value, kv.mod_revision).unwrap())
-        .collect()
 }
 
 /// A seeded sequence of creates, updates and deletes through the store, through a second store
@@ -145,7 +104,7 @@ async fn consistent_with_storage(storage: Arc<dyn Storage>) {
         let list = store.list(None, &ListOptions::default()).await.unwrap();
         assert_eq!(
             list.items,
-            stored_list(&store, &storage).await,
+            stored_objects(&store, &storage, store.layout().resource_prefix(), 0).await,
             "list after step {step}"
         );
         let at: i64 = list.resource_version.parse().unwrap();
@@ -192,10 +151,7 @@ fn at(resource_version: &str) -> GetOptions {
 
 #[tokio::test]
 async fn resource_versions_of_reads_from_a_cache_behind_storage() {
-    let gate = Gate::new(crate::registry::test_support::memory_storage());
-    let fx = Fixture {
-        storage: gate.clone(),
-    };
+    let (fx, gate) = Fixture::gated();
     // One store that would wait a minute, one that waits 300 ms.
     let patient = fx.store_with(configmaps(), with_timeout(Duration::from_secs(60)));
     let quick = fx.store_with(configmaps(), with_timeout(Duration::from_millis(300)));
@@ -281,10 +237,7 @@ async fn resource_versions_of_reads_from_a_cache_behind_storage() {
 
 #[tokio::test]
 async fn a_failed_feed_ends_watchers_and_reads_go_to_storage_until_it_recovers() {
-    let gate = Gate::new(crate::registry::test_support::memory_storage());
-    let fx = Fixture {
-        storage: gate.clone(),
-    };
+    let (fx, gate) = Fixture::gated();
     let store = fx.store(configmaps());
     let w = WriteOptions::default();
     let a = store
@@ -340,4 +293,66 @@ async fn a_failed_feed_ends_watchers_and_reads_go_to_storage_until_it_recovers()
     assert_eq!(event.event_type, WatchEventType::Added);
     assert_eq!(event.object(), &c);
     assert_eq!(store.get(Some("ns"), "c").await.unwrap(), c);
+}
+
+/// Concurrent consistent lists share the storage's current-revision fetches, and a list that
+/// starts after a write completed never takes a revision read before that write.
+#[tokio::test]
+async fn consistent_lists_share_revision_fetches_started_after_they_arrived() {
+    let (fx, gate) = Fixture::gated();
+    let store = Arc::new(fx.store_with(configmaps(), with_timeout(Duration::from_millis(500))));
+    let w = WriteOptions::default();
+    store
+        .create(Some("ns"), configmap("old", json!({})), &w)
+        .await
+        .unwrap();
+    wait_ready(&store).await;
+    // Each fetch answers 300 ms after it read the revision.
+    gate.set_revision_delay(Duration::from_millis(300));
+
+    // 32 lists at once: the first starts a fetch, the others arrived after it started and
+    // share the next one.
+    let before = gate.revision_calls();
+    let consistent = ListOptions::default();
+    let lists = (0..32).map(|_| store.list(None, &consistent));
+    for list in futures::future::join_all(lists).await {
+        assert_eq!(names(&list.unwrap()), ["old"]);
+    }
+    let fetches = gate.revision_calls() - before;
+    assert!(
+        fetches <= 2,
+        "{fetches} current-revision fetches for 32 concurrent lists"
+    );
+
+    // A list's fetch has read the revision; then a write completes that the cache does not
+    // hear about.
+    gate.set_open(false);
+    let before = gate.revision_calls();
+    let early = tokio::spawn({
+        let store = store.clone();
+        async move { store.list(None, &ListOptions::default()).await }
+    });
+    for _ in 0..1000 {
+        if gate.revision_calls() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(gate.revision_calls() > before, "the early list fetched");
+    let new = store
+        .create(Some("ns"), configmap("new", json!({})), &w)
+        .await
+        .unwrap();
+    // A list started now must not join the fetch in flight (its revision is older than the
+    // write): it waits for a fetch of its own, which the held-back cache does not reach, so
+    // storage answers.
+    let fallbacks = store.cache.storage_fallbacks();
+    let list = store.list(None, &ListOptions::default()).await.unwrap();
+    assert_eq!(names(&list), ["new", "old"]);
+    let at: i64 = list.resource_version.parse().unwrap();
+    assert!(at >= rv(&new), "list at {at}, the write at {}", rv(&new));
+    assert_eq!(store.cache.storage_fallbacks(), fallbacks + 1);
+    // The early list arrived before the write: either answer is right for it.
+    early.await.unwrap().unwrap();
+    gate.set_open(true);
 }

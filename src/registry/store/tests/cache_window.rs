@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::json;
 
-use super::cache::wait_ready;
+use super::wait_ready;
 use super::{configmap, configmaps, rv, Fixture};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
 use crate::registry::store::{StoreConfig, WatchEventType, WatchEvents};

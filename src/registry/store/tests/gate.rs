@@ -1,8 +1,10 @@
 //! A storage wrapper whose progress streams a test can hold back, break or refuse, to put a
-//! watch cache behind storage or make its feed fail.
+//! watch cache behind storage or make its feed fail; it also counts and slows down reads of the
+//! current revision.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use apiary_storage::{
     Error, GetResponse, KeyValue, ListRequest, ListResponse, ProgressStream, Result, Revision,
@@ -21,6 +23,10 @@ pub(super) struct Gate {
     breaker: broadcast::Sender<()>,
     /// `watch_progress` fails while set.
     refuse: AtomicBool,
+    /// Calls of `current_revision`.
+    revision_calls: AtomicU64,
+    /// Milliseconds `current_revision` holds its answer after reading it.
+    revision_delay_ms: AtomicU64,
 }
 
 impl Gate {
@@ -32,7 +38,21 @@ impl Gate {
             open,
             breaker,
             refuse: AtomicBool::new(false),
+            revision_calls: AtomicU64::new(0),
+            revision_delay_ms: AtomicU64::new(0),
         })
+    }
+
+    /// How many times `current_revision` was called.
+    pub fn revision_calls(&self) -> u64 {
+        self.revision_calls.load(Ordering::SeqCst)
+    }
+
+    /// Makes `current_revision` answer `delay` after it read the revision, as a slow round
+    /// trip whose answer is already old when it arrives.
+    pub fn set_revision_delay(&self, delay: Duration) {
+        self.revision_delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// Holds back (`false`) or releases (`true`) what the progress streams deliver.
@@ -142,7 +162,13 @@ impl Storage for Gate {
     }
 
     async fn current_revision(&self) -> Result<Revision> {
-        self.inner.current_revision().await
+        self.revision_calls.fetch_add(1, Ordering::SeqCst);
+        let revision = self.inner.current_revision().await?;
+        let delay = self.revision_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        Ok(revision)
     }
 
     async fn compacted_revision(&self) -> Result<Revision> {

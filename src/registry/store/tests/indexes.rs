@@ -5,34 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apiary_storage::{ListRequest, Storage};
+use apiary_storage::Storage;
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use super::cache::wait_ready;
+use super::{next, stored_objects, wait_ready, Fixture, Steps};
 use crate::registry::options::ListOptions;
 use crate::registry::selectors::{SelectableFields, Selection};
-use crate::registry::store::{decode_value, Store, StoreConfig, WatchEventType, WatchEvents};
-use crate::registry::test_support::{builtin_store, builtin_store_with, memory_storage};
+use crate::registry::store::{Store, StoreConfig, WatchEventType};
 
 const PODS: (&str, &str, &str) = ("", "v1", "pods");
-
-/// A small deterministic generator (xorshift64), so a failing sequence can be replayed.
-struct Steps(u64);
-
-impl Steps {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len() as u64) as usize]
-    }
-}
 
 /// A pod as stored; `node` empty: not scheduled.
 fn pod(ns: &str, name: &str, node: &str, phase: &str) -> Value {
@@ -82,31 +65,10 @@ async fn filtered(
     selector: &str,
 ) -> Vec<Value> {
     let selection = Selection::parse(SelectableFields::PODS, "", selector).unwrap();
-    let request = ListRequest {
-        prefix: store.layout().list_prefix(ns).as_bytes().to_vec(),
-        start_key: None,
-        revision: 0,
-        limit: 0,
-        count_remaining: false,
-    };
-    let resp = storage.list(request).await.unwrap();
-    resp.kvs
-        .iter()
-        .map(|kv| decode_value(store.info(), &kv.value, kv.mod_revision).unwrap())
-        .filter(|obj| selection.matches(obj))
-        .collect()
-}
-
-async fn next(events: &mut WatchEvents) -> (WatchEventType, String, Value) {
-    let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-        .await
-        .expect("an event within 10s")
-        .expect("the stream is open");
-    let name = event.object()["metadata"]["name"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    (event.event_type, name, event.object().clone())
+    let prefix = store.layout().list_prefix(ns);
+    let mut objects = stored_objects(store, storage, &prefix, 0).await;
+    objects.retain(|obj| selection.matches(obj));
+    objects
 }
 
 /// A seeded sequence of writes moving pods between nodes and phases; after each batch, lists
@@ -114,8 +76,9 @@ async fn next(events: &mut WatchEvents) -> (WatchEventType, String, Value) {
 /// filter of storage.
 #[tokio::test]
 async fn index_answers_equal_a_full_filter() {
-    let storage = memory_storage();
-    let store = builtin_store(&storage, PODS);
+    let fx = Fixture::new().await;
+    let storage = fx.storage.clone();
+    let store = fx.builtin(PODS, StoreConfig::default());
     wait_ready(&store).await;
     let namespaces = ["a", "b", "c"];
     let nodes = ["", "n0", "n1", "n2", "n3", "n4", "n5"];
@@ -204,8 +167,9 @@ async fn index_answers_equal_a_full_filter() {
 #[tokio::test]
 async fn node_watchers_receive_exactly_their_pods_events() {
     const NODES: usize = 100;
-    let storage = memory_storage();
-    let store = builtin_store(&storage, PODS);
+    let fx = Fixture::new().await;
+    let storage = fx.storage.clone();
+    let store = fx.builtin(PODS, StoreConfig::default());
     wait_ready(&store).await;
     let start = storage.current_revision().await.unwrap();
     let from = |selector: String| ListOptions {
@@ -304,12 +268,13 @@ async fn node_watchers_receive_exactly_their_pods_events() {
 /// behind on its node's channel ends with 410, while another node's watcher goes on.
 #[tokio::test]
 async fn a_node_watcher_behind_on_its_channel_ends_with_410() {
-    let storage = memory_storage();
+    let fx = Fixture::new().await;
+    let storage = fx.storage.clone();
     let config = StoreConfig {
         watcher_backlog: 16,
         ..Default::default()
     };
-    let store = builtin_store_with(&storage, PODS, config);
+    let store = fx.builtin(PODS, config);
     wait_ready(&store).await;
     let start = storage.current_revision().await.unwrap();
     let on = |node: &str| ListOptions {

@@ -13,17 +13,21 @@ mod suggestion;
 mod watches;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use apiary_storage::Storage;
+use apiary_storage::{ListRequest, Storage};
+use futures::StreamExt;
 use serde_json::{json, Value};
 
-use super::{NamespaceLookup, Store, StoreConfig};
+use super::{decode_value, NamespaceLookup, Store, StoreConfig, WatchEventType, WatchEvents};
 use crate::catalog::build::{names, resource};
 use crate::catalog::{Name, ResourceInfo, SubresourceInfo};
+use crate::registry::options::ListOptions;
 use crate::registry::resources::core::namespace_lifecycle::{
     NamespaceLifecycleLookup, RecentDeletes,
 };
 use crate::registry::resources::strategy_for;
+use gate::Gate;
 
 fn status() -> Vec<SubresourceInfo> {
     vec![SubresourceInfo {
@@ -85,10 +89,26 @@ pub(super) struct Fixture {
 }
 
 impl Fixture {
+    /// Over fresh memory storage.
     pub async fn new() -> Self {
         Self {
             storage: crate::registry::test_support::memory_storage(),
         }
+    }
+
+    /// Over fresh memory storage behind a [`Gate`], and the gate.
+    fn gated() -> (Self, Arc<Gate>) {
+        let gate = Gate::new(crate::registry::test_support::memory_storage());
+        let fixture = Self {
+            storage: gate.clone(),
+        };
+        (fixture, gate)
+    }
+
+    /// The store of the built-in resource `group`/`version`/`plural`, with its strategy and
+    /// selectable fields, and `config`.
+    pub fn builtin(&self, resource: (&str, &str, &str), config: StoreConfig) -> Arc<Store> {
+        crate::registry::test_support::builtin_store_with(&self.storage, resource, config)
     }
 
     pub fn store(&self, info: ResourceInfo) -> Store {
@@ -126,4 +146,67 @@ pub(super) fn rv(obj: &Value) -> i64 {
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("resourceVersion")
+}
+
+/// Reads through `store` until its cache is ready (each read starts it when it is not).
+pub(super) async fn wait_ready(store: &Store) {
+    for _ in 0..1000 {
+        store.list(None, &ListOptions::default()).await.unwrap();
+        if store.cache.is_ready() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the watch cache did not become ready within 10s");
+}
+
+/// Every object under `prefix` as storage has it at `revision` (0: now), decoded as `store`
+/// serves it.
+pub(super) async fn stored_objects(
+    store: &Store,
+    storage: &Arc<dyn Storage>,
+    prefix: &str,
+    revision: i64,
+) -> Vec<Value> {
+    let request = ListRequest {
+        prefix: prefix.as_bytes().to_vec(),
+        start_key: None,
+        revision,
+        limit: 0,
+        count_remaining: false,
+    };
+    let resp = storage.list(request).await.unwrap();
+    resp.kvs
+        .iter()
+        .map(|kv| decode_value(store.info(), &kv.value, kv.mod_revision).unwrap())
+        .collect()
+}
+
+/// The next event of a watch (within 10 s): its type, object name and object.
+pub(super) async fn next(events: &mut WatchEvents) -> (WatchEventType, String, Value) {
+    let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10s")
+        .expect("the stream is open");
+    let name = event.object()["metadata"]["name"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    (event.event_type, name, event.object().clone())
+}
+
+/// A small deterministic generator (xorshift64), so a failing sequence can be replayed.
+pub(super) struct Steps(pub u64);
+
+impl Steps {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    pub fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len() as u64) as usize]
+    }
 }

@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use apiary_storage::{ListRequest, Storage};
+use apiary_storage::Storage;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use super::cache::wait_ready;
-use super::{configmap, configmaps, Fixture};
+use super::{configmap, configmaps, stored_objects, wait_ready, Fixture};
 use crate::registry::options::{ListOptions, WriteOptions};
-use crate::registry::store::{decode_value, ObjectList, Store};
+use crate::registry::store::{ObjectList, Store};
 
 fn page(token: Option<&str>, selector: &str) -> ListOptions {
     ListOptions {
@@ -20,22 +19,6 @@ fn page(token: Option<&str>, selector: &str) -> ListOptions {
         label_selector: selector.to_string(),
         ..Default::default()
     }
-}
-
-/// Every object under the resource as storage had it at `revision`.
-async fn stored_at(store: &Store, storage: &Arc<dyn Storage>, revision: i64) -> Vec<Value> {
-    let request = ListRequest {
-        prefix: store.layout().resource_prefix().as_bytes().to_vec(),
-        start_key: None,
-        revision,
-        limit: 0,
-        count_remaining: false,
-    };
-    let resp = storage.list(request).await.unwrap();
-    resp.kvs
-        .iter()
-        .map(|kv| decode_value(store.info(), &kv.value, kv.mod_revision).unwrap())
-        .collect()
 }
 
 /// Creates, updates and deletes straight in storage, so both stores see them only through
@@ -127,7 +110,8 @@ async fn snapshot_pages_are_stable_under_writes_and_equal_storage_pages() {
             assert_eq!(list.resource_version, listed[0].resource_version);
         }
         let items: Vec<Value> = listed.iter().flat_map(|l| l.items.clone()).collect();
-        let want: Vec<Value> = stored_at(&store, &fx.storage, revision)
+        let prefix = store.layout().resource_prefix();
+        let want: Vec<Value> = stored_objects(&store, &fx.storage, prefix, revision)
             .await
             .into_iter()
             .filter(|obj| selector.is_empty() || obj["metadata"]["labels"]["parity"] == "even")

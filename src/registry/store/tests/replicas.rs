@@ -10,7 +10,7 @@ use apiary_postgres::PostgresOptions;
 use apiary_storage::Storage;
 use serde_json::{json, Value};
 
-use super::cache::wait_ready;
+use super::wait_ready;
 use super::{configmap, configmaps, rv, Fixture};
 use crate::registry::options::{ListOptions, WriteOptions};
 

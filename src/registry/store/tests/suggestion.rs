@@ -7,8 +7,7 @@ use apiary_storage::Storage;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use super::cache::wait_ready;
-use super::gate::Gate;
+use super::wait_ready;
 use super::{configmap, configmaps, namespaces_with_lookup, rv, Fixture};
 use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
 use crate::registry::store::{Store, StoreConfig};
@@ -42,11 +41,8 @@ fn stale_message(name: &str) -> String {
 
 #[tokio::test]
 async fn a_stale_suggestion_gives_storage_answers() {
-    let gate = Gate::new(crate::registry::test_support::memory_storage());
-    let storage: Arc<dyn Storage> = gate.clone();
-    let fx = Fixture {
-        storage: storage.clone(),
-    };
+    let (fx, gate) = Fixture::gated();
+    let storage = fx.storage.clone();
     let store = fx.store(configmaps());
     let w = WriteOptions::default();
     let created = store
@@ -149,11 +145,8 @@ fn namespace_bytes(name: &str, phase: &str) -> Bytes {
 
 #[tokio::test]
 async fn namespace_lookups_miss_in_the_cache_then_ask_storage() {
-    let gate = Gate::new(crate::registry::test_support::memory_storage());
-    let storage: Arc<dyn Storage> = gate.clone();
-    let fx = Fixture {
-        storage: storage.clone(),
-    };
+    let (fx, gate) = Fixture::gated();
+    let storage = fx.storage.clone();
     let (namespaces, lookup) = namespaces_with_lookup(&fx);
     let configmaps = fx.store_with(
         configmaps(),

@@ -6,21 +6,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::json;
 
-use super::{configmap, configmaps, rv, Fixture};
+use super::{configmap, configmaps, next, rv, Fixture};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
-use crate::registry::store::{BeyondWindow, CacheConfig, StoreConfig, WatchEventType, WatchEvents};
-
-async fn next(events: &mut WatchEvents) -> (WatchEventType, String, serde_json::Value) {
-    let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-        .await
-        .expect("an event within 10s")
-        .expect("the stream is open");
-    let name = event.object()["metadata"]["name"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    (event.event_type, name, event.object().clone())
-}
+use crate::registry::store::{BeyondWindow, CacheConfig, StoreConfig, WatchEventType};
 
 fn from(rv: i64) -> ListOptions {
     ListOptions {
