@@ -109,8 +109,10 @@ fn float(name: &str, f: f64) -> Result<Value, String> {
 /// A `Time` (whole seconds, as Go's `RFC3339`) or `MicroTime` (Go's `RFC3339Micro`), in UTC.
 fn time_text(name: &str, micro: bool, seconds: i64, nanos: i64) -> Result<String, String> {
     let bad = || format!("protobuf: {name}: time out of range");
-    // Go's `Time.Unmarshal` ignores `nanos`; `MicroTime`'s keeps them (`time.Unix` normalises).
+    // Go's `Time.Unmarshal` ignores `nanos`; `MicroTime`'s truncates them to microseconds (toward
+    // zero) and `time.Unix` normalises them.
     let (seconds, nanos) = if micro {
+        let nanos = nanos - nanos % 1_000;
         let seconds = seconds
             .checked_add(nanos.div_euclid(1_000_000_000))
             .ok_or_else(bad)?;
