@@ -9,9 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::go_duration::parse_go_duration;
 
-use super::schema::{
-    read_tags, read_varint, Field, Kind, Scalar, Tag, WireTable, FIXED32, FIXED64, LEN, VARINT,
-};
+use super::schema::{Field, Kind, Scalar, WireTable, FIXED32, FIXED64, LEN, VARINT};
 
 pub(super) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -120,7 +118,7 @@ impl WireTable {
     ) -> Result<(), String> {
         let wrong = || format!("protobuf: {name}: unexpected value {value}");
         match scalar {
-            Scalar::Varint => {
+            Scalar::Varint | Scalar::Bool => {
                 let n = match value {
                     Value::Bool(b) => i64::from(*b),
                     Value::Number(n) => integer(n).ok_or_else(wrong)?,
@@ -156,7 +154,7 @@ impl WireTable {
                 put_len(&mut inner, 1, text.as_bytes());
                 put_len(out, number, &inner);
             }
-            Scalar::Time => {
+            Scalar::Time | Scalar::MicroTime => {
                 let text = value.as_str().ok_or_else(wrong)?;
                 let time = chrono::DateTime::parse_from_rfc3339(text)
                     .map_err(|err| format!("protobuf: {name}: {err}"))?;
@@ -174,8 +172,7 @@ impl WireTable {
             }
             Scalar::IntOrString => {
                 // The type (0 int, 1 string) and the value it names. Go also writes the other
-                // value's zero; decoders read it the same, and the request path here (serde of
-                // `k8s-rs-pb`) would prefer a present `intVal` to the type.
+                // value's zero; decoders read the value the type names.
                 let mut inner = Vec::new();
                 match value {
                     Value::Number(n) => {
@@ -225,74 +222,3 @@ fn integer(n: &serde_json::Number) -> Option<i64> {
         })
 }
 
-impl WireTable {
-    /// The message at `index` with each `IntOrString` holding only the value its `type` names.
-    ///
-    /// Go writes all three fields of an `IntOrString` (`type`, `intVal`, `strVal`), while
-    /// `k8s-rs-pb`'s serde renders a present `intVal` whatever the type: a Go client's
-    /// `targetPort: "http"` would read as `0`. `None` for malformed bytes.
-    pub(super) fn int_or_string_by_type(&self, index: usize, bytes: &[u8]) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(bytes.len());
-        for tag in read_tags(bytes)? {
-            let kind = self.messages[index]
-                .fields
-                .iter()
-                .find(|f| f.number == tag.number)
-                .map(|f| f.kind);
-            match (kind, tag.wire) {
-                (Some(Kind::One(Scalar::Message(child))), LEN) => {
-                    put_len(
-                        &mut out,
-                        tag.number,
-                        &self.int_or_string_by_type(child, tag.payload)?,
-                    );
-                }
-                (Some(Kind::One(Scalar::IntOrString)), LEN) => {
-                    put_len(&mut out, tag.number, &int_or_string_value(tag.payload)?);
-                }
-                (Some(Kind::Map(Scalar::Message(child))), LEN) => {
-                    let mut entry = Vec::with_capacity(tag.payload.len());
-                    for part in read_tags(tag.payload)? {
-                        if part.number == 2 && part.wire == LEN {
-                            put_len(
-                                &mut entry,
-                                2,
-                                &self.int_or_string_by_type(child, part.payload)?,
-                            );
-                        } else {
-                            copy_tag(&mut entry, &part);
-                        }
-                    }
-                    put_len(&mut out, tag.number, &entry);
-                }
-                _ => copy_tag(&mut out, &tag),
-            }
-        }
-        Some(out)
-    }
-}
-
-/// An `IntOrString` message without the value its `type` does not name.
-fn int_or_string_value(bytes: &[u8]) -> Option<Vec<u8>> {
-    let tags = read_tags(bytes)?;
-    let is_string = tags.iter().any(|t| {
-        let mut pos = 0;
-        t.number == 1 && t.wire == VARINT && read_varint(t.payload, &mut pos) == Some(1)
-    });
-    let unused = if is_string { 2 } else { 3 };
-    let mut out = Vec::with_capacity(bytes.len());
-    for tag in tags.iter().filter(|t| t.number != unused) {
-        copy_tag(&mut out, tag);
-    }
-    Some(out)
-}
-
-/// Writes a field read by `read_tags` back as it was.
-fn copy_tag(out: &mut Vec<u8>, tag: &Tag<'_>) {
-    if tag.wire == LEN {
-        put_len(out, tag.number, tag.payload);
-    } else {
-        put_key(out, tag.number, tag.wire);
-        out.extend_from_slice(tag.payload);
-    }
-}

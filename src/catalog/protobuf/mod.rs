@@ -7,14 +7,15 @@
 //! module turns such a body into the object's JSON, with exactly the meaning upstream's decoding into
 //! Go structs gives it, so the rest of the request path sees the same object a JSON client would send.
 //!
-//! The messages are those of the `k8s-rs-pb` crate (1.33 protos, with serde in Kubernetes' JSON
-//! form). After serde, the JSON is normalised with the OpenAPI definitions: unset fields (`null`) and
-//! empty lists (which protobuf cannot tell from unset) are dropped, `bytes` fields become base64
-//! strings, and `FieldsV1`/`RawExtension` become the JSON documents they carry. Before serde, each
-//! `IntOrString` keeps only the value its `type` names (Go writes both).
+//! `schema` learns each message's field numbers once from the `k8s-rs-pb` crate (1.33 protos);
+//! `decode` reads request bodies into JSON and `encode` writes responses from JSON, both through
+//! that table (never through `k8s-rs-pb`'s serde, which rewrites quantities and keeps `MicroTime`
+//! in whole seconds).
 //!
-//! Responses never go through `k8s-rs-pb`'s serde (it rewrites quantities): `schema` learns each
-//! message's field numbers once, and `encode` writes the wire bytes from the JSON.
+//! A kind the table could not learn falls back to `k8s-rs-pb`'s message and serde, whose JSON is
+//! normalised with the OpenAPI definitions: unset fields (`null`) and empty lists (which protobuf
+//! cannot tell from unset) are dropped, `bytes` fields become base64 strings, and
+//! `FieldsV1`/`RawExtension` become the JSON documents they carry.
 
 use ::protobuf::Message;
 use base64::Engine;
@@ -22,6 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::definitions::SchemaNode;
 
+mod decode;
 mod encode;
 mod envelope;
 mod schema;
@@ -31,6 +33,7 @@ pub use envelope::{
     list_item_len, list_parts, put_list_item, watch_frame,
 };
 use k8s_rs_pb::api as pb;
+#[cfg(test)]
 use k8s_rs_pb::apimachinery::pkg::runtime::Unknown;
 pub use schema::{wire_table, WireTable};
 
@@ -57,31 +60,31 @@ pub fn decode_object(bytes: &[u8]) -> Result<Value, String> {
         "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"
             .to_string()
     })?;
-    let envelope = Unknown::parse_from_bytes(body).map_err(|err| format!("protobuf: {err}"))?;
-    let api_version = envelope.typeMeta.apiVersion.clone().unwrap_or_default();
-    let kind = envelope.typeMeta.kind.clone().unwrap_or_default();
-    if let Some(encoding) = envelope
-        .contentEncoding
-        .as_deref()
-        .filter(|e| !e.is_empty())
-    {
-        return Err(format!("unsupported content encoding {encoding:?}"));
+    let envelope = decode::read_envelope(body)?;
+    if !envelope.content_encoding.is_empty() {
+        return Err(format!(
+            "unsupported content encoding {:?}",
+            envelope.content_encoding
+        ));
     }
+    let (api_version, kind) = (envelope.api_version, envelope.kind);
     let (group, version) = match api_version.rsplit_once('/') {
         Some((group, version)) => (group, version),
         None => ("", api_version.as_str()),
     };
-    let raw = envelope.raw.as_deref().unwrap_or_default();
-    // Each IntOrString read by its `type`, as Go reads it.
     let table = wire_table();
-    let by_type = table
-        .kind_message(group, version, &kind)
-        .and_then(|index| table.int_or_string_by_type(index, raw));
-    let raw = by_type.as_deref().unwrap_or(raw);
-    let mut object = decode_kind(group, version, &kind, raw).ok_or_else(|| {
-        format!("no kind \"{kind}\" is registered for version \"{api_version}\"")
-    })??;
-    normalize(&mut object, SchemaNode::for_gvk(group, version, &kind));
+    let mut object = match table.kind_message(group, version, &kind) {
+        Some(index) => table.decode_message(index, envelope.raw)?,
+        // A kind the table could not learn: `k8s-rs-pb`'s message and serde, normalised.
+        None => {
+            let mut object =
+                decode_kind(group, version, &kind, envelope.raw).ok_or_else(|| {
+                    format!("no kind \"{kind}\" is registered for version \"{api_version}\"")
+                })??;
+            normalize(&mut object, SchemaNode::for_gvk(group, version, &kind));
+            object
+        }
+    };
     if let Value::Object(map) = &mut object {
         map.insert("apiVersion".into(), Value::String(api_version));
         map.insert("kind".into(), Value::String(kind));

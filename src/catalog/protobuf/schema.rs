@@ -45,8 +45,10 @@ pub(super) const FIXED32: u8 = 5;
 /// How one value (a field, each item of a list, or a map's value) is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Scalar {
-    /// int32, int64 or bool: a JSON number or boolean as a varint.
+    /// int32 or int64: a JSON number as a varint.
     Varint,
+    /// bool: a JSON boolean as a varint.
+    Bool,
     /// double: a JSON number as 8 little-endian bytes.
     Fixed64,
     /// float: a JSON number as 4 little-endian bytes.
@@ -56,8 +58,10 @@ pub(super) enum Scalar {
     Bytes,
     /// `Quantity{string = 1}`.
     Quantity,
-    /// `Time`/`MicroTime{seconds = 1, nanos = 2}` from an RFC 3339 string.
+    /// `Time{seconds = 1, nanos = 2}` from an RFC 3339 string (whole seconds in JSON).
     Time,
+    /// `MicroTime{seconds = 1, nanos = 2}` from an RFC 3339 string with microseconds.
+    MicroTime,
     /// `Duration{duration = 1}` (nanoseconds) from a Go duration string.
     Duration,
     /// `IntOrString{type = 1, intVal = 2, strVal = 3}`.
@@ -82,12 +86,19 @@ pub(super) struct Field {
     /// The JSON name; `None` for an embedded struct whose fields are inlined in the parent's JSON.
     pub json: Option<String>,
     pub kind: Kind,
+    /// A list: a JSON array, one tag per item (or packed, for numbers).
+    pub repeated: bool,
+    /// Whether upstream's JSON omits this field's zero (`omitempty` on a non-pointer scalar):
+    /// false for `required` fields and for the pointer fields of [`super::POINTER_FIELDS`].
+    pub omit_zero: bool,
 }
 
 /// One message: its fields in field-number order (the order Go writes them).
 #[derive(Debug, Default)]
 pub(super) struct MessageType {
     pub fields: Vec<Field>,
+    /// A message wrapping one list (`ExtraValue{items}`) whose JSON is the list itself.
+    pub wraps_list: bool,
 }
 
 /// The wire table of every built-in kind and what it holds.
@@ -587,6 +598,11 @@ impl Builder {
         };
         let definition = definition_name(path);
         let props = properties(&definition);
+        let required: Vec<&str> = SchemaNode::definition(&definition)
+            .and_then(|d| d.schema().get("required"))
+            .and_then(serde_json::Value::as_array)
+            .map(|list| list.iter().filter_map(serde_json::Value::as_str).collect())
+            .unwrap_or_default();
         let mut fields: Vec<Field> = Vec::new();
         for ((rust_name, child), &(number, wire)) in recorded.fields.iter().zip(numbers) {
             let proto_name = rust_name.trim_end_matches('_');
@@ -601,6 +617,19 @@ impl Builder {
             let child_index = child
                 .as_ref()
                 .and_then(|(child, _)| index.get(child.as_str()).copied());
+            let node = json.as_deref().and_then(|name| {
+                SchemaNode::definition(&definition)
+                    .and_then(|d| d.field(name))
+                    .map(|f| f.node)
+            });
+            let repeated = match child {
+                Some((_, probe::Holding::Items)) => true,
+                Some(_) => false,
+                None => node.is_some_and(|n| n.schema_type() == Some("array")),
+            };
+            let omit_zero = json.as_deref().is_none_or(|name| {
+                !required.contains(&name) && !super::POINTER_FIELDS.contains(&name)
+            });
             let kind = match (&json, child) {
                 (None, Some((_, probe::Holding::Direct))) => match child_index {
                     Some(child) => Kind::One(Scalar::Message(child)),
@@ -608,20 +637,31 @@ impl Builder {
                 },
                 // A field outside the JSON form (none among the served kinds).
                 (None, _) => continue,
-                (Some(name), _) => {
-                    let node = SchemaNode::definition(&definition)
-                        .and_then(|d| d.field(name))
-                        .map(|f| f.node);
+                (Some(_), _) => {
                     match classify(node, child.as_ref().map(|c| c.1), child_index, wire) {
                         Some(kind) => kind,
                         None => continue,
                     }
                 }
             };
-            fields.push(Field { number, json, kind });
+            fields.push(Field {
+                number,
+                json,
+                kind,
+                repeated,
+                omit_zero,
+            });
         }
         fields.sort_by_key(|f| f.number);
-        MessageType { fields }
+        // `ExtraValue` has no definition: the OpenAPI schema inlines it as a list of strings.
+        let wraps_list = props.is_none()
+            && SchemaNode::definition(&definition).is_none()
+            && fields.len() == 1
+            && fields[0].json.as_deref() == Some("items");
+        if wraps_list {
+            fields[0].repeated = true;
+        }
+        MessageType { fields, wraps_list }
     }
 }
 
@@ -629,7 +669,8 @@ impl Builder {
 fn well_known(name: Option<&str>) -> Option<Scalar> {
     Some(match name? {
         QUANTITY => Scalar::Quantity,
-        TIME | MICRO_TIME => Scalar::Time,
+        TIME => Scalar::Time,
+        MICRO_TIME => Scalar::MicroTime,
         DURATION => Scalar::Duration,
         INT_OR_STRING => Scalar::IntOrString,
         FIELDS_V1 | RAW_EXTENSION => Scalar::RawJson,
@@ -683,6 +724,7 @@ fn classify(
         return Some(Kind::One(Scalar::Message(child_index?)));
     }
     Some(Kind::One(match wire {
+        VARINT if one.is_some_and(|n| n.schema_type() == Some("boolean")) => Scalar::Bool,
         VARINT => Scalar::Varint,
         FIXED64 => Scalar::Fixed64,
         FIXED32 => Scalar::Fixed32,
