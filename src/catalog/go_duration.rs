@@ -1,4 +1,4 @@
-//! Go's `time.ParseDuration`, the form of `metav1.Duration` fields, of `format: duration` strings
+//! Go's `time.ParseDuration` (and `Duration.String`, its inverse), the form of `metav1.Duration` fields, of `format: duration` strings
 //! and of the `timeout` query parameter: an optional sign, then numbers with an optional fraction,
 //! each followed by a unit (`300ms`, `-1.5h`, `2h45m`, `.5s`), or just `0`.
 
@@ -149,6 +149,47 @@ fn go_quote(text: &str) -> String {
     out
 }
 
+/// A duration in Go's `time.Duration.String` form: `0s`, `1.5µs`, `300ms`, `1h2m3.5s`.
+pub fn format_go_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    let sign = if nanos < 0 { "-" } else { "" };
+    let u = nanos.unsigned_abs();
+    let body = if u < 1_000 {
+        format!("{u}ns")
+    } else if u < 1_000_000 {
+        format!("{}\u{b5}s", fraction(u, 3))
+    } else if u < 1_000_000_000 {
+        format!("{}ms", fraction(u, 6))
+    } else {
+        let seconds = u / 1_000_000_000;
+        let (hours, minutes) = (seconds / 3600, seconds / 60 % 60);
+        let mut out = String::new();
+        if hours > 0 {
+            out.push_str(&format!("{hours}h"));
+        }
+        if hours > 0 || minutes > 0 {
+            out.push_str(&format!("{minutes}m"));
+        }
+        out.push_str(&fraction(u % 60_000_000_000, 9));
+        out.push('s');
+        out
+    };
+    format!("{sign}{body}")
+}
+
+/// `value / 10^digits` with its fraction, trailing zeros dropped (`1500`, 3 -> `1.5`).
+fn fraction(value: u64, digits: u32) -> String {
+    let scale = 10u64.pow(digits);
+    let (whole, part) = (value / scale, value % scale);
+    if part == 0 {
+        return whole.to_string();
+    }
+    let part = format!("{part:0width$}", width = digits as usize);
+    format!("{whole}.{}", part.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +290,24 @@ mod tests {
                 Some(*message),
                 "{input}"
             );
+        }
+    }
+
+    #[test]
+    fn durations_are_gos() {
+        for (nanos, text) in [
+            (0, "0s"),
+            (999, "999ns"),
+            (1_500, "1.5\u{b5}s"),
+            (300_000_000, "300ms"),
+            (1_500_000_000, "1.5s"),
+            (90_000_000_000, "1m30s"),
+            (3_600_000_000_000, "1h0m0s"),
+            (3_723_500_000_000, "1h2m3.5s"),
+            (-2_000_000_000, "-2s"),
+        ] {
+            assert_eq!(format_go_duration(nanos), text);
+            assert_eq!(parse_go_duration(text), Ok(nanos), "{text}");
         }
     }
 }

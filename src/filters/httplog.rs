@@ -153,46 +153,7 @@ pub async fn log_request(req: Request, next: Next) -> Response {
 /// A duration as Go's `time.Duration.String`: `812ns`, `1.5µs`, `2.000001ms`, `1.5s`, `1m0s`,
 /// `1h2m3.5s`.
 pub fn go_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    if nanos == 0 {
-        return "0s".to_string();
-    }
-    if nanos < 1_000 {
-        return format!("{nanos}ns");
-    }
-    if nanos < 1_000_000 {
-        return format!("{}µs", fraction(nanos, 1_000));
-    }
-    if nanos < 1_000_000_000 {
-        return format!("{}ms", fraction(nanos, 1_000_000));
-    }
-    let total_secs = nanos / 1_000_000_000;
-    let sub_nanos = nanos % 1_000_000_000;
-    let hours = total_secs / 3600;
-    let minutes = (total_secs % 3600) / 60;
-    let secs = fraction((total_secs % 60) * 1_000_000_000 + sub_nanos, 1_000_000_000);
-    let mut out = String::new();
-    if hours > 0 {
-        out.push_str(&format!("{hours}h"));
-    }
-    if hours > 0 || minutes > 0 {
-        out.push_str(&format!("{minutes}m"));
-    }
-    out.push_str(&secs);
-    out.push('s');
-    out
-}
-
-/// `value / unit` with the remainder as decimals, trailing zeros dropped.
-fn fraction(value: u128, unit: u128) -> String {
-    let whole = value / unit;
-    let rest = value % unit;
-    if rest == 0 {
-        return whole.to_string();
-    }
-    let width = unit.ilog10() as usize;
-    let decimals = format!("{rest:0width$}");
-    format!("{whole}.{}", decimals.trim_end_matches('0'))
+    crate::catalog::go_duration::format_go_duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// A user as Go's `%v` prints upstream's `*user.DefaultInfo`: `&{name uid [groups] map[k:[v]]}`.

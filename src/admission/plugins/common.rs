@@ -7,7 +7,6 @@ use serde_json::Value;
 use crate::admission::attributes::Attributes;
 use crate::api::status::{ApiError, ApiResult, GroupResource};
 use crate::registry::metadata::meta_str;
-use crate::registry::options::ListOptions;
 use crate::registry::store::Store;
 use crate::request::authorization::{Attributes as AuthzAttributes, Authorization};
 use crate::request::user::UserInfo;
@@ -79,9 +78,9 @@ pub fn signer_name(obj: &Value) -> &str {
         .unwrap_or("")
 }
 
-/// Every object of `store` in `namespace` (all namespaces for `None`).
+/// Every object of `store` in `namespace` (all namespaces for `None`), as a lister sees them.
 pub async fn list_all(store: &Store, namespace: Option<&str>) -> ApiResult<Vec<Value>> {
-    Ok(store.list(namespace, &ListOptions::default()).await?.items)
+    store.list_listed(namespace).await
 }
 
 /// The default class among `classes` (those `is_default` accepts): the newest by

@@ -13,7 +13,6 @@ use crate::api::status::{ApiError, ApiResult};
 use crate::config::ConfigError;
 use crate::registry::admission::AdmissionOperation;
 use crate::registry::metadata::meta_str;
-use crate::registry::options::ListOptions;
 use crate::registry::store::Store;
 
 /// The Priority plugin, over the PriorityClasses store.
@@ -69,7 +68,7 @@ impl PriorityPlugin {
                 None => (String::new(), 0, Some("PreemptLowerPriority".to_string())),
             }
         } else {
-            let found = match classes.get(None, &class_name).await {
+            let found = match classes.get_listed(None, &class_name).await {
                 Ok(class) => Some(class),
                 Err(err) if err.status.code == 404 => None,
                 Err(err) => return Err(err),
@@ -125,9 +124,8 @@ impl PriorityPlugin {
 /// The PriorityClass marked `globalDefault`, if any (the one with the highest value when
 /// several are, as upstream picks).
 async fn global_default_class(store: &Store) -> ApiResult<Option<Value>> {
-    let list = store.list(None, &ListOptions::default()).await?;
-    Ok(list
-        .items
+    let classes = store.list_listed(None).await?;
+    Ok(classes
         .into_iter()
         .filter(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
         .max_by_key(|c| c.get("value").and_then(Value::as_i64).unwrap_or(0)))

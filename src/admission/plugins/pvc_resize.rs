@@ -98,7 +98,7 @@ impl ClaimResizePlugin {
         if class.is_empty() || class != claim_class(old) {
             return Ok(false);
         }
-        match self.storage_classes.get(None, class).await {
+        match self.storage_classes.get_listed(None, class).await {
             Ok(class) => {
                 Ok(class.get("allowVolumeExpansion").and_then(Value::as_bool) == Some(true))
             }

@@ -142,7 +142,7 @@ async fn lookup_service_account(
         if attempt > 0 {
             tokio::time::sleep(pause).await;
         }
-        match store.get(Some(namespace), name).await {
+        match store.get_listed(Some(namespace), name).await {
             Ok(sa) => return Ok(Some(sa)),
             Err(err) if err.status.code == 404 => continue,
             Err(err) => return Err(err),

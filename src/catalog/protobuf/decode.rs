@@ -13,6 +13,8 @@
 use base64::Engine;
 use serde_json::{Map, Number, Value};
 
+use crate::catalog::go_duration::format_go_duration;
+
 use super::schema::{
     read_tags, read_varint, Field, Kind, Scalar, Tag, WireTable, FIXED32, FIXED64, LEN, VARINT,
 };
@@ -128,47 +130,6 @@ fn time_text(name: &str, micro: bool, seconds: i64, nanos: i64) -> Result<String
         chrono::SecondsFormat::Secs
     };
     Ok(time.to_rfc3339_opts(format, true))
-}
-
-/// A Go duration string (`time.Duration.String`): `0s`, `1.5µs`, `300ms`, `1h2m3.5s`.
-fn go_duration(nanos: i64) -> String {
-    if nanos == 0 {
-        return "0s".to_string();
-    }
-    let sign = if nanos < 0 { "-" } else { "" };
-    let u = nanos.unsigned_abs();
-    let body = if u < 1_000 {
-        format!("{u}ns")
-    } else if u < 1_000_000 {
-        format!("{}\u{b5}s", fraction(u, 3))
-    } else if u < 1_000_000_000 {
-        format!("{}ms", fraction(u, 6))
-    } else {
-        let seconds = u / 1_000_000_000;
-        let (hours, minutes) = (seconds / 3600, seconds / 60 % 60);
-        let mut out = String::new();
-        if hours > 0 {
-            out.push_str(&format!("{hours}h"));
-        }
-        if hours > 0 || minutes > 0 {
-            out.push_str(&format!("{minutes}m"));
-        }
-        out.push_str(&fraction(u % 60_000_000_000, 9));
-        out.push('s');
-        out
-    };
-    format!("{sign}{body}")
-}
-
-/// `value / 10^digits` with its fraction, trailing zeros dropped (`1500`, 3 -> `1.5`).
-fn fraction(value: u64, digits: u32) -> String {
-    let scale = 10u64.pow(digits);
-    let (whole, part) = (value / scale, value % scale);
-    if part == 0 {
-        return whole.to_string();
-    }
-    let part = format!("{part:0width$}", width = digits as usize);
-    format!("{whole}.{}", part.trim_end_matches('0'))
 }
 
 /// Whether `value` is the zero of a plain scalar (what `omitempty` omits).
@@ -333,7 +294,7 @@ impl WireTable {
                 }
                 Scalar::Bool => Value::Bool(false),
                 Scalar::Quantity => Value::String("0".to_string()),
-                Scalar::Duration => Value::String(go_duration(0)),
+                Scalar::Duration => Value::String(format_go_duration(0)),
                 Scalar::Message(index) => self.decode_message(index, &[])?,
                 Scalar::Time | Scalar::MicroTime | Scalar::RawJson => Value::Null,
             },
@@ -390,7 +351,7 @@ impl WireTable {
             }
             Scalar::Duration => {
                 let inner = fields_of(name, tag)?;
-                Value::String(go_duration(inner_varint(&inner, name, 1)? as i64))
+                Value::String(format_go_duration(inner_varint(&inner, name, 1)? as i64))
             }
             Scalar::IntOrString => {
                 let inner = fields_of(name, tag)?;
@@ -479,7 +440,6 @@ mod tests {
     use serde_json::json;
 
     use super::super::encode::{put_key, put_len, put_varint};
-    use crate::catalog::go_duration::parse_go_duration;
     use super::super::{decode_object, encode_message_of, encode_object, envelope, wire_table};
     use super::*;
 
@@ -667,24 +627,6 @@ mod tests {
             for (api_version, kind) in [("v1", "Pod"), ("apps/v1", "Deployment"), ("v1", "Node")] {
                 let _ = decode_object(&envelope(api_version, kind, &raw));
             }
-        }
-    }
-
-    #[test]
-    fn durations_are_gos() {
-        for (nanos, text) in [
-            (0, "0s"),
-            (999, "999ns"),
-            (1_500, "1.5\u{b5}s"),
-            (300_000_000, "300ms"),
-            (1_500_000_000, "1.5s"),
-            (90_000_000_000, "1m30s"),
-            (3_600_000_000_000, "1h0m0s"),
-            (3_723_500_000_000, "1h2m3.5s"),
-            (-2_000_000_000, "-2s"),
-        ] {
-            assert_eq!(go_duration(nanos), text);
-            assert_eq!(parse_go_duration(text), Ok(nanos), "{text}");
         }
     }
 }

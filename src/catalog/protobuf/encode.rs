@@ -221,4 +221,3 @@ fn integer(n: &serde_json::Number) -> Option<i64> {
                 .map(|f| f as i64)
         })
 }
-

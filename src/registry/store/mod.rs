@@ -380,6 +380,33 @@ impl Store {
             .map(ListPage::into_list)
     }
 
+    /// What an informer's lister answers, as upstream's admission plugins read: the watch cache
+    /// as it is (resourceVersion "0"), then storage when the cache has no such object (it may not
+    /// have seen a new one yet).
+    pub async fn get_listed(&self, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
+        let cached = GetOptions {
+            resource_version: "0".into(),
+        };
+        match self.get_with(namespace, name, &cached).await {
+            Err(err) if err.status.code == 404 => self.get(namespace, name).await,
+            found => found,
+        }
+    }
+
+    /// Every object in `namespace` as a lister sees them (the cache as it is); storage when the
+    /// cache has none, as upstream's plugins look up live when their lister is empty.
+    pub async fn list_listed(&self, namespace: Option<&str>) -> ApiResult<Vec<Value>> {
+        let cached = ListOptions {
+            resource_version: "0".into(),
+            ..ListOptions::default()
+        };
+        let items = self.list(namespace, &cached).await?.items;
+        if !items.is_empty() {
+            return Ok(items);
+        }
+        Ok(self.list(namespace, &ListOptions::default()).await?.items)
+    }
+
     /// [`list`](Self::list), answering the shared objects (the watch cache's, when it answered),
     /// whose serialised forms are cached.
     pub async fn list_objects(

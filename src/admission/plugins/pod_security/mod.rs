@@ -354,7 +354,7 @@ impl PodSecurityPlugin {
 
     /// The namespace of the request, for its labels.
     async fn namespace(&self, name: &str) -> ApiResult<Value> {
-        self.namespaces.get(None, name).await
+        self.namespaces.get_listed(None, name).await
     }
 
     /// Upstream's `ValidatePod`.

@@ -82,7 +82,7 @@ impl RuntimeClassPlugin {
         else {
             return Ok(None);
         };
-        match self.runtime_classes.get(None, name).await {
+        match self.runtime_classes.get_listed(None, name).await {
             Ok(class) => Ok(Some(class)),
             Err(err) if err.status.code == 404 => Err(forbidden(
                 attributes,

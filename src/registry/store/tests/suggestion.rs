@@ -204,3 +204,50 @@ async fn namespace_lookups_miss_in_the_cache_then_ask_storage() {
     );
     gate.set_open(true);
 }
+
+#[tokio::test]
+async fn listed_reads_take_the_cache_and_ask_storage_only_on_a_miss() {
+    let (fx, gate) = Fixture::gated();
+    let storage = fx.storage.clone();
+    let store = fx.store(configmaps());
+    let w = WriteOptions::default();
+    store
+        .create(Some("ns"), configmap("a", json!({})), &w)
+        .await
+        .unwrap();
+    wait_ready(&store).await;
+    gate.set_open(false);
+
+    // A write behind the cache: a lister still sees the cached state, a plain get storage's.
+    let key = store.layout().object_key(Some("ns"), "a");
+    write_behind(&storage, &key, json!({"k": "behind"})).await;
+    let listed = store.get_listed(Some("ns"), "a").await.unwrap();
+    assert_eq!(listed["data"], json!(null), "{listed}");
+    let live = store.get(Some("ns"), "a").await.unwrap();
+    assert_eq!(live["data"]["k"], "behind");
+    let items = store.list_listed(Some("ns")).await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["data"], json!(null));
+
+    // Objects the cache has not seen: a lister misses, so storage answers.
+    let unseen = Bytes::from(
+        serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "b", "namespace": "other"}}))
+        .unwrap(),
+    );
+    let key_b = store.layout().object_key(Some("other"), "b");
+    storage.create(key_b.as_bytes(), unseen).await.unwrap();
+    assert!(store.cache.peek(key_b.as_bytes()).is_none());
+    let found = store.get_listed(Some("other"), "b").await.unwrap();
+    assert_eq!(found["metadata"]["name"], "b");
+    let names: Vec<_> = store
+        .list_listed(Some("other"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o["metadata"]["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("b")]);
+    let missing = store.get_listed(Some("other"), "nope").await.unwrap_err();
+    assert_eq!(missing.status.code, 404);
+}

@@ -125,12 +125,33 @@ async fn create_binding(
             ));
         }
     }
-    let view = pod_binding.then(|| {
-        let kind = crate::admission::attributes::GroupVersionKind {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "Binding".into(),
-        };
+    let kind = pod_binding.then(|| crate::admission::attributes::GroupVersionKind {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Binding".into(),
+    });
+    admit_as_is(scope, parts, params, warnings, &mut object, kind).await?;
+    let pods = scope
+        .stores
+        .get("", "v1", "pods")
+        .ok_or_else(|| ApiError::internal("pods are not served"))?;
+    let namespace = scope.namespace().unwrap_or_default();
+    let status =
+        crate::servers::core::binding::bind(pods, namespace, &object, params.write.dry_run).await?;
+    serde_json::to_value(status).map_err(ApiError::internal)
+}
+
+/// Admits the create of `object`, a request's own kind that is not stored as it is (a Binding,
+/// an Eviction): `kind` names it when it is a subresource of another kind's resource.
+async fn admit_as_is(
+    scope: &Scope,
+    parts: &Parts,
+    params: &mut query::WriteParams,
+    warnings: &mut Vec<String>,
+    object: &mut serde_json::Value,
+    kind: Option<crate::admission::attributes::GroupVersionKind>,
+) -> ApiResult<()> {
+    let view = kind.map(|kind| {
         let view: std::sync::Arc<dyn crate::admission::attributes::SubresourceView> =
             std::sync::Arc::new(crate::servers::core::eviction::AsIs);
         (kind, view)
@@ -140,22 +161,14 @@ async fn create_binding(
     let admitted = async {
         if let Some(admit) = params.write.admission.clone() {
             use crate::registry::admission::AdmissionOperation::Create;
-            admit.mutate(Create, &mut object, None).await?;
-            admit.validate(Create, Some(&object), None).await?;
+            admit.mutate(Create, object, None).await?;
+            admit.validate(Create, Some(object), None).await?;
         }
-        Ok::<_, ApiError>(())
+        Ok::<_, crate::api::status::ApiError>(())
     }
     .await;
     admission.finish(parts, warnings);
-    admitted?;
-    let pods = scope
-        .stores
-        .get("", "v1", "pods")
-        .ok_or_else(|| ApiError::internal("pods are not served"))?;
-    let namespace = scope.namespace().unwrap_or_default();
-    let status =
-        crate::servers::core::binding::bind(pods, namespace, &object, params.write.dry_run).await?;
-    serde_json::to_value(status).map_err(ApiError::internal)
+    admitted
 }
 
 /// An Eviction of the pod the URL names (`policy/v1`, or `policy/v1beta1` as older clients
@@ -214,21 +227,7 @@ async fn create_eviction(
         version: version.into(),
         kind: "Eviction".into(),
     };
-    let view: std::sync::Arc<dyn crate::admission::attributes::SubresourceView> =
-        std::sync::Arc::new(crate::servers::core::eviction::AsIs);
-    let options = options_object("CreateOptions", &params.write, &[]);
-    let admission = scope.admission(parts, &mut params.write, options, Some((kind, view)));
-    let admitted = async {
-        if let Some(admit) = params.write.admission.clone() {
-            use crate::registry::admission::AdmissionOperation::Create;
-            admit.mutate(Create, &mut eviction, None).await?;
-            admit.validate(Create, Some(&eviction), None).await?;
-        }
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    admission.finish(parts, warnings);
-    admitted?;
+    admit_as_is(scope, parts, params, warnings, &mut eviction, Some(kind)).await?;
     // The pod's own delete is the server's write, not admitted again as the eviction.
     let write = crate::registry::options::WriteOptions {
         dry_run: params.write.dry_run,
