@@ -367,10 +367,20 @@ impl Store {
                 return Err(too_large_resource_version(min, resp.revision));
             }
         }
-        match resp.kv {
-            Some(kv) => Ok(Arc::new(WatchObject::new(self.decode(&kv).await?))),
-            None => Err(ApiError::not_found(&self.resource, name)),
+        let Some(kv) = resp.kv else {
+            return Err(ApiError::not_found(&self.resource, name));
+        };
+        // The cache's copy at the same revision is the same object, already encoded.
+        if let Some(cached) = self.cache.peek(key.as_bytes()) {
+            if meta_str(cached.value(), "resourceVersion")
+                .parse::<i64>()
+                .ok()
+                == Some(kv.mod_revision)
+            {
+                return Ok(cached);
+            }
         }
+        Ok(Arc::new(WatchObject::new(self.decode(&kv).await?)))
     }
 
     /// Lists objects; see the module [`list`] for the resourceVersion and paging rules.

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::wait_ready;
 use super::{configmap, configmaps, namespaces_with_lookup, rv, Fixture};
-use crate::registry::options::{DeleteOptions, Preconditions, WriteOptions};
+use crate::registry::options::{DeleteOptions, GetOptions, Preconditions, WriteOptions};
 use crate::registry::store::{Store, StoreConfig};
 
 /// Replaces the data of the stored ConfigMap at `key` straight in storage (behind every
@@ -250,4 +250,36 @@ async fn listed_reads_take_the_cache_and_ask_storage_only_on_a_miss() {
     assert_eq!(names, [json!("b")]);
     let missing = store.get_listed(Some("other"), "nope").await.unwrap_err();
     assert_eq!(missing.status.code, 404);
+}
+
+#[tokio::test]
+async fn a_get_from_storage_answers_the_cached_object_of_the_same_revision() {
+    let (fx, gate) = Fixture::gated();
+    let storage = fx.storage.clone();
+    let store = fx.store(configmaps());
+    let w = WriteOptions::default();
+    store
+        .create(Some("ns"), configmap("a", json!({})), &w)
+        .await
+        .unwrap();
+    wait_ready(&store).await;
+    let key = store.layout().object_key(Some("ns"), "a");
+    let latest = GetOptions::default();
+    let got = store.get_object(Some("ns"), "a", &latest).await.unwrap();
+    let cached = store.cache.peek(key.as_bytes()).expect("cached");
+    assert!(
+        Arc::ptr_eq(&got, &cached),
+        "the same revision shares the cached object"
+    );
+
+    // Storage moved on behind the cache: the get answers storage's object.
+    gate.set_open(false);
+    let rv2 = write_behind(&storage, &key, json!({"k": "behind"})).await;
+    let got = store.get_object(Some("ns"), "a", &latest).await.unwrap();
+    assert_eq!(got.value()["data"]["k"], "behind");
+    assert_eq!(rv(got.value()), rv2);
+    assert!(!Arc::ptr_eq(
+        &got,
+        &store.cache.peek(key.as_bytes()).unwrap()
+    ));
 }
