@@ -399,3 +399,71 @@ fn kube_rs_sees_policy_and_webhook_denials() {
             .expect("a pinned image is admitted");
     });
 }
+
+/// A Binding is admitted as the create of `pods/binding` with the Binding as its object, as
+/// upstream admits it before the pod is written.
+#[test]
+fn pod_bindings_are_admitted() {
+    let apiary = Apiary::start();
+    create(
+        &apiary,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "no-tainted-nodes"},
+            "spec": {"failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""],
+                    "apiVersions": ["v1"], "operations": ["CREATE"],
+                    "resources": ["pods/binding"]}]},
+                "validations": [{"expression": "object.target.name != 'tainted'",
+                    "message": "not to a tainted node"}]}}),
+    );
+    create(
+        &apiary,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "no-tainted-nodes"},
+            "spec": {"policyName": "no-tainted-nodes", "validationActions": ["Deny"]}}),
+    );
+    apiary.ok_stdin(
+        &["create", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p1}\nspec:\n  containers: [{name: c, image: busybox}]\n",
+    );
+    let bind = |node: &str| {
+        let body = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p1"},
+            "target": {"kind": "Node", "name": node}});
+        apiary.kubectl_with_stdin(
+            &[
+                "create",
+                "--raw",
+                "/api/v1/namespaces/default/pods/p1/binding",
+                "-f",
+                "-",
+            ],
+            Some(&body.to_string()),
+        )
+    };
+    eventually("the policy denies bindings to the tainted node", 20, || {
+        let out = bind("tainted");
+        let err = crate::common::stderr(&out);
+        if !out.status.success()
+            && err.contains(
+                "ValidatingAdmissionPolicy 'no-tainted-nodes' with binding 'no-tainted-nodes' denied request: not to a tainted node",
+            )
+        {
+            Ok(())
+        } else {
+            Err(format!("{}: {err}", out.status))
+        }
+    });
+    assert_eq!(
+        apiary.ok(&["get", "pod", "p1", "-o", "jsonpath={.spec.nodeName}"]),
+        "",
+        "a denied binding leaves the pod unassigned"
+    );
+    let out = bind("n1");
+    assert!(out.status.success(), "{}", crate::common::stderr(&out));
+    assert_eq!(
+        apiary.ok(&["get", "pod", "p1", "-o", "jsonpath={.spec.nodeName}"]),
+        "n1"
+    );
+}
