@@ -205,17 +205,26 @@ async fn namespace_lookups_miss_in_the_cache_then_ask_storage() {
     gate.set_open(true);
 }
 
-#[tokio::test]
-async fn listed_reads_take_the_cache_and_ask_storage_only_on_a_miss() {
+/// A ConfigMap `ns/a` created through a store over gated memory storage, whose cache holds it.
+async fn configmap_a_cached() -> (Fixture, Arc<super::gate::Gate>, Store) {
     let (fx, gate) = Fixture::gated();
-    let storage = fx.storage.clone();
     let store = fx.store(configmaps());
-    let w = WriteOptions::default();
     store
-        .create(Some("ns"), configmap("a", json!({})), &w)
+        .create(
+            Some("ns"),
+            configmap("a", json!({})),
+            &WriteOptions::default(),
+        )
         .await
         .unwrap();
     wait_ready(&store).await;
+    (fx, gate, store)
+}
+
+#[tokio::test]
+async fn listed_reads_take_the_cache_and_ask_storage_only_on_a_miss() {
+    let (fx, gate, store) = configmap_a_cached().await;
+    let storage = fx.storage.clone();
     gate.set_open(false);
 
     // A write behind the cache: a lister still sees the cached state, a plain get storage's.
@@ -254,15 +263,8 @@ async fn listed_reads_take_the_cache_and_ask_storage_only_on_a_miss() {
 
 #[tokio::test]
 async fn a_get_from_storage_answers_the_cached_object_of_the_same_revision() {
-    let (fx, gate) = Fixture::gated();
+    let (fx, gate, store) = configmap_a_cached().await;
     let storage = fx.storage.clone();
-    let store = fx.store(configmaps());
-    let w = WriteOptions::default();
-    store
-        .create(Some("ns"), configmap("a", json!({})), &w)
-        .await
-        .unwrap();
-    wait_ready(&store).await;
     let key = store.layout().object_key(Some("ns"), "a");
     let latest = GetOptions::default();
     let got = store.get_object(Some("ns"), "a", &latest).await.unwrap();
