@@ -79,9 +79,23 @@ pub async fn run_until(
     })?;
     let tls = crate::serve::tls_config(&pki).map_err(|err| StartupError::Fatal(err.into()))?;
 
+    // A bad encryption file stops start-up before the backend is touched.
+    let encryption = match &config.storage.encryption_config {
+        Some(path) => Some(crate::encryption::load(path).map_err(|err| {
+            StartupError::Setting(format!(
+                "storage.encryption_config = \"{}\": {err}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
     let storage = crate::backend::open(&config.storage)
         .await
         .map_err(|err| StartupError::Setting(err.to_string()))?;
+    let storage = match encryption {
+        Some(rules) => crate::encryption::wrap(storage, rules, &config.storage),
+        None => storage,
+    };
 
     let access = AccessControl::from_config(&config)?;
     let admission = PluginSettings::from_config(&config.admission)?;

@@ -16,6 +16,7 @@ pub mod chain;
 pub mod config;
 pub mod control_plane;
 pub mod controllers;
+pub mod encryption;
 pub mod filters;
 pub mod openapi;
 pub mod outbound;

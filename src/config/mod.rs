@@ -118,6 +118,10 @@ pub struct StorageConfig {
     pub postgres: PostgresConfig,
     pub etcd: EtcdConfig,
     pub watch_cache: WatchCacheConfig,
+    /// `storage.encryption_config`: an `EncryptionConfiguration` file (upstream's
+    /// `--encryption-provider-config`); values of the resources it names are encrypted at rest.
+    /// Unset: nothing is encrypted.
+    pub encryption_config: Option<PathBuf>,
 }
 
 /// `[storage.watch_cache]`: the watch cache each resource's store keeps.

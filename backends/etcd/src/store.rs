@@ -178,6 +178,7 @@ impl Inner {
         let (create_revision, mod_revision) = (kv.create_revision(), kv.mod_revision());
         let (key, value) = kv.into_key_value();
         Ok(KeyValue {
+            stale: false,
             key: self.to_store(&key)?,
             value: Bytes::from(value),
             create_revision,

@@ -325,6 +325,7 @@ fn key_values(rows: &[PgRow], first: usize) -> Result<Vec<KeyValue>> {
             continue;
         };
         kvs.push(KeyValue {
+            stale: false,
             key,
             create_revision: row.try_get(first + 1).map_err(decode_err)?,
             mod_revision: row.try_get(first + 2).map_err(decode_err)?,
@@ -399,6 +400,7 @@ impl Storage for PostgresStore {
         let kv = match create {
             None => None,
             Some(create_revision) => Some(KeyValue {
+                stale: false,
                 key: key.to_vec(),
                 create_revision,
                 mod_revision: row.try_get(2).map_err(decode_err)?,

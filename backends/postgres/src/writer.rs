@@ -182,6 +182,7 @@ fn outcome(op: &WriteOp, row: &PgRow) -> Result<Outcome> {
                 .ok_or_else(|| Error::Internal("postgres: a write without a revision".into()))?;
             let prior = match op {
                 WriteOp::Delete { .. } => Some(KeyValue {
+                    stale: false,
                     key,
                     value: Bytes::from(
                         row.try_get::<Option<Vec<u8>>, _>(5)

@@ -251,6 +251,7 @@ fn list_current(
         }
         let cur = decode_current(value)?;
         kvs.push(KeyValue {
+            stale: false,
             key: key.to_vec(),
             value: cur.value,
             create_revision: cur.create_rev,
@@ -301,6 +302,7 @@ fn list_history(
                 beyond += 1;
             } else {
                 kvs.push(KeyValue {
+                    stale: false,
                     key,
                     value,
                     create_revision: create_rev,
@@ -360,6 +362,7 @@ impl Storage for RocksDbStorage {
                 Some(raw) => {
                     let cur = decode_current(&raw)?;
                     Some(KeyValue {
+                        stale: false,
                         key,
                         value: cur.value,
                         create_revision: cur.create_rev,

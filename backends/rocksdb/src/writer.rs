@@ -200,6 +200,7 @@ fn prepare(
         }
         let prior = match (kind, &prev) {
             (EventKind::Delete, Some(p)) => Some(KeyValue {
+                stale: false,
                 key: key.to_vec(),
                 value: p.value.clone(),
                 create_revision: p.create_rev,

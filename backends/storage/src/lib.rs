@@ -63,6 +63,10 @@ pub struct KeyValue {
     pub create_revision: Revision,
     /// The revision of the last write to the key.
     pub mod_revision: Revision,
+    /// Set by a layer that transforms values (encryption at rest) when the value was read in a
+    /// form other than the one it writes now (an older key), so that an update rewrites it even
+    /// when the object did not change (upstream's `stale`). Backends MUST set `false`.
+    pub stale: bool,
 }
 
 impl fmt::Debug for KeyValue {
@@ -72,6 +76,7 @@ impl fmt::Debug for KeyValue {
             .field("value_len", &self.value.len())
             .field("create_revision", &self.create_revision)
             .field("mod_revision", &self.mod_revision)
+            .field("stale", &self.stale)
             .finish()
     }
 }

@@ -284,8 +284,9 @@ impl Store {
     ) -> ApiResult<Option<Value>> {
         let old = &cur.object;
         let name = meta_str(old, "name").to_string();
-        if same_ignoring_resource_version(old, &new) {
-            // A no-op: answer the stored object without a write, as upstream.
+        if !cur.stale && same_ignoring_resource_version(old, &new) {
+            // A no-op: answer the stored object without a write, as upstream. A stale value
+            // (read with an older encryption key) is rewritten, as upstream's GuaranteedUpdate.
             return Ok(Some(old.clone()));
         }
         let remove = is_being_deleted(&new) && self.strategy.ready_to_remove(&new);
@@ -337,7 +338,8 @@ impl Store {
     /// Whether an update of `cur` to `new` answers without a storage write (a no-op or a dry
     /// run), so that a suggested `cur` must be confirmed first.
     fn answers_unwritten(&self, cur: &Current, new: &Value, opts: &WriteOptions) -> bool {
-        !cur.confirmed && (opts.dry_run || same_ignoring_resource_version(&cur.object, new))
+        !cur.confirmed
+            && (opts.dry_run || (!cur.stale && same_ignoring_resource_version(&cur.object, new)))
     }
 }
 
@@ -445,6 +447,9 @@ pub(super) struct Current {
     pub revision: i64,
     /// Read from storage now, not suggested by the watch cache (which may be behind).
     pub confirmed: bool,
+    /// Storage read the value in a form it no longer writes (`KeyValue::stale`): an update
+    /// rewrites it even when the object is unchanged.
+    pub stale: bool,
 }
 
 /// What storage says of a suggestion before an answer no storage write validates.
@@ -473,6 +478,7 @@ impl Store {
                         object: cached.value().clone(),
                         revision,
                         confirmed: false,
+                        stale: false,
                     }));
                 }
             }
@@ -489,6 +495,7 @@ impl Store {
                     object,
                     revision: kv.mod_revision,
                     confirmed: true,
+                    stale: kv.stale,
                 }))
             }
             None => Ok(None),
@@ -502,7 +509,11 @@ impl Store {
             return Ok(Recheck::Stands);
         }
         let fresh = self.current(key, name, false).await?;
-        if fresh.as_ref().is_some_and(|f| f.revision == cur.revision) {
+        // A stale value goes on from storage's read, so that the update rewrites it.
+        if fresh
+            .as_ref()
+            .is_some_and(|f| f.revision == cur.revision && !f.stale)
+        {
             return Ok(Recheck::Stands);
         }
         Ok(Recheck::Moved(fresh))

@@ -107,12 +107,14 @@ pub async fn list_at_older_revision(ctx: Ctx) {
         summary(&old.kvs),
         summary(&[
             KeyValue {
+                stale: false,
                 key: a.clone(),
                 value: b("a1"),
                 create_revision: ra,
                 mod_revision: ra
             },
             KeyValue {
+                stale: false,
                 key: bk.clone(),
                 value: b("b1"),
                 create_revision: rb,
@@ -136,12 +138,14 @@ pub async fn list_at_older_revision(ctx: Ctx) {
         summary(&now.kvs),
         summary(&[
             KeyValue {
+                stale: false,
                 key: a.clone(),
                 value: b("a2"),
                 create_revision: ra,
                 mod_revision: ra2
             },
             KeyValue {
+                stale: false,
                 key: c.clone(),
                 value: b("c1"),
                 create_revision: rc,
@@ -403,6 +407,7 @@ pub async fn list_pagination_with_writers(ctx: Ctx) {
     let expected: Vec<KeyValue> = model
         .into_iter()
         .map(|(key, (value, create_revision, mod_revision))| KeyValue {
+            stale: false,
             key,
             value,
             create_revision,

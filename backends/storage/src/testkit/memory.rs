@@ -109,6 +109,7 @@ impl MemoryStorage {
             state.current.remove(key);
         } else {
             let kv = KeyValue {
+                stale: false,
                 key: key.to_vec(),
                 value,
                 create_revision,
@@ -145,6 +146,7 @@ impl MemoryStorage {
                         .find(|p| p.key == e.key && p.revision < e.revision)
                         .map_or(0, |p| p.revision);
                     let kv = KeyValue {
+                        stale: false,
                         key: e.key.clone(),
                         value: prev.clone(),
                         create_revision: e.create_revision,
