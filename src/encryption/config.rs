@@ -95,6 +95,19 @@ impl EncryptionRules {
             .map(|rule| rule.transformer.as_ref())
     }
 
+    /// Rules that give every key under `prefix` the transformer (tests of the decorator over
+    /// keys outside `/registry`).
+    #[cfg(test)]
+    pub(crate) fn for_prefix(prefix: &[u8], transformer: Transformer) -> Self {
+        Self {
+            rules: vec![Rule {
+                prefix: prefix.to_vec(),
+                rank: Rank::Exact,
+                transformer: Arc::new(transformer),
+            }],
+        }
+    }
+
     /// Whether any resource is configured.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -250,7 +263,9 @@ fn build_provider(provider: &ProviderConfiguration, at: &str) -> Result<Vec<Prov
     };
     let at = format!("{at}.{kind}.keys");
     if keys.keys.is_empty() {
-        return Err(format!("{at}: Required value: at least one keys is required"));
+        return Err(format!(
+            "{at}: Required value: at least one keys is required"
+        ));
     }
     let mut out = Vec::new();
     for (k, key) in keys.keys.iter().enumerate() {
@@ -275,8 +290,8 @@ fn build_provider(provider: &ProviderConfiguration, at: &str) -> Result<Vec<Prov
             "aescbc" => Provider::aescbc(&key.name, &secret),
             _ => Provider::secretbox(&key.name, &secret),
         };
-        let provider = made
-            .map_err(|why| format!("{at}.secret: Invalid value: \"REDACTED\": {why}"))?;
+        let provider =
+            made.map_err(|why| format!("{at}.secret: Invalid value: \"REDACTED\": {why}"))?;
         out.push(provider);
     }
     Ok(out)

@@ -51,7 +51,12 @@ pub fn wrap(
 ) -> Arc<dyn Storage> {
     let context_root = match storage.backend {
         // etcd keys carry the configured prefix instead of `/registry`.
-        BackendKind::Etcd => storage.etcd.prefix.trim_end_matches('/').as_bytes().to_vec(),
+        BackendKind::Etcd => storage
+            .etcd
+            .prefix
+            .trim_end_matches('/')
+            .as_bytes()
+            .to_vec(),
         _ => REGISTRY_ROOT.as_bytes().to_vec(),
     };
     Arc::new(EncryptedStorage::new(inner, rules, context_root))

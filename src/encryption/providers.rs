@@ -85,9 +85,13 @@ impl Provider {
     pub fn aesgcm(key_name: &str, key: &[u8]) -> Result<Self, String> {
         let bad = |_| key_length_error(key.len(), &[16, 24, 32]);
         let gcm = match key.len() {
-            16 => Gcm::Aes128(Box::new(aes_gcm::Aes128Gcm::new_from_slice(key).map_err(bad)?)),
+            16 => Gcm::Aes128(Box::new(
+                aes_gcm::Aes128Gcm::new_from_slice(key).map_err(bad)?,
+            )),
             24 => Gcm::Aes192(Box::new(Aes192Gcm::new_from_slice(key).map_err(bad)?)),
-            32 => Gcm::Aes256(Box::new(aes_gcm::Aes256Gcm::new_from_slice(key).map_err(bad)?)),
+            32 => Gcm::Aes256(Box::new(
+                aes_gcm::Aes256Gcm::new_from_slice(key).map_err(bad)?,
+            )),
             n => return Err(key_length_error(n, &[16, 24, 32])),
         };
         Ok(Self {
