@@ -533,3 +533,59 @@ async fn the_encrypted_store_passes_the_conformance_suite() {
     })
     .await;
 }
+
+/// Upstream's rotation step "replace every Secret": an update that changes nothing still rewrites
+/// a value read with an older key (GuaranteedUpdate's `stale`), then no-op updates write nothing.
+#[tokio::test]
+async fn an_unchanged_update_of_a_stale_secret_rewrites_it_with_the_new_key() {
+    use crate::registry::options::WriteOptions;
+    use crate::registry::test_support::builtin_store;
+    use serde_json::json;
+
+    let inner = memory();
+    let before = encrypted(&inner, &config(&aescbc_yaml(&[("key1", &[1; 32])])));
+    let store = builtin_store(&before, ("", "v1", "secrets"));
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s1"},
+        "data": {"password": "aHVudGVyMg=="}});
+    let created = store
+        .create(Some("default"), secret, &WriteOptions::default())
+        .await
+        .unwrap();
+    let raw = inner.get(SECRET_KEY).await.unwrap().kv.unwrap();
+    assert!(raw.value.starts_with(b"k8s:enc:aescbc:v1:key1:"));
+
+    let rotated = encrypted(
+        &inner,
+        &config(&aescbc_yaml(&[("key2", &[2; 32]), ("key1", &[1; 32])])),
+    );
+    let store = builtin_store(&rotated, ("", "v1", "secrets"));
+    let (updated, _) = store
+        .update(
+            Some("default"),
+            "s1",
+            created.clone(),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"],
+        "a stale value is rewritten"
+    );
+    let raw = inner.get(SECRET_KEY).await.unwrap().kv.unwrap();
+    assert!(raw.value.starts_with(b"k8s:enc:aescbc:v1:key2:"));
+
+    let (again, _) = store
+        .update(
+            Some("default"),
+            "s1",
+            updated.clone(),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again["metadata"]["resourceVersion"], updated["metadata"]["resourceVersion"],
+        "a current value is not rewritten"
+    );
+}
