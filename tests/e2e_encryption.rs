@@ -188,7 +188,7 @@ fn secrets_are_encrypted_in_etcd() {
         let out = Command::new("etcdctl")
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={}", endpoints.join(",")))
-            .args(["get", &key, "--print-value-only"])
+            .args(["get", key.as_str(), "--print-value-only"])
             .output()
             .expect("run etcdctl");
         assert!(

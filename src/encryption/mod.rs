@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 
-pub use config::{load, parse, EncryptionRules};
-use providers::ENCRYPTED_PREFIX;
+pub use self::config::{load, parse, EncryptionRules};
+use self::providers::ENCRYPTED_PREFIX;
 
 use crate::config::{BackendKind, StorageConfig};
 use crate::registry::keys::REGISTRY_ROOT;

@@ -30,6 +30,8 @@ const NOT_BLOCK_MULTIPLE: &str = "the stored data is not a multiple of the block
 const INVALID_PKCS7_DATA: &str = "invalid PKCS7 data (empty or not padded)";
 const INVALID_PKCS7_PADDING: &str = "invalid padding on input";
 const IDENTITY_READ_ENCRYPTED: &str = "identity transformer tried to read encrypted data";
+/// Go's `cipher.AEAD.Open` error.
+const GCM_OPEN_FAILED: &str = "cipher: message authentication failed";
 
 type Aes192Gcm = aes_gcm::AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>;
 
@@ -201,8 +203,11 @@ fn seal_gcm(gcm: &Gcm, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, Stri
 }
 
 fn open_gcm(gcm: &Gcm, body: &[u8], context: &[u8]) -> Result<Vec<u8>, String> {
-    if body.len() < GCM_NONCE + GCM_TAG {
+    if body.len() < GCM_NONCE {
         return Err(SHORT_DATA.to_string());
+    }
+    if body.len() < GCM_NONCE + GCM_TAG {
+        return Err(GCM_OPEN_FAILED.to_string());
     }
     let nonce = GenericArray::from_slice(&body[..GCM_NONCE]);
     let tag_at = body.len() - GCM_TAG;
@@ -213,8 +218,7 @@ fn open_gcm(gcm: &Gcm, body: &[u8], context: &[u8]) -> Result<Vec<u8>, String> {
         Gcm::Aes192(c) => c.decrypt_in_place_detached(nonce, context, &mut data, tag),
         Gcm::Aes256(c) => c.decrypt_in_place_detached(nonce, context, &mut data, tag),
     };
-    // Go's cipher.AEAD.Open error text.
-    opened.map_err(|_| "cipher: message authentication failed".to_string())?;
+    opened.map_err(|_| GCM_OPEN_FAILED.to_string())?;
     Ok(data)
 }
 

@@ -22,7 +22,7 @@ fn config(providers_yaml: &str) -> String {
     )
 }
 
-fn aescbc_yaml(keys: &[(&str, &[u8])]) -> String {
+fn aescbc_yaml(keys: &[(&str, Vec<u8>)]) -> String {
     let mut out = String::from("      - aescbc:\n          keys:\n");
     for (name, key) in keys {
         out.push_str(&format!(
@@ -182,11 +182,11 @@ fn short_or_misaligned_values_get_upstreams_errors() {
 #[test]
 fn transformer_reads_by_prefix_and_reports_stale_values() {
     let plain = Bytes::from_static(PLAIN);
-    let old = Provider::aescbc("key1", &[1; 32]).unwrap();
+    let old = Provider::aescbc("key1", vec![1; 32]).unwrap();
     let written_old = old.seal(&plain, SECRET_KEY).unwrap();
     let rotated = Transformer::new(vec![
-        Provider::aescbc("key2", &[2; 32]).unwrap(),
-        Provider::aescbc("key1", &[1; 32]).unwrap(),
+        Provider::aescbc("key2", vec![2; 32]).unwrap(),
+        Provider::aescbc("key1", vec![1; 32]).unwrap(),
     ]);
     assert_eq!(
         rotated.read(&written_old, SECRET_KEY).unwrap(),
@@ -201,7 +201,7 @@ fn transformer_reads_by_prefix_and_reports_stale_values() {
 
     // identity last reads the values written before encryption was configured, as stale.
     let with_identity = Transformer::new(vec![
-        Provider::aescbc("key2", &[2; 32]).unwrap(),
+        Provider::aescbc("key2", vec![2; 32]).unwrap(),
         Provider::identity(),
     ]);
     assert_eq!(
@@ -212,7 +212,7 @@ fn transformer_reads_by_prefix_and_reports_stale_values() {
     // identity first (decrypting everything): encrypted values are read by the later keys.
     let identity_first = Transformer::new(vec![
         Provider::identity(),
-        Provider::aescbc("key1", &[1; 32]).unwrap(),
+        Provider::aescbc("key1", vec![1; 32]).unwrap(),
     ]);
     assert_eq!(
         identity_first.read(&written_old, SECRET_KEY).unwrap(),
@@ -221,7 +221,7 @@ fn transformer_reads_by_prefix_and_reports_stale_values() {
     assert_eq!(identity_first.write(&plain, SECRET_KEY).unwrap(), plain);
 
     // No provider for the prefix.
-    let only_key2 = Transformer::new(vec![Provider::aescbc("key2", &[2; 32]).unwrap()]);
+    let only_key2 = Transformer::new(vec![Provider::aescbc("key2", vec![2; 32]).unwrap()]);
     assert_eq!(
         only_key2.read(&written_old, SECRET_KEY).unwrap_err(),
         "no matching prefix found"
@@ -275,7 +275,7 @@ fn upstreams_documented_example_parses() {
 fn bad_configurations_name_the_field() {
     let cases: Vec<(String, &str)> = vec![
         (
-            config(&aescbc_yaml(&[("key1", b"password")])),
+            config(&aescbc_yaml(&[("key1", b"password".to_vec())])),
             "resources[0].providers[0].aescbc.keys[0].secret: Invalid value: \"REDACTED\": secret is not of the expected length, got 8, expected one of [16 24 32]",
         ),
         (
@@ -356,7 +356,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[tokio::test]
 async fn configured_values_are_encrypted_on_the_way_down_and_decrypted_on_every_read() {
     let inner = memory();
-    let store = encrypted(&inner, &config(&aescbc_yaml(&[("key1", &[1; 32])])));
+    let store = encrypted(&inner, &config(&aescbc_yaml(&[("key1", vec![1; 32])])));
     let cm_key = b"/registry/configmaps/default/c1";
     let mut watch = store.watch(b"/registry/", 0).await.unwrap();
     let mut progress = store.watch_progress(b"/registry/", 0).await.unwrap();
@@ -388,8 +388,8 @@ async fn configured_values_are_encrypted_on_the_way_down_and_decrypted_on_every_
         })
         .await
         .unwrap();
-    let values: Vec<&[u8]> = listed.kvs.iter().map(|kv| kv.value.as_ref()).collect();
-    assert_eq!(values, vec![b"{\"cm\":1}".as_ref(), PLAIN]);
+    let values: Vec<&[u8]> = listed.kvs.iter().map(|kv| &kv.value[..]).collect();
+    assert_eq!(values, vec![&b"{\"cm\":1}"[..], PLAIN]);
 
     let rev = store
         .get(SECRET_KEY)
@@ -433,7 +433,7 @@ async fn configured_values_are_encrypted_on_the_way_down_and_decrypted_on_every_
 #[tokio::test]
 async fn a_value_read_with_an_older_key_is_stale_until_rewritten() {
     let inner = memory();
-    let before = encrypted(&inner, &config(&aescbc_yaml(&[("key1", &[1; 32])])));
+    let before = encrypted(&inner, &config(&aescbc_yaml(&[("key1", vec![1; 32])])));
     before
         .create(SECRET_KEY, Bytes::from_static(PLAIN))
         .await
@@ -442,7 +442,10 @@ async fn a_value_read_with_an_older_key_is_stale_until_rewritten() {
     // Rotation step 1: key2 first, key1 still readable.
     let rotated = encrypted(
         &inner,
-        &config(&aescbc_yaml(&[("key2", &[2; 32]), ("key1", &[1; 32])])),
+        &config(&aescbc_yaml(&[
+            ("key2", vec![2; 32]),
+            ("key1", vec![1; 32]),
+        ])),
     );
     let kv = rotated.get(SECRET_KEY).await.unwrap().kv.unwrap();
     assert!(kv.stale);
@@ -466,7 +469,7 @@ async fn a_value_read_with_an_older_key_is_stale_until_rewritten() {
     assert!(!rotated.get(SECRET_KEY).await.unwrap().kv.unwrap().stale);
 
     // Step 3: key1 removed; still readable.
-    let after = encrypted(&inner, &config(&aescbc_yaml(&[("key2", &[2; 32])])));
+    let after = encrypted(&inner, &config(&aescbc_yaml(&[("key2", vec![2; 32])])));
     let kv = after.get(SECRET_KEY).await.unwrap().kv.unwrap();
     assert_eq!(kv.value, Bytes::from_static(PLAIN));
     assert!(!kv.stale);
@@ -543,7 +546,7 @@ async fn an_unchanged_update_of_a_stale_secret_rewrites_it_with_the_new_key() {
     use serde_json::json;
 
     let inner = memory();
-    let before = encrypted(&inner, &config(&aescbc_yaml(&[("key1", &[1; 32])])));
+    let before = encrypted(&inner, &config(&aescbc_yaml(&[("key1", vec![1; 32])])));
     let store = builtin_store(&before, ("", "v1", "secrets"));
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s1"},
         "data": {"password": "aHVudGVyMg=="}});
@@ -556,7 +559,10 @@ async fn an_unchanged_update_of_a_stale_secret_rewrites_it_with_the_new_key() {
 
     let rotated = encrypted(
         &inner,
-        &config(&aescbc_yaml(&[("key2", &[2; 32]), ("key1", &[1; 32])])),
+        &config(&aescbc_yaml(&[
+            ("key2", vec![2; 32]),
+            ("key1", vec![1; 32]),
+        ])),
     );
     let store = builtin_store(&rotated, ("", "v1", "secrets"));
     let (updated, _) = store
