@@ -246,21 +246,22 @@ fn upstreams_documented_example_parses() {
     );
     let rules = parse(&yaml).expect("parses");
     let plain = Bytes::from_static(PLAIN);
-    let sealed_with = |key: &[u8]| {
+    let sealed_with = |key: &str| {
+        let key = key.as_bytes();
         rules
             .lookup(key)
             .expect("configured")
             .write(&plain, key)
             .unwrap()
     };
-    assert!(sealed_with(b"/registry/secrets/ns/a").starts_with(b"k8s:enc:aescbc:v1:key1:"));
-    assert!(sealed_with(b"/registry/configmaps/ns/a").starts_with(b"k8s:enc:aescbc:v1:key1:"));
-    assert!(sealed_with(b"/registry/awesome.bears.example/pandas/ns/a")
+    assert!(sealed_with("/registry/secrets/ns/a").starts_with(b"k8s:enc:aescbc:v1:key1:"));
+    assert!(sealed_with("/registry/configmaps/ns/a").starts_with(b"k8s:enc:aescbc:v1:key1:"));
+    assert!(sealed_with("/registry/awesome.bears.example/pandas/ns/a")
         .starts_with(b"k8s:enc:aescbc:v1:key1:"));
     // apps keys carry no group segment: deployments live under /registry/deployments/.
-    assert!(sealed_with(b"/registry/deployments/ns/a").starts_with(b"k8s:enc:aesgcm:v1:key1:"));
+    assert!(sealed_with("/registry/deployments/ns/a").starts_with(b"k8s:enc:aesgcm:v1:key1:"));
     // Everything else falls to '*.*'.
-    assert!(sealed_with(b"/registry/pods/ns/a").starts_with(b"k8s:enc:secretbox:v1:key1:"));
+    assert!(sealed_with("/registry/pods/ns/a").starts_with(b"k8s:enc:secretbox:v1:key1:"));
 
     let json = format!(
         r#"{{"apiVersion":"apiserver.config.k8s.io/v1","kind":"EncryptionConfiguration","resources":[{{"resources":["secrets"],"providers":[{{"secretbox":{{"keys":[{{"name":"k","secret":"{}"}}]}}}}]}}]}}"#,
