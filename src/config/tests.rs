@@ -337,3 +337,21 @@ fn port_range_parsing() {
     assert!(parse_port_range("30000-70000").is_err());
     assert!(parse_port_range("30010-30000").is_err());
 }
+
+#[test]
+fn encryption_config_is_unset_by_default_and_read_from_file_or_environment() {
+    let cfg = load("APIARY_T_ENC_DEFAULT_", None, &[], Overrides::default()).expect("loads");
+    assert_eq!(cfg.storage.encryption_config, None);
+    let file = "[storage]\nencryption_config = \"/etc/apiary/encryption.yaml\"\n";
+    let cfg = load("APIARY_T_ENC_FILE_", Some(file), &[], Overrides::default()).expect("loads");
+    assert_eq!(
+        cfg.storage.encryption_config,
+        Some(PathBuf::from("/etc/apiary/encryption.yaml"))
+    );
+    let vars = [("STORAGE__ENCRYPTION_CONFIG", "enc.json")];
+    let cfg = load("APIARY_T_ENC_ENV_", None, &vars, Overrides::default()).expect("loads");
+    assert_eq!(
+        cfg.storage.encryption_config,
+        Some(PathBuf::from("enc.json"))
+    );
+}
