@@ -30,8 +30,9 @@ const LAYERS: &[&[&str]] = &[
     &["servers"],
     // The in-process controllers.
     &["controllers"],
-    // Composition: access control, the chain, TLS serving, the storage backend.
-    &["access", "backend", "chain", "serve"],
+    // Composition: access control, the chain, TLS serving, the storage backend and its
+    // encryption at rest.
+    &["access", "backend", "chain", "encryption", "serve"],
     &["control_plane"],
     &["app"],
 ];
