@@ -596,3 +596,73 @@ async fn an_unchanged_update_of_a_stale_secret_rewrites_it_with_the_new_key() {
         "a current value is not rewritten"
     );
 }
+
+// ---- the layouts, checked against independent implementations ----
+
+/// `aesgcm`: nonce, then ciphertext and tag, the storage key as additional data (opened by ring).
+#[test]
+fn aesgcm_layout_opens_with_ring() {
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+    let key = [8u8; 32];
+    let provider = Provider::aesgcm("k", &key).unwrap();
+    let sealed = provider
+        .seal(&Bytes::from_static(PLAIN), SECRET_KEY)
+        .unwrap();
+    let body = &sealed[b"k8s:enc:aesgcm:v1:k:".len()..];
+    let (nonce, rest) = body.split_at(12);
+    let ring_key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
+    let mut in_out = rest.to_vec();
+    let opened = ring_key
+        .open_in_place(
+            Nonce::try_assume_unique_for_key(nonce).unwrap(),
+            Aad::from(SECRET_KEY),
+            &mut in_out,
+        )
+        .unwrap();
+    assert_eq!(&opened[..], PLAIN);
+}
+
+/// `aescbc`: IV, then CBC over PKCS#7-padded blocks (decrypted block by block by hand).
+#[test]
+fn aescbc_layout_decrypts_by_hand_chaining() {
+    use aes::cipher::generic_array::GenericArray;
+    use aes::cipher::{BlockDecrypt, KeyInit};
+    let key = [9u8; 32];
+    let provider = Provider::aescbc("k", &key).unwrap();
+    let sealed = provider.seal(&Bytes::from_static(PLAIN), b"").unwrap();
+    let body = &sealed[b"k8s:enc:aescbc:v1:k:".len()..];
+    let cipher = aes::Aes256::new_from_slice(&key).unwrap();
+    let mut previous = body[..16].to_vec();
+    let mut out: Vec<u8> = Vec::new();
+    for chunk in body[16..].chunks(16) {
+        let mut block = GenericArray::clone_from_slice(chunk);
+        cipher.decrypt_block(&mut block);
+        out.extend(block.iter().zip(previous.iter()).map(|(a, b)| a ^ b));
+        previous = chunk.to_vec();
+    }
+    let pad = usize::from(*out.last().unwrap());
+    assert!((1..=16).contains(&pad), "padding {pad}");
+    assert!(out[out.len() - pad..]
+        .iter()
+        .all(|&b| usize::from(b) == pad));
+    out.truncate(out.len() - pad);
+    assert_eq!(out, PLAIN);
+}
+
+/// `secretbox`: nonce, then NaCl's box (tag first), as the crate's NaCl-compatible form reads it.
+#[test]
+fn secretbox_layout_is_nacls() {
+    use crypto_secretbox::aead::generic_array::GenericArray;
+    use crypto_secretbox::aead::{Aead, KeyInit};
+    let key = [10u8; 32];
+    let provider = Provider::secretbox("k", &key).unwrap();
+    let sealed = provider
+        .seal(&Bytes::from_static(PLAIN), SECRET_KEY)
+        .unwrap();
+    let body = &sealed[b"k8s:enc:secretbox:v1:k:".len()..];
+    let nacl = crypto_secretbox::XSalsa20Poly1305::new_from_slice(&key).unwrap();
+    let opened = nacl
+        .decrypt(GenericArray::from_slice(&body[..24]), &body[24..])
+        .unwrap();
+    assert_eq!(opened, PLAIN);
+}
