@@ -132,11 +132,12 @@ fn prepare(
     outcomes: &mut Vec<Outcome>,
     published: &mut Vec<Event>,
 ) -> Result<(WriteBatch, Revision)> {
-    let (kv_cf, hist_cf, log_cf, meta_cf) = (
+    let (kv_cf, hist_cf, log_cf, meta_cf, expiry_cf) = (
         shared.cf(CF_KV)?,
         shared.cf(CF_HISTORY)?,
         shared.cf(CF_LOG)?,
         shared.cf(CF_META)?,
+        shared.cf(CF_EXPIRY)?,
     );
     let mut overlay = Overlay::new();
     let mut wb = WriteBatch::default();
@@ -174,6 +175,15 @@ fn prepare(
             key: key.to_vec(),
         };
         wb.put_cf(log_cf, be(rev), encode_log(&entry));
+        // An expiry names this write's revision; a later write or delete of the key makes it stale.
+        if let WriteOp::Create { ttl: Some(ttl), .. } | WriteOp::Update { ttl: Some(ttl), .. } = op
+        {
+            wb.put_cf(
+                expiry_cf,
+                crate::expiry::index_key(crate::expiry::deadline_ms(*ttl), key),
+                be(rev),
+            );
+        }
         if kind == EventKind::Delete {
             wb.delete_cf(kv_cf, key);
             wb.put_cf(
