@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     pub compacted: AtomicI64,
     pub compaction_lock: tokio::sync::Mutex<()>,
     pub opts: RocksDbOptions,
+    /// The earliest expiry deadline (ms since the epoch) that may be due; `i64::MAX`: none. Kept
+    /// apart from the database so the sweep can wait without holding the store open.
+    pub next_expiry: Arc<AtomicI64>,
 }
 
 pub(crate) type Snapshot<'a> = SnapshotWithThreadMode<'a, DB>;
@@ -142,12 +145,14 @@ pub async fn open(opts: RocksDbOptions) -> Result<Arc<RocksDbStorage>> {
         // A fresh store starts at revision 1 (as etcd does), so 0 keeps meaning "no revision".
         let current = meta(META_CURRENT)?.max(1);
         let compacted = meta(META_COMPACTED)?;
+        let next_expiry = expiry::first_deadline(&db)?;
         Ok(Arc::new(Shared {
             db,
             current: AtomicI64::new(current),
             compacted: AtomicI64::new(compacted),
             compaction_lock: tokio::sync::Mutex::new(()),
             opts: db_opts,
+            next_expiry: Arc::new(AtomicI64::new(next_expiry)),
         }))
     })
     .await?;
@@ -168,6 +173,7 @@ pub async fn open(opts: RocksDbOptions) -> Result<Arc<RocksDbStorage>> {
     // Ends by itself once the store is dropped.
     tokio::spawn(expiry::background(
         Arc::downgrade(&store),
+        store.shared.next_expiry.clone(),
         opts.expiry_interval,
     ));
     Ok(store)

@@ -6,8 +6,9 @@
 //! write or delete of the key does not touch the old entry; it becomes stale, because the sweep
 //! deletes a key only if its mod revision still equals the entry's.
 //!
-//! Every [`RocksDbOptions::expiry_interval`](crate::RocksDbOptions::expiry_interval) the sweep
-//! takes up to [`SWEEP_BATCH`] due entries, submits a conditional delete for each through the
+//! Every [`RocksDbOptions::expiry_interval`](crate::RocksDbOptions::expiry_interval), once the
+//! earliest known deadline (`Shared::next_expiry`, kept in memory, lowered by the writer after each
+//! commit) has passed, the sweep takes up to [`SWEEP_BATCH`] due entries, submits a conditional delete for each through the
 //! writer (ordinary deletes at new revisions: the log and watchers see them, and they join the
 //! writers' group commits instead of blocking them), then removes the entries it settled. A full
 //! batch is followed at once by the next one.
@@ -16,11 +17,12 @@
 //! gets the very same deadline millisecond while its old entry is being settled, which needs a
 //! write with a TTL of about zero; such a write then does not expire.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apiary_storage::{Error, Result, Revision, WriteOp};
-use rocksdb::WriteBatch;
+use rocksdb::{WriteBatch, DB};
 
 use crate::backend::{blocking, bounded, internal, RocksDbStorage, Shared};
 use crate::encoding::*;
@@ -122,25 +124,66 @@ pub(crate) async fn sweep_once(store: &RocksDbStorage) -> Result<usize> {
     }
 }
 
-/// Sweeps every `interval` until the store is dropped.
-pub(crate) async fn background(store: Weak<RocksDbStorage>, interval: Duration) {
+/// The deadline of the earliest `expiry` entry; `i64::MAX` when there is none.
+pub(crate) fn first_deadline(db: &DB) -> Result<i64> {
+    let cf = db
+        .cf_handle(CF_EXPIRY)
+        .ok_or_else(|| Error::Internal("rocksdb: column family expiry missing".into()))?;
+    let mut it = db.raw_iterator_cf(cf);
+    it.seek_to_first();
+    let first = match it.key() {
+        Some(index) => decode_meta(Some(index))?,
+        None => i64::MAX,
+    };
+    it.status().map_err(internal)?;
+    Ok(first)
+}
+
+/// Every `interval`, once `next` (the earliest deadline that may be due) has passed, sweeps until
+/// nothing due remains; ends once the store is dropped. The store is held only while sweeping.
+pub(crate) async fn background(
+    store: Weak<RocksDbStorage>,
+    next: Arc<AtomicI64>,
+    interval: Duration,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        if now_ms() < next.load(Ordering::SeqCst) {
+            if store.strong_count() == 0 {
+                return;
+            }
+            continue;
+        }
         let Some(strong) = store.upgrade() else {
             return;
         };
+        // Reset first: a write committed from now on lowers it again (the writer's `fetch_min`).
+        next.store(i64::MAX, Ordering::SeqCst);
+        let mut failed = false;
         loop {
             match sweep_once(&strong).await {
                 Ok(n) if n == SWEEP_BATCH => tokio::task::yield_now().await,
                 Ok(_) => break,
                 Err(err) => {
                     tracing::warn!("rocksdb expiry sweep failed: {err}");
+                    failed = true;
                     break;
                 }
             }
         }
+        let shared = strong.shared().clone();
+        let first = if failed {
+            Ok(0)
+        } else {
+            blocking(move || first_deadline(&shared.db)).await
+        };
+        match first {
+            Ok(first) => next.fetch_min(first, Ordering::SeqCst),
+            // Try again at the next tick.
+            Err(_) => next.fetch_min(0, Ordering::SeqCst),
+        };
         // Not held between sweeps, so dropping the last user handle closes the store.
         drop::<Arc<RocksDbStorage>>(strong);
     }

@@ -90,7 +90,8 @@ type Overlay = HashMap<Vec<u8>, Option<Current>>;
 fn commit(shared: &Shared, batch: &mut Vec<Request>, events: &broadcast::Sender<Batch>) {
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(batch.len());
     let mut published = Vec::new();
-    let prepared = prepare(shared, batch, &mut outcomes, &mut published);
+    let mut earliest = i64::MAX;
+    let prepared = prepare(shared, batch, &mut outcomes, &mut published, &mut earliest);
     let result = prepared.and_then(|(wb, last)| {
         if published.is_empty() {
             return Ok(None);
@@ -106,6 +107,8 @@ fn commit(shared: &Shared, batch: &mut Vec<Request>, events: &broadcast::Sender<
     match result {
         Ok(Some(last)) => {
             shared.current.store(last, Ordering::SeqCst);
+            // After the commit, so a sweep that finds no due entry cannot hide this one.
+            shared.next_expiry.fetch_min(earliest, Ordering::SeqCst);
             // No receivers is fine: nobody watches.
             let _ = events.send(Arc::new(published));
         }
@@ -131,6 +134,7 @@ fn prepare(
     batch: &[Request],
     outcomes: &mut Vec<Outcome>,
     published: &mut Vec<Event>,
+    earliest: &mut i64,
 ) -> Result<(WriteBatch, Revision)> {
     let (kv_cf, hist_cf, log_cf, meta_cf, expiry_cf) = (
         shared.cf(CF_KV)?,
@@ -178,11 +182,9 @@ fn prepare(
         // An expiry names this write's revision; a later write or delete of the key makes it stale.
         if let WriteOp::Create { ttl: Some(ttl), .. } | WriteOp::Update { ttl: Some(ttl), .. } = op
         {
-            wb.put_cf(
-                expiry_cf,
-                crate::expiry::index_key(crate::expiry::deadline_ms(*ttl), key),
-                be(rev),
-            );
+            let deadline = crate::expiry::deadline_ms(*ttl);
+            *earliest = (*earliest).min(deadline);
+            wb.put_cf(expiry_cf, crate::expiry::index_key(deadline, key), be(rev));
         }
         if kind == EventKind::Delete {
             wb.delete_cf(kv_cf, key);
