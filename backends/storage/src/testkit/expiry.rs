@@ -113,7 +113,6 @@ pub async fn expiry_follows_the_latest_write(ctx: Ctx) {
     let long = Duration::from_secs(120);
     let k = |name: &str| ctx.key(name);
     let start = marker(&ctx).await;
-    let before = Instant::now();
     let create = |name: &'static str, ttl: Option<Duration>| {
         let (store, key) = (ctx.store.clone(), k(name));
         async move {
@@ -158,7 +157,6 @@ pub async fn expiry_follows_the_latest_write(ctx: Ctx) {
             *deletes.entry(event.key).or_default() += 1;
         }
     }
-    assert!(before.elapsed() >= TTL);
     let expected: BTreeMap<Vec<u8>, usize> = [(k("recreated"), 1), (k("shortened"), 1)].into();
     assert_eq!(
         deletes, expected,
