@@ -527,6 +527,13 @@ impl Config {
                 "cert_file and key_file must be given together",
             ));
         }
+        // etcd's longest lease (`MaxLeaseTTL`); every backend stores a deadline this far out.
+        if self.server.event_ttl_seconds > 9_000_000_000 {
+            return Err(ConfigError::new(
+                "server.event_ttl_seconds",
+                "must be at most 9000000000 (etcd's longest lease)",
+            ));
+        }
         if self.server.request_timeout_seconds == 0 {
             return Err(ConfigError::new(
                 "server.request_timeout_seconds",

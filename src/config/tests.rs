@@ -106,6 +106,17 @@ fn event_ttl_defaults_to_an_hour_and_zero_turns_it_off() {
     )
     .expect("event ttl 0 loads");
     assert_eq!(cfg.event_ttl(), None);
+    let err = load(
+        "APIARY_T_EVENT_TTL_HUGE_",
+        Some("[server]\nevent_ttl_seconds = 9000000001\n"),
+        &[],
+        Overrides::default(),
+    )
+    .expect_err("a TTL beyond etcd's longest lease is refused");
+    assert!(
+        err.to_string().contains("server.event_ttl_seconds"),
+        "{err}"
+    );
 }
 
 #[test]
