@@ -429,10 +429,13 @@ fn builtin_stores(
         namespaces.clone(),
         recent_deletes,
     ));
+    // Events expire after `server.event_ttl_seconds` (upstream's `--event-ttl`).
+    let event_ttl = ctx.config.event_ttl();
     let in_namespaces = |info: &ResourceInfo| StoreConfig {
         namespaces: info
             .namespaced
             .then(|| namespace_lookup.clone() as Arc<dyn NamespaceLookup>),
+        ttl: event_ttl.and_then(|ttl| crate::registry::resources::object_ttl(info, ttl)),
         ..StoreConfig::default()
     };
     let mut stores = ResourceStores::new();

@@ -61,6 +61,9 @@ pub struct ServerConfig {
     /// `server.cors_allowed_origins`: regular expressions (upstream's `--cors-allowed-origins`);
     /// a request whose `Origin` matches one gets CORS headers. Empty: CORS is off.
     pub cors_allowed_origins: Vec<String>,
+    /// `server.event_ttl_seconds`: how long Events live after their last write (upstream's
+    /// `--event-ttl`, 1 h). `0`: they never expire (upstream attaches no lease then).
+    pub event_ttl_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             service_node_port_range: "30000-32767".to_string(),
             advertise_address: String::new(),
             cors_allowed_origins: Vec::new(),
+            event_ttl_seconds: 3600,
         }
     }
 }
@@ -527,6 +531,13 @@ impl Config {
                 "cert_file and key_file must be given together",
             ));
         }
+        // etcd's longest lease (`MaxLeaseTTL`); every backend stores a deadline this far out.
+        if self.server.event_ttl_seconds > 9_000_000_000 {
+            return Err(ConfigError::new(
+                "server.event_ttl_seconds",
+                "must be at most 9000000000 (etcd's longest lease)",
+            ));
+        }
         if self.server.request_timeout_seconds == 0 {
             return Err(ConfigError::new(
                 "server.request_timeout_seconds",
@@ -615,6 +626,12 @@ impl Config {
     /// The request deadline of non-long-running requests.
     pub fn request_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.server.request_timeout_seconds)
+    }
+
+    /// How long Events live after their last write; `None` when they never expire.
+    pub fn event_ttl(&self) -> Option<std::time::Duration> {
+        (self.server.event_ttl_seconds > 0)
+            .then(|| std::time::Duration::from_secs(self.server.event_ttl_seconds))
     }
 }
 

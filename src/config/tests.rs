@@ -84,6 +84,42 @@ fn watch_cache_settings_from_file_and_environment() {
 }
 
 #[test]
+fn event_ttl_defaults_to_an_hour_and_zero_turns_it_off() {
+    let cfg = load(
+        "APIARY_T_EVENT_TTL_DEFAULT_",
+        None,
+        &[],
+        Overrides::default(),
+    )
+    .expect("defaults load");
+    assert_eq!(cfg.server.event_ttl_seconds, 3600);
+    assert_eq!(cfg.event_ttl(), Some(std::time::Duration::from_secs(3600)));
+    let vars = [("SERVER__EVENT_TTL_SECONDS", "2")];
+    let cfg = load("APIARY_T_EVENT_TTL_ENV_", None, &vars, Overrides::default())
+        .expect("event ttl from the environment");
+    assert_eq!(cfg.event_ttl(), Some(std::time::Duration::from_secs(2)));
+    let cfg = load(
+        "APIARY_T_EVENT_TTL_OFF_",
+        Some("[server]\nevent_ttl_seconds = 0\n"),
+        &[],
+        Overrides::default(),
+    )
+    .expect("event ttl 0 loads");
+    assert_eq!(cfg.event_ttl(), None);
+    let err = load(
+        "APIARY_T_EVENT_TTL_HUGE_",
+        Some("[server]\nevent_ttl_seconds = 9000000001\n"),
+        &[],
+        Overrides::default(),
+    )
+    .expect_err("a TTL beyond etcd's longest lease is refused");
+    assert!(
+        err.to_string().contains("server.event_ttl_seconds"),
+        "{err}"
+    );
+}
+
+#[test]
 fn file_overrides_defaults() {
     let file = r#"
         [server]

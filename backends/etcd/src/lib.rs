@@ -29,6 +29,7 @@
 
 mod call;
 mod compactor;
+mod lease;
 mod pool;
 mod store;
 #[cfg(feature = "testing")]

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use etcd_client::{Client, ConnectOptions, KvClient, WatchClient};
+use etcd_client::{Client, ConnectOptions, KvClient, LeaseClient, WatchClient};
 
 use crate::call::one_line;
 use crate::{EtcdOptions, OpenError};
@@ -36,15 +36,21 @@ impl KvPool {
     }
 }
 
-/// Builds the KV pool and the watch client. Nothing is dialled yet: each client connects on its
-/// first call.
-pub(crate) async fn connect(opts: &EtcdOptions) -> Result<(KvPool, WatchClient), OpenError> {
+/// Builds the KV pool, the watch client and the lease client (on the first KV channel). Nothing is
+/// dialled yet: each client connects on its first call.
+pub(crate) async fn connect(
+    opts: &EtcdOptions,
+) -> Result<(KvPool, WatchClient, LeaseClient), OpenError> {
     let options = connect_options(opts)?;
     let mut clients = Vec::with_capacity(opts.connections.max(1));
+    let mut lease = None;
     for _ in 0..opts.connections.max(1) {
         let client = Client::connect(&opts.endpoints, Some(options.clone()))
             .await
             .map_err(|e| OpenError::Invalid(one_line(&e.to_string())))?;
+        if lease.is_none() {
+            lease = Some(client.lease_client());
+        }
         clients.push(
             client
                 .kv_client()
@@ -61,7 +67,8 @@ pub(crate) async fn connect(opts: &EtcdOptions) -> Result<(KvPool, WatchClient),
         clients,
         next: AtomicUsize::new(0),
     };
-    Ok((pool, watch))
+    let lease = lease.ok_or_else(|| OpenError::Invalid("no etcd client".into()))?;
+    Ok((pool, watch, lease))
 }
 
 fn connect_options(opts: &EtcdOptions) -> Result<ConnectOptions, OpenError> {

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use apiary_storage::{
     prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, ProgressStream, Result,
@@ -11,10 +11,12 @@ use apiary_storage::{
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Compare, CompareOp, GetOptions, TxnOp, TxnOpResponse, TxnResponse, WatchClient, WatchOptions,
+    Compare, CompareOp, GetOptions, PutOptions, TxnOp, TxnOpResponse, TxnResponse, WatchClient,
+    WatchOptions,
 };
 
 use crate::call::{is_put_of, one_line, Deadline, Done, Fail, Kind};
+use crate::lease::Leases;
 use crate::pool::{self, KvPool};
 use crate::{compactor, EtcdOptions, OpenError};
 
@@ -45,6 +47,8 @@ pub(crate) struct Inner {
     seen: AtomicI64,
     /// Counts progress requests; every watch task of the store answers each change.
     pub(crate) requests: tokio::sync::watch::Sender<u64>,
+    /// The leases of writes with a TTL (`lease.rs`).
+    leases: Leases,
 }
 
 /// Connects to etcd and checks that a member answers within
@@ -57,7 +61,7 @@ pub async fn open(opts: EtcdOptions) -> Result<Arc<EtcdStore>, OpenError> {
     if opts.endpoints.is_empty() {
         return Err(OpenError::Invalid("no endpoints".into()));
     }
-    let (kv, watch_client) = pool::connect(&opts).await?;
+    let (kv, watch_client, lease_client) = pool::connect(&opts).await?;
     let inner = Arc::new(Inner {
         kv,
         watch_client,
@@ -68,6 +72,7 @@ pub async fn open(opts: EtcdOptions) -> Result<Arc<EtcdStore>, OpenError> {
         compacted: AtomicI64::new(0),
         seen: AtomicI64::new(0),
         requests: tokio::sync::watch::channel(0).0,
+        leases: Leases::new(lease_client),
     });
     // Fail fast with one line when nothing answers.
     let started = Instant::now();
@@ -350,6 +355,22 @@ impl EtcdStore {
         Deadline::new(self.inner.request_timeout)
     }
 
+    /// The put options of a write with `ttl`: attached to a lease, or none.
+    async fn put_options(
+        &self,
+        ttl: Option<Duration>,
+        deadline: Deadline,
+    ) -> Result<Option<PutOptions>> {
+        match ttl {
+            None => Ok(None),
+            Some(ttl) => {
+                let inner = self.inner();
+                let id = inner.leases.lease(inner, ttl, deadline).await?;
+                Ok(Some(PutOptions::new().with_lease(id)))
+            }
+        }
+    }
+
     /// A conditional delete of `key` (an etcd key) at mod revision `expected`.
     async fn delete_at(
         &self,
@@ -529,10 +550,16 @@ impl Storage for EtcdStore {
         }
     }
 
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
+    async fn create_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let inner = self.inner();
         let etcd_key = inner.to_etcd(key)?;
         let deadline = self.deadline();
+        let put = self.put_options(ttl, deadline).await?;
         // Anything of ours is applied above this revision.
         let before = inner.seen.load(Ordering::SeqCst);
         let (resp, ambiguous, rev) = inner
@@ -543,7 +570,7 @@ impl Storage for EtcdStore {
                         CompareOp::Equal,
                         0,
                     )])
-                    .and_then([TxnOp::put(etcd_key.clone(), value.to_vec(), None)])
+                    .and_then([TxnOp::put(etcd_key.clone(), value.to_vec(), put.clone())])
                     .or_else([TxnOp::get(etcd_key.clone(), None)])
             })
             .await?;
@@ -570,10 +597,18 @@ impl Storage for EtcdStore {
         }
     }
 
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
+    async fn update_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let inner = self.inner();
         let etcd_key = inner.to_etcd(key)?;
         let deadline = self.deadline();
+        // Without a TTL the put carries no lease, which detaches the key from an old one.
+        let put = self.put_options(ttl, deadline).await?;
         let (resp, ambiguous, rev) = inner
             .txn(deadline, || {
                 etcd_client::Txn::new()
@@ -581,7 +616,7 @@ impl Storage for EtcdStore {
                         Compare::version(etcd_key.clone(), CompareOp::Greater, 0),
                         Compare::mod_revision(etcd_key.clone(), CompareOp::Equal, expected),
                     ])
-                    .and_then([TxnOp::put(etcd_key.clone(), value.to_vec(), None)])
+                    .and_then([TxnOp::put(etcd_key.clone(), value.to_vec(), put.clone())])
                     .or_else([TxnOp::get(etcd_key.clone(), None)])
             })
             .await?;

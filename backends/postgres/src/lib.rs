@@ -1,6 +1,6 @@
 //! Apiary's PostgreSQL storage backend: several Apiary replicas sharing one database.
 //!
-//! The schema (`migrations/` at the repository root, applied by [`open`]) has three tables:
+//! The schema (`migrations/` at the repository root, applied by [`open`]) has four tables:
 //!
 //! * `apiary_log` — one row per revision: the key, its value (none for a delete), its create
 //!   revision and the revision it replaced. It is both the history (lists at older revisions) and
@@ -9,6 +9,8 @@
 //!   the mod revision. Keys are `bytea`, so ordering is byte-wise and a prefix is an index range.
 //! * `apiary_meta` — the current revision (the *write lock* row), the compacted revision and the
 //!   compaction progress.
+//! * `apiary_expiry` — one row per write with a TTL (its revision, key and deadline), swept by a
+//!   background task that deletes due keys whose mod revision still matches (`expiry.rs`).
 //!
 //! **Commit order.** Every write transaction first locks the `revision` row of `apiary_meta` and
 //! only then picks its revision (`revision + 1`), keeping the lock until it commits. The next writer
@@ -32,6 +34,7 @@
 //! [`PostgresOptions::keep_revisions`] revisions.
 
 mod compaction;
+mod expiry;
 pub mod sql;
 mod store;
 #[cfg(feature = "testing")]
@@ -78,6 +81,8 @@ pub struct PostgresOptions {
     /// are formed while one commits, which measured best against a local server; 2 hides the
     /// round trip to a distant database (the next group waits for the write lock inside it).
     pub write_pipeline: usize,
+    /// How often the expiry sweep deletes keys whose TTL ran out. Default 1 s; must be above zero.
+    pub expiry_interval: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -93,6 +98,7 @@ impl Default for PostgresOptions {
             watch_buffer: 256,
             max_batch: 256,
             write_pipeline: 1,
+            expiry_interval: Duration::from_secs(1),
         }
     }
 }

@@ -187,10 +187,41 @@ pub const LOG_AFTER: Ranged = ranged!(
 );
 
 /// Applies a group of writes: `$1` ops (1 create, 2 update, 3 delete), `$2` keys, `$3` values,
-/// `$4` expected mod revisions (NULL: none). See the function in `migrations/`.
+/// `$4` expected mod revisions (NULL: none), `$5` TTLs in milliseconds (NULL: none). See the
+/// function in `migrations/`. Each successful write with a TTL gets its `apiary_expiry` row in the
+/// same statement (so the same transaction).
 pub const WRITE: &str = "\
-SELECT o_index, o_status, o_revision, o_create, o_mod, o_value \
-FROM apiary_write($1, $2, $3, $4)";
+WITH w AS MATERIALIZED ( \
+    SELECT o_index, o_status, o_revision, o_create, o_mod, o_value \
+    FROM apiary_write($1, $2, $3, $4) \
+), e AS ( \
+    INSERT INTO apiary_expiry (mod_revision, key, expires_at) \
+    SELECT w.o_revision, ($2::bytea[])[w.o_index], now() + t.ms * interval '1 millisecond' \
+    FROM w JOIN unnest($5::bigint[]) WITH ORDINALITY AS t(ms, i) ON t.i = w.o_index \
+    WHERE w.o_status = 0 AND t.ms IS NOT NULL \
+) \
+SELECT o_index, o_status, o_revision, o_create, o_mod, o_value FROM w ORDER BY o_index";
+
+/// One expiry sweep step: claims up to `$1` due `apiary_expiry` rows (skipping rows another
+/// replica's sweep holds), deletes them, and deletes their keys through `apiary_write` only where
+/// the mod revision still matches (ordinary deletes: new revisions, `NOTIFY`), all in one
+/// transaction → one row per claimed entry (`o_status` 0: deleted; 2 or 3: already gone or
+/// rewritten), with the delete's revision.
+pub const EXPIRE: &str = "\
+WITH due AS ( \
+    DELETE FROM apiary_expiry x WHERE x.mod_revision IN ( \
+        SELECT d.mod_revision FROM apiary_expiry d WHERE d.expires_at <= now() \
+        ORDER BY d.expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+    RETURNING x.key, x.mod_revision \
+), batch AS ( \
+    SELECT array_agg(3::smallint ORDER BY due.mod_revision) AS ops, \
+           array_agg(due.key ORDER BY due.mod_revision) AS keys, \
+           array_agg(NULL::bytea ORDER BY due.mod_revision) AS vals, \
+           array_agg(due.mod_revision ORDER BY due.mod_revision) AS expected \
+    FROM due HAVING count(*) > 0 \
+) \
+SELECT w.o_status, w.o_revision \
+FROM batch b CROSS JOIN LATERAL apiary_write(b.ops, b.keys, b.vals, b.expected) w";
 
 /// Raises the compacted revision to `$1` unless that exceeds the current revision → the compacted
 /// revision afterwards; no row when `$1` is in the future.

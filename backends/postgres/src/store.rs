@@ -19,7 +19,7 @@ use tokio::task::AbortHandle;
 
 use crate::sql::{self, Ranged};
 use crate::writer;
-use crate::{compaction, watch, OpenError, PostgresOptions};
+use crate::{compaction, expiry, watch, OpenError, PostgresOptions};
 use apiary_storage::WriteOp;
 
 /// The schema, embedded at build time from `migrations/` at the repository root.
@@ -178,10 +178,11 @@ pub async fn open(opts: PostgresOptions) -> Result<Arc<PostgresStore>, OpenError
         || opts.write_pipeline == 0
         || opts.connect_timeout.is_zero()
         || opts.poll_interval.is_zero()
+        || opts.expiry_interval.is_zero()
     {
         return Err(OpenError::InvalidOptions(
             "keep_revisions must be >= 0, max_connections >= 2, watch_buffer, max_batch, \
-             write_pipeline, connect_timeout and poll_interval > 0"
+             write_pipeline, connect_timeout, poll_interval and expiry_interval > 0"
                 .into(),
         ));
     }
@@ -272,6 +273,7 @@ pub async fn open(opts: PostgresOptions) -> Result<Arc<PostgresStore>, OpenError
     if !inner.opts.compaction_interval.is_zero() {
         tasks.push(tokio::spawn(compaction::background(inner.clone())).abort_handle());
     }
+    tasks.push(tokio::spawn(expiry::background(inner.clone())).abort_handle());
     let writes = writer::start(inner.clone());
     Ok(Arc::new(PostgresStore {
         inner,
@@ -503,19 +505,32 @@ impl Storage for PostgresStore {
         Ok(n as usize)
     }
 
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
+    async fn create_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let op = WriteOp::Create {
             key: key.to_vec(),
             value,
+            ttl,
         };
         Ok(self.write(op).await?.revision)
     }
 
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
+    async fn update_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let op = WriteOp::Update {
             key: key.to_vec(),
             value,
             expected,
+            ttl,
         };
         Ok(self.write(op).await?.revision)
     }

@@ -7,6 +7,7 @@
 //! round trip away — worth it only against a distant database.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use apiary_storage::{Error, KeyValue, Result, Revision, WriteOp};
 use bytes::Bytes;
@@ -77,24 +78,30 @@ async fn run(inner: Arc<Inner>, mut queue: mpsc::Receiver<Request>) {
 /// Applies a group in one transaction and answers every caller.
 async fn commit(inner: &Inner, group: Vec<Request>) {
     let n = group.len();
-    let (mut ops, mut keys, mut values, mut expected) = (
+    let (mut ops, mut keys, mut values, mut expected, mut ttls) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
     for request in &group {
-        let (op, value, exp): (i16, &[u8], Option<Revision>) = match &request.op {
-            WriteOp::Create { value, .. } => (1, value, None),
-            WriteOp::Update {
-                value, expected, ..
-            } => (2, value, Some(*expected)),
-            WriteOp::Delete { expected, .. } => (3, &[], *expected),
-        };
+        let (op, value, exp, ttl): (i16, &[u8], Option<Revision>, Option<Duration>) =
+            match &request.op {
+                WriteOp::Create { value, ttl, .. } => (1, value, None, *ttl),
+                WriteOp::Update {
+                    value,
+                    expected,
+                    ttl,
+                    ..
+                } => (2, value, Some(*expected), *ttl),
+                WriteOp::Delete { expected, .. } => (3, &[], *expected, None),
+            };
         ops.push(op);
         keys.push(request.op.key());
         values.push(value);
         expected.push(exp);
+        ttls.push(ttl.map(|ttl| i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)));
     }
     let rows = inner
         .run(
@@ -103,6 +110,7 @@ async fn commit(inner: &Inner, group: Vec<Request>) {
                 .bind(keys)
                 .bind(values)
                 .bind(expected)
+                .bind(ttls)
                 .fetch_all(&inner.pool),
         )
         .await;
@@ -158,17 +166,22 @@ async fn commit(inner: &Inner, group: Vec<Request>) {
         .filter_map(|o| o.as_ref().ok().map(|o| o.revision))
         .max();
     if let Some(newest) = newest {
-        inner.committed.send_if_modified(|known| {
-            let newer = newest > *known;
-            if newer {
-                *known = newest;
-            }
-            newer
-        });
+        announce(inner, newest);
     }
     for (request, outcome) in group.into_iter().zip(outcomes) {
         let _ = request.reply.send(outcome);
     }
+}
+
+/// Tells the watch tailer that `revision` is committed.
+pub(crate) fn announce(inner: &Inner, revision: Revision) {
+    inner.committed.send_if_modified(|known| {
+        let newer = revision > *known;
+        if newer {
+            *known = revision;
+        }
+        newer
+    });
 }
 
 /// Reads one answer row of `apiary_write`.

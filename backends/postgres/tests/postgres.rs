@@ -486,3 +486,81 @@ async fn progress_request_covers_other_replicas() {
         WatchItem::Event(e) => panic!("a quiet prefix yielded {e:?}"),
     }
 }
+
+/// Expiry with three replicas sweeping one database at once: every key written with a TTL is
+/// deleted exactly once (a watcher on another replica sees one delete per key, nothing else is
+/// deleted), and no expiry row is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sweep_expired_keys_once() {
+    const KEYS: usize = 450;
+    let url = database("expiry_replicas");
+    let replicas: Vec<_> = futures::future::join_all((0..REPLICAS).map(|_| {
+        store(PostgresOptions {
+            expiry_interval: Duration::from_millis(200),
+            ..options(&url)
+        })
+    }))
+    .await;
+    let watcher = store(PostgresOptions {
+        watch_buffer: 100_000,
+        ..options(&url)
+    })
+    .await;
+    let start = watcher.current_revision().await.expect("current");
+    let mut stream = watcher.watch(b"/expiry/", start).await.expect("watch");
+    let ttl = Duration::from_secs(1);
+    let writes = futures::stream::iter(0..KEYS).map(|i| {
+        let store = replicas[i % REPLICAS].clone();
+        async move {
+            store
+                .create_with_ttl(
+                    format!("/expiry/{i:04}").as_bytes(),
+                    Bytes::new(),
+                    Some(ttl),
+                )
+                .await
+                .expect("create with ttl")
+        }
+    });
+    writes.buffer_unordered(24).collect::<Vec<_>>().await;
+    let kept = replicas[0]
+        .create(b"/expiry/kept", Bytes::new())
+        .await
+        .expect("create");
+    let mut deleted = BTreeSet::new();
+    let until = Instant::now() + ttl + apiary_storage::expiry_slack(ttl) + Duration::from_secs(10);
+    while deleted.len() < KEYS && Instant::now() < until {
+        let event = next(&mut stream).await.expect("an event");
+        if event.kind == EventKind::Delete {
+            assert!(
+                deleted.insert(event.key.clone()),
+                "{} deleted twice",
+                String::from_utf8_lossy(&event.key)
+            );
+            assert_ne!(
+                event.key,
+                b"/expiry/kept".to_vec(),
+                "a key without TTL expired"
+            );
+        }
+    }
+    assert_eq!(deleted.len(), KEYS, "every key with a TTL expires");
+    // Any duplicate delete would come right after; give it a moment.
+    if let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(1), stream.next()).await {
+        let event = event.expect("no error");
+        panic!("an unexpected change after the sweep: {event:?}");
+    }
+    let kv = watcher
+        .get(b"/expiry/kept")
+        .await
+        .expect("get")
+        .kv
+        .expect("kept");
+    assert_eq!(kv.mod_revision, kept);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM apiary_expiry")
+        .fetch_one(watcher.pool())
+        .await
+        .expect("count");
+    assert_eq!(left, 0, "every expiry row is settled");
+    watcher.verify(b"/expiry/").await.expect("invariants");
+}

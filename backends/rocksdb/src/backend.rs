@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use apiary_storage::{
     prefix_end, Error, GetResponse, KeyValue, ListRequest, ListResponse, ProgressStream, Result,
@@ -18,7 +19,7 @@ use tokio::sync::broadcast;
 
 use crate::encoding::*;
 use crate::writer::Writer;
-use crate::{compaction, watch, RocksDbOptions};
+use crate::{compaction, expiry, watch, RocksDbOptions};
 use apiary_storage::WriteOp;
 
 /// A committed group of events, published to watchers in revision order.
@@ -33,6 +34,9 @@ pub(crate) struct Shared {
     pub compacted: AtomicI64,
     pub compaction_lock: tokio::sync::Mutex<()>,
     pub opts: RocksDbOptions,
+    /// The earliest expiry deadline (ms since the epoch) that may be due; `i64::MAX`: none. Kept
+    /// apart from the database so the sweep can wait without holding the store open.
+    pub next_expiry: Arc<AtomicI64>,
 }
 
 pub(crate) type Snapshot<'a> = SnapshotWithThreadMode<'a, DB>;
@@ -106,9 +110,14 @@ impl Drop for RocksDbStorage {
 /// Fails with [`Error::Unavailable`] naming the path when the directory cannot be opened (for
 /// example because another process holds it).
 pub async fn open(opts: RocksDbOptions) -> Result<Arc<RocksDbStorage>> {
-    if opts.keep_revisions < 0 || opts.watch_buffer == 0 || opts.max_batch == 0 {
+    if opts.keep_revisions < 0
+        || opts.watch_buffer == 0
+        || opts.max_batch == 0
+        || opts.expiry_interval.is_zero()
+    {
         return Err(Error::InvalidArgument(
-            "rocksdb: keep_revisions must be >= 0, watch_buffer and max_batch > 0".into(),
+            "rocksdb: keep_revisions must be >= 0, watch_buffer, max_batch and expiry_interval > 0"
+                .into(),
         ));
     }
     let db_opts = opts.clone();
@@ -118,7 +127,7 @@ pub async fn open(opts: RocksDbOptions) -> Result<Arc<RocksDbStorage>> {
         db_options.create_missing_column_families(true);
         db_options.set_compression_type(DBCompressionType::Lz4);
         db_options.set_max_background_jobs(2);
-        let cfs = [CF_KV, CF_HISTORY, CF_LOG, CF_META].map(|name| {
+        let cfs = [CF_KV, CF_HISTORY, CF_LOG, CF_META, CF_EXPIRY].map(|name| {
             let mut cf_opts = Options::default();
             cf_opts.set_compression_type(DBCompressionType::Lz4);
             ColumnFamilyDescriptor::new(name, cf_opts)
@@ -136,12 +145,14 @@ pub async fn open(opts: RocksDbOptions) -> Result<Arc<RocksDbStorage>> {
         // A fresh store starts at revision 1 (as etcd does), so 0 keeps meaning "no revision".
         let current = meta(META_CURRENT)?.max(1);
         let compacted = meta(META_COMPACTED)?;
+        let next_expiry = expiry::first_deadline(&db)?;
         Ok(Arc::new(Shared {
             db,
             current: AtomicI64::new(current),
             compacted: AtomicI64::new(compacted),
             compaction_lock: tokio::sync::Mutex::new(()),
             opts: db_opts,
+            next_expiry: Arc::new(AtomicI64::new(next_expiry)),
         }))
     })
     .await?;
@@ -152,13 +163,20 @@ pub async fn open(opts: RocksDbOptions) -> Result<Arc<RocksDbStorage>> {
     let compactor = (!opts.compaction_interval.is_zero())
         .then(|| tokio::spawn(compaction::background(shared.clone())).abort_handle());
     let (requests, _) = tokio::sync::watch::channel(0);
-    Ok(Arc::new(RocksDbStorage {
+    let store = Arc::new(RocksDbStorage {
         shared,
         events,
         requests,
         writer,
         compactor,
-    }))
+    });
+    // Ends by itself once the store is dropped.
+    tokio::spawn(expiry::background(
+        Arc::downgrade(&store),
+        store.shared.next_expiry.clone(),
+        opts.expiry_interval,
+    ));
+    Ok(store)
 }
 
 impl RocksDbStorage {
@@ -219,8 +237,12 @@ impl RocksDbStorage {
         .await
     }
 
-    async fn write(&self, op: WriteOp) -> Result<(Revision, Option<KeyValue>)> {
+    pub(crate) async fn write(&self, op: WriteOp) -> Result<(Revision, Option<KeyValue>)> {
         self.writer.submit(op).await
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 }
 
@@ -435,22 +457,35 @@ impl Storage for RocksDbStorage {
         .await
     }
 
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
+    async fn create_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         Ok(self
             .write(WriteOp::Create {
                 key: key.to_vec(),
                 value,
+                ttl,
             })
             .await?
             .0)
     }
 
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
+    async fn update_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         Ok(self
             .write(WriteOp::Update {
                 key: key.to_vec(),
                 value,
                 expected,
+                ttl,
             })
             .await?
             .0)

@@ -1,9 +1,10 @@
-//! Byte layouts of the four column families (see the README for the overview).
+//! Byte layouts of the column families (see the README for the overview).
 //!
 //! * `kv`:      `key` -> `be(create_rev) be(mod_rev) value`
 //! * `history`: `esc(key) 0x00 0x01 be(rev)` -> `be(create_rev) flag value` (flag 0: put, 1: delete)
 //! * `log`:     `be(rev)` -> `kind be(create_rev) be(prev_rev) key` (`prev_rev` 0 for a create)
 //! * `meta`:    `current` / `compacted` -> `be(rev)`
+//! * `expiry`:  `be(deadline_ms) key` -> `be(mod_rev)` (see `expiry.rs`)
 //!
 //! `esc` doubles as an order-preserving, prefix-free escape: each `0x00` byte becomes `0x00 0xff`
 //! and the key ends with `0x00 0x01`. So history entries sort by key (byte-wise), then revision, and
@@ -16,6 +17,7 @@ pub(crate) const CF_KV: &str = "kv";
 pub(crate) const CF_HISTORY: &str = "history";
 pub(crate) const CF_LOG: &str = "log";
 pub(crate) const CF_META: &str = "meta";
+pub(crate) const CF_EXPIRY: &str = "expiry";
 pub(crate) const META_CURRENT: &[u8] = b"current";
 pub(crate) const META_COMPACTED: &[u8] = b"compacted";
 

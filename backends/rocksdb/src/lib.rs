@@ -1,6 +1,6 @@
 //! Apiary's embedded storage backend on RocksDB.
 //!
-//! One process owns the database directory. The store keeps four column families (see
+//! One process owns the database directory. The store keeps five column families (see
 //! `README.md` and [`encoding`](self) for the byte layouts):
 //!
 //! * `kv` — the current value of every key with its create and mod revisions;
@@ -8,7 +8,9 @@
 //!   revision, so a list at an older revision is a range scan;
 //! * `log` — one entry per revision, keyed by big-endian revision, naming the key, the kind of
 //!   change and the previous version: the source of watch replay and of compaction;
-//! * `meta` — the current and the compacted revision.
+//! * `meta` — the current and the compacted revision;
+//! * `expiry` — one entry per write with a TTL, keyed by big-endian deadline (milliseconds since
+//!   the Unix epoch) then key, valued with the write's mod revision; swept by [`expiry`](self).
 //!
 //! **Writes** go to one writer thread through a channel. The writer drains whatever is queued (group
 //! commit), checks each write's precondition against the current state including earlier writes of
@@ -33,6 +35,7 @@
 mod backend;
 mod compaction;
 mod encoding;
+mod expiry;
 mod watch;
 mod writer;
 
@@ -62,6 +65,8 @@ pub struct RocksDbOptions {
     pub watch_buffer: usize,
     /// The most writes committed together in one group commit. Default 256.
     pub max_batch: usize,
+    /// How often the expiry sweep deletes keys whose TTL ran out. Default 1 s; must be above zero.
+    pub expiry_interval: Duration,
 }
 
 impl Default for RocksDbOptions {
@@ -73,6 +78,7 @@ impl Default for RocksDbOptions {
             keep_revisions: 10_000,
             watch_buffer: 1024,
             max_batch: 256,
+            expiry_interval: Duration::from_secs(1),
         }
     }
 }

@@ -90,7 +90,8 @@ type Overlay = HashMap<Vec<u8>, Option<Current>>;
 fn commit(shared: &Shared, batch: &mut Vec<Request>, events: &broadcast::Sender<Batch>) {
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(batch.len());
     let mut published = Vec::new();
-    let prepared = prepare(shared, batch, &mut outcomes, &mut published);
+    let mut earliest = i64::MAX;
+    let prepared = prepare(shared, batch, &mut outcomes, &mut published, &mut earliest);
     let result = prepared.and_then(|(wb, last)| {
         if published.is_empty() {
             return Ok(None);
@@ -106,6 +107,8 @@ fn commit(shared: &Shared, batch: &mut Vec<Request>, events: &broadcast::Sender<
     match result {
         Ok(Some(last)) => {
             shared.current.store(last, Ordering::SeqCst);
+            // After the commit, so a sweep that finds no due entry cannot hide this one.
+            shared.next_expiry.fetch_min(earliest, Ordering::SeqCst);
             // No receivers is fine: nobody watches.
             let _ = events.send(Arc::new(published));
         }
@@ -131,12 +134,14 @@ fn prepare(
     batch: &[Request],
     outcomes: &mut Vec<Outcome>,
     published: &mut Vec<Event>,
+    earliest: &mut i64,
 ) -> Result<(WriteBatch, Revision)> {
-    let (kv_cf, hist_cf, log_cf, meta_cf) = (
+    let (kv_cf, hist_cf, log_cf, meta_cf, expiry_cf) = (
         shared.cf(CF_KV)?,
         shared.cf(CF_HISTORY)?,
         shared.cf(CF_LOG)?,
         shared.cf(CF_META)?,
+        shared.cf(CF_EXPIRY)?,
     );
     let mut overlay = Overlay::new();
     let mut wb = WriteBatch::default();
@@ -174,6 +179,13 @@ fn prepare(
             key: key.to_vec(),
         };
         wb.put_cf(log_cf, be(rev), encode_log(&entry));
+        // An expiry names this write's revision; a later write or delete of the key makes it stale.
+        if let WriteOp::Create { ttl: Some(ttl), .. } | WriteOp::Update { ttl: Some(ttl), .. } = op
+        {
+            let deadline = crate::expiry::deadline_ms(*ttl);
+            *earliest = (*earliest).min(deadline);
+            wb.put_cf(expiry_cf, crate::expiry::index_key(deadline, key), be(rev));
+        }
         if kind == EventKind::Delete {
             wb.delete_cf(kv_cf, key);
             wb.put_cf(

@@ -164,3 +164,43 @@ async fn a_second_open_of_the_same_directory_fails_clearly() {
         Ok(_) => panic!("two stores on one directory"),
     }
 }
+
+/// Expiry deadlines are stored with the values: a key written with a TTL before a restart is
+/// deleted after it (an ordinary delete a watcher sees), and one without a TTL stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(opts(dir.path())).await.expect("open");
+    let ttl = Duration::from_secs(1);
+    let written = std::time::Instant::now();
+    let created = store
+        .create_with_ttl(b"/e/short", Bytes::from_static(b"x"), Some(ttl))
+        .await
+        .expect("create with ttl");
+    let kept = store
+        .create(b"/e/kept", Bytes::from_static(b"y"))
+        .await
+        .expect("create");
+    drop(store);
+
+    let store = open(opts(dir.path())).await.expect("reopen");
+    let mut watch = store.watch(b"/e/", kept).await.expect("watch");
+    let e = timeout(ttl + apiary_storage::expiry_slack(ttl) + T, watch.next())
+        .await
+        .expect("the key expires after the restart")
+        .expect("an event")
+        .expect("no error");
+    assert!(written.elapsed() >= ttl);
+    assert_eq!(
+        (e.kind, e.key.clone(), e.create_revision),
+        (
+            apiary_storage::EventKind::Delete,
+            b"/e/short".to_vec(),
+            created
+        )
+    );
+    assert!(e.revision > kept);
+    assert_eq!(store.get(b"/e/short").await.expect("get").kv, None);
+    assert!(store.get(b"/e/kept").await.expect("get").kv.is_some());
+    store.verify(b"").await.expect("invariants");
+}

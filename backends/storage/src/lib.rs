@@ -35,6 +35,23 @@
 //! positions the watch has fully delivered, the way etcd's progress notifications do. They let a
 //! cache fed by the watch know how current it is even when its prefix is quiet.
 //!
+//! # Expiry
+//!
+//! A create or update may carry a time to live ([`Storage::create_with_ttl`],
+//! [`Storage::update_with_ttl`]), as kube-apiserver gives Events (`--event-ttl`, an etcd lease).
+//! Every backend MUST honour it:
+//!
+//! * A key written with a TTL is deleted by the store at or after the write's time plus the TTL,
+//!   and no later than [`expiry_slack`]`(ttl)` after that while the store runs (etcd rounds the TTL
+//!   up to whole seconds and shares one lease among the writes of a window of up to 5% of the TTL,
+//!   as upstream's lease manager; the other backends sweep on a timer).
+//! * The deletion is an ordinary delete: it commits at a new revision, lists and gets stop showing
+//!   the key, and watchers see a [`EventKind::Delete`] event with the last value.
+//! * Only the write that set the TTL expires: an update with a TTL replaces the old expiry, an
+//!   update without a TTL clears it, and expiry never deletes a newer write of the key (the sweep
+//!   compares the mod revision).
+//! * A sweep never blocks writers for long: it deletes due keys in small batches.
+//!
 //! # Backends
 //!
 //! This crate depends on no backend. Each backend is its own crate under `backends/` and proves itself
@@ -43,6 +60,7 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -50,6 +68,12 @@ use futures::{Stream, StreamExt};
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
+
+/// The most a key written with `ttl` may outlive its deadline while the store runs (see "Expiry"
+/// above): 5 s for sweeps and rounding, plus the lease reuse window (5% of the TTL, at most 60 s).
+pub fn expiry_slack(ttl: Duration) -> Duration {
+    Duration::from_secs(5) + (ttl / 20).min(Duration::from_secs(60))
+}
 
 /// A store revision. Valid revisions are positive; `0` means "no revision" where an API takes one.
 pub type Revision = i64;
@@ -85,13 +109,18 @@ impl fmt::Debug for KeyValue {
 /// writer (group commit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
-    /// [`Storage::create`].
-    Create { key: Vec<u8>, value: Bytes },
-    /// [`Storage::update`].
+    /// [`Storage::create_with_ttl`].
+    Create {
+        key: Vec<u8>,
+        value: Bytes,
+        ttl: Option<Duration>,
+    },
+    /// [`Storage::update_with_ttl`].
     Update {
         key: Vec<u8>,
         value: Bytes,
         expected: Revision,
+        ttl: Option<Duration>,
     },
     /// [`Storage::delete`].
     Delete {
@@ -286,19 +315,46 @@ pub trait Storage: Send + Sync + 'static {
     /// Counts the keys under a prefix at the current revision.
     async fn count(&self, prefix: &[u8]) -> Result<usize>;
 
-    /// Creates a key that does not exist.
+    /// Creates a key that does not exist, without expiry.
+    ///
+    /// Provided: [`Storage::create_with_ttl`] with no TTL.
+    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
+        self.create_with_ttl(key, value, None).await
+    }
+
+    /// Creates a key that does not exist; with `ttl`, the key expires as the crate documentation's
+    /// "Expiry" rules say.
     ///
     /// MUST fail with [`Error::AlreadyExists`] and write nothing when the key exists. On success
     /// returns the revision of the write, which is the key's create and mod revision.
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision>;
+    async fn create_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Revision>;
 
-    /// Replaces the value of an existing key whose mod revision is `expected`.
+    /// Replaces the value of an existing key, clearing any expiry it had.
+    ///
+    /// Provided: [`Storage::update_with_ttl`] with no TTL.
+    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
+        self.update_with_ttl(key, value, expected, None).await
+    }
+
+    /// Replaces the value of an existing key whose mod revision is `expected`; the key's expiry
+    /// becomes `ttl` from now (`None`: it no longer expires).
     ///
     /// MUST fail with [`Error::NotFound`] when the key does not exist and with [`Error::Conflict`]
     /// when its mod revision differs from `expected`, writing nothing in both cases. The check and
     /// the write are atomic: of many concurrent updates with the same `expected`, exactly one
     /// succeeds. On success returns the revision of the write.
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision>;
+    async fn update_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<Revision>;
 
     /// Deletes a key, optionally only if its mod revision is `expected`.
     ///

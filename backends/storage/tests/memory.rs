@@ -52,6 +52,20 @@ fn suite_catches_progress_ahead_of_the_store() {
 }
 
 #[test]
+#[should_panic(expected = "did not expire")]
+fn suite_catches_keys_that_never_expire() {
+    run_case("expiry_deletes_key", || async { store(Mutant::NoExpiry) });
+}
+
+#[test]
+#[should_panic(expected = "only the explicit delete")]
+fn suite_catches_updates_keeping_the_old_expiry() {
+    run_case("expiry_follows_the_latest_write", || async {
+        store(Mutant::ExpiryKeptOnUpdate)
+    });
+}
+
+#[test]
 fn run_all_runs_every_case() {
     tokio::runtime::Runtime::new()
         .expect("runtime")

@@ -85,6 +85,20 @@ pub fn strategy_for(info: &ResourceInfo) -> Arc<dyn Strategy> {
     }
 }
 
+/// How long the objects of the built-in resource `info` live after their last write
+/// ([`StoreConfig::ttl`]), given the configured Event TTL (`server.event_ttl_seconds`): Events, core
+/// and `events.k8s.io` (one store of `/registry/events/`), expire as upstream's event storage's
+/// `TTLFunc` has them, on create and on every update; nothing else does.
+pub fn object_ttl(
+    info: &ResourceInfo,
+    event_ttl: std::time::Duration,
+) -> Option<std::time::Duration> {
+    match (info.group.as_str(), info.plural.as_str()) {
+        ("", "events") | ("events.k8s.io", "events") => Some(event_ttl),
+        _ => None,
+    }
+}
+
 /// The rules of the built-in resource `group`/`plural` ([`Rules::GENERIC`] for those upstream
 /// gives nothing particular).
 pub fn rules_of(group: &str, plural: &str) -> Rules {

@@ -167,6 +167,10 @@ pub struct StoreConfig {
     pub computed: Option<Arc<dyn ComputedReads>>,
     /// The watch cache (never used when `computed` is set).
     pub cache: CacheConfig,
+    /// How long the resource's objects live after their last create or update before the storage
+    /// deletes them (upstream's `TTLFunc`: Events, `--event-ttl`); `None`: forever. A delete
+    /// that only marks the object (finalizers, grace period) writes it without one, as upstream.
+    pub ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -183,6 +187,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("delete_hook", &self.delete_hook.is_some())
             .field("computed", &self.computed.is_some())
             .field("cache", &self.cache)
+            .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +208,7 @@ impl Default for StoreConfig {
             fields: SelectableFields::COMMON,
             computed: None,
             cache: CacheConfig::default(),
+            ttl: None,
         }
     }
 }

@@ -312,8 +312,9 @@ impl Store {
                 .await
                 .map(|(rev, _)| rev)
         } else {
+            // A resource with a TTL gets it anew on every update (upstream's calculateTTL).
             self.storage
-                .update(key.as_bytes(), bytes, cur.revision)
+                .update_with_ttl(key.as_bytes(), bytes, cur.revision, self.config.ttl)
                 .await
         };
         super::hooks::finish(hook, result.is_ok()).await;
@@ -607,7 +608,11 @@ async fn write_new(
         let name = meta_str(&obj, "name").to_string();
         let key = store.layout.object_key(Some(ns), &name);
         let bytes = store.encode(&obj).await?;
-        match store.storage.create(key.as_bytes(), bytes).await {
+        match store
+            .storage
+            .create_with_ttl(key.as_bytes(), bytes, store.config.ttl)
+            .await
+        {
             Ok(revision) => {
                 meta_mut(&mut obj).insert(
                     "resourceVersion".into(),

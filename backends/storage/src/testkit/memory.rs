@@ -1,7 +1,8 @@
 //! The in-memory reference store: [`MemoryStorage`].
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -12,6 +13,10 @@ use crate::*;
 
 /// Events a watcher may fall behind by before its stream ends with [`Error::WatchLagged`].
 const WATCH_BUFFER: usize = 1024;
+/// How often the expiry sweep runs.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
+/// The most keys one sweep deletes under the lock.
+const SWEEP_BATCH: usize = 100;
 
 /// A rule the store breaks on purpose, to prove the conformance suite catches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +34,10 @@ pub enum Mutant {
     ProgressBeforeEvents,
     /// Progress is reported one revision beyond what the stream delivered.
     ProgressAhead,
+    /// Keys written with a TTL never expire.
+    NoExpiry,
+    /// An update keeps the expiry of the write it replaced.
+    ExpiryKeptOnUpdate,
 }
 
 #[derive(Default)]
@@ -38,6 +47,8 @@ struct State {
     current: BTreeMap<Vec<u8>, KeyValue>,
     /// Every change after the compacted revision, in order.
     log: Vec<Event>,
+    /// Keys with an expiry: the deadline and the mod revision of the write that set it.
+    expiry: BTreeMap<Vec<u8>, (Instant, Revision)>,
 }
 
 /// The reference store: a correct, in-memory implementation of [`Storage`], for tests of code
@@ -67,12 +78,41 @@ impl MemoryStorage {
             ..Default::default()
         });
         let (requests, _) = watch::channel(0);
-        Arc::new(Self {
+        let store = Arc::new(Self {
             state,
             events,
             requests,
             mutant,
-        })
+        });
+        let weak = Arc::downgrade(&store);
+        std::thread::Builder::new()
+            .name("apiary-memory-expiry".into())
+            .spawn(move || sweep_loop(weak))
+            .expect("start the memory store's expiry sweep");
+        store
+    }
+
+    /// Deletes up to [`SWEEP_BATCH`] keys whose deadline passed, as ordinary deletes, if their mod
+    /// revision is still the one of the write that set the expiry. Returns how many due entries
+    /// it took.
+    fn sweep(&self, now: Instant) -> usize {
+        let mut state = self.lock();
+        let due: Vec<(Vec<u8>, Revision)> = state
+            .expiry
+            .iter()
+            .filter(|(_, (deadline, _))| *deadline <= now)
+            .take(SWEEP_BATCH)
+            .map(|(key, (_, rev))| (key.clone(), *rev))
+            .collect();
+        let taken = due.len();
+        for (key, rev) in due {
+            state.expiry.remove(&key);
+            let current = state.current.get(&key).map(|kv| kv.mod_revision);
+            if current == Some(rev) {
+                self.commit(&mut state, EventKind::Delete, &key, Bytes::new(), None);
+            }
+        }
+        taken
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -85,9 +125,26 @@ impl MemoryStorage {
         kind: EventKind,
         key: &[u8],
         value: Bytes,
+        ttl: Option<Duration>,
     ) -> (Revision, Option<KeyValue>) {
         state.revision += 1;
         let rev = state.revision;
+        let keep_expiry = self.mutant == Mutant::ExpiryKeptOnUpdate && kind == EventKind::Update;
+        match ttl {
+            Some(ttl) if self.mutant != Mutant::NoExpiry => {
+                state
+                    .expiry
+                    .insert(key.to_vec(), (Instant::now() + ttl, rev));
+            }
+            _ if keep_expiry => {
+                if let Some(entry) = state.expiry.get_mut(key) {
+                    entry.1 = rev;
+                }
+            }
+            _ => {
+                state.expiry.remove(key);
+            }
+        }
         let prev = state.current.get(key).cloned();
         let create_revision = match (&prev, kind) {
             (Some(kv), EventKind::Update | EventKind::Delete) => kv.create_revision,
@@ -225,15 +282,28 @@ impl Storage for MemoryStorage {
             .count())
     }
 
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
+    async fn create_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let mut state = self.lock();
         if state.current.contains_key(key) {
             return Err(Error::AlreadyExists { key: key.to_vec() });
         }
-        Ok(self.commit(&mut state, EventKind::Create, key, value).0)
+        Ok(self
+            .commit(&mut state, EventKind::Create, key, value, ttl)
+            .0)
     }
 
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
+    async fn update_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let mut state = self.lock();
         let actual = state
             .current
@@ -247,7 +317,9 @@ impl Storage for MemoryStorage {
                 actual,
             });
         }
-        Ok(self.commit(&mut state, EventKind::Update, key, value).0)
+        Ok(self
+            .commit(&mut state, EventKind::Update, key, value, ttl)
+            .0)
     }
 
     async fn delete(&self, key: &[u8], expected: Option<Revision>) -> Result<(Revision, KeyValue)> {
@@ -264,7 +336,7 @@ impl Storage for MemoryStorage {
                 actual,
             });
         }
-        let (rev, prev) = self.commit(&mut state, EventKind::Delete, key, Bytes::new());
+        let (rev, prev) = self.commit(&mut state, EventKind::Delete, key, Bytes::new(), None);
         Ok((
             rev,
             prev.ok_or_else(|| Error::Internal("deleted nothing".into()))?,
@@ -329,6 +401,18 @@ impl Storage for MemoryStorage {
             // The model keeps its log (it needs it to undo); compaction only refuses old reads.
         }
         Ok(())
+    }
+}
+
+/// Sweeps `store` for expired keys until it is dropped.
+fn sweep_loop(store: Weak<MemoryStorage>) {
+    loop {
+        std::thread::sleep(SWEEP_INTERVAL);
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        // Full batches: go again at once, releasing the lock in between.
+        while store.sweep(Instant::now()) == SWEEP_BATCH {}
     }
 }
 

@@ -42,6 +42,7 @@ use futures::StreamExt;
 use crate::{Error, Event, Result, Revision, Storage, WatchStream};
 
 mod crud;
+mod expiry;
 mod list;
 pub mod memory;
 mod watch;
@@ -159,6 +160,9 @@ cases! {
     watch::watch_progress_after_events,
     watch::watch_progress_bounded,
     watch::watch_hides_progress,
+    expiry::expiry_deletes_key,
+    expiry::expiry_follows_the_latest_write,
+    expiry::expiry_sweeps_many_keys,
 }
 
 /// Runs one case by name on a fresh store from `make`: on its own multi-threaded runtime, under a
@@ -331,6 +335,9 @@ macro_rules! conformance_tests {
             watch_progress_after_events,
             watch_progress_bounded,
             watch_hides_progress,
+            expiry_deletes_key,
+            expiry_follows_the_latest_write,
+            expiry_sweeps_many_keys,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -116,12 +116,23 @@ impl Storage for Gate {
         self.inner.count(prefix).await
     }
 
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
-        self.inner.create(key, value).await
+    async fn create_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
+        self.inner.create_with_ttl(key, value, ttl).await
     }
 
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
-        self.inner.update(key, value, expected).await
+    async fn update_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
+        self.inner.update_with_ttl(key, value, expected, ttl).await
     }
 
     async fn delete(&self, key: &[u8], expected: Option<Revision>) -> Result<(Revision, KeyValue)> {

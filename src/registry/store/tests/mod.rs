@@ -10,6 +10,7 @@ mod pages;
 mod replicas;
 mod status_reset;
 mod suggestion;
+mod ttl;
 mod watches;
 
 use std::sync::Arc;
