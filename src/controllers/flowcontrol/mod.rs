@@ -146,7 +146,12 @@ async fn ensure_object(
                 .await
             {
                 Ok(_) => {
-                    tracing::info!(?kind, name, mandatory, "created APF bootstrap object");
+                    tracing::info!(
+                        ?kind,
+                        object = name,
+                        mandatory,
+                        "created APF bootstrap object"
+                    );
                     Ok(())
                 }
                 Err(err) if err.status.reason == "AlreadyExists" => Ok(()),
@@ -163,7 +168,12 @@ async fn ensure_object(
             Ok(updated(kind, mandatory, bootstrap, current).unwrap_or_else(|| current.clone()))
         })
         .await?;
-    tracing::info!(?kind, name, mandatory, "updated APF bootstrap object");
+    tracing::info!(
+        ?kind,
+        object = name,
+        mandatory,
+        "updated APF bootstrap object"
+    );
     Ok(())
 }
 
@@ -183,7 +193,11 @@ async fn remove_unwanted(store: &Store, kind: Kind, wanted: &BTreeSet<String>) -
             ..DeleteOptions::default()
         };
         match store.delete(None, name, &opts, &ensurer_options()).await {
-            Ok(_) => tracing::info!(?kind, name, "deleted APF object dropped from bootstrap"),
+            Ok(_) => tracing::info!(
+                ?kind,
+                object = name,
+                "deleted APF object dropped from bootstrap"
+            ),
             Err(err) if err.status.code == 404 => {}
             Err(err) => return Err(err),
         }
