@@ -1,6 +1,6 @@
 //! The API priority and fairness configuration kept by the server (issue 19): the bootstrap
 //! PriorityLevelConfigurations and FlowSchemas as kube-apiserver 1.33 lists them on a fresh
-//! cluster, and the FlowSchemas' `Dangling` condition (kubectl's MISSINGPL column).
+//! cluster (FlowSchemas by matching precedence, then name, as its table printer sorts them), and the FlowSchemas' `Dangling` condition (kubectl's MISSINGPL column).
 
 use std::time::{Duration, Instant};
 
@@ -88,10 +88,18 @@ fn bootstrap_configuration_exists_and_dangling_is_reported() {
     assert_eq!(
         rows,
         [
-            row(&["catch-all", "catch-all", "10000", "ByUser"]),
-            row(&["endpoint-controller", "workload-high", "150", "ByUser"]),
             row(&["exempt", "exempt", "1", "<none>"]),
-            row(&["global-default", "global-default", "9900", "ByUser"]),
+            row(&["probes", "exempt", "2", "<none>"]),
+            row(&["system-leader-election", "leader-election", "100", "ByUser"]),
+            row(&["endpoint-controller", "workload-high", "150", "ByUser"]),
+            row(&[
+                "workload-leader-election",
+                "leader-election",
+                "200",
+                "ByUser"
+            ]),
+            row(&["system-node-high", "node-high", "400", "ByUser"]),
+            row(&["system-nodes", "system", "500", "ByUser"]),
             row(&[
                 "kube-controller-manager",
                 "workload-high",
@@ -105,17 +113,9 @@ fn bootstrap_configuration_exists_and_dangling_is_reported() {
                 "900",
                 "ByNamespace"
             ]),
-            row(&["probes", "exempt", "2", "<none>"]),
             row(&["service-accounts", "workload-low", "9000", "ByUser"]),
-            row(&["system-leader-election", "leader-election", "100", "ByUser"]),
-            row(&["system-node-high", "node-high", "400", "ByUser"]),
-            row(&["system-nodes", "system", "500", "ByUser"]),
-            row(&[
-                "workload-leader-election",
-                "leader-election",
-                "200",
-                "ByUser"
-            ]),
+            row(&["global-default", "global-default", "9900", "ByUser"]),
+            row(&["catch-all", "catch-all", "10000", "ByUser"]),
         ]
     );
     let exempt: Value =
