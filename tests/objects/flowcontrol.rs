@@ -1,6 +1,7 @@
 //! The API priority and fairness configuration kept by the server (issue 19): the bootstrap
 //! PriorityLevelConfigurations and FlowSchemas as kube-apiserver 1.33 lists them on a fresh
-//! cluster (FlowSchemas by matching precedence, then name, as its table printer sorts them), and the FlowSchemas' `Dangling` condition (kubectl's MISSINGPL column).
+//! cluster (FlowSchemas by matching precedence, then name, as its table printer sorts them),
+//! and the FlowSchemas' `Dangling` condition (kubectl's MISSINGPL column).
 
 use std::time::{Duration, Instant};
 
