@@ -284,9 +284,10 @@ pub fn parse_priority_level(object: &Value) -> Result<PriorityLevelSpec, String>
     }
 }
 
-/// Whether `list` holds `value` or `wildcard`.
+/// Whether `list` is the wildcard alone or holds `value` (as upstream's `containsString`:
+/// validation allows the wildcard only as the sole member).
 fn contains(list: &[String], value: &str, wildcard: &str) -> bool {
-    list.iter().any(|item| item == value || item == wildcard)
+    (list.len() == 1 && list[0] == wildcard) || list.iter().any(|item| item == value)
 }
 
 /// Whether `user_name` is a service account's of `namespace`
