@@ -103,6 +103,7 @@ fn resource_rules_match_as_upstream() {
     );
     let nodes = rule(&["*"], &[""], &["nodes", "nodes/status"], true, &["*"]);
     let in_system = rule(&["get"], &[""], &["configmaps"], false, &["kube-system"]);
+    let mixed = rule(&["get", "*"], &["*"], &["*"], true, &["*"]);
     let cases: Vec<(&ResourceRule, RequestInfo, bool)> = vec![
         (&all, resource("list", "apps", "deployments", "", ""), true),
         (&all, resource("patch", "", "pods", "status", "ns"), true),
@@ -137,6 +138,9 @@ fn resource_rules_match_as_upstream() {
             resource("get", "", "configmaps", "", "default"),
             false,
         ),
+        // The wildcard counts only as the sole member, as upstream's containsString.
+        (&mixed, resource("list", "", "pods", "", "ns"), false),
+        (&mixed, resource("get", "", "pods", "", "ns"), true),
     ];
     for (rule, info, want) in cases {
         assert_eq!(rule.matches(&info), want, "{rule:?} {info:?}");
