@@ -110,7 +110,7 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
         _ => None,
     };
     if let Some((schemas, levels)) = &apf_configuration {
-        flowcontrol::ensure(schemas, levels)
+        flowcontrol::ensure_at_start(schemas, levels)
             .await
             .map_err(|err| anyhow!("creating the priority and fairness configuration: {err}"))?;
     }

@@ -45,7 +45,9 @@ pub const DANGLING: &str = "Dangling";
 
 /// How often the bootstrap configuration is ensured again, as upstream.
 const ENSURE_PERIOD: Duration = Duration::from_secs(60);
-/// The pause before a failed status pass runs again.
+/// Tries of [`ensure_at_start`].
+const START_ATTEMPTS: u32 = 10;
+/// The pause before a failed status pass or start-up ensure runs again.
 const RETRY: Duration = Duration::from_secs(1);
 
 /// The two kinds kept: their specs are compared through the parsed model, so that values the
@@ -239,6 +241,23 @@ pub async fn ensure(flow_schemas: &Store, priority_levels: &Store) -> ApiResult<
     remove_unwanted(flow_schemas, Kind::FlowSchema, &wanted_schemas).await?;
     remove_unwanted(priority_levels, Kind::PriorityLevel, &wanted_levels).await?;
     Ok(())
+}
+
+/// [`ensure`] at start-up, tried every second up to [`START_ATTEMPTS`] times (another replica
+/// may be writing the same objects), as upstream's hook polls before it gives up.
+pub async fn ensure_at_start(flow_schemas: &Store, priority_levels: &Store) -> ApiResult<()> {
+    let mut attempt = 1;
+    loop {
+        match ensure(flow_schemas, priority_levels).await {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt < START_ATTEMPTS => {
+                tracing::warn!(error = %err, attempt, "APF bootstrap ensurer failed, retrying");
+                attempt += 1;
+                tokio::time::sleep(RETRY).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// The `Dangling` condition a FlowSchema should have (without `lastTransitionTime`), given the
