@@ -35,9 +35,9 @@ use crate::controllers::crd::CrdController;
 use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector};
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
 use crate::controllers::{
-    admission_configurations, bootstrap, clusterrole_aggregation, policy_type_checking,
-    rbac_bootstrap, resource_quota, service_accounts, storage_protection, system_namespaces,
-    system_priority_classes,
+    admission_configurations, bootstrap, clusterrole_aggregation, flowcontrol,
+    policy_type_checking, rbac_bootstrap, resource_quota, service_accounts, storage_protection,
+    system_namespaces, system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
 use crate::openapi::OpenApiService;
@@ -75,6 +75,9 @@ pub struct ControlPlaneContext {
     pub admission: PluginSettings,
 }
 
+/// The API group of the priority and fairness configuration.
+const FLOWCONTROL_GROUP: &str = "flowcontrol.apiserver.k8s.io";
+
 /// Builds the stores, runs the post-start hooks, builds the server chain and starts the
 /// controllers. Returns the aggregator, the first server of the chain.
 pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
@@ -97,6 +100,19 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
         system_priority_classes::ensure(priority_classes)
             .await
             .map_err(|err| anyhow!("creating the system priority classes: {err}"))?;
+    }
+    // priority-and-fairness-config-producer: the bootstrap FlowSchemas and priority levels.
+    let apf_configuration = match (
+        stores.get(FLOWCONTROL_GROUP, "v1", "flowschemas"),
+        stores.get(FLOWCONTROL_GROUP, "v1", "prioritylevelconfigurations"),
+    ) {
+        (Some(schemas), Some(levels)) => Some((schemas.clone(), levels.clone())),
+        _ => None,
+    };
+    if let Some((schemas, levels)) = &apf_configuration {
+        flowcontrol::ensure_at_start(schemas, levels)
+            .await
+            .map_err(|err| anyhow!("creating the priority and fairness configuration: {err}"))?;
     }
     let namespace_defaults = namespace_defaults(&ctx, &stores, &namespaces).await?;
     namespace_defaults
@@ -259,6 +275,10 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     ];
     for (name, controller) in controllers {
         tokio::spawn(controller.instrument(tracing::info_span!("controller", name)));
+    }
+    if let Some((schemas, levels)) = apf_configuration {
+        let span = tracing::info_span!("controller", name = "apf-configuration");
+        tokio::spawn(flowcontrol::run(schemas, levels).instrument(span));
     }
     Ok(router)
 }

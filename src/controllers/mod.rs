@@ -6,6 +6,7 @@ pub mod admission_configurations;
 pub mod bootstrap;
 pub mod clusterrole_aggregation;
 pub mod crd;
+pub mod flowcontrol;
 pub mod garbage_collector;
 pub mod namespace;
 pub mod policy_type_checking;

@@ -3,4 +3,5 @@
 mod apply;
 mod builtin_types;
 mod deletion;
+mod flowcontrol;
 mod services;
