@@ -77,7 +77,7 @@ fn a_flood_does_not_delay_another_flow() {
         if fired(&mut victim) {
             break;
         }
-        flood_served_first += flood.iter_mut().filter(|a| fired(a)).count();
+        flood_served_first += flood.iter_mut().map(fired).filter(|f| *f).count();
     }
     assert!(
         flood_served_first <= 1,
