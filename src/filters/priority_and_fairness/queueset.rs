@@ -178,6 +178,8 @@ impl DemandIntegrator {
 #[derive(Debug)]
 pub struct QueueSet {
     queues: Vec<Queue>,
+    /// Whether arrivals queue (false: what does not fit is rejected at once).
+    queuing: bool,
     hand_size: usize,
     queue_length_limit: usize,
     /// Seats that may execute at once (the level's current limit).
@@ -197,6 +199,7 @@ impl QueueSet {
     pub fn new(queues: usize, hand_size: usize, queue_length_limit: usize, limit: u32) -> Self {
         Self {
             queues: (0..queues).map(|_| Queue::default()).collect(),
+            queuing: queues > 0,
             hand_size,
             queue_length_limit,
             limit,
@@ -211,9 +214,10 @@ impl QueueSet {
     }
 
     /// Changes the queue shape; waiting requests move to the queue of the same index modulo the
-    /// new count (or are dispatched by the caller's next [`Self::dispatch`] when queuing is
-    /// switched off: they stay in one queue until then).
+    /// new count. When queuing is switched off, those already waiting stay in one queue and are
+    /// dispatched as seats free up; new arrivals no longer queue.
     pub fn reconfigure(&mut self, queues: usize, hand_size: usize, queue_length_limit: usize) {
+        self.queuing = queues > 0;
         self.hand_size = hand_size;
         self.queue_length_limit = queue_length_limit;
         if queues == self.queues.len() {
@@ -278,7 +282,7 @@ impl QueueSet {
     /// A request of flow `hash` asking for `seats`.
     pub fn arrive(&mut self, hash: u64, seats: u32) -> Arrival {
         let seats = seats.max(1);
-        if self.queues.is_empty() {
+        if !self.queuing {
             if !self.fits(seats) {
                 return Arrival::Rejected(RejectReason::ConcurrencyLimit);
             }
