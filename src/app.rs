@@ -93,13 +93,14 @@ pub async fn run_until(
 
     // API Priority and Fairness over the sum of the two in-flight limits (upstream's
     // serverConcurrencyLimit), fed by the control plane's flowcontrol stores.
-    let flow_control = if config.server.enable_priority_and_fairness {
+    // Both limits 0 means unlimited: nothing to share out, so max in-flight (a no-op) serves.
+    let server_limit = config
+        .server
+        .max_requests_inflight
+        .saturating_add(config.server.max_mutating_requests_inflight);
+    let flow_control = if config.server.enable_priority_and_fairness && server_limit > 0 {
         let apf_metrics = ApfMetrics::register(metrics.registry())
             .map_err(|err| StartupError::Fatal(err.into()))?;
-        let server_limit = config
-            .server
-            .max_requests_inflight
-            .saturating_add(config.server.max_mutating_requests_inflight);
         Some(Arc::new(FlowControl::new(server_limit, Some(apf_metrics))))
     } else {
         None
