@@ -45,27 +45,27 @@ impl ApfMetrics {
             rejected: counter(
                 "apiserver_flowcontrol_rejected_requests_total",
                 "Number of requests rejected by API Priority and Fairness subsystem",
-                &["priority_level", "flow_schema", "reason"],
+                &["priority_level", "flow_schema", "reason"][..],
             )?,
             dispatched: counter(
                 "apiserver_flowcontrol_dispatched_requests_total",
                 "Number of requests executed by API Priority and Fairness subsystem",
-                &FLOW,
+                &FLOW[..],
             )?,
             in_queue: gauge(
                 "apiserver_flowcontrol_current_inqueue_requests",
                 "Number of requests currently pending in queues of the API Priority and Fairness subsystem",
-                &FLOW,
+                &FLOW[..],
             )?,
             executing_requests: gauge(
                 "apiserver_flowcontrol_current_executing_requests",
                 "Number of requests in initial (for a WATCH) or any (for a non-WATCH) execution stage in the API Priority and Fairness subsystem",
-                &FLOW,
+                &FLOW[..],
             )?,
             executing_seats: gauge(
                 "apiserver_flowcontrol_current_executing_seats",
                 "Concurrency (number of seats) occupied by the currently executing (initial stage for a WATCH, any stage otherwise) requests in the API Priority and Fairness subsystem",
-                &FLOW,
+                &FLOW[..],
             )?,
             wait: HistogramVec::new(
                 HistogramOpts::new(
@@ -78,12 +78,12 @@ impl ApfMetrics {
             nominal_limit: gauge(
                 "apiserver_flowcontrol_nominal_limit_seats",
                 "Nominal number of execution seats configured for each priority level",
-                &["priority_level"],
+                &["priority_level"][..],
             )?,
             current_limit: gauge(
                 "apiserver_flowcontrol_current_limit_seats",
                 "current derived number of execution seats available to each priority level",
-                &["priority_level"],
+                &["priority_level"][..],
             )?,
         };
         registry.register(Box::new(metrics.rejected.clone()))?;
