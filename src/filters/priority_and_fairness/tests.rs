@@ -430,3 +430,40 @@ fn retry_after_doubles_while_a_level_keeps_dropping() {
     assert_eq!(tracker.retry_after("l"), 1);
     assert_eq!(tracker.retry_after("other"), 1);
 }
+
+#[derive(Debug)]
+struct FixedCount(u64);
+
+impl seats::ObjectCounts for FixedCount {
+    fn count(&self, _group: &str, resource: &str) -> Option<u64> {
+        (resource == "pods").then_some(self.0)
+    }
+}
+
+#[test]
+fn lists_are_sized_by_the_objects_they_read() {
+    let info = |path: &str| {
+        let uri: http::Uri = path.parse().expect("uri");
+        crate::request::info::RequestInfoFactory::default()
+            .new_request_info(&http::Method::GET, &uri)
+            .expect("request info")
+    };
+    let estimate = |path: &str, counts: Option<&Arc<dyn seats::ObjectCounts>>| {
+        let uri: http::Uri = path.parse().expect("uri");
+        seats::estimate(&info(path), uri.query(), counts)
+    };
+    // Unknown count: the limit, else the maximum.
+    assert_eq!(estimate("/api/v1/pods", None), seats::MAXIMUM_SEATS);
+    assert_eq!(estimate("/api/v1/pods?limit=250", None), 3);
+    assert_eq!(estimate("/api/v1/namespaces/a/pods/p", None), 1);
+    let counts: Arc<dyn seats::ObjectCounts> = Arc::new(FixedCount(450));
+    assert_eq!(estimate("/api/v1/pods", Some(&counts)), 5);
+    // From storage with a limit: at most `limit` objects; from the cache: all of them.
+    assert_eq!(estimate("/api/v1/pods?limit=50", Some(&counts)), 1);
+    assert_eq!(
+        estimate("/api/v1/pods?limit=50&resourceVersion=0", Some(&counts)),
+        5
+    );
+    let many: Arc<dyn seats::ObjectCounts> = Arc::new(FixedCount(1_000_000));
+    assert_eq!(estimate("/api/v1/pods", Some(&many)), seats::MAXIMUM_SEATS);
+}
