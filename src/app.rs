@@ -16,6 +16,8 @@ use crate::control_plane::ControlPlaneContext;
 use crate::filters::cors::CorsConfig;
 use crate::filters::max_in_flight::InFlightLimits;
 use crate::filters::metrics::Metrics;
+use crate::filters::priority_and_fairness::metrics::ApfMetrics;
+use crate::filters::priority_and_fairness::{FlowControl, PriorityAndFairness};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +105,21 @@ pub async fn run_until(
     let cors = CorsConfig::new(&config.server.cors_allowed_origins)
         .map_err(|err| StartupError::Setting(format!("server.cors_allowed_origins: {err}")))?;
 
+    // API Priority and Fairness over the sum of the two in-flight limits (upstream's
+    // serverConcurrencyLimit), fed by the control plane's flowcontrol stores.
+    // Both limits 0 means unlimited: nothing to share out, so max in-flight (a no-op) serves.
+    let server_limit = config
+        .server
+        .max_requests_inflight
+        .saturating_add(config.server.max_mutating_requests_inflight);
+    let flow_control = if config.server.enable_priority_and_fairness && server_limit > 0 {
+        let apf_metrics = ApfMetrics::register(metrics.registry())
+            .map_err(|err| StartupError::Fatal(err.into()))?;
+        Some(Arc::new(FlowControl::new(server_limit, Some(apf_metrics))))
+    } else {
+        None
+    };
+
     let ready = Arc::new(AtomicBool::new(false));
     let ctx = ControlPlaneContext {
         storage: storage.clone(),
@@ -111,6 +128,7 @@ pub async fn run_until(
         access: access.clone(),
         metrics: metrics.clone(),
         admission,
+        flow_control: flow_control.clone(),
     };
     let servers = crate::control_plane::build(ctx).await.map_err(|err| {
         match err.downcast::<crate::config::ConfigError>() {
@@ -129,6 +147,10 @@ pub async fn run_until(
             config.server.max_mutating_requests_inflight,
         )
         .with_metrics(metrics.clone()),
+        priority_and_fairness: flow_control.map(|control| PriorityAndFairness {
+            control,
+            default_wait_limit: config.request_timeout() / 4,
+        }),
         metrics,
     };
     let app = crate::chain::build(servers, &chain);

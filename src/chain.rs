@@ -17,7 +17,7 @@
 //! | `WithAuthentication` | [`authn::authenticate`] |
 //! | `WithAudit` | [`audit::filter::audit`] (when auditing) |
 //! | `WithImpersonation` | [`impersonation::impersonate`] |
-//! | `WithMaxInFlightLimit` | [`max_in_flight::limit_in_flight`] |
+//! | `WithPriorityAndFairness` / `WithMaxInFlightLimit` | [`priority_and_fairness::priority_and_fairness`] when `server.enable_priority_and_fairness`, else [`max_in_flight::limit_in_flight`] |
 //! | `WithAuthorization` | [`authz::filter::authorize`] |
 //!
 //! A tower `ServiceBuilder` runs its layers in the order they are written, so the list below reads
@@ -37,6 +37,7 @@ use crate::filters::cors::{self, CorsConfig};
 use crate::filters::httplog::log_request;
 use crate::filters::max_in_flight::{self, InFlightLimits};
 use crate::filters::metrics::{self, Metrics};
+use crate::filters::priority_and_fairness::{self, PriorityAndFairness};
 use crate::filters::{audit_id, impersonation, panic, request_info, timeout};
 use crate::request::authorization::Authorization;
 
@@ -55,6 +56,9 @@ pub struct ChainConfig {
     pub authorization: Arc<Authorization>,
     /// `server.max_requests_inflight` and `server.max_mutating_requests_inflight`.
     pub in_flight: InFlightLimits,
+    /// API Priority and Fairness; when set it takes max-in-flight's place, as upstream runs one
+    /// or the other.
+    pub priority_and_fairness: Option<PriorityAndFairness>,
     /// Request counts and latencies, served at `/metrics`.
     pub metrics: Arc<Metrics>,
 }
@@ -97,10 +101,16 @@ pub fn build(handler: axum::Router, cfg: &ChainConfig) -> axum::Router {
             cfg.authorization.clone(),
             impersonation::impersonate,
         ))
-        .layer(from_fn_with_state(
-            cfg.in_flight.clone(),
-            max_in_flight::limit_in_flight,
-        ))
+        .option_layer(
+            cfg.priority_and_fairness
+                .clone()
+                .map(|apf| from_fn_with_state(apf, priority_and_fairness::priority_and_fairness)),
+        )
+        .option_layer(
+            cfg.priority_and_fairness
+                .is_none()
+                .then(|| from_fn_with_state(cfg.in_flight.clone(), max_in_flight::limit_in_flight)),
+        )
         .layer(from_fn_with_state(
             cfg.authorization.clone(),
             authz::authorize,
@@ -159,6 +169,7 @@ mod tests {
                 crate::request::authorization::AlwaysAllow,
             )])),
             in_flight: InFlightLimits::new(400, 200),
+            priority_and_fairness: None,
             metrics: Arc::new(Metrics::new().expect("metrics")),
         };
         build(handler, &cfg)

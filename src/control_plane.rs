@@ -31,6 +31,7 @@ use crate::admission::registration;
 use crate::apiextensions::crd_store::{self, CrdStrategy};
 use crate::catalog::{self, Catalog, ResourceInfo};
 use crate::config::{BeyondWindowKind, Config, WatchCacheConfig};
+use crate::controllers::apf_snapshot;
 use crate::controllers::crd::CrdController;
 use crate::controllers::garbage_collector::{collectable_stores, GarbageCollector};
 use crate::controllers::namespace::{namespaced_stores, NamespaceController};
@@ -40,6 +41,7 @@ use crate::controllers::{
     system_namespaces, system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
+use crate::filters::priority_and_fairness::FlowControl;
 use crate::openapi::OpenApiService;
 use crate::outbound::health::HttpsHealthz;
 use crate::outbound::webhook::WebhookClient;
@@ -73,6 +75,9 @@ pub struct ControlPlaneContext {
     pub metrics: Arc<Metrics>,
     /// The admission plugins that run, and their configurations.
     pub admission: PluginSettings,
+    /// API Priority and Fairness's configuration, kept current from the flowcontrol stores;
+    /// `None` when it is off.
+    pub flow_control: Option<Arc<FlowControl>>,
 }
 
 /// The API group of the priority and fairness configuration.
@@ -279,6 +284,20 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     if let Some((schemas, levels)) = apf_configuration {
         let span = tracing::info_span!("controller", name = "apf-configuration");
         tokio::spawn(flowcontrol::run(schemas, levels).instrument(span));
+    }
+    if let Some(control) = ctx.flow_control.clone() {
+        let flow_schemas = required(&stores, FLOWCONTROL_GROUP, "flowschemas")?;
+        let priority_levels = required(
+            &stores,
+            FLOWCONTROL_GROUP,
+            "prioritylevelconfigurations",
+        )?;
+        apf_snapshot::load(&control, &flow_schemas, &priority_levels).await?;
+        tokio::spawn(
+            apf_snapshot::run(control, flow_schemas, priority_levels).instrument(
+                tracing::info_span!("controller", name = "apf-snapshot"),
+            ),
+        );
     }
     Ok(router)
 }

@@ -82,7 +82,7 @@ fn stalled_storage_gives_504_and_a_burst_beyond_the_limit_gives_429() {
         .join(", ");
     // The token user is not system:masters, so the limits apply to it.
     let config = format!(
-        "[server]\nrequest_timeout_seconds = 2\nmax_requests_inflight = 1\nmax_mutating_requests_inflight = 1\n\n\
+        "[server]\nrequest_timeout_seconds = 2\nmax_requests_inflight = 1\nmax_mutating_requests_inflight = 1\nenable_priority_and_fairness = false\n\n\
          [storage]\nbackend = \"etcd\"\n\n[storage.etcd]\nendpoints = [{endpoints}]\nrequest_timeout_seconds = 60\n\n\
          [auth]\ntoken_file = \"tokens.csv\"\nauthorization_modes = [\"AlwaysAllow\"]\n"
     );

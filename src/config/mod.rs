@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub max_requests_inflight: u32,
     /// `server.max_mutating_requests_inflight`: concurrent mutating requests before 429.
     pub max_mutating_requests_inflight: u32,
+    /// `server.enable_priority_and_fairness`: API Priority and Fairness over the sum of the two
+    /// limits above (upstream's `--enable-priority-and-fairness`); off: max in-flight.
+    pub enable_priority_and_fairness: bool,
     /// `server.service_cidr`: the range ClusterIP Services are allocated from.
     pub service_cidr: String,
     /// `server.service_node_port_range`: the ports NodePort Services are allocated from, as
@@ -74,6 +77,7 @@ impl Default for ServerConfig {
             request_timeout_seconds: 60,
             max_requests_inflight: 400,
             max_mutating_requests_inflight: 200,
+            enable_priority_and_fairness: true,
             service_cidr: "10.0.0.0/24".to_string(),
             service_node_port_range: "30000-32767".to_string(),
             advertise_address: String::new(),

@@ -3,6 +3,7 @@
 //! collection, resource quota, PVC and PV protection).
 
 pub mod admission_configurations;
+pub mod apf_snapshot;
 pub mod bootstrap;
 pub mod clusterrole_aggregation;
 pub mod crd;

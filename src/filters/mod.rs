@@ -19,5 +19,6 @@ pub mod impersonation;
 pub mod max_in_flight;
 pub mod metrics;
 pub mod panic;
+pub mod priority_and_fairness;
 pub mod request_info;
 pub mod timeout;
