@@ -77,7 +77,8 @@ pub async fn run_until(
             data_dir.display()
         ))
     })?;
-    let tls = crate::serve::tls_config(&pki).map_err(|err| StartupError::Fatal(err.into()))?;
+    let tls = crate::serve::tls_config(&pki, &config.server)
+        .map_err(|err| StartupError::Fatal(err.into()))?;
 
     let storage = crate::backend::open(&config.storage)
         .await
@@ -136,7 +137,8 @@ pub async fn run_until(
 
     // Every API is installed once the servers are built.
     ready.store(true, Ordering::Release);
-    crate::serve::serve(listener, Arc::new(tls), app, shutdown)
+    let limits = crate::serve::ConnectionLimits::from_config(&config.server);
+    crate::serve::serve(listener, Arc::new(tls), app, limits, shutdown)
         .await
         .map_err(|err| StartupError::Fatal(err.into()))?;
     tracing::info!("apiary stopped");

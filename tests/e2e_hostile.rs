@@ -1,7 +1,9 @@
 //! Hostile input against the real binary, driven with curl:
 //!
 //! * a body over upstream's 3 MiB limit, sent at once (HTTP/1.1 without `Expect: 100-continue`,
-//!   and HTTP/2), is answered with upstream's 413 Status, which the client reads.
+//!   and HTTP/2), is answered with upstream's 413 Status, which the client reads;
+//! * `server.tls_min_version = "VersionTLS13"` refuses a TLS 1.2 client and serves a default one
+//!   (a bad `server.tls_*` value stopping start-up is in `serve_tls.rs`).
 
 mod common;
 
@@ -86,4 +88,51 @@ fn an_oversized_body_sent_at_once_gets_a_readable_413() {
     // Nothing was created, and the server still answers.
     let answer = curl(&apiary, &[], "/api/v1/namespaces/default/configmaps/big");
     assert_eq!(answer.code, 404, "{}", answer.body);
+}
+
+#[test]
+fn tls13_minimum_refuses_a_tls12_client() {
+    let apiary = Apiary::start_prepared(Vec::new(), |dir| {
+        std::fs::write(
+            dir.join("config.toml"),
+            "[server]\ntls_min_version = \"VersionTLS13\"\n",
+        )
+        .expect("config");
+    });
+    let refused = curl(&apiary, &["--tls-max", "1.2"], "/version");
+    assert!(!refused.success, "a TLS 1.2 client got {}", refused.code);
+    assert_eq!(refused.code, 0, "{}", refused.body);
+    let served = curl(&apiary, &[], "/version");
+    assert_eq!(served.code, 200, "{}", served.body);
+    let served = curl(&apiary, &["--tlsv1.3"], "/version");
+    assert_eq!(served.code, 200, "{}", served.body);
+}
+
+#[test]
+fn tls12_suites_are_restricted_to_the_list() {
+    let apiary = Apiary::start_prepared(Vec::new(), |dir| {
+        std::fs::write(
+            dir.join("config.toml"),
+            "[server]\ntls_cipher_suites = [\"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\"]\n",
+        )
+        .expect("config");
+    });
+    // The serving key is ECDSA (see pki.rs): the listed suite is served over TLS 1.2 ...
+    let listed = [
+        "--tls-max",
+        "1.2",
+        "--ciphers",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+    ];
+    let served = curl(&apiary, &listed, "/version");
+    assert_eq!(served.code, 200, "{}", served.body);
+    // ... and another one is not.
+    let other = [
+        "--tls-max",
+        "1.2",
+        "--ciphers",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+    ];
+    let refused = curl(&apiary, &other, "/version");
+    assert!(!refused.success, "got {}", refused.code);
 }
