@@ -5,5 +5,7 @@
 
 pub mod authorization;
 pub mod connection;
+#[cfg(test)]
+mod hostile_input_tests;
 pub mod info;
 pub mod user;
