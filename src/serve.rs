@@ -8,8 +8,8 @@
 //!   the extensions of every request on the connection, for the authentication filter.
 //! * A failed handshake is logged at debug level and affects only its connection.
 //! * Limits as Go's server under kube-apiserver: request heads up to 1 MiB (`MaxHeaderBytes`;
-//!   beyond it HTTP/1.1 gets 431 and HTTP/2 a stream error), 32 s to send them
-//!   (`ReadHeaderTimeout`), 100 concurrent HTTP/2 streams per connection unless
+//!   beyond it HTTP/1.1 gets 431 and HTTP/2 a stream error), 90 s to send them on an idle or
+//!   new HTTP/1.1 connection (`IdleTimeout`), 100 concurrent HTTP/2 streams per connection unless
 //!   `server.http2_max_streams_per_connection` says otherwise, and a GOAWAY for a client that
 //!   resets streams faster than they are served (HTTP/2 rapid reset).
 //! * TLS versions and cipher suites from `server.tls_min_version`/`server.tls_cipher_suites`.
@@ -37,8 +37,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The largest request head (request line and headers), as Go's `DefaultMaxHeaderBytes` that
 /// kube-apiserver sets (1 MiB); Go allows 4 KiB of slack over it.
 pub const MAX_HEADER_BYTES: usize = (1 << 20) + 4096;
-/// How long a client has to send a request head (upstream's `ReadHeaderTimeout`, 32 s).
-const READ_HEADER_TIMEOUT: Duration = Duration::from_secs(32);
+/// How long an HTTP/1.1 connection may wait for a complete request head. hyper runs one timer
+/// from the moment it waits for a head, so this is both Go's `IdleTimeout` (90 s, which
+/// upstream sets) for an idle keep-alive connection and the bound on a slow head (upstream's
+/// `ReadHeaderTimeout` is 32 s once the first byte arrived).
+const READ_HEADER_TIMEOUT: Duration = Duration::from_secs(90);
 /// Upstream's default of `--http2-max-streams-per-connection` (0 there means this).
 pub const DEFAULT_HTTP2_MAX_STREAMS: u32 = 100;
 /// Streams a client may reset before they are accepted before the connection is ended with a
