@@ -2,7 +2,8 @@
 //!
 //! * a body over upstream's 3 MiB limit, sent at once (HTTP/1.1 without `Expect: 100-continue`,
 //!   and HTTP/2), is answered with upstream's 413 Status, which the client reads;
-//! * `server.tls_min_version = "VersionTLS13"` refuses a TLS 1.2 client and serves a default one
+//! * `server.tls_min_version = "VersionTLS13"` refuses a TLS 1.2 client and serves a default one;
+//! * `server.tls_cipher_suites` limits TLS 1.2 to the suites listed
 //!   (a bad `server.tls_*` value stopping start-up is in `serve_tls.rs`).
 
 mod common;
