@@ -79,7 +79,8 @@ pub async fn run_until(
             data_dir.display()
         ))
     })?;
-    let tls = crate::serve::tls_config(&pki).map_err(|err| StartupError::Fatal(err.into()))?;
+    let tls = crate::serve::tls_config(&pki, &config.server)
+        .map_err(|err| StartupError::Fatal(err.into()))?;
 
     // A bad encryption file stops start-up before the backend is touched.
     let encryption = match &config.storage.encryption_config {
@@ -172,7 +173,8 @@ pub async fn run_until(
 
     // Every API is installed once the servers are built.
     ready.store(true, Ordering::Release);
-    crate::serve::serve(listener, Arc::new(tls), app, shutdown)
+    let limits = crate::serve::ConnectionLimits::from_config(&config.server);
+    crate::serve::serve(listener, Arc::new(tls), app, limits, shutdown)
         .await
         .map_err(|err| StartupError::Fatal(err.into()))?;
     tracing::info!("apiary stopped");

@@ -268,6 +268,14 @@ fn wrong_settings_exit_with_status_2_and_one_line() {
         ),
         (&[("APIARY_SERVER__LISTN", "127.0.0.1:1")], "server.listn"),
         (
+            &[("APIARY_SERVER__TLS_CIPHER_SUITES", "[TLS_NOPE]")],
+            "server.tls_cipher_suites: \"TLS_NOPE\": cipher suite not supported",
+        ),
+        (
+            &[("APIARY_SERVER__TLS_MIN_VERSION", "VersionTLS11")],
+            "server.tls_min_version: \"VersionTLS11\"",
+        ),
+        (
             &[("APIARY_SERVER__REQUEST_TIMEOUT_SECONDS", "soon")],
             "server.request_timeout_seconds",
         ),

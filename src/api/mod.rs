@@ -6,4 +6,6 @@ pub mod go_fmt;
 pub mod names;
 pub mod quantity;
 pub mod status;
+#[cfg(test)]
+pub mod test_strategies;
 pub mod version;

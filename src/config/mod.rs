@@ -18,6 +18,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+pub mod tls;
+
 /// The file read when no `--config` is given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "config.toml";
 
@@ -67,6 +69,16 @@ pub struct ServerConfig {
     /// `server.event_ttl_seconds`: how long Events live after their last write (upstream's
     /// `--event-ttl`, 1 h). `0`: they never expire (upstream attaches no lease then).
     pub event_ttl_seconds: u64,
+    /// `server.tls_min_version` (upstream's `--tls-min-version`): `VersionTLS12` or
+    /// `VersionTLS13`; empty is TLS 1.2.
+    pub tls_min_version: String,
+    /// `server.tls_cipher_suites` (upstream's `--tls-cipher-suites`): Go's names of the TLS 1.2
+    /// suites allowed (TLS 1.3 suites are always on); empty is every suite served.
+    pub tls_cipher_suites: Vec<String>,
+    /// `server.http2_max_streams_per_connection` (upstream's
+    /// `--http2-max-streams-per-connection`): concurrent HTTP/2 streams a client may open on one
+    /// connection; 0 is upstream's default, 100.
+    pub http2_max_streams_per_connection: u32,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +95,9 @@ impl Default for ServerConfig {
             advertise_address: String::new(),
             cors_allowed_origins: Vec::new(),
             event_ttl_seconds: 3600,
+            tls_min_version: String::new(),
+            tls_cipher_suites: Vec::new(),
+            http2_max_streams_per_connection: 0,
         }
     }
 }
@@ -562,6 +577,10 @@ impl Config {
                 )
             })?;
         }
+        tls::protocol_versions(&self.server.tls_min_version)
+            .map_err(|why| ConfigError::new("server.tls_min_version", why))?;
+        tls::cipher_suites(&self.server.tls_cipher_suites)
+            .map_err(|why| ConfigError::new("server.tls_cipher_suites", why))?;
         if self.auth.authorization_modes.is_empty() {
             return Err(ConfigError::new(
                 "auth.authorization_modes",

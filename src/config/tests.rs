@@ -62,6 +62,9 @@ fn defaults_match_the_contract() {
         BeyondWindowKind::Expire
     );
     assert!(!cfg.auth.anonymous);
+    assert_eq!(cfg.server.tls_min_version, "");
+    assert!(cfg.server.tls_cipher_suites.is_empty());
+    assert_eq!(cfg.server.http2_max_streams_per_connection, 0);
 }
 
 #[test]
@@ -259,6 +262,20 @@ fn wrong_settings_name_the_setting_on_one_line() {
             vars: &[],
             setting: "config.toml",
             mentions: "TOML",
+        },
+        Case {
+            name: "unknown cipher suite",
+            file: Some("[server]\ntls_cipher_suites = [\"TLS_NOPE\"]\n"),
+            vars: &[],
+            setting: "server.tls_cipher_suites",
+            mentions: "TLS_NOPE",
+        },
+        Case {
+            name: "TLS 1.1 minimum",
+            file: Some("[server]\ntls_min_version = \"VersionTLS11\"\n"),
+            vars: &[],
+            setting: "server.tls_min_version",
+            mentions: "VersionTLS11",
         },
         Case {
             name: "bad cidr",

@@ -5,6 +5,8 @@ pub mod continue_token;
 pub mod conversion;
 pub mod defaults;
 pub mod fieldmanager;
+#[cfg(test)]
+mod hostile_input_tests;
 pub mod keys;
 pub mod metadata;
 pub mod options;

@@ -7,5 +7,7 @@
 pub mod authorization;
 pub mod connection;
 pub mod flowcontrol;
+#[cfg(test)]
+mod hostile_input_tests;
 pub mod info;
 pub mod user;

@@ -71,6 +71,8 @@ mod field_path;
 mod library;
 
 #[cfg(test)]
+mod hostile_input_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;

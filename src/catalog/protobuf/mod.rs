@@ -26,6 +26,8 @@ use crate::catalog::definitions::SchemaNode;
 mod decode;
 mod encode;
 mod envelope;
+#[cfg(test)]
+mod hostile_input_tests;
 mod schema;
 
 pub use envelope::{

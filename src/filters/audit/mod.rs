@@ -20,6 +20,8 @@
 
 pub mod event;
 pub mod filter;
+#[cfg(test)]
+mod hostile_input_tests;
 pub mod log_backend;
 pub mod policy;
 

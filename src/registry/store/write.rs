@@ -659,7 +659,23 @@ pub(super) async fn update(
         body: &obj,
         requested_rv,
     };
+    let body_uid = meta_str(&obj, "uid").to_string();
+    let key = store.layout.object_key(namespace, name);
     let attempt = |cur: &Current| -> ApiResult<Value> {
+        // A PUT's uid is a precondition, checked before anything else, as upstream's
+        // `DefaultUpdatedObjectInfo.Preconditions` and storage's `Preconditions.Check`.
+        let stored_uid = meta_str(&cur.object, "uid");
+        if !body_uid.is_empty() && body_uid != stored_uid {
+            return Err(ApiError::conflict(
+                &store.resource,
+                name,
+                &format!(
+                    "StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, \
+                     AdditionalErrorMsg: Precondition failed: UID in precondition: {body_uid}, \
+                     UID in object meta: {stored_uid}"
+                ),
+            ));
+        }
         if requested_rv.is_some_and(|rv| rv != cur.revision) {
             return Err(ApiError::stale_object(&store.resource, name));
         }

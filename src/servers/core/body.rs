@@ -16,7 +16,7 @@
 use axum::body::Body;
 use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use std::collections::HashSet;
 
 use serde_json::Value;
@@ -39,20 +39,46 @@ pub const ACCEPTED_INPUT: &[&str] = &[
     "application/vnd.kubernetes.protobuf",
 ];
 
-/// Reads a whole request body; more than [`MAX_REQUEST_BODY_BYTES`] is a 413.
+/// How much of an oversized body is read and thrown away before its 413 is answered. A client
+/// that sends its whole body without waiting (HTTP/1.1 without `Expect: 100-continue`, HTTP/2)
+/// then reads the Status instead of a reset connection or stream, as with Go's server; a body
+/// longer still is cut off (the connection closes after the answer).
+pub const MAX_DRAINED_BODY_BYTES: usize = 8 * MAX_REQUEST_BODY_BYTES;
+
+/// Reads a whole request body; more than [`MAX_REQUEST_BODY_BYTES`] is upstream's 413
+/// `Request entity too large: limit is 3145728`, answered after draining the rest of the body
+/// (up to [`MAX_DRAINED_BODY_BYTES`]).
 pub async fn read_body(body: Body) -> ApiResult<Bytes> {
-    match Limited::new(body, MAX_REQUEST_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::new(
+    let mut body = body;
+    let mut collected = bytes::BytesMut::new();
+    let mut seen: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            ApiError::bad_request(format!("unable to read the request body: {err}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_REQUEST_BODY_BYTES {
+            // Over the limit: keep nothing, only count (and stop counting past the bound).
+            collected = bytes::BytesMut::new();
+            if seen > MAX_DRAINED_BODY_BYTES {
+                break;
+            }
+            continue;
+        }
+        collected.extend_from_slice(&data);
+    }
+    if seen > MAX_REQUEST_BODY_BYTES {
+        return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLarge",
             format!("Request entity too large: limit is {MAX_REQUEST_BODY_BYTES}"),
             None,
-        )),
-        Err(err) => Err(ApiError::bad_request(format!(
-            "unable to read the request body: {err}"
-        ))),
+        ));
     }
+    Ok(collected.freeze())
 }
 
 /// The format of a request body.
@@ -584,6 +610,18 @@ mod tests {
         let err = read_body(Body::from(big)).await.unwrap_err();
         assert_eq!(err.status.code, 413);
         assert_eq!(err.status.reason, "RequestEntityTooLarge");
+        assert_eq!(
+            err.status.message,
+            "Request entity too large: limit is 3145728"
+        );
+        assert_eq!(
+            read_body(Body::from(vec![b'x'; MAX_REQUEST_BODY_BYTES]))
+                .await
+                .unwrap()
+                .len(),
+            MAX_REQUEST_BODY_BYTES,
+            "exactly the limit is accepted"
+        );
         assert_eq!(
             read_body(Body::from("abc")).await.unwrap(),
             Bytes::from_static(b"abc")

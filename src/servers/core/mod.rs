@@ -22,6 +22,8 @@ pub mod cached;
 pub mod connect;
 pub mod eviction;
 pub mod handlers;
+#[cfg(test)]
+mod hostile_input_tests;
 pub mod negotiation;
 pub mod query;
 pub mod reviews;

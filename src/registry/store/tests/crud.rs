@@ -180,7 +180,14 @@ async fn update_conflicts_noops_and_status_split() {
         .update(Some("ns"), "d", next.clone(), &write())
         .await
         .unwrap_err();
-    assert_eq!(err.status.code, 422, "the uid is immutable");
+    assert_eq!(
+        err.status.code, 409,
+        "a PUT's uid is a precondition, as upstream"
+    );
+    assert!(err
+        .status
+        .message
+        .contains("Precondition failed: UID in precondition: forged"));
     next["metadata"]["uid"] = created["metadata"]["uid"].clone();
     let (updated, _) = store.update(Some("ns"), "d", next, &write()).await.unwrap();
     assert_eq!(updated["metadata"]["generation"], 2);

@@ -76,10 +76,30 @@ async fn update_refuses_a_changed_uid_and_new_deletion_fields() {
         .unwrap();
     let uid = created["metadata"]["uid"].as_str().unwrap().to_string();
 
+    // A PUT's uid is a precondition (upstream's 409 from storage).
     let mut body = created.clone();
     body["metadata"]["uid"] = json!("forged");
     let err = store
         .update(Some("ns"), "c", body, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status.code, 409);
+    assert_eq!(
+        err.status.message,
+        format!(
+            "Operation cannot be fulfilled on configmaps \"c\": StorageError: invalid object, \
+             Code: 4, Key: /registry/configmaps/ns/c, ResourceVersion: 0, AdditionalErrorMsg: \
+             Precondition failed: UID in precondition: forged, UID in object meta: {uid}"
+        )
+    );
+
+    // A read-modify-write (every kind of patch) that changes it: 422, field is immutable.
+    let err = store
+        .guaranteed_update(Some("ns"), "c", &Default::default(), |current| {
+            let mut next = current.clone();
+            next["metadata"]["uid"] = json!("forged");
+            Ok(next)
+        })
         .await
         .unwrap_err();
     assert_eq!(err.status.code, 422);

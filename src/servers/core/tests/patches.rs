@@ -224,3 +224,62 @@ async fn patch_errors() {
         vec!["299 - \"unknown field \\\"bogus\\\"\"".to_string()]
     );
 }
+
+/// Every kind of patch that changes `metadata.uid` is upstream's 422 (`ValidateObjectMetaUpdate`),
+/// never a silent no-op; a PUT naming another uid is upstream's 409 precondition failure.
+#[tokio::test]
+async fn a_changed_uid_is_refused_by_every_write() {
+    let api = Api::new().await;
+    let created = api.post(CM, &configmap("u", json!({"k": "v"}))).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let uid = created.json()["metadata"]["uid"]
+        .as_str()
+        .expect("a uid")
+        .to_string();
+    let patches = [
+        (
+            "application/merge-patch+json",
+            json!({"metadata": {"uid": "forged"}}),
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            json!({"metadata": {"uid": "forged"}}),
+        ),
+        (
+            "application/json-patch+json",
+            json!([{"op": "replace", "path": "/metadata/uid", "value": "forged"}]),
+        ),
+        (
+            "application/apply-patch+yaml",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "u", "uid": "forged"}}),
+        ),
+    ];
+    for (content_type, patch) in patches {
+        let answer = api
+            .patch(&format!("{CM}/u?fieldManager=t"), content_type, &patch)
+            .await;
+        assert_status(
+            &answer,
+            422,
+            "Invalid",
+            "ConfigMap \"u\" is invalid: metadata.uid: Invalid value: \"forged\": field is immutable",
+        );
+    }
+    let mut replaced = api.get(&format!("{CM}/u")).await.json();
+    replaced["metadata"]["uid"] = json!("forged");
+    let answer = api.put(&format!("{CM}/u"), &replaced).await;
+    assert_eq!(answer.status, StatusCode::CONFLICT);
+    let message = answer.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.ends_with(&format!(
+            "Precondition failed: UID in precondition: forged, UID in object meta: {uid}"
+        )),
+        "{message}"
+    );
+    let stored = api.get(&format!("{CM}/u")).await.json();
+    assert_eq!(stored["metadata"]["uid"], json!(uid));
+    assert_eq!(stored["data"], json!({"k": "v"}));
+}

@@ -124,6 +124,27 @@ async fn legacy_watch_path_of_one_object_with_timeout() {
     );
 }
 
+/// Upstream's watch timer for a negative `timeoutSeconds` has already fired: a 200 whose
+/// stream ends at once, even with initial events to send (not a 400, not an open stream).
+#[tokio::test]
+async fn negative_timeout_ends_the_watch_at_once() {
+    let api = Api::new().await;
+    assert_eq!(
+        api.post(CM, &configmap("present", json!({}))).await.status,
+        StatusCode::CREATED
+    );
+    let started = std::time::Instant::now();
+    let (parts, mut body) = start_watch(
+        &api,
+        &format!("{CM}?watch=true&resourceVersion=0&timeoutSeconds=-5"),
+        None,
+    )
+    .await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!(next_event(&mut body).await, None, "no event, stream ended");
+    assert!(started.elapsed() < Duration::from_secs(5), "ended at once");
+}
+
 #[tokio::test]
 async fn table_watch_sends_columns_once() {
     let api = Api::new().await;
