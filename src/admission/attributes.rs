@@ -70,6 +70,20 @@ pub trait SubresourceView: Send + Sync + 'static {
     fn carry_back(&self, view: &Value, obj: &mut Value) -> ApiResult<()>;
 }
 
+/// The view of a subresource whose request object is admitted as it is, with no stored object
+/// behind it (an Eviction, a Binding).
+pub struct AsIs;
+
+impl SubresourceView for AsIs {
+    fn to_view(&self, obj: &Value) -> Value {
+        obj.clone()
+    }
+    fn carry_back(&self, view: &Value, obj: &mut Value) -> ApiResult<()> {
+        *obj = view.clone();
+        Ok(())
+    }
+}
+
 /// What the handler knows of a write, to build its admission from.
 pub struct WriteRequest {
     pub resource: GroupVersionResource,

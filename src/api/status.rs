@@ -196,6 +196,27 @@ impl ApiError {
         )
     }
 
+    /// The 409 of a failed storage precondition (`field` is `UID` or `ResourceVersion`), with
+    /// upstream's `StorageError` text (`storage.NewInvalidObjError` turned into a Conflict).
+    pub fn precondition_failed(
+        gr: &GroupResource,
+        name: &str,
+        key: &str,
+        field: &str,
+        wanted: &str,
+        stored: &str,
+    ) -> Self {
+        Self::conflict(
+            gr,
+            name,
+            &format!(
+                "StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, \
+                 AdditionalErrorMsg: Precondition failed: {field} in precondition: {wanted}, \
+                 {field} in object meta: {stored}"
+            ),
+        )
+    }
+
     /// The 409 a stale `resourceVersion` gets on update or delete.
     pub fn stale_object(gr: &GroupResource, name: &str) -> Self {
         Self::conflict(

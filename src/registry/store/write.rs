@@ -666,14 +666,13 @@ pub(super) async fn update(
         // `DefaultUpdatedObjectInfo.Preconditions` and storage's `Preconditions.Check`.
         let stored_uid = meta_str(&cur.object, "uid");
         if !body_uid.is_empty() && body_uid != stored_uid {
-            return Err(ApiError::conflict(
+            return Err(ApiError::precondition_failed(
                 &store.resource,
                 name,
-                &format!(
-                    "StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, \
-                     AdditionalErrorMsg: Precondition failed: UID in precondition: {body_uid}, \
-                     UID in object meta: {stored_uid}"
-                ),
+                &key,
+                "UID",
+                &body_uid,
+                stored_uid,
             ));
         }
         if requested_rv.is_some_and(|rv| rv != cur.revision) {

@@ -73,14 +73,13 @@ pub async fn bind(
                 "resourceVersion"
             });
             if !wanted.is_empty() && wanted != stored {
-                return Err(ApiError::conflict(
+                return Err(ApiError::precondition_failed(
                     &pods_resource,
                     &name,
-                    &format!(
-                        "StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, \
-                         AdditionalErrorMsg: Precondition failed: {field} in precondition: \
-                         {wanted}, {field} in object meta: {stored}"
-                    ),
+                    &key,
+                    field,
+                    wanted,
+                    stored,
                 ));
             }
         }

@@ -18,7 +18,6 @@
 
 use serde_json::{json, Value};
 
-use crate::admission::attributes::SubresourceView;
 use crate::api::status::{ApiError, ApiResult, GroupResource, StatusCause, StatusDetails};
 use crate::registry::metadata::{meta_str, now_rfc3339};
 use crate::registry::options::{DeleteOptions, ListOptions, Preconditions, WriteOptions};
@@ -434,19 +433,6 @@ pub fn raw_delete_options(eviction: &Value) -> ApiResult<RawDeleteOptions> {
             .transpose()
             .map_err(bad)?,
     })
-}
-
-/// The admission view of an Eviction: the request's object itself (no stored object backs it).
-pub struct AsIs;
-
-impl SubresourceView for AsIs {
-    fn to_view(&self, obj: &Value) -> Value {
-        obj.clone()
-    }
-    fn carry_back(&self, view: &Value, obj: &mut Value) -> ApiResult<()> {
-        *obj = view.clone();
-        Ok(())
-    }
 }
 
 /// Upstream's `&metav1.Status{Status: Success}` (no code).

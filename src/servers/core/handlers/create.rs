@@ -153,7 +153,7 @@ async fn admit_as_is(
 ) -> ApiResult<()> {
     let view = kind.map(|kind| {
         let view: std::sync::Arc<dyn crate::admission::attributes::SubresourceView> =
-            std::sync::Arc::new(crate::servers::core::eviction::AsIs);
+            std::sync::Arc::new(crate::admission::attributes::AsIs);
         (kind, view)
     });
     let options = options_object("CreateOptions", &params.write, &[]);
