@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 
 use apiary::config::{Config, Overrides};
 
-/// mimalloc rather than glibc's malloc: measured in docs/benchmarks.md ("Allocator").
+/// mimalloc rather than glibc's malloc (docs/benchmarks.md, "Release profile": the comparison is
+/// not measured yet).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

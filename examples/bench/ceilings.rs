@@ -34,7 +34,9 @@ pub async fn serve(data_dir: &Path) -> anyhow::Result<()> {
         serving_key_pem: read(apiary::pki::SERVING_KEY_FILE)?,
         admin_kubeconfig: data_dir.join(apiary::pki::ADMIN_KUBECONFIG_FILE),
     };
-    let tls = apiary::serve::tls_config(&pki)?;
+    // The server's defaults, as `apiary serve` with no `[server]` settings.
+    let server = apiary::config::ServerConfig::default();
+    let tls = apiary::serve::tls_config(&pki, &server)?;
     let body = Bytes::from(payload());
     let answer = move |_request: axum::body::Bytes| {
         let body = body.clone();
@@ -50,6 +52,7 @@ pub async fn serve(data_dir: &Path) -> anyhow::Result<()> {
         listener,
         Arc::new(tls),
         router,
+        apiary::serve::ConnectionLimits::from_config(&server),
         std::future::pending::<()>(),
     )
     .await?;

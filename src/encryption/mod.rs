@@ -16,6 +16,7 @@ mod tests;
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use apiary_storage::{
     Error, Event, GetResponse, KeyValue, ListRequest, ListResponse, ProgressStream, Result,
@@ -181,14 +182,25 @@ impl Storage for EncryptedStorage {
         self.inner.count(prefix).await
     }
 
-    async fn create(&self, key: &[u8], value: Bytes) -> Result<Revision> {
+    async fn create_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let stored = self.seal(key, value)?;
-        self.inner.create(key, stored).await
+        self.inner.create_with_ttl(key, stored, ttl).await
     }
 
-    async fn update(&self, key: &[u8], value: Bytes, expected: Revision) -> Result<Revision> {
+    async fn update_with_ttl(
+        &self,
+        key: &[u8],
+        value: Bytes,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<Revision> {
         let stored = self.seal(key, value)?;
-        self.inner.update(key, stored, expected).await
+        self.inner.update_with_ttl(key, stored, expected, ttl).await
     }
 
     async fn delete(&self, key: &[u8], expected: Option<Revision>) -> Result<(Revision, KeyValue)> {

@@ -182,11 +182,11 @@ fn short_or_misaligned_values_get_upstreams_errors() {
 #[test]
 fn transformer_reads_by_prefix_and_reports_stale_values() {
     let plain = Bytes::from_static(PLAIN);
-    let old = Provider::aescbc("key1", vec![1; 32]).unwrap();
+    let old = Provider::aescbc("key1", &[1; 32]).unwrap();
     let written_old = old.seal(&plain, SECRET_KEY).unwrap();
     let rotated = Transformer::new(vec![
-        Provider::aescbc("key2", vec![2; 32]).unwrap(),
-        Provider::aescbc("key1", vec![1; 32]).unwrap(),
+        Provider::aescbc("key2", &[2; 32]).unwrap(),
+        Provider::aescbc("key1", &[1; 32]).unwrap(),
     ]);
     assert_eq!(
         rotated.read(&written_old, SECRET_KEY).unwrap(),
@@ -201,7 +201,7 @@ fn transformer_reads_by_prefix_and_reports_stale_values() {
 
     // identity last reads the values written before encryption was configured, as stale.
     let with_identity = Transformer::new(vec![
-        Provider::aescbc("key2", vec![2; 32]).unwrap(),
+        Provider::aescbc("key2", &[2; 32]).unwrap(),
         Provider::identity(),
     ]);
     assert_eq!(
@@ -212,7 +212,7 @@ fn transformer_reads_by_prefix_and_reports_stale_values() {
     // identity first (decrypting everything): encrypted values are read by the later keys.
     let identity_first = Transformer::new(vec![
         Provider::identity(),
-        Provider::aescbc("key1", vec![1; 32]).unwrap(),
+        Provider::aescbc("key1", &[1; 32]).unwrap(),
     ]);
     assert_eq!(
         identity_first.read(&written_old, SECRET_KEY).unwrap(),
@@ -221,7 +221,7 @@ fn transformer_reads_by_prefix_and_reports_stale_values() {
     assert_eq!(identity_first.write(&plain, SECRET_KEY).unwrap(), plain);
 
     // No provider for the prefix.
-    let only_key2 = Transformer::new(vec![Provider::aescbc("key2", vec![2; 32]).unwrap()]);
+    let only_key2 = Transformer::new(vec![Provider::aescbc("key2", &[2; 32]).unwrap()]);
     assert_eq!(
         only_key2.read(&written_old, SECRET_KEY).unwrap_err(),
         "no matching prefix found"
