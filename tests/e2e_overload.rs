@@ -220,7 +220,7 @@ fn a_storm_is_shed_with_429_livez_answers_and_no_acknowledged_write_is_lost() {
 
     assert!(probes.len() >= 5, "{} probes", probes.len());
     for (answer, took) in &probes {
-        let (body, code) = answer.rsplit_once('\n').unwrap_or(("", answer));
+        let (body, code) = answer.rsplit_once('\n').unwrap_or(("", answer.as_str()));
         assert_eq!(
             (body.trim(), code),
             ("ok", "200"),
@@ -578,7 +578,7 @@ fn a_full_disk_gives_5xx_status_and_writes_resume_when_space_returns() {
     ]);
     for name in &acknowledged {
         assert!(
-            listed.split_whitespace().any(|n| n == name),
+            listed.split_whitespace().any(|n| n == name.as_str()),
             "{name} is lost"
         );
     }
