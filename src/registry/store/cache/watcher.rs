@@ -10,7 +10,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::registry::conversion::ConverterHandle;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::event::{CacheEvent, CacheMessage};
@@ -27,6 +27,13 @@ pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
 
 /// How many events may wait between the watcher task and the client's consumer.
 const OUTBOX: usize = 64;
+
+/// How long an event may wait for room in a full outbox before the watcher is ended: upstream's
+/// cacher blocks on an unresponsive watcher for at most its dispatch budget (100 ms), then closes
+/// it ("Forcing watcher close due to unresponsiveness"). Here its stream then ends with the
+/// ERROR of a watcher that fell behind (410), after the events already queued, so the drop is
+/// never silent.
+const UNRESPONSIVE_AFTER: Duration = Duration::from_millis(100);
 
 /// Where a watcher's events come from.
 pub(crate) enum Subscription {
@@ -123,11 +130,23 @@ pub(crate) fn error_stream(err: &ApiError) -> WatchEvents {
     Box::pin(futures::stream::iter([error_event(err)]))
 }
 
-/// Starts the watcher task and answers the client's stream.
+/// Sends a live event; false when the client is gone or has not made room within
+/// [`UNRESPONSIVE_AFTER`] (then `tx` is still open), and the watcher must end.
+async fn deliver(tx: &mpsc::Sender<WatchEvent>, event: WatchEvent) -> bool {
+    match tokio::time::timeout(UNRESPONSIVE_AFTER, tx.send(event)).await {
+        Ok(sent) => sent.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Starts the watcher task and answers the client's stream: the outbox's events, then the
+/// event the task left last (its ERROR), if any.
 pub(crate) fn spawn(plan: WatcherPlan, subscription: Subscription) -> WatchEvents {
     let (tx, rx) = mpsc::channel(OUTBOX);
-    tokio::spawn(run(plan, subscription, tx));
-    Box::pin(ReceiverStream::new(rx))
+    let (last_tx, last_rx) = oneshot::channel();
+    tokio::spawn(run(plan, subscription, tx, last_tx));
+    let last = futures::stream::once(last_rx).filter_map(|sent| futures::future::ready(sent.ok()));
+    Box::pin(ReceiverStream::new(rx).chain(last))
 }
 
 /// The next message of a subscription; `None` when it ended.
@@ -168,7 +187,12 @@ async fn next(
     }
 }
 
-async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Sender<WatchEvent>) {
+async fn run(
+    mut plan: WatcherPlan,
+    mut subscription: Subscription,
+    tx: mpsc::Sender<WatchEvent>,
+    last: oneshot::Sender<WatchEvent>,
+) {
     let deadline = tokio::time::sleep(plan.timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
     tokio::pin!(deadline);
 
@@ -217,7 +241,10 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
                         });
                     }
                 }
-                if tx.send(plan.bookmark(seen, false)).await.is_err() {
+                // As upstream, a bookmark never waits: it is skipped while the outbox is full.
+                if let Err(mpsc::error::TrySendError::Closed(_)) =
+                    tx.try_send(plan.bookmark(seen, false))
+                {
                     return;
                 }
             }
@@ -225,17 +252,63 @@ async fn run(mut plan: WatcherPlan, mut subscription: Subscription, tx: mpsc::Se
                 Next::Event(event) => {
                     seen = seen.max(event.revision);
                     if let Some(out) = plan.convert(&event) {
-                        if tx.send(out).await.is_err() {
+                        if !deliver(&tx, out).await {
+                            if !tx.is_closed() {
+                                let resource = plan.info.group_resource();
+                                tracing::info!(
+                                    resource = %resource,
+                                    "forcing watcher close due to unresponsiveness: its outbox stayed full"
+                                );
+                                let lagged = apiary_storage::Error::WatchLagged;
+                                let err = ApiError::from_storage(lagged, &resource, "");
+                                let _ = last.send(error_event(&err));
+                            }
                             return;
                         }
                     }
                 }
                 Next::Failed(err) => {
-                    let _ = tx.send(error_event(&err)).await;
+                    // After the queued events, without waiting for room.
+                    let _ = last.send(error_event(&err));
                     return;
                 }
                 Next::Ended => return,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> WatchEvent {
+        WatchEvent::new(WatchEventType::Bookmark, json!({"metadata": {}}))
+    }
+
+    #[tokio::test]
+    async fn a_watcher_whose_client_does_not_read_is_ended() {
+        let (tx, mut rx) = mpsc::channel(1);
+        assert!(deliver(&tx, event()).await);
+        // Full and never read: given up after the budget, not waited on forever.
+        let started = std::time::Instant::now();
+        let sent = tokio::time::timeout(Duration::from_secs(5), deliver(&tx, event()))
+            .await
+            .expect("deliver must give up on a full outbox");
+        assert!(!sent);
+        assert!(started.elapsed() >= UNRESPONSIVE_AFTER);
+        // A client that makes room in time keeps its watch.
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(UNRESPONSIVE_AFTER / 4).await;
+            let first = rx.recv().await;
+            (first.is_some(), rx)
+        });
+        assert!(deliver(&tx, event()).await);
+        let (read, mut rx) = reader.await.expect("reader");
+        assert!(read);
+        assert!(rx.recv().await.is_some());
+        // A client that is gone ends the watcher at once.
+        drop(rx);
+        assert!(!deliver(&tx, event()).await);
     }
 }
