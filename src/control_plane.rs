@@ -41,6 +41,7 @@ use crate::controllers::{
     system_namespaces, system_priority_classes,
 };
 use crate::filters::metrics::Metrics;
+use crate::filters::priority_and_fairness::seats::{ObjectCount, ObjectCounts};
 use crate::filters::priority_and_fairness::FlowControl;
 use crate::openapi::OpenApiService;
 use crate::outbound::health::HttpsHealthz;
@@ -176,6 +177,10 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     let extensions =
         ApiExtensionsServer::new(crd_stores, servers::not_found(), Some(admission.clone()));
     let _ = served.custom.set(extensions.clone());
+    if let Some(control) = &ctx.flow_control {
+        // List seats from the watch caches' object counts.
+        control.set_object_counts(Arc::new(CachedCounts(served.clone())));
+    }
     let crd_controller = CrdController::new(
         crds,
         namespace_lookup,
@@ -287,16 +292,11 @@ pub async fn build(ctx: ControlPlaneContext) -> anyhow::Result<Router> {
     }
     if let Some(control) = ctx.flow_control.clone() {
         let flow_schemas = required(&stores, FLOWCONTROL_GROUP, "flowschemas")?;
-        let priority_levels = required(
-            &stores,
-            FLOWCONTROL_GROUP,
-            "prioritylevelconfigurations",
-        )?;
+        let priority_levels = required(&stores, FLOWCONTROL_GROUP, "prioritylevelconfigurations")?;
         apf_snapshot::load(&control, &flow_schemas, &priority_levels).await?;
         tokio::spawn(
-            apf_snapshot::run(control, flow_schemas, priority_levels).instrument(
-                tracing::info_span!("controller", name = "apf-snapshot"),
-            ),
+            apf_snapshot::run(control, flow_schemas, priority_levels)
+                .instrument(tracing::info_span!("controller", name = "apf-snapshot")),
         );
     }
     Ok(router)
@@ -389,6 +389,46 @@ impl StoreLookup for ServedStores {
             (!found.is_empty()).then(|| found.into_iter().map(|(_, v)| v).collect())
         };
         self.each(of).unwrap_or_default()
+    }
+}
+
+/// Priority and fairness's object counts (upstream's object count tracker), from the watch
+/// caches of the served stores: of a resource's versions, a counting cache of the storage
+/// version first.
+struct CachedCounts(Arc<ServedStores>);
+
+impl std::fmt::Debug for CachedCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedCounts").finish_non_exhaustive()
+    }
+}
+
+impl ObjectCounts for CachedCounts {
+    fn count(&self, group: &str, resource: &str) -> ObjectCount {
+        let found = self.0.each(|stores| {
+            let mut served = false;
+            let mut best: Option<(bool, u64)> = None;
+            for info in stores.resources() {
+                if info.group.as_str() != group || info.plural.as_str() != resource {
+                    continue;
+                }
+                served = true;
+                let Some(store) = stores.get(group, info.version.as_str(), resource) else {
+                    continue;
+                };
+                if let Some(count) = store.object_count() {
+                    if best.is_none_or(|(storage, _)| !storage && info.storage_version) {
+                        best = Some((info.storage_version, count));
+                    }
+                }
+            }
+            served.then_some(best.map(|(_, count)| count))
+        });
+        match found {
+            None => ObjectCount::NotServed,
+            Some(None) => ObjectCount::Unknown,
+            Some(Some(count)) => ObjectCount::Known(count),
+        }
     }
 }
 

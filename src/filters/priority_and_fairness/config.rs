@@ -19,7 +19,7 @@
 //!   does not forget waiting requests.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -234,7 +234,8 @@ pub struct FlowControl {
     objects: Mutex<Objects>,
     levels: Mutex<HashMap<String, Arc<Level>>>,
     pub(super) metrics: Option<ApfMetrics>,
-    pub(super) counts: Option<Arc<dyn ObjectCounts>>,
+    /// Set once the stores exist (after the filter's state is built).
+    pub(super) counts: OnceLock<Arc<dyn ObjectCounts>>,
     pub(super) dropped: super::DroppedRequests,
 }
 
@@ -252,17 +253,16 @@ impl FlowControl {
             objects: Mutex::new(Objects::default()),
             levels: Mutex::new(HashMap::new()),
             metrics,
-            counts: None,
+            counts: OnceLock::new(),
             dropped: super::DroppedRequests::default(),
         };
         control.rebuild();
         control
     }
 
-    /// Uses `counts` to size list requests.
-    pub fn with_object_counts(mut self, counts: Arc<dyn ObjectCounts>) -> Self {
-        self.counts = Some(counts);
-        self
+    /// Uses `counts` to size list requests from now on (the first source set stays).
+    pub fn set_object_counts(&self, counts: Arc<dyn ObjectCounts>) {
+        let _ = self.counts.set(counts);
     }
 
     /// The server's seats.

@@ -9,9 +9,10 @@
 //! * A queued request waits at most a quarter of its deadline ([`RequestDeadline`]), or of
 //!   `server.request_timeout_seconds` for a watch, and never more than a minute (upstream's
 //!   `getRequestWaitContext`); then it is rejected (`time-out`).
-//! * A non-watch request holds its seats until its response body ends. A watch holds one seat
-//!   until its handler has produced the response head (here the initial events are sent after
-//!   that, so the seat is released before them: upstream holds it until they are sent).
+//! * A non-watch request holds its seats until its response body ends. A watch holds its seats
+//!   until its initial events are sent (upstream's watch initialization signal: a
+//!   [`WatchInitSignal`] in the request's extensions, fired by the store's watcher), until the
+//!   watch ends without firing it, or at most [`WATCH_INIT_LIMIT`].
 //! * Every classified response carries `X-Kubernetes-PF-FlowSchema-UID` and
 //!   `X-Kubernetes-PF-PriorityLevel-UID` (the mandatory built-in objects have empty uids until
 //!   stored). A rejected request gets upstream's plain-text `429 Too many requests, please try
@@ -37,6 +38,7 @@ use http::{header, HeaderValue, StatusCode};
 use crate::api::status::ApiError;
 use crate::filters::body_guard::drop_with_body;
 use crate::filters::timeout::{is_long_running, RequestDeadline};
+use crate::registry::store::WatchInitSignal;
 use crate::request::info::RequestInfo;
 use crate::request::user::UserInfo;
 
@@ -54,6 +56,9 @@ pub const PRIORITY_LEVEL_UID_HEADER: &str = "x-kubernetes-pf-prioritylevel-uid";
 const TOO_MANY_REQUESTS: &str = "Too many requests, please try again later.\n";
 /// Upstream's cap on any queue wait.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// The longest a watch holds its seats waiting for its initialization signal (upstream's
+/// default request timeout; upstream itself waits for the signal or the handler's end).
+pub const WATCH_INIT_LIMIT: Duration = Duration::from_secs(60);
 
 /// The filter's state.
 #[derive(Debug, Clone)]
@@ -68,7 +73,7 @@ pub struct PriorityAndFairness {
 /// authorization.
 pub async fn priority_and_fairness(
     State(apf): State<PriorityAndFairness>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let Some(info) = req.extensions().get::<RequestInfo>() else {
@@ -82,11 +87,7 @@ pub async fn priority_and_fairness(
         return next.run(req).await;
     }
     let class = apf.control.classify(user, info);
-    let seats = if is_watch {
-        1
-    } else {
-        seats::estimate(info, req.uri().query(), apf.control.counts.as_ref())
-    };
+    let seats = seats::estimate(info, req.uri().query(), apf.control.counts.get());
     let wait_limit = match req.extensions().get::<RequestDeadline>() {
         Some(deadline) => deadline.remaining() / 4,
         None => apf.default_wait_limit,
@@ -119,12 +120,20 @@ pub async fn priority_and_fairness(
         }
     };
     let executing = metrics.map(|m| m.executing(&level_name, &schema, seats));
+    let initialized = is_watch.then(|| {
+        let (signal, initialized) = WatchInitSignal::new();
+        req.extensions_mut().insert(signal);
+        initialized
+    });
     let mut response = next.run(req).await;
     set_headers(&mut response, &class);
-    if is_watch {
-        // The watch has started: its seat is free again.
-        drop(executing);
-        drop(ticket);
+    if let Some(initialized) = initialized {
+        // The stream goes on; its seats are held until the watcher sent the initial events.
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(WATCH_INIT_LIMIT, initialized).await;
+            drop(executing);
+            drop(ticket);
+        });
         return response;
     }
     drop_with_body(response, (ticket, executing))

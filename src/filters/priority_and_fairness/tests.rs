@@ -431,39 +431,217 @@ fn retry_after_doubles_while_a_level_keeps_dropping() {
     assert_eq!(tracker.retry_after("other"), 1);
 }
 
+/// A count source: `pods` have a known count, `configmaps` are counted later, the rest are not
+/// served here.
 #[derive(Debug)]
 struct FixedCount(u64);
 
 impl seats::ObjectCounts for FixedCount {
-    fn count(&self, _group: &str, resource: &str) -> Option<u64> {
-        (resource == "pods").then_some(self.0)
+    fn count(&self, group: &str, resource: &str) -> seats::ObjectCount {
+        match (group, resource) {
+            ("", "pods") => seats::ObjectCount::Known(self.0),
+            ("", "configmaps") => seats::ObjectCount::Unknown,
+            _ => seats::ObjectCount::NotServed,
+        }
     }
 }
 
+fn estimate_with(path: &str, counts: Option<&Arc<dyn seats::ObjectCounts>>) -> u32 {
+    let uri: http::Uri = path.parse().expect("uri");
+    let info = crate::request::info::RequestInfoFactory::default()
+        .new_request_info(&http::Method::GET, &uri)
+        .expect("request info");
+    seats::estimate(&info, uri.query(), counts)
+}
+
 #[test]
-fn lists_are_sized_by_the_objects_they_read() {
-    let info = |path: &str| {
-        let uri: http::Uri = path.parse().expect("uri");
-        crate::request::info::RequestInfoFactory::default()
-            .new_request_info(&http::Method::GET, &uri)
-            .expect("request info")
-    };
-    let estimate = |path: &str, counts: Option<&Arc<dyn seats::ObjectCounts>>| {
-        let uri: http::Uri = path.parse().expect("uri");
-        seats::estimate(&info(path), uri.query(), counts)
-    };
-    // Unknown count: the limit, else the maximum.
-    assert_eq!(estimate("/api/v1/pods", None), seats::MAXIMUM_SEATS);
-    assert_eq!(estimate("/api/v1/pods?limit=250", None), 3);
-    assert_eq!(estimate("/api/v1/namespaces/a/pods/p", None), 1);
+fn lists_are_sized_as_upstreams_list_work_estimator() {
     let counts: Arc<dyn seats::ObjectCounts> = Arc::new(FixedCount(450));
-    assert_eq!(estimate("/api/v1/pods", Some(&counts)), 5);
-    // From storage with a limit: at most `limit` objects; from the cache: all of them.
-    assert_eq!(estimate("/api/v1/pods?limit=50", Some(&counts)), 1);
+    let estimate = |path: &str| estimate_with(path, Some(&counts));
+    // Served from the cache (a consistent read, `resourceVersion=0`, `NotOlderThan`): every
+    // stored object, whatever the limit.
+    assert_eq!(estimate("/api/v1/pods"), 5);
+    assert_eq!(estimate("/api/v1/pods?limit=50"), 5);
+    assert_eq!(estimate("/api/v1/pods?limit=50&resourceVersion=0"), 5);
     assert_eq!(
-        estimate("/api/v1/pods?limit=50&resourceVersion=0", Some(&counts)),
+        estimate("/api/v1/pods?resourceVersion=7&resourceVersionMatch=NotOlderThan&limit=10"),
         5
     );
+    // From storage (a legacy exact read, `Exact`, a continuation): twice the limit ...
+    assert_eq!(estimate("/api/v1/pods?limit=50&resourceVersion=7"), 1);
+    assert_eq!(estimate("/api/v1/pods?limit=120&resourceVersion=7"), 3);
+    assert_eq!(
+        estimate("/api/v1/pods?resourceVersion=7&resourceVersionMatch=Exact"),
+        9
+    );
+    assert_eq!(estimate("/api/v1/pods?limit=200&continue=abc"), 4);
+    // ... and with a selector, every stored object plus the limit.
+    assert_eq!(
+        estimate("/api/v1/pods?limit=50&resourceVersion=7&labelSelector=a%3Db"),
+        5
+    );
+    assert_eq!(
+        estimate("/api/v1/pods?limit=150&continue=abc&fieldSelector=spec.nodeName%3Dn"),
+        6
+    );
+    // Bounds: the maximum for many objects or undecodable options, the minimum for few.
     let many: Arc<dyn seats::ObjectCounts> = Arc::new(FixedCount(1_000_000));
-    assert_eq!(estimate("/api/v1/pods", Some(&many)), seats::MAXIMUM_SEATS);
+    assert_eq!(
+        estimate_with("/api/v1/pods", Some(&many)),
+        seats::MAXIMUM_SEATS
+    );
+    let none: Arc<dyn seats::ObjectCounts> = Arc::new(FixedCount(0));
+    assert_eq!(
+        estimate_with("/api/v1/pods", Some(&none)),
+        seats::MINIMUM_SEATS
+    );
+    assert_eq!(estimate("/api/v1/pods?limit=x"), seats::MAXIMUM_SEATS);
+    // A count not known now: the maximum; a resource not stored here: the minimum; no source
+    // at all: the maximum.
+    assert_eq!(estimate("/api/v1/configmaps"), seats::MAXIMUM_SEATS);
+    assert_eq!(
+        estimate("/apis/metrics.k8s.io/v1beta1/pods"),
+        seats::MINIMUM_SEATS
+    );
+    assert_eq!(estimate_with("/api/v1/pods", None), seats::MAXIMUM_SEATS);
+    // Gets, mutations and watches without initial events: one seat; a watch that streams its
+    // initial list is sized as a list from the cache.
+    assert_eq!(estimate("/api/v1/namespaces/a/pods/p"), 1);
+    assert_eq!(estimate("/api/v1/pods?watch=true"), 1);
+    assert_eq!(
+        estimate("/api/v1/pods?watch=true&sendInitialEvents=false"),
+        1
+    );
+    assert_eq!(
+        estimate(
+            "/api/v1/pods?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+        ),
+        5
+    );
+    let uri: http::Uri = "/api/v1/namespaces/a/pods".parse().expect("uri");
+    let create = crate::request::info::RequestInfoFactory::default()
+        .new_request_info(&http::Method::POST, &uri)
+        .expect("request info");
+    assert_eq!(seats::estimate(&create, None, Some(&many)), 1);
+}
+
+/// A filter over a handler that, for a watch, answers at once and fires the initialization
+/// signal when `initial_sent` is notified (or drops it unfired with `?drop=1`); other requests
+/// are answered at once.
+fn watch_app(control: Arc<FlowControl>, initial_sent: Arc<Notify>) -> axum::Router {
+    let state = PriorityAndFairness {
+        control,
+        default_wait_limit: Duration::from_secs(5),
+    };
+    axum::Router::new()
+        .fallback(any(move |req: axum::extract::Request| {
+            let initial_sent = initial_sent.clone();
+            async move {
+                let signal = req.extensions().get::<WatchInitSignal>().cloned();
+                let drop_it = req.uri().query().is_some_and(|q| q.contains("drop=1"));
+                drop(req);
+                if let Some(signal) = signal {
+                    if !drop_it {
+                        tokio::spawn(async move {
+                            initial_sent.notified().await;
+                            signal.signal();
+                        });
+                    }
+                }
+                "stream"
+            }
+        }))
+        .layer(from_fn_with_state(state, priority_and_fairness))
+}
+
+#[tokio::test]
+async fn a_watch_holds_its_seat_until_its_initial_events_are_sent() {
+    let control = Arc::new(FlowControl::new(4, None));
+    control.replace_priority_levels(&[level("tiny", "pl-uid", 1, 0, Some((1, 1, 5)))]);
+    control.replace_flow_schemas(&[schema("flood", "fs-uid", 500, "tiny", "flooder")]);
+    let initial_sent = Arc::new(Notify::new());
+    let app = watch_app(control.clone(), initial_sent.clone());
+    let groups = ["system:authenticated"];
+    let tiny = control.snapshot_level("tiny").expect("tiny");
+
+    // The watch's response head is out, but its initial events are not sent yet.
+    let watch = app
+        .clone()
+        .oneshot(request("/api/v1/configmaps?watch=true", "flooder", &groups))
+        .await
+        .expect("infallible");
+    assert_eq!(watch.status(), StatusCode::OK);
+    assert_eq!(watch.headers()[PRIORITY_LEVEL_UID_HEADER], "pl-uid");
+    let get = tokio::spawn(app.clone().oneshot(request(
+        "/api/v1/namespaces/a/configmaps/c",
+        "flooder",
+        &groups,
+    )));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !get.is_finished(),
+        "served while the watch held the only seat"
+    );
+    assert_eq!(tiny.lock().queues.executing_seats(), 1);
+    assert_eq!(tiny.lock().queues.waiting_requests(), 1);
+
+    // The initial events are sent: the seat goes to the waiting request.
+    initial_sent.notify_waiters();
+    let got = tokio::time::timeout(Duration::from_secs(2), get)
+        .await
+        .expect("dispatched after the signal")
+        .expect("join")
+        .expect("infallible");
+    assert_eq!(got.status(), StatusCode::OK);
+    // Its body done, its seat is free.
+    drop(got);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(tiny.lock().queues.executing_seats(), 0);
+
+    // A watch that ends without firing the signal (it failed) releases its seat too.
+    let failed = app
+        .clone()
+        .oneshot(request(
+            "/api/v1/configmaps?watch=true&drop=1",
+            "flooder",
+            &groups,
+        ))
+        .await
+        .expect("infallible");
+    assert_eq!(failed.status(), StatusCode::OK);
+    let next = tokio::time::timeout(
+        Duration::from_secs(2),
+        app.clone().oneshot(request(
+            "/api/v1/namespaces/a/configmaps/c",
+            "flooder",
+            &groups,
+        )),
+    )
+    .await
+    .expect("not held by a dropped signal")
+    .expect("infallible");
+    assert_eq!(next.status(), StatusCode::OK);
+}
+
+#[test]
+fn the_init_signal_fires_once_and_on_drop() {
+    let (signal, mut fired) = WatchInitSignal::new();
+    let clone = signal.clone();
+    assert!(fired.try_recv().is_err());
+    clone.signal();
+    assert_eq!(fired.try_recv(), Ok(()));
+    signal.signal();
+    let (signal, mut dropped) = WatchInitSignal::new();
+    let clone = signal.clone();
+    drop(signal);
+    assert_eq!(
+        dropped.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Empty),
+        "a clone still holds it"
+    );
+    drop(clone);
+    assert_eq!(
+        dropped.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Closed)
+    );
 }

@@ -48,7 +48,7 @@ use crate::registry::options::{DeleteOptions, GetOptions, ListOptions, WriteOpti
 use crate::registry::selectors::SelectableFields;
 pub use crate::registry::store::cache::{
     event_json, BeyondWindow, CacheConfig, EventFrames, WatchEvent, WatchEventType, WatchEvents,
-    WatchObject,
+    WatchInitSignal, WatchObject,
 };
 use crate::registry::store::cache::{Lookup, WatchCache};
 use crate::registry::strategy::Strategy;
@@ -280,6 +280,12 @@ impl Store {
         &self.info
     }
 
+    /// How many objects the store holds, as its watch cache knows it now (`None` while the
+    /// cache is disabled or not ready): a cheap count for priority and fairness.
+    pub fn object_count(&self) -> Option<u64> {
+        self.cache.object_count()
+    }
+
     /// The store's watch cache settings.
     pub fn cache_config(&self) -> &CacheConfig {
         &self.config.cache
@@ -508,7 +514,18 @@ impl Store {
         namespace: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<WatchEvents> {
-        self.cache.watch(namespace, opts).await
+        self.cache.watch(namespace, opts, None).await
+    }
+
+    /// [`watch`](Self::watch) that fires `init` once the initial events are sent (priority and
+    /// fairness holds the request's seats until then).
+    pub async fn watch_signalling(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+        init: Option<WatchInitSignal>,
+    ) -> ApiResult<WatchEvents> {
+        self.cache.watch(namespace, opts, init).await
     }
 
     /// Completes a namespace's deletion once its content is gone: removes `spec.finalizers`

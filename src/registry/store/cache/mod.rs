@@ -32,6 +32,7 @@ mod event;
 mod feed;
 mod flight;
 mod index;
+mod init;
 mod pager;
 mod reads;
 mod snapshots;
@@ -39,6 +40,7 @@ mod state;
 mod watch;
 mod watcher;
 
+pub use init::WatchInitSignal;
 pub(crate) use reads::{ListFreshness, Lookup};
 pub(crate) use watch::WatchCache;
 pub use watcher::INITIAL_EVENTS_END_ANNOTATION;

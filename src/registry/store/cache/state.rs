@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -223,7 +224,12 @@ pub(crate) struct Shared {
     progress: watch::Sender<Progress>,
     /// When bookmarks last asked storage for progress.
     last_request: Mutex<Option<Instant>>,
+    /// The number of objects as last published; [`UNKNOWN_COUNT`] unless ready.
+    object_count: AtomicU64,
 }
+
+/// [`Shared::object_count`]'s value while the cache is not ready.
+const UNKNOWN_COUNT: u64 = u64::MAX;
 
 impl Shared {
     pub fn new() -> Self {
@@ -235,6 +241,7 @@ impl Shared {
             state: Mutex::new(State::new()),
             progress,
             last_request: Mutex::new(None),
+            object_count: AtomicU64::new(UNKNOWN_COUNT),
         }
     }
 
@@ -247,6 +254,11 @@ impl Shared {
     /// Tells the waiters what `state` is now; called with the lock held, so they see changes in
     /// order.
     pub fn publish(&self, state: &State) {
+        let count = match state.phase {
+            Phase::Ready => state.objects.len() as u64,
+            _ => UNKNOWN_COUNT,
+        };
+        self.object_count.store(count, Ordering::Relaxed);
         self.progress.send_replace(Progress {
             phase: state.phase,
             revision: state.revision,
@@ -255,6 +267,12 @@ impl Shared {
 
     pub fn subscribe(&self) -> watch::Receiver<Progress> {
         self.progress.subscribe()
+    }
+
+    /// The number of objects last published, when the cache was ready then.
+    pub fn object_count(&self) -> Option<u64> {
+        let count = self.object_count.load(Ordering::Relaxed);
+        (count != UNKNOWN_COUNT).then_some(count)
     }
 
     /// The phase and revision last published.

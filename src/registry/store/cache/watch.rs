@@ -8,6 +8,7 @@ use apiary_storage::{Error as StorageError, Storage};
 
 use super::feed::{self, Feed};
 use super::flight::Flight;
+use super::init::WatchInitSignal;
 use super::pager;
 use super::snapshots::Snapshots;
 use super::state::{HistoryCapacity, Phase, Shared};
@@ -111,6 +112,14 @@ impl WatchCache {
         ApiError::from_storage(err, &self.info.group_resource(), "")
     }
 
+    /// How many objects the cache holds, while it is enabled and ready (read without locking).
+    pub fn object_count(&self) -> Option<u64> {
+        if !self.enabled() {
+            return None;
+        }
+        self.shared.object_count()
+    }
+
     /// Whether the cache serves reads now.
     pub fn is_ready(&self) -> bool {
         self.shared.current().phase == Phase::Ready
@@ -170,6 +179,7 @@ impl WatchCache {
         &self,
         namespace: Option<&str>,
         opts: &ListOptions,
+        init: Option<WatchInitSignal>,
     ) -> ApiResult<WatchEvents> {
         let selection = Selection::parse(
             self.config.fields,
@@ -201,6 +211,7 @@ impl WatchCache {
                 .timeout_seconds
                 .filter(|s| *s > 0)
                 .map(|s| std::time::Duration::from_secs(s as u64)),
+            init,
         };
         if !self.enabled() {
             return self

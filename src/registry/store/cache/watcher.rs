@@ -14,6 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::event::{CacheEvent, CacheMessage};
+use super::init::WatchInitSignal;
 use super::state::Shared;
 use super::watch::watch_error;
 use super::{WatchEvent, WatchEventType, WatchEvents, WatchObject};
@@ -69,6 +70,8 @@ pub(crate) struct WatcherPlan {
     pub bookmark_interval: Duration,
     /// End the watch after this long.
     pub timeout: Option<Duration>,
+    /// Fired once the initial events are sent (priority and fairness's watch init signal).
+    pub init: Option<WatchInitSignal>,
 }
 
 impl WatcherPlan {
@@ -212,6 +215,11 @@ async fn run(
     }
     if plan.initial_events_end && tx.send(plan.bookmark(plan.start, true)).await.is_err() {
         return;
+    }
+    // Sent (into the outbox, as upstream's cacheWatcher signals before its sends reach the
+    // client): the watch's seats may go.
+    if let Some(init) = plan.init.take() {
+        init.signal();
     }
 
     let mut seen = plan.start;

@@ -8,7 +8,9 @@ use serde_json::json;
 
 use super::{configmap, configmaps, next, rv, Fixture};
 use crate::registry::options::{DeleteOptions, ListOptions, WriteOptions};
-use crate::registry::store::{BeyondWindow, CacheConfig, StoreConfig, WatchEventType};
+use crate::registry::store::{
+    BeyondWindow, CacheConfig, StoreConfig, WatchEventType, WatchInitSignal,
+};
 
 fn from(rv: i64) -> ListOptions {
     ListOptions {
@@ -329,4 +331,63 @@ async fn a_slow_watcher_is_ended_with_410_without_stalling_others() {
     let last = last.expect("the slow watcher got events");
     assert_eq!(last.event_type, WatchEventType::Error);
     assert_eq!(last.object()["code"], 410);
+}
+
+#[tokio::test]
+async fn the_watch_init_signal_fires_once_the_initial_events_are_sent() {
+    let fx = Fixture::new().await;
+    let store = fx.store(configmaps());
+    let w = WriteOptions::default();
+    // More initial objects than a watcher's outbox holds (64): the last ones are sent only as
+    // the client reads.
+    for i in 0..69 {
+        store
+            .create(Some("ns"), configmap(&format!("c{i}"), json!({})), &w)
+            .await
+            .unwrap();
+    }
+    let last = store
+        .create(Some("ns"), configmap("c69", json!({})), &w)
+        .await
+        .unwrap();
+    let (signal, mut fired) = WatchInitSignal::new();
+    let mut events = store
+        .watch_signalling(None, &ListOptions::default(), Some(signal))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(fired.try_recv().is_err(), "fired before the initial events");
+    for _ in 0..70 {
+        assert_eq!(next(&mut events).await.0, WatchEventType::Added);
+    }
+    tokio::time::timeout(Duration::from_secs(5), fired)
+        .await
+        .expect("fired after the initial events")
+        .expect("fired, not dropped");
+
+    // The ready cache counts the objects, and follows changes.
+    assert_eq!(store.object_count(), Some(70));
+    store
+        .create(Some("ns"), configmap("one-more", json!({})), &w)
+        .await
+        .unwrap();
+    let counted = async {
+        while store.object_count() != Some(71) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), counted)
+        .await
+        .expect("the count follows a create");
+
+    // A watch from a resourceVersion sends no initial events: it fires at once.
+    let (signal, fired) = WatchInitSignal::new();
+    let _resumed = store
+        .watch_signalling(None, &from(rv(&last)), Some(signal))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), fired)
+        .await
+        .expect("fired at once")
+        .expect("fired, not dropped");
 }

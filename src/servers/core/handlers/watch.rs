@@ -31,7 +31,7 @@ use super::{accept, Scope};
 use crate::api::status::{ApiError, ApiResult};
 use crate::catalog::{key_order, protobuf, ResourceInfo};
 use crate::registry::options::ListOptions;
-use crate::registry::store::{event_json, WatchEvent, WatchEventType};
+use crate::registry::store::{event_json, WatchEvent, WatchEventType, WatchInitSignal};
 use crate::registry::table::{self, IncludeObject, TableConvertor};
 use crate::servers::core::negotiation::{self, Encoding, Output, Transform};
 use crate::servers::core::query;
@@ -115,7 +115,13 @@ pub async fn serve_watch(scope: Scope, parts: Parts, mut opts: ListOptions) -> R
         }
     }
     let timeout = watch_timeout(opts.timeout_seconds);
-    let events = match scope.store.watch(scope.namespace(), &opts).await {
+    // Priority and fairness's signal, fired by the watcher after its initial events.
+    let init = parts.extensions.get::<WatchInitSignal>().cloned();
+    let events = match scope
+        .store
+        .watch_signalling(scope.namespace(), &opts, init)
+        .await
+    {
         Ok(events) => events,
         Err(err) => return negotiation::respond_error(&output, err, &[]),
     };
