@@ -165,7 +165,7 @@ proptest! {
         got_keys.sort();
         prop_assert_eq!(got_keys, expected_keys, "{:?}", text);
         let again = LabelSelector::parse(&render_labels(&parsed.requirements))
-            .map_err(|err| TestCaseError::fail(err))?;
+            .map_err(TestCaseError::fail)?;
         prop_assert_eq!(again, parsed);
     }
 

@@ -54,8 +54,8 @@ proptest! {
             "metadata": {"name": name, "namespace": "default", "labels": labels},
             "data": data,
         });
-        let body = encode_object(&object).map_err(|err| TestCaseError::fail(err))?;
-        let decoded: Value = decode_object(&body).map_err(|err| TestCaseError::fail(err))?;
+        let body = encode_object(&object).map_err(TestCaseError::fail)?;
+        let decoded: Value = decode_object(&body).map_err(TestCaseError::fail)?;
         prop_assert_eq!(decoded, object);
     }
 }
