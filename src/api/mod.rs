@@ -3,6 +3,7 @@
 pub mod accept;
 pub mod discovery;
 pub mod go_fmt;
+pub mod json;
 pub mod names;
 pub mod quantity;
 pub mod status;

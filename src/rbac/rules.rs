@@ -11,6 +11,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use crate::api::json::string_list;
 use crate::request::authorization::Attributes;
 use crate::request::user::UserInfo;
 
@@ -267,16 +268,7 @@ impl PolicyRule {
 
 /// A list of strings of a rule's JSON; anything else counts as empty.
 fn strings(rule: &Value, key: &str) -> Vec<String> {
-    rule.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    string_list(rule.get(key))
 }
 
 #[cfg(test)]

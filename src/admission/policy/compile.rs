@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::api::json::string_list;
 use crate::apiextensions::cel::expression::{Expression, ResultType};
 use crate::registry::selectors::label::{label_selector, LabelSelector};
 
@@ -143,16 +144,7 @@ fn text<'a>(value: &'a Value, key: &str) -> &'a str {
 }
 
 fn strings(value: &Value, key: &str) -> Vec<String> {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    string_list(value.get(key))
 }
 
 fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {

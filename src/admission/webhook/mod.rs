@@ -22,6 +22,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::Value;
 
+use crate::api::json::string_list;
 use crate::apiextensions::cel::expression::{Expression, ResultType};
 use crate::outbound::webhook::WebhookTarget;
 use crate::registry::metadata::meta_str;
@@ -76,16 +77,6 @@ pub struct Webhook {
     pub(crate) reinvoke_if_needed: bool,
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
 fn selector(value: Option<&Value>) -> Result<LabelSelector, String> {
     match value {
         Some(value) if !value.is_null() => label_selector(value),
@@ -103,10 +94,10 @@ impl Webhook {
             .into_iter()
             .flatten()
             .map(|rule| Rule {
-                operations: strings(rule.get("operations")),
-                api_groups: strings(rule.get("apiGroups")),
-                api_versions: strings(rule.get("apiVersions")),
-                resources: strings(rule.get("resources")),
+                operations: string_list(rule.get("operations")),
+                api_groups: string_list(rule.get("apiGroups")),
+                api_versions: string_list(rule.get("apiVersions")),
+                resources: string_list(rule.get("resources")),
                 scope: rule
                     .get("scope")
                     .and_then(Value::as_str)
@@ -142,7 +133,7 @@ impl Webhook {
             .get("timeoutSeconds")
             .and_then(Value::as_u64)
             .unwrap_or(10);
-        let review_versions = match strings(hook.get("admissionReviewVersions")) {
+        let review_versions = match string_list(hook.get("admissionReviewVersions")) {
             versions if versions.is_empty() => vec!["v1".to_string(), "v1beta1".to_string()],
             versions => versions,
         };

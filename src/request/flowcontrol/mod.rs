@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::api::json::string_list;
 use crate::request::info::RequestInfo;
 use crate::request::user::UserInfo;
 
@@ -122,19 +123,6 @@ fn i32_of(value: Option<&Value>, field: &str) -> Result<Option<i32>, String> {
     }
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn items(value: Option<&Value>) -> &[Value] {
     value
         .and_then(Value::as_array)
@@ -170,21 +158,21 @@ fn parse_rules(rules: &Value) -> Result<PolicyRules, String> {
     let resource_rules = items(rules.get("resourceRules"))
         .iter()
         .map(|rule| ResourceRule {
-            verbs: strings(rule.get("verbs")),
-            api_groups: strings(rule.get("apiGroups")),
-            resources: strings(rule.get("resources")),
+            verbs: string_list(rule.get("verbs")),
+            api_groups: string_list(rule.get("apiGroups")),
+            resources: string_list(rule.get("resources")),
             cluster_scope: rule
                 .get("clusterScope")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            namespaces: strings(rule.get("namespaces")),
+            namespaces: string_list(rule.get("namespaces")),
         })
         .collect();
     let non_resource_rules = items(rules.get("nonResourceRules"))
         .iter()
         .map(|rule| NonResourceRule {
-            verbs: strings(rule.get("verbs")),
-            non_resource_urls: strings(rule.get("nonResourceURLs")),
+            verbs: string_list(rule.get("verbs")),
+            non_resource_urls: string_list(rule.get("nonResourceURLs")),
         })
         .collect();
     Ok(PolicyRules {

@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 
 use self::ip_allocator::{AllocError, IpAllocator, IpRange, ServiceRef};
 use self::port_allocator::{PortAllocator, PortRequest};
+use crate::api::json::string_list;
 use crate::api::status::{ApiError, ApiResult};
 use crate::registry::metadata::meta_str;
 use crate::registry::store::hooks::{WriteFinish, WriteHook};
@@ -84,7 +85,7 @@ impl ServiceAllocator {
             spec.insert("ipFamilyPolicy".into(), json!(policy));
         }
         let policy = spec::str_field(spec, "ipFamilyPolicy").to_string();
-        let mut families = spec::strings(spec.get("ipFamilies"));
+        let mut families = string_list(spec.get("ipFamilies"));
         let mut errors = Vec::new();
         if headless_selectorless {
             if families.is_empty() {

@@ -3,23 +3,11 @@
 
 use serde_json::{Map, Value};
 
+use crate::api::json::string_list;
+
 /// A string field of a map (`""` when missing or not a string).
 pub fn str_field<'a>(map: &'a Map<String, Value>, field: &str) -> &'a str {
     map.get(field).and_then(Value::as_str).unwrap_or("")
-}
-
-/// A list of strings (non-strings skipped; empty when missing).
-pub fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `spec.type` (`""` when unset).
@@ -38,7 +26,7 @@ pub fn cluster_ip(svc: &Value) -> &str {
 
 /// `spec.clusterIPs`.
 pub fn cluster_ips(svc: &Value) -> Vec<String> {
-    strings(svc.pointer("/spec/clusterIPs"))
+    string_list(svc.pointer("/spec/clusterIPs"))
 }
 
 /// `spec.ports`, the entries that are objects.

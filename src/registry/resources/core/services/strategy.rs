@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::spec;
 use crate::api::go_fmt::{go_quote, go_string_slice};
+use crate::api::json::string_list;
 use crate::api::names::{is_dns1123_label, is_qualified_name, is_valid_label_value, NameRule};
 use crate::registry::resources::Rules;
 use crate::registry::validation::{FieldError, FieldErrorKind};
@@ -32,7 +33,7 @@ pub const RULES: Rules = Rules {
 fn cluster_ips_of_cluster_ip(obj: &mut Value) {
     let spec = spec_mut(obj);
     let ip = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("");
-    if !ip.is_empty() && spec::strings(spec.get("clusterIPs")).is_empty() {
+    if !ip.is_empty() && string_list(spec.get("clusterIPs")).is_empty() {
         let ips = json!([ip]);
         spec.insert("clusterIPs".into(), ips);
     }
@@ -113,7 +114,7 @@ pub fn set_defaults(obj: &mut Value) {
         }
     }
     let kind = spec::str_field(spec, "type").to_string();
-    let has_external_ips = !spec::strings(spec.get("externalIPs")).is_empty();
+    let has_external_ips = !string_list(spec.get("externalIPs")).is_empty();
     let externally_accessible =
         kind == "NodePort" || kind == "LoadBalancer" || (kind == "ClusterIP" && has_external_ips);
     if externally_accessible && spec::str_field(spec, "externalTrafficPolicy").is_empty() {
@@ -140,7 +141,7 @@ fn normalize_cluster_ips(new: &mut Value, old: &Value) {
     let old_ips = spec::cluster_ips(old);
     let spec = spec_mut(new);
     let new_ip = spec::str_field(spec, "clusterIP").to_string();
-    let mut new_ips = spec::strings(spec.get("clusterIPs"));
+    let mut new_ips = string_list(spec.get("clusterIPs"));
     if !old_ips.is_empty() && new_ips.is_empty() && old_ip == new_ip {
         new_ips = old_ips.clone();
         spec.insert("clusterIPs".into(), json!(new_ips));
@@ -166,7 +167,7 @@ fn patch_allocated_values(new: &mut Value, old: &Value) {
         if spec::str_field(spec, "clusterIP").is_empty() && !old_ip.is_empty() {
             spec.insert("clusterIP".into(), json!(old_ip));
         }
-        if spec::strings(spec.get("clusterIPs")).is_empty() && !old_ips.is_empty() {
+        if string_list(spec.get("clusterIPs")).is_empty() && !old_ips.is_empty() {
             spec.insert("clusterIPs".into(), json!(old_ips));
         }
     }
@@ -245,7 +246,7 @@ fn drop_type_dependent_fields(new: &mut Value, old: &Value) {
     }
     let needs_policy = |svc: &Value| {
         matches!(spec::service_type(svc), "NodePort" | "LoadBalancer")
-            || !spec::strings(svc.pointer("/spec/externalIPs")).is_empty()
+            || !string_list(svc.pointer("/spec/externalIPs")).is_empty()
     };
     if needs_policy(old)
         && !needs_policy(new)
