@@ -9,45 +9,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{stdout, Apiary};
-
-/// A curl answer: its exit status, HTTP status code (0 when none) and body (with curl's own
-/// error appended when it failed).
-struct Answer {
-    success: bool,
-    code: u16,
-    body: String,
-}
-
-/// Runs curl as the admin (client certificate) against `path` of `apiary`, with `args`.
-fn curl(apiary: &Apiary, args: &[&str], path: &str) -> Answer {
-    let dir = apiary.data_dir();
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "60", "--cacert"])
-        .arg(dir.join("ca.crt"))
-        .arg("--cert")
-        .arg(dir.join("admin.crt"))
-        .arg("--key")
-        .arg(dir.join("admin.key"))
-        .args(["-w", "\n%{http_code}"])
-        .args(args)
-        .arg(format!("{}{path}", apiary.url()))
-        .output()
-        .expect("curl");
-    let text = stdout(&out);
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", text.as_str()));
-    let mut body = body.to_string();
-    if !out.status.success() {
-        body.push_str(&common::stderr(&out));
-    }
-    Answer {
-        success: out.status.success(),
-        code: code.trim().parse().unwrap_or(0),
-        body,
-    }
-}
+use common::curl::curl_as_admin;
+use common::Apiary;
 
 /// A ConfigMap document of more than 4 MiB (one long value).
 fn oversized_configmap(dir: &Path) -> std::path::PathBuf {
@@ -73,7 +37,7 @@ fn an_oversized_body_sent_at_once_gets_a_readable_413() {
         let mut args = vec!["-X", "POST", "-H", "Content-Type: application/json"];
         args.extend_from_slice(protocol);
         args.extend(["--data-binary", data.as_str()]);
-        let answer = curl(&apiary, &args, path);
+        let answer = curl_as_admin(&apiary, &args, path);
         assert!(answer.success, "{protocol:?}: {}", answer.body);
         assert_eq!(answer.code, 413, "{protocol:?}: {}", answer.body);
         let status: serde_json::Value = serde_json::from_str(&answer.body).expect("a Status body");
@@ -87,7 +51,7 @@ fn an_oversized_body_sent_at_once_gets_a_readable_413() {
         );
     }
     // Nothing was created, and the server still answers.
-    let answer = curl(&apiary, &[], "/api/v1/namespaces/default/configmaps/big");
+    let answer = curl_as_admin(&apiary, &[], "/api/v1/namespaces/default/configmaps/big");
     assert_eq!(answer.code, 404, "{}", answer.body);
 }
 
@@ -100,12 +64,12 @@ fn tls13_minimum_refuses_a_tls12_client() {
         )
         .expect("config");
     });
-    let refused = curl(&apiary, &["--tls-max", "1.2"], "/version");
+    let refused = curl_as_admin(&apiary, &["--tls-max", "1.2"], "/version");
     assert!(!refused.success, "a TLS 1.2 client got {}", refused.code);
     assert_eq!(refused.code, 0, "{}", refused.body);
-    let served = curl(&apiary, &[], "/version");
+    let served = curl_as_admin(&apiary, &[], "/version");
     assert_eq!(served.code, 200, "{}", served.body);
-    let served = curl(&apiary, &["--tlsv1.3"], "/version");
+    let served = curl_as_admin(&apiary, &["--tlsv1.3"], "/version");
     assert_eq!(served.code, 200, "{}", served.body);
 }
 
@@ -125,7 +89,7 @@ fn tls12_suites_are_restricted_to_the_list() {
         "--ciphers",
         "ECDHE-ECDSA-AES256-GCM-SHA384",
     ];
-    let served = curl(&apiary, &listed, "/version");
+    let served = curl_as_admin(&apiary, &listed, "/version");
     assert_eq!(served.code, 200, "{}", served.body);
     // ... and another one is not.
     let other = [
@@ -134,6 +98,6 @@ fn tls12_suites_are_restricted_to_the_list() {
         "--ciphers",
         "ECDHE-ECDSA-AES128-GCM-SHA256",
     ];
-    let refused = curl(&apiary, &other, "/version");
+    let refused = curl_as_admin(&apiary, &other, "/version");
     assert!(!refused.success, "got {}", refused.code);
 }

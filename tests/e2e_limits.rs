@@ -9,60 +9,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use apiary_etcd::testing::TempEtcdCluster;
-use common::{stdout, Apiary};
-
-/// A curl answer: status code, headers (lower-case names) and body.
-struct Answer {
-    code: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Runs curl against `apiary` with `args` (method, headers, credentials) and the URL of `path`.
-fn curl(apiary: &Apiary, args: &[&str], path: &str) -> Answer {
-    let headers = tempfile::NamedTempFile::new().expect("temp file");
-    let out = Command::new("curl")
-        .args(["-sS", "--cacert"])
-        .arg(apiary.data_dir().join("ca.crt"))
-        .arg("-D")
-        .arg(headers.path())
-        .args(["-w", "\n%{http_code}"])
-        .args(args)
-        .arg(format!("{}{path}", apiary.url()))
-        .output()
-        .expect("curl");
-    let text = stdout(&out);
-    let (body, code) = text.rsplit_once('\n').expect("status line");
-    let headers = std::fs::read_to_string(headers.path())
-        .expect("headers")
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = body.to_string();
-    if !out.status.success() {
-        // curl's own error, for the assertion messages.
-        body.push_str(&common::stderr(&out));
-    }
-    Answer {
-        code: code.trim().parse().expect("status code"),
-        headers,
-        body,
-    }
-}
+use common::curl::{curl, Answer};
+use common::Apiary;
 
 fn with_config(config: String) -> impl FnOnce(&Path) {
     move |dir: &Path| {

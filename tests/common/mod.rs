@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod admission;
+pub mod curl;
 pub mod tls_server;
 
 use std::io::Write;
