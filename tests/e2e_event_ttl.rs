@@ -6,14 +6,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use common::{kubectl_path, Apiary};
+use common::Apiary;
 
 const TTL: Duration = Duration::from_secs(2);
 /// The sweep interval (1 s) plus a loaded test machine.
@@ -41,43 +38,15 @@ fn events_k8s_io_event(name: &str) -> String {
 
 /// `kubectl get events -w --output-watch-events -o json` in `default`, as (type, name) pairs.
 fn watch_events(apiary: &Apiary) -> (Child, mpsc::Receiver<(String, String)>) {
-    let mut child = Command::new(kubectl_path())
-        .arg("--kubeconfig")
-        .arg(apiary.kubeconfig())
-        .args([
-            "get",
-            "events",
-            "-n",
-            "default",
-            "-w",
-            "--output-watch-events",
-            "-o",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kubectl get events -w");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let events = serde_json::Deserializer::from_reader(BufReader::new(stdout)).into_iter();
-        for event in events {
-            let Ok(event) = event else { break };
-            let event: Value = event;
-            let change = (
-                event["type"].as_str().unwrap_or_default().to_string(),
-                event["object"]["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
-            if tx.send(change).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
+    apiary.kubectl_watch(&["get", "events", "-n", "default"], |event| {
+        (
+            event["type"].as_str().unwrap_or_default().to_string(),
+            event["object"]["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    })
 }
 
 /// Waits until the watch reports `kind` for `name`, at most until `until`.

@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -17,7 +15,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::watcher;
 use serde_json::Value;
 
-use common::{kubectl_path, Apiary, Backend};
+use common::{Apiary, Backend};
 
 const NS: &str = "replicated";
 
@@ -37,47 +35,15 @@ type Change = (String, String, String);
 
 /// `kubectl get -w --output-watch-events -o json` through `apiary`, parsed into changes.
 fn kubectl_watch(apiary: &Apiary) -> (std::process::Child, mpsc::Receiver<Change>) {
-    let mut child = Command::new(kubectl_path())
-        .arg("--kubeconfig")
-        .arg(apiary.kubeconfig())
-        .args([
-            "get",
-            "configmaps",
-            "-n",
-            NS,
-            "-w",
-            "--output-watch-events",
-            "-o",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kubectl get -w");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let events = serde_json::Deserializer::from_reader(BufReader::new(stdout)).into_iter();
-        for event in events {
-            let Ok(event) = event else { break };
-            let event: Value = event;
-            let change = (
-                event["type"].as_str().unwrap_or_default().to_string(),
-                event["object"]["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                event["object"]["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
-            if tx.send(change).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
+    apiary.kubectl_watch(&["get", "configmaps", "-n", NS], |event| {
+        let meta = &event["object"]["metadata"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        (
+            text(&event["type"]),
+            text(&meta["name"]),
+            text(&meta["resourceVersion"]),
+        )
+    })
 }
 
 /// Receives changes until `name` shows up (the sentinel), returning nothing before it.

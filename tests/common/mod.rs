@@ -207,6 +207,36 @@ impl Apiary {
         }
     }
 
+    /// `kubectl <args> -w --output-watch-events -o json`, each watch event passed through `map`
+    /// on a reader thread; the receiver ends when kubectl does.
+    pub fn kubectl_watch<T: Send + 'static>(
+        &self,
+        args: &[&str],
+        map: impl Fn(&serde_json::Value) -> T + Send + 'static,
+    ) -> (Child, std::sync::mpsc::Receiver<T>) {
+        let mut child = Command::new(kubectl_path())
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .args(args)
+            .args(["-w", "--output-watch-events", "-o", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("kubectl -w");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let reader = std::io::BufReader::new(stdout);
+            for event in serde_json::Deserializer::from_reader(reader).into_iter() {
+                let Ok(event) = event else { break };
+                if tx.send(map(&event)).is_err() {
+                    break;
+                }
+            }
+        });
+        (child, rx)
+    }
+
     /// Runs `kubectl --kubeconfig <admin> args...`.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_with_stdin(args, None)
